@@ -1,0 +1,285 @@
+"""The CRM ports: small Protocols, one per capability, that every CRM adapter implements.
+
+Services depend on these, never on a concrete adapter. Records cross the port as domain objects
+(``crm_bridge.domain.model``) and small drafts defined here; funnels, stages and fields are named
+by their domain keys (``leads``, ``qualification``, ``tier``) and each adapter translates them to
+the CRM's ids and codes (kept in the state store through ``KeyValueState``).
+
+Errors: every method raises only ``crm_bridge.errors`` types — ``AuthError``/``PermissionDenied``
+(fatal), ``CrmValidationError``/``NotFound`` (fatal for that call), ``RateLimited``/``TransientError``
+once the HTTP layer's retries are exhausted. Per-record failures of batched writes are returned in
+``WriteOutcome.error`` instead of raised, so one bad record never fails its neighbours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
+from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner
+
+
+class Entity(StrEnum):
+    """What a record source lists."""
+
+    PARTNER = "partner"
+    LEAD = "lead"
+    DEAL = "deal"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCursor:
+    """Where an incremental listing stopped: last modification time seen, with the CRM id as the
+    tie-break for records modified in the same second. ``None`` cursor = backfill from the start."""
+
+    modified_at: datetime
+    last_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """One page of changed records and the cursor to store once the page is saved."""
+
+    entity: Entity
+    records: Sequence[Partner | Lead | Deal]
+    cursor: SyncCursor | None
+    total: int | None = None  # the CRM's total for the listing when it tells us (progress bars)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """A CRM record a task or notification is bound to."""
+
+    entity: Entity
+    crm_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeadDraft:
+    """A partner lead to create. ``external_id`` is the idempotency key: creating a draft whose
+    external id already exists in the CRM returns the existing record (``created=False``)."""
+
+    external_id: str
+    partner_id: str
+    title: str
+    customer_name: str = ""
+    customer: CustomerIdentity = CustomerIdentity()
+    amount: Decimal = Decimal("0")
+    currency: str = ""
+    comment: str = ""
+    stage: str | None = None  # stage key in the lead funnel; None = first stage
+    manager_user_id: str | None = None
+    conflict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DealDraft:
+    """A deal/card to create in one of our funnels (e.g. the partner's card in the tier-upgrade funnel)."""
+
+    external_id: str
+    funnel: str  # funnel key
+    title: str
+    partner_id: str | None = None
+    stage: str | None = None
+    amount: Decimal = Decimal("0")
+    currency: str = ""
+    responsible_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordUpdate:
+    """Change some fields of an existing lead or deal: stage key, responsible user, amount…"""
+
+    entity: Entity
+    crm_id: str
+    stage: str | None = None
+    funnel: str | None = None
+    responsible_user_id: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # domain field key -> value
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerUpdate:
+    """Change partner (company) fields by domain key: ``tier``, ``partner_type``, ``curator``…"""
+
+    crm_id: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDraft:
+    external_id: str
+    title: str
+    description: str
+    responsible_user_id: str
+    deadline: datetime
+    bound_to: RecordRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationDraft:
+    external_id: str
+    user_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """Result of one item of a batched write, in the order of the input."""
+
+    external_id: str
+    crm_id: str | None
+    created: bool = False
+    error: str | None = None  # non-secret reason when this item failed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class CrmUser:
+    crm_id: str
+    name: str
+    email: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """One line of ``crm-bridge doctor``."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class FunnelAdmin(Protocol):
+    def observe_layout(self) -> ObservedLayout:
+        """Read the CRM's funnels, stages (with record counts where cheap) and custom fields."""
+        ...
+
+    def apply_plan(self, plan: ProvisionPlan) -> ObservedLayout:
+        """Execute the write items of ``plan`` and return the layout as it now stands.
+        Safe to re-run after a failure midway: the next plan only holds what is still missing."""
+        ...
+
+
+@runtime_checkable
+class RecordSource(Protocol):
+    def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
+        """Lazily yield pages of records of ``entity`` modified after ``cursor`` (all when None),
+        in (modified_at, id) order; each page carries the cursor to persist after storing it."""
+        ...
+
+
+@runtime_checkable
+class RecordWriter(Protocol):
+    def create_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        """Create partner leads idempotently by ``external_id`` (look up, then create the missing)."""
+        ...
+
+    def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
+        """Create deals/cards idempotently by ``external_id``."""
+        ...
+
+    def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
+        """Apply updates; ``WriteOutcome.external_id`` carries the record's crm id."""
+        ...
+
+
+@runtime_checkable
+class TaskSink(Protocol):
+    def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
+        """Create tasks for CRM users, bound to a record, idempotently by ``external_id``."""
+        ...
+
+    def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
+        """CRM-native notifications to users (Bitrix24 im.notify, etc.)."""
+        ...
+
+
+@runtime_checkable
+class PartnerFieldWriter(Protocol):
+    def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:
+        """Write partner fields (tier…) by domain key; enum values are option keys (``gold``)."""
+        ...
+
+
+@runtime_checkable
+class UserDirectory(Protocol):
+    def list_users(self) -> list[CrmUser]:
+        """Active CRM users (managers and curators are configured by these ids)."""
+        ...
+
+
+@runtime_checkable
+class Diagnostics(Protocol):
+    def check(self) -> list[HealthCheck]:
+        """Connection, credentials and scopes/permissions, one line each (for ``crm-bridge doctor``)."""
+        ...
+
+
+class CrmAdapter(
+    FunnelAdmin, RecordSource, RecordWriter, TaskSink, PartnerFieldWriter, UserDirectory, Diagnostics, Protocol
+):
+    """Everything a full adapter offers. ``name`` is the CRM kind (``bitrix24``)."""
+
+    name: str
+
+    def close(self) -> None: ...
+
+
+class KeyValueState(Protocol):
+    """A small persistent JSON key-value namespace the state store gives each adapter (layout ids,
+    OAuth token pairs, discovered field codes). ``set`` is durable when it returns."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
+class BucketStore(Protocol):
+    """Leaky-bucket counters shared by every process using the same state store, so the daemon and
+    a one-shot script together stay under the CRM's limit. Implemented by ``crm_bridge.store``."""
+
+    def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
+        """Add one request to bucket ``key`` if it fits and return 0.0; otherwise record nothing and
+        return the seconds to wait before it would fit. ``now`` is a Unix timestamp."""
+        ...
+
+
+class LockProvider(Protocol):
+    """Named cross-process locks (single-flight OAuth refresh). Implemented by ``crm_bridge.store``."""
+
+    def lock(self, name: str, timeout: float = 30.0) -> AbstractContextManager[None]: ...
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What the composition root hands an adapter factory besides the config.
+
+    ``kv`` is namespaced per CRM portal. ``bucket``/``locks`` are None in tests that need no
+    cross-process sharing (the HTTP layer then keeps its limiter in memory). ``clock`` returns Unix
+    time and ``sleep`` waits; both are injected so throttling is tested without real time."""
+
+    kv: KeyValueState
+    bucket: BucketStore | None = None
+    locks: LockProvider | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    on_request: Callable[[str, str, int], None] | None = None  # (crm, method/endpoint, status) for metrics
+
+
+class AdapterFactory(Protocol):
+    """Entry point of group ``crm_bridge.adapters``: ``create_adapter(settings, ctx)``."""
+
+    def __call__(self, settings: Any, ctx: AdapterContext) -> CrmAdapter: ...
