@@ -1,0 +1,105 @@
+"""Reading partner-lead CSV files the way Excel writes them (crm_bridge.services.intake_csv)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from crm_bridge.errors import DataError
+from crm_bridge.services.intake_csv import COLUMNS, Reject, read_lead_csv, rejects_path, write_rejects
+
+HEADER = "partner_id,customer_name,email,phone,tax_id,amount,comment"
+
+
+def write(tmp_path: Path, text: str, *, encoding: str = "utf-8", name: str = "leads.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_comma_separated_utf8_file_is_read_row_by_row(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, f"{HEADER}\n17,ООО Ромашка,ivan@example.ru,+79001234567,7707083893,1500.50,срочно\n"
+    )
+    parsed = read_lead_csv(path)
+    assert parsed.delimiter == ","
+    assert [r.row for r in parsed.rows] == [2]
+    assert parsed.rows[0].values["customer_name"] == "ООО Ромашка"
+    assert parsed.rows[0].values["amount"] == "1500.50"
+    assert parsed.rejects == ()
+
+
+def test_excel_semicolon_export_with_bom_and_crlf_and_shuffled_columns(tmp_path: Path) -> None:
+    text = (
+        "\ufeffCustomer_Name;Partner_ID;amount;email;phone;tax_id;comment\r\n"
+        '"Иванов; и партнёры";17;1 500,50;;;;\r\n'
+    )
+    parsed = read_lead_csv(write(tmp_path, text))
+    assert parsed.delimiter == ";"
+    assert parsed.rows[0].values["partner_id"] == "17"
+    assert parsed.rows[0].values["customer_name"] == "Иванов; и партнёры"
+
+
+def test_extra_column_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="unknown column\\(s\\) 'region'"):
+        read_lead_csv(write(tmp_path, f"{HEADER},region\n"))
+
+
+def test_missing_column_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="missing column\\(s\\) tax_id, comment"):
+        read_lead_csv(write(tmp_path, "partner_id,customer_name,email,phone,amount\n"))
+
+
+def test_repeated_column_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="repeated column\\(s\\) email"):
+        read_lead_csv(write(tmp_path, f"{HEADER},email\n"))
+
+
+def test_windows_1251_file_is_refused_with_a_hint_to_save_as_utf8(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n17,Ромашка,,,,,\n", encoding="cp1251")
+    with pytest.raises(DataError, match="not UTF-8 text \\(first bad byte on line 2\\).*CSV UTF-8") as err:
+        read_lead_csv(path)
+    assert err.value.where == str(path)
+
+
+def test_empty_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="the first row must be the header"):
+        read_lead_csv(write(tmp_path, ""))
+
+
+def test_missing_file_is_a_data_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot read .*nope.csv"):
+        read_lead_csv(tmp_path / "nope.csv")
+
+
+def test_row_with_wrong_number_of_values_is_rejected_and_the_others_go_through(tmp_path: Path) -> None:
+    text = f"{HEADER}\n17,A,a@x.ru,,,,\n17,B,b@x.ru\n\n,,,\n17,C,c@x.ru,,,,\n,,,,,,\n"
+    parsed = read_lead_csv(write(tmp_path, text))
+    assert [r.row for r in parsed.rows] == [2, 6]
+    assert [(r.row, r.reason) for r in parsed.rejects] == [(3, "has 3 values but the header has 7 columns")]
+
+
+def test_rejects_file_lands_next_to_the_input_and_opens_in_excel(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n")
+    rejects = [
+        Reject(5, "email: not an e-mail address", {"partner_id": "17", "email": "nope"}),
+        Reject(3, "partner_id: empty", {}),
+    ]
+    target = write_rejects(path, rejects, ";")
+    assert target == rejects_path(path) == tmp_path / "leads.rejects.csv"
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[0] == ["row", "reason", *COLUMNS]
+    assert rows[1][:2] == ["3", "partner_id: empty"]
+    assert rows[2][:5] == ["5", "email: not an e-mail address", "17", "", "nope"]
+
+
+def test_a_clean_rerun_removes_the_stale_rejects_file(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n")
+    write_rejects(path, [Reject(2, "bad", {})], ",")
+    assert rejects_path(path).exists()
+    assert write_rejects(path, [], ",") is None
+    assert not rejects_path(path).exists()
