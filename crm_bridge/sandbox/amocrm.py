@@ -1,0 +1,321 @@
+"""The amoCRM (Kommo) API v4 emulator: routes ``/api/v4/...`` and ``/oauth2/access_token`` to handlers,
+enforces Bearer auth and the per-second limit, and sends webhooks for changed records.
+
+``create_emulator(**options)`` is what the sandbox server calls; options are keyword arguments of
+``AmoCrmEmulator``. Seed data (``seed()``) uses the API's own request shapes, see ``AmoCrmEmulator.seed``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from crm_bridge.sandbox import amocrm_account as account
+from crm_bridge.sandbox import amocrm_entities as entities
+from crm_bridge.sandbox import amocrm_fields as fields
+from crm_bridge.sandbox import amocrm_pipelines as pipelines
+from crm_bridge.sandbox import amocrm_webhooks as webhooks
+from crm_bridge.sandbox.amocrm_auth import AmoAuth, AmoLimits, unauthorized
+from crm_bridge.sandbox.amocrm_store import AmoState, Call, add_user, new_state
+from crm_bridge.sandbox.amocrm_wire import (
+    AmoError,
+    blocked,
+    no_content,
+    parse_php_query,
+    problem,
+    validation_failed,
+)
+from crm_bridge.sandbox.amocrm_wire import base_url as link_base
+from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
+
+_E = "(leads|contacts|companies)"
+Handler = Callable[..., SandboxResponse]
+_ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+    (re.compile(p), m)
+    for p, m in (
+        (r"/api/v4/account", {"GET": account.get_account}),
+        (r"/api/v4/users", {"GET": account.list_users}),
+        (r"/api/v4/users/(\d+)", {"GET": account.get_user}),
+        (r"/api/v4/leads/pipelines", {"GET": pipelines.list_pipelines, "POST": pipelines.add_pipelines}),
+        (
+            r"/api/v4/leads/pipelines/(\d+)",
+            {
+                "GET": pipelines.get_pipeline,
+                "PATCH": pipelines.update_pipeline,
+                "DELETE": pipelines.delete_pipeline,
+            },
+        ),
+        (
+            r"/api/v4/leads/pipelines/(\d+)/statuses",
+            {"GET": pipelines.list_statuses, "POST": pipelines.add_statuses},
+        ),
+        (
+            r"/api/v4/leads/pipelines/(\d+)/statuses/(\d+)",
+            {
+                "GET": pipelines.get_status,
+                "PATCH": pipelines.update_status,
+                "DELETE": pipelines.delete_status,
+            },
+        ),
+        (
+            rf"/api/v4/{_E}/custom_fields",
+            {"GET": fields.list_fields, "POST": fields.add_fields, "PATCH": fields.update_fields},
+        ),
+        (
+            rf"/api/v4/{_E}/custom_fields/(\d+)",
+            {"GET": fields.get_field, "PATCH": fields.update_fields, "DELETE": fields.delete_field},
+        ),
+        (
+            rf"/api/v4/{_E}",
+            {"GET": entities.list_records, "POST": entities.add_records, "PATCH": entities.update_records},
+        ),
+        (rf"/api/v4/{_E}/(\d+)", {"GET": entities.get_record, "PATCH": entities.update_records}),
+        (
+            r"/api/v4/tasks",
+            {"GET": account.list_tasks, "POST": account.add_tasks, "PATCH": account.update_tasks},
+        ),
+        (r"/api/v4/tasks/(\d+)", {"GET": account.get_task, "PATCH": account.update_tasks}),
+        (
+            r"/api/v4/webhooks",
+            {"GET": webhooks.list_webhooks, "POST": webhooks.add_webhook, "DELETE": webhooks.delete_webhook},
+        ),
+    )
+]
+_SEED_ORDER = ("companies", "contacts", "leads")
+
+
+class AmoCrmEmulator:
+    """One amoCRM account. Credentials: a long-lived token (``access_token``) and an OAuth integration
+    (``client_id``/``client_secret``/``redirect_uri``) whose authorization code is in ``config_snippet``."""
+
+    kind = "amocrm"
+
+    def __init__(
+        self,
+        *,
+        subdomain: str = "sandbox",
+        account_id: int = 31000001,
+        access_token: str = "sandbox-amocrm-long-lived-token",
+        client_id: str = "0c7b9a63-sandbox-integration",
+        client_secret: str = "sandbox-amocrm-client-secret",
+        redirect_uri: str = "https://example.com/amocrm/oauth",
+        access_ttl: int = 86400,
+        rate_limit: bool = True,
+        per_second: int = 7,
+        block_after: int | None = 30,
+        block_seconds: float = 3600.0,
+        payment_required: bool = False,
+        clock: Callable[[], float] | None = None,
+        deliver: webhooks.Deliver | None = None,
+    ) -> None:
+        self._clock = clock or time.time
+        self._lock = threading.RLock()
+        self.subdomain = subdomain
+        self.account_id = account_id
+        self.payment_required = payment_required
+        self.deliver: webhooks.Deliver = deliver or webhooks.WebhookSender()
+        self.auth = AmoAuth(client_id, client_secret, redirect_uri, access_token, access_ttl=access_ttl)
+        self.limits = AmoLimits(
+            enabled=rate_limit, per_second=per_second, block_after=block_after, block_seconds=block_seconds
+        )
+        self.state: AmoState = new_state(int(self._clock()), subdomain=subdomain, account_id=account_id)
+        self.authorization_code = self.auth.issue_code(self.state.admin_user_id, self._clock())
+
+    # -- the Emulator protocol ------------------------------------------------------------------
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        with self._lock:
+            now = self._clock()
+            verdict = self.limits.check(now)
+            if verdict == "blocked":
+                return blocked()
+            if verdict == "limited":
+                return self.error_response(429)
+            path = request.path.rstrip("/") or "/"
+            if path == "/oauth2/access_token":
+                if request.method != "POST":
+                    return problem(405, "Method not allowed")
+                return self.auth.token_endpoint(
+                    request, now, account_id=self.account_id, domain=f"{self.subdomain}.amocrm.ru"
+                )
+            user = self.auth.user_for(request, now)
+            if isinstance(user, SandboxResponse):
+                return user
+            if self.payment_required:
+                return self.error_response(402)
+            call = Call(
+                state=self.state,
+                method=request.method,
+                query=parse_php_query(request.query),
+                body=None,
+                base=link_base(request, self.subdomain),
+                now=int(now),
+                user_id=user or self.state.admin_user_id,
+                raw_query=request.query,
+            )
+            response = self._dispatch(request, path, call)
+            if call.events and response.status < 300:
+                webhooks.deliver_events(self.state, call.events, self.deliver)
+            return response
+
+    def _dispatch(self, request: SandboxRequest, path: str, call: Call) -> SandboxResponse:
+        for pattern, methods in _ROUTES:
+            match = pattern.fullmatch(path)
+            if not match:
+                continue
+            handler = methods.get(request.method)
+            if handler is None:
+                return problem(405, f"Method {request.method} is not allowed for {path}")
+            try:
+                call.body = request.json() if request.method in ("POST", "PATCH", "DELETE") else None
+            except ValueError:
+                return validation_failed([{"request_id": "0", "errors": []}]).response
+            args = [int(g) if g.isdigit() else g for g in match.groups()]
+            try:
+                return handler(call, *args)
+            except AmoError as error:
+                return error.response
+        return problem(404, f"Unknown method {path}")
+
+    def error_response(self, status: int) -> SandboxResponse:
+        if status == 401:
+            return unauthorized()
+        if status == 403:
+            return blocked()
+        if status == 204:
+            return no_content()
+        if status == 400:
+            return validation_failed([{"request_id": "0", "errors": []}]).response
+        if status == 402:
+            return problem(402, "Аккаунт не оплачен")
+        if status == 429:
+            return problem(429, "Too many requests")
+        return problem(status, _TEXT.get(status, "Error"))
+
+    def seed(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Load ``{"users": [{name, email, is_admin}], "pipelines": [API pipeline add items],
+        "custom_fields": {entity: [API field add items]}, "companies"/"contacts"/"leads"/"tasks":
+        [API add items], "webhooks": [{destination, settings}]}``. Leads may name their stage with
+        ``pipeline_name``/``status_name`` instead of ids. Raises ValueError with amoCRM's error body."""
+        with self._lock:
+            created: dict[str, Any] = {}
+            call = Call(
+                self.state, "POST", {}, None, f"https://{self.subdomain}.amocrm.ru", int(self._clock()), 0
+            )
+            call.user_id = self.state.admin_user_id
+            for user in data.get("users", []):
+                uid = add_user(
+                    self.state, user["name"], user.get("email", ""), is_admin=user.get("is_admin", False)
+                )
+                created.setdefault("users", []).append(uid)
+            if data.get("pipelines"):
+                answer = self._seed_call(call, pipelines.add_pipelines, data["pipelines"])
+                created["pipelines"] = [
+                    {"id": p["id"], "statuses": {s["name"]: s["id"] for s in p["_embedded"]["statuses"]}}
+                    for p in answer["_embedded"]["pipelines"]
+                ]
+            for entity, items in (data.get("custom_fields") or {}).items():
+                answer = self._seed_call(call, fields.add_fields, items, entity)
+                created.setdefault("custom_fields", {})[entity] = {
+                    f.get("code") or f["name"]: f["id"] for f in answer["_embedded"]["custom_fields"]
+                }
+            for entity in _SEED_ORDER:
+                if data.get(entity):
+                    items = (
+                        [self._resolve_stage_names(i) for i in data[entity]]
+                        if entity == "leads"
+                        else data[entity]
+                    )
+                    answer = self._seed_call(call, entities.add_records, items, entity)
+                    created[entity] = [r["id"] for r in answer["_embedded"][entity]]
+            if data.get("tasks"):
+                answer = self._seed_call(call, account.add_tasks, data["tasks"])
+                created["tasks"] = [t["id"] for t in answer["_embedded"]["tasks"]]
+            for hook in data.get("webhooks", []):
+                self._seed_call(call, webhooks.add_webhook, hook)
+            return created
+
+    def _seed_call(self, call: Call, handler: Handler, body: Any, *args: Any) -> dict[str, Any]:
+        call.body = body
+        try:
+            response = handler(call, *args)
+        except AmoError as error:
+            raise ValueError(error.response.body) from error
+        return response.body if isinstance(response.body, dict) else {}
+
+    def _resolve_stage_names(self, item: dict[str, Any]) -> dict[str, Any]:
+        item = dict(item)
+        pipeline_name, status_name = item.pop("pipeline_name", None), item.pop("status_name", None)
+        if pipeline_name is None and status_name is None:
+            return item
+        pipeline = self.state.main_pipeline()
+        if pipeline_name is not None:
+            pipeline = next(
+                (p for p in self.state.pipelines.values() if p["name"] == pipeline_name), pipeline
+            )
+        item["pipeline_id"] = pipeline["id"]
+        if status_name is not None:
+            status = next((s for s in pipeline["statuses"].values() if s["name"] == status_name), None)
+            if status is None:
+                raise ValueError(f"no status {status_name!r} in pipeline {pipeline['name']!r}")
+            item["status_id"] = status["id"]
+        return item
+
+    def dump(self) -> dict[str, Any]:
+        with self._lock:
+            data = self.state.dump()
+            data["auth"] = self.auth.describe()
+            data["limits"] = {"enabled": self.limits.enabled, "blocked_until": self.limits.blocked_until}
+            data["webhook_deliveries"] = list(getattr(self.deliver, "log", []))
+            return data
+
+    def reset(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self.state = new_state(int(now), subdomain=self.subdomain, account_id=self.account_id)
+            self.auth.access.clear()
+            self.auth.refresh.clear()
+            self.auth.spent_refresh.clear()
+            self.auth.codes.clear()
+            self.authorization_code = self.auth.issue_code(self.state.admin_user_id, now)
+            self.limits.reset()
+
+    def config_snippet(self, base_url: str) -> dict[str, Any]:
+        return {
+            "crm": {
+                "kind": "amocrm",
+                "amocrm": {"base_url": base_url, "access_token": "${AMOCRM_ACCESS_TOKEN}"},
+            },
+            "env": {"AMOCRM_ACCESS_TOKEN": self.auth.long_lived_token},
+            "oauth": {
+                "client_id": self.auth.client_id,
+                "client_secret": self.auth.client_secret,
+                "redirect_uri": self.auth.redirect_uri,
+                "authorization_code": self.authorization_code,
+            },
+        }
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+
+    def set_rate_limit(self, enabled: bool) -> None:
+        with self._lock:
+            self.limits.enabled = enabled
+            self.limits.reset()
+
+    # -- extras for tests and the control API ------------------------------------------------------
+    def issue_authorization_code(self) -> str:
+        with self._lock:
+            self.authorization_code = self.auth.issue_code(self.state.admin_user_id, self._clock())
+            return self.authorization_code
+
+
+_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def create_emulator(**options: Any) -> AmoCrmEmulator:
+    """Build the emulator from sandbox options (see ``AmoCrmEmulator.__init__``); unknown options
+    raise TypeError so a typo in a sandbox config is not silently ignored."""
+    return AmoCrmEmulator(**options)
