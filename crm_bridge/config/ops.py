@@ -1,0 +1,182 @@
+"""Config sections about running the bridge: ``state``, ``logging``, ``schedule``,
+``notifications``, ``intake`` and ``reports``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+
+from crm_bridge.config.common import Duration, NonEmpty, Strict, TimeZoneName
+
+
+class StateConfig(Strict):
+    """Where crm-bridge keeps its own state (id map, cursors, tier history, outbox, audit log)."""
+
+    url: NonEmpty = "sqlite:///crm_bridge.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// (a file) or postgresql+psycopg:// (a server)")
+        return value
+
+    def masked_url(self) -> str:
+        """The URL with any password replaced by ``***`` (for summaries and logs)."""
+        scheme, sep, rest = self.url.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if not at or ":" not in userinfo:
+            return self.url
+        user = userinfo.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+
+    def has_password(self) -> bool:
+        return self.masked_url() != self.url
+
+
+class LoggingConfig(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+    file: Path | None = None  # default: standard error
+
+
+class JobSchedule(Strict):
+    """When a daemon job runs: ``every`` (30s, 5m, 1h) or ``cron`` (5 fields, in schedule.timezone)."""
+
+    enabled: bool = True
+    every: Duration | None = None
+    cron: str | None = None
+    jitter: Annotated[int, Field(ge=0, le=3600)] = 0  # seconds of random delay to spread load
+    misfire_grace: Duration = 60.0
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a cron expression (minute hour day month weekday): {exc}"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> JobSchedule:
+        if self.enabled and (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of every: or cron:")
+        return self
+
+
+def _every(seconds: float) -> JobSchedule:
+    return JobSchedule(every=seconds)
+
+
+class ScheduleConfig(Strict):
+    """The daemon's jobs (``crm-bridge run``). ``sync --once`` runs each enabled job once."""
+
+    timezone: TimeZoneName | None = None  # default: the top-level timezone
+    sync: JobSchedule = _every(300)
+    distribute: JobSchedule = _every(60)
+    escalate: JobSchedule = _every(300)
+    tiers: JobSchedule = JobSchedule(cron="0 3 * * *")
+    notify: JobSchedule = _every(30)
+    report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
+
+    def jobs(self) -> dict[str, JobSchedule]:
+        return {name: getattr(self, name) for name in type(self).model_fields if name != "timezone"}
+
+
+class CrmChannel(Strict):
+    enabled: bool = True
+    mode: Literal["notification", "task"] = "notification"  # a CRM notification, or a task
+
+
+class TelegramChannel(Strict):
+    enabled: bool = False
+    bot_token: SecretStr | None = None
+    base_url: HttpUrl = HttpUrl("https://api.telegram.org")
+
+    @model_validator(mode="after")
+    def _token(self) -> TelegramChannel:
+        if self.enabled and self.bot_token is None:
+            raise ValueError("enabled: set bot_token: ${TELEGRAM_BOT_TOKEN}")
+        return self
+
+
+class EmailChannel(Strict):
+    enabled: bool = False
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password: SecretStr | None = None
+    sender: str = ""
+    timeout: Duration = 30.0
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailChannel:
+        if self.enabled and not (self.smtp_host and self.sender):
+            raise ValueError("enabled: set smtp_host and sender")
+        return self
+
+
+class ChannelsConfig(Strict):
+    crm: CrmChannel = CrmChannel()
+    telegram: TelegramChannel = TelegramChannel()
+    email: EmailChannel = EmailChannel()
+
+
+ChannelName = Literal["crm", "telegram", "email"]
+EventName = Literal[
+    "new_partner",
+    "lead_assigned",
+    "lead_escalated",
+    "channel_conflict",
+    "registration_expired",
+    "tier_changed",
+    "tier_downgrade_warning",
+    "tier_downgrade_pending",
+    "sync_failed",
+    "report_ready",
+]
+
+
+class NotificationsConfig(Strict):
+    """Who hears about what: the channels and, per event, which channels carry it."""
+
+    channels: ChannelsConfig = ChannelsConfig()
+    default: list[ChannelName] = Field(default_factory=lambda: ["crm"])  # events not in routing
+    routing: dict[EventName, list[ChannelName]] = Field(default_factory=dict)
+
+    def channels_for(self, event: str) -> list[str]:
+        return list(self.routing.get(event, self.default))  # type: ignore[call-overload]
+
+    def enabled_channels(self) -> list[str]:
+        return [name for name in ("crm", "telegram", "email") if getattr(self.channels, name).enabled]
+
+
+class IntakeConfig(Strict):
+    """Partner leads arriving through the bridge (HTTP endpoint, CSV import) and deal registration."""
+
+    listen_host: NonEmpty = "127.0.0.1"
+    listen_port: int = Field(default=8080, ge=1, le=65535)
+    protection_window_days: int = Field(default=90, ge=1, le=3650)  # first registration wins this long
+    registration_expiry_days: int = Field(default=60, ge=1, le=3650)  # without progress, it lapses
+    default_phone_country_code: Annotated[str, Field(pattern=r"^\+\d{1,3}$")] = (
+        "+7"  # for numbers without one
+    )
+    max_body_kb: int = Field(default=256, ge=1, le=10240)
+
+
+class ReportsConfig(Strict):
+    out_dir: Path = Path("reports")
+    formats: list[Literal["table", "csv", "html"]] = Field(
+        default_factory=lambda: ["html", "csv"], min_length=1
+    )
+    period: Literal["previous_month", "previous_quarter", "current_month"] = "previous_month"  # scheduled job
