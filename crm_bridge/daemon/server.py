@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 log = logging.getLogger("crm_bridge.daemon.http")
 
-MAX_BODY = 64 * 1024
+MAX_BODY = 256 * 1024  # default of intake.max_body_kb
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -70,9 +70,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return problem(400, "invalid_request", "a Content-Length header is required")
         length = int(length_text)
-        if length > MAX_BODY:
+        limit = self.server.app.max_body
+        if length > limit:
             self.close_connection = True
-            return problem(413, "too_large", f"the body is {length} bytes; the limit is {MAX_BODY}")
+            return problem(413, "too_large", f"the body is {length} bytes; the limit is {limit}")
         raw = self.rfile.read(length)
         if ctype != "application/json":
             return problem(415, "unsupported_media_type", "send the lead as Content-Type: application/json")
@@ -88,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drain(self) -> None:
         length = self.headers.get("Content-Length", "0")
-        if length.isdigit() and int(length) <= MAX_BODY:
+        if length.isdigit() and int(length) <= self.server.app.max_body:
             self.rfile.read(int(length))
         else:
             self.close_connection = True
@@ -121,6 +122,7 @@ class HttpApp:
     metrics: Callable[[], str]
     openapi: bytes
     intake: IntakeEndpoint | None = None
+    max_body: int = MAX_BODY  # bytes (intake.max_body_kb)
 
 
 class _Server(ThreadingHTTPServer):

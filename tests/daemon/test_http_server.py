@@ -42,6 +42,7 @@ def server(intake: RecordingIntake) -> Iterator[DaemonHttpServer]:
         metrics=lambda: "# TYPE crm_bridge_up gauge\ncrm_bridge_up 1\n",
         openapi=SPEC_PATH.read_bytes(),
         intake=intake,
+        max_body=MAX_BODY,
     )
     with DaemonHttpServer("127.0.0.1", 0, app) as srv:
         yield srv

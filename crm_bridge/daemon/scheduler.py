@@ -1,0 +1,150 @@
+"""The daemon's lifecycle: an APScheduler 3.x BackgroundScheduler running the jobs of the ``schedule``
+config section (coalesced, one instance each, jittered, with a misfire grace), the HTTP port, and a
+graceful stop on SIGTERM/SIGINT within a bounded time."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crm_bridge.config.ops import JobSchedule
+from crm_bridge.daemon.jobs import JobRunner
+from crm_bridge.daemon.server import DaemonHttpServer
+
+log = logging.getLogger("crm_bridge.daemon")
+
+
+def trigger_for(schedule: JobSchedule, tz: ZoneInfo) -> BaseTrigger:
+    """The APScheduler trigger of one job's schedule (``every`` seconds or a 5-field ``cron``)."""
+    jitter = schedule.jitter or None
+    if schedule.every is not None:
+        return IntervalTrigger(seconds=schedule.every, timezone=tz, jitter=jitter)
+    assert schedule.cron is not None
+    trigger = CronTrigger.from_crontab(schedule.cron, timezone=tz)
+    trigger.jitter = jitter
+    return trigger
+
+
+class Daemon:
+    """Runs ``runners`` on their ``schedules`` and serves ``http`` until stopped.
+
+    Interval jobs run once right at start, then every interval; cron jobs wait for their time.
+    ``stopping`` is set first on stop, so long jobs (sync) can finish their current batch and return."""
+
+    def __init__(
+        self,
+        runners: Mapping[str, JobRunner],
+        schedules: Mapping[str, JobSchedule],
+        tz: ZoneInfo,
+        *,
+        http: DaemonHttpServer | None = None,
+        stop_timeout: float = 30.0,
+        stopping: threading.Event | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.runners = dict(runners)
+        self._schedules = dict(schedules)
+        self._tz = tz
+        self.http = http
+        self.stop_timeout = stop_timeout
+        self.stopping = stopping or threading.Event()
+        self._now = now or (lambda: datetime.now(tz))
+        self._scheduler = BackgroundScheduler(
+            timezone=tz, job_defaults={"coalesce": True, "max_instances": 1}
+        )
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        for name, runner in self.runners.items():
+            sched = self._schedules[name]
+            if not sched.enabled:
+                continue
+            extra: dict[str, Any] = {}
+            if sched.every is not None:
+                extra["next_run_time"] = self._now()
+            self._scheduler.add_job(
+                runner,
+                trigger_for(sched, self._tz),
+                id=name,
+                name=name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(sched.misfire_grace)),
+                replace_existing=True,
+                **extra,
+            )
+        self._scheduler.start()
+        if self.http is not None:
+            self.http.start()
+        log.info("daemon started: jobs %s", ", ".join(j.id for j in self._scheduler.get_jobs()) or "none")
+
+    def scheduled_jobs(self) -> dict[str, dict[str, Any]]:
+        """What the scheduler holds per job id: trigger, next run, coalesce, max instances, grace."""
+        return {
+            job.id: {
+                "trigger": job.trigger,
+                "next_run_time": job.next_run_time,
+                "coalesce": job.coalesce,
+                "max_instances": job.max_instances,
+                "misfire_grace_time": job.misfire_grace_time,
+            }
+            for job in self._scheduler.get_jobs()
+        }
+
+    def stop(self) -> bool:
+        """Stop scheduling, let running jobs finish their batch (up to ``stop_timeout`` seconds), stop
+        the HTTP port. True when every job finished in time."""
+        if self._stopped.is_set():
+            return True
+        self.stopping.set()
+        self._scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + self.stop_timeout
+        while any(r.status.running for r in self.runners.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        clean = not any(r.status.running for r in self.runners.values())
+        if self.http is not None:
+            self.http.stop()
+        self._stopped.set()
+        if clean:
+            log.info("daemon stopped")
+        else:
+            busy = [n for n, r in self.runners.items() if r.status.running]
+            log.warning("daemon stopped after %.0fs with job(s) still running: %s", self.stop_timeout, busy)
+        return clean
+
+    def run_until_signal(self) -> bool:
+        """Start, block until SIGTERM or SIGINT, then stop. Returns what ``stop`` returned."""
+        wake = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            self.stopping.set()
+            wake.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not wake.wait(0.5):
+                pass
+            return self.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        jobs = {name: r.status.as_json() for name, r in self.runners.items()}
+        if self.stopping.is_set():
+            return False, {"status": "stopping", "jobs": jobs}
+        return True, {"status": "ok", "jobs": jobs}
