@@ -1,0 +1,86 @@
+"""Checking one partner lead's fields, from a CSV row or a JSON body (crm_bridge.services.intake_fields)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.services.intake_fields import check_lead_fields, parse_amount
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1 500,50", "1500.50"),
+        ("1500.5", "1500.50"),
+        (1500, "1500.00"),
+        ("", "0"),
+        (None, "0"),
+        ("1\u00a0000", "1000.00"),
+        (12.25, "12.25"),
+    ],
+)
+def test_amounts_are_read_as_spreadsheets_write_them(raw: object, expected: str) -> None:
+    assert parse_amount(raw) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("-5", "negative"),
+        ("abc", "not a number"),
+        (True, "number"),
+        ("1.234", "2 decimal places"),
+        ("NaN", "finite"),
+    ],
+)
+def test_bad_amounts_say_what_is_wrong(raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_amount(raw)
+
+
+def test_a_complete_lead_is_accepted_as_given() -> None:
+    fields, problems = check_lead_fields(
+        {
+            "customer_name": " ООО Ромашка ",
+            "email": "Ivan@Example.ru",
+            "phone": "8 (900) 123-45-67",
+            "tax_id": "7707083893",
+            "amount": "100",
+            "comment": "срочно",
+        }
+    )
+    assert problems == []
+    assert fields is not None
+    assert fields.customer_name == "ООО Ромашка"
+    assert fields.customer == CustomerIdentity("Ivan@Example.ru", "8 (900) 123-45-67", "7707083893")
+    assert fields.amount == Decimal("100.00")
+
+
+def test_every_problem_is_listed_with_its_field() -> None:
+    fields, problems = check_lead_fields(
+        {
+            "customer_name": "",
+            "email": "not-mail",
+            "phone": "12",
+            "tax_id": "12345",
+            "amount": "x",
+            "comment": 5.5,
+        }
+    )
+    assert fields is None
+    assert [str(p) for p in problems] == [
+        "comment: must be text",
+        "customer_name: is required",
+        "email: is not an e-mail address",
+        "phone: is not a phone number (too few digits)",
+        "tax_id: must be 10 or 12 digits (ИНН)",
+        "amount: 'x' is not a number (write 1500.50 or 1 500,50)",
+    ]
+
+
+def test_a_lead_without_any_customer_identity_is_refused() -> None:
+    _, problems = check_lead_fields({"customer_name": "Ромашка"})
+    assert [str(p) for p in problems] == ["email: give at least one of email, phone or tax_id"]
