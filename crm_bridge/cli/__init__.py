@@ -1,0 +1,125 @@
+"""The ``crm-bridge`` command line: one click group whose verbs live in their own modules.
+
+Adding a verb: write ``crm_bridge/cli/<verb>.py`` exposing ``command`` (a ``click.Command`` whose name
+is the verb) and put ``"<verb>"`` in ``VERBS`` below — one line. Modules are imported only when
+their verb runs (or ``--help`` lists them), so a verb's dependencies never slow the others down.
+A verb gets the shared ``CliContext`` with ``@click.pass_obj`` (``obj.settings()``, ``obj.app()``,
+``obj.console``) and raises ``crm_bridge.errors`` types; ``main`` turns them into a message and an
+exit code: 0 ok, 1 runtime failure, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from crm_bridge import __version__
+from crm_bridge.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliContext, report_error
+
+# Verb modules under crm_bridge/cli/, in the order ``--help`` lists them. A name whose module is
+# not there (yet) is skipped.
+VERBS: tuple[str, ...] = (
+    "validate",
+    "funnels",
+    "doctor",
+    "provision",
+    "sync",
+    "run",
+    "intake",
+    "tiers",
+    "report",
+    "rewards",
+    "sandbox",
+    "demo",
+)
+
+
+# Options of the running invocation that ``main`` needs after click's context has closed.
+_invocation: dict[str, int] = {"verbose": 0}
+
+
+class LazyGroup(click.Group):
+    """A group that imports ``crm_bridge.cli.<verb>`` on first use of the verb."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [verb for verb in VERBS if self._load(verb) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name) if cmd_name in VERBS else None
+
+    @staticmethod
+    def _load(verb: str) -> click.Command | None:
+        module_name = f"{__name__}.{verb}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        command = getattr(module, "command", None)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name} must define `command`, a click.Command")
+        return command
+
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("config.yaml"),
+    show_default=True,
+    envvar="CRM_BRIDGE_CONFIG",
+    show_envvar=True,
+    help="The config file (YAML). Secrets come from the environment or a .env file next to it.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log line format (default: logging.format in the config, else text).",
+)
+@click.option("-v", "--verbose", count=True, help="Debug logging, and tracebacks for internal errors.")
+@click.version_option(__version__, prog_name="crm-bridge")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, log_format: str | None, verbose: int) -> None:
+    """crm-bridge: partner-sales funnels, lead distribution, KPIs, tiers and rewards on top of
+    Bitrix24, amoCRM (Kommo) or HubSpot.
+
+    Exit status: 0 ok, 1 runtime failure, 2 usage or config error."""
+    _invocation["verbose"] = verbose
+    ctx.obj = CliContext(config_path=config_path, log_format=log_format, verbose=verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Returns (and exits with) the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    _invocation["verbose"] = 0
+    try:
+        result = cli.main(args=args, prog_name="crm-bridge", standalone_mode=False)
+        code = result if isinstance(result, int) else EXIT_OK
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort as exc:
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+        click.echo("interrupted" if interrupted else "aborted", err=True)
+        code = 130 if interrupted else EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = 130
+    except Exception as exc:  # every error ends here: ours get a message, bugs an "internal error" line
+        code = report_error(exc, verbose=_invocation["verbose"])
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+__all__ = ["VERBS", "cli", "main"]

@@ -1,0 +1,160 @@
+"""Shared CLI plumbing: the per-invocation context, logging set-up, rich consoles, and the one place
+where crm-bridge errors become a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+
+from crm_bridge.errors import (
+    AuthError,
+    ConfigError,
+    CrmBridgeError,
+    CrmError,
+    CrmRetriableError,
+    DataError,
+    PermissionDenied,
+    StateError,
+)
+
+if TYPE_CHECKING:
+    from crm_bridge.bootstrap import App
+    from crm_bridge.config import Settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # a runtime failure: the CRM, the state store, bad data, a bug
+EXIT_USAGE = 2  # the command line or the config is wrong
+
+
+def _redact(text: str) -> str:
+    """The HTTP layer's redaction when it is installed (tokens, webhook secrets, e-mails, phones)."""
+    try:
+        from crm_bridge.http import redact
+    except ImportError:
+        return text
+    return str(redact(text))
+
+
+@dataclass
+class CliContext:
+    """What every verb gets through ``click.pass_obj``: options of the group, lazily loaded
+    settings and application, and the consoles to print on."""
+
+    config_path: Path
+    log_format: str | None = None
+    verbose: int = 0
+    console: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    _settings: Settings | None = None
+    _app: App | None = None
+
+    def settings(self) -> Settings:
+        """Load (once) the config file; raises ConfigError."""
+        if self._settings is None:
+            from crm_bridge.config import load_settings
+
+            self._settings = load_settings(self.config_path)
+            configure_logging(self._settings, log_format=self.log_format, verbose=self.verbose)
+        return self._settings
+
+    def app(self) -> App:
+        """Wire (once) store and CRM adapter from the settings; closed when the command ends."""
+        if self._app is None:
+            from crm_bridge.bootstrap import bootstrap
+
+            self._app = bootstrap(self.settings())
+            click.get_current_context().call_on_close(self._app.close)
+        return self._app
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message (+ exc when present)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": _redact(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exc"] = _redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class _RedactingTextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return _redact(super().format(record))
+
+
+def configure_logging(settings: Settings | None, *, log_format: str | None, verbose: int) -> None:
+    """Root logging from the config's ``logging`` section; ``--log-format`` and ``-v`` override it.
+    Every line goes through the redaction of ``crm_bridge.http``."""
+    fmt = log_format or (settings.logging.format if settings else "text")
+    level_name = settings.logging.level if settings else "WARNING"
+    level = logging.DEBUG if verbose else getattr(logging, level_name)
+    target = settings.logging.file if settings else None
+    handler: logging.Handler = (
+        logging.FileHandler(target, encoding="utf-8") if target else logging.StreamHandler()
+    )
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(_RedactingTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_crm_bridge", False):
+            root.removeHandler(old)
+    handler._crm_bridge = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def error_lines(exc: CrmBridgeError) -> list[str]:
+    """The message(s) a user sees for one of our errors: one line, or one per config problem."""
+    if isinstance(exc, ConfigError):
+        return [_redact(p) for p in exc.problems]
+    message = _redact(exc.message)
+    if isinstance(exc, AuthError):
+        fix = f" (check {exc.config_key})" if exc.config_key else " (check the crm credentials in the config)"
+        return [f"{exc.crm or 'CRM'} rejected the credentials: {message}{fix}"]
+    if isinstance(exc, PermissionDenied):
+        return [f"{exc.crm or 'CRM'} denied access: {message} (grant the missing scope or right)"]
+    if isinstance(exc, CrmRetriableError):
+        wait = f"; try again in {exc.retry_after:.0f}s" if exc.retry_after else "; try again later"
+        return [f"{exc.crm or 'CRM'} is unavailable or throttling: {message}{wait}"]
+    if isinstance(exc, CrmError):
+        where = " ".join(x for x in (exc.crm, exc.entity, exc.external_id) if x)
+        return [f"{where}: {message}" if where else message]
+    if isinstance(exc, StateError):
+        return [f"state store: {message}"]
+    if isinstance(exc, DataError):
+        return [f"bad data: {message}"]
+    return [message]
+
+
+def report_error(exc: BaseException, *, verbose: int) -> int:
+    """Print ``exc`` for a human on stderr and return the exit code. Never a traceback for our own
+    errors; for a bug, one ``internal error`` line (and the traceback with -v)."""
+    if isinstance(exc, CrmBridgeError):
+        for line in error_lines(exc):
+            click.echo(f"error: {line}", err=True)
+        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE
+    if verbose:
+        click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
+    detail = _redact(f"{type(exc).__name__}: {exc}")
+    hint = "" if verbose else " (run with -v for the traceback)"
+    click.echo(f"error: internal error: {detail}{hint}", err=True)
+    return EXIT_FAILURE
+
+
+def is_interactive() -> bool:
+    return sys.stdout.isatty()
