@@ -104,7 +104,9 @@ def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None)
 
 
 def _under(loc: tuple[str | int, ...], reported: set[tuple[str | int, ...]]) -> bool:
-    return any(loc[: len(r)] == r for r in reported)
+    """True when ``loc`` is inside, or is a section containing, a key already reported (a value
+    that could not be interpolated makes its section's own checks meaningless)."""
+    return any(loc[: len(r)] == r or (loc and r[: len(loc)] == loc) for r in reported)
 
 
 def _document_order(data: Any) -> dict[tuple[str | int, ...], int]:

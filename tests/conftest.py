@@ -1,0 +1,50 @@
+"""Fixtures shared by every test package: a manual clock, a FakeCRM, and a config-file writer.
+
+Conventions: test names are sentences; tests go through public surfaces (functions, the CLI, the
+ports); nothing here reads the real clock or the network."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crm_bridge.fake import FakeClock, FakeCRM
+
+MINIMAL_CONFIG = """
+crm:
+  kind: bitrix24
+  bitrix24:
+    webhook_url: ${B24_WEBHOOK_URL}
+"""
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def fake_crm(fake_clock: FakeClock) -> FakeCRM:
+    return FakeCRM(clock=fake_clock)
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """``write_config(yaml_text, name="config.yaml", env=None)`` writes a config file (dedented) and,
+    when ``env`` is given, a ``.env`` next to it; returns the config path."""
+
+    def write(
+        text: str = MINIMAL_CONFIG, name: str = "config.yaml", env: dict[str, str] | None = None
+    ) -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        if env is not None:
+            lines = [f"{key}={value}" for key, value in env.items()]
+            (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    return write
