@@ -15,6 +15,7 @@ class StateConfig(Strict):
     """Where crm-bridge keeps its own state (id map, cursors, tier history, outbox, audit log)."""
 
     url: NonEmpty = "sqlite:///crm_bridge.db"
+    portal: str | None = None  # name of this CRM instance in the store; default "<kind>:<host>"
 
     @field_validator("url")
     @classmethod
