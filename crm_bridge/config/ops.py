@@ -57,7 +57,7 @@ class JobSchedule(Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
         try:
             CronTrigger.from_crontab(value)
@@ -148,11 +148,15 @@ EventName = Literal[
 ]
 
 
+def _crm_only() -> list[ChannelName]:
+    return ["crm"]
+
+
 class NotificationsConfig(Strict):
     """Who hears about what: the channels and, per event, which channels carry it."""
 
     channels: ChannelsConfig = ChannelsConfig()
-    default: list[ChannelName] = Field(default_factory=lambda: ["crm"])  # events not in routing
+    default: list[ChannelName] = Field(default_factory=_crm_only)  # events not in routing
     routing: dict[EventName, list[ChannelName]] = Field(default_factory=dict)
 
     def channels_for(self, event: str) -> list[str]:
@@ -175,9 +179,14 @@ class IntakeConfig(Strict):
     max_body_kb: int = Field(default=256, ge=1, le=10240)
 
 
+ReportFormat = Literal["table", "csv", "html"]
+
+
+def _html_and_csv() -> list[ReportFormat]:
+    return ["html", "csv"]
+
+
 class ReportsConfig(Strict):
     out_dir: Path = Path("reports")
-    formats: list[Literal["table", "csv", "html"]] = Field(
-        default_factory=lambda: ["html", "csv"], min_length=1
-    )
+    formats: list[ReportFormat] = Field(default_factory=_html_and_csv, min_length=1)
     period: Literal["previous_month", "previous_quarter", "current_month"] = "previous_month"  # scheduled job

@@ -50,8 +50,8 @@ class HysteresisConfig(Strict):
 
 
 def _default_levels() -> list[TierLevel]:
-    ladder = (("bronze", "Бронзовый", "Bronze", 0), ("silver", "Серебряный", "Silver", 3))
-    ladder += (("gold", "Золотой", "Gold", 10), ("platinum", "Платиновый", "Platinum", 25))
+    ladder = [("bronze", "Бронзовый", "Bronze", 0), ("silver", "Серебряный", "Silver", 3)]
+    ladder += [("gold", "Золотой", "Gold", 10), ("platinum", "Платиновый", "Platinum", 25)]
     return [
         TierLevel.model_validate({"key": k, "name": {"ru": ru, "en": en}, "min_won_deals": n})
         for k, ru, en, n in ladder

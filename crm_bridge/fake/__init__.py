@@ -91,7 +91,7 @@ class FakeCRM:
                 try:
                     outcomes.append(one(item))
                 except (CrmValidationError, NotFound) as exc:
-                    key = getattr(item, "external_id", None) or getattr(item, "crm_id", "")
+                    key = str(getattr(item, "external_id", None) or getattr(item, "crm_id", ""))
                     outcomes.append(WriteOutcome(key, None, error=exc.message))
             return outcomes
 
