@@ -126,8 +126,8 @@ def load_mapping(path: Path | None = None) -> Bitrix24Mapping:
     try:
         return Bitrix24Mapping.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{where}:{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "<root>"
+            problems.append(f"{where}:{key}: {str(err['msg']).removeprefix('Value error, ')}")
         raise ConfigError(problems) from exc
