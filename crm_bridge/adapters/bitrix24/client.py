@@ -147,8 +147,8 @@ class Bitrix24Client:
     def _send(self, commands: Sequence[Command]) -> BatchAnswer:
         keys = [f"c{i}" for i in range(len(commands))]
         self._respect_budget({c.method for c in commands})
-        cmd = {k: encode_command(c.method, c.params) for k, c in zip(keys, commands, strict=True)}
-        payload = {"halt": 0, "cmd": cmd}
+        encoded = {k: encode_command(c.method, c.params) for k, c in zip(keys, commands, strict=True)}
+        payload = {"halt": 0, "cmd": encoded}
         envelope = Envelope.model_validate(self.transport.post("batch", payload))
         body = BatchBody.model_validate(envelope.result or {})
         now = self.clock()

@@ -107,7 +107,9 @@ class RowReader:
         return Partner(
             crm_id=str(row["ID"]),
             name=_text(row.get(self.r.title)),
-            type=PartnerType(ptype) if ptype in PartnerType._value2member_map_ else None,
+            type=PartnerType(ptype)
+            if ptype is not None and ptype in PartnerType._value2member_map_
+            else None,
             tier=self._option(row, FieldEntity.PARTNER, "tier"),
             curator_key=self.curators.get(_text(curator)) if _id(curator) else None,
             region=_text(region),

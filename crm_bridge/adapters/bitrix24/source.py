@@ -83,11 +83,13 @@ class RecordLister:
     def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
         catalog = self.catalog()
         reader = RowReader(self.mapping, catalog, self.curators)
-        translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal] = {
-            Entity.PARTNER: reader.partner,
-            Entity.LEAD: reader.lead,
-            Entity.DEAL: reader.deal,
-        }[entity]
+        translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal]
+        if entity is Entity.PARTNER:
+            translate = reader.partner
+        elif entity is Entity.LEAD:
+            translate = reader.lead
+        else:
+            translate = reader.deal
         query = self.query(entity, catalog, cursor)
         pending: Chunk | None = None
         started: float | None = None
