@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -110,12 +111,16 @@ class FakeCRM:
 
     # RecordSource
     def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
-        pages = records.changed_since(self.state, entity, cursor, self.page_size)
+        total: int | None = None
         while True:
-            page = self._call("changed_since", lambda: next(pages, None))
+            fetch = partial(records.page_after, self.state, entity, cursor, self.page_size, total)
+            page, more = self._call("changed_since", fetch)
             if page is None:
                 return
             yield page
+            if not more:
+                return
+            cursor, total = page.cursor, page.total
 
     # RecordWriter
     def create_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:

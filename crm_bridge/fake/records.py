@@ -4,7 +4,6 @@ user, field or option -> ``CrmValidationError``), then write, stamping ``modifie
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -253,23 +252,21 @@ def _order(record: Partner | Lead | Deal) -> tuple[datetime, int]:
     return record.modified_at, int(record.crm_id)
 
 
-def changed_since(
-    state: FakeState, entity: Entity, cursor: SyncCursor | None, page_size: int
-) -> Iterator[RecordPage]:
-    """Keyset pages in (modified_at, id) order, each read when asked for (records changed while
-    paging show up on a later page, as with a real CRM)."""
+def page_after(
+    state: FakeState, entity: Entity, cursor: SyncCursor | None, page_size: int, total: int | None
+) -> tuple[RecordPage | None, bool]:
+    """The next keyset page in (modified_at, id) order after ``cursor``, read now (records changed
+    while paging show up on a later page, as with a real CRM), and whether more may follow.
+    ``total`` is carried from the first page (None: count now)."""
     after = (cursor.modified_at, int(cursor.last_id or 0)) if cursor else None
-    total: int | None = None
-    while True:
-        records: dict[str, Partner | Lead | Deal] = state.records(entity)
-        pending = sorted((r for r in records.values() if after is None or _order(r) > after), key=_order)
-        if total is None:
-            total = len(pending)
-        page = pending[:page_size]
-        if not page:
-            return
-        last = page[-1]
-        after = _order(last)
-        yield RecordPage(entity, tuple(page), SyncCursor(after[0], last.crm_id), total)
-        if len(page) < page_size:
-            return
+    listed: dict[str, Partner | Lead | Deal] = state.records(entity)
+    pending = sorted((r for r in listed.values() if after is None or _order(r) > after), key=_order)
+    page = pending[:page_size]
+    if not page:
+        return None, False
+    last = page[-1]
+    assert last.modified_at is not None
+    next_cursor = SyncCursor(last.modified_at, last.crm_id)
+    return RecordPage(entity, tuple(page), next_cursor, len(pending) if total is None else total), len(
+        pending
+    ) > page_size
