@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from functools import partial
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
