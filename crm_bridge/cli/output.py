@@ -95,6 +95,18 @@ class _RedactingTextFormatter(logging.Formatter):
         return _redact(super().format(record))
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(settings: Settings | None, *, log_format: str | None, verbose: int) -> None:
     """Root logging from the config's ``logging`` section; ``--log-format`` and ``-v`` override it.
     Every line goes through the redaction of ``crm_bridge.http``."""
@@ -102,9 +114,7 @@ def configure_logging(settings: Settings | None, *, log_format: str | None, verb
     level_name = settings.logging.level if settings else "WARNING"
     level = logging.DEBUG if verbose else getattr(logging, level_name)
     target = settings.logging.file if settings else None
-    handler: logging.Handler = (
-        logging.FileHandler(target, encoding="utf-8") if target else logging.StreamHandler()
-    )
+    handler: logging.Handler = logging.FileHandler(target, encoding="utf-8") if target else _StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
