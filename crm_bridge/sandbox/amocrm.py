@@ -156,6 +156,8 @@ class AmoCrmEmulator:
                 raw_query=request.query,
             )
             response = self._dispatch(request, path, call)
+            if response.body is not None and "Content-Type" not in response.headers:
+                response.headers["Content-Type"] = "application/hal+json"
             if call.events and response.status < 300:
                 webhooks.deliver_events(self.state, call.events, self.deliver)
             return response

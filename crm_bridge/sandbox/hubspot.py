@@ -1,0 +1,326 @@
+"""The HubSpot CRM v3 emulator: objects, batch, search, properties, pipelines, owners, associations v4,
+OAuth tokens and webhooks v3, behind Bearer auth and HubSpot's rate limits.
+
+``create_emulator(**options)`` is what the sandbox server calls; options are the keyword arguments of
+``HubSpotEmulator``. ``seed()`` takes the API's own request shapes (see ``HubSpotEmulator.seed``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from crm_bridge.sandbox import hubspot_associations as assoc
+from crm_bridge.sandbox import hubspot_batch as batch
+from crm_bridge.sandbox import hubspot_objects as objects
+from crm_bridge.sandbox import hubspot_pipelines as pipes
+from crm_bridge.sandbox import hubspot_schema as schema
+from crm_bridge.sandbox import hubspot_search as search
+from crm_bridge.sandbox import hubspot_webhooks as hooks
+from crm_bridge.sandbox.amocrm_webhooks import Deliver, WebhookSender
+from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
+from crm_bridge.sandbox.hubspot_auth import HsAuth, HsLimits, rate_limited
+from crm_bridge.sandbox.hubspot_seed import seed_state
+from crm_bridge.sandbox.hubspot_store import HsState, new_state
+from crm_bridge.sandbox.hubspot_wire import HsCall, HsError, error
+
+Handler = Callable[..., SandboxResponse]
+_T, _ID = r"([A-Za-z0-9_-]+)", r"([^/]+)"
+_CRM: list[tuple[str, dict[str, Handler]]] = [
+    (rf"/crm/v3/objects/{_T}", {"GET": objects.list_objects, "POST": objects.post_object}),
+    (rf"/crm/v3/objects/{_T}/search", {"POST": search.search}),
+    (rf"/crm/v3/objects/{_T}/batch/create", {"POST": batch.batch_create}),
+    (rf"/crm/v3/objects/{_T}/batch/read", {"POST": batch.batch_read}),
+    (rf"/crm/v3/objects/{_T}/batch/update", {"POST": batch.batch_update}),
+    (rf"/crm/v3/objects/{_T}/batch/upsert", {"POST": batch.batch_upsert}),
+    (rf"/crm/v3/objects/{_T}/batch/archive", {"POST": batch.batch_archive}),
+    (
+        rf"/crm/v3/objects/{_T}/{_ID}",
+        {"GET": objects.get_object, "PATCH": objects.patch_object, "DELETE": objects.delete_object},
+    ),
+    (rf"/crm/v3/properties/{_T}", {"GET": schema.list_properties, "POST": schema.create_property}),
+    (rf"/crm/v3/properties/{_T}/batch/(create|read|archive)", {"POST": schema.batch_properties}),
+    (rf"/crm/v3/properties/{_T}/groups", {"GET": schema.list_groups, "POST": schema.create_group}),
+    (
+        rf"/crm/v3/properties/{_T}/groups/{_ID}",
+        {"GET": schema.get_group, "PATCH": schema.update_group, "DELETE": schema.archive_group},
+    ),
+    (
+        rf"/crm/v3/properties/{_T}/{_ID}",
+        {"GET": schema.get_property, "PATCH": schema.update_property, "DELETE": schema.archive_property},
+    ),
+    (rf"/crm/v3/pipelines/{_T}", {"GET": pipes.list_pipelines, "POST": pipes.create_pipeline}),
+    (
+        rf"/crm/v3/pipelines/{_T}/{_ID}",
+        {
+            "GET": pipes.get_pipeline,
+            "PUT": pipes.replace_pipeline,
+            "PATCH": pipes.patch_pipeline,
+            "DELETE": pipes.delete_pipeline,
+        },
+    ),
+    (rf"/crm/v3/pipelines/{_T}/{_ID}/stages", {"GET": pipes.list_stages, "POST": pipes.create_stage}),
+    (
+        rf"/crm/v3/pipelines/{_T}/{_ID}/stages/{_ID}",
+        {
+            "GET": pipes.get_stage,
+            "PUT": pipes.update_stage,
+            "PATCH": pipes.update_stage,
+            "DELETE": pipes.delete_stage,
+        },
+    ),
+    (r"/crm/v3/owners", {"GET": schema.list_owners}),
+    (rf"/crm/v3/owners/{_ID}", {"GET": schema.get_owner}),
+    (rf"/crm/v4/objects/{_T}/{_ID}/associations/default/{_T}/{_ID}", {"PUT": assoc.put_default}),
+    (rf"/crm/v4/objects/{_T}/{_ID}/associations/{_T}", {"GET": assoc.list_associations}),
+    (
+        rf"/crm/v4/objects/{_T}/{_ID}/associations/{_T}/{_ID}",
+        {"PUT": assoc.put_labelled, "DELETE": assoc.delete_association},
+    ),
+    (rf"/crm/v4/associations/{_T}/{_T}/batch/(create|read|archive)", {"POST": assoc.batch}),
+    (rf"/crm/v4/associations/{_T}/{_T}/batch/associate/(default)", {"POST": assoc.batch}),
+]
+_ROUTES = [(re.compile(p), m) for p, m in _CRM]
+_HOOK_PREFIX = re.compile(r"^/(?:webhooks/v3|app-webhooks/2026-09)/(\d+)(/.*)$")
+_HOOKS: list[tuple[re.Pattern[str], dict[str, Any]]] = [
+    (
+        re.compile(r"/settings"),
+        {"GET": hooks.get_settings, "PUT": hooks.put_settings, "DELETE": hooks.delete_settings},
+    ),
+    (re.compile(r"/subscriptions"), {"GET": hooks.list_subscriptions, "POST": hooks.create_subscription}),
+    (re.compile(r"/subscriptions/batch/update"), {"POST": hooks.batch_update_subscriptions}),
+    (
+        re.compile(r"/subscriptions/(\d+)"),
+        {
+            "GET": hooks.get_subscription,
+            "PATCH": hooks.patch_subscription,
+            "DELETE": hooks.delete_subscription,
+        },
+    ),
+]
+
+
+class HubSpotEmulator:
+    """One HubSpot portal. Credentials: a private-app token (``access_token``), an OAuth app
+    (``client_id``/``client_secret``/``redirect_uri``) and a developer API key for webhook settings."""
+
+    kind = "hubspot"
+
+    def __init__(
+        self,
+        *,
+        portal_id: int = 24681357,
+        access_token: str = "pat-na1-sandbox-private-app-token",
+        client_id: str = "sandbox-hubspot-client-id",
+        client_secret: str = "sandbox-hubspot-client-secret",
+        redirect_uri: str = "https://example.com/hubspot/oauth",
+        developer_api_key: str = "sandbox-developer-hapikey",
+        app_id: int = 1234567,
+        access_ttl: int = 1800,
+        rate_limit: bool = True,
+        per_ten_seconds: int = 100,
+        daily_limit: int = 250_000,
+        search_per_second: int = 5,
+        search_delay: float = 0.0,
+        clock: Callable[[], float] | None = None,
+        deliver: Deliver | None = None,
+    ) -> None:
+        self._clock = clock or time.time
+        self._lock = threading.RLock()
+        self.portal_id = portal_id
+        self.search_delay = search_delay
+        self.deliver: Deliver = deliver or WebhookSender()
+        self.auth = HsAuth(
+            access_token, client_id, client_secret, redirect_uri, developer_api_key, access_ttl
+        )
+        self.limits = HsLimits(
+            enabled=rate_limit,
+            per_window=per_ten_seconds,
+            daily=daily_limit,
+            search_per_second=search_per_second,
+        )
+        self.webhooks = hooks.HsWebhooks(app_id=app_id)
+        self.state: HsState = new_state(self._clock(), portal_id)
+        self.state.search_delay = search_delay
+        self.authorization_code = self.auth.issue_code(self._clock())
+
+    # -- the Emulator protocol ------------------------------------------------------------------
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        with self._lock:
+            now = self._clock()
+            path = request.path.rstrip("/") or "/"
+            if path == "/oauth/v1/token":
+                return (
+                    self.auth.token_endpoint(request, now)
+                    if request.method == "POST"
+                    else self._unknown(path)
+                )
+            if path.startswith("/oauth/v1/access-tokens/") and request.method == "GET":
+                return self.auth.introspect(path.rsplit("/", 1)[1], now, self.portal_id)
+            hook = _HOOK_PREFIX.match(path)
+            if hook:
+                return self.auth.check_developer(request) or self._hooks(
+                    request, hook.group(1), hook.group(2), now
+                )
+            if not path.startswith("/crm/"):
+                return self._unknown(path)
+            policy, headers = self.limits.admit(now, search=path.endswith("/search"))
+            if policy is not None:
+                return rate_limited(policy, self.portal_id, headers)
+            denied = self.auth.check(request, now)
+            response = denied or self._crm(request, path, now)
+            response.headers = {**headers, **response.headers}
+            return response
+
+    def _call(self, request: SandboxRequest, now: float) -> HsCall:
+        body = None
+        if request.body.strip():
+            try:
+                body = request.json()
+            except ValueError as exc:
+                raise HsError(error(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}")) from exc
+        host = request.headers.get("host")
+        base = f"http://{host}" if host else "https://api.hubapi.com"
+        return HsCall(self.state, request.method, request.query, body, now, base)
+
+    def _crm(self, request: SandboxRequest, path: str, now: float) -> SandboxResponse:
+        for pattern, methods in _ROUTES:
+            match = pattern.fullmatch(path)
+            if not match:
+                continue
+            handler = methods.get(request.method)
+            if handler is None:
+                return error(405, "VALIDATION_ERROR", f"Method {request.method} is not allowed on {path}")
+            try:
+                call = self._call(request, now)
+                response = handler(call, *match.groups())
+            except HsError as failure:
+                return failure.response
+            if call.events:
+                hooks.deliver_events(
+                    self.webhooks,
+                    call.events,
+                    portal_id=self.portal_id,
+                    secret=self.auth.client_secret,
+                    now=now,
+                    deliver=self.deliver,
+                )
+            return response
+        return self._unknown(path)
+
+    def _hooks(self, request: SandboxRequest, app_id: str, rest: str, now: float) -> SandboxResponse:
+        for pattern, methods in _HOOKS:
+            match = pattern.fullmatch(rest)
+            if match:
+                handler = methods.get(request.method)
+                if handler is None:
+                    return error(405, "VALIDATION_ERROR", f"Method {request.method} is not allowed")
+                try:
+                    return handler(self._call(request, now), self.webhooks, app_id, *match.groups())
+                except HsError as failure:
+                    return failure.response
+        return self._unknown(rest)
+
+    def _unknown(self, path: str) -> SandboxResponse:
+        return error(404, "OBJECT_NOT_FOUND", f"No endpoint at {path}")
+
+    def error_response(self, status: int) -> SandboxResponse:
+        if status == 401:
+            return error(
+                401,
+                "EXPIRED_AUTHENTICATION",
+                "The OAuth token used to make this call expired 0 second(s) ago.",
+            )
+        if status == 429:
+            return rate_limited(
+                "TEN_SECONDLY_ROLLING",
+                self.portal_id,
+                {**self.limits.headers(), "X-HubSpot-RateLimit-Remaining": "0"},
+            )
+        if status == 404:
+            return error(404, "OBJECT_NOT_FOUND", "resource not found")
+        if status == 400:
+            return error(400, "VALIDATION_ERROR", "Invalid input")
+        text = {500: "internal error", 502: "bad gateway", 503: "service unavailable", 504: "gateway timeout"}
+        return error(status, "INTERNAL_ERROR" if status >= 500 else "ERROR", text.get(status, "error"))
+
+    def seed(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Load ``{"owners": [{firstName, lastName, email}], "properties": {type: [PropertyCreate]},
+        "pipelines": [PipelineInput], "companies"|"contacts"|"deals"|"tasks": [{"properties": {...},
+        "associate": {type: [index in this seed]}}]}``; deals may name ``pipeline``/``dealstage`` by
+        label. Returns the ids created. Raises ValueError carrying HubSpot's error body."""
+        with self._lock:
+            call = HsCall(self.state, "POST", {}, None, self._clock(), "https://api.hubapi.com")
+            try:
+                return seed_state(call, data)
+            except HsError as failure:
+                raise ValueError(failure.response.body) from failure
+
+    def dump(self) -> dict[str, Any]:
+        with self._lock:
+            data = self.state.dump()
+            data["webhooks"] = self.webhooks.dump()
+            data["webhook_deliveries"] = list(getattr(self.deliver, "log", []))
+            return json.loads(json.dumps(data))
+
+    def reset(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self.state = new_state(now, self.portal_id)
+            self.state.search_delay = self.search_delay
+            self.auth.access.clear()
+            self.auth.refresh.clear()
+            self.auth.codes.clear()
+            self.authorization_code = self.auth.issue_code(now)
+            self.webhooks = hooks.HsWebhooks(app_id=self.webhooks.app_id)
+            self.limits.reset()
+
+    def config_snippet(self, base_url: str) -> dict[str, Any]:
+        return {
+            "crm": {
+                "kind": "hubspot",
+                "hubspot": {"base_url": base_url, "access_token": "${HUBSPOT_ACCESS_TOKEN}"},
+            },
+            "env": {"HUBSPOT_ACCESS_TOKEN": self.auth.private_app_token},
+            "oauth": {
+                "client_id": self.auth.client_id,
+                "client_secret": self.auth.client_secret,
+                "redirect_uri": self.auth.redirect_uri,
+                "authorization_code": self.authorization_code,
+                "token_url": f"{base_url}/oauth/v1/token",
+            },
+            "webhooks": {
+                "app_id": self.webhooks.app_id,
+                "developer_api_key": self.auth.developer_api_key,
+                "signing_secret": self.auth.client_secret,
+            },
+        }
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+
+    def set_rate_limit(self, enabled: bool) -> None:
+        with self._lock:
+            self.limits.enabled = enabled
+            self.limits.reset()
+
+    # -- extras for tests and the control API ------------------------------------------------------
+    def issue_authorization_code(self) -> str:
+        with self._lock:
+            self.authorization_code = self.auth.issue_code(self._clock())
+            return self.authorization_code
+
+    def inject_batch_failure(self, inputs: int) -> None:
+        """The next batch create/update/upsert reports its last ``inputs`` inputs as failed (HTTP 207)."""
+        with self._lock:
+            self.state.pending_batch_failures = inputs
+
+
+def create_emulator(**options: Any) -> HubSpotEmulator:
+    """Build the emulator from sandbox options (see ``HubSpotEmulator.__init__``); unknown options
+    raise TypeError so a typo in a sandbox config is not silently ignored."""
+    return HubSpotEmulator(**options)

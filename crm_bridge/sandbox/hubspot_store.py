@@ -1,0 +1,347 @@
+"""In-memory state of the HubSpot emulator: one portal's objects, properties, pipelines, owners and
+associations, seeded like a new HubSpot account (the "default" deal pipeline with its seven stages,
+HubSpot-defined properties and groups, a few owners).
+
+Object types are addressed by name or id (contacts 0-1, companies 0-2, deals 0-3, tasks 0-27);
+association type ids are HubSpot's HUBSPOT_DEFINED ones (deal->company 341, task->deal 216, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tasks": "0-27"}
+_ALIASES = {
+    **{name: name for name in OBJECT_TYPE_IDS},
+    **{tid: name for name, tid in OBJECT_TYPE_IDS.items()},
+    "contact": "contacts",
+    "company": "companies",
+    "deal": "deals",
+    "task": "tasks",
+}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task"}
+# (from, to) -> default (unlabeled) HUBSPOT_DEFINED association type id; the reverse pair is listed too.
+DEFAULT_ASSOCIATION = {
+    ("contacts", "companies"): 279,
+    ("companies", "contacts"): 280,
+    ("deals", "contacts"): 3,
+    ("contacts", "deals"): 4,
+    ("deals", "companies"): 341,
+    ("companies", "deals"): 342,
+    ("tasks", "contacts"): 204,
+    ("contacts", "tasks"): 203,
+    ("tasks", "companies"): 192,
+    ("companies", "tasks"): 191,
+    ("tasks", "deals"): 216,
+    ("deals", "tasks"): 215,
+}
+# Labelled HUBSPOT_DEFINED types: "Primary" company of a contact (1/2) and of a deal (5/6).
+LABELLED_ASSOCIATION = {
+    ("contacts", "companies"): {1: "Primary"},
+    ("companies", "contacts"): {2: "Primary"},
+    ("deals", "companies"): {5: "Primary"},
+    ("companies", "deals"): {6: "Primary"},
+}
+INVERSE_TYPE = {279: 280, 3: 4, 341: 342, 204: 203, 192: 191, 216: 215, 1: 2, 5: 6}
+INVERSE_TYPE.update({v: k for k, v in list(INVERSE_TYPE.items())})
+MODIFIED_PROPERTY = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    "tasks": "hs_lastmodifieddate",
+}
+CREATED_PROPERTY = {
+    "contacts": "createdate",
+    "companies": "createdate",
+    "deals": "createdate",
+    "tasks": "hs_createdate",
+}
+DEFAULT_READ = {
+    "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
+    "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+    "deals": [
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ],
+    "tasks": ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
+}
+DEFAULT_GROUP = {
+    "contacts": "contactinformation",
+    "companies": "companyinformation",
+    "deals": "dealinformation",
+    "tasks": "task",
+}
+# name -> (label, type, fieldType, read only?, options)
+_S, _N, _D, _E = ("string", "text"), ("number", "number"), ("datetime", "date"), ("enumeration", "select")
+_BUILTIN: dict[str, dict[str, tuple[str, tuple[str, str], bool, list[str]]]] = {
+    "contacts": {
+        "email": ("Email", _S, False, []),
+        "firstname": ("First Name", _S, False, []),
+        "lastname": ("Last Name", _S, False, []),
+        "phone": ("Phone Number", ("string", "phonenumber"), False, []),
+        "company": ("Company Name", _S, False, []),
+        "jobtitle": ("Job Title", _S, False, []),
+    },
+    "companies": {
+        "name": ("Name", _S, False, []),
+        "domain": ("Company Domain Name", _S, False, []),
+        "phone": ("Phone Number", ("string", "phonenumber"), False, []),
+        "city": ("City", _S, False, []),
+        "country": ("Country/Region", _S, False, []),
+        "industry": ("Industry", _S, False, []),
+        "annualrevenue": ("Annual Revenue", _N, False, []),
+    },
+    "deals": {
+        "dealname": ("Deal Name", _S, False, []),
+        "amount": ("Amount", _N, False, []),
+        "closedate": ("Close Date", _D, False, []),
+        "pipeline": ("Pipeline", _E, False, []),
+        "dealstage": ("Deal Stage", _E, False, []),
+        "description": ("Deal Description", ("string", "textarea"), False, []),
+    },
+    "tasks": {
+        "hs_timestamp": ("Due date", _D, False, []),
+        "hs_task_subject": ("Task Title", _S, False, []),
+        "hs_task_body": ("Notes", ("string", "html"), False, []),
+        "hs_task_status": (
+            "Task Status",
+            _E,
+            False,
+            ["NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"],
+        ),
+        "hs_task_priority": ("Priority", _E, False, ["NONE", "LOW", "MEDIUM", "HIGH"]),
+        "hs_task_type": ("Task Type", _E, False, ["CALL", "EMAIL", "TODO", "LINKED_IN", "MEETING"]),
+        "hs_task_reminders": ("Reminder", ("string", "text"), False, []),
+    },
+}
+DEFAULT_STAGES = [
+    ("appointmentscheduled", "Appointment Scheduled", "0.2"),
+    ("qualifiedtobuy", "Qualified To Buy", "0.4"),
+    ("presentationscheduled", "Presentation Scheduled", "0.6"),
+    ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8"),
+    ("contractsent", "Contract Sent", "0.9"),
+    ("closedwon", "Closed Won", "1.0"),
+    ("closedlost", "Closed Lost", "0.0"),
+]
+
+
+def resolve_type(name: str) -> str | None:
+    return _ALIASES.get(name.lower())
+
+
+def iso(ts: float) -> str:
+    """HubSpot's timestamps: ISO 8601 UTC with milliseconds and Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+@dataclass
+class HsState:
+    portal_id: int
+    objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    pipelines: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    owners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (from_type, from_id, to_type, to_id) -> {type_id: (category, label)}
+    associations: dict[tuple[str, str, str, str], dict[int, tuple[str, str | None]]] = field(
+        default_factory=dict
+    )
+    sequence: int = 1000
+    indexed_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    search_delay: float = 0.0  # seconds before a changed record shows up in search (HubSpot indexes lazily)
+    pending_batch_failures: int = 0  # fault injection: trailing inputs of the next batch writes fail (207)
+
+    def next_id(self) -> str:
+        self.sequence += 1
+        return str(self.sequence)
+
+    def associate(
+        self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int, category: str
+    ) -> None:
+        label = LABELLED_ASSOCIATION.get((from_type, to_type), {}).get(type_id)
+        self.associations.setdefault((from_type, from_id, to_type, to_id), {})[type_id] = (category, label)
+        back = INVERSE_TYPE.get(type_id, type_id)
+        back_label = LABELLED_ASSOCIATION.get((to_type, from_type), {}).get(back)
+        self.associations.setdefault((to_type, to_id, from_type, from_id), {})[back] = (category, back_label)
+
+    def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> bool:
+        found = self.associations.pop((from_type, from_id, to_type, to_id), None)
+        self.associations.pop((to_type, to_id, from_type, from_id), None)
+        return found is not None
+
+    def associated(
+        self, from_type: str, from_id: str, to_type: str
+    ) -> dict[str, dict[int, tuple[str, str | None]]]:
+        return {
+            key[3]: types
+            for key, types in self.associations.items()
+            if key[0] == from_type and key[1] == from_id and key[2] == to_type
+        }
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "portal_id": self.portal_id,
+            "objects": {t: list(copy.deepcopy(o).values()) for t, o in self.objects.items()},
+            "properties": {t: list(copy.deepcopy(p).values()) for t, p in self.properties.items()},
+            "groups": {t: list(copy.deepcopy(g).values()) for t, g in self.groups.items()},
+            "pipelines": {t: list(copy.deepcopy(p).values()) for t, p in self.pipelines.items()},
+            "owners": list(copy.deepcopy(self.owners).values()),
+            "associations": [
+                {"from": [k[0], k[1]], "to": [k[2], k[3]], "types": sorted(v)}
+                for k, v in self.associations.items()
+            ],
+        }
+
+
+def property_model(
+    name: str, label: str, kind: str, field_type: str, group: str, now: float, **extra: Any
+) -> dict:
+    model: dict[str, Any] = {
+        "updatedAt": iso(now),
+        "createdAt": iso(now),
+        "name": name,
+        "label": label,
+        "type": kind,
+        "fieldType": field_type,
+        "description": extra.pop("description", ""),
+        "groupName": group,
+        "options": extra.pop("options", []),
+        "displayOrder": extra.pop("displayOrder", -1),
+        "calculated": False,
+        "externalOptions": extra.pop("externalOptions", False),
+        "hasUniqueValue": extra.pop("hasUniqueValue", False),
+        "hidden": extra.pop("hidden", False),
+        "hubspotDefined": extra.pop("hubspotDefined", False),
+        "modificationMetadata": {
+            "archivable": not extra.get("read_only", False),
+            "readOnlyDefinition": extra.get("read_only_definition", False),
+            "readOnlyValue": extra.pop("read_only", False),
+        },
+        "formField": extra.pop("formField", False),
+        "dataSensitivity": extra.pop("dataSensitivity", "non_sensitive"),
+    }
+    extra.pop("read_only_definition", None)
+    model.update({k: v for k, v in extra.items() if v is not None})
+    return model
+
+
+def new_state(now: float, portal_id: int) -> HsState:
+    state = HsState(portal_id=portal_id)
+    for object_type, group in DEFAULT_GROUP.items():
+        state.objects[object_type] = {}
+        label = group.replace("information", " information").capitalize()
+        state.groups[object_type] = {
+            group: {"name": group, "label": label, "displayOrder": 0, "archived": False}
+        }
+        props: dict[str, dict[str, Any]] = {}
+        for name, (plabel, (kind, ftype), _ro, options) in _BUILTIN[object_type].items():
+            opts = [
+                {"label": o.replace("_", " ").title(), "value": o, "displayOrder": i, "hidden": False}
+                for i, o in enumerate(options)
+            ]
+            props[name] = property_model(
+                name,
+                plabel,
+                kind,
+                ftype,
+                group,
+                now,
+                options=opts,
+                hubspotDefined=True,
+                read_only_definition=True,
+                hasUniqueValue=False,
+            )
+        for name, plabel in (("hs_object_id", "Record ID"), ("hubspot_owner_id", "Owner")):
+            kind, ftype = ("number", "number") if name == "hs_object_id" else ("enumeration", "select")
+            props[name] = property_model(
+                name,
+                plabel,
+                kind,
+                ftype,
+                group,
+                now,
+                hubspotDefined=True,
+                read_only=name == "hs_object_id",
+                read_only_definition=True,
+                **(
+                    {"referencedObjectType": "OWNER", "externalOptions": True}
+                    if name == "hubspot_owner_id"
+                    else {}
+                ),
+            )
+        for name in {CREATED_PROPERTY[object_type], MODIFIED_PROPERTY[object_type], "hs_lastmodifieddate"}:
+            props[name] = property_model(
+                name,
+                name,
+                "datetime",
+                "date",
+                group,
+                now,
+                hubspotDefined=True,
+                read_only=True,
+                read_only_definition=True,
+            )
+        state.properties[object_type] = props
+    state.pipelines["deals"] = {}
+    default = {
+        "id": "default",
+        "label": "Sales Pipeline",
+        "displayOrder": 0,
+        "archived": False,
+        "createdAt": iso(now),
+        "updatedAt": iso(now),
+        "stages": [],
+    }
+    for order, (sid, label, probability) in enumerate(DEFAULT_STAGES):
+        default["stages"].append(stage_model(sid, label, order, {"probability": probability}, now))
+    state.pipelines["deals"]["default"] = default
+    for i, (first, last) in enumerate((("Anna", "Admin"), ("Boris", "Manager"), ("Vera", "Manager"))):
+        add_owner(state, first, last, f"{first.lower()}@example.com", now, owner_id=str(100000001 + i))
+    return state
+
+
+def stage_model(sid: str, label: str, order: int, metadata: dict[str, Any], now: float) -> dict[str, Any]:
+    probability = str(metadata.get("probability", ""))
+    closed = metadata.get("isClosed")
+    if closed is None:
+        closed = probability in ("1.0", "0.0", "1", "0")
+    return {
+        "id": sid,
+        "label": label,
+        "displayOrder": order,
+        "metadata": {**{k: str(v) for k, v in metadata.items()}, "isClosed": str(closed).lower()},
+        "archived": False,
+        "createdAt": iso(now),
+        "updatedAt": iso(now),
+        "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+    }
+
+
+def add_owner(
+    state: HsState, first: str, last: str, email: str, now: float, owner_id: str | None = None
+) -> str:
+    oid = owner_id or state.next_id()
+    user_id = 9000000 + len(state.owners) + 1
+    state.owners[oid] = {
+        "id": oid,
+        "email": email,
+        "type": "PERSON",
+        "firstName": first,
+        "lastName": last,
+        "userId": user_id,
+        "userIdIncludingInactive": user_id,
+        "createdAt": iso(now),
+        "updatedAt": iso(now),
+        "archived": False,
+        "teams": [],
+    }
+    return oid
