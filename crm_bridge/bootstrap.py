@@ -88,8 +88,8 @@ def load_adapter_factory(kind: str) -> AdapterFactory:
         raise ConfigError(f"crm.kind: no adapter for {kind!r} is installed (installed: {installed})")
     try:
         factory: AdapterFactory = matches[0].load()
-    except ImportError as exc:
-        raise CrmBridgeError(f"the {kind} adapter is installed but cannot be imported: {exc}") from exc
+    except (ImportError, AttributeError) as exc:
+        raise CrmBridgeError(f"the {kind} adapter is installed but cannot be loaded: {exc}") from exc
     return factory
 
 
