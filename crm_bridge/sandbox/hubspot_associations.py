@@ -151,7 +151,7 @@ def batch(call: HsCall, from_name: str, to_name: str, action: str) -> Any:
     results: list[Any] = []
     missing: list[str] = []
     for item in _inputs(call):
-        fid = _ids(item, "from")
+        fid = str(item.get("id", "")) if action == "read" else _ids(item, "from")
         if action == "archive":
             for target in item.get("to") or []:
                 call.state.dissociate(from_type, fid, to_type, str(target.get("id", "")))
