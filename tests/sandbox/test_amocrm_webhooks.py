@@ -26,7 +26,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                receiver.calls.append((dict(self.headers), parse_qs(body)))
+                receiver.calls.append(({k.lower(): v for k, v in self.headers.items()}, parse_qs(body)))
                 receiver.arrived.set()
                 self.send_response(200)
                 self.end_headers()
@@ -36,7 +36,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/amo-hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
 
 @pytest.fixture
@@ -80,8 +82,8 @@ def test_a_new_lead_is_posted_as_a_form_with_the_captured_keys(setup: tuple, rec
 
     [(headers, form)] = payloads(emulator, receiver)
     captured = doc("amocrm/webhook_captured.json")
-    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert headers["User-Agent"] == captured["user_agent"]
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert headers["user-agent"] == captured["user_agent"]
     assert set(captured["add_lead"]) <= set(form)
     assert form["leads[add][0][name]"] == ["qaz"] and form["leads[add][0][price]"] == ["24234"]
     assert form["leads[add][0][custom_fields][0][values][0][value]"] == ["asdfdsf"]
