@@ -19,7 +19,8 @@ from crm_bridge.sandbox import amocrm_fields as fields
 from crm_bridge.sandbox import amocrm_pipelines as pipelines
 from crm_bridge.sandbox import amocrm_webhooks as webhooks
 from crm_bridge.sandbox.amocrm_auth import AmoAuth, AmoLimits, unauthorized
-from crm_bridge.sandbox.amocrm_store import AmoState, Call, add_user, new_state
+from crm_bridge.sandbox.amocrm_seed import seed_state
+from crm_bridge.sandbox.amocrm_store import AmoState, Call, new_state
 from crm_bridge.sandbox.amocrm_wire import (
     AmoError,
     blocked,
@@ -84,7 +85,6 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         ),
     )
 ]
-_SEED_ORDER = ("companies", "contacts", "leads")
 
 
 class AmoCrmEmulator:
@@ -197,73 +197,11 @@ class AmoCrmEmulator:
         return problem(status, _TEXT.get(status, "Error"))
 
     def seed(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Load ``{"users": [{name, email, is_admin}], "pipelines": [API pipeline add items],
-        "custom_fields": {entity: [API field add items]}, "companies"/"contacts"/"leads"/"tasks":
-        [API add items], "webhooks": [{destination, settings}]}``. Leads may name their stage with
-        ``pipeline_name``/``status_name`` instead of ids. Raises ValueError with amoCRM's error body."""
+        """Load records written in the API's request shapes; see ``amocrm_seed.seed_state``."""
         with self._lock:
-            created: dict[str, Any] = {}
-            call = Call(
-                self.state, "POST", {}, None, f"https://{self.subdomain}.amocrm.ru", int(self._clock()), 0
-            )
-            call.user_id = self.state.admin_user_id
-            for user in data.get("users", []):
-                uid = add_user(
-                    self.state, user["name"], user.get("email", ""), is_admin=user.get("is_admin", False)
-                )
-                created.setdefault("users", []).append(uid)
-            if data.get("pipelines"):
-                answer = self._seed_call(call, pipelines.add_pipelines, data["pipelines"])
-                created["pipelines"] = [
-                    {"id": p["id"], "statuses": {s["name"]: s["id"] for s in p["_embedded"]["statuses"]}}
-                    for p in answer["_embedded"]["pipelines"]
-                ]
-            for entity, items in (data.get("custom_fields") or {}).items():
-                answer = self._seed_call(call, fields.add_fields, items, entity)
-                created.setdefault("custom_fields", {})[entity] = {
-                    f.get("code") or f["name"]: f["id"] for f in answer["_embedded"]["custom_fields"]
-                }
-            for entity in _SEED_ORDER:
-                if data.get(entity):
-                    items = (
-                        [self._resolve_stage_names(i) for i in data[entity]]
-                        if entity == "leads"
-                        else data[entity]
-                    )
-                    answer = self._seed_call(call, entities.add_records, items, entity)
-                    created[entity] = [r["id"] for r in answer["_embedded"][entity]]
-            if data.get("tasks"):
-                answer = self._seed_call(call, account.add_tasks, data["tasks"])
-                created["tasks"] = [t["id"] for t in answer["_embedded"]["tasks"]]
-            for hook in data.get("webhooks", []):
-                self._seed_call(call, webhooks.add_webhook, hook)
-            return created
-
-    def _seed_call(self, call: Call, handler: Handler, body: Any, *args: Any) -> dict[str, Any]:
-        call.body = body
-        try:
-            response = handler(call, *args)
-        except AmoError as error:
-            raise ValueError(error.response.body) from error
-        return response.body if isinstance(response.body, dict) else {}
-
-    def _resolve_stage_names(self, item: dict[str, Any]) -> dict[str, Any]:
-        item = dict(item)
-        pipeline_name, status_name = item.pop("pipeline_name", None), item.pop("status_name", None)
-        if pipeline_name is None and status_name is None:
-            return item
-        pipeline = self.state.main_pipeline()
-        if pipeline_name is not None:
-            pipeline = next(
-                (p for p in self.state.pipelines.values() if p["name"] == pipeline_name), pipeline
-            )
-        item["pipeline_id"] = pipeline["id"]
-        if status_name is not None:
-            status = next((s for s in pipeline["statuses"].values() if s["name"] == status_name), None)
-            if status is None:
-                raise ValueError(f"no status {status_name!r} in pipeline {pipeline['name']!r}")
-            item["status_id"] = status["id"]
-        return item
+            base = f"https://{self.subdomain}.amocrm.ru"
+            call = Call(self.state, "POST", {}, None, base, int(self._clock()), self.state.admin_user_id)
+            return seed_state(call, data)
 
     def dump(self) -> dict[str, Any]:
         with self._lock:

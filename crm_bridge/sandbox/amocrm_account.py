@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from crm_bridge.sandbox.amocrm_listing import matches_common, page_of
+from crm_bridge.sandbox.amocrm_listing import filter_of, matches_common, page_of
 from crm_bridge.sandbox.amocrm_store import MAX_BATCH, TASK_ENTITY_TYPES, TASK_TYPES, Call
 from crm_bridge.sandbox.amocrm_wire import AmoError, as_int, field_error, no_content, problem, self_link
 from crm_bridge.sandbox.amocrm_wire import validation_failed as _failed
@@ -78,7 +78,7 @@ def _render_task(call: Call, task: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tasks(call: Call) -> SandboxResponse:
-    flt = call.query.get("filter") if isinstance(call.query.get("filter"), dict) else {}
+    flt = filter_of(call.query)
     tasks = []
     for task in call.state.records["tasks"].values():
         row = {**task, "task_type": task["task_type_id"]}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from crm_bridge.sandbox.amocrm_fields import apply_values, normalize_values
 from crm_bridge.sandbox.amocrm_listing import matches_filter, page_of
+from crm_bridge.sandbox.amocrm_render import render, with_params
 from crm_bridge.sandbox.amocrm_store import (
     LOST_STATUS_ID,
     MAX_BATCH,
@@ -19,76 +19,18 @@ from crm_bridge.sandbox.amocrm_store import (
     Call,
     first_working_status,
 )
+from crm_bridge.sandbox.amocrm_values import apply_values, normalize_values
 from crm_bridge.sandbox.amocrm_wire import AmoError, as_int, field_error, no_content, problem, self_link
 from crm_bridge.sandbox.amocrm_wire import validation_failed as _failed
 from crm_bridge.sandbox.core import SandboxResponse
 
 _CHOICE = "The value you selected is not a valid choice."
 _CLOSED = (WON_STATUS_ID, LOST_STATUS_ID)
-# Field order of the docs' response examples (GET /api/v4/leads/{id} on amocrm.ru and Kommo).
-_FIELD_ORDER = {
-    "leads": """id name price responsible_user_id group_id status_id pipeline_id loss_reason_id created_by
-        updated_by created_at updated_at closed_at closest_task_at is_deleted custom_fields_values score
-        account_id labor_cost""".split(),
-    "contacts": """id name first_name last_name responsible_user_id group_id created_by updated_by created_at
-        updated_at closest_task_at is_deleted is_unsorted custom_fields_values account_id""".split(),
-    "companies": """id name responsible_user_id group_id created_by updated_by created_at updated_at
-        closest_task_at is_deleted custom_fields_values account_id""".split(),
-}
 _DEFAULT_NAME = {"leads": "Сделка #{id}", "contacts": "Контакт #{id}", "companies": "Компания #{id}"}
 
 
-def render(call: Call, entity: str, record: dict[str, Any], with_: set[str]) -> dict[str, Any]:
-    state = call.state
-    out = {k: copy.deepcopy(record[k]) for k in _FIELD_ORDER[entity] if k in record}
-    out["_links"] = self_link(f"{call.base}/api/v4/{entity}/{record['id']}")
-    embedded: dict[str, Any] = {"tags": copy.deepcopy(record.get("_tags", []))}
-    if entity == "leads":
-        if "source_id" in with_:
-            out["source_id"] = None
-        if "is_price_modified_by_robot" in with_:
-            out["is_price_modified_by_robot"] = False
-        company = record.get("_company_id")
-        embedded["companies"] = [_ref(call, "companies", company)] if company else []
-        if "contacts" in with_:
-            embedded["contacts"] = [
-                {**_ref(call, "contacts", cid), "is_main": i == 0}
-                for i, cid in enumerate(record["_contact_ids"])
-            ]
-    elif entity == "contacts":
-        company = record.get("_company_id")
-        embedded["companies"] = [_ref(call, "companies", company)] if company else []
-        if "leads" in with_:
-            embedded["leads"] = [
-                _ref(call, "leads", lid) for lid in _leads_linking(state, "contacts", record["id"])
-            ]
-    else:
-        if "leads" in with_:
-            embedded["leads"] = [
-                _ref(call, "leads", lid) for lid in _leads_linking(state, "companies", record["id"])
-            ]
-        if "contacts" in with_:
-            embedded["contacts"] = [
-                _ref(call, "contacts", c["id"])
-                for c in state.records["contacts"].values()
-                if c.get("_company_id") == record["id"]
-            ]
-    out["_embedded"] = embedded
-    return out
-
-
-def _ref(call: Call, entity: str, rid: int) -> dict[str, Any]:
-    return {"id": rid, "_links": self_link(f"{call.base}/api/v4/{entity}/{rid}")}
-
-
-def _leads_linking(state: AmoState, entity: str, rid: int) -> list[int]:
-    if entity == "contacts":
-        return [lead["id"] for lead in state.records["leads"].values() if rid in lead["_contact_ids"]]
-    return [lead["id"] for lead in state.records["leads"].values() if lead.get("_company_id") == rid]
-
-
 def list_records(call: Call, entity: str) -> SandboxResponse:
-    with_ = _with(call)
+    with_ = with_params(call)
     records = [r for r in call.state.records[entity].values() if r["is_deleted"] == ("only_deleted" in with_)]
     records = [r for r in records if matches_filter(call.state, entity, r, call.query)]
     return page_of(call, f"/api/v4/{entity}", entity, records, lambda r: render(call, entity, r, with_))
@@ -98,12 +40,7 @@ def get_record(call: Call, entity: str, rid: int) -> SandboxResponse:
     record = call.state.records[entity].get(rid)
     if record is None or record["is_deleted"]:
         return no_content()
-    return SandboxResponse(body=render(call, entity, record, _with(call)), records=1)
-
-
-def _with(call: Call) -> set[str]:
-    raw = call.query.get("with", "")
-    return {part.strip() for part in str(raw).split(",") if part.strip()}
+    return SandboxResponse(body=render(call, entity, record, with_params(call)), records=1)
 
 
 def add_records(call: Call, entity: str) -> SandboxResponse:

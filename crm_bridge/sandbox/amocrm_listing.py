@@ -58,8 +58,18 @@ def _order(records: list[dict[str, Any]], order: Any) -> list[dict[str, Any]]:
         for field, direction in reversed(list(order.items())):
             if field in ORDER_FIELDS:
                 desc = str(direction).lower() == "desc"
-                result.sort(key=lambda r, f=field: (r.get(f) is None, r.get(f) or 0), reverse=desc)
+                result.sort(key=_by(field), reverse=desc)
     return result
+
+
+def _by(field: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    return lambda record: (record.get(field) is None, record.get(field) or 0)
+
+
+def filter_of(query: dict[str, Any]) -> dict[str, Any]:
+    """The ``filter[...]`` part of a parsed query ({} when absent or malformed)."""
+    flt = query.get("filter")
+    return flt if isinstance(flt, dict) else {}
 
 
 def in_range(value: Any, condition: Any) -> bool:
@@ -86,7 +96,7 @@ def matches_common(record: dict[str, Any], flt: dict[str, Any]) -> bool:
 
 
 def matches_filter(state: AmoState, entity: str, record: dict[str, Any], query: dict[str, Any]) -> bool:
-    flt = query.get("filter") if isinstance(query.get("filter"), dict) else {}
+    flt = filter_of(query)
     if not matches_common(record, flt):
         return False
     if "name" in flt:

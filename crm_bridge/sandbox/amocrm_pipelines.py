@@ -67,7 +67,7 @@ def _pipeline(call: Call, pid: int) -> dict[str, Any]:
 def _status_problems(status: Any, path: str) -> list[dict[str, str]]:
     if not isinstance(status, dict):
         return [field_error("InvalidType", path, "This value should be of type object.")]
-    problems = []
+    problems: list[dict[str, str]] = []
     if status.get("id") in _SYSTEM:
         return problems
     if not isinstance(status.get("name"), str) or not status["name"].strip():

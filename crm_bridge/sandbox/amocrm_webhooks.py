@@ -50,7 +50,12 @@ class WebhookSender:
 
     def flush(self, timeout: float = 10.0) -> None:
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
         done.wait(timeout)
 
     def _run(self) -> None:
@@ -112,7 +117,7 @@ def add_webhook(call: Call) -> SandboxResponse:
             "account_id": call.state.account_id,
             "sort": int(item.get("sort", 1)),
             "disabled": False,
-            "settings": list(dict.fromkeys(settings)),
+            "settings": list(dict.fromkeys(settings or [])),
         }
     )
     call.state.webhooks[hook["id"]] = hook

@@ -8,100 +8,20 @@ OAuth tokens and webhooks v3, behind Bearer auth and HubSpot's rate limits.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from crm_bridge.sandbox import hubspot_associations as assoc
-from crm_bridge.sandbox import hubspot_batch as batch
-from crm_bridge.sandbox import hubspot_objects as objects
-from crm_bridge.sandbox import hubspot_pipelines as pipes
-from crm_bridge.sandbox import hubspot_schema as schema
-from crm_bridge.sandbox import hubspot_search as search
 from crm_bridge.sandbox import hubspot_webhooks as hooks
 from crm_bridge.sandbox.amocrm_webhooks import Deliver, WebhookSender
 from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
 from crm_bridge.sandbox.hubspot_auth import HsAuth, HsLimits, rate_limited
+from crm_bridge.sandbox.hubspot_defaults import new_state
+from crm_bridge.sandbox.hubspot_routes import CRM_ROUTES, HOOK_PREFIX, HOOK_ROUTES
 from crm_bridge.sandbox.hubspot_seed import seed_state
-from crm_bridge.sandbox.hubspot_store import HsState, new_state
+from crm_bridge.sandbox.hubspot_store import HsState
 from crm_bridge.sandbox.hubspot_wire import HsCall, HsError, error
-
-Handler = Callable[..., SandboxResponse]
-_T, _ID = r"([A-Za-z0-9_-]+)", r"([^/]+)"
-_CRM: list[tuple[str, dict[str, Handler]]] = [
-    (rf"/crm/v3/objects/{_T}", {"GET": objects.list_objects, "POST": objects.post_object}),
-    (rf"/crm/v3/objects/{_T}/search", {"POST": search.search}),
-    (rf"/crm/v3/objects/{_T}/batch/create", {"POST": batch.batch_create}),
-    (rf"/crm/v3/objects/{_T}/batch/read", {"POST": batch.batch_read}),
-    (rf"/crm/v3/objects/{_T}/batch/update", {"POST": batch.batch_update}),
-    (rf"/crm/v3/objects/{_T}/batch/upsert", {"POST": batch.batch_upsert}),
-    (rf"/crm/v3/objects/{_T}/batch/archive", {"POST": batch.batch_archive}),
-    (
-        rf"/crm/v3/objects/{_T}/{_ID}",
-        {"GET": objects.get_object, "PATCH": objects.patch_object, "DELETE": objects.delete_object},
-    ),
-    (rf"/crm/v3/properties/{_T}", {"GET": schema.list_properties, "POST": schema.create_property}),
-    (rf"/crm/v3/properties/{_T}/batch/(create|read|archive)", {"POST": schema.batch_properties}),
-    (rf"/crm/v3/properties/{_T}/groups", {"GET": schema.list_groups, "POST": schema.create_group}),
-    (
-        rf"/crm/v3/properties/{_T}/groups/{_ID}",
-        {"GET": schema.get_group, "PATCH": schema.update_group, "DELETE": schema.archive_group},
-    ),
-    (
-        rf"/crm/v3/properties/{_T}/{_ID}",
-        {"GET": schema.get_property, "PATCH": schema.update_property, "DELETE": schema.archive_property},
-    ),
-    (rf"/crm/v3/pipelines/{_T}", {"GET": pipes.list_pipelines, "POST": pipes.create_pipeline}),
-    (
-        rf"/crm/v3/pipelines/{_T}/{_ID}",
-        {
-            "GET": pipes.get_pipeline,
-            "PUT": pipes.replace_pipeline,
-            "PATCH": pipes.patch_pipeline,
-            "DELETE": pipes.delete_pipeline,
-        },
-    ),
-    (rf"/crm/v3/pipelines/{_T}/{_ID}/stages", {"GET": pipes.list_stages, "POST": pipes.create_stage}),
-    (
-        rf"/crm/v3/pipelines/{_T}/{_ID}/stages/{_ID}",
-        {
-            "GET": pipes.get_stage,
-            "PUT": pipes.update_stage,
-            "PATCH": pipes.update_stage,
-            "DELETE": pipes.delete_stage,
-        },
-    ),
-    (r"/crm/v3/owners", {"GET": schema.list_owners}),
-    (rf"/crm/v3/owners/{_ID}", {"GET": schema.get_owner}),
-    (rf"/crm/v4/objects/{_T}/{_ID}/associations/default/{_T}/{_ID}", {"PUT": assoc.put_default}),
-    (rf"/crm/v4/objects/{_T}/{_ID}/associations/{_T}", {"GET": assoc.list_associations}),
-    (
-        rf"/crm/v4/objects/{_T}/{_ID}/associations/{_T}/{_ID}",
-        {"PUT": assoc.put_labelled, "DELETE": assoc.delete_association},
-    ),
-    (rf"/crm/v4/associations/{_T}/{_T}/batch/(create|read|archive)", {"POST": assoc.batch}),
-    (rf"/crm/v4/associations/{_T}/{_T}/batch/associate/(default)", {"POST": assoc.batch}),
-]
-_ROUTES = [(re.compile(p), m) for p, m in _CRM]
-_HOOK_PREFIX = re.compile(r"^/(?:webhooks/v3|app-webhooks/2026-09)/(\d+)(/.*)$")
-_HOOKS: list[tuple[re.Pattern[str], dict[str, Any]]] = [
-    (
-        re.compile(r"/settings"),
-        {"GET": hooks.get_settings, "PUT": hooks.put_settings, "DELETE": hooks.delete_settings},
-    ),
-    (re.compile(r"/subscriptions"), {"GET": hooks.list_subscriptions, "POST": hooks.create_subscription}),
-    (re.compile(r"/subscriptions/batch/update"), {"POST": hooks.batch_update_subscriptions}),
-    (
-        re.compile(r"/subscriptions/(\d+)"),
-        {
-            "GET": hooks.get_subscription,
-            "PATCH": hooks.patch_subscription,
-            "DELETE": hooks.delete_subscription,
-        },
-    ),
-]
 
 
 class HubSpotEmulator:
@@ -161,7 +81,7 @@ class HubSpotEmulator:
                 )
             if path.startswith("/oauth/v1/access-tokens/") and request.method == "GET":
                 return self.auth.introspect(path.rsplit("/", 1)[1], now, self.portal_id)
-            hook = _HOOK_PREFIX.match(path)
+            hook = HOOK_PREFIX.match(path)
             if hook:
                 return self.auth.check_developer(request) or self._hooks(
                     request, hook.group(1), hook.group(2), now
@@ -188,7 +108,7 @@ class HubSpotEmulator:
         return HsCall(self.state, request.method, request.query, body, now, base)
 
     def _crm(self, request: SandboxRequest, path: str, now: float) -> SandboxResponse:
-        for pattern, methods in _ROUTES:
+        for pattern, methods in CRM_ROUTES:
             match = pattern.fullmatch(path)
             if not match:
                 continue
@@ -213,7 +133,7 @@ class HubSpotEmulator:
         return self._unknown(path)
 
     def _hooks(self, request: SandboxRequest, app_id: str, rest: str, now: float) -> SandboxResponse:
-        for pattern, methods in _HOOKS:
+        for pattern, methods in HOOK_ROUTES:
             match = pattern.fullmatch(rest)
             if match:
                 handler = methods.get(request.method)

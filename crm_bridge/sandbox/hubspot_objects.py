@@ -61,7 +61,7 @@ def render(
         to_type = resolve_type(name)
         if to_type is None:
             continue
-        results = []
+        results: list[dict[str, Any]] = []
         for to_id, types in sorted(state.associated(object_type, record["id"], to_type).items(), key=_num):
             results.extend(
                 {"id": to_id, "type": _v3_type(object_type, to_type, t, types)} for t in sorted(types)

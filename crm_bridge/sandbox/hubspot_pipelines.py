@@ -59,7 +59,8 @@ def _stages(call: HsCall, raw: Any) -> list[dict[str, Any]]:
         raise fail(400, "VALIDATION_ERROR", "A pipeline needs at least one stage")
     if len(raw) > MAX_STAGES:
         raise fail(400, "VALIDATION_ERROR", f"A pipeline may have at most {MAX_STAGES} stages")
-    stages, labels = [], set()
+    stages: list[dict[str, Any]] = []
+    labels: set[str] = set()
     for i, item in enumerate(raw):
         stages.append(_stage(call, item, f"stages[{i}]", labels))
     return stages

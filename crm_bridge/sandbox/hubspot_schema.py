@@ -182,28 +182,28 @@ def batch_properties(call: HsCall, type_name: str, action: str) -> Any:
             results.append(model)
             continue
         name = str((item or {}).get("name"))
-        model = call.state.properties[object_type].get(name)
+        found = call.state.properties[object_type].get(name)
         if action == "archive":
-            if model is not None and not model["hubspotDefined"]:
-                model.update({"archived": True, "archivedAt": iso(call.now)})
+            if found is not None and not found["hubspotDefined"]:
+                found.update({"archived": True, "archivedAt": iso(call.now)})
             continue
-        if model is None or bool(model.get("archived")) != bool(call.json_body().get("archived", False)):
+        if found is None or bool(found.get("archived")) != bool(call.json_body().get("archived", False)):
             errors.append(
                 _std(404, "OBJECT_NOT_FOUND", f"Unable to find property with name: {name}", {"name": [name]})
             )
         else:
-            results.append(model)
+            results.append(found)
     if action == "archive":
         return no_content()
-    body: dict[str, Any] = {
+    answer: dict[str, Any] = {
         "status": "COMPLETE",
         "results": results,
         "startedAt": iso(call.now),
         "completedAt": iso(call.now),
     }
     if errors:
-        body.update({"numErrors": len(errors), "errors": errors})
-    return ok(body, status=207 if errors else 201 if action == "create" else 200, records=len(results))
+        answer.update({"numErrors": len(errors), "errors": errors})
+    return ok(answer, status=207 if errors else 201 if action == "create" else 200, records=len(results))
 
 
 def list_groups(call: HsCall, type_name: str) -> Any:
@@ -265,7 +265,8 @@ def list_owners(call: HsCall) -> Any:
     if not 1 <= limit <= 500:
         raise fail(400, "VALIDATION_ERROR", "limit must be between 1 and 500")
     archived = bool_param(call.query, "archived")
-    email = (csv_param(call.query, "email") or [None])[0]
+    emails = csv_param(call.query, "email")
+    email = emails[0] if emails else None
     owners = sorted(
         (
             o

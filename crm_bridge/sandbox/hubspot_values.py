@@ -135,11 +135,13 @@ def _check_stage(
         problems.append(property_problem("pipeline", "INVALID_OPTION", message))
         return
     stages = [s for s in pipeline["stages"] if not s["archived"]]
-    stage = values.get("dealstage") or (current.get("dealstage") if "pipeline" not in values else None)
+    stage: str | None = values.get("dealstage") or (
+        current.get("dealstage") if "pipeline" not in values else None
+    )
     if stage is None and (creating or "pipeline" in values):
         stage = min(stages, key=lambda s: s["displayOrder"])["id"]
     if stage not in [s["id"] for s in stages]:
         message = f"{stage} was not one of the allowed options: {[s['id'] for s in stages]}"
         problems.append(property_problem("dealstage", "INVALID_OPTION", message))
         return
-    values["pipeline"], values["dealstage"] = pipeline_id, stage
+    values["pipeline"], values["dealstage"] = pipeline_id, str(stage)

@@ -104,7 +104,7 @@ def create_subscription(call: HsCall, hooks: HsWebhooks, app_id: str) -> Any:
     for key in ("propertyName", "objectTypeId"):
         if data.get(key):
             sub[key] = data[key]
-    hooks.subscriptions[sub["id"]] = sub
+    hooks.subscriptions[str(hooks.next_subscription_id)] = sub
     return ok(sub, status=201)
 
 
