@@ -26,6 +26,8 @@ def page_of(
     totals: bool = False,
 ) -> SandboxResponse:
     """One page in amoCRM's HAL shape; HTTP 204 with no body when the page is empty."""
+    if call.modified_since is not None:  # Kommo "Limitations": lists honour If-Modified-Since
+        records = [r for r in records if r.get("updated_at", 0) > call.modified_since]
     ordered = _order(records, call.query.get("order"))
     page = max(as_int(call.query.get("page")) or 1, 1)
     limit = min(max(as_int(call.query.get("limit")) or 50, 1), MAX_BATCH)

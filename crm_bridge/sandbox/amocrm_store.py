@@ -261,6 +261,7 @@ class Call:
     now: int
     user_id: int
     raw_query: dict[str, list[str]] = field(default_factory=dict)
+    modified_since: int | None = None  # the If-Modified-Since header, Unix seconds
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def emit(self, entity: str, action: str, record: dict[str, Any]) -> None:

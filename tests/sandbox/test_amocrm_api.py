@@ -5,6 +5,7 @@ filters), custom fields and their values, tasks, validation errors and limits.""
 from __future__ import annotations
 
 import copy
+from email.utils import formatdate
 
 import pytest
 from test_amocrm_support import Client, ManualClock, doc, without_source
@@ -408,3 +409,16 @@ def test_seed_loads_records_by_stage_name_and_returns_their_ids() -> None:
     assert emulator.dump()["companies"][0]["name"] == "Partner A"
     with pytest.raises(ValueError):
         emulator.seed({"leads": [{"name": "bad", "price": "x"}]})
+
+
+def test_if_modified_since_returns_only_records_changed_after_it(amo: Client, clock: ManualClock) -> None:
+    add(amo, "companies", [{"name": "old"}])
+    since = clock()
+    clock.advance(60)
+    [fresh] = add(amo, "companies", [{"name": "new"}])
+
+    changed = amo.get("/api/v4/companies", headers={"If-Modified-Since": formatdate(since, usegmt=True)})
+    later = amo.get("/api/v4/companies", headers={"If-Modified-Since": formatdate(clock(), usegmt=True)})
+
+    assert [c["id"] for c in changed.body["_embedded"]["companies"]] == [fresh]
+    assert later.status == 204
