@@ -1,0 +1,48 @@
+"""Types of the contract suite's targets and their discovery (see conftest.py for how to add one)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from crm_bridge.ports import CrmAdapter
+
+HERE = Path(__file__).parent
+
+
+class CrmSeeder(Protocol):
+    def partner(self, name: str) -> str:
+        """Create a partner company by hand; returns its CRM id."""
+        ...
+
+    def user(self, name: str) -> str:
+        """An active CRM user who can be responsible for leads and tasks; returns its CRM id."""
+        ...
+
+
+@dataclass
+class ContractTarget:
+    adapter: CrmAdapter
+    seeder: CrmSeeder
+    let_time_pass: Callable[[float], None]  # seconds; records changed afterwards sort later
+
+
+@dataclass(frozen=True)
+class TargetFactory:
+    name: str
+    open: Callable[[Path], AbstractContextManager[ContractTarget]]
+
+
+def _targets() -> list[TargetFactory]:
+    found: list[TargetFactory] = []
+    for module_path in sorted(HERE.glob("target_*.py")):
+        module = importlib.import_module(module_path.stem)
+        found.append(module.TARGET)
+    return found
+
+
+TARGETS = _targets()
