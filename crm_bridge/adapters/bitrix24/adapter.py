@@ -75,7 +75,7 @@ class Bitrix24Adapter:
             overlap,
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
-        self.tasks = TaskWrites(client, mapping)
+        self.tasks = TaskWrites(client, mapping, ctx.kv)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
     def observe_layout(self) -> ObservedLayout:

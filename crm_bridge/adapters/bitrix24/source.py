@@ -1,10 +1,12 @@
 """RecordSource for Bitrix24: partners (companies carrying the partner type), partner leads (deals of
 the lead funnel) and deals of our other funnels, listed incrementally by DATE_MODIFY.
 
-Pages come in ID order (the only order Bitrix24 can page cheaply and stably), not in modification
-order, so only the last page of a listing carries a new cursor: the portal's clock at the start of the
-listing minus an overlap (records changed while we list are read again next time; upserts make the
-overlap harmless). Earlier pages repeat the cursor the listing started from — storing them is a no-op.
+Pages come in ID order (the only order Bitrix24 can page cheaply and stably: a record changed while we
+list keeps its place), not in modification order, so only the last page of a listing carries a new
+cursor; earlier pages repeat the cursor the listing started from (storing them is a no-op). The new
+cursor is the newest (DATE_MODIFY, ID) returned, capped just before the second the listing started in
+(the portal's clock, ``time.start``), so a record changed during the listing is read again next time.
+``overlap`` (default 0) moves that cap back further for portals whose writes commit late.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class RecordLister:
         catalog: Callable[[], Catalog],
         curators: Mapping[str, str],
         clock: Callable[[], float],
-        overlap: timedelta = timedelta(seconds=60),
+        overlap: timedelta = timedelta(0),
     ) -> None:
         self.paginator = paginator
         self.mapping = mapping
@@ -91,33 +93,55 @@ class RecordLister:
         else:
             translate = reader.deal
         query = self.query(entity, catalog, cursor)
-        pending: Chunk | None = None
+        after = _key(cursor.modified_at, cursor.last_id) if cursor else None
+        pending: tuple[Partner | Lead | Deal, ...] | None = None
         started: float | None = None
         total: int | None = None
+        newest: tuple[datetime, int] | None = None
         for chunk in self.paginator().listing(query, probe=cursor is not None):
             started = started if started is not None else (chunk.server_time or self.clock())
             total = chunk.total if chunk.total is not None else total
             if pending is not None:
-                yield RecordPage(entity, self._records(pending, translate), cursor, total)
-            pending = chunk
-        final = self._final_cursor(cursor, started if started is not None else self.clock())
-        rows = self._records(pending, translate) if pending is not None else ()
-        yield RecordPage(entity, rows, final, total)
+                yield RecordPage(entity, pending, cursor, total)
+            pending = self._records(chunk, translate, after)
+            for record in pending:
+                stamp = _key(record.modified_at, record.crm_id)
+                newest = stamp if newest is None or stamp > newest else newest
+        start = started if started is not None else self.clock()
+        yield RecordPage(entity, pending or (), self._final_cursor(cursor, newest, start), total)
 
     def _records(
-        self, chunk: Chunk, translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal]
+        self,
+        chunk: Chunk,
+        translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal],
+        after: tuple[datetime, int] | None,
     ) -> tuple[Partner | Lead | Deal, ...]:
         out: list[Partner | Lead | Deal] = []
         for row in chunk.rows:
             try:
-                out.append(translate(row))
+                record = translate(row)
             except DataError as exc:
                 self.skipped += 1
                 log.warning("skipped Bitrix24 record: %s", exc)
+                continue
+            if after is None or _key(record.modified_at, record.crm_id) > after:
+                out.append(record)  # the >= DATE_MODIFY filter repeats the cursor's own second
         return tuple(out)
 
-    def _final_cursor(self, cursor: SyncCursor | None, started: float) -> SyncCursor:
-        bound = datetime.fromtimestamp(started, UTC) - self.overlap
-        if cursor is not None and cursor.modified_at >= bound:
+    def _final_cursor(
+        self, cursor: SyncCursor | None, newest: tuple[datetime, int] | None, started: float
+    ) -> SyncCursor:
+        """The newest (modified_at, id) returned — unless it is not older than the second the listing
+        started in: a record changed while we listed may then sort before it unseen, so the cursor
+        stops just before that second and the next listing reads it again."""
+        second = datetime.fromtimestamp(int(started), UTC) - self.overlap
+        cap = SyncCursor(second - timedelta(microseconds=1))
+        if newest is not None and newest[0] < second:
+            return SyncCursor(newest[0], str(newest[1]))
+        if cursor is not None and cursor.modified_at >= cap.modified_at:
             return cursor
-        return SyncCursor(bound.replace(microsecond=0))
+        return cap
+
+
+def _key(modified_at: datetime | None, crm_id: str) -> tuple[datetime, int]:
+    return (modified_at or datetime.min.replace(tzinfo=UTC), int(crm_id or 0))

@@ -2,8 +2,9 @@
 
 Tasks (tasks/tasks-task-add.md): RESPONSIBLE_ID, DEADLINE and UF_CRM_TASK ["D_<deal id>"/"CO_<company
 id>"] so the task shows on the card; XML_ID carries our external id. N tasks cost ceil(N/50) requests;
-a task push is made exactly-once by the caller's bindings (the state store), as a lookup per push would
-double that cost.
+a repeated push is answered from the state store: each task's external id is recorded as pending before
+the batch and with its id after it, so only tasks left pending by a crash are looked up
+(``tasks.task.list`` by responsible, title and CRM binding; XML_ID is not filterable) before re-creating.
 
 Notifications (chats/notifications/im-notify-system-add.md): TAG = our external id — a notification
 sent again with the same tag replaces the earlier one, so a retried notice never shows twice.
@@ -19,15 +20,18 @@ from crm_bridge.adapters.bitrix24.mapping import Bitrix24Mapping
 from crm_bridge.adapters.bitrix24.rows import iso
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmValidationError
-from crm_bridge.ports import Entity, NotificationDraft, TaskDraft, WriteOutcome
+from crm_bridge.ports import Entity, KeyValueState, NotificationDraft, TaskDraft, WriteOutcome
+
+KV_PREFIX = "bitrix24.task:"
 
 _ENTITY = {Entity.PARTNER: FieldEntity.PARTNER, Entity.LEAD: FieldEntity.LEAD, Entity.DEAL: FieldEntity.DEAL}
 
 
 class TaskWrites:
-    def __init__(self, client: Bitrix24Client, mapping: Bitrix24Mapping) -> None:
+    def __init__(self, client: Bitrix24Client, mapping: Bitrix24Mapping, kv: KeyValueState) -> None:
         self.client = client
         self.mapping = mapping
+        self.kv = kv
 
     def task_command(self, draft: TaskDraft) -> Command:
         if draft.deadline.tzinfo is None:
@@ -41,34 +45,68 @@ class TaskWrites:
             "DEADLINE": iso(draft.deadline),
             "XML_ID": draft.external_id,
         }
-        if draft.bound_to is not None:
-            prefix = self.mapping.task_binding_prefix[_ENTITY[draft.bound_to.entity]]
-            fields["UF_CRM_TASK"] = [f"{prefix}_{draft.bound_to.crm_id}"]
+        binding = self._binding(draft)
+        if binding:
+            fields["UF_CRM_TASK"] = [binding]
         return Command("tasks.task.add", {"fields": fields})
 
+    def _binding(self, draft: TaskDraft) -> str | None:
+        if draft.bound_to is None:
+            return None
+        prefix = self.mapping.task_binding_prefix[_ENTITY[draft.bound_to.entity]]
+        return f"{prefix}_{draft.bound_to.crm_id}"
+
+    def _recover(self, drafts: Sequence[TaskDraft]) -> dict[str, str]:
+        """Tasks a crashed push may have created: find them by responsible + title (+ binding)."""
+        commands = []
+        for draft in drafts:
+            flt: dict[str, Any] = {"RESPONSIBLE_ID": draft.responsible_user_id, "TITLE": draft.title}
+            binding = self._binding(draft)
+            if binding:
+                flt["UF_CRM_TASK"] = binding
+            commands.append(Command("tasks.task.list", {"filter": flt, "select": ["ID", "XML_ID"]}))
+        found: dict[str, str] = {}
+        for draft, outcome in zip(drafts, self.client.run(commands), strict=True):
+            rows = outcome.result.get("tasks", []) if outcome.ok and isinstance(outcome.result, dict) else []
+            for row in rows:
+                if str(row.get("xmlId") or row.get("XML_ID") or "") == draft.external_id:
+                    found[draft.external_id] = str(row.get("id") or row.get("ID"))
+                    break
+        return found
+
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
-        commands: list[Command | None] = []
-        failed: dict[int, str] = {}
-        for index, draft in enumerate(drafts):
-            try:
-                commands.append(self.task_command(draft))
-            except CrmValidationError as exc:
-                commands.append(None)
-                failed[index] = str(exc)
-        answers = iter(self.client.run(c for c in commands if c is not None))
-        out: list[WriteOutcome] = []
-        for index, (draft, command) in enumerate(zip(drafts, commands, strict=True)):
-            if command is None:
-                out.append(WriteOutcome(draft.external_id, None, error=failed[index]))
+        known: dict[str, str] = {}
+        pending: list[TaskDraft] = []
+        for draft in drafts:
+            state = self.kv.get(KV_PREFIX + draft.external_id)
+            if isinstance(state, dict) and state.get("id"):
+                known[draft.external_id] = str(state["id"])
+            elif isinstance(state, dict) and state.get("pending"):
+                pending.append(draft)
+        for ext, task_id in self._recover(pending).items():
+            self.kv.set(KV_PREFIX + ext, {"id": task_id})
+            known[ext] = task_id
+        results: dict[str, WriteOutcome] = {e: WriteOutcome(e, i, created=False) for e, i in known.items()}
+        to_send: list[tuple[TaskDraft, Command]] = []
+        for draft in drafts:
+            if draft.external_id in results or any(d.external_id == draft.external_id for d, _ in to_send):
                 continue
-            outcome = next(answers)
+            try:
+                to_send.append((draft, self.task_command(draft)))
+            except CrmValidationError as exc:
+                results[draft.external_id] = WriteOutcome(draft.external_id, None, error=str(exc))
+        for draft, _ in to_send:
+            self.kv.set(KV_PREFIX + draft.external_id, {"pending": True})
+        for (draft, _), outcome in zip(to_send, self.client.run(c for _, c in to_send), strict=True):
+            ext = draft.external_id
             if outcome.ok and isinstance(outcome.result, dict) and "task" in outcome.result:
-                out.append(WriteOutcome(draft.external_id, str(outcome.result["task"]["id"]), created=True))
+                task_id = str(outcome.result["task"]["id"])
+                self.kv.set(KV_PREFIX + ext, {"id": task_id})
+                results[ext] = WriteOutcome(ext, task_id, created=True)
             else:
-                out.append(
-                    WriteOutcome(draft.external_id, None, error=str(outcome.error or "no task in answer"))
-                )
-        return out
+                self.kv.set(KV_PREFIX + ext, None)  # refused: nothing was created
+                results[ext] = WriteOutcome(ext, None, error=str(outcome.error or "no task in the answer"))
+        return [results[d.external_id] for d in drafts]
 
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
         marker = self.mapping.source.auth_connector

@@ -28,6 +28,10 @@ LOOKUP_CHUNK = 50  # ORIGIN_ID values per lookup command: the answer fits one 50
 _STANDARD = {"title": "title", "amount": "amount", "currency": "currency", "comment": "comment"}
 
 
+def _parts(items: Sequence[str]) -> list[list[str]]:
+    return [list(items[i : i + LOOKUP_CHUNK]) for i in range(0, len(items), LOOKUP_CHUNK)]
+
+
 def _fail(external_id: str, error: CrmBridgeError | str) -> WriteOutcome:
     return WriteOutcome(external_id, None, error=str(error))
 
@@ -66,7 +70,10 @@ class RecordWrites:
         catalog: Catalog,
     ) -> list[WriteOutcome]:
         ref = catalog.field(entity, "partner_ref")
-        existing = self._lookup([d.external_id for d in drafts], ref.code if ref else None)
+        partner_ids = [str(d.partner_id) for d in drafts if d.partner_id]
+        existing, companies = self._lookup(
+            [d.external_id for d in drafts], ref.code if ref else None, partner_ids
+        )
         results: dict[str, WriteOutcome] = {}
         to_create: list[tuple[str, Command]] = []
         for draft in drafts:
@@ -79,6 +86,9 @@ class RecordWrites:
                     results[ext] = _fail(ext, "external id already used by another partner's record")
                 else:
                     results[ext] = WriteOutcome(ext, crm_id, created=False)
+                continue
+            if draft.partner_id and str(draft.partner_id) not in companies:
+                results[ext] = _fail(ext, f"partner {draft.partner_id} is not a company on the portal")
                 continue
             try:
                 fields = build(draft)
@@ -95,34 +105,45 @@ class RecordWrites:
             )
         return [results[d.external_id] for d in drafts]
 
-    def _lookup(self, external_ids: Sequence[str], ref_code: str | None) -> dict[str, tuple[str, str]]:
-        """external id -> (deal id, partner ref) of deals crm-bridge already created."""
+    def _lookup(
+        self, external_ids: Sequence[str], ref_code: str | None, partner_ids: Sequence[str]
+    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
+        """One pass of batched lookups: external id -> (deal id, partner ref) of deals crm-bridge already
+        created, and which of ``partner_ids`` are companies on the portal."""
         unique = list(dict.fromkeys(external_ids))
         select = ["ID", self.r.origin] + ([ref_code] if ref_code else [])
+        originator = self.mapping.source.originator_id
         commands = [
             Command(
                 "crm.deal.list",
                 {
-                    "filter": {
-                        self.r.originator: self.mapping.source.originator_id,
-                        "@" + self.r.origin: part,
-                    },
+                    "filter": {self.r.originator: originator, "@" + self.r.origin: part},
                     "select": select,
                     "order": {"ID": "ASC"},
                     "start": -1,
                 },
             )
-            for part in (unique[i : i + LOOKUP_CHUNK] for i in range(0, len(unique), LOOKUP_CHUNK))
+            for part in _parts(unique)
+        ]
+        partners = [p for p in dict.fromkeys(partner_ids) if p.isdigit()]
+        deal_lookups = len(commands)
+        commands += [
+            Command("crm.company.list", {"filter": {"@ID": part}, "select": ["ID"], "start": -1})
+            for part in _parts(partners)
         ]
         found: dict[str, tuple[str, str]] = {}
-        for outcome in self.client.run(commands):
+        companies: set[str] = set()
+        for index, outcome in enumerate(self.client.run(commands)):
             if outcome.error is not None:
                 raise outcome.error  # without the lookup a create could duplicate: stop
             for row in outcome.result or []:
+                if index >= deal_lookups:
+                    companies.add(str(row["ID"]))
+                    continue
                 ext = str(row.get(self.r.origin) or "")
                 if ext and ext not in found:  # the oldest wins if a duplicate ever slipped in
                     found[ext] = (str(row["ID"]), str(row.get(ref_code) or "") if ref_code else "")
-        return found
+        return found, companies
 
     def _common(
         self, catalog: Catalog, entity: FieldEntity, external_id: str, partner_id: str | None
