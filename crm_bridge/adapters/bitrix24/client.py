@@ -25,10 +25,20 @@ PAGE_SIZE = 50  # list methods always return pages of 50 rows
 
 
 class Transport(Protocol):
-    def post(self, method: str, payload: Mapping[str, Any]) -> Any:
+    def post(self, method: str, payload: Mapping[str, Any], *, idempotent: bool) -> Any:
         """POST ``payload`` as JSON to ``<portal>/rest/.../<method>``; return the parsed body of a
-        successful answer. Raises crm-bridge errors (already translated) for failed requests."""
+        successful answer. Raises crm-bridge errors (already translated) for failed requests.
+        ``idempotent=False`` forbids blind retries of answers that may follow a partial write."""
         ...
+
+
+def is_idempotent(method: str) -> bool:
+    """Reads, updates and deletes may be repeated; ``*.add`` and notifications may not."""
+    return not (method.endswith(".add") or method.startswith("im.notify"))
+
+
+# Refused before anything ran (limits.md): safe to send again after waiting, whatever the method.
+REFUSED_BEFORE_RUNNING = frozenset({"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,7 @@ class Bitrix24Client:
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Envelope:
         """Call one method. Raises crm-bridge errors; returns the parsed envelope."""
         self._respect_budget({method})
-        body = self.transport.post(method, dict(params or {}))
+        body = self._post(method, dict(params or {}), is_idempotent(method))
         envelope = Envelope.model_validate(body)
         if envelope.time is not None:
             self.budget.record(method, envelope.time.duration, self.clock())
@@ -149,7 +159,8 @@ class Bitrix24Client:
         self._respect_budget({c.method for c in commands})
         encoded = {k: encode_command(c.method, c.params) for k, c in zip(keys, commands, strict=True)}
         payload = {"halt": 0, "cmd": encoded}
-        envelope = Envelope.model_validate(self.transport.post("batch", payload))
+        idempotent = all(is_idempotent(c.method) for c in commands)
+        envelope = Envelope.model_validate(self._post("batch", payload, idempotent))
         body = BatchBody.model_validate(envelope.result or {})
         now = self.clock()
         outcomes: list[Outcome] = []
@@ -170,6 +181,18 @@ class Bitrix24Client:
                 outcomes.append(Outcome(error=to_error("", "command was not executed", status=None)))
         server_time = envelope.time.start if envelope.time and envelope.time.start else None
         return BatchAnswer(outcomes, server_time)
+
+    def _post(self, method: str, payload: Mapping[str, Any], idempotent: bool) -> Any:
+        """Send; a write refused by the portal's limits (never executed) is sent again after the wait
+        the error names, up to ``blocked_retries`` times — other failures propagate."""
+        for attempt in range(self.blocked_retries + 1):
+            try:
+                return self.transport.post(method, payload, idempotent=idempotent)
+            except RateLimited as exc:
+                if idempotent or exc.code not in REFUSED_BEFORE_RUNNING or attempt == self.blocked_retries:
+                    raise
+                self.sleep(exc.retry_after if exc.retry_after and exc.retry_after > 0 else 1.0)
+        raise AssertionError("unreachable")
 
     def _respect_budget(self, methods: set[str]) -> None:
         wait = self.budget.wait_for(methods, self.clock())
