@@ -1,0 +1,68 @@
+"""Partner API keys of the HTTP intake: shown once, stored hashed, revocable (services.intake_keys)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from crm_bridge.errors import DataError, UsageError
+from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.store.engine_intake import IntakeRepository
+from crm_bridge.store.engine_schema import metadata
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> IntakeRepository:
+    engine = create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    metadata.create_all(engine)
+    return IntakeRepository(engine)
+
+
+def test_a_new_key_verifies_to_its_partner_and_only_a_hash_is_stored(repo: IntakeRepository) -> None:
+    keys = ApiKeys(repo, "bitrix24:example")
+    issued = keys.create("17", now=NOW, label="ООО Ромашка website")
+    assert issued.key.startswith(f"cbk_{issued.key_id}_")
+    assert keys.verify(issued.key, now=NOW) == "17"
+    secret = issued.key.split("_", 2)[2]
+    with repo._engine.connect() as conn:
+        dump = " ".join(
+            str(v) for row in conn.execute(text("select * from engine_intake_api_keys")) for v in row
+        )
+    assert secret not in dump
+    assert keys.list("17")[0].last_used_at is not None
+
+
+def test_wrong_malformed_or_foreign_portal_keys_do_not_verify(repo: IntakeRepository) -> None:
+    keys = ApiKeys(repo, "bitrix24:example")
+    issued = keys.create("17", now=NOW)
+    tampered = issued.key[:-1] + ("A" if issued.key[-1] != "A" else "B")
+    assert keys.verify(tampered) is None
+    assert keys.verify("cbk_nope") is None
+    assert keys.verify(None) is None
+    assert ApiKeys(repo, "bitrix24:other").verify(issued.key) is None
+
+
+def test_a_revoked_key_stops_working_and_revoking_twice_says_so(repo: IntakeRepository) -> None:
+    keys = ApiKeys(repo, "bitrix24:example")
+    issued = keys.create("17", now=NOW)
+    other = keys.create("17", now=NOW)
+    keys.revoke(issued.key_id, now=NOW)
+    assert keys.verify(issued.key) is None
+    assert keys.verify(other.key) == "17"
+    with pytest.raises(DataError, match="already revoked"):
+        keys.revoke(issued.key_id, now=NOW)
+    with pytest.raises(UsageError, match="no API key with id 'zzz'"):
+        keys.revoke("zzz", now=NOW)
+
+
+def test_keys_of_different_partners_are_listed_separately(repo: IntakeRepository) -> None:
+    keys = ApiKeys(repo, "p")
+    keys.create("17", now=NOW)
+    keys.create("18", now=NOW)
+    assert sorted(k.partner_id for k in keys.list()) == ["17", "18"]
+    assert [k.partner_id for k in keys.list("18")] == ["18"]
