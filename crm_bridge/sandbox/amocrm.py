@@ -214,6 +214,12 @@ class AmoCrmEmulator:
             data["webhook_deliveries"] = list(getattr(self.deliver, "log", []))
             return data
 
+    def restore(self, data: dict[str, Any]) -> None:
+        """Load a state saved with ``dump()`` (records, pipelines, fields, users, webhooks, id sequences).
+        Issued OAuth tokens and limit counters are not part of it."""
+        with self._lock:
+            self.state = AmoState.restore(data)
+
     def reset(self) -> None:
         with self._lock:
             now = self._clock()

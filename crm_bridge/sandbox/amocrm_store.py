@@ -81,7 +81,41 @@ class AmoState:
             "custom_fields": {e: list(copy.deepcopy(f).values()) for e, f in self.fields.items()},
             **{e: list(copy.deepcopy(r).values()) for e, r in self.records.items()},
             "webhooks": list(copy.deepcopy(self.webhooks).values()),
+            "internal": {
+                "created_at": self.created_at,
+                "admin_user_id": self.admin_user_id,
+                "sequences": dict(self.sequences),
+                "tags": copy.deepcopy(self.tags),
+            },
         }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> AmoState:
+        """The inverse of ``dump()`` (a saved sandbox survives a restart)."""
+        internal = data["internal"]
+        state = cls(
+            account_id=data["account"]["id"],
+            subdomain=data["account"]["subdomain"],
+            account_name=data["account"]["name"],
+            created_at=internal["created_at"],
+        )
+        state.admin_user_id = internal["admin_user_id"]
+        state.sequences = dict(internal["sequences"])
+        state.tags = copy.deepcopy(internal["tags"])
+        state.users = {u["id"]: copy.deepcopy(u) for u in data["users"]}
+        state.pipelines = {
+            p["id"]: {
+                **{k: v for k, v in p.items() if k != "statuses"},
+                "statuses": {s["id"]: dict(s) for s in p["statuses"]},
+            }
+            for p in copy.deepcopy(data["pipelines"])
+        }
+        state.fields = {
+            e: {f["id"]: f for f in copy.deepcopy(items)} for e, items in data["custom_fields"].items()
+        }
+        state.records = {e: {r["id"]: r for r in copy.deepcopy(data[e])} for e in (*ENTITY_TYPES, "tasks")}
+        state.webhooks = {h["id"]: h for h in copy.deepcopy(data["webhooks"])}
+        return state
 
 
 def new_state(now: int, *, subdomain: str, account_id: int) -> AmoState:

@@ -187,6 +187,19 @@ class HubSpotEmulator:
             data["webhook_deliveries"] = list(getattr(self.deliver, "log", []))
             return json.loads(json.dumps(data))
 
+    def restore(self, data: dict[str, Any]) -> None:
+        """Load a state saved with ``dump()`` (objects, schema, pipelines, owners, associations,
+        webhook settings). Issued OAuth tokens and limit counters are not part of it."""
+        with self._lock:
+            self.state = HsState.restore(data)
+            saved = data.get("webhooks") or {}
+            self.webhooks = hooks.HsWebhooks(
+                app_id=saved.get("app_id", self.webhooks.app_id), settings=saved.get("settings")
+            )
+            for sub in saved.get("subscriptions", []):
+                self.webhooks.subscriptions[sub["id"]] = sub
+                self.webhooks.next_subscription_id = max(self.webhooks.next_subscription_id, int(sub["id"]))
+
     def reset(self) -> None:
         with self._lock:
             now = self._clock()

@@ -144,10 +144,38 @@ class HsState:
             "pipelines": {t: list(copy.deepcopy(p).values()) for t, p in self.pipelines.items()},
             "owners": list(copy.deepcopy(self.owners).values()),
             "associations": [
-                {"from": [k[0], k[1]], "to": [k[2], k[3]], "types": sorted(v)}
+                {
+                    "from": [k[0], k[1]],
+                    "to": [k[2], k[3]],
+                    "types": [{"typeId": t, "category": c, "label": lb} for t, (c, lb) in sorted(v.items())],
+                }
                 for k, v in self.associations.items()
             ],
+            "internal": {
+                "sequence": self.sequence,
+                "search_delay": self.search_delay,
+                "indexed_at": [[t, i, at] for (t, i), at in self.indexed_at.items()],
+            },
         }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> HsState:
+        """The inverse of ``dump()`` (a saved sandbox survives a restart)."""
+        data = copy.deepcopy(data)
+        state = cls(portal_id=data["portal_id"])
+        state.objects = {t: {o["id"]: o for o in items} for t, items in data["objects"].items()}
+        state.properties = {t: {p["name"]: p for p in items} for t, items in data["properties"].items()}
+        state.groups = {t: {g["name"]: g for g in items} for t, items in data["groups"].items()}
+        state.pipelines = {t: {p["id"]: p for p in items} for t, items in data["pipelines"].items()}
+        state.owners = {o["id"]: o for o in data["owners"]}
+        for link in data["associations"]:
+            key = (link["from"][0], link["from"][1], link["to"][0], link["to"][1])
+            state.associations[key] = {t["typeId"]: (t["category"], t["label"]) for t in link["types"]}
+        internal = data["internal"]
+        state.sequence = internal["sequence"]
+        state.search_delay = internal["search_delay"]
+        state.indexed_at = {(t, i): at for t, i, at in internal["indexed_at"]}
+        return state
 
 
 def property_model(

@@ -5,6 +5,7 @@ filters), custom fields and their values, tasks, validation errors and limits.""
 from __future__ import annotations
 
 import copy
+import json
 from email.utils import formatdate
 
 import pytest
@@ -422,3 +423,29 @@ def test_if_modified_since_returns_only_records_changed_after_it(amo: Client, cl
 
     assert [c["id"] for c in changed.body["_embedded"]["companies"]] == [fresh]
     assert later.status == 204
+
+
+def test_a_dumped_account_restores_into_a_new_emulator_and_keeps_allocating_fresh_ids(amo: Client) -> None:
+    field = amo.post("/api/v4/leads/custom_fields", doc("amocrm/custom_field_request.json")["body"]).body
+    fid = field["_embedded"]["custom_fields"][0]["id"]
+    [lead] = add(
+        amo,
+        "leads",
+        [
+            {
+                "name": "kept",
+                "custom_fields_values": [{"field_id": fid, "values": [{"value": "Gold"}]}],
+                "_embedded": {"tags": [{"name": "partner"}]},
+            }
+        ],
+    )
+    saved = json.loads(json.dumps(amo.emulator.dump()))
+
+    restored = Client(create_emulator(rate_limit=False), token=TOKEN)
+    restored.emulator.restore(saved)
+
+    assert restored.get(f"/api/v4/leads/{lead}").body == amo.get(f"/api/v4/leads/{lead}").body
+    [newer] = add(restored, "leads", [{"name": "next", "_embedded": {"tags": [{"name": "partner"}]}}])
+    assert newer > lead
+    tags = restored.get(f"/api/v4/leads/{newer}").body["_embedded"]["tags"]
+    assert tags == amo.get(f"/api/v4/leads/{lead}").body["_embedded"]["tags"]

@@ -5,6 +5,7 @@ answer is checked against HubSpot's OpenAPI specs by SpecClient."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from test_amocrm_support import ManualClock, doc
@@ -291,3 +292,20 @@ def test_seed_builds_records_and_links_them_by_index() -> None:
     assert deal["associations"]["companies"]["results"][0]["id"] == ids["companies"][0]
     with pytest.raises(ValueError):
         emulator.seed({"companies": [{"partner_tier": "diamond"}]})
+
+
+def test_a_dumped_portal_restores_into_a_new_emulator(hs: SpecClient) -> None:
+    company = create(hs, "companies", name="Acme")
+    deal = create(hs, "deals", dealname="D")
+    hs.put(f"/crm/v4/objects/deals/{deal}/associations/default/companies/{company}")
+    saved = json.loads(json.dumps(hs.emulator.dump()))
+
+    restored = SpecClient(create_emulator(rate_limit=False), token=TOKEN)
+    restored.emulator.restore(saved)
+
+    params = {"associations": "companies", "propertiesWithHistory": "dealname"}
+    assert (
+        restored.get(f"/crm/v3/objects/deals/{deal}", params=params).body
+        == hs.get(f"/crm/v3/objects/deals/{deal}", params=params).body
+    )
+    assert int(create(restored, "companies", name="Next")) > int(deal)
