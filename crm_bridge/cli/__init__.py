@@ -42,7 +42,9 @@ _invocation: dict[str, int] = {"verbose": 0}
 
 
 class LazyGroup(click.Group):
-    """A group that imports ``crm_bridge.cli.<verb>`` on first use of the verb."""
+    """A group that imports ``crm_bridge.cli.<verb>`` on first use of the verb. A verb module that
+    fails to import does not break ``--help`` or the other verbs: it is listed as unavailable and
+    running it reports the error."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [verb for verb in VERBS if self._load(verb) is not None]
@@ -58,11 +60,25 @@ class LazyGroup(click.Group):
         except ModuleNotFoundError as exc:
             if exc.name == module_name:
                 return None
-            raise
+            return _unavailable(verb, exc)
+        except Exception as exc:  # a broken verb module must not take the others down
+            return _unavailable(verb, exc)
         command = getattr(module, "command", None)
         if not isinstance(command, click.Command):
-            raise TypeError(f"{module_name} must define `command`, a click.Command")
+            return _unavailable(verb, TypeError(f"{module_name} must define `command`, a click.Command"))
         return command
+
+
+def _unavailable(verb: str, error: Exception) -> click.Command:
+    def fail() -> None:
+        raise error
+
+    return click.Command(
+        verb,
+        callback=fail,
+        help=f"(unavailable: {type(error).__name__}: {error})",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 @click.group(

@@ -209,3 +209,26 @@ def test_json_log_lines_are_one_object_each(
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     assert {"ts", "level", "logger", "message"} <= set(lines[-1])
     assert lines[-1]["message"] == "loaded, 0 managers" and lines[-1]["level"] == "warning"
+
+
+def test_a_broken_verb_module_does_not_break_help_or_other_verbs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli_module, "VERBS", (*cli_module.VERBS, "broken_probe"))
+
+    class BrokenModule:  # a verb module whose import fails on a missing dependency
+        @staticmethod
+        def find_spec(name: str, path: object = None, target: object = None) -> None:
+            if name == "crm_bridge.cli.broken_probe":
+                raise ModuleNotFoundError("No module named 'somelib'", name="somelib")
+
+    monkeypatch.setattr(sys, "meta_path", [BrokenModule, *sys.meta_path])
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "validate" in out and "broken_probe" in out and "unavailable" in out
+    assert main(["broken_probe", "--anything"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: internal error: ModuleNotFoundError: No module named 'somelib'"
+        " (run with -v for the traceback)"
+    )
