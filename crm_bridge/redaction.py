@@ -1,0 +1,102 @@
+"""Redaction of secrets and personal data from text bound for logs and error messages: bearer and
+OAuth tokens, client secrets, Bitrix24 webhook path secrets, e-mail addresses and phone numbers.
+
+``redact`` is the function; ``RedactingFilter`` applies it to every record a logging handler emits
+(message, arguments and traceback). Redaction is the second line of defence: code must not put
+secrets into messages in the first place (crm_bridge.errors)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+MASK = "***"
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+
+# Names whose values are secrets wherever they appear: query strings, form bodies, JSON, headers.
+_SECRET_NAMES = (
+    r"access_token|refresh_token|client_secret|id_token|application_token|api_key|apikey|hapikey"
+    r"|password|passwd|secret|auth|token|x-refresh-token"
+)
+# auth[access_token]=… (Bitrix24 install events, form-encoded), also percent-encoded brackets.
+_BRACKETED = r"(?:[a-z_]+(?:\[|%5B))?"
+_CLOSE = r"(?:\]|%5D)?"
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer xyz / Basic xyz / OAuth xyz
+    (re.compile(r"\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9\-._~+/=]{4,}", re.IGNORECASE), rf"\1 {MASK}"),
+    # Bitrix24 inbound webhook: https://portal/rest/<user id>/<secret>/method
+    (re.compile(r"(/rest/\d+/)[A-Za-z0-9_-]{6,}(?=/|\b|$)"), rf"\1{MASK}"),
+    # name=value in query strings and form bodies
+    (
+        re.compile(rf"(?i)(?<![A-Za-z0-9])({_BRACKETED}(?:{_SECRET_NAMES}){_CLOSE})=([^&\s\"'<>;,]+)"),
+        rf"\1={MASK}",
+    ),
+    # ?code=… / &code=… (OAuth authorization codes in redirect URLs; a bare "code" elsewhere is an error code)
+    (re.compile(r"(?i)([?&]code=)[^&\s\"'<>;,]+"), rf"\1{MASK}"),
+    # "name": "value" in JSON and Python reprs
+    (
+        re.compile(rf"(?i)([\"'](?:{_SECRET_NAMES})[\"']\s*:\s*)([\"'])(?:(?!\2).)*\2"),
+        rf"\1\2{MASK}\2",
+    ),
+    # Header lines: X-Refresh-Token: value, Cookie: value
+    (re.compile(r"(?im)\b(x-refresh-token|cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}"),
+    # e-mail addresses (also percent-encoded @)
+    (re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"), EMAIL_MASK),
+)
+
+# Phone candidates: an optional +, then digits with spaces, dashes or brackets between them.
+_PHONE = re.compile(r"(?<![\w./#-])(\+?\(?\d[\d\s()\-]{6,}\d)(?!\w|[:/-]|\.\d)")
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _phone(match: re.Match[str]) -> str:
+    text = match.group(1)
+    digits = sum(ch.isdigit() for ch in text)
+    if _DATE_LIKE.match(text) or not 10 <= digits <= 15:
+        return match.group(0)
+    formatted = text.startswith("+") or any(ch in text for ch in " ()-")
+    if formatted:
+        return PHONE_MASK
+    # A bare run of digits is a phone only in the Russian 11-digit form (7/8 + 10 digits);
+    # others are ids or Unix times and stay readable.
+    return PHONE_MASK if digits == 11 and text[0] in "78" else match.group(0)
+
+
+def redact(text: object) -> str:
+    """``text`` (anything, converted with ``str``) with every secret and personal datum masked."""
+    out = str(text)
+    for pattern, replacement in _RULES:
+        out = pattern.sub(replacement, out)
+    return _PHONE.sub(_phone, out)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts each record's final message and traceback text in place.
+
+    Attach it to handlers (``install_redaction``): handler filters see records from every logger,
+    including third-party ones such as urllib3, whose messages carry URLs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed %-format: keep what there is, redacted
+            message = f"{record.msg} {record.args}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def install_redaction(*handlers: logging.Handler) -> None:
+    """Add a ``RedactingFilter`` to ``handlers`` (default: every handler of the root logger)."""
+    targets = handlers or tuple(logging.getLogger().handlers)
+    for handler in targets:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -1,0 +1,69 @@
+"""The state store: SQLAlchemy Core over SQLite (default, WAL) or PostgreSQL, keyed by ``portal``
+(which CRM instance, e.g. ``bitrix24:example.bitrix24.ru``). All datetimes are tz-aware UTC, money is
+``Decimal``; every write is committed when its method returns; failures raise ``StateError``.
+
+    store = open_store("sqlite:///crm_bridge.db")   # or "sqlite://" (memory), "postgresql+psycopg://…"
+    ...                                            # schema created / upgraded on open
+    store.close()
+
+API (``Store``):
+- ``kv(namespace) -> KeyValueState``: JSON values (``get``, ``set`` (None deletes), ``delete``, ``keys``).
+- ``bucket``: ``ports.BucketStore`` — ``take(key, capacity=, drain_per_second=, now=) -> wait seconds``,
+  atomic across processes (SELECT … FOR UPDATE / BEGIN IMMEDIATE).
+- ``locks``: ``ports.LockProvider`` — ``with store.locks.lock(name, timeout=30):`` (PG advisory lock /
+  SQLite lock row with expiry); StateError on timeout.
+- Bindings (exactly-once creates): ``reserve(portal, entity, external_id, payload_hash="") -> Binding``
+  (existing one returned unchanged), ``bind(portal, entity, external_id, crm_id) -> Binding`` (unique both
+  ways, StateError on a conflicting id), ``lookup(portal, entity, external_id=|crm_id=)``,
+  ``pending(portal, entity=None)``; ``store.bindings.release(...)`` drops a pending reservation.
+- Sync: ``get_cursor(portal, entity) -> SyncCursor | None``; ``save_page(portal, RecordPage)`` upserts the
+  records and moves the cursor in one transaction; readers ``partners(portal)``,
+  ``leads(portal, since=None, partner_id=None, *, until=None)``,
+  ``deals(portal, since=None, partner_id=None, *, until=None, funnel=None)`` are lazy iterators of domain
+  objects (``since``/``until`` filter ``created_at``). ``store.records`` adds ``partner``/``lead`` by id,
+  ``count`` and ``reset_cursor``.
+- Strategy state: ``get_state(portal, name) -> dict | None``, ``set_state(portal, name, dict)``.
+- Tier history: ``record_tier_change(portal, partner_id, from_tier, to_tier, reason, at, details=None)``
+  returns the id; ``tier_history(portal, partner_id=None) -> list[TierChangeRecord]`` (oldest first).
+- Outbox: ``enqueue(portal, kind, idempotency_key, payload, *, now=None) -> id`` (a duplicate key returns
+  the existing id), ``due(portal, kind=None, *, now, limit=100) -> list[OutboxItem]``,
+  ``mark_done(id, result=None)``, ``mark_failed(id, error, retry_at)`` (retry_at None = give up); both count
+  ``attempts``. ``store.outbox.get(id)`` reads one item.
+- Audit: ``audit(portal, event, details, at) -> id``,
+  ``audit_entries(portal, event=None, *, since=None, until=None, limit=None)`` (oldest first).
+- ``intake``: the engine component's ``IntakeRepository`` (registrations, partner API keys).
+
+Adding tables (e.g. another component of the engine):
+1. Declare them in a module of this package on a ``MetaData`` of your own, with a version constant
+   (see ``engine_schema.py``); use ``types.UtcDateTime``/``types.money()``/``types.JsonText`` for
+   datetimes, money and JSON so SQLite and PostgreSQL behave alike.
+2. Register it in ``migrate.DEFAULT_COMPONENTS`` as ``Component(name, metadata, version)``. A fresh
+   database gets ``create_all``; a database already holding the component runs ``upgrades[n]``
+   (a ``Callable[[Connection], None]``) for each version up to the new one — so when a table changes,
+   bump the version, update the MetaData *and* add the upgrade step. New tables added to a component
+   that already exists need a step too (``table.create(conn)``).
+3. Write a repository class taking the ``Engine`` (``store.engine``): writes inside
+   ``db.write_transaction(engine)``, reads in ``engine.connect()``, both wrapped in
+   ``db.state_errors("what")``; upserts with ``upsert.upsert``/``upsert.insert_missing``. Expose it as a
+   property on ``Store`` (like ``intake``).
+"""
+
+from __future__ import annotations
+
+from crm_bridge.store.bindings import Binding
+from crm_bridge.store.facade import DEFAULT_URL, Store, open_store
+from crm_bridge.store.migrate import Component, Migration
+from crm_bridge.store.outbox import AuditEntry, OutboxItem
+from crm_bridge.store.strategy import TierChangeRecord
+
+__all__ = [
+    "DEFAULT_URL",
+    "AuditEntry",
+    "Binding",
+    "Component",
+    "Migration",
+    "OutboxItem",
+    "Store",
+    "TierChangeRecord",
+    "open_store",
+]

@@ -1,0 +1,39 @@
+"""Functions run in child processes by the store tests (importable by name under ``spawn``)."""
+
+from __future__ import annotations
+
+import time
+
+from crm_bridge.store import open_store
+
+
+def take_many(url: str, key: str, attempts: int, capacity: float, now: float) -> int:
+    """Try ``attempts`` takes at a fixed ``now`` (no draining); return how many were admitted."""
+    store = open_store(url)
+    try:
+        admitted = 0
+        for _ in range(attempts):
+            if store.bucket.take(key, capacity=capacity, drain_per_second=0.001, now=now) == 0.0:
+                admitted += 1
+        return admitted
+    finally:
+        store.close()
+
+
+def hold_and_check(url: str, name: str, rounds: int) -> int:
+    """Enter lock ``name`` ``rounds`` times; inside, mark the lock as taken in kv, linger, unmark.
+    Returns how many times another holder's mark was already there (0 when the lock works)."""
+    store = open_store(url)
+    overlaps = 0
+    try:
+        marks = store.kv("lock-test")
+        for _ in range(rounds):
+            with store.locks.lock(name, timeout=60):
+                if marks.get("holder") is not None:
+                    overlaps += 1
+                marks.set("holder", True)
+                time.sleep(0.01)
+                marks.set("holder", None)
+        return overlaps
+    finally:
+        store.close()
