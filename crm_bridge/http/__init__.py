@@ -1,0 +1,57 @@
+"""The one HTTP layer: the only code in crm-bridge that talks HTTP to a CRM.
+
+An adapter declares an ``HttpPolicy`` per CRM (base URL, connect/read timeouts, retries, back-off,
+``LimiterPolicy``, hooks reading waits and errors from the CRM's answers) and builds one
+``HttpClient`` from it with an ``Auth`` (``NoAuth``, ``BearerAuth``/``QueryParamAuth`` over a
+``StaticToken`` or a single-flight ``RefreshingToken``), the state store's bucket and locks, and an
+injected clock and sleep::
+
+    client = HttpClient(policy, auth=BearerAuth(StaticToken(token)), bucket=ctx.bucket,
+                        clock=ctx.clock, sleep=ctx.sleep, on_request=ctx.on_request)
+    response = client.get("/api/v4/leads", params={"limit": 250})
+    client.post("/api/v4/leads", json=[...], idempotent=False)   # never blindly resent
+
+``redact`` and ``RedactingFilter`` (from ``crm_bridge.redaction``) keep tokens, webhook secrets,
+e-mails and phones out of every log line and error message.
+"""
+
+from __future__ import annotations
+
+from crm_bridge.http.auth import (
+    Auth,
+    BearerAuth,
+    KvTokenStore,
+    NoAuth,
+    QueryParamAuth,
+    RefreshingToken,
+    StaticToken,
+    TokenPair,
+    TokenSource,
+)
+from crm_bridge.http.client import NO_RESPONSE, HttpClient, RequestCounter
+from crm_bridge.http.limiter import MemoryBucket, RateLimiter
+from crm_bridge.http.policy import HttpPolicy, LimiterPolicy, parse_retry_after
+from crm_bridge.redaction import RedactingFilter, install_redaction, redact
+
+__all__ = [
+    "NO_RESPONSE",
+    "Auth",
+    "BearerAuth",
+    "HttpClient",
+    "HttpPolicy",
+    "KvTokenStore",
+    "LimiterPolicy",
+    "MemoryBucket",
+    "NoAuth",
+    "QueryParamAuth",
+    "RateLimiter",
+    "RedactingFilter",
+    "RefreshingToken",
+    "RequestCounter",
+    "StaticToken",
+    "TokenPair",
+    "TokenSource",
+    "install_redaction",
+    "parse_retry_after",
+    "redact",
+]

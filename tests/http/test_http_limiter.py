@@ -1,0 +1,120 @@
+"""The client-side leaky bucket: a burst, then the drain rate; shared across processes through the
+state store's bucket; thread-safe in memory."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import responses
+from http_fakes import BASE, ManualClock, RecordingBucket
+
+from crm_bridge.errors import RateLimited
+from crm_bridge.http import HttpClient, HttpPolicy, LimiterPolicy, MemoryBucket, RateLimiter
+from crm_bridge.store import open_store
+
+URL = f"{BASE}/leads"
+
+
+def limited(clock: ManualClock, bucket: object = None, key: str = "") -> HttpClient:
+    policy = HttpPolicy(
+        name="b24", base_url=BASE, limiter=LimiterPolicy(capacity=3, drain_per_second=2, key=key)
+    )
+    return HttpClient(policy, bucket=bucket, clock=clock, sleep=clock.sleep, rng=random.Random(1))  # type: ignore[arg-type]
+
+
+@responses.activate
+def test_a_burst_up_to_capacity_goes_at_once_then_requests_follow_the_drain_rate() -> None:
+    responses.add(responses.GET, URL, json={})
+    clock = ManualClock()
+    http = limited(clock)
+    for _ in range(6):
+        http.get("/leads")
+    assert clock.sleeps == [pytest.approx(0.5)] * 3
+    assert len(responses.calls) == 6
+
+
+@responses.activate
+def test_an_idle_pause_refills_the_burst() -> None:
+    responses.add(responses.GET, URL, json={})
+    clock = ManualClock()
+    http = limited(clock)
+    for _ in range(3):
+        http.get("/leads")
+    clock.now += 10
+    for _ in range(3):
+        http.get("/leads")
+    assert clock.sleeps == []
+
+
+@responses.activate
+def test_two_processes_share_one_budget_through_the_bucket_store() -> None:
+    responses.add(responses.GET, URL, json={})
+    clock = ManualClock()
+    shared = RecordingBucket()
+    daemon, script = (
+        limited(clock, shared, key="bitrix24:example"),
+        limited(clock, shared, key="bitrix24:example"),
+    )
+    daemon.get("/leads")
+    daemon.get("/leads")
+    script.get("/leads")
+    script.get("/leads")  # the 4th request of the pair: over the shared burst of 3
+    assert clock.sleeps == [pytest.approx(0.5)]
+    assert {t[:3] for t in shared.takes} == {("bitrix24:example", 3, 2)}
+
+
+@responses.activate
+def test_the_budget_key_defaults_to_the_crm_host() -> None:
+    responses.add(responses.GET, URL, json={})
+    shared = RecordingBucket()
+    limited(ManualClock(), shared).get("/leads")
+    assert shared.takes[0][0] == "crm.example.test"
+
+
+@responses.activate
+def test_clients_share_the_budget_through_a_real_state_store(tmp_path: Path) -> None:
+    responses.add(responses.GET, URL, json={})
+    clock = ManualClock()
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        first, second = limited(clock, store.bucket), limited(clock, store.bucket)
+        for http in (first, second, first, second):
+            http.get("/leads")
+    finally:
+        store.close()
+    assert clock.sleeps == [pytest.approx(0.5)]
+
+
+def test_a_budget_exhausted_by_someone_else_for_too_long_raises_rate_limited() -> None:
+    clock = ManualClock()
+
+    class Starved:
+        def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
+            return 100.0
+
+    limiter = RateLimiter(
+        LimiterPolicy(3, 2), "k", bucket=Starved(), clock=clock, sleep=clock.sleep, max_wait=250
+    )
+    with pytest.raises(RateLimited) as info:
+        limiter.acquire()
+    assert clock.sleeps == [100.0, 100.0] and info.value.retry_after == 100.0
+
+
+def test_the_in_memory_bucket_never_admits_more_than_capacity_across_threads() -> None:
+    bucket = MemoryBucket()
+
+    def take(_: int) -> bool:
+        return bucket.take("k", capacity=10, drain_per_second=0.5, now=100.0) == 0.0
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sum(pool.map(take, range(200))) == 10
+
+
+def test_a_limiter_policy_needs_room_and_a_drain_rate() -> None:
+    with pytest.raises(ValueError):
+        LimiterPolicy(capacity=0, drain_per_second=1)
+    with pytest.raises(ValueError):
+        LimiterPolicy(capacity=5, drain_per_second=0)
