@@ -1,0 +1,110 @@
+"""Seeded, repeatable fault injection for the sandbox: injected error answers, slow answers,
+dropped connections and an expired token at request N.
+
+A ``FaultPlan`` is plain data (set from the CLI, a test, or ``POST /_sandbox/faults``); the server
+asks it, for every request to the emulated CRM API, what to do with request number ``n``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FaultPlan:
+    """What to break.
+
+    * ``sequence``: statuses answered to the next requests, in order (``0`` = answer normally);
+    * ``fraction`` of requests (seeded) answered with a status drawn from ``statuses``;
+    * ``slow_ms`` added to a ``slow_fraction`` of requests (seeded);
+    * ``drop_at``: request numbers (1-based, counted from when the plan was set) whose connection is
+      closed without an answer; ``drop_fraction`` drops a seeded fraction;
+    * ``expire_token_at``: from that request number on, one answer is the CRM's 401 expired token;
+    * ``batch_fail``: emulator-specific partial batch failure (e.g. Bitrix24 command keys to fail).
+    """
+
+    sequence: list[int] = field(default_factory=list)
+    fraction: float = 0.0
+    statuses: list[int] = field(default_factory=lambda: [429, 500, 503])
+    slow_ms: float = 0.0
+    slow_fraction: float = 0.0
+    drop_at: list[int] = field(default_factory=list)
+    drop_fraction: float = 0.0
+    expire_token_at: int | None = None
+    batch_fail: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
+        """Build a plan from JSON; unknown keys raise ValueError naming them."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown fault option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        plan = cls(**data)
+        for name in ("fraction", "slow_fraction", "drop_fraction"):
+            value = getattr(plan, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        return plan
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    status: int = 0  # 0 = no injected status
+    drop: bool = False
+    extra_delay: float = 0.0  # seconds
+    expire_token: bool = False
+
+
+class FaultInjector:
+    """Applies a ``FaultPlan`` deterministically: the same plan and the same request order give the
+    same faults. Thread-safe."""
+
+    def __init__(self, plan: FaultPlan | None = None) -> None:
+        self._lock = threading.Lock()
+        self.set(plan or FaultPlan())
+
+    def set(self, plan: FaultPlan) -> None:
+        with self._lock:
+            self.plan = plan
+            self._rng = random.Random(plan.seed)
+            self._n = 0
+            self._sequence = list(plan.sequence)
+            self._token_expired_sent = False
+
+    def clear(self) -> None:
+        self.set(FaultPlan())
+
+    def decide(self) -> FaultDecision:
+        with self._lock:
+            self._n += 1
+            plan, n = self.plan, self._n
+            drop = n in plan.drop_at or (plan.drop_fraction > 0 and self._rng.random() < plan.drop_fraction)
+            if drop:
+                return FaultDecision(drop=True)
+            delay = 0.0
+            if plan.slow_ms and (plan.slow_fraction >= 1.0 or self._rng.random() < plan.slow_fraction):
+                delay = plan.slow_ms / 1000.0
+            if (
+                plan.expire_token_at is not None
+                and n >= plan.expire_token_at
+                and not self._token_expired_sent
+            ):
+                self._token_expired_sent = True
+                return FaultDecision(expire_token=True, extra_delay=delay)
+            status = 0
+            if self._sequence:
+                status = int(self._sequence.pop(0))
+            elif plan.fraction > 0 and self._rng.random() < plan.fraction:
+                status = int(self._rng.choice(plan.statuses))
+            return FaultDecision(status=status, extra_delay=delay)
+
+    @property
+    def batch_fail(self) -> dict[str, Any]:
+        return self.plan.batch_fail
