@@ -125,11 +125,14 @@ class AmoCrmEmulator:
         )
         self.state: AmoState = new_state(int(self._clock()), subdomain=subdomain, account_id=account_id)
         self.authorization_code = self.auth.issue_code(self.state.admin_user_id, self._clock())
+        self._faults: Any = None
+        self._armed_plan: Any = None
 
     # -- the Emulator protocol ------------------------------------------------------------------
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         with self._lock:
             now = self._clock()
+            self._arm_batch_failure()
             verdict = self.limits.check(now)
             if verdict == "blocked":
                 return blocked()
@@ -253,6 +256,42 @@ class AmoCrmEmulator:
         with self._lock:
             self.limits.enabled = enabled
             self.limits.reset()
+
+    # -- hooks the sandbox server looks for ------------------------------------------------------
+    def set_fault_injector(self, injector: Any) -> None:
+        """The server's FaultInjector; its plan's ``batch_fail`` {"items": N} makes the next bulk
+        add/update refuse its last N items (amoCRM rejects the whole request with validation-errors)."""
+        self._faults = injector
+
+    def _arm_batch_failure(self) -> None:
+        plan = getattr(self._faults, "plan", None)
+        if plan is not None and plan is not self._armed_plan:
+            self._armed_plan = plan
+            self.state.pending_item_failures = int((plan.batch_fail or {}).get("items", 0))
+
+    def register_webhook(self, url: str, **options: Any) -> dict[str, Any]:
+        """Subscribe ``url`` (control API ``POST /_sandbox/webhooks``) to ``options["settings"]``, by
+        default every lead/contact/company add, update, delete and status event."""
+        settings = options.get("settings") or [
+            s
+            for s in webhooks.SETTINGS
+            if s.endswith(("_lead", "_contact", "_company")) and not s.startswith("note")
+        ]
+        with self._lock:
+            call = Call(
+                self.state,
+                "POST",
+                {},
+                {"destination": url, "settings": settings},
+                f"https://{self.subdomain}.amocrm.ru",
+                int(self._clock()),
+                self.state.admin_user_id,
+            )
+            try:
+                answer = webhooks.add_webhook(call)
+            except AmoError as error:
+                raise ValueError(error.response.body) from error
+            return dict(answer.body)
 
     # -- extras for tests and the control API ------------------------------------------------------
     def issue_authorization_code(self) -> str:

@@ -135,9 +135,14 @@ def _validate_all(
         else:
             _check_item(call, entity, item, problems, creating=creating)
         changes = normalize_values(call.state, entity, item.get("custom_fields_values"), problems)
+        if index >= len(items) - call.state.pending_item_failures:
+            problems.append(
+                field_error("InjectedFailure", "", "Refused by sandbox fault injection (batch_fail).")
+            )
         if problems:
             errors.append({"request_id": str(item.get("request_id", index)), "errors": problems})
         prepared.append((item, changes))
+    call.state.pending_item_failures = 0
     if errors:
         raise _failed(errors)
     return prepared

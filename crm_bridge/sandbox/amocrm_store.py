@@ -52,6 +52,7 @@ class AmoState:
     tags: dict[str, dict[str, int]] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=lambda: dict(_FIRST_IDS))
     admin_user_id: int = 0
+    pending_item_failures: int = 0  # fault injection: trailing items of the next bulk write are refused
 
     def next_id(self, kind: str) -> int:
         value = self.sequences[kind]

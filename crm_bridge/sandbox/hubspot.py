@@ -20,8 +20,18 @@ from crm_bridge.sandbox.hubspot_auth import HsAuth, HsLimits, rate_limited
 from crm_bridge.sandbox.hubspot_defaults import new_state
 from crm_bridge.sandbox.hubspot_routes import CRM_ROUTES, HOOK_PREFIX, HOOK_ROUTES
 from crm_bridge.sandbox.hubspot_seed import seed_state
-from crm_bridge.sandbox.hubspot_store import HsState
+from crm_bridge.sandbox.hubspot_store import HsState, iso
 from crm_bridge.sandbox.hubspot_wire import HsCall, HsError, error
+
+DEFAULT_SUBSCRIPTIONS = [
+    *({"eventType": f"{t}.{k}"} for t in ("contact", "company", "deal") for k in ("creation", "deletion")),
+    *(
+        {"eventType": "deal.propertyChange", "propertyName": p}
+        for p in ("dealstage", "pipeline", "amount", "hubspot_owner_id", "dealname")
+    ),
+    *({"eventType": "company.propertyChange", "propertyName": p} for p in ("name", "hubspot_owner_id")),
+    {"eventType": "contact.propertyChange", "propertyName": "email"},
+]
 
 
 class HubSpotEmulator:
@@ -67,10 +77,13 @@ class HubSpotEmulator:
         self.state: HsState = new_state(self._clock(), portal_id)
         self.state.search_delay = search_delay
         self.authorization_code = self.auth.issue_code(self._clock())
+        self._faults: Any = None
+        self._armed_plan: Any = None
 
     # -- the Emulator protocol ------------------------------------------------------------------
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         with self._lock:
+            self._arm_batch_failure()
             now = self._clock()
             path = request.path.rstrip("/") or "/"
             if path == "/oauth/v1/token":
@@ -240,6 +253,47 @@ class HubSpotEmulator:
         with self._lock:
             self.limits.enabled = enabled
             self.limits.reset()
+
+    # -- hooks the sandbox server looks for ------------------------------------------------------
+    def set_fault_injector(self, injector: Any) -> None:
+        """The server's FaultInjector; its plan's ``batch_fail`` {"inputs": N} makes the next batch
+        create/update/upsert report its last N inputs as failed (HTTP 207)."""
+        self._faults = injector
+
+    def _arm_batch_failure(self) -> None:
+        plan = getattr(self._faults, "plan", None)
+        if plan is not None and plan is not self._armed_plan:
+            self._armed_plan = plan
+            self.state.pending_batch_failures = int((plan.batch_fail or {}).get("inputs", 0))
+
+    def register_webhook(self, url: str, **options: Any) -> dict[str, Any]:
+        """Point the app's webhook settings at ``url`` (control API ``POST /_sandbox/webhooks``) and
+        subscribe to ``options["subscriptions"]``, by default creation/deletion of contacts, companies
+        and deals and changes of the properties crm-bridge syncs."""
+        subscriptions = options.get("subscriptions") or DEFAULT_SUBSCRIPTIONS
+        with self._lock:
+            now = self._clock()
+            self.webhooks.settings = {
+                "targetUrl": url,
+                "throttling": {"maxConcurrentRequests": 10},
+                "createdAt": iso(now),
+                "updatedAt": iso(now),
+            }
+            self.webhooks.subscriptions.clear()
+            for spec in subscriptions:
+                self.webhooks.next_subscription_id += 1
+                sid = str(self.webhooks.next_subscription_id)
+                self.webhooks.subscriptions[sid] = {
+                    "id": sid,
+                    "active": True,
+                    "createdAt": iso(now),
+                    "updatedAt": iso(now),
+                    **spec,
+                }
+            return {
+                "settings": self.webhooks.settings,
+                "subscriptions": list(self.webhooks.subscriptions.values()),
+            }
 
     # -- extras for tests and the control API ------------------------------------------------------
     def issue_authorization_code(self) -> str:
