@@ -11,8 +11,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from crm_bridge.sandbox import amocrm_account as account
@@ -26,6 +24,7 @@ from crm_bridge.sandbox.amocrm_store import AmoState, Call, new_state
 from crm_bridge.sandbox.amocrm_wire import (
     AmoError,
     blocked,
+    http_date,
     no_content,
     parse_php_query,
     problem,
@@ -159,7 +158,7 @@ class AmoCrmEmulator:
                 now=int(now),
                 user_id=user or self.state.admin_user_id,
                 raw_query=request.query,
-                modified_since=_http_date(request.headers.get("if-modified-since")),
+                modified_since=http_date(request.headers.get("if-modified-since")),
             )
             response = self._dispatch(request, path, call)
             if response.body is not None and "Content-Type" not in response.headers:
@@ -301,19 +300,6 @@ class AmoCrmEmulator:
 
 
 _TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-
-
-def _http_date(value: str | None) -> int | None:
-    """``If-Modified-Since`` (an HTTP date; a bare Unix time is accepted too) -> Unix seconds."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return int(value.strip())
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
 
 
 def create_emulator(**options: Any) -> AmoCrmEmulator:

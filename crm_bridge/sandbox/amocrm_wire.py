@@ -8,6 +8,8 @@ Error shapes follow amoCRM's answers as quoted in its docs and the official PHP 
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -197,3 +199,16 @@ def as_int_list(value: Any) -> list[int]:
             if number is not None:
                 out.append(number)
     return out
+
+
+def http_date(value: str | None) -> int | None:
+    """``If-Modified-Since`` (an HTTP date; a bare Unix time is accepted too) -> Unix seconds."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return int(value.strip())
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())

@@ -23,16 +23,6 @@ from crm_bridge.sandbox.hubspot_seed import seed_state
 from crm_bridge.sandbox.hubspot_store import HsState, iso
 from crm_bridge.sandbox.hubspot_wire import HsCall, HsError, error
 
-DEFAULT_SUBSCRIPTIONS = [
-    *({"eventType": f"{t}.{k}"} for t in ("contact", "company", "deal") for k in ("creation", "deletion")),
-    *(
-        {"eventType": "deal.propertyChange", "propertyName": p}
-        for p in ("dealstage", "pipeline", "amount", "hubspot_owner_id", "dealname")
-    ),
-    *({"eventType": "company.propertyChange", "propertyName": p} for p in ("name", "hubspot_owner_id")),
-    {"eventType": "contact.propertyChange", "propertyName": "email"},
-]
-
 
 class HubSpotEmulator:
     """One HubSpot portal. Credentials: a private-app token (``access_token``), an OAuth app
@@ -270,7 +260,7 @@ class HubSpotEmulator:
         """Point the app's webhook settings at ``url`` (control API ``POST /_sandbox/webhooks``) and
         subscribe to ``options["subscriptions"]``, by default creation/deletion of contacts, companies
         and deals and changes of the properties crm-bridge syncs."""
-        subscriptions = options.get("subscriptions") or DEFAULT_SUBSCRIPTIONS
+        subscriptions = options.get("subscriptions") or hooks.DEFAULT_SUBSCRIPTIONS
         with self._lock:
             now = self._clock()
             self.webhooks.settings = {

@@ -19,6 +19,16 @@ from crm_bridge.sandbox.hubspot_wire import HsCall, fail, no_content, ok
 
 EVENT_KINDS = ("creation", "deletion", "propertyChange", "associationChange", "merge", "restore")
 MAX_EVENTS_PER_REQUEST = 100
+# What the control API subscribes a registered URL to: the changes crm-bridge syncs.
+DEFAULT_SUBSCRIPTIONS = [
+    *({"eventType": f"{t}.{k}"} for t in ("contact", "company", "deal") for k in ("creation", "deletion")),
+    *(
+        {"eventType": "deal.propertyChange", "propertyName": p}
+        for p in ("dealstage", "pipeline", "amount", "hubspot_owner_id", "dealname")
+    ),
+    *({"eventType": "company.propertyChange", "propertyName": p} for p in ("name", "hubspot_owner_id")),
+    {"eventType": "contact.propertyChange", "propertyName": "email"},
+]
 
 
 @dataclass
