@@ -1,0 +1,75 @@
+"""Seeding an emulated Bitrix24 portal (control API ``POST /_sandbox/seed`` and ``--seed FILE``).
+
+Shape (every key optional)::
+
+    {"users": [{"ID": 7, "NAME": "Ольга", "LAST_NAME": "Ким", "EMAIL": "kim@example.ru", "ACTIVE": true}],
+     "categories": [{"name": "Партнёры", "sort": 200}],
+     "userfields": {"company": [<crm.company.userfield.add fields>], "deal": [...]},
+     "companies": [<crm.company.add fields>], "contacts": [...], "leads": [...], "deals": [...],
+     "webhooks": [{"url": "http://127.0.0.1:9000/hook", "events": ["ONCRMDEALUPDATE"]}]}
+
+Record fields are the API's own; ``DATE_CREATE``/``DATE_MODIFY`` may be given to build history.
+A bad seed raises ValueError naming the entry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crm_bridge.sandbox import bitrix24_crm as crm
+from crm_bridge.sandbox import bitrix24_layout as layout
+from crm_bridge.sandbox.bitrix24_crm import Ctx
+from crm_bridge.sandbox.bitrix24_state import B24Error, fmt_time, new_user, parse_time
+
+if TYPE_CHECKING:
+    from crm_bridge.sandbox.bitrix24 import Bitrix24Emulator
+
+_ENTITIES = {"companies": "company", "contacts": "contact", "leads": "lead", "deals": "deal"}
+
+
+def seed_portal(emu: Bitrix24Emulator, data: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError("the seed must be a JSON object")
+    unknown = sorted(set(data) - {"users", "categories", "userfields", "webhooks", *_ENTITIES})
+    if unknown:
+        raise ValueError(f"unknown seed key(s): {', '.join(unknown)}")
+    state, now = emu.state, emu._clock()
+    ctx = Ctx(state, now, next(iter(emu.webhooks)))
+    created: dict[str, Any] = {}
+    for user in data.get("users", []):
+        user_id = int(user.get("ID") or state.next_id("user"))
+        state.sequences["user"] = max(state.sequences.get("user", 0), user_id)
+        state.users[user_id] = new_user(
+            user_id,
+            str(user.get("NAME", "")),
+            str(user.get("LAST_NAME", "")),
+            str(user.get("EMAIL", "")),
+            now,
+            bool(user.get("ACTIVE", True)),
+        )
+        created.setdefault("users", []).append(user_id)
+    try:
+        for cat in data.get("categories", []):
+            answer = layout.category_add(ctx, {"entityTypeId": 2, "fields": cat})
+            created.setdefault("categories", []).append(answer.result["category"]["id"])
+        for entity, fields_list in (data.get("userfields") or {}).items():
+            for fields in fields_list:
+                answer = layout.userfield_add(entity, ctx, {"fields": fields})
+                created.setdefault("userfields", []).append(answer.result)
+        for key, entity in _ENTITIES.items():
+            for fields in data.get(key, []):
+                answer = crm.add(entity, ctx, {"fields": fields})
+                row = state.records[entity][answer.result]
+                for stamp in ("DATE_CREATE", "DATE_MODIFY"):
+                    ts = parse_time(fields.get(stamp))
+                    if ts is not None:
+                        row[stamp] = fmt_time(ts)
+                if parse_time(fields.get("DATE_CREATE")) is not None and not fields.get("DATE_MODIFY"):
+                    row["DATE_MODIFY"] = row["DATE_CREATE"]
+                created.setdefault(key, []).append(answer.result)
+            crm.touch(ctx, entity)
+    except B24Error as err:
+        raise ValueError(f"seed rejected: {err.description}") from err
+    for hook in data.get("webhooks", []):
+        emu.register_webhook(str(hook["url"]), hook.get("events"))
+    return created
