@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from crm_bridge.adapters.bitrix24.apply import LayoutWriter
 from crm_bridge.adapters.bitrix24.catalog import Catalog
@@ -52,15 +53,17 @@ class Bitrix24Adapter:
         *,
         desired: DesiredLayout | None = None,
         curators: Mapping[str, str] | None = None,
-        overlap: timedelta = timedelta(seconds=60),
+        overlap: timedelta = timedelta(0),
         page_cap: int = 200_000,
         limits_note: str = "",
+        transport: Any = None,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.ctx = ctx
         self.desired = desired
         self.limits_note = limits_note
+        self.transport = transport  # Bitrix24Transport: ``transport.http.counter`` counts requests
         self.state = LayoutState.load(ctx.kv)
         self.reader = LayoutReader(client, mapping, self.state, desired)
         user_ids = dict(curators or {})
@@ -165,3 +168,5 @@ class Bitrix24Adapter:
 
     def close(self) -> None:
         self.client.close()
+        if self.transport is not None:
+            self.transport.close()

@@ -200,7 +200,10 @@ class LayoutWriter:
             for fields, code in ops.adds
         ]
         steps += [
-            _Step(Command("crm.status.delete", {"id": sid}), f"{funnel_key}/#{sid}") for sid in ops.deletes
+            _Step(
+                Command("crm.status.delete", {"id": sid, "params": {"FORCED": "Y"}}), f"{funnel_key}/#{sid}"
+            )
+            for sid in ops.deletes
         ]
         return steps
 

@@ -183,16 +183,9 @@ class Bitrix24Client:
         return BatchAnswer(outcomes, server_time)
 
     def _post(self, method: str, payload: Mapping[str, Any], idempotent: bool) -> Any:
-        """Send; a write refused by the portal's limits (never executed) is sent again after the wait
-        the error names, up to ``blocked_retries`` times — other failures propagate."""
-        for attempt in range(self.blocked_retries + 1):
-            try:
-                return self.transport.post(method, payload, idempotent=idempotent)
-            except RateLimited as exc:
-                if idempotent or exc.code not in REFUSED_BEFORE_RUNNING or attempt == self.blocked_retries:
-                    raise
-                self.sleep(exc.retry_after if exc.retry_after and exc.retry_after > 0 else 1.0)
-        raise AssertionError("unreachable")
+        """Send through the transport; the HTTP layer resends reads, and writes only when the portal
+        proves nothing ran (QUERY_LIMIT_EXCEEDED / OPERATION_TIME_LIMIT)."""
+        return self.transport.post(method, payload, idempotent=idempotent)
 
     def _respect_budget(self, methods: set[str]) -> None:
         wait = self.budget.wait_for(methods, self.clock())

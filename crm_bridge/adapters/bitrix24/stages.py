@@ -3,8 +3,7 @@
 A new deal funnel comes with stages Bitrix24 creates itself (C<id>:NEW … C<id>:WON, C<id>:LOSE,
 C<id>:APOLOGY). We reuse them instead of leaving strays: the success stage becomes our won stage, the
 first failure stage our lost stage, the in-progress ones our open stages in order (renamed, re-sorted,
-recoloured); missing open stages are added, and leftover non-system ones in a funnel we created are
-deleted. Stage codes (STATUS_ID, SEMANTICS) are immutable after creation (crm.status.fields), so a
+recoloured); missing open stages are added, and the leftovers of a funnel we created are deleted. Stage codes (STATUS_ID, SEMANTICS) are immutable after creation (crm.status.fields), so a
 reused stage keeps its code and the key -> code map goes to the state store.
 """
 
@@ -107,7 +106,9 @@ def reuse_plan(
         ops.adds.append(({**fields, **_fields(stage)}, full))
         ops.codes[stage.key] = full
     if created_by_us:
-        ops.deletes = [s.id for s in (*process, *failure) if not s.system]
+        # Bitrix24 may flag its automatic stages as system ones: they go with FORCED=Y, which still
+        # refuses a stage holding deals ("There are active items in this status").
+        ops.deletes = [s.id for s in (*process, *failure)]
     # terminal stages first so their new SORT makes room for the open ones
     ops.updates.sort(key=lambda item: -int(item[1].get("SORT", 0)))
     return ops

@@ -105,7 +105,7 @@ def test_a_new_funnel_reuses_the_stages_bitrix24_made_and_deletes_the_leftovers(
         "lost": "C7:LOSE",
     }
     assert ops.adds == []
-    assert sorted(ops.deletes) == [5, 8]  # FINAL_INVOICE and APOLOGY; system stages never
+    assert sorted(ops.deletes) == [5, 8]  # the leftovers: FINAL_INVOICE and APOLOGY
     # the terminal stages move first so the open ones can take lower SORT values
     assert [row for row, _f, _c in ops.updates][:2] == [7, 6]
 
