@@ -1,0 +1,191 @@
+"""The standard funnels, config overrides and the provisioning plan."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crm_bridge.domain.funnels import (
+    FunnelOverride,
+    NewStageSpec,
+    apply_overrides,
+    default_funnels,
+    desired_layout,
+)
+from crm_bridge.domain.layout import (
+    DesiredLayout,
+    ObservedField,
+    ObservedFunnel,
+    ObservedLayout,
+    ObservedOption,
+    ObservedStage,
+    PlanAction,
+)
+from crm_bridge.domain.model import StageKind
+from crm_bridge.domain.provisioning import plan
+
+TIERS = ["bronze", "silver", "gold", "platinum"]
+
+
+def observed_from(desired: DesiredLayout, *, records: int = 0) -> ObservedLayout:
+    """What a CRM holds after applying ``desired`` faithfully."""
+    funnels = tuple(
+        ObservedFunnel(
+            f"f{i}",
+            f.key,
+            f.name,
+            tuple(
+                ObservedStage(f"s{i}-{j}", s.key.upper(), s.key, s.name, s.kind, s.sort, s.color, records)
+                for j, s in enumerate(f.stages)
+            ),
+        )
+        for i, f in enumerate(desired.funnels)
+    )
+    fields = tuple(
+        ObservedField(
+            f"uf{i}",
+            f"UF_{f.key}",
+            f.key,
+            f.entity,
+            f.label,
+            f.type,
+            tuple(ObservedOption(f"o{i}-{j}", o.key, o.label) for j, o in enumerate(f.options)),
+        )
+        for i, f in enumerate(desired.fields)
+    )
+    return ObservedLayout(funnels, fields)
+
+
+def test_the_four_funnels_have_the_handbook_stages_in_order_in_russian() -> None:
+    layout = desired_layout(default_funnels(), "ru", TIERS)
+    leads = next(f for f in layout.funnels if f.key == "leads")
+    assert [s.name for s in leads.stages][:3] == [
+        "Регистрация лида",
+        "Квалификация лида",
+        "Персональное предложение и переговоры",
+    ]
+    assert [f.key for f in layout.funnels] == ["acquisition", "leads", "tier_upgrade", "repeat"]
+    for funnel in layout.funnels:
+        kinds = [s.kind for s in funnel.stages]
+        assert kinds[-2:] == [StageKind.WON, StageKind.LOST]
+        assert [s.sort for s in funnel.stages] == sorted(s.sort for s in funnel.stages)
+
+
+def test_an_empty_crm_gets_every_funnel_stage_field_and_option_created() -> None:
+    desired = desired_layout(default_funnels(), "en", TIERS)
+    result = plan(desired, ObservedLayout((), ()))
+    assert result.count(PlanAction.CREATE) == len(result.items)
+    assert {i.path for i in result.items} >= {
+        "leads",
+        "leads/qualification",
+        "partner.tier",
+        "partner.tier/gold",
+    }
+
+
+def test_a_second_plan_after_applying_is_all_unchanged() -> None:
+    desired = desired_layout(default_funnels(), "en", TIERS)
+    result = plan(desired, observed_from(desired))
+    assert result.is_noop
+    assert {i.action for i in result.items} == {PlanAction.UNCHANGED}
+
+
+def test_a_renamed_stage_is_an_update_naming_old_and_new() -> None:
+    desired = desired_layout(default_funnels(), "en", TIERS)
+    renamed = desired_layout(
+        apply_overrides(default_funnels(), {"leads": FunnelOverride(renames={"qualification": "Check"})}),
+        "en",
+        TIERS,
+    )
+    item = next(i for i in plan(renamed, observed_from(desired)).writes)
+    assert item.path == "leads/qualification"
+    assert item.changes == {"name": ("Qualification", "Check")}
+
+
+def test_a_stage_removed_from_config_is_reported_not_deleted_unless_pruned_and_empty() -> None:
+    desired = desired_layout(default_funnels(), "en", TIERS)
+    slimmer = desired_layout(
+        apply_overrides(
+            default_funnels(), {"repeat": FunnelOverride(define=[NewStageSpec("base_review", "Review")])}
+        ),
+        "en",
+        TIERS,
+    )
+    full = observed_from(desired, records=3)
+    orphans = [i for i in plan(slimmer, full, prune=True).items if i.action is PlanAction.ORPHAN]
+    assert {i.path for i in orphans} == {"repeat/upsell_offer", "repeat/negotiation"}
+    empty = observed_from(desired, records=0)
+    deletes = [i for i in plan(slimmer, empty, prune=True).items if i.action is PlanAction.DELETE]
+    assert {i.path for i in deletes} == {"repeat/upsell_offer", "repeat/negotiation"}
+    assert not [i for i in plan(slimmer, empty).items if i.action is PlanAction.DELETE]
+
+
+def test_the_crms_own_won_and_lost_stages_are_reused_for_ours() -> None:
+    desired = desired_layout(default_funnels(), "en", TIERS)
+    funnel = desired.funnels[1]
+    crm_made = ObservedFunnel(
+        "9",
+        "leads",
+        funnel.name,
+        (
+            ObservedStage("1", "C9:NEW", None, "New", StageKind.OPEN, 10, system=True, record_count=0),
+            ObservedStage("2", "C9:WON", None, "Won", StageKind.WON, 60, system=True, record_count=0),
+            ObservedStage("3", "C9:LOSE", None, "Lost", StageKind.LOST, 70, system=True, record_count=0),
+        ),
+    )
+    items = {i.path: i for i in plan(desired, ObservedLayout((crm_made,), ())).items}
+    assert (
+        items["leads/deal_closed"].action is PlanAction.UPDATE
+        and items["leads/deal_closed"].observed_id == "2"
+    )
+    assert items["leads/lead_lost"].observed_id == "3"
+    assert items["leads/C9:NEW"].action is PlanAction.ORPHAN  # a system stage is never pruned
+
+
+def test_other_funnels_of_the_company_are_not_in_the_plan() -> None:
+    desired = desired_layout(default_funnels(), "en", TIERS)
+    company_own = ObservedFunnel(
+        "0", None, "General", (ObservedStage("1", "NEW", None, "New", StageKind.OPEN, 10),)
+    )
+    observed = observed_from(desired)
+    result = plan(desired, ObservedLayout((company_own, *observed.funnels), observed.fields))
+    assert result.is_noop
+    assert all(not i.path.startswith("General") and i.observed_id != "0" for i in result.items)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (FunnelOverride(renames={"nope": "X"}), "unknown stage 'nope'"),
+        (FunnelOverride(order=["qualification"]), "order must list every stage"),
+        (FunnelOverride(add=[NewStageSpec("bad key!", "X")]), "stage key 'bad key!'"),
+        (FunnelOverride(add=[NewStageSpec("qualification", "X")]), "duplicate stage key"),
+    ],
+)
+def test_bad_overrides_are_refused_naming_the_funnel_and_stage(
+    override: FunnelOverride, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        apply_overrides(default_funnels(), {"leads": override})
+
+
+@given(
+    st.lists(
+        st.sampled_from(["lead_registered", "qualification", "offer"]), min_size=3, max_size=3, unique=True
+    ),
+    st.text(alphabet="abcdefgh ", min_size=1, max_size=12).filter(str.strip),
+)
+def test_any_reorder_and_rename_converges_in_one_apply(order: list[str], name: str) -> None:
+    before = desired_layout(default_funnels(), "en", TIERS)
+    after = desired_layout(
+        apply_overrides(default_funnels(), {"leads": FunnelOverride(order=order, renames={"offer": name})}),
+        "en",
+        TIERS,
+    )
+    first = plan(after, observed_from(before))
+    assert all(i.action in (PlanAction.UPDATE, PlanAction.UNCHANGED) for i in first.items)
+    assert plan(after, observed_from(after)).is_noop
+    assert dataclasses.replace(first) == first
