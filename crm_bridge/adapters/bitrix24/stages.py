@@ -3,8 +3,9 @@
 A new deal funnel comes with stages Bitrix24 creates itself (C<id>:NEW … C<id>:WON, C<id>:LOSE,
 C<id>:APOLOGY). We reuse them instead of leaving strays: the success stage becomes our won stage, the
 first failure stage our lost stage, the in-progress ones our open stages in order (renamed, re-sorted,
-recoloured); missing open stages are added, and the leftovers of a funnel we created are deleted. Stage codes (STATUS_ID, SEMANTICS) are immutable after creation (crm.status.fields), so a
-reused stage keeps its code and the key -> code map goes to the state store.
+recoloured); missing open stages are added, and the leftovers of a funnel we created are deleted.
+Stage codes (STATUS_ID, SEMANTICS) are immutable after creation (crm.status.fields), so a reused stage
+keeps its code and the key -> code map goes to the state store.
 """
 
 from __future__ import annotations
