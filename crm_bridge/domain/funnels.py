@@ -5,6 +5,7 @@ the custom fields crm-bridge needs) that provisioning compares with the CRM.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -20,6 +21,7 @@ from crm_bridge.domain.layout import (
 from crm_bridge.domain.model import FunnelKey, PartnerType, StageKind
 
 LOCALES = ("ru", "en")
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 MAX_STAGE_KEY = 16  # upper-cased it becomes a CRM stage code; Bitrix24 allows 22 with the "C<id>:" prefix
 
 
@@ -31,7 +33,12 @@ class StageSpec:
     color: str = ""
 
     def name(self, locale: str) -> str:
-        return self.names.get(locale) or self.names.get("en") or self.key
+        return _pick(self.names, locale, self.key)
+
+
+def _pick(names: Mapping[str, str], locale: str, default: str) -> str:
+    """The name in ``locale``, else in the other locale, else ``default``."""
+    return names.get(locale) or next((names[loc] for loc in LOCALES if names.get(loc)), default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +48,7 @@ class FunnelSpec:
     stages: tuple[StageSpec, ...]
 
     def name(self, locale: str) -> str:
-        return self.names.get(locale) or self.names.get("en") or self.key
+        return _pick(self.names, locale, self.key)
 
     @property
     def open_stages(self) -> tuple[StageSpec, ...]:
@@ -111,21 +118,34 @@ def default_funnels() -> tuple[FunnelSpec, ...]:
     return _DEFAULTS
 
 
+# A name given in config: one text for every locale, or {"ru": ..., "en": ...} (one or both).
+LocalName = str | Mapping[str, str]
+
+
+def _names(name: LocalName, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Locale -> name; a mapping given for one locale keeps ``base``'s name in the other."""
+    if isinstance(name, str):
+        return {loc: name for loc in LOCALES}
+    merged = dict(base or {})
+    merged.update({loc: text for loc, text in name.items() if loc in LOCALES and text})
+    return merged
+
+
 @dataclass(frozen=True, slots=True)
 class NewStageSpec:
     key: str
-    name: str
+    name: LocalName
     color: str = ""
     after: str | None = None  # insert after this open stage; None = last open stage
 
 
 @dataclass(frozen=True, slots=True)
 class FunnelOverride:
-    """Config changes to one funnel (built by the config layer). Names given here apply to every
-    locale: the operator chose them."""
+    """Config changes to one funnel (built by the config layer). A name given as one text applies
+    to every locale; a ``{"ru": ..., "en": ...}`` mapping renames only the locales it lists."""
 
-    name: str | None = None
-    renames: Mapping[str, str] = field(default_factory=dict)  # stage key -> name
+    name: LocalName | None = None
+    renames: Mapping[str, LocalName] = field(default_factory=dict)  # stage key -> name
     colors: Mapping[str, str] = field(default_factory=dict)  # stage key -> #RRGGBB
     order: Sequence[str] | None = None  # every open stage key in the new order
     add: Sequence[NewStageSpec] = ()
@@ -142,9 +162,7 @@ def apply_override(funnel: FunnelSpec, change: FunnelOverride) -> FunnelSpec:
     where = funnel.key
     terminal = [s for s in funnel.stages if s.kind is not StageKind.OPEN]
     if change.define is not None:
-        opened = [
-            StageSpec(n.key, {loc: n.name for loc in LOCALES}, StageKind.OPEN, n.color) for n in change.define
-        ]
+        opened = [StageSpec(n.key, _names(n.name), StageKind.OPEN, n.color) for n in change.define]
     else:
         opened = list(funnel.open_stages)
         if change.order is not None:
@@ -157,7 +175,7 @@ def apply_override(funnel: FunnelSpec, change: FunnelOverride) -> FunnelSpec:
             by_key = {s.key: s for s in opened}
             opened = [by_key[k] for k in change.order]
         for new in change.add:
-            stage = StageSpec(new.key, {loc: new.name for loc in LOCALES}, StageKind.OPEN, new.color)
+            stage = StageSpec(new.key, _names(new.name), StageKind.OPEN, new.color)
             if new.after is None:
                 opened.append(stage)
             else:
@@ -175,15 +193,21 @@ def apply_override(funnel: FunnelSpec, change: FunnelOverride) -> FunnelSpec:
     for key in [*change.renames, *change.colors]:
         if key not in keys:
             raise ValueError(f"{where}: unknown stage {key!r}")
+    for key, color in [
+        *change.colors.items(),
+        *((n.key, n.color) for n in [*change.add, *(change.define or ())]),
+    ]:
+        if color and not _COLOR.fullmatch(color):
+            raise ValueError(f"{where}: stage {key!r}: colour {color!r} is not #RRGGBB")
     stages = [
         replace(
             s,
-            names={loc: change.renames[s.key] for loc in LOCALES} if s.key in change.renames else s.names,
+            names=_names(change.renames[s.key], s.names) if s.key in change.renames else s.names,
             color=change.colors.get(s.key, s.color),
         )
         for s in stages
     ]
-    names = {loc: change.name for loc in LOCALES} if change.name else funnel.names
+    names = _names(change.name, funnel.names) if change.name else funnel.names
     return FunnelSpec(funnel.key, names, tuple(stages))
 
 
@@ -232,7 +256,7 @@ def desired_layout(
             f.key,
             f.name(locale),
             tuple(
-                DesiredStage(s.key, s.name(locale), s.kind, s.color, (i + 1) * 10)
+                DesiredStage(s.key, s.name(locale), s.kind, s.color.upper(), (i + 1) * 10)
                 for i, s in enumerate(f.stages)
             ),
             sort=(n + 1) * 100,

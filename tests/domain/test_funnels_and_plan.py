@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from domain_layout_apply import apply_plan
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -188,4 +189,108 @@ def test_any_reorder_and_rename_converges_in_one_apply(order: list[str], name: s
     first = plan(after, observed_from(before))
     assert all(i.action in (PlanAction.UPDATE, PlanAction.UNCHANGED) for i in first.items)
     assert plan(after, observed_from(after)).is_noop
-    assert dataclasses.replace(first) == first
+    assert plan(after, apply_plan(first, observed_from(before))).is_noop
+
+
+def assert_crm_matches(desired: DesiredLayout, observed: ObservedLayout) -> None:
+    """Every desired funnel, stage, field and option is in the CRM with the desired attributes."""
+    for funnel in desired.funnels:
+        (found,) = [f for f in observed.funnels if f.key == funnel.key]
+        assert found.name == funnel.name
+        stages = {s.key: s for s in found.stages}
+        for stage in funnel.stages:
+            got = stages[stage.key]
+            assert (got.name, got.sort, got.kind) == (stage.name, stage.sort, stage.kind)
+            assert got.color == stage.color or not stage.color  # "" = whatever colour the CRM has
+    for field in desired.fields:
+        (got,) = [f for f in observed.fields if f.key == field.key and f.entity is field.entity]
+        assert (got.label, got.type) == (field.label, field.type)
+        assert {(o.key, o.label) for o in got.options} >= {(o.key, o.label) for o in field.options}
+
+
+@st.composite
+def messy_crm(draw: st.DrawFn) -> ObservedLayout:
+    """A CRM that partly matches: funnels/stages/fields/options missing, renamed, recoloured, keys
+    forgotten on the CRM's own won/lost stages, extra stages with or without records, other funnels."""
+    base = observed_from(desired_layout(default_funnels(), draw(st.sampled_from(["ru", "en"])), TIERS))
+    funnels = []
+    for funnel in base.funnels:
+        if draw(st.booleans()) and draw(st.booleans()):
+            continue
+        stages = []
+        for stage in funnel.stages:
+            if stage.kind is StageKind.OPEN and draw(st.integers(0, 4)) == 0:
+                continue
+            if stage.kind is not StageKind.OPEN and draw(st.booleans()):
+                stage = dataclasses.replace(stage, key=None, name="CRM own", system=True)
+            if draw(st.integers(0, 3)) == 0:
+                stage = dataclasses.replace(stage, name=stage.name + " old", color="#123456", sort=999)
+            stages.append(stage)
+        for n in range(draw(st.integers(0, 2))):
+            records = draw(st.sampled_from([0, 5, None]))
+            stages.append(
+                ObservedStage(
+                    f"x{funnel.crm_id}{n}", f"X{n}", None, f"Extra {n}", StageKind.OPEN, 5, "", records
+                )
+            )
+        funnels.append(dataclasses.replace(funnel, stages=tuple(stages)))
+    if draw(st.booleans()):
+        funnels.append(
+            ObservedFunnel("0", None, "General", (ObservedStage("g1", "NEW", None, "New", StageKind.OPEN),))
+        )
+    fields = []
+    for field in base.fields:
+        if draw(st.integers(0, 4)) == 0:
+            continue
+        options = tuple(o for o in field.options if draw(st.integers(0, 4)) != 0)
+        fields.append(
+            dataclasses.replace(field, options=options, label=field.label + draw(st.sampled_from(["", "?"])))
+        )
+    return ObservedLayout(tuple(funnels), tuple(fields))
+
+
+@given(
+    messy_crm(),
+    st.sampled_from(["ru", "en"]),
+    st.permutations(["lead_registered", "qualification", "offer"]),
+    st.booleans(),
+)
+def test_applying_any_plan_then_planning_again_changes_nothing(
+    observed: ObservedLayout, locale: str, order: list[str], prune: bool
+) -> None:
+    overrides = {
+        "leads": FunnelOverride(order=order, add=[NewStageSpec("docs", {"ru": "Документы"}, "#00AA00")]),
+        "repeat": FunnelOverride(
+            define=[NewStageSpec("base_review", "Review"), NewStageSpec("call", "Call")]
+        ),
+    }
+    desired = desired_layout(apply_overrides(default_funnels(), overrides), locale, TIERS)
+    first = plan(desired, observed, prune=prune)
+    applied = apply_plan(first, observed)
+    second = plan(desired, applied, prune=prune)
+    assert_crm_matches(desired, applied)
+    assert second.is_noop, [i for i in second.writes]
+    assert {i.action for i in second.items} <= {PlanAction.UNCHANGED, PlanAction.ORPHAN}
+    assert all(i.observed_id != "0" and not i.path.startswith("General") for i in first.items)
+
+
+def test_a_name_given_for_one_locale_keeps_the_default_in_the_other() -> None:
+    funnels = apply_overrides(
+        default_funnels(),
+        {
+            "leads": FunnelOverride(
+                renames={"qualification": {"ru": "Проверка"}},
+                add=[NewStageSpec("docs", {"ru": "Документы"})],
+            )
+        },
+    )
+    ru = desired_layout(funnels, "ru", TIERS).funnels[1]
+    en = desired_layout(funnels, "en", TIERS).funnels[1]
+    assert [s.name for s in ru.stages][1] == "Проверка"
+    assert [s.name for s in en.stages][1] == "Qualification"
+    assert "Документы" in [s.name for s in en.stages]  # only ru given: shown in en too, not the key
+
+
+def test_a_bad_colour_is_refused_naming_the_stage() -> None:
+    with pytest.raises(ValueError, match="leads: stage 'offer': colour 'red' is not #RRGGBB"):
+        apply_overrides(default_funnels(), {"leads": FunnelOverride(colors={"offer": "red"})})
