@@ -54,13 +54,15 @@ def build_adapter(
 
 
 def _desired(settings: Any) -> DesiredLayout | None:
-    """The configured layout, when the domain can build it from these settings."""
+    """The configured layout (``crm_bridge.config.funnels.desired_layout_for``) when it can be built;
+    used to recognise our funnels on a first run and by ``doctor``. None: rely on the state store."""
     try:
-        funnels = importlib.import_module("crm_bridge.domain.funnels")
-    except ImportError:
+        funnels = importlib.import_module("crm_bridge.config.funnels")
+        builder = funnels.desired_layout_for
+    except (ImportError, AttributeError):
         return None
-    builder = getattr(funnels, "desired_layout_for", None)
-    return builder(settings) if callable(builder) else None
+    layout = builder(settings, getattr(settings, "locale", "ru"))
+    return layout if isinstance(layout, DesiredLayout) else None
 
 
 def create_adapter(settings: Any, ctx: AdapterContext) -> Bitrix24Adapter:

@@ -76,6 +76,13 @@ class RowReader:
         info = self.catalog.field(entity, key)
         return info, (row.get(info.code) if info else None)
 
+    def _yes(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> bool:
+        """A yes/no field: an enumeration (option key "yes") or a boolean-like value."""
+        info, value = self._uf(row, entity, key)
+        if info is not None and info.type is FieldType.ENUM:
+            return info.option_key(value) == "yes"
+        return _flag(value)
+
     def _option(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> str | None:
         info, value = self._uf(row, entity, key)
         return info.option_key(value) if info and value not in (None, "", False) else None
@@ -103,7 +110,6 @@ class RowReader:
         _, curator = self._uf(row, FieldEntity.PARTNER, "curator")
         _, since = self._uf(row, FieldEntity.PARTNER, "partner_since")
         _, region = self._uf(row, FieldEntity.PARTNER, "region")
-        _, trained = self._uf(row, FieldEntity.PARTNER, "training_completed")
         return Partner(
             crm_id=str(row["ID"]),
             name=_text(row.get(self.r.title)),
@@ -114,7 +120,7 @@ class RowReader:
             curator_key=self.curators.get(_text(curator)) if _id(curator) else None,
             region=_text(region),
             partner_since=parse_datetime(since),
-            training_completed=_flag(trained),
+            training_completed=self._yes(row, FieldEntity.PARTNER, "training_completed"),
             modified_at=parse_datetime(row.get(self.r.modified_at)),
         )
 
@@ -141,7 +147,6 @@ class RowReader:
     def lead(self, row: Mapping[str, Any]) -> Lead:
         _funnel, stage, kind = self._stage(row)
         _, partner = self._uf(row, FieldEntity.LEAD, "partner_ref")
-        _, conflict = self._uf(row, FieldEntity.LEAD, "conflict")
         _, region = self._uf(row, FieldEntity.LEAD, "region")
         _, spec = self._uf(row, FieldEntity.LEAD, "specialisation")
         created = parse_datetime(row.get(self.r.created_at))
@@ -162,7 +167,7 @@ class RowReader:
             specialisation=_text(spec),
             closed_at=self._closed_at(row, kind),
             modified_at=parse_datetime(row.get(self.r.modified_at)),
-            conflict=_flag(conflict),
+            conflict=self._yes(row, FieldEntity.LEAD, "conflict"),
         )
 
     def deal(self, row: Mapping[str, Any]) -> Deal:
@@ -194,6 +199,8 @@ def field_value(info: FieldInfo, value: Any, user_ids: Mapping[str, str]) -> Any
     if value is None:
         return ""
     if info.type is FieldType.ENUM:
+        if isinstance(value, bool) and {"yes", "no"} <= set(info.options):
+            return info.options["yes" if value else "no"]
         if str(value) not in info.options:
             raise DataError(f"option {value!r} does not exist in {info.code}; run crm-bridge provision")
         return info.options[str(value)]

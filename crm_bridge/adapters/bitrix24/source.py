@@ -79,7 +79,9 @@ class RecordLister:
             else:
                 flt["@CATEGORY_ID"] = sorted(cid for k, cid in catalog.funnels.items() if k != lead_funnel)
         if cursor is not None:
-            flt[">=" + self.mapping.records.modified_at] = iso(cursor.modified_at)
+            # Strictly later seconds: a cursor is either a second every record of which was read
+            # (it ended before the listing began) or the cap just before the listing's first second.
+            flt[">" + self.mapping.records.modified_at] = iso(cursor.modified_at)
         return ListQuery(method, flt, reader.select(_FIELD_ENTITY[entity]))
 
     def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
@@ -125,7 +127,7 @@ class RecordLister:
                 log.warning("skipped Bitrix24 record: %s", exc)
                 continue
             if after is None or _key(record.modified_at, record.crm_id) > after:
-                out.append(record)  # the >= DATE_MODIFY filter repeats the cursor's own second
+                out.append(record)
         return tuple(out)
 
     def _final_cursor(

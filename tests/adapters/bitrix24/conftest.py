@@ -11,21 +11,11 @@ from typing import Any
 import pytest
 
 from crm_bridge.adapters.bitrix24 import Bitrix24Adapter, build_adapter
-from crm_bridge.config_crm import Bitrix24Config
-from crm_bridge.domain.layout import (
-    DesiredField,
-    DesiredFunnel,
-    DesiredLayout,
-    DesiredOption,
-    DesiredStage,
-    FieldEntity,
-    FieldType,
-    PlanAction,
-    PlanItem,
-    PlanObject,
-    ProvisionPlan,
-)
-from crm_bridge.domain.model import StageKind
+from crm_bridge.config_crm import Bitrix24Config, RateLimitConfig
+from crm_bridge.domain.funnels import default_funnels, desired_layout
+from crm_bridge.domain.layout import DesiredLayout, FieldEntity, ProvisionPlan
+from crm_bridge.domain.model import PartnerType, StageKind
+from crm_bridge.domain.provisioning import plan
 from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox
 
@@ -55,74 +45,19 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def _stages(*names: str) -> tuple[DesiredStage, ...]:
-    open_ = [
-        DesiredStage(k, k.replace("_", " ").title(), StageKind.OPEN, sort=10 * (i + 1))
-        for i, k in enumerate(names)
-    ]
-    return (
-        *open_,
-        DesiredStage("won", "Won", StageKind.WON, sort=900),
-        DesiredStage("lost", "Lost", StageKind.LOST, sort=910),
-    )
-
-
 TIERS = ("bronze", "silver", "gold", "platinum")
-LEAD_STAGES = ("registered", "qualification", "offer", "closed")
-
-DESIRED = DesiredLayout(
-    funnels=(
-        DesiredFunnel(
-            "acquisition",
-            "Partner acquisition",
-            _stages("identification", "first_contact", "negotiation", "agreement", "onboarding"),
-            100,
-        ),
-        DesiredFunnel("leads", "Partner leads", _stages(*LEAD_STAGES), 110),
-        DesiredFunnel("tier_upgrade", "Tier upgrade", _stages("assess", "goals", "support", "reached"), 120),
-        DesiredFunnel("repeat", "Repeat deals", _stages("review", "offer", "negotiation", "closed"), 130),
-    ),
-    fields=(
-        DesiredField(
-            "partner_type",
-            FieldEntity.PARTNER,
-            "Partner type",
-            FieldType.ENUM,
-            tuple(DesiredOption(k, k.title()) for k in ("distributor", "reseller", "integrator", "referral")),
-        ),
-        DesiredField(
-            "tier",
-            FieldEntity.PARTNER,
-            "Partner tier",
-            FieldType.ENUM,
-            tuple(DesiredOption(k, k.title()) for k in TIERS),
-        ),
-        DesiredField("curator", FieldEntity.PARTNER, "Curator", FieldType.USER),
-        DesiredField("partner_since", FieldEntity.PARTNER, "Partner since", FieldType.DATE),
-        DesiredField("partner_ref", FieldEntity.LEAD, "Partner", FieldType.STRING),
-        DesiredField("external_id", FieldEntity.LEAD, "External id", FieldType.STRING),
-        DesiredField("partner_ref", FieldEntity.DEAL, "Partner", FieldType.STRING),
-        DesiredField("external_id", FieldEntity.DEAL, "External id", FieldType.STRING),
-    ),
+DESIRED: DesiredLayout = desired_layout(default_funnels(), "en", TIERS, tuple(PartnerType))
+LEAD_STAGES = tuple(
+    s.key for f in DESIRED.funnels if f.key == "leads" for s in f.stages if s.kind is StageKind.OPEN
 )
 
 
-def scratch_plan(desired: DesiredLayout = DESIRED) -> ProvisionPlan:
-    """What a plan against an empty portal holds: every funnel, stage, field and option to create."""
-    items: list[PlanItem] = []
-    for funnel in desired.funnels:
-        items.append(PlanItem(PlanObject.FUNNEL, PlanAction.CREATE, funnel.key, desired=funnel))
-        items += [
-            PlanItem(PlanObject.STAGE, PlanAction.CREATE, f"{funnel.key}/{s.key}", desired=s)
-            for s in funnel.stages
-        ]
-    for f in desired.fields:
-        path = f"{f.entity.value}.{f.key}"
-        items.append(PlanItem(PlanObject.FIELD, PlanAction.CREATE, path, desired=f))
-        items += [
-            PlanItem(PlanObject.OPTION, PlanAction.CREATE, f"{path}/{o.key}", desired=o) for o in f.options
-        ]
-    return ProvisionPlan(tuple(items))
+def provision(adapter: Bitrix24Adapter, desired: DesiredLayout = DESIRED) -> ProvisionPlan:
+    """What ``crm-bridge provision`` does: observe, plan, apply when something is to do."""
+    computed = plan(desired, adapter.observe_layout())
+    if not computed.is_noop:
+        adapter.apply_plan(computed)
+    return computed
 
 
 @pytest.fixture
@@ -141,12 +76,19 @@ def kv() -> MemoryKV:
     return MemoryKV()
 
 
+# The test sandbox runs without its rate limit and our sleeps are recorded, not slept: a matching
+# client-side bucket that never has to wait (the benchmark runs both at the plan's real values).
+NO_WAIT = RateLimitConfig(burst=10_000, per_second=10_000)
+
+
 def webhook_config(sb: Sandbox, **extra: Any) -> Bitrix24Config:
+    extra.setdefault("rate_limit", NO_WAIT)
+    extra.setdefault("max_concurrency", 8)
     return Bitrix24Config(webhook_url=sb.config_snippet()["env"]["B24_WEBHOOK_URL"], **extra)
 
 
 def oauth_config(sb: Sandbox) -> Bitrix24Config:
-    return Bitrix24Config(oauth=sb.config_snippet()["oauth"])
+    return Bitrix24Config(oauth=sb.config_snippet()["oauth"], rate_limit=NO_WAIT, max_concurrency=8)
 
 
 def make_adapter(
@@ -166,8 +108,7 @@ def adapter(sandbox: Sandbox, kv: MemoryKV, sleeps: Sleeps) -> Iterator[Bitrix24
 @pytest.fixture
 def provisioned(adapter: Bitrix24Adapter, sandbox: Sandbox) -> Bitrix24Adapter:
     """The adapter after provisioning the partner layout, with the request log cleared."""
-    adapter.observe_layout()
-    adapter.apply_plan(scratch_plan())
+    provision(adapter)
     sandbox.log.clear()
     return adapter
 

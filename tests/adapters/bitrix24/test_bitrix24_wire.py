@@ -162,7 +162,7 @@ def test_a_small_incremental_window_costs_one_keyset_request_without_a_count() -
 
     sent = _sent(responses.calls[0])
     assert sent["start"] == -1 and sent["order"] == {"ID": "ASC"}
-    assert sent["filter"] == {"CATEGORY_ID": 9, ">=DATE_MODIFY": "2024-09-01T00:00:00+00:00"}
+    assert sent["filter"] == {"CATEGORY_ID": 9, ">DATE_MODIFY": "2024-09-01T00:00:00+00:00"}
     [lead] = pages[-1].records
     assert (lead.crm_id, lead.stage, lead.stage_kind.value, lead.partner_id, lead.external_id) == (
         "37",
