@@ -125,6 +125,7 @@ class Lead:
     closed_at: datetime | None = None
     modified_at: datetime | None = None
     conflict: bool = False  # channel conflict flag (deal registration)
+    furthest_stage: str | None = None  # furthest open stage ever reached, when the CRM's history tells
 
 
 @dataclass(frozen=True, slots=True)
