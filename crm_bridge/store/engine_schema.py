@@ -1,13 +1,12 @@
 """Tables of the partner-sales engine (intake registrations, partner API keys, lead assignments,
-tier grace/approval state), added to the state store next to its own tables."""
+tier grace/approval state): the ``engine`` component of the state store (see ``crm_bridge.store``).
+Changing a table means bumping ``ENGINE_SCHEMA_VERSION`` and adding an upgrade step in ``migrate``."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -16,6 +15,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from crm_bridge.store.types import JsonText, UtcDateTime
 
 ENGINE_SCHEMA_VERSION = 1
 
@@ -41,10 +42,11 @@ intake_registrations = Table(
     Column("owner_partner_id", String(64), nullable=True),  # first registrant when conflict
     Column("reason", Text, nullable=False, default=""),
     Column("lead_crm_id", String(64), nullable=True),
+    Column("lead_stage", String(64), nullable=True),  # stage last seen: a change is progress
     Column("error", Text, nullable=True),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
-    Column("progress_at", DateTime(timezone=True), nullable=False),  # last progress of the lead
-    Column("expired_at", DateTime(timezone=True), nullable=True),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("progress_at", UtcDateTime, nullable=False),  # last progress of the lead
+    Column("expired_at", UtcDateTime, nullable=True),
     UniqueConstraint("portal", "external_id", name="uq_engine_intake_ext"),
 )
 Index("ix_engine_intake_email", intake_registrations.c.portal, intake_registrations.c.email)
@@ -62,9 +64,9 @@ intake_api_keys = Table(
     Column("salt", String(64), nullable=False),
     Column("secret_hash", String(128), nullable=False),
     Column("label", String(200), nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
 )
 
 # One row per partner lead crm-bridge assigned: who, why, the task, the SLA and its escalation.
@@ -79,17 +81,17 @@ lead_assignments = Table(
     Column("manager_user_id", String(64), nullable=True),
     Column("strategy", String(64), nullable=False, default=""),
     Column("reason", Text, nullable=False, default=""),
-    Column("details", JSON, nullable=False, default=dict),
+    Column("details", JsonText, nullable=False, default=dict),
     Column("stage", String(64), nullable=False, default=""),  # lead stage when assigned
     Column("status", String(16), nullable=False),  # pending | done | unassigned | failed
     Column("error", Text, nullable=True),
-    Column("assigned_at", DateTime(timezone=True), nullable=False),
-    Column("deadline", DateTime(timezone=True), nullable=True),
+    Column("assigned_at", UtcDateTime, nullable=False),
+    Column("deadline", UtcDateTime, nullable=True),
     Column("task_external_id", String(200), nullable=True),
     Column("task_crm_id", String(64), nullable=True),
-    Column("escalated_at", DateTime(timezone=True), nullable=True),
+    Column("escalated_at", UtcDateTime, nullable=True),
     Column("escalated_to", String(64), nullable=True),
-    Column("touched_at", DateTime(timezone=True), nullable=True),
+    Column("touched_at", UtcDateTime, nullable=True),
     UniqueConstraint("portal", "lead_crm_id", name="uq_engine_assignment_lead"),
 )
 Index("ix_engine_assignment_status", lead_assignments.c.portal, lead_assignments.c.status)
@@ -106,9 +108,9 @@ tier_pending = Table(
     Column("reason", Text, nullable=False, default=""),
     # grace | awaiting_approval | applied | cancelled | rejected
     Column("status", String(16), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("effective_at", DateTime(timezone=True), nullable=False),  # grace ends
-    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("effective_at", UtcDateTime, nullable=False),  # grace ends
+    Column("decided_at", UtcDateTime, nullable=True),
     Column("decided_by", String(200), nullable=True),
 )
 Index("ix_engine_tier_pending", tier_pending.c.portal, tier_pending.c.partner_id, tier_pending.c.status)

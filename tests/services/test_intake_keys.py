@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from crm_bridge.errors import DataError, UsageError
 from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.store import open_store
 from crm_bridge.store.engine_intake import IntakeRepository
-from crm_bridge.store.engine_schema import metadata
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> IntakeRepository:
-    engine = create_engine(f"sqlite:///{tmp_path / 'state.db'}")
-    metadata.create_all(engine)
-    return IntakeRepository(engine)
+def repo(tmp_path: Path) -> Iterator[IntakeRepository]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        yield store.intake
 
 
 def test_a_new_key_verifies_to_its_partner_and_only_a_hash_is_stored(repo: IntakeRepository) -> None:
