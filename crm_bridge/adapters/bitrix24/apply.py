@@ -13,7 +13,7 @@ from typing import Any
 from crm_bridge.adapters.bitrix24.client import BATCH_LIMIT, Bitrix24Client, Command, Outcome
 from crm_bridge.adapters.bitrix24.layout_state import LayoutState
 from crm_bridge.adapters.bitrix24.mapping import UF_PREFIX, Bitrix24Mapping
-from crm_bridge.adapters.bitrix24.observe import FIELD_XML_PREFIX, LayoutReader, Snapshot
+from crm_bridge.adapters.bitrix24.observe import FIELD_XML_PREFIX, LayoutReader, Snapshot, uf_id
 from crm_bridge.adapters.bitrix24.stages import StageOps, reuse_plan
 from crm_bridge.domain.layout import (
     DesiredField,
@@ -238,13 +238,14 @@ class LayoutWriter:
                 steps.append(
                     _Step(
                         Command(
-                            f"crm.{family}.userfield.update", {"id": int(item.observed_id), "fields": fields}
+                            f"crm.{family}.userfield.update",
+                            {"id": uf_id(item.observed_id), "fields": fields},
                         ),
                         item.path,
                     )
                 )
             elif item.object is PlanObject.OPTION and item.parent_id:
-                options.setdefault(item.parent_id, []).append(item)
+                options.setdefault(str(uf_id(item.parent_id)), []).append(item)
         for field_id, items in options.items():
             steps.append(self._options_step(field_id, items, snap))
         return steps

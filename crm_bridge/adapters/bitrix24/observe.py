@@ -168,6 +168,7 @@ class LayoutReader:
 
     def _fields(self, snap: Snapshot) -> list[ObservedField]:
         out: list[ObservedField] = []
+        reported: set[int] = set()
         for entity in FieldEntity:
             family = self.mapping.userfield_entity(entity)
             for uf in snap.userfields.get(family, []):
@@ -179,11 +180,13 @@ class LayoutReader:
                 if key is None:
                     continue
                 options = tuple(ObservedOption(str(i.id), i.xml_id or None, i.value) for i in uf.items)
+                # One deal user field serves partner leads and deals alike; the plan matches each
+                # observed field once, so the second report gets its own id ("<ID>@deal", see uf_id).
+                crm_id = str(uf.id) if uf.id not in reported else f"{uf.id}@{entity.value}"
+                reported.add(uf.id)
                 field_type = self.mapping.field_type(uf.user_type_id) or FieldType.STRING
                 out.append(
-                    ObservedField(
-                        str(uf.id), uf.field_name, key, entity, uf.edit_form_label, field_type, options
-                    )
+                    ObservedField(crm_id, uf.field_name, key, entity, uf.edit_form_label, field_type, options)
                 )
         return out
 
@@ -191,6 +194,11 @@ class LayoutReader:
         if self.desired is None:
             return entity is not FieldEntity.DEAL or key in self.mapping.fields.get(FieldEntity.DEAL, {})
         return any(f.entity is entity and f.key == key for f in self.desired.fields)
+
+
+def uf_id(observed_id: str | None) -> int:
+    """The user field's numeric ID from an observed field id (``"6799"`` or ``"6799@deal"``)."""
+    return int(str(observed_id or "0").split("@", 1)[0])
 
 
 def won_lost_codes(statuses: Sequence[Status]) -> dict[StageKind, str]:
