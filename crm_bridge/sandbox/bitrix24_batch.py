@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from crm_bridge.sandbox.bitrix24_auth import Caller
 from crm_bridge.sandbox.bitrix24_crm import Ctx
 from crm_bridge.sandbox.bitrix24_params import parse_php_query, pick
 from crm_bridge.sandbox.bitrix24_state import B24Error, fmt_time
@@ -48,14 +49,17 @@ def _failure(faults: Any, key: str, index: int) -> dict[str, str] | None:
     return None
 
 
-def run_batch(emu: Bitrix24Emulator, ctx: Ctx, params: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Execute a batch; returns the ``result`` object and the number of records touched."""
+def run_batch(
+    emu: Bitrix24Emulator, ctx: Ctx, caller: Caller, params: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """Execute a batch; returns the ``result`` object and the number of records touched. More than 50
+    commands refuse the whole batch with HTTP 400 ERROR_BATCH_LENGTH_EXCEEDED (_includes/system-errors.md)."""
     halt = str(pick(params, "halt", default="0")).lower() in ("1", "true", "y")
     raw = pick(params, "cmd")
-    if not raw:
+    if not raw or not isinstance(raw, (dict, list)):
         raise B24Error(400, "INVALID_ARG_VALUE", "Parameter 'cmd' is empty")
     as_list = isinstance(raw, list)
-    commands = list(enumerate(raw)) if as_list else list(raw.items())
+    commands: list[tuple[Any, Any]] = list(enumerate(raw)) if isinstance(raw, list) else list(raw.items())
     if len(commands) > MAX_COMMANDS:
         raise B24Error(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
     results: dict[str, Any] = {}
@@ -77,7 +81,7 @@ def run_batch(emu: Bitrix24Emulator, ctx: Ctx, params: dict[str, Any]) -> tuple[
         method = method.strip().lower()
         method = method[:-5] if method.endswith(".json") else method
         try:
-            answer, sub = emu.call(method, parse_php_query(query), ctx.user_id, ctx.now)
+            answer, sub = emu.call(method, parse_php_query(query), caller, ctx.now)
         except B24Error as err:
             errors[key] = err.body()
             continue

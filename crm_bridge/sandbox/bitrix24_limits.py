@@ -1,17 +1,18 @@
-"""Bitrix24's documented limits (b24restdocs settings/performance/limits.md): a per-portal leaky
-bucket (standard plans: +1 per request, drains 2/s, blocked past 50 → HTTP 503
-QUERY_LIMIT_EXCEEDED; enterprise 5/s and 250) and a per-method operating-time budget over ten
-one-minute buckets (past it → HTTP 429 OPERATION_TIME_LIMIT for that method only).
+"""Bitrix24's documented limits (b24restdocs settings/performance/limits.md): a per-portal leaky bucket
+(standard plans: +1 per HTTP request, drains 2/s, past 50 → HTTP 503 QUERY_LIMIT_EXCEEDED; enterprise
+5/s and 250) and a per-method operating-time budget kept in ten one-minute baskets (past it → HTTP 429
+OPERATION_TIME_LIMIT for that method only; ``operating_reset_at`` is when the oldest basket drops).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 PLANS = {"standard": (50, 2.0), "enterprise": (250, 5.0)}
-WINDOW = 600.0  # ten one-minute buckets
+BASKET = 60.0
+WINDOW = 600.0  # ten one-minute baskets
 
 
 @dataclass
@@ -28,7 +29,7 @@ class LeakyBucket:
         if not self.enabled:
             return True
         with self._lock:
-            self.level = max(0.0, self.level - (now - self.updated) * self.per_second)
+            self.level = max(0.0, self.level - max(0.0, now - self.updated) * self.per_second)
             self.updated = now
             if self.level + 1 > self.burst:
                 return False
@@ -42,36 +43,45 @@ class LeakyBucket:
 
 @dataclass
 class OperatingBudget:
-    """Emulated execution time per method over the last ten minutes."""
+    """Emulated execution seconds per method in baskets: a basket starts with the first call of its
+    minute and leaves the sum ten minutes after that call."""
 
     limit: float = 480.0
     enabled: bool = True
-    spent: dict[str, deque[tuple[float, float]]] = field(default_factory=lambda: defaultdict(deque))
+    baskets: dict[str, list[list[float]]] = field(default_factory=lambda: defaultdict(list))  # [start, sum]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def _trim(self, method: str, now: float) -> deque[tuple[float, float]]:
-        window = self.spent[method]
-        while window and window[0][0] <= now - WINDOW:
-            window.popleft()
-        return window
+    def _live(self, method: str, now: float) -> list[list[float]]:
+        kept = [b for b in self.baskets[method] if b[0] + WINDOW > now]
+        self.baskets[method] = kept
+        return kept
 
     def exhausted(self, method: str, now: float) -> bool:
+        """Checked before a call: blocked while the sum already exceeds the limit."""
         if not self.enabled:
             return False
         with self._lock:
-            return sum(cost for _, cost in self._trim(method, now)) > self.limit
+            return sum(b[1] for b in self._live(method, now)) > self.limit
 
-    def charge(self, method: str, now: float, cost: float) -> tuple[float, float]:
-        """Add ``cost`` seconds; return (operating total, operating_reset_at)."""
+    def charge(self, method: str, now: float, cost: float) -> None:
         with self._lock:
-            window = self._trim(method, now)
-            window.append((now, cost))
-            total = sum(c for _, c in window)
-            return total, window[0][0] + WINDOW
+            live = self._live(method, now)
+            if live and now < live[-1][0] + BASKET:
+                live[-1][1] += cost
+            else:
+                live.append([now, cost])
+
+    def report(self, method: str, now: float) -> tuple[float, int]:
+        """(operating, operating_reset_at) for the ``time`` block of an answer."""
+        with self._lock:
+            live = self._live(method, now)
+            total = sum(b[1] for b in live)
+            reset_at = live[0][0] + WINDOW if live else now + WINDOW
+            return total, int(reset_at)
 
     def reset(self) -> None:
         with self._lock:
-            self.spent.clear()
+            self.baskets.clear()
 
 
 def cost_of(method: str, records: int, scanned: int = 0) -> float:

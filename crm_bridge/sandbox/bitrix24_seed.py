@@ -17,9 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crm_bridge.sandbox import bitrix24_crm as crm
-from crm_bridge.sandbox import bitrix24_layout as layout
+from crm_bridge.sandbox import bitrix24_funnels as funnels
+from crm_bridge.sandbox import bitrix24_userfields as userfields
 from crm_bridge.sandbox.bitrix24_crm import Ctx
-from crm_bridge.sandbox.bitrix24_state import B24Error, fmt_time, new_user, parse_time
+from crm_bridge.sandbox.bitrix24_portal import new_user
+from crm_bridge.sandbox.bitrix24_state import B24Error, fmt_time, parse_time
 
 if TYPE_CHECKING:
     from crm_bridge.sandbox.bitrix24 import Bitrix24Emulator
@@ -27,16 +29,24 @@ if TYPE_CHECKING:
 _ENTITIES = {"companies": "company", "contacts": "contact", "leads": "lead", "deals": "deal"}
 
 
+def _entries(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f"seed key {key!r} must be a list of objects")
+    return value
+
+
 def seed_portal(emu: Bitrix24Emulator, data: dict[str, Any]) -> dict[str, Any]:
+    """Load ``data`` through the same code as the API methods; ValueError names the bad entry."""
     if not isinstance(data, dict):
         raise ValueError("the seed must be a JSON object")
     unknown = sorted(set(data) - {"users", "categories", "userfields", "webhooks", *_ENTITIES})
     if unknown:
         raise ValueError(f"unknown seed key(s): {', '.join(unknown)}")
-    state, now = emu.state, emu._clock()
-    ctx = Ctx(state, now, next(iter(emu.webhooks)))
+    state, now = emu.state, emu.now()
+    ctx = Ctx(state, now, emu.owner)
     created: dict[str, Any] = {}
-    for user in data.get("users", []):
+    for user in _entries(data, "users"):
         user_id = int(user.get("ID") or state.next_id("user"))
         state.sequences["user"] = max(state.sequences.get("user", 0), user_id)
         state.users[user_id] = new_user(
@@ -48,16 +58,24 @@ def seed_portal(emu: Bitrix24Emulator, data: dict[str, Any]) -> dict[str, Any]:
             bool(user.get("ACTIVE", True)),
         )
         created.setdefault("users", []).append(user_id)
+    where = ""
     try:
-        for cat in data.get("categories", []):
-            answer = layout.category_add(ctx, {"entityTypeId": 2, "fields": cat})
+        for index, cat in enumerate(_entries(data, "categories")):
+            where = f"categories[{index}]"
+            answer = funnels.category_add(ctx, {"entityTypeId": 2, "fields": cat})
             created.setdefault("categories", []).append(answer.result["category"]["id"])
-        for entity, fields_list in (data.get("userfields") or {}).items():
-            for fields in fields_list:
-                answer = layout.userfield_add(entity, ctx, {"fields": fields})
-                created.setdefault("userfields", []).append(answer.result)
+        ufs = data.get("userfields") or {}
+        if not isinstance(ufs, dict) or set(ufs) - set(_ENTITIES.values()):
+            raise ValueError("seed key 'userfields' maps company|contact|lead|deal to lists of fields")
+        for entity in ufs:
+            for index, fields in enumerate(_entries(ufs, entity)):
+                where = f"userfields.{entity}[{index}]"
+                created.setdefault("userfields", []).append(
+                    userfields.userfield_add(entity, ctx, {"fields": fields}).result
+                )
         for key, entity in _ENTITIES.items():
-            for fields in data.get(key, []):
+            for index, fields in enumerate(_entries(data, key)):
+                where = f"{key}[{index}]"
                 answer = crm.add(entity, ctx, {"fields": fields})
                 row = state.records[entity][answer.result]
                 for stamp in ("DATE_CREATE", "DATE_MODIFY"):
@@ -69,7 +87,9 @@ def seed_portal(emu: Bitrix24Emulator, data: dict[str, Any]) -> dict[str, Any]:
                 created.setdefault(key, []).append(answer.result)
             crm.touch(ctx, entity)
     except B24Error as err:
-        raise ValueError(f"seed rejected: {err.description}") from err
-    for hook in data.get("webhooks", []):
+        raise ValueError(f"seed rejected at {where}: {err.description}") from err
+    for index, hook in enumerate(_entries(data, "webhooks")):
+        if not hook.get("url"):
+            raise ValueError(f"seed webhooks[{index}] needs a url")
         emu.register_webhook(str(hook["url"]), hook.get("events"))
     return created

@@ -1,43 +1,26 @@
-"""In-memory state of one emulated Bitrix24 portal: CRM records, deal funnels and stage directories,
-user fields, users, tasks and notifications, plus the errors and value formats Bitrix24 uses.
+"""In-memory state of one emulated Bitrix24 portal: CRM records, deal funnels and crm.status
+directories, user fields, users, tasks and notifications, plus the error type and value formats.
 
-Formats follow the REST docs (bitrix24/b24restdocs): ids and numbers come back as strings in
-get/list answers, dates as ISO 8601 in the portal's zone (``2026-11-26T10:00:00+03:00``), ``Y``/``N``
-flags, multi-fields (PHONE, EMAIL) as ``[{"ID","VALUE_TYPE","VALUE","TYPE_ID"}]``.
+Formats follow the REST docs (bitrix24/b24restdocs): ids and numbers come back as strings in the
+classic get/list answers, date-times as ISO 8601 in the portal's zone (``2026-11-26T10:00:00+03:00``),
+``Y``/``N`` flags, multi-fields (PHONE, EMAIL) as ``[{"ID","VALUE_TYPE","VALUE","TYPE_ID"}]``.
+``PortalState.to_dict``/``from_dict`` round-trip everything (``--state FILE`` of the sandbox CLI).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+from crm_bridge.sandbox import bitrix24_defaults as defaults
 
 PORTAL_TZ = timezone(timedelta(hours=3))  # a Moscow-zone portal, as most of our users run
 ENTITY_PREFIX = {"lead": "L", "deal": "D", "contact": "C", "company": "CO"}
 ENTITY_TYPE_ID = {"lead": 1, "deal": 2, "contact": 3, "company": 4}
 UF_ENTITY_ID = {"lead": "CRM_LEAD", "deal": "CRM_DEAL", "contact": "CRM_CONTACT", "company": "CRM_COMPANY"}
 MULTI_FIELDS = ("PHONE", "EMAIL", "WEB", "IM")
-
-# crm/status/crm-status-list.md: the default deal funnel's stages; a new funnel gets the same set
-# with the "C<id>:" prefix. (code, name, sort, semantics)
-DEFAULT_DEAL_STAGES: tuple[tuple[str, str, int, str | None], ...] = (
-    ("NEW", "Новая", 10, None),
-    ("PREPARATION", "Подготовка документов", 20, None),
-    ("PREPAYMENT_INVOICE", "Счёт на предоплату", 30, None),
-    ("EXECUTING", "В работе", 40, None),
-    ("FINAL_INVOICE", "Финальный счёт", 50, None),
-    ("WON", "Сделка успешна", 60, "S"),
-    ("LOSE", "Сделка провалена", 70, "F"),
-    ("APOLOGY", "Анализ причины провала", 80, "F"),
-)
-DEFAULT_LEAD_STATUSES: tuple[tuple[str, str, int, str | None], ...] = (
-    ("NEW", "Не обработан", 10, None),
-    ("IN_PROCESS", "В работе", 20, None),
-    ("PROCESSED", "Обработан", 30, None),
-    ("CONVERTED", "Качественный лид", 40, "S"),
-    ("JUNK", "Некачественный лид", 50, "F"),
-)
-STAGE_COLORS = {None: "#39A8EF", "S": "#7BD500", "F": "#FF5752"}
+LABEL_KEYS = ("EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_MESSAGE", "HELP_MESSAGE")
 
 
 class B24Error(Exception):
@@ -57,10 +40,16 @@ def fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, PORTAL_TZ).replace(microsecond=0).isoformat()
 
 
+def fmt_date(ts: float) -> str:
+    """A ``date`` field (BEGINDATE, CLOSEDATE): midnight of that day in the portal's zone."""
+    day = datetime.fromtimestamp(ts, PORTAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day.isoformat()
+
+
 def parse_time(value: Any) -> float | None:
     """Bitrix accepts ISO 8601 (with or without zone; without = portal zone), ``YYYY-MM-DD`` and
     ``DD.MM.YYYY[ HH:MM:SS]``. Returns a Unix time, or None when the value is not a date."""
-    if value in (None, "", False):
+    if value in (None, "", False) or isinstance(value, (bool, int, float)):
         return None
     text = str(value).strip()
     for parse in (_iso, _ru):
@@ -73,6 +62,8 @@ def parse_time(value: Any) -> float | None:
 
 
 def _iso(text: str) -> datetime | None:
+    if len(text) < 10 or not text[:4].isdigit():
+        return None
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -88,9 +79,13 @@ def _ru(text: str) -> datetime | None:
     return None
 
 
+def is_stage_directory(entity_id: str) -> bool:
+    return entity_id == "STATUS" or entity_id.startswith("DEAL_STAGE")
+
+
 @dataclass
 class Status:
-    """A row of a crm.status directory (lead statuses, a funnel's deal stages, COMPANY_TYPE…)."""
+    """A row of a crm.status directory (lead statuses, a funnel's deal stages, SOURCE, COMPANY_TYPE…)."""
 
     id: int
     entity_id: str
@@ -101,26 +96,26 @@ class Status:
     system: bool = False
     category_id: int | None = None
     color: str = ""
+    name_init: str = ""
 
     def render(self) -> dict[str, Any]:
-        extra_sem = {None: "process", "S": "success", "F": "failure"}[self.semantics]
-        if self.semantics == "F" and self.status_id.endswith("APOLOGY"):
-            extra_sem = "apology"
         row: dict[str, Any] = {
             "ID": str(self.id),
             "ENTITY_ID": self.entity_id,
             "STATUS_ID": self.status_id,
             "NAME": self.name,
-            "NAME_INIT": self.name if self.system else "",
+            "NAME_INIT": self.name_init if self.system else "",
             "SORT": str(self.sort),
             "SYSTEM": "Y" if self.system else "N",
-            "COLOR": self.color,
+            "CATEGORY_ID": str(self.category_id) if self.category_id else None,
+            "COLOR": self.color or None,
             "SEMANTICS": self.semantics,
         }
-        if self.category_id is not None:
-            row["CATEGORY_ID"] = str(self.category_id)
-        if self.entity_id.startswith("DEAL_STAGE") or self.entity_id == "STATUS":
-            row["EXTRA"] = {"SEMANTICS": extra_sem, "COLOR": self.color}
+        if is_stage_directory(self.entity_id):
+            extra = {None: "process", "S": "success", "F": "failure"}[self.semantics]
+            if self.semantics == "F" and not self.system:
+                extra = "apology"  # a failure stage besides the system LOSE/JUNK one
+            row["EXTRA"] = {"SEMANTICS": extra, "COLOR": self.color}
         return row
 
 
@@ -134,15 +129,16 @@ class Category:
     originator_id: str = ""
 
     def render(self) -> dict[str, Any]:
-        return {
+        row: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "sort": self.sort,
             "entityTypeId": 2,
             "isDefault": "Y" if self.is_default else "N",
-            "originId": self.origin_id,
-            "originatorId": self.originator_id,
         }
+        if not self.is_default:  # crm-category-list.md: the default funnel has no origin fields
+            row.update({"originId": self.origin_id, "originatorId": self.originator_id})
+        return row
 
 
 @dataclass
@@ -151,15 +147,24 @@ class UserField:
     entity: str  # lead | deal | company | contact
     field_name: str
     user_type_id: str
-    label: str = ""
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # LABEL_KEYS -> {lang: text}
     xml_id: str = ""
     sort: int = 100
     multiple: bool = False
     mandatory: bool = False
+    show_filter: str = "N"
+    show_in_list: str = "N"
+    edit_in_list: str = "Y"
+    is_searchable: str = "N"
     settings: dict[str, Any] = field(default_factory=dict)
     items: list[dict[str, Any]] = field(default_factory=list)  # enumeration: ID, VALUE, XML_ID, SORT, DEF
 
-    def render(self) -> dict[str, Any]:
+    def label(self, key: str = "EDIT_FORM_LABEL", language: str = "ru") -> str:
+        texts = self.labels.get(key, {})
+        return texts.get(language) or texts.get("en") or next((t for t in texts.values() if t), "")
+
+    def render(self, *, language: str | None = None, with_labels: bool = True) -> dict[str, Any]:
+        """``get`` answers labels as per-language maps; ``list`` only with a ``LANG`` filter, as strings."""
         row: dict[str, Any] = {
             "ID": str(self.id),
             "ENTITY_ID": UF_ENTITY_ID[self.entity],
@@ -169,15 +174,19 @@ class UserField:
             "SORT": str(self.sort),
             "MULTIPLE": "Y" if self.multiple else "N",
             "MANDATORY": "Y" if self.mandatory else "N",
-            "SHOW_FILTER": "Y",
-            "SHOW_IN_LIST": "Y",
-            "EDIT_IN_LIST": "Y",
-            "IS_SEARCHABLE": "N",
+            "SHOW_FILTER": self.show_filter,
+            "SHOW_IN_LIST": self.show_in_list,
+            "EDIT_IN_LIST": self.edit_in_list,
+            "IS_SEARCHABLE": self.is_searchable,
             "SETTINGS": self.settings,
-            "EDIT_FORM_LABEL": self.label,
-            "LIST_COLUMN_LABEL": self.label,
-            "LIST_FILTER_LABEL": self.label,
         }
+        if with_labels:
+            for key in LABEL_KEYS:
+                texts = self.labels.get(key, {})
+                if language is None:
+                    row[key] = {lang: texts.get(lang, "") for lang in defaults.LANGUAGES}
+                else:
+                    row[key] = texts.get(language) or None
         if self.user_type_id == "enumeration":
             row["LIST"] = [
                 {
@@ -196,6 +205,7 @@ class UserField:
 class PortalState:
     """Everything one portal holds. ``records[entity][id]`` are raw field dicts (upper-case keys)."""
 
+    language: str = "ru"
     records: dict[str, dict[int, dict[str, Any]]] = field(
         default_factory=lambda: {name: {} for name in ENTITY_PREFIX}
     )
@@ -206,6 +216,7 @@ class PortalState:
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)
+    list_cache: dict[Any, list[Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def next_id(self, name: str, start: int = 1) -> int:
         value = self.sequences.get(name, start - 1) + 1
@@ -223,9 +234,9 @@ class PortalState:
         code: str,
         name: str,
         sort: int,
-        semantics: str | None,
+        semantics: str | None = None,
         *,
-        system: bool,
+        system: bool = False,
         category_id: int | None = None,
         color: str = "",
     ) -> Status:
@@ -238,7 +249,8 @@ class PortalState:
             semantics,
             system,
             category_id,
-            color or STAGE_COLORS[semantics],
+            color,
+            name if system else "",
         )
         self.statuses[status.id] = status
         return status
@@ -249,6 +261,38 @@ class PortalState:
                 return uf
         return None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-able data (lossless: ``from_dict`` rebuilds it)."""
+        return {
+            "language": self.language,
+            "records": {entity: list(rows.values()) for entity, rows in self.records.items()},
+            "categories": [asdict(c) for c in self.categories.values()],
+            "statuses": [asdict(s) for s in self.statuses.values()],
+            "userfields": [asdict(u) for u in self.userfields.values()],
+            "users": list(self.users.values()),
+            "tasks": list(self.tasks.values()),
+            "notifications": list(self.notifications),
+            "sequences": dict(self.sequences),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PortalState:
+        """Rebuild a state saved with ``to_dict``; ValueError names what is malformed."""
+        try:
+            state = cls(language=str(data.get("language", "ru")))
+            for entity, rows in (data.get("records") or {}).items():
+                state.records[entity] = {int(row["ID"]): dict(row) for row in rows}
+            state.categories = {int(c["id"]): Category(**c) for c in data.get("categories", [])}
+            state.statuses = {int(s["id"]): Status(**s) for s in data.get("statuses", [])}
+            state.userfields = {int(u["id"]): UserField(**u) for u in data.get("userfields", [])}
+            state.users = {int(u["ID"]): dict(u) for u in data.get("users", [])}
+            state.tasks = {int(t["id"]): dict(t) for t in data.get("tasks", [])}
+            state.notifications = list(data.get("notifications", []))
+            state.sequences = {str(k): int(v) for k, v in (data.get("sequences") or {}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a saved Bitrix24 sandbox state: {type(exc).__name__}: {exc}") from exc
+        return state
+
 
 def deal_stage_entity(category_id: int) -> str:
     return "DEAL_STAGE" if category_id == 0 else f"DEAL_STAGE_{category_id}"
@@ -256,44 +300,3 @@ def deal_stage_entity(category_id: int) -> str:
 
 def stage_prefix(category_id: int) -> str:
     return "" if category_id == 0 else f"C{category_id}:"
-
-
-def new_portal(now: float) -> PortalState:
-    """A fresh portal: the default deal funnel 0 with its stages, lead statuses, company types and
-    three employees (the admin who owns the webhook, and two more)."""
-    state = PortalState()
-    state.categories[0] = Category(0, "Общая", 500, is_default=True)
-    for code, name, sort, sem in DEFAULT_DEAL_STAGES:
-        state.add_status("DEAL_STAGE", code, name, sort, sem, system=True, category_id=0)
-    for code, name, sort, sem in DEFAULT_LEAD_STATUSES:
-        state.add_status("STATUS", code, name, sort, sem, system=True)
-    for code, name, sort in (("CUSTOMER", "Клиент", 10), ("PARTNER", "Партнёр", 20), ("OTHER", "Другое", 30)):
-        state.add_status("COMPANY_TYPE", code, name, sort, None, system=True)
-    for user_id, name, last, email in (
-        (1, "Анна", "Админова", "admin@example.ru"),
-        (2, "Иван", "Петров", "petrov@example.ru"),
-        (3, "Мария", "Смирнова", "smirnova@example.ru"),
-    ):
-        state.users[user_id] = new_user(user_id, name, last, email, now)
-    state.sequences["user"] = 3
-    return state
-
-
-def new_user(
-    user_id: int, name: str, last_name: str, email: str, now: float, active: bool = True
-) -> dict[str, Any]:
-    return {
-        "ID": str(user_id),
-        "XML_ID": str(user_id),
-        "ACTIVE": active,
-        "NAME": name,
-        "LAST_NAME": last_name,
-        "SECOND_NAME": "",
-        "EMAIL": email,
-        "LAST_LOGIN": fmt_time(now),
-        "DATE_REGISTER": fmt_time(now),
-        "TIME_ZONE": "Europe/Moscow",
-        "IS_ONLINE": "N",
-        "USER_TYPE": "employee",
-        "UF_DEPARTMENT": [1],
-    }

@@ -46,12 +46,23 @@ class FaultPlan:
             raise ValueError(
                 f"unknown fault option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        plan = cls(**data)
-        for name in ("fraction", "slow_fraction", "drop_fraction"):
-            value = getattr(plan, name)
-            if not 0.0 <= float(value) <= 1.0:
+        for name in ("sequence", "statuses", "drop_at"):
+            value = data.get(name, [])
+            if not isinstance(value, list) or not all(type(v) is int for v in value):
+                raise ValueError(f"{name} must be a list of integers")
+        for name in ("fraction", "slow_fraction", "drop_fraction", "slow_ms"):
+            value = data.get(name, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number")
+            if name != "slow_ms" and not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        return plan
+        if data.get("expire_token_at") is not None and not isinstance(data["expire_token_at"], int):
+            raise ValueError("expire_token_at must be a request number")
+        if not isinstance(data.get("batch_fail", {}), dict) or not isinstance(data.get("seed", 0), int):
+            raise ValueError("batch_fail must be an object and seed an integer")
+        if data.get("fraction") and not data.get("statuses", [429, 500, 503]):
+            raise ValueError("statuses must not be empty when fraction is set")
+        return cls(**data)
 
 
 @dataclass(frozen=True)

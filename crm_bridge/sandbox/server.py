@@ -139,6 +139,9 @@ class Sandbox:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -220,7 +223,11 @@ class Sandbox:
         except ValueError:
             return SandboxResponse(400, {"error": "control API bodies are JSON"})
         if action == "seed" and method == "POST":
-            return SandboxResponse(200, {"created": self.emulator.seed(body)})
+            try:
+                created = self.emulator.seed(body)
+            except (ValueError, TypeError) as exc:  # a bad seed is the caller's mistake: say what is wrong
+                return SandboxResponse(400, {"error": f"bad seed: {exc}"})
+            return SandboxResponse(200, {"created": created})
         if action == "state" and method == "GET":
             return SandboxResponse(200, self.emulator.dump())
         if action == "requests" and method == "GET":
@@ -235,6 +242,8 @@ class Sandbox:
             return SandboxResponse(200, {"reset": True})
         if action == "faults" and method == "POST":
             try:
+                if not isinstance(body, dict):
+                    raise ValueError("the fault plan is a JSON object")
                 self.faults.set(FaultPlan.from_dict(body))
             except (TypeError, ValueError) as exc:
                 return SandboxResponse(400, {"error": str(exc)})
@@ -244,13 +253,20 @@ class Sandbox:
             return SandboxResponse(200, {"faults": {}})
         if action == "webhooks" and method == "POST":
             register = getattr(self.emulator, "register_webhook", None)
-            if register is None or not body.get("url"):
+            if register is None or not isinstance(body, dict) or not body.get("url"):
                 return SandboxResponse(
                     400, {"error": "POST {'url': ...}; this emulator registers webhooks through its own API"}
                 )
-            return SandboxResponse(200, {"registered": register(body["url"], **body.get("options", {}))})
+            try:
+                registered = register(body["url"], **(body.get("options") or {}))
+            except (TypeError, ValueError) as exc:
+                return SandboxResponse(400, {"error": f"bad webhook registration: {exc}"})
+            return SandboxResponse(200, {"registered": registered})
         if action == "clock" and method == "POST":
-            self.advance(float(body.get("advance", 0)))
+            try:
+                self.advance(float(body.get("advance", 0)))
+            except (TypeError, ValueError, AttributeError):
+                return SandboxResponse(400, {"error": "POST {'advance': seconds}"})
             return SandboxResponse(200, {"now": self.clock()})
         return SandboxResponse(404, {"error": f"unknown control endpoint {method} {request.path}"})
 
