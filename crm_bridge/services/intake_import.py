@@ -1,0 +1,83 @@
+"""``crm-bridge intake import FILE.csv``: every good row becomes a partner lead exactly once (however
+often the import is interrupted and rerun); bad rows go to ``FILE.rejects.csv`` with row and reason.
+
+A row's idempotency key is a hash of its content (partner, customer, identity, amount, comment) plus
+its occurrence number among identical rows of the file. So rerunning the same file — or the file with
+a rejected row fixed, or rows added — creates only the leads not created before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
+from crm_bridge.services.intake_csv import Reject, read_lead_csv, write_rejects
+from crm_bridge.services.intake_fields import FieldProblem, LeadFields, check_lead_fields
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    rows: int = 0
+    outcomes: list[tuple[int, IntakeOutcome]] = field(default_factory=list)  # (row, outcome)
+    rejects: list[Reject] = field(default_factory=list)
+    rejects_file: Path | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for _, o in self.outcomes if o.status == status)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(1 for _, o in self.outcomes if o.ok and o.conflict)
+
+
+def row_key(partner_id: str, fields: LeadFields) -> str:
+    """Content hash of a row, insensitive to case and formatting of the identity."""
+    c = fields.customer
+    return content_key(
+        "csv",
+        partner_id,
+        fields.customer_name.casefold(),
+        c.email.strip().casefold(),
+        re.sub(r"\D", "", c.phone),
+        re.sub(r"\D", "", c.tax_id),
+        fields.amount,
+        fields.comment,
+    )
+
+
+def import_csv(path: Path, service: IntakeService, *, now: datetime) -> ImportReport:
+    """Import ``path``. Raises DataError for a file that cannot be used at all (encoding, header),
+    and the CRM's retriable errors when it is down (run the import again later: nothing doubles)."""
+    parsed = read_lead_csv(path)
+    report = ImportReport(
+        path=path, rows=len(parsed.rows) + len(parsed.rejects), rejects=list(parsed.rejects)
+    )
+    seen: Counter[str] = Counter()
+    accepted: list[tuple[int, LeadSubmission]] = []
+    for row in parsed.rows:
+        partner_id = row.values.get("partner_id", "").strip()
+        fields, problems = check_lead_fields(row.values)
+        if not partner_id:
+            problems.insert(0, FieldProblem("partner_id", "is required"))
+        elif not partner_id.isdigit():
+            problems.insert(0, FieldProblem("partner_id", f"{partner_id!r} is not a CRM company id"))
+        if problems or fields is None:
+            report.rejects.append(Reject(row.row, "; ".join(str(p) for p in problems), row.values))
+            continue
+        base = row_key(partner_id, fields)
+        seen[base] += 1
+        sub = LeadSubmission(f"csv:{base}:{seen[base]}", partner_id, fields, f"{path.name} row {row.row}")
+        accepted.append((row.row, sub))
+    outcomes = service.submit([sub for _, sub in accepted], now=now)
+    by_row = {r.row: r for r in parsed.rows}
+    for (row_number, _), outcome in zip(accepted, outcomes, strict=True):
+        report.outcomes.append((row_number, outcome))
+        if not outcome.ok:
+            report.rejects.append(Reject(row_number, outcome.error, by_row[row_number].values))
+    report.rejects_file = write_rejects(path, report.rejects, parsed.delimiter)
+    return report

@@ -1,0 +1,229 @@
+"""CSV import of partner leads and deal registration against the FakeCRM and a SQLite store
+(services.intake, services.intake_import): exactly once across crashes, conflicts, rejects."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_bridge.domain.funnels import default_funnels, desired_layout
+from crm_bridge.domain.model import Curator, Partner
+from crm_bridge.errors import TransientError
+from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.ports import Entity
+from crm_bridge.services.intake import IntakePolicy, IntakeService
+from crm_bridge.services.intake_import import import_csv
+from crm_bridge.services.provision import provision
+from crm_bridge.services.sync import sync
+from crm_bridge.store import Store, open_store
+
+PORTAL = "fake:test"
+HEADER = "partner_id;customer_name;email;phone;tax_id;amount;comment"
+CURATORS = [Curator("anna", "Анна", "11"), Curator("boris", "Борис", "12")]
+
+
+class Crash(Exception):
+    """Stands for the process dying between two steps."""
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: dict[str, tuple[str, list[Any], str]] = {}
+
+    def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
+        self.sent.setdefault(key, (event, list(recipients), text))  # the outbox keeps the first
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+        yield s
+
+
+@pytest.fixture
+def crm(fake_clock: FakeClock) -> FakeCRM:
+    fake = FakeCRM(clock=fake_clock)
+    provision(fake, desired_layout(default_funnels(), "en", ["bronze", "gold"]))
+    return fake
+
+
+@pytest.fixture
+def partners(crm: FakeCRM, store: Store, fake_clock: FakeClock) -> tuple[Partner, Partner]:
+    a = crm.seed_partner("ООО Альфа", curator_key="anna")
+    b = crm.seed_partner("ООО Бета", curator_key="boris")
+    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
+    return a, b
+
+
+def service(crm: Any, store: Store, notifier: RecordingNotifier | None = None, **kw: Any) -> IntakeService:
+    return IntakeService(crm, store, PORTAL, curators=CURATORS, notifier=notifier, **kw)
+
+
+def write_csv(tmp_path: Path, rows: list[str], name: str = "leads.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\ufeff" + "\r\n".join([HEADER, *rows]) + "\r\n", encoding="utf-8")
+    return path
+
+
+def good_rows(partner_id: str, n: int) -> list[str]:
+    return [f"{partner_id};Клиент {i};c{i}@example.ru;;;{1000 + i};" for i in range(n)]
+
+
+def crash_at(step: str) -> Any:
+    def checkpoint(reached: str) -> None:
+        if reached == step:
+            raise Crash(step)
+
+    return checkpoint
+
+
+def test_good_rows_become_leads_and_bad_rows_go_to_the_rejects_file(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    a, _ = partners
+    path = write_csv(
+        tmp_path,
+        [
+            f"{a.crm_id};ООО Ромашка;ivan@romashka.ru;8 900 123-45-67;7707083893;1 500,50;срочно",
+            f"{a.crm_id};;nobody@x.ru;;;;",
+            "999;ООО Лютик;lutik@x.ru;;;;",
+            f"{a.crm_id};ООО Василёк;vasilek@x.ru;;;abc;",
+        ],
+    )
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert (report.rows, report.count("created")) == (4, 1)
+    lead = next(iter(crm.state.leads.values()))
+    assert (lead.partner_id, lead.customer.phone) == (a.crm_id, "+79001234567")
+    assert lead.amount == Decimal("1500.50")
+    assert lead.external_id is not None and lead.external_id.startswith("csv:")
+    assert report.rejects_file == tmp_path / "leads.rejects.csv"
+    rejects = list(
+        csv.reader(report.rejects_file.read_text(encoding="utf-8-sig").splitlines(), delimiter=";")
+    )
+    assert [(r[0], r[1]) for r in rejects[1:]] == [
+        ("3", "customer_name: is required"),
+        ("4", "partner_id 999: no such partner in the CRM (or not synced yet: run `crm-bridge sync --once`)"),
+        ("5", "amount: 'abc' is not a number (write 1500.50 or 1 500,50)"),
+    ]
+
+
+def test_importing_the_same_file_again_creates_nothing_and_makes_no_create_call(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    path = write_csv(tmp_path, good_rows(partners[0].crm_id, 5))
+    assert import_csv(path, service(crm, store), now=fake_clock()).count("created") == 5
+    calls = crm.calls["create_leads"]
+    again = import_csv(path, service(crm, store), now=fake_clock())
+    assert again.count("existing") == 5 and again.count("created") == 0
+    assert crm.calls["create_leads"] == calls
+    assert len(crm.state.leads) == 5
+
+
+def test_two_identical_rows_are_two_leads_and_a_fixed_reject_is_the_only_new_lead(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    pid = partners[0].crm_id
+    same = f"{pid};Клиент;same@x.ru;;;;"
+    path = write_csv(tmp_path, [same, same, f"{pid};Исправь меня;broken;;;;"])
+    first = import_csv(path, service(crm, store), now=fake_clock())
+    assert first.count("created") == 2 and len(first.rejects) == 1
+    write_csv(tmp_path, [same, same, f"{pid};Исправь меня;fixed@x.ru;;;;"])
+    second = import_csv(path, service(crm, store), now=fake_clock())
+    assert (second.count("existing"), second.count("created"), second.rejects_file) == (2, 1, None)
+    assert len(crm.state.leads) == 3
+    assert not (tmp_path / "leads.rejects.csv").exists()
+
+
+@pytest.mark.parametrize("step", ["reserved", "created"])
+def test_a_crash_between_steps_then_a_rerun_creates_every_lead_exactly_once(
+    step: str,
+    tmp_path: Path,
+    crm: FakeCRM,
+    store: Store,
+    partners: tuple[Partner, Partner],
+    fake_clock: FakeClock,
+) -> None:
+    path = write_csv(tmp_path, good_rows(partners[0].crm_id, 120))  # three batches
+    with pytest.raises(Crash):
+        import_csv(path, service(crm, store, checkpoint=crash_at(step)), now=fake_clock())
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert report.count("created") + report.count("existing") == 120
+    assert len(crm.state.leads) == 120
+    assert len({lead.external_id for lead in crm.state.leads.values()}) == 120
+    assert store.pending(PORTAL, "lead") == []
+
+
+def test_a_lost_crm_answer_after_the_create_does_not_double_the_lead_on_rerun(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    path = write_csv(tmp_path, good_rows(partners[0].crm_id, 3))
+    crm.failures.fail_next("transient", method="create_leads", when="after")
+    with pytest.raises(TransientError):
+        import_csv(path, service(crm, store), now=fake_clock())
+    assert len(crm.state.leads) == 3
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert report.count("existing") == 3 and len(crm.state.leads) == 3
+    assert {
+        b.crm_id
+        for b in (store.lookup(PORTAL, "lead", crm_id=lead.crm_id) for lead in crm.state.leads.values())
+        if b
+    } == set(crm.state.leads)
+
+
+def test_a_customer_registered_by_another_partner_is_a_flagged_conflict_and_both_curators_hear_once(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    a, b = partners
+    notifier = RecordingNotifier()
+    import_csv(
+        write_csv(tmp_path, [f"{a.crm_id};ООО Ромашка;;+7 900 123-45-67;;;"], "a.csv"),
+        service(crm, store, notifier),
+        now=fake_clock(),
+    )
+    fake_clock.advance(86400)
+    path_b = write_csv(tmp_path, [f"{b.crm_id};Ромашка;;8(900)1234567;;;"], "b.csv")
+    report = import_csv(path_b, service(crm, store, notifier), now=fake_clock())
+    ((_, outcome),) = report.outcomes
+    assert outcome.status == "created" and outcome.conflict and outcome.owner_partner_id == a.crm_id
+    assert "channel conflict: partner" in outcome.reason
+    flagged = crm.state.leads[outcome.lead_crm_id or ""]
+    assert flagged.conflict and flagged.partner_id == b.crm_id
+    import_csv(path_b, service(crm, store, notifier), now=fake_clock())  # a rerun notifies nobody again
+    assert list(notifier.sent) == [f"channel_conflict:{flagged.external_id}"]
+    event, recipients, text = notifier.sent[f"channel_conflict:{flagged.external_id}"]
+    assert event == "channel_conflict" and {c.key for c in recipients} == {"anna", "boris"}
+    assert "ООО Альфа" in text and "ООО Бета" in text
+
+
+def test_the_same_partner_registering_its_customer_again_is_no_conflict(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    a, _ = partners
+    path = write_csv(tmp_path, [f"{a.crm_id};Ромашка;r@x.ru;;;;", f"{a.crm_id};Ромашка 2;R@X.ru;;;;"])
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert [o.conflict for _, o in report.outcomes] == [False, False]
+
+
+def test_a_registration_without_progress_expires_and_the_customer_is_free_again(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    a, b = partners
+    policy = IntakePolicy(protection_window_days=90, registration_expiry_days=30)
+    import_csv(
+        write_csv(tmp_path, [f"{a.crm_id};Ромашка;;;7707083893;;"], "a.csv"),
+        service(crm, store, policy=policy),
+        now=fake_clock(),
+    )
+    fake_clock.advance(31 * 86400)
+    report = import_csv(
+        write_csv(tmp_path, [f"{b.crm_id};Ромашка;;;7707083893;;"], "b.csv"),
+        service(crm, store, policy=policy),
+        now=fake_clock(),
+    )
+    ((_, outcome),) = report.outcomes
+    assert not outcome.conflict and outcome.reason.startswith("customer free again")
