@@ -1,0 +1,289 @@
+"""Lead distribution: each new partner lead without a manager gets one by the configured strategy
+(``crm_bridge.domain.distribution``), becomes that manager's responsibility in the CRM and gets a CRM
+task whose deadline is the SLA in working hours of the manager's time zone; the task says why this
+manager. A lead still untouched when its SLA runs out escalates once: a task for the partner's curator
+(or the head) and a notification.
+
+Every decision is recorded (``engine_lead_assignments``) before the CRM is written, so a rerun after
+a crash completes the same assignment instead of deciding again; CRM writes are idempotent by the
+task's external id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from crm_bridge.domain.distribution import DistributionPolicy, DistributionState, RoutingRule, assign
+from crm_bridge.domain.model import Curator, Lead, Manager, Partner, StageKind
+from crm_bridge.ports import Entity, RecordRef, RecordUpdate, RecordWriter, TaskDraft, TaskSink
+from crm_bridge.services.sla import WorkingCalendar, add_working_time, zone
+from crm_bridge.store import Store
+from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
+
+log = logging.getLogger("crm_bridge.distribute")
+
+STATE_NAME = "distribution"
+BATCH = 50
+
+
+class Notify(Protocol):
+    def notify(self, event: str, recipients: Sequence[Any], text: str, *, key: str) -> None: ...
+
+
+class Crm(RecordWriter, TaskSink, Protocol):
+    """What distribution writes: responsible user on the lead, tasks."""
+
+
+@dataclass(frozen=True)
+class Team:
+    """Who distribution works with: managers (configured order), each one's working calendar, the
+    curators and the head (escalations)."""
+
+    managers: tuple[Manager, ...]
+    calendars: dict[str, WorkingCalendar]  # manager key -> calendar
+    default_calendar: WorkingCalendar = WorkingCalendar()
+    curators: tuple[Curator, ...] = ()
+    head: Curator | None = None
+    timezone: str = "UTC"  # the company's: curators and the head work in it
+
+    def calendar(self, manager_key: str | None) -> WorkingCalendar:
+        return self.calendars.get(manager_key or "", self.default_calendar)
+
+
+@dataclass(frozen=True)
+class DistributionSettings:
+    policy: DistributionPolicy = DistributionPolicy()
+    sla: timedelta = timedelta(hours=4)  # working time to the first touch
+    task_title: str = "{partner}: {lead}"
+    escalation: bool = True
+    escalate_after: timedelta = timedelta(0)  # extra working time after the SLA
+    escalate_to: str = "curator"  # or "head"
+    max_age: timedelta = timedelta(days=30)  # older leads without a manager are not "new"
+
+
+@dataclass
+class DistributeResult:
+    assigned: list[AssignmentRecord] = field(default_factory=list)
+    unassigned: list[AssignmentRecord] = field(default_factory=list)
+    failed: list[AssignmentRecord] = field(default_factory=list)
+
+    def per_manager(self) -> Counter[str]:
+        return Counter(a.manager_key or "" for a in self.assigned)
+
+
+def calendar_from(hours: Any) -> WorkingCalendar:
+    """A ``WorkingCalendar`` from the config's ``WorkingHours``."""
+    return WorkingCalendar(days=hours.weekday_numbers(), start=hours.start, end=hours.end)
+
+
+def team_from_settings(settings: Any) -> Team:
+    default = calendar_from(settings.distribution.working_hours)
+    calendars = {m.key: calendar_from(m.working_hours) for m in settings.managers if m.working_hours}
+    head = settings.head
+    return Team(
+        managers=settings.domain_managers(),
+        calendars=calendars,
+        default_calendar=default,
+        curators=settings.domain_curators(),
+        head=Curator("head", head.name, head.crm_user_id, head.email, head.telegram_chat_id)
+        if head
+        else None,
+        timezone=settings.timezone,
+    )
+
+
+def settings_from(settings: Any) -> DistributionSettings:
+    d = settings.distribution
+    rules = tuple(
+        RoutingRule(
+            managers=tuple(r.manager_keys()),
+            name=r.name,
+            regions=frozenset(r.when.regions),
+            specialisations=frozenset(r.when.specialisations),
+            partner_types=frozenset(str(t) for t in r.when.partner_types),
+            partners=frozenset(r.when.partners),
+            strategy=r.strategy,
+        )
+        for r in d.rules
+    )
+    policy = DistributionPolicy(d.strategy, d.fallback, d.sticky_per_partner, rules)
+    return DistributionSettings(
+        policy=policy,
+        sla=timedelta(hours=d.sla_hours),
+        task_title=d.task_title,
+        escalation=d.escalation.enabled,
+        escalate_after=timedelta(hours=d.escalation.after_hours),
+        escalate_to=d.escalation.to,
+    )
+
+
+class Distributor:
+    """Distributes and escalates the partner leads of one CRM instance (``portal``)."""
+
+    def __init__(
+        self,
+        adapter: Crm,
+        store: Store,
+        portal: str,
+        team: Team,
+        settings: DistributionSettings = DistributionSettings(),
+        *,
+        notifier: Notify | None = None,
+        checkpoint: Callable[[str], None] = lambda step: None,
+    ) -> None:
+        self._crm = adapter
+        self._store = store
+        self._portal = portal
+        self._team = team
+        self._s = settings
+        self._notifier = notifier
+        self._repo = AssignmentRepository(store.engine)
+        self._checkpoint = checkpoint
+
+    def distribute(self, now: datetime) -> DistributeResult:
+        """Decide for every new partner lead, then write the CRM (responsible user, task). Raises the
+        CRM's retriable errors; decisions already recorded are completed by the next run."""
+        result = DistributeResult()
+        partners = {p.crm_id: p for p in self._store.partners(self._portal)}
+        self._decide(now, partners, result)
+        self._checkpoint("decided")
+        pending = self._repo.all(self._portal, status="pending")
+        for start in range(0, len(pending), BATCH):
+            self._write(pending[start : start + BATCH], partners, now, result)
+        log.info(
+            "distribute: %d assigned, %d without a manager", len(result.assigned), len(result.unassigned)
+        )
+        return result
+
+    def _decide(self, now: datetime, partners: dict[str, Partner], result: DistributeResult) -> None:
+        by_user = {m.crm_user_id: m.key for m in self._team.managers}
+        loads: Counter[str] = Counter()
+        candidates: list[Lead] = []
+        settled = self._repo.lead_ids(self._portal, ("pending", "done", "skipped", "failed"))
+        for lead in self._store.leads(self._portal, since=now - self._s.max_age):
+            if lead.stage_kind is not StageKind.OPEN:
+                continue
+            if lead.manager_user_id:
+                loads[by_user.get(lead.manager_user_id, "")] += 1
+            elif lead.partner_id and lead.crm_id not in settled:
+                candidates.append(lead)
+        for rec in self._repo.all(self._portal, status="pending"):
+            loads[rec.manager_key or ""] += 1
+        state = DistributionState.from_dict(self._store.get_state(self._portal, STATE_NAME))
+        for lead in sorted(
+            candidates, key=lambda x: (x.created_at, int(x.crm_id) if x.crm_id.isdigit() else 0)
+        ):
+            partner = partners.get(lead.partner_id or "")
+            if lead.conflict:
+                reason = "channel conflict: left for the curators' review, not distributed"
+                self._repo.save(self._portal, self._record(lead, None, "", reason, "skipped", now))
+                continue
+            lead = replace(lead, region=lead.region or (partner.region if partner else ""))
+            ptype = partner.type.value if partner and partner.type else None
+            decision, state = assign(
+                lead, self._team.managers, state, loads, policy=self._s.policy, partner_type=ptype
+            )
+            manager = next((m for m in self._team.managers if m.key == decision.manager_key), None)
+            if manager is None:
+                rec = self._record(lead, None, decision.strategy, decision.reason, "unassigned", now)
+                self._repo.save(self._portal, rec)
+                result.unassigned.append(rec)
+                continue
+            deadline = add_working_time(
+                now, self._s.sla, self._team.calendar(manager.key), zone(manager.timezone)
+            )
+            details = {
+                "rule": decision.rule,
+                "capacity_left": decision.capacity_left,
+                "skipped": [[s.manager_key, s.why] for s in decision.skipped],
+            }
+            rec = self._record(
+                lead, manager, decision.strategy, decision.reason, "pending", now, deadline, details
+            )
+            self._repo.save(self._portal, rec)
+            self._store.set_state(self._portal, STATE_NAME, state.to_dict())
+            loads[manager.key] += 1
+
+    @staticmethod
+    def _record(
+        lead: Lead,
+        manager: Manager | None,
+        strategy: str,
+        reason: str,
+        status: str,
+        now: datetime,
+        deadline: datetime | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AssignmentRecord:
+        return AssignmentRecord(
+            lead_crm_id=lead.crm_id,
+            partner_id=lead.partner_id,
+            manager_key=manager.key if manager else None,
+            manager_user_id=manager.crm_user_id if manager else None,
+            strategy=strategy,
+            reason=reason,
+            stage=lead.stage,
+            status=status,
+            assigned_at=now,
+            deadline=deadline,
+            task_external_id=f"lead-task:{lead.crm_id}" if manager else None,
+            details=details or {},
+        )
+
+    def _write(
+        self,
+        batch: list[AssignmentRecord],
+        partners: dict[str, Partner],
+        now: datetime,
+        result: DistributeResult,
+    ) -> None:
+        leads = {r.lead_crm_id: self._store.records.lead(self._portal, r.lead_crm_id) for r in batch}
+        updates = [
+            RecordUpdate(Entity.LEAD, r.lead_crm_id, responsible_user_id=r.manager_user_id) for r in batch
+        ]
+        tasks = [self._task(r, leads[r.lead_crm_id], partners.get(r.partner_id or "")) for r in batch]
+        updated = self._crm.update_records(updates)
+        self._checkpoint("responsible")
+        created = self._crm.create_tasks(tasks)
+        for rec, up, task in zip(batch, updated, created, strict=True):
+            if not (up.ok and task.ok):
+                error = up.error or task.error or "refused"
+                self._repo.mark(self._portal, rec.lead_crm_id, status="failed", error=error)
+                result.failed.append(replace(rec, status="failed", error=error))
+                continue
+            self._repo.mark(self._portal, rec.lead_crm_id, status="done", task_crm_id=task.crm_id)
+            result.assigned.append(replace(rec, status="done", task_crm_id=task.crm_id))
+            manager = next((m for m in self._team.managers if m.key == rec.manager_key), None)
+            if self._notifier is not None and manager is not None:
+                text = f"New partner lead for you: {tasks[batch.index(rec)].title}. {rec.reason}"
+                self._notifier.notify(
+                    "lead_assigned", [manager], text, key=f"lead_assigned:{rec.lead_crm_id}"
+                )
+
+    def _task(self, rec: AssignmentRecord, lead: Lead | None, partner: Partner | None) -> TaskDraft:
+        manager = next(m for m in self._team.managers if m.key == rec.manager_key)
+        title_lead = lead.title if lead else f"lead {rec.lead_crm_id}"
+        customer = lead.customer_name if lead else ""
+        partner_name = partner.name if partner else (rec.partner_id or "")
+        title = self._s.task_title.format(partner=partner_name, lead=title_lead, customer=customer)
+        assert rec.deadline is not None
+        local = rec.deadline.astimezone(zone(manager.timezone))
+        description = (
+            f"Partner lead from {partner_name}: {title_lead}.\n"
+            f"First touch due by {local:%Y-%m-%d %H:%M} ({manager.timezone}), "
+            f"{self._s.sla.total_seconds() / 3600:g} working hours after assignment.\n"
+            f"Why you: {rec.reason}"
+        )
+        return TaskDraft(
+            rec.task_external_id or f"lead-task:{rec.lead_crm_id}",
+            title[:255],
+            description,
+            manager.crm_user_id,
+            rec.deadline,
+            RecordRef(Entity.LEAD, rec.lead_crm_id),
+        )
