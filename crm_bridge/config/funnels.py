@@ -8,9 +8,25 @@ The won/lost terminal stages always exist; only their names and colours can chan
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
 
 from crm_bridge.config.common import Color, Name, StageKey, Strict
+from crm_bridge.domain.funnels import (
+    FunnelOverride,
+    FunnelSpec,
+    NewStageSpec,
+    apply_override,
+    apply_overrides,
+    default_funnels,
+    desired_layout,
+)
+from crm_bridge.domain.layout import DesiredLayout
+from crm_bridge.domain.model import PartnerType
+
+if TYPE_CHECKING:
+    from crm_bridge.config.settings import Settings
 
 
 class StageChange(Strict):
@@ -26,7 +42,7 @@ class NewStage(Strict):
     key: StageKey
     name: Name
     color: Color | None = None
-    after: StageKey | None = None  # insert after this stage; default: before the terminal stages
+    after: StageKey | None = None  # insert after this open stage; default: after the last open stage
 
 
 class FunnelConfig(Strict):
@@ -57,3 +73,47 @@ class FunnelsConfig(Strict):
 
     def by_key(self) -> dict[str, FunnelConfig]:
         return {key: getattr(self, key) for key in type(self).model_fields}
+
+
+def _new_stage(stage: NewStage) -> NewStageSpec:
+    return NewStageSpec(key=stage.key, name=stage.name.as_dict(), color=stage.color or "", after=stage.after)
+
+
+def to_override(section: FunnelConfig) -> FunnelOverride:
+    """The domain's ``FunnelOverride`` for one funnel section."""
+    return FunnelOverride(
+        name=section.name.as_dict() if section.name else None,
+        renames={key: change.name.as_dict() for key, change in section.stages.items() if change.name},
+        colors={key: change.color for key, change in section.stages.items() if change.color},
+        order=list(section.order) if section.order is not None else None,
+        add=tuple(_new_stage(s) for s in section.add),
+        define=tuple(_new_stage(s) for s in section.define) if section.define is not None else None,
+    )
+
+
+def funnel_problems(funnels: FunnelsConfig) -> list[tuple[str, str]]:
+    """(funnel key, message) for every funnel whose changes the domain refuses (unknown stage,
+    duplicate key, bad order…)."""
+    problems: list[tuple[str, str]] = []
+    for spec in default_funnels():
+        section = funnels.by_key().get(spec.key)
+        if section is None:
+            continue
+        try:
+            apply_override(spec, to_override(section))
+        except ValueError as exc:
+            problems.append((spec.key, str(exc).removeprefix(f"{spec.key}: ")))
+    return problems
+
+
+def funnel_specs(funnels: FunnelsConfig) -> tuple[FunnelSpec, ...]:
+    """The four funnels with the config's changes applied. Raises ValueError (see funnel_problems)."""
+    return apply_overrides(default_funnels(), {key: to_override(s) for key, s in funnels.by_key().items()})
+
+
+def desired_layout_for(settings: Settings, locale: str | None = None) -> DesiredLayout:
+    """What provisioning should create for ``settings``: the funnels after the config's changes and
+    the custom fields, with the tier options named in ``locale`` (default: settings.locale)."""
+    chosen = locale or settings.locale
+    tiers = {level.key: level.name.get(chosen) for level in settings.tiers.levels}
+    return desired_layout(funnel_specs(settings.funnels), chosen, tiers, tuple(PartnerType))

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, PrivateAttr, ValidationError
 
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
-from crm_bridge.config.funnels import FunnelsConfig
+from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
 from crm_bridge.config.ops import (
     IntakeConfig,
     LoggingConfig,
@@ -84,6 +84,8 @@ def parse_settings(data: Any, env: Mapping[str, str], *, source: Path | None = N
             p for p in from_validation_error(exc, Settings, interpolated.data) if not _under(p.loc, reported)
         ]
     problems += check_references(interpolated.data, interpolated.from_env)
+    if settings is not None:
+        problems += [Problem(("funnels", key), message) for key, message in funnel_problems(settings.funnels)]
     if problems:
         raise ConfigError(_unique_lines(problems, interpolated.data))
     assert settings is not None
