@@ -220,3 +220,44 @@ def test_working_hours_must_end_after_they_start(write_config: Callable[..., Pat
     path = write_config(CRM + "distribution:\n  working_hours: {start: '18:00', end: '09:00'}\n")
 
     assert problems(path) == ["distribution.working_hours: end (09:00) must be after start (18:00)"]
+
+
+def test_funnel_changes_the_funnel_does_not_allow_are_named_by_funnel(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config(
+        CRM
+        + """
+funnels:
+  leads:
+    stages:
+      qualificaton: {color: "#FF0000"}
+  acquisition:
+    add:
+      - {key: pilot, name: Pilot, after: nowhere}
+  repeat:
+    order: [base_review]
+"""
+    )
+
+    found = problems(path)
+
+    assert found[0] == "funnels.leads: unknown stage 'qualificaton'"
+    assert found[1] == "funnels.acquisition: add after unknown stage 'nowhere'"
+    assert found[2].startswith("funnels.repeat: order must list every stage once (missing ['negotiation'")
+
+
+def test_define_and_add_cannot_be_combined(write_config: Callable[..., Path]) -> None:
+    path = write_config(
+        CRM
+        + """
+funnels:
+  repeat:
+    define: [{key: review, name: Review}]
+    add: [{key: extra, name: Extra}]
+"""
+    )
+
+    assert problems(path) == [
+        "funnels.repeat: define: replaces the stages; do not combine it with add: or order:"
+    ]

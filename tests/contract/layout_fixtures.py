@@ -6,10 +6,9 @@ import dataclasses
 
 from crm_bridge.domain.funnels import default_funnels
 from crm_bridge.domain.funnels import desired_layout as build_layout
-from crm_bridge.domain.provisioning import plan
-
 from crm_bridge.domain.layout import DesiredLayout, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind
+from crm_bridge.domain.provisioning import plan
 from crm_bridge.ports import FunnelAdmin
 
 TIERS = ["bronze", "silver", "gold", "platinum"]
