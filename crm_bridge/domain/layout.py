@@ -7,6 +7,7 @@ adapter); adapters only observe the CRM and apply plans.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -143,8 +144,8 @@ class PlanItem:
     action: PlanAction
     path: str
     details: str = ""
-    changes: dict[str, tuple[object, object]] = field(default_factory=dict)
-    desired: object | None = None
+    changes: dict[str, tuple[builtins.object, builtins.object]] = field(default_factory=dict)
+    desired: builtins.object | None = None  # ``builtins.``: the field ``object`` shadows the name here
     observed_id: str | None = None
     parent_id: str | None = None
 
