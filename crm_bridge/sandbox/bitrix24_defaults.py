@@ -73,6 +73,17 @@ DIRECTORIES: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] 
         ),
     ),
     (
+        "EMPLOYEES",
+        "Кол-во сотрудников",
+        "Number of employees",
+        (
+            ("EMPLOYEES_1", "менее 50", "fewer than 50"),
+            ("EMPLOYEES_2", "50-250", "50-250"),
+            ("EMPLOYEES_3", "250-500", "250-500"),
+            ("EMPLOYEES_4", "более 500", "over 500"),
+        ),
+    ),
+    (
         "INDUSTRY",
         "Сфера деятельности",
         "Industry",

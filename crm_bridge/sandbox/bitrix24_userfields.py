@@ -36,6 +36,34 @@ UF_TYPES = {
 }
 
 
+# SETTINGS a new field answers with when not given (crm-company-userfield-add.md "Parameter SETTINGS",
+# and the SETTINGS shown by the -get/-list examples).
+_SETTINGS: dict[str, dict[str, Any]] = {
+    "string": {"SIZE": 20, "ROWS": 1, "REGEXP": "", "MIN_LENGTH": 0, "MAX_LENGTH": 0, "DEFAULT_VALUE": ""},
+    "integer": {"SIZE": 20, "MIN_VALUE": 0, "MAX_VALUE": 0, "DEFAULT_VALUE": None},
+    "double": {"PRECISION": 2, "SIZE": 20, "MIN_VALUE": 0, "MAX_VALUE": 0, "DEFAULT_VALUE": None},
+    "boolean": {"DEFAULT_VALUE": 0, "DISPLAY": "CHECKBOX", "LABEL": ["", ""], "LABEL_CHECKBOX": ""},
+    "enumeration": {"DISPLAY": "LIST", "LIST_HEIGHT": 1, "CAPTION_NO_VALUE": "", "SHOW_NO_VALUE": "Y"},
+    "date": {"DEFAULT_VALUE": {"TYPE": "NONE", "VALUE": ""}},
+    "datetime": {"DEFAULT_VALUE": {"TYPE": "NONE", "VALUE": ""}, "USE_SECOND": "Y", "USE_TIMEZONE": "N"},
+    "crm_status": {"ENTITY_TYPE": ""},
+    "file": {"SIZE": 20, "LIST_WIDTH": 0, "LIST_HEIGHT": 0, "MAX_SHOW_SIZE": 0, "MAX_ALLOWED_SIZE": 0},
+    "iblock_section": {"IBLOCK_TYPE_ID": "", "IBLOCK_ID": 0, "DEFAULT_VALUE": "", "DISPLAY": "LIST"},
+    "iblock_element": {"IBLOCK_TYPE_ID": "", "IBLOCK_ID": 0, "DEFAULT_VALUE": "", "DISPLAY": "LIST"},
+}
+
+
+def _settings(utype: str, given: Any) -> dict[str, Any]:
+    settings = {k: (dict(v) if isinstance(v, dict) else v) for k, v in _SETTINGS.get(utype, {}).items()}
+    if isinstance(given, dict):
+        settings.update(given)
+    if utype == "crm" and not any(
+        str(settings.get(k, "N")).upper() == "Y" for k in ("LEAD", "CONTACT", "COMPANY", "DEAL")
+    ):
+        settings["LEAD"] = "Y"  # "If none of the options are provided, the link to leads is enabled"
+    return settings
+
+
 def full_name(raw: str) -> str:
     """``MANAGER_NOTE`` and ``UF_MANAGER_NOTE`` become ``UF_CRM_MANAGER_NOTE``; lower case is raised."""
     name = raw.strip().upper()
@@ -111,7 +139,7 @@ def userfield_add(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
         show_in_list="Y" if _flag(given.get("SHOW_IN_LIST", "N")) else "N",
         edit_in_list="N" if str(given.get("EDIT_IN_LIST", "Y")).upper() == "N" else "Y",
         is_searchable="Y" if _flag(given.get("IS_SEARCHABLE", "N")) else "N",
-        settings=dict(given.get("SETTINGS") or {}) if isinstance(given.get("SETTINGS"), dict) else {},
+        settings=_settings(utype, given.get("SETTINGS")),
     )
     if utype == "enumeration":
         _merge_items(uf, _items(given.get("LIST")), ctx)
