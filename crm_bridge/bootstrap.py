@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crm_bridge.config import Settings
 from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
 from crm_bridge.ports import AdapterContext, AdapterFactory, CrmAdapter
+
+if TYPE_CHECKING:
+    from crm_bridge.store import Store
 
 ADAPTER_GROUP = "crm_bridge.adapters"
 
@@ -35,7 +38,7 @@ class App:
     ``bootstrap`` opened; an injected store or adapter is left to its owner."""
 
     settings: Settings
-    store: Any  # crm_bridge.store.Store
+    store: Store
     adapter: CrmAdapter
     portal: str  # names this CRM instance in the state store: "bitrix24:example.bitrix24.ru"
     clock: Callable[[], datetime] = utc_now
@@ -96,7 +99,7 @@ def load_adapter_factory(kind: str) -> AdapterFactory:
 def bootstrap(
     settings: Settings,
     *,
-    store: Any | None = None,
+    store: Store | None = None,
     adapter: CrmAdapter | None = None,
     clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,

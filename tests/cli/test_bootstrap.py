@@ -76,3 +76,21 @@ def test_a_crm_kind_without_an_installed_adapter_is_a_config_error_naming_the_ke
 def test_the_bitrix24_adapter_is_registered_as_an_entry_point() -> None:
     assert "bitrix24" in installed_adapters()
     assert callable(load_adapter_factory("bitrix24"))
+
+
+def test_the_store_is_opened_from_state_url_and_closed_with_the_app(
+    write_config: Callable[..., Path], tmp_path: Path, fake_crm: FakeCRM
+) -> None:
+    database = tmp_path / "state" / "bridge.db"
+    database.parent.mkdir()
+    path = write_config(
+        f"crm: {{kind: bitrix24, bitrix24: {{webhook_url: '${{B24_WEBHOOK_URL}}'}}}}\nstate: {{url: 'sqlite:///{database}'}}\n"
+    )
+    settings = load_settings(path, environ={"B24_WEBHOOK_URL": WEBHOOK})
+
+    with bootstrap(settings, adapter=fake_crm) as app:
+        app.store.kv("probe").set("answer", {"value": 42})
+
+    assert database.is_file()
+    with bootstrap(settings, adapter=fake_crm) as again:
+        assert again.store.kv("probe").get("answer") == {"value": 42}
