@@ -25,6 +25,7 @@ from crm_bridge.errors import (
     PermissionDenied,
     StateError,
 )
+from crm_bridge.redaction import redact
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
@@ -36,12 +37,8 @@ EXIT_USAGE = 2  # the command line or the config is wrong
 
 
 def _redact(text: str) -> str:
-    """The HTTP layer's redaction when it is installed (tokens, webhook secrets, e-mails, phones)."""
-    try:
-        from crm_bridge.http import redact
-    except ImportError:
-        return text
-    return str(redact(text))
+    """Tokens, webhook secrets, e-mails and phones removed (``crm_bridge.redaction``)."""
+    return redact(text)
 
 
 @dataclass

@@ -232,3 +232,29 @@ def test_a_broken_verb_module_does_not_break_help_or_other_verbs(
         "error: internal error: ModuleNotFoundError: No module named 'somelib'"
         " (run with -v for the traceback)"
     )
+
+
+def test_log_lines_and_error_messages_never_carry_the_webhook_secret(
+    write_config: Callable[..., Path],
+    verb: Callable[[Callable[[], object]], None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("B24_WEBHOOK_URL", WEBHOOK)
+    path = write_config()
+
+    def body() -> None:
+        from crm_bridge.cli.output import CliContext
+
+        click.get_current_context().find_object(CliContext).settings()  # type: ignore[union-attr]
+        import logging
+
+        logging.getLogger("crm_bridge.probe").warning("calling %s for manager@example.ru", WEBHOOK)
+        raise RuntimeError(f"unexpected answer from {WEBHOOK}")
+
+    verb(body)
+
+    assert main(["--config", str(path), "probe"]) == 1
+    err = capsys.readouterr().err
+    assert "calling" in err and "internal error: RuntimeError" in err
+    assert "s3cr3tw3bh00k" not in err and "manager@example.ru" not in err
