@@ -45,8 +45,10 @@ def test_help_lists_the_verbs_and_the_global_options(capsys: pytest.CaptureFixtu
 
     out = capsys.readouterr().out
     assert "Usage: crm-bridge" in out
-    for text in ("validate", "funnels", "--config", "CRM_BRIDGE_CONFIG", "--log-format", "-v"):
+    for text in ("--config", "CRM_BRIDGE_CONFIG", "--log-format", "--verbose"):
         assert text in out
+    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.startswith("  ")]
+    assert listed[:2] == ["validate", "funnels"]
 
 
 def test_an_unknown_verb_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
