@@ -47,7 +47,9 @@ class Bitrix24Config(_Strict):
 
     webhook_url: SecretStr | None = None
     oauth: Bitrix24OAuth | None = None
-    plan: Literal["standard", "enterprise"] = "standard"  # sets the rate-limit defaults (2/s burst 50; 5/s burst 250)
+    plan: Literal["standard", "enterprise"] = (
+        "standard"  # sets the rate-limit defaults (2/s burst 50; 5/s burst 250)
+    )
     rate_limit: RateLimitConfig | None = None  # override of the plan's limits
     max_concurrency: int | None = Field(default=None, gt=0, le=250)  # in-flight requests; default = burst
     http: HttpConfig = HttpConfig()

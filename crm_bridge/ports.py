@@ -229,7 +229,14 @@ class Diagnostics(Protocol):
 
 
 class CrmAdapter(
-    FunnelAdmin, RecordSource, RecordWriter, TaskSink, PartnerFieldWriter, UserDirectory, Diagnostics, Protocol
+    FunnelAdmin,
+    RecordSource,
+    RecordWriter,
+    TaskSink,
+    PartnerFieldWriter,
+    UserDirectory,
+    Diagnostics,
+    Protocol,
 ):
     """Everything a full adapter offers. ``name`` is the CRM kind (``bitrix24``)."""
 
