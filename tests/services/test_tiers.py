@@ -1,0 +1,235 @@
+"""Tier evaluation, grace, approval and application on the FakeCRM and a SQLite store (services.tiers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_bridge.domain.funnels import default_funnels, desired_layout
+from crm_bridge.domain.model import Curator, Partner
+from crm_bridge.domain.tiers import HysteresisMode, TierLevel, TierPolicy
+from crm_bridge.errors import TransientError, UsageError
+from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.services.provision import provision
+from crm_bridge.services.sync import sync
+from crm_bridge.services.tiers import TierService, TierSettings
+from crm_bridge.services.tiers_apply import TierFunnel
+from crm_bridge.store import Store, open_store
+
+PORTAL = "fake:test"
+LAYOUT = desired_layout(default_funnels(), "en", ["bronze", "silver", "gold"])
+LEAD_STAGES = ["lead_registered", "qualification", "offer"]
+POLICY = TierPolicy(
+    (
+        TierLevel("bronze", "Bronze"),
+        TierLevel("silver", "Silver", {"won_deals": Decimal(3)}),
+        TierLevel("gold", "Gold", {"won_deals": Decimal(6)}),
+    ),
+    margin_percent=Decimal(10),
+    consecutive=3,
+    mode=HysteresisMode.EITHER,
+    window_days=90,
+)
+ANNA = Curator("anna", "Анна", "11")
+HEAD = Curator("head", "Мария", "1")
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: dict[str, tuple[str, list[Any], str]] = {}
+
+    def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
+        self.sent.setdefault(key, (event, list(recipients), text))
+
+    def events(self) -> list[str]:
+        return [event for event, _, _ in self.sent.values()]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+        yield s
+
+
+@pytest.fixture
+def crm(fake_clock: FakeClock) -> FakeCRM:
+    fake = FakeCRM(clock=fake_clock)
+    provision(fake, LAYOUT)
+    for user_id, name in (("11", "Анна"), ("1", "Мария")):
+        fake.add_user(user_id, name)
+    return fake
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+def service(crm: FakeCRM, store: Store, notifier: RecordingNotifier, **kw: Any) -> TierService:
+    settings = TierSettings(
+        POLICY,
+        kw.pop("grace", timedelta(0)),
+        kw.pop("approval", False),
+        {"bronze": "Bronze", "silver": "Silver", "gold": "Gold"},
+    )
+    return TierService(
+        crm,
+        store,
+        PORTAL,
+        settings,
+        lead_stages=LEAD_STAGES,
+        funnel=TierFunnel.from_layout(LAYOUT),
+        curators=[ANNA],
+        head=HEAD,
+        notifier=notifier,
+    )
+
+
+def partner_with_wins(crm: FakeCRM, wins: int, tier: str | None = None) -> Partner:
+    partner = crm.seed_partner("ООО Альфа", tier=tier, curator_key="anna")
+    for i in range(wins):
+        crm.seed_lead(partner.crm_id, f"Сделка {i}", stage="deal_closed", amount=Decimal(1000))
+    return partner
+
+
+def refresh(crm: FakeCRM, store: Store, clock: FakeClock) -> None:
+    """Sync an hour later, as the daemon would; evaluations then run at that time."""
+    clock.advance(3600)
+    sync(crm, store, PORTAL, now=clock())
+
+
+def card_of(crm: FakeCRM, partner: Partner) -> Any:
+    return next(d for d in crm.state.deals.values() if d.external_id == f"tier-card:{partner.crm_id}")
+
+
+def test_an_upgrade_is_recorded_pushed_carded_tasked_and_told_to_the_curator(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 7, tier="silver")
+    refresh(crm, store, fake_clock)
+    run = service(crm, store, notifier).evaluate(fake_clock())
+    assert [(c.partner_id, c.old, c.new, c.direction) for c in run.changes] == [
+        (partner.crm_id, "silver", "gold", "up")
+    ]
+    assert "won deals 7 >= 6" in run.changes[0].reason
+    (history,) = store.tier_history(PORTAL, partner.crm_id)
+    assert (history.from_tier, history.to_tier) == ("silver", "gold")
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+    card = card_of(crm, partner)
+    assert (card.funnel, card.stage) == ("tier_upgrade", "tier_reached")
+    (task,) = [t for t in crm.state.tasks.values() if t.external_id.startswith("tier-task:")]
+    assert task.responsible_user_id == "11" and "Silver → Gold" in task.title
+    assert notifier.events() == ["tier_changed"]
+
+
+def test_a_second_evaluation_changes_nothing_and_writes_nothing(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner_with_wins(crm, 7, tier="silver")
+    refresh(crm, store, fake_clock)
+    service(crm, store, notifier).evaluate(fake_clock())
+    writes = (crm.calls["update_partners"], crm.calls["create_deals"], crm.calls["create_tasks"])
+    assert service(crm, store, notifier).evaluate(fake_clock()).changes == []  # the replica still says silver
+    refresh(crm, store, fake_clock)
+    assert service(crm, store, notifier).evaluate(fake_clock()).changes == []
+    assert (crm.calls["update_partners"], crm.calls["create_deals"], crm.calls["create_tasks"]) == writes
+
+
+def test_a_partner_without_a_tier_gets_the_one_it_earns(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 3)
+    refresh(crm, store, fake_clock)
+    run = service(crm, store, notifier).evaluate(fake_clock())
+    assert [(c.old, c.new) for c in run.changes] == [(None, "silver")]
+    assert crm.state.partners[partner.crm_id].tier == "silver"
+
+
+def test_a_downgrade_waits_out_the_grace_period_after_warning_the_curator(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, grace=timedelta(days=7))
+    first = svc.evaluate(fake_clock())  # far below gold: hysteresis allows it, the grace period starts
+    assert first.changes == [] and first.warnings == [partner.crm_id]
+    assert [(p.status, p.to_tier) for p in svc.pending()] == [("grace", "bronze")]
+    assert notifier.events() == ["tier_downgrade_warning"]
+    fake_clock.advance(3 * 86400)
+    assert svc.evaluate(fake_clock()).changes == [] and len(notifier.sent) == 1  # warned once
+    fake_clock.advance(5 * 86400)
+    last = svc.evaluate(fake_clock())
+    assert [(c.old, c.new, c.direction) for c in last.changes] == [("gold", "bronze", "down")]
+    assert svc.pending() == []
+    assert crm.state.partners[partner.crm_id].tier == "bronze"
+    assert card_of(crm, partner).stage == "assessment"
+
+
+def test_recovering_during_the_grace_period_cancels_the_downgrade(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, grace=timedelta(days=7))
+    svc.evaluate(fake_clock())
+    for i in range(6):
+        crm.seed_lead(partner.crm_id, f"Новая {i}", stage="deal_closed")
+    fake_clock.advance(86400)
+    refresh(crm, store, fake_clock)
+    assert svc.evaluate(fake_clock()).changes == [] and svc.pending() == []
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+
+
+def test_with_approval_a_downgrade_waits_for_the_head_and_applies_when_approved(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True)
+    run = svc.evaluate(fake_clock())
+    assert run.changes == [] and [(p.from_tier, p.to_tier) for p in run.awaiting_approval] == [
+        ("gold", "bronze")
+    ]
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+    (pending,) = svc.pending()
+    assert notifier.sent[f"tier_pending:{pending.id}"][1] == [HEAD]
+    assert svc.evaluate(fake_clock()).awaiting_approval == []  # asked once
+    change = svc.approve(pending.id, by="head", now=fake_clock())
+    assert (change.old, change.new) == ("gold", "bronze") and "approved by head" in change.reason
+    assert crm.state.partners[partner.crm_id].tier == "bronze"
+    assert [h.to_tier for h in store.tier_history(PORTAL, partner.crm_id)] == ["bronze"]
+    with pytest.raises(
+        UsageError, match=f"no tier downgrade {pending.id} awaiting approval \\(it is applied"
+    ):
+        svc.approve(pending.id, by="head", now=fake_clock())
+
+
+def test_a_rejected_downgrade_is_not_applied(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True)
+    (pending,) = svc.evaluate(fake_clock()).awaiting_approval
+    assert svc.reject(pending.id, by="head", now=fake_clock()).status == "awaiting_approval"
+    assert svc.pending() == [] and crm.state.partners[partner.crm_id].tier == "gold"
+    assert store.tier_history(PORTAL) == []
+
+
+def test_a_crm_failure_while_applying_is_finished_by_the_next_run_with_one_history_entry(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 7, tier="silver")
+    refresh(crm, store, fake_clock)
+    crm.failures.fail_next("transient", method="create_deals")
+    with pytest.raises(TransientError):
+        service(crm, store, notifier).evaluate(fake_clock())
+    service(crm, store, notifier).evaluate(fake_clock())
+    assert [h.to_tier for h in store.tier_history(PORTAL)] == ["gold"]
+    assert card_of(crm, partner).stage == "tier_reached"
+    assert sum(1 for t in crm.state.tasks.values() if t.external_id.startswith("tier-task:")) == 1
