@@ -147,7 +147,7 @@ class Statement:
 def _commission(rules: RewardRules, tier: str | None, deals: list[WonRecord]) -> list[StatementLine]:
     lines: list[StatementLine] = []
     if rules.commission_by_tier:
-        if tier not in rules.commission_by_tier:
+        if tier is None or tier not in rules.commission_by_tier:
             raise ValueError(f"rewards from {rules.effective_from}: no commission percent for tier {tier!r}")
         rate = rules.commission_by_tier[tier]
         for d in deals:
