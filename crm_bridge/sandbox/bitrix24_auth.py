@@ -25,6 +25,7 @@ _SCOPE_OF = {
     "tasks.": ("task",),
     "im.": ("im",),
     "user.": ("user", "user_basic", "user_brief"),
+    "department.": ("department",),
 }
 
 

@@ -41,6 +41,17 @@ def user_get(ctx: Ctx, params: dict[str, Any]) -> Answer:
     return page(users, pick(params, "start", default=0), lambda u: _select(u, select))
 
 
+def department_get(ctx: Ctx, params: dict[str, Any]) -> Answer:
+    """Departments filtered by top-level ID/NAME/PARENT/UF_HEAD (departments/department-get.md)."""
+    keys = ("ID", "NAME", "SORT", "PARENT", "UF_HEAD")
+    filters = {k: v for k in keys if (v := pick(params, k)) not in (None, "")}
+    rows = [d for d in ctx.state.departments if matches(d, filters, lambda r, n: r.get(n))]
+    sort = str(pick(params, "sort", default="SORT") or "SORT").upper()
+    order = str(pick(params, "order", default="ASC") or "ASC").upper()
+    sort_rows(rows, {sort: order if order in ("ASC", "DESC") else "ASC"}, lambda r, n: r.get(n))
+    return page(rows, pick(params, "START", default=0), dict)
+
+
 def user_current(ctx: Ctx, params: dict[str, Any]) -> Answer:
     return Answer(dict(ctx.state.users[ctx.user_id]), records=1)
 

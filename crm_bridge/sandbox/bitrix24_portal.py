@@ -50,16 +50,21 @@ def new_portal(now: float, language: str = "ru") -> PortalState:
     ):
         state.users[user_id] = new_user(user_id, name, last, email, now)
     state.sequences["user"] = 3
+    sales = "Отдел продаж" if language == "ru" else "Sales Department"
+    company = "Компания" if language == "ru" else "Company"
+    state.departments = [
+        {"ID": "1", "NAME": company, "SORT": 500, "UF_HEAD": "1"},
+        {"ID": "2", "NAME": sales, "SORT": 500, "PARENT": "1", "UF_HEAD": "2"},
+    ]
     return state
 
 
 def new_user(
     user_id: int, name: str, last_name: str, email: str, now: float, active: bool = True
 ) -> dict[str, Any]:
-    """A user as user.get answers (api-reference/user/user-get.md)."""
+    """A user as user.get answers (api-reference/user/user-get.md, its first example user)."""
     return {
         "ID": str(user_id),
-        "XML_ID": str(user_id),
         "ACTIVE": active,
         "NAME": name,
         "LAST_NAME": last_name,
@@ -69,12 +74,16 @@ def new_user(
         "DATE_REGISTER": fmt_date(now),
         "TIME_ZONE": "Europe/Moscow",
         "IS_ONLINE": "N",
+        "TIMESTAMP_X": {},  # the docs' example shows these two date fields as empty objects
+        "LAST_ACTIVITY_DATE": {},
         "PERSONAL_GENDER": "",
+        "PERSONAL_WWW": "",
         "PERSONAL_BIRTHDAY": "",
         "PERSONAL_MOBILE": "",
+        "PERSONAL_CITY": "",
         "WORK_PHONE": "",
         "WORK_POSITION": "",
         "UF_EMPLOYMENT_DATE": "",
-        "UF_DEPARTMENT": [1],
+        "UF_DEPARTMENT": [1] if user_id == 1 else [2],
         "USER_TYPE": "employee",
     }

@@ -213,6 +213,7 @@ class PortalState:
     statuses: dict[int, Status] = field(default_factory=dict)
     userfields: dict[int, UserField] = field(default_factory=dict)
     users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    departments: list[dict[str, Any]] = field(default_factory=list)
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)
@@ -270,6 +271,7 @@ class PortalState:
             "statuses": [asdict(s) for s in self.statuses.values()],
             "userfields": [asdict(u) for u in self.userfields.values()],
             "users": list(self.users.values()),
+            "departments": list(self.departments),
             "tasks": list(self.tasks.values()),
             "notifications": list(self.notifications),
             "sequences": dict(self.sequences),
@@ -286,6 +288,7 @@ class PortalState:
             state.statuses = {int(s["id"]): Status(**s) for s in data.get("statuses", [])}
             state.userfields = {int(u["id"]): UserField(**u) for u in data.get("userfields", [])}
             state.users = {int(u["ID"]): dict(u) for u in data.get("users", [])}
+            state.departments = [dict(d) for d in data.get("departments", [])]
             state.tasks = {int(t["id"]): dict(t) for t in data.get("tasks", [])}
             state.notifications = list(data.get("notifications", []))
             state.sequences = {str(k): int(v) for k, v in (data.get("sequences") or {}).items()}

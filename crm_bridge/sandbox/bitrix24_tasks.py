@@ -87,6 +87,9 @@ def _new_task(ctx: Ctx, task_id: int) -> dict[str, Any]:
     task.update(isMuted="N", isPinned="N", isPinnedInGroup="N", descriptionInBbcode="Y", status="2")
     task.update(statusChangedDate=stamp, durationPlan=None, durationType="days", favorite="N", groupId="0")
     task.update(auditors=[], accomplices=[], ufCrmTask=[])
+    task |= dict.fromkeys(("commentsCount", "serviceCommentsCount", "forkedByTemplateId", "timeSpentInLogs"))
+    task |= dict.fromkeys(("forumTopicId", "forumId", "exchangeModified", "exchangeId", "viewedDate"))
+    task |= dict.fromkeys(("sorting", "durationFact", "flowId", "sprintId", "backlogId"))
     return task
 
 
@@ -132,12 +135,55 @@ def _apply(ctx: Ctx, task: dict[str, Any], given: dict[str, Any]) -> None:
         raise _fail("The end date in scheduling is earlier than the start date")
 
 
+# What the calling user may do with the task (the sandbox's webhook owner may do everything an
+# administrator may): the ``action`` block of tasks-task-add.md's answer.
+_ACTIONS = {
+    "accept": False,
+    "decline": False,
+    "complete": True,
+    "approve": False,
+    "disapprove": False,
+    "start": True,
+    "pause": False,
+    "delegate": True,
+    "remove": True,
+    "edit": True,
+    "defer": True,
+    "renew": False,
+    "create": True,
+    "changeDeadline": True,
+    "checklistAddItems": True,
+    "addFavorite": True,
+    "deleteFavorite": False,
+    "rate": True,
+    "take": False,
+    "edit.originator": False,
+    "checklist.reorder": True,
+    "elapsedtime.add": True,
+    "dayplan.timer.toggle": False,
+    "edit.plan": True,
+    "checklist.add": True,
+    "favorite.add": True,
+    "favorite.delete": False,
+}
+
+
+def _checklist_tree(user_id: int) -> dict[str, Any]:
+    fields = dict.fromkeys(("id", "copiedId", "entityId", "createdBy", "parentId", "sortIndex"))
+    fields |= {"userId": user_id, "title": "", "displaySortIndex": "", "isComplete": False}
+    fields |= {"isImportant": False, "completedCount": 0, "members": [], "attachments": [], "nodeId": None}
+    return {"nodeId": 0, "fields": fields, "action": [], "descendants": []}
+
+
 def _full(ctx: Ctx, task: dict[str, Any]) -> dict[str, Any]:
     """The task as add/update/get answer it: stored fields plus people objects, without ufCrmTask."""
     out = {k: v for k, v in task.items() if k != "ufCrmTask"}
     out.update(checklist=[], group=[], creator=_user_ref(ctx, task["createdBy"]))
-    out.update(responsible=_user_ref(ctx, task["responsibleId"]), accomplicesData=[], auditorsData=[])
-    out["newCommentsCount"] = 0
+    out["responsible"] = _user_ref(ctx, task["responsibleId"])
+    for key in ("accomplices", "auditors"):  # PHP: an empty array is [], a filled one an object by user id
+        out[f"{key}Data"] = {u: _user_ref(ctx, u) for u in task[key]} or []
+    out.update(newCommentsCount=0, action=dict(_ACTIONS), checkListTree=_checklist_tree(ctx.user_id))
+    out["checkListCanAdd"] = True
     return out
 
 
@@ -231,6 +277,7 @@ def task_get(ctx: Ctx, params: dict[str, Any]) -> Answer:
     out = _selected(ctx, task, select)
     out.update(descriptionInBbcode=task["descriptionInBbcode"], favorite=task["favorite"], group=[])
     out.update(creator=_user_ref(ctx, task["createdBy"]), responsible=_user_ref(ctx, task["responsibleId"]))
+    out["action"] = dict(_ACTIONS)
     return Answer({"task": out}, records=1)
 
 

@@ -119,9 +119,11 @@ def json_kind(value: Any) -> str:
 _PORTAL_SPECIFIC = re.compile(r"^(UF_CRM_\w+|PARENT_ID_\d+)$")
 
 
-def shape_differences(ours: Any, documented: Any, path: str = "$") -> list[str]:
+def shape_differences(ours: Any, documented: Any, path: str = "$", *, extra_ok: bool = False) -> list[str]:
     """Where ``ours`` differs from a documented example in keys or JSON value types (``null`` in the
-    example matches anything; portal-specific UF_CRM_*/PARENT_ID_* keys are not compared)."""
+    example matches anything; portal-specific UF_CRM_*/PARENT_ID_* keys are not compared).
+    ``extra_ok``: keys the example lacks are allowed (pages of one method written for different
+    versions of the product disagree on the newest fields)."""
     if documented is None or ours is None:
         return []
     if json_kind(ours) != json_kind(documented):
@@ -132,12 +134,12 @@ def shape_differences(ours: Any, documented: Any, path: str = "$") -> list[str]:
         our_keys = {k for k in ours if not _PORTAL_SPECIFIC.match(k)}
         if doc_keys - our_keys:
             problems.append(f"{path}: missing {sorted(doc_keys - our_keys)}")
-        if our_keys - doc_keys:
+        if our_keys - doc_keys and not extra_ok:
             problems.append(f"{path}: extra {sorted(our_keys - doc_keys)}")
         for key in doc_keys & our_keys:
-            problems += shape_differences(ours[key], documented[key], f"{path}.{key}")
+            problems += shape_differences(ours[key], documented[key], f"{path}.{key}", extra_ok=extra_ok)
     elif isinstance(documented, list) and documented and ours:
-        problems += shape_differences(ours[0], documented[0], f"{path}[0]")
+        problems += shape_differences(ours[0], documented[0], f"{path}[0]", extra_ok=extra_ok)
     return problems
 
 
