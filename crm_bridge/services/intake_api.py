@@ -1,0 +1,104 @@
+"""The partner intake API as a use case: authenticate the partner's key, check the JSON body, register
+and create the lead exactly once. Returns an ``ApiAnswer`` the daemon's HTTP port turns into a
+response (``crm_bridge/openapi/intake.json`` documents it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
+from crm_bridge.services.intake import IntakeService, LeadSubmission, content_key
+from crm_bridge.services.intake_fields import FIELDS, check_lead_fields
+from crm_bridge.services.intake_keys import ApiKeys
+
+log = logging.getLogger("crm_bridge.intake.api")
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAnswer:
+    """``kind``: created | existing | invalid | unauthorized | refused | unavailable."""
+
+    kind: str
+    body: dict[str, Any]
+    retry_after: int | None = None
+
+
+def _problem(kind: str, error: str, message: str, problems: list[dict[str, str]] | None = None) -> ApiAnswer:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if problems:
+        body["problems"] = problems
+    return ApiAnswer(kind, body)
+
+
+@dataclass
+class IntakeApi:
+    keys: ApiKeys
+    service: IntakeService
+    clock: Callable[[], datetime]
+    counters: dict[str, int] = field(default_factory=dict)  # answers by kind (for /metrics)
+
+    def submit(self, api_key: str | None, payload: Any, idempotency_key: str | None) -> ApiAnswer:
+        answer = self._submit(api_key, payload, idempotency_key)
+        self.counters[answer.kind] = self.counters.get(answer.kind, 0) + 1
+        return answer
+
+    def _submit(self, api_key: str | None, payload: Any, idempotency_key: str | None) -> ApiAnswer:
+        now = self.clock()
+        try:
+            partner_id = self.keys.verify(api_key, now=now)
+        except CrmBridgeError as exc:
+            log.error("intake: cannot check the API key: %s", exc)
+            return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
+        if partner_id is None:
+            return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+        if not isinstance(payload, dict):
+            return _problem("invalid", "invalid_request", "the body must be a JSON object")
+        problems = [{"field": k, "message": "unknown field"} for k in payload if k not in FIELDS]
+        fields, field_problems = check_lead_fields(payload)
+        problems += [{"field": p.field, "message": p.message} for p in field_problems]
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            problems.append({"field": "Idempotency-Key", "message": f"1 to {MAX_IDEMPOTENCY_KEY} characters"})
+        if problems or fields is None:
+            return _problem("invalid", "invalid_request", f"{len(problems)} problem(s) in the lead", problems)
+        if idempotency_key:
+            key = content_key("key", idempotency_key)
+        else:
+            key = content_key("body", *(str(payload.get(name, "")).strip() for name in FIELDS))
+        sub = LeadSubmission(f"api:{partner_id}:{key}", partner_id, fields, "api")
+        try:
+            (outcome,) = self.service.submit([sub], now=now)
+        except CrmRetriableError as exc:
+            wait = int(exc.retry_after) if exc.retry_after else 30
+            log.warning("intake: CRM unavailable: %s", exc)
+            return ApiAnswer(
+                "unavailable", {"error": "unavailable", "message": "the CRM is busy; retry"}, max(1, wait)
+            )
+        except CrmError as exc:
+            log.error("intake: CRM error: %s", exc)
+            return ApiAnswer(
+                "unavailable", {"error": "unavailable", "message": "the CRM is not reachable"}, 60
+            )
+        except CrmBridgeError as exc:
+            log.error("intake: %s", exc)
+            return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
+        if outcome.status == "rejected":
+            return _problem(
+                "invalid", "invalid_request", outcome.error, [{"field": "partner", "message": outcome.error}]
+            )
+        if outcome.status == "failed":
+            return _problem("refused", "refused", outcome.error)
+        body: dict[str, Any] = {
+            "lead_id": outcome.lead_crm_id or "",
+            "external_id": sub.external_id,
+            "status": "created" if outcome.status == "created" else "existing",
+            "conflict": outcome.conflict,
+        }
+        if outcome.conflict:
+            body["message"] = "this customer is registered by another partner; the lead is flagged for review"
+        return ApiAnswer(body["status"], body)

@@ -1,0 +1,136 @@
+"""The partner intake API use case and registration upkeep (services.intake_api, intake_registrations)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_bridge.domain.funnels import default_funnels, desired_layout
+from crm_bridge.domain.model import Curator, Partner
+from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.ports import Entity, RecordUpdate
+from crm_bridge.services.intake import IntakePolicy, IntakeService
+from crm_bridge.services.intake_api import IntakeApi
+from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake_registrations import refresh_registrations
+from crm_bridge.services.provision import provision
+from crm_bridge.services.sync import sync
+from crm_bridge.store import Store, open_store
+
+PORTAL = "fake:test"
+ANNA = Curator("anna", "Анна", "11")
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: dict[str, tuple[str, list[Any], str]] = {}
+
+    def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
+        self.sent.setdefault(key, (event, list(recipients), text))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+        yield s
+
+
+@pytest.fixture
+def crm(fake_clock: FakeClock) -> FakeCRM:
+    fake = FakeCRM(clock=fake_clock)
+    provision(fake, desired_layout(default_funnels(), "en", ["bronze"]))
+    return fake
+
+
+@pytest.fixture
+def partner(crm: FakeCRM, store: Store, fake_clock: FakeClock) -> Partner:
+    p = crm.seed_partner("ООО Альфа", curator_key="anna")
+    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
+    return p
+
+
+def api(crm: FakeCRM, store: Store, clock: FakeClock, **kw: Any) -> IntakeApi:
+    service = IntakeService(crm, store, PORTAL, curators=[ANNA], **kw)
+    return IntakeApi(ApiKeys(store.intake, PORTAL), service, clock)
+
+
+def test_a_partner_key_creates_a_lead_for_that_partner_and_a_retry_returns_the_same_lead(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
+    intake = api(crm, store, fake_clock)
+    body = {"customer_name": "ООО Ромашка", "email": "Ivan@Romashka.ru", "amount": "1500.50"}
+    first = intake.submit(key, body, "order-77")
+    again = intake.submit(key, body, "order-77")
+    assert (first.kind, again.kind) == ("created", "existing")
+    assert first.body["lead_id"] == again.body["lead_id"] and first.body["conflict"] is False
+    lead = crm.state.leads[first.body["lead_id"]]
+    assert (lead.partner_id, lead.customer.email) == (partner.crm_id, "ivan@romashka.ru")
+    assert len(crm.state.leads) == 1
+
+
+def test_without_an_idempotency_key_the_same_content_is_one_lead(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
+    intake = api(crm, store, fake_clock)
+    body = {"customer_name": "ООО Ромашка", "phone": "+7 900 123 45 67"}
+    assert [intake.submit(key, body, None).kind for _ in range(2)] == ["created", "existing"]
+
+
+def test_bad_keys_and_bad_bodies_are_answered_without_touching_the_crm(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
+    intake = api(crm, store, fake_clock)
+    assert intake.submit(None, {"customer_name": "x"}, None).kind == "unauthorized"
+    assert intake.submit("cbk_nope", {"customer_name": "x"}, None).kind == "unauthorized"
+    assert intake.submit(key, ["not", "an", "object"], None).kind == "invalid"
+    answer = intake.submit(key, {"customer_name": "", "region": "msk", "email": "bad"}, "x" * 201)
+    assert answer.kind == "invalid"
+    assert [p["field"] for p in answer.body["problems"]] == [
+        "region",
+        "customer_name",
+        "email",
+        "Idempotency-Key",
+    ]
+    assert crm.calls["create_leads"] == 0
+    assert intake.counters == {"unauthorized": 2, "invalid": 2}
+
+
+def test_a_crm_outage_answers_unavailable_with_a_retry_delay_and_the_retry_creates_once(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
+    intake = api(crm, store, fake_clock)
+    crm.failures.fail_next("rate_limit", method="create_leads", when="after")
+    busy = intake.submit(key, {"customer_name": "Ромашка", "tax_id": "7707083893"}, "k1")
+    assert busy.kind == "unavailable" and busy.retry_after is not None and busy.retry_after >= 1
+    assert intake.submit(key, {"customer_name": "Ромашка", "tax_id": "7707083893"}, "k1").kind == "existing"
+    assert len(crm.state.leads) == 1
+
+
+def test_a_lead_that_moves_keeps_its_registration_and_an_idle_one_lapses_and_the_curator_hears(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
+    policy = IntakePolicy(protection_window_days=120, registration_expiry_days=30)
+    intake = api(crm, store, fake_clock, policy=policy)
+    moving = intake.submit(key, {"customer_name": "Движется", "email": "m@x.ru"}, "1").body["lead_id"]
+    intake.submit(key, {"customer_name": "Стоит", "email": "s@x.ru"}, "2")
+    notifier = RecordingNotifier()
+    for day in range(0, 40, 10):
+        fake_clock.advance(10 * 86400)
+        if day == 10:
+            crm.update_records([RecordUpdate(Entity.LEAD, moving, stage="qualification")])
+        sync(crm, store, PORTAL, now=fake_clock())
+        refresh_registrations(store, PORTAL, policy, fake_clock(), curators=[ANNA], notifier=notifier)
+    expired = {k.split(":", 1)[1]: v for k, v in notifier.sent.items()}
+    assert len(expired) == 1
+    (event, recipients, text) = next(iter(expired.values()))
+    assert event == "registration_expired" and recipients == [ANNA] and "«Стоит»" in text
+    live = {r.customer_name for r in store.intake.with_leads(PORTAL)}
+    assert live == {"Движется"}
