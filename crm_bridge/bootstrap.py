@@ -103,13 +103,15 @@ def bootstrap(
     adapter: CrmAdapter | None = None,
     clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
+    on_request: Callable[[str, str, int], None] | None = None,
 ) -> App:
     """Wire the application from ``settings``.
 
     ``store``: an open ``crm_bridge.store.Store``; default: ``open_store(settings.state.url)``
     (created/migrated on open; raises StateError). ``adapter``: any ``CrmAdapter`` (a FakeCRM in
     tests); default: the installed adapter for ``crm.kind`` (raises ConfigError when missing).
-    ``clock``/``sleep`` are handed to the adapter so throttling can be tested without real time."""
+    ``clock``/``sleep`` are handed to the adapter so throttling can be tested without real time;
+    ``on_request`` (crm, endpoint, status) is told about every CRM request (the daemon's /metrics)."""
     owned: list[Callable[[], None]] = []
     portal = portal_id(settings.crm, settings.state.portal)
     try:
@@ -126,6 +128,7 @@ def bootstrap(
                 locks=store.locks,
                 clock=lambda: clock().timestamp(),
                 sleep=sleep,
+                on_request=on_request,
             )
             adapter = factory(settings, context)
             owned.append(adapter.close)
