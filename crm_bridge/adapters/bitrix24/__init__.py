@@ -34,6 +34,7 @@ def build_adapter(
     portal: str = "bitrix24",
     desired: DesiredLayout | None = None,
     curators: dict[str, str] | None = None,
+    language: str = "en",
 ) -> Bitrix24Adapter:
     """An adapter from the ``crm.bitrix24`` section alone (tests, benchmarks, scripts)."""
     mapping = load_mapping()
@@ -49,7 +50,14 @@ def build_adapter(
     )
     note = f"{config.plan} plan: {rate.per_second:g} requests/s, burst {rate.burst}"
     return Bitrix24Adapter(
-        client, mapping, ctx, desired=desired, curators=curators, limits_note=note, transport=transport
+        client,
+        mapping,
+        ctx,
+        desired=desired,
+        curators=curators,
+        limits_note=note,
+        transport=transport,
+        language=language,
     )
 
 
@@ -71,7 +79,14 @@ def create_adapter(settings: Any, ctx: AdapterContext) -> Bitrix24Adapter:
     if not isinstance(config, Bitrix24Config):
         raise ConfigError("crm.bitrix24: the section is missing (webhook_url or oauth)")
     curators = {c.key: c.crm_user_id for c in getattr(settings, "curators", [])}
-    return build_adapter(config, ctx, portal=_portal(config), desired=_desired(settings), curators=curators)
+    return build_adapter(
+        config,
+        ctx,
+        portal=_portal(config),
+        desired=_desired(settings),
+        curators=curators,
+        language=str(getattr(settings, "locale", "ru")),
+    )
 
 
 def _portal(config: Bitrix24Config) -> str:

@@ -57,6 +57,7 @@ class Bitrix24Adapter:
         page_cap: int = 200_000,
         limits_note: str = "",
         transport: Any = None,
+        language: str = "en",
     ) -> None:
         self.client = client
         self.mapping = mapping
@@ -65,7 +66,7 @@ class Bitrix24Adapter:
         self.limits_note = limits_note
         self.transport = transport  # Bitrix24Transport: ``transport.http.counter`` counts requests
         self.state = LayoutState.load(ctx.kv)
-        self.reader = LayoutReader(client, mapping, self.state, desired)
+        self.reader = LayoutReader(client, mapping, self.state, desired, language)
         user_ids = dict(curators or {})
         self._catalog: Catalog | None = None
         self._snapshot: Snapshot | None = None

@@ -57,7 +57,9 @@ class LayoutReader:
         mapping: Bitrix24Mapping,
         state: LayoutState,
         desired: DesiredLayout | None,
+        language: str = "en",
     ) -> None:
+        self.language = language
         self.client = client
         self.mapping = mapping
         self.state = state
@@ -76,7 +78,9 @@ class LayoutReader:
         entities = self._uf_entities()
         known = sorted(set(self.state.funnels.values()))
         commands = [Command("crm.category.list", {"entityTypeId": self.mapping.deal_entity_type_id})]
-        commands += [Command(f"crm.{e}.userfield.list", {"order": {"ID": "ASC"}}) for e in entities]
+        # Labels come back only with filter LANG (crm.company.userfield.list); we set ours for every language.
+        uf_params = {"order": {"ID": "ASC"}, "filter": {"LANG": self.language}}
+        commands += [Command(f"crm.{e}.userfield.list", uf_params) for e in entities]
         commands += [self._status_cmd(cid) for cid in known]
         outcomes = self.client.batch(commands).outcomes
         snap = Snapshot()

@@ -17,7 +17,7 @@ from typing import Any
 
 from crm_bridge.adapters.bitrix24.client import Bitrix24Client, Command
 from crm_bridge.adapters.bitrix24.mapping import Bitrix24Mapping
-from crm_bridge.adapters.bitrix24.rows import iso
+from crm_bridge.adapters.bitrix24.rows import iso, parse_datetime
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmValidationError
 from crm_bridge.ports import Entity, KeyValueState, NotificationDraft, TaskDraft, WriteOutcome
@@ -64,15 +64,27 @@ class TaskWrites:
             binding = self._binding(draft)
             if binding:
                 flt["UF_CRM_TASK"] = binding
-            commands.append(Command("tasks.task.list", {"filter": flt, "select": ["ID", "XML_ID"]}))
+            select = ["ID", "XML_ID", "TITLE", "DEADLINE"]
+            commands.append(Command("tasks.task.list", {"filter": flt, "select": select}))
         found: dict[str, str] = {}
         for draft, outcome in zip(drafts, self.client.run(commands), strict=True):
             rows = outcome.result.get("tasks", []) if outcome.ok and isinstance(outcome.result, dict) else []
             for row in rows:
-                if str(row.get("xmlId") or row.get("XML_ID") or "") == draft.external_id:
+                if self._same_task(draft, row):
                     found[draft.external_id] = str(row.get("id") or row.get("ID"))
                     break
         return found
+
+    @staticmethod
+    def _same_task(draft: TaskDraft, row: dict[str, Any]) -> bool:
+        """Our XML_ID when the portal returns it; else the same title, responsible and deadline."""
+        xml_id = row.get("xmlId") or row.get("XML_ID")
+        if xml_id:
+            return str(xml_id) == draft.external_id
+        deadline = parse_datetime(row.get("deadline") or row.get("DEADLINE"))
+        return str(
+            row.get("title") or row.get("TITLE") or ""
+        ) == draft.title and deadline == draft.deadline.replace(microsecond=0)
 
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
         known: dict[str, str] = {}
@@ -124,8 +136,12 @@ class TaskWrites:
         ]
         out: list[WriteOutcome] = []
         for draft, outcome in zip(drafts, self.client.run(commands), strict=True):
-            if outcome.ok:
+            if outcome.ok and outcome.result not in (False, None, 0, "0"):
                 out.append(WriteOutcome(draft.external_id, str(outcome.result), created=True))
+            elif outcome.ok:  # the method answers false when it could not deliver (unknown user…)
+                out.append(
+                    WriteOutcome(draft.external_id, None, error="Bitrix24 did not deliver the notification")
+                )
             else:
                 out.append(WriteOutcome(draft.external_id, None, error=str(outcome.error)))
         return out

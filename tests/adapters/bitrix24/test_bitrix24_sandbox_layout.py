@@ -89,19 +89,19 @@ def test_the_partner_fields_are_user_fields_with_enumeration_items(
         fields[("lead", "partner_ref")].code == fields[("deal", "partner_ref")].code == "UF_CRM_PARTNER_REF"
     )
     dumped = sandbox.emulator.dump()["userfields"]
-    assert sum(1 for uf in dumped if uf["FIELD_NAME"] == "UF_CRM_PARTNER_REF") == 1  # one field serves both
+    assert sum(1 for uf in dumped if uf["field_name"] == "UF_CRM_PARTNER_REF") == 1  # one field serves both
 
 
 def test_a_company_funnel_with_records_is_never_touched(adapter: Bitrix24Adapter, sandbox: Sandbox) -> None:
     sandbox.emulator.seed({"categories": [{"name": "Sales", "sort": 100}], "deals": [{"TITLE": "Theirs"}]})
     before = [
-        s for s in sandbox.emulator.dump()["statuses"] if s["ENTITY_ID"] in ("DEAL_STAGE", "DEAL_STAGE_1")
+        s for s in sandbox.emulator.dump()["statuses"] if s["entity_id"] in ("DEAL_STAGE", "DEAL_STAGE_1")
     ]
 
     provision(adapter)
 
     after = [
-        s for s in sandbox.emulator.dump()["statuses"] if s["ENTITY_ID"] in ("DEAL_STAGE", "DEAL_STAGE_1")
+        s for s in sandbox.emulator.dump()["statuses"] if s["entity_id"] in ("DEAL_STAGE", "DEAL_STAGE_1")
     ]
     assert after == before
 

@@ -104,8 +104,8 @@ def test_the_layout_is_read_in_one_batch_shaped_like_the_docs() -> None:
     assert sent["halt"] == 0
     assert list(sent["cmd"].values()) == [
         "crm.category.list?entityTypeId=2",
-        "crm.company.userfield.list?order%5BID%5D=ASC",
-        "crm.deal.userfield.list?order%5BID%5D=ASC",
+        "crm.company.userfield.list?order%5BID%5D=ASC&filter%5BLANG%5D=en",
+        "crm.deal.userfield.list?order%5BID%5D=ASC&filter%5BLANG%5D=en",
     ]
     [tier] = observed.fields
     assert (tier.key, tier.code, tier.type.value) == ("tier", "UF_CRM_PARTNER_TIER", "enum")
