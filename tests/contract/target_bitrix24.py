@@ -1,0 +1,88 @@
+"""Contract target: the Bitrix24 adapter against the Bitrix24 sandbox (webhook, rate limit off).
+
+The sandbox's clock ticks one second per request: Bitrix24 stamps DATE_MODIFY in whole seconds and
+the adapter reads again what changed in the second a listing starts in (it cannot tell whether that
+happened before or after it read the record), so the suite's strict "nothing changed" checks need
+time to pass between calls, as it does on a real portal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from contract_targets import ContractTarget, TargetFactory
+
+from crm_bridge.adapters.bitrix24 import Bitrix24Adapter, build_adapter
+from crm_bridge.config_crm import Bitrix24Config, RateLimitConfig
+from crm_bridge.domain.layout import FieldEntity
+from crm_bridge.ports import AdapterContext
+from crm_bridge.sandbox.server import Sandbox
+
+
+class _TickingClock:
+    def __init__(self) -> None:
+        self._now = float(int(time.time()))
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._now += 1.0
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+class _KV:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+
+class _Seeder:
+    def __init__(self, sandbox: Sandbox, adapter: Bitrix24Adapter) -> None:
+        self.sandbox = sandbox
+        self.adapter = adapter
+
+    def partner(self, name: str) -> str:
+        fields: dict[str, Any] = {"TITLE": name}
+        ptype = self.adapter.catalog().field(FieldEntity.PARTNER, "partner_type")
+        if ptype is not None and ptype.options:
+            fields[ptype.code] = next(iter(ptype.options.values()))
+        return str(self.sandbox.emulator.seed({"companies": [fields]})["companies"][0])
+
+    def user(self, name: str) -> str:
+        first, _, last = name.partition(" ")
+        return str(self.sandbox.emulator.seed({"users": [{"NAME": first, "LAST_NAME": last}]})["users"][0])
+
+
+@contextmanager
+def _open(tmp_path: Path) -> Iterator[ContractTarget]:
+    clock = _TickingClock()
+    with Sandbox("bitrix24") as sandbox:
+        sandbox.emulator.set_clock(clock)
+        config = Bitrix24Config(
+            webhook_url=sandbox.config_snippet()["env"]["B24_WEBHOOK_URL"],
+            rate_limit=RateLimitConfig(burst=10_000, per_second=10_000),
+            max_concurrency=4,
+        )
+        adapter = build_adapter(config, AdapterContext(kv=_KV()))
+        try:
+            yield ContractTarget(
+                adapter=adapter, seeder=_Seeder(sandbox, adapter), let_time_pass=clock.advance
+            )
+        finally:
+            adapter.close()
+
+
+TARGET = TargetFactory(name="bitrix24-sandbox", open=_open)
