@@ -14,6 +14,8 @@ import pytest
 
 from crm_bridge.fake import FakeClock, FakeCRM
 
+pytest_plugins = ["sandbox_fixture"]  # make_sandbox, bitrix24_sandbox, amocrm_sandbox, hubspot_sandbox
+
 MINIMAL_CONFIG = """
 crm:
   kind: bitrix24

@@ -3,7 +3,7 @@ faults, clock, webhooks), the request log, and latency applied through an inject
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -153,3 +153,22 @@ def test_endpoints_are_counted_by_method_name_or_by_path_with_ids_folded() -> No
     assert endpoint_of("bitrix24", "/rest/batch") == "batch"
     assert endpoint_of("amocrm", "/api/v4/leads/123/notes/45") == "/api/v4/leads/{id}/notes/{id}"
     assert endpoint_of("hubspot", "/crm/v3/objects/deals/987") == "/crm/v3/objects/deals/{id}"
+
+
+def test_the_sandbox_fixtures_start_fast_quiet_sandboxes_and_stop_them(
+    make_sandbox: Callable[..., Sandbox],
+    bitrix24_sandbox: Sandbox,
+    amocrm_sandbox: Sandbox,
+    hubspot_sandbox: Sandbox,
+) -> None:
+    limited = make_sandbox("bitrix24", rate_limit=True, emulator_options={"plan": "standard"})
+    statuses = [requests.get(hook(bitrix24_sandbox) + "scope", timeout=5).status_code for _ in range(60)]
+    limited_statuses = [requests.get(hook(limited) + "scope", timeout=5).status_code for _ in range(80)]
+    token = amocrm_sandbox.config_snippet()["env"]["AMOCRM_ACCESS_TOKEN"]
+    account = requests.get(
+        f"{amocrm_sandbox.base_url}/api/v4/account", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+
+    assert set(statuses) == {200} and 503 in limited_statuses
+    assert account.status_code == 200
+    assert hubspot_sandbox.latency == 0 and hubspot_sandbox.port != bitrix24_sandbox.port
