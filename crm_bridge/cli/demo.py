@@ -1,0 +1,123 @@
+"""``crm-bridge demo``: the whole product on a local Bitrix24 sandbox, no config and no network needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crm_bridge.cli.output import CliContext
+from crm_bridge.sandbox.server import Sandbox
+from crm_bridge.services.demo import DemoResult, run_demo
+
+
+def _rub(value: object) -> str:
+    return f"{value:,.0f} ₽".replace(",", " ")
+
+
+def _pct(value: object) -> str:
+    return "-" if value is None else f"{value:.1f} %"
+
+
+def render(result: DemoResult, console: Console) -> None:
+    """Print what the demo did: funnels, leads per manager, tier changes, KPIs, files, timings."""
+    funnels = Table(title="Funnels created in the CRM", title_justify="left")
+    funnels.add_column("funnel")
+    funnels.add_column("stages")
+    for name, stages in result.funnels:
+        funnels.add_row(name, " → ".join(stages))
+    console.print(funnels)
+    changes = ", ".join(f"{n} {a}" for a, n in result.provisioned.items()) or "nothing to change"
+    console.print(f"Provisioning: {changes}.")
+    seeded = result.seeded
+    console.print(
+        f"Seeded partner network: {seeded.get('partners', 0)} partners, {seeded.get('leads', 0)} partner "
+        f"leads, {seeded.get('repeat_deals', 0)} repeat deals; synced "
+        + ", ".join(f"{n} {e}s" for e, n in result.synced.items())
+        + "."
+    )
+    managers = Table(title="New partner leads distributed per manager", title_justify="left")
+    managers.add_column("manager")
+    managers.add_column("leads", justify="right")
+    managers.add_column("why (first assignment)", overflow="fold")
+    why = dict(result.sample_reasons)
+    for name, count in result.per_manager:
+        managers.add_row(name, str(count), why.get(name, "-"))
+    console.print(managers)
+    tiers = Table(title="Tier changes", title_justify="left")
+    for header in ("partner", "from", "to", "reason"):
+        tiers.add_column(header, overflow="fold")
+    for move in result.tier_moves:
+        arrow = "[green]↑[/green]" if move.direction == "up" else "[red]↓[/red]"
+        tiers.add_row(move.partner, move.old, f"{arrow} {move.new}", move.reason)
+    console.print(tiers if result.tier_moves else "Tier changes: none.")
+    if result.tier_warnings:
+        console.print(
+            f"Downgrade warnings (grace period started): {len(result.tier_warnings)} — "
+            + ", ".join(result.tier_warnings[:5])
+            + (" …" if len(result.tier_warnings) > 5 else "")
+        )
+    if result.kpis is not None:
+        k = result.kpis
+        kpis = Table(title=f"Department KPIs, {result.kpi_period}", title_justify="left")
+        kpis.add_column("KPI")
+        kpis.add_column("value", justify="right")
+        for label, value in (
+            ("partners (active in the period)", f"{k.partners} ({k.active_partners})"),
+            ("new partners", str(k.new_partners)),
+            ("partner leads", str(k.leads)),
+            ("qualified leads", str(k.qualified)),
+            ("lead → won conversion", _pct(k.conversion)),
+            ("won deals (repeat)", f"{k.won} ({k.repeat_won})"),
+            ("revenue", _rub(k.revenue)),
+            ("repeat share", _pct(k.repeat_share)),
+        ):
+            kpis.add_row(label, value)
+        console.print(kpis)
+    for extra in result.extras.values():
+        if extra is not None and hasattr(extra, "__rich__"):
+            console.print(extra)
+    timing = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.timings.items())
+    console.print(f"Timings: {timing}; {result.crm_requests} requests to the CRM.")
+    console.print(f"Config used: {result.config_path}")
+    for path in result.reports:
+        console.print(f"Report written: {path}")
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("crm-bridge-demo"),
+    show_default=True,
+    help="Directory for the demo's config, state database and reports (rewritten on each run).",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generated partner network.")
+@click.option(
+    "--rate-limit/--no-rate-limit",
+    default=True,
+    show_default=True,
+    help="Hold the sandbox and the client to Bitrix24's standard plan limits (2 requests/s, burst 50).",
+)
+@click.pass_obj
+def command(obj: CliContext, out_dir: Path, seed: int, rate_limit: bool) -> None:
+    """Run crm-bridge end to end against a local Bitrix24 sandbox: provision the four partner funnels,
+    seed a partner network (partners of every type with curators, a few thousand leads and deals over
+    the last months), then sync, distribute new leads, evaluate tiers, compute rewards and write the
+    report. Needs no config file and no network."""
+    console = obj.console
+    console.print("[dim]• Starting a Bitrix24 sandbox portal on a local port…[/dim]")
+    with Sandbox("bitrix24", rate_limit=rate_limit) as sandbox:
+        result = run_demo(
+            out_dir.resolve(),
+            sandbox.emulator,
+            sandbox.config_snippet()["env"]["B24_WEBHOOK_URL"],
+            seed=seed,
+            rate_limit=rate_limit,
+            progress=lambda label: console.print(f"[dim]• {label}…[/dim]"),
+        )
+        result.crm_requests = sandbox.request_count()
+    render(result, console)

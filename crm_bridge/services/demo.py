@@ -1,0 +1,207 @@
+"""``crm-bridge demo``: a config pointing at a Bitrix24 sandbox portal (started by the caller),
+provisioning, a seeded partner network, then the real jobs — sync, distribution, tiers, rewards,
+report — and what they did."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crm_bridge.bootstrap import App, bootstrap
+from crm_bridge.config import Settings, load_settings
+from crm_bridge.domain.kpis import DepartmentKpis, compute_kpis
+from crm_bridge.domain.layout import DesiredLayout
+from crm_bridge.domain.model import Curator, StageKind
+from crm_bridge.domain.period import Period
+from crm_bridge.services.demo_data import demo_config, generate
+from crm_bridge.services.demo_seed import Seedable, seed_network
+from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
+from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
+from crm_bridge.services.sync import sync
+from crm_bridge.services.tiers import TierService, TierSettings
+from crm_bridge.services.tiers_apply import TierFunnel
+
+ENV_VAR = "B24_WEBHOOK_URL"
+
+
+@dataclass(frozen=True)
+class TierMove:
+    partner: str
+    old: str
+    new: str
+    direction: str
+    reason: str
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    config_path: Path
+    funnels: list[tuple[str, list[str]]] = field(default_factory=list)  # funnel name, stage names
+    provisioned: dict[str, int] = field(default_factory=dict)  # plan action -> count
+    seeded: dict[str, int] = field(default_factory=dict)
+    synced: dict[str, int] = field(default_factory=dict)  # entity -> records
+    per_manager: list[tuple[str, int]] = field(default_factory=list)  # manager name, leads assigned
+    sample_reasons: list[tuple[str, str]] = field(default_factory=list)  # manager name, why
+    tier_moves: list[TierMove] = field(default_factory=list)
+    tier_warnings: list[str] = field(default_factory=list)  # partner names
+    kpi_period: str = ""
+    kpis: DepartmentKpis | None = None
+    reports: list[Path] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # later steps' results (rewards, report)
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    crm_requests: int = 0
+
+
+def lead_stages(layout: DesiredLayout) -> list[str]:
+    """The lead funnel's open stage keys in order."""
+    funnel = next(f for f in layout.funnels if f.key == "leads")
+    return [s.key for s in sorted(funnel.stages, key=lambda s: s.sort) if s.kind is StageKind.OPEN]
+
+
+def _head(settings: Settings) -> Curator | None:
+    h = settings.head
+    return Curator("head", h.name, h.crm_user_id, h.email, h.telegram_chat_id) if h else None
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float], progress: Callable[[str], None]) -> None:
+        self.timings, self.progress = timings, progress
+
+    def step(self, name: str, label: str) -> _Step:
+        self.progress(label)
+        return _Step(self.timings, name)
+
+
+class _Step:
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = time.perf_counter() - self.started
+
+
+def run_demo(
+    out_dir: Path,
+    portal: Seedable,
+    webhook_url: str,
+    *,
+    seed: int = 7,
+    per_type: int = 30,
+    months: int = 6,
+    fresh_leads: int = 60,
+    rate_limit: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda label: None,
+    after_jobs: Callable[[App, DemoResult, datetime], None] | None = None,
+) -> DemoResult:
+    """Run the whole demo into ``out_dir`` (config, state database, reports) against the sandbox
+    portal reached at ``webhook_url`` and seeded through ``portal`` (its emulator). ``rate_limit``
+    keeps the client to the standard plan's limits; without it the client never waits. ``after_jobs``
+    runs extra steps on the wired application before it closes."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    moment = now or datetime.now(UTC)
+    result = DemoResult(out_dir=out_dir, config_path=out_dir / "config.yaml")
+    timer = _Timer(result.timings, progress)
+    db = out_dir / "crm_bridge_demo.db"
+    for stale in out_dir.glob("crm_bridge_demo.db*"):
+        stale.unlink()
+    config = demo_config(f"sqlite:///{db}")
+    config["reports"]["out_dir"] = str(out_dir / "reports")
+    if not rate_limit:
+        config["crm"]["bitrix24"]["rate_limit"] = {"burst": 10_000, "per_second": 10_000}
+    result.config_path.write_text(
+        "# Written by `crm-bridge demo`: a Bitrix24 sandbox portal on a local port.\n"
+        + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    settings = load_settings(result.config_path, environ={ENV_VAR: webhook_url})
+    with bootstrap(settings) as app:
+        layout = desired_layout_for(settings)
+        with timer.step("provision", "Provisioning the four partner funnels"):
+            done: ProvisionResult = provision(app.adapter, layout)
+        result.provisioned = done.summary()
+        result.funnels = [
+            (f.name, [s.name for s in sorted(f.stages, key=lambda s: s.sort)])
+            for f in sorted(layout.funnels, key=lambda f: f.sort)
+        ]
+        with timer.step("seed", "Seeding the partner network"):
+            net = generate(moment, seed=seed, per_type=per_type, months=months, fresh_leads=fresh_leads)
+            result.seeded = seed_network(portal, app.adapter.catalog(), net)  # type: ignore[attr-defined]
+        _jobs(app, settings, layout, result, timer, moment)
+        if after_jobs is not None:
+            after_jobs(app, result, moment)
+    return result
+
+
+def _jobs(
+    app: App, settings: Settings, layout: DesiredLayout, result: DemoResult, timer: _Timer, now: datetime
+) -> None:
+    with timer.step("sync", "Syncing partners, leads and deals"):
+        synced = sync(app.adapter, app.store, app.portal, now=now)
+    result.synced = {e.entity.value: e.records for e in synced.entities}
+    team = team_from_settings(settings)
+    names = {m.key: m.name for m in team.managers}
+    with timer.step("distribute", "Distributing new partner leads"):
+        distributed = Distributor(
+            app.adapter, app.store, app.portal, team, settings_from(settings)
+        ).distribute(now)
+    counts = distributed.per_manager()
+    result.per_manager = [(m.name, counts.get(m.key, 0)) for m in team.managers]
+    seen: set[str] = set()
+    for rec in distributed.assigned:
+        if rec.manager_key and rec.manager_key not in seen:
+            seen.add(rec.manager_key)
+            result.sample_reasons.append((names.get(rec.manager_key, rec.manager_key), rec.reason))
+    tier_settings = TierSettings.from_settings(settings)
+    service = TierService(
+        app.adapter,  # type: ignore[arg-type]
+        app.store,
+        app.portal,
+        tier_settings,
+        lead_stages=lead_stages(layout),
+        funnel=TierFunnel.from_layout(layout),
+        curators=settings.domain_curators(),
+        head=_head(settings),
+    )
+    with timer.step("tiers", "Evaluating partner tiers"):
+        run = service.evaluate(now)
+    partners = {p.crm_id: p.name for p in app.store.partners(app.portal)}
+    label = tier_settings.names
+    result.tier_moves = [
+        TierMove(
+            partners.get(c.partner_id, c.partner_id),
+            label.get(c.old or "", c.old or "-"),
+            label.get(c.new, c.new),
+            c.direction,
+            c.reason,
+        )
+        for c in run.changes
+    ]
+    result.tier_warnings = [partners.get(p, p) for p in run.warnings]
+    with timer.step("resync", "Syncing the changes back"):
+        sync(app.adapter, app.store, app.portal, now=datetime.now(UTC))
+    period = Period.containing(now, "month", _zone(settings)).previous(_zone(settings))
+    kpis = compute_kpis(
+        period,
+        app.store.leads(app.portal),
+        app.store.deals(app.portal),
+        app.store.partners(app.portal),
+        lead_stages=lead_stages(layout),
+    )
+    result.kpi_period, result.kpis = period.key, kpis.department
+
+
+def _zone(settings: Settings) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(settings.timezone)

@@ -1,0 +1,66 @@
+"""The demo runner (services.demo) on a small network against a Bitrix24 sandbox: what it reports is
+what the CRM and the state store hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crm_bridge.sandbox.server import Sandbox
+from crm_bridge.services.demo import DemoResult, run_demo
+from crm_bridge.services.demo_data import MANAGERS, generate
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+FRESH = 12
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox("bitrix24") as sb:
+        yield sb
+
+
+@pytest.fixture
+def result(sandbox: Sandbox, tmp_path: Path) -> DemoResult:
+    url = sandbox.config_snippet()["env"]["B24_WEBHOOK_URL"]
+    return run_demo(tmp_path, sandbox.emulator, url, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
+
+
+def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None:
+    one, again, other = generate(NOW, seed=3), generate(NOW, seed=3), generate(NOW, seed=4)
+
+    assert one == again
+    assert [p.name for p in one.partners] != [p.name for p in other.partners]
+
+
+def test_everything_seeded_into_the_crm_is_synced_into_the_store(result: DemoResult) -> None:
+    assert result.provisioned == {"create": 48}  # four funnels, their stages, the partner fields
+    assert result.synced["partner"] == result.seeded["partners"] == 16
+    assert result.synced["lead"] == result.seeded["leads"]
+    assert result.synced["deal"] == result.seeded["repeat_deals"]
+
+
+def test_each_fresh_lead_gets_a_manager_in_the_crm_and_a_task_with_the_reason(
+    result: DemoResult, sandbox: Sandbox
+) -> None:
+    assert sum(n for _, n in result.per_manager) == FRESH
+    assert [name for name, _ in result.per_manager] == [m["name"] for m in MANAGERS]
+    dump = sandbox.emulator.dump()
+    manager_ids = {m["crm_user_id"] for m in MANAGERS}
+    lead_tasks = [t for t in dump["tasks"] if str(t["xmlId"]).startswith("lead-task:")]
+    assert len(lead_tasks) == FRESH
+    deals = {row["ID"]: row for row in dump["records"]["deal"]}
+    for task in lead_tasks:
+        assert task["responsibleId"] in manager_ids and "Why you:" in task["description"]
+        deal = deals[task["ufCrmTask"][0].removeprefix("D_")]
+        assert deal["ASSIGNED_BY_ID"] == task["responsibleId"]
+
+
+def test_tier_changes_carry_reasons_and_kpis_cover_the_previous_month(result: DemoResult) -> None:
+    assert all(move.reason.startswith("meets ") for move in result.tier_moves if move.direction == "up")
+    assert result.kpi_period == "2026-10"
+    assert result.kpis is not None and result.kpis.partners == 16 and result.kpis.leads > 0
+    assert (result.out_dir / "config.yaml").read_text(encoding="utf-8").count("${B24_WEBHOOK_URL}") == 1
