@@ -1,0 +1,265 @@
+"""Notifications: routing per event into the store's outbox (idempotent, never raising into the
+caller), delivery through the CRM channel of a FakeCRM, retries with back-off, giving up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_bridge.config import parse_settings
+from crm_bridge.domain.model import Curator, Manager
+from crm_bridge.errors import StateError
+from crm_bridge.fake import FakeCRM
+from crm_bridge.services.notify import (
+    KIND,
+    Notifier,
+    Recipient,
+    RetryPolicy,
+    Routing,
+    notifier_from_settings,
+    people_from_settings,
+)
+from crm_bridge.services.notify_channels import CrmNotifications, Delivery, Message
+from crm_bridge.store import Store, open_store
+
+PORTAL = "fake:notify"
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+ANNA = Curator("anna", "Анна Смирнова", "11", email="anna@example.ru", telegram_chat_id="5001")
+OLEG = Manager("oleg", "Олег Кузнецов", "8")
+
+
+class Recorder:
+    """A channel that records what it was asked to deliver and answers from a script."""
+
+    def __init__(self, name: str, answers: list[Delivery] | None = None) -> None:
+        self.name = name
+        self.batches: list[list[Message]] = []
+        self._answers = list(answers or [])
+
+    def deliver(self, messages: list[Message], now: datetime) -> list[Delivery]:
+        self.batches.append(list(messages))
+        return [self._answers.pop(0) if self._answers else Delivery(True) for _ in messages]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+        yield s
+
+
+def make(store: Any, routes: Routing, channels: dict[str, Any], **options: Any) -> Notifier:
+    return Notifier(store, PORTAL, routes, channels, clock=lambda: NOW, **options)
+
+
+def routing(**routes: list[str]) -> Routing:
+    return Routing(routes, ("crm",), frozenset({"crm", "telegram", "email"}))
+
+
+def pending(store: Store) -> list[Any]:
+    return store.due(PORTAL, KIND, now=NOW + timedelta(days=365))
+
+
+def test_an_event_is_queued_once_per_routed_channel_and_recipient_address(store: Store) -> None:
+    notifier = make(store, routing(lead_escalated=["crm", "telegram", "email"]), {})
+
+    notifier.notify("lead_escalated", [ANNA, OLEG], "Lead «Pilot» is overdue", key="lead_escalated:42")
+
+    queued = sorted((i.payload["channel"], i.payload["recipient"]["name"]) for i in pending(store))
+    # Oleg has neither a Telegram chat nor an e-mail: he gets the CRM notification only
+    assert queued == [
+        ("crm", "Анна Смирнова"),
+        ("crm", "Олег Кузнецов"),
+        ("email", "Анна Смирнова"),
+        ("telegram", "Анна Смирнова"),
+    ]
+    assert {i.payload["text"] for i in pending(store)} == {"Lead «Pilot» is overdue"}
+
+
+def test_the_same_key_notified_twice_is_queued_once(store: Store) -> None:
+    notifier = make(store, routing(), {})
+
+    notifier.notify("tier_changed", [ANNA], "Gold now", key="tier:1")
+    notifier.notify("tier_changed", [ANNA], "Gold now", key="tier:1")
+
+    assert len(pending(store)) == 1
+
+
+def test_events_not_routed_use_the_default_and_disabled_channels_are_dropped(store: Store) -> None:
+    only_crm = Routing({"new_partner": ["telegram", "crm"]}, ("email",), frozenset({"crm"}))
+    notifier = make(store, only_crm, {})
+
+    notifier.notify("new_partner", [ANNA], "Welcome ООО Ромашка", key="np:1")
+    notifier.notify("report_ready", [ANNA], "The report is ready", key="rr:1")  # default: email, disabled
+
+    assert [(i.payload["event"], i.payload["channel"]) for i in pending(store)] == [("new_partner", "crm")]
+
+
+def test_the_directory_fills_in_addresses_a_domain_manager_does_not_carry(store: Store) -> None:
+    people = {"8": Recipient("Олег Кузнецов", "8", email="oleg@example.ru", telegram_chat_id="7007")}
+    notifier = make(store, routing(lead_assigned=["email", "telegram"]), {}, people=people)
+
+    notifier.notify("lead_assigned", [OLEG], "New lead", key="la:1")
+
+    addresses = {i.payload["channel"]: i.payload["recipient"] for i in pending(store)}
+    assert addresses["email"]["email"] == "oleg@example.ru"
+    assert addresses["telegram"]["telegram_chat_id"] == "7007"
+
+
+class BrokenStore:
+    def enqueue(self, *args: Any, **kwargs: Any) -> int:
+        raise StateError("database is locked")
+
+
+def test_notify_never_raises_into_the_caller_when_the_store_fails(caplog: pytest.LogCaptureFixture) -> None:
+    notifier = make(BrokenStore(), routing(), {})
+
+    with caplog.at_level(logging.ERROR, logger="crm_bridge.notify"):
+        notifier.notify("tier_changed", [ANNA], "Gold now", key="tier:1")
+
+    assert "could not queue notification tier:1" in caplog.text
+    assert "database is locked" in caplog.text
+
+
+def test_flush_delivers_crm_notifications_through_the_adapter_once(store: Store) -> None:
+    crm = FakeCRM(clock=lambda: NOW)
+    crm.add_user("11", "Анна Смирнова")
+    notifier = make(store, routing(), {"crm": CrmNotifications(crm)})
+    notifier.notify("tier_changed", [ANNA], "ООО Ромашка is Gold now", key="tier:7")
+
+    first = notifier.flush(NOW)
+    second = notifier.flush(NOW + timedelta(minutes=1))
+
+    assert (first.sent, second.sent) == (1, 0)
+    (sent,) = crm.state.notifications.values()
+    assert sent.user_id == "11"
+    assert "ООО Ромашка is Gold now" in sent.message
+    assert sent.message.startswith("crm-bridge: Уровень партнёра изменён")
+
+
+def test_the_crm_channel_in_task_mode_creates_a_task_for_the_recipient(store: Store) -> None:
+    crm = FakeCRM(clock=lambda: NOW)
+    crm.add_user("11", "Анна Смирнова")
+    notifier = make(store, routing(), {"crm": CrmNotifications(crm, mode="task")}, locale="en")
+    notifier.notify("channel_conflict", [ANNA], "Two partners registered ООО Вектор", key="cc:3")
+
+    notifier.flush(NOW)
+
+    (task,) = crm.state.tasks.values()
+    assert task.responsible_user_id == "11"
+    assert task.title == "crm-bridge: Channel conflict"
+    assert task.description == "Two partners registered ООО Вектор"
+    assert task.deadline == NOW + timedelta(days=1)
+
+
+def test_a_crm_outage_is_retried_with_back_off_and_delivered_later(store: Store) -> None:
+    crm = FakeCRM(clock=lambda: NOW)
+    crm.add_user("11", "Анна Смирнова")
+    crm.failures.fail_next("rate_limit", method="send_notifications")
+    retry = RetryPolicy(base=timedelta(seconds=30))
+    notifier = make(store, routing(), {"crm": CrmNotifications(crm)}, retry=retry)
+    notifier.notify("tier_changed", [ANNA], "Gold now", key="tier:1")
+
+    failed = notifier.flush(NOW)
+    too_early = notifier.flush(NOW + timedelta(seconds=29))
+    later = notifier.flush(NOW + timedelta(seconds=30))
+
+    assert (failed.retrying, too_early.sent, later.sent) == (1, 0, 1)
+    assert len(crm.state.notifications) == 1
+
+
+def test_a_failing_channel_does_not_hold_back_the_others(store: Store) -> None:
+    telegram = Recorder("telegram", [Delivery(False, "telegram: connection refused")])
+    crm = Recorder("crm")
+    notifier = make(store, routing(lead_escalated=["telegram", "crm"]), {"telegram": telegram, "crm": crm})
+    notifier.notify("lead_escalated", [ANNA], "Overdue", key="le:1")
+
+    result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.by_channel) == (1, 1, {"crm": 1})
+    (waiting,) = pending(store)
+    assert waiting.payload["channel"] == "telegram"
+    assert waiting.last_error == "telegram: connection refused"
+    assert waiting.next_attempt_at == NOW + timedelta(seconds=30)
+
+
+def test_back_off_doubles_honours_the_wait_asked_for_and_gives_up_at_the_limit() -> None:
+    policy = RetryPolicy(base=timedelta(seconds=30), cap=timedelta(minutes=10), max_attempts=4)
+
+    assert policy.next_attempt(1, NOW) == NOW + timedelta(seconds=30)
+    assert policy.next_attempt(3, NOW) == NOW + timedelta(minutes=2)
+    assert policy.next_attempt(2, NOW, asked=300) == NOW + timedelta(minutes=5)
+    assert policy.next_attempt(4, NOW) is None
+
+
+def test_a_message_that_keeps_failing_is_given_up_after_the_last_attempt(store: Store) -> None:
+    channel = Recorder("crm", [Delivery(False, "boom")] * 3)
+    notifier = make(store, routing(), {"crm": channel}, retry=RetryPolicy(max_attempts=3))
+    notifier.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+
+    outcomes = [notifier.flush(NOW + timedelta(days=day)) for day in range(4)]
+
+    assert [(o.retrying, o.failed) for o in outcomes] == [(1, 0), (1, 0), (0, 1), (0, 0)]
+    assert len(channel.batches) == 3
+    assert pending(store) == []
+
+
+def test_a_permanent_refusal_is_not_retried(store: Store) -> None:
+    channel = Recorder("crm", [Delivery(False, "chat not found", permanent=True)])
+    notifier = make(store, routing(), {"crm": channel})
+    notifier.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+
+    result = notifier.flush(NOW)
+
+    assert (result.failed, pending(store)) == (1, [])
+
+
+def test_a_message_for_a_channel_that_is_not_configured_waits_for_it(store: Store) -> None:
+    notifier = make(store, routing(), {})
+    notifier.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+
+    result = notifier.flush(NOW)
+
+    assert result.retrying == 1
+    assert pending(store)[0].last_error == "channel crm is not enabled"
+
+
+def test_outcomes_are_reported_to_the_observer(store: Store) -> None:
+    seen: list[tuple[str, str]] = []
+    channel = Recorder("crm", [Delivery(True), Delivery(False, "x")])
+    notifier = make(store, routing(), {"crm": channel}, observe=lambda c, o: seen.append((c, o)))
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+
+    notifier.flush(NOW)
+
+    assert sorted(seen) == [("crm", "retry"), ("crm", "sent")]
+
+
+CONFIG: dict[str, Any] = {
+    "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
+    "managers": [{"key": "oleg", "name": "Олег", "crm_user_id": 8, "email": "oleg@example.ru"}],
+    "curators": [{"key": "anna", "name": "Анна", "crm_user_id": 11, "telegram_chat_id": "5001"}],
+    "notifications": {
+        "channels": {"telegram": {"enabled": True, "bot_token": "${TELEGRAM_BOT_TOKEN}"}},
+        "routing": {"lead_assigned": ["crm"], "tier_changed": ["telegram"]},
+    },
+}
+ENV = {"B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/", "TELEGRAM_BOT_TOKEN": "123:ABC"}
+
+
+def test_the_notifier_is_wired_from_the_config_routing_and_people(store: Store) -> None:
+    settings = parse_settings(CONFIG, ENV)
+    notifier = notifier_from_settings(settings, store, PORTAL, FakeCRM(), clock=lambda: NOW)
+
+    notifier.notify("lead_assigned", [OLEG], "New lead", key="la:1")
+    notifier.notify("tier_changed", [ANNA], "Gold", key="tc:1")
+
+    assert sorted((i.payload["event"], i.payload["channel"]) for i in pending(store)) == [
+        ("lead_assigned", "crm"),
+        ("tier_changed", "telegram"),
+    ]
+    assert people_from_settings(settings)["8"].email == "oleg@example.ru"

@@ -1,0 +1,206 @@
+"""Notification channels end to end through the outbox: the Telegram Bot API (replayed with
+``responses``) and e-mail to a local SMTP server (plain, and STARTTLS + AUTH)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from notify_fixtures import SMTP_PASSWORD, SMTP_USER, Inbox, free_port, smtp_inbox, tls_smtp_inbox
+
+from crm_bridge.domain.model import Curator
+from crm_bridge.services.notify import KIND, Notifier, Routing
+from crm_bridge.services.notify_channels import EmailSender, SmtpSettings, TelegramBot
+from crm_bridge.store import Store, open_store
+
+PORTAL = "fake:notify"
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+TOKEN = "123456:AAE-secret-bot-token"
+TG = "https://tg.test"
+ANNA = Curator("anna", "Анна Смирнова", "11", email="anna@example.ru", telegram_chat_id="5001")
+ALL = Routing({}, ("telegram", "email"), frozenset({"crm", "telegram", "email"}))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+        yield s
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with smtp_inbox() as box:
+        yield box
+
+
+@pytest.fixture
+def tls_inbox(tmp_path: Path) -> Iterator[Inbox]:
+    with tls_smtp_inbox(tmp_path) as box:
+        yield box
+
+
+def only(channel: str) -> Routing:
+    return Routing({}, (channel,), frozenset({channel}))
+
+
+def notifier(store: Store, routing: Routing, **channels: Any) -> Notifier:
+    return Notifier(store, PORTAL, routing, channels, clock=lambda: NOW, locale="en")
+
+
+def outbox(store: Store) -> list[Any]:
+    return store.due(PORTAL, KIND, now=NOW + timedelta(days=365))
+
+
+def sent_to_telegram() -> list[dict[str, Any]]:
+    return [json.loads(call.request.body) for call in responses.calls]
+
+
+@responses.activate
+def test_telegram_posts_send_message_to_the_bot_with_the_chat_and_text(store: Store) -> None:
+    responses.post(f"{TG}/bot{TOKEN}/sendMessage", json={"ok": True, "result": {"message_id": 77}})
+    n = notifier(store, only("telegram"), telegram=TelegramBot(TOKEN, base_url=TG))
+    n.notify("lead_escalated", [ANNA], "Lead «Пилот» is overdue since 12:00", key="le:9")
+
+    result = n.flush(NOW)
+
+    assert result.sent == 1
+    (body,) = sent_to_telegram()
+    assert body["chat_id"] == "5001"
+    assert body["text"] == "crm-bridge: Overdue partner lead\nLead «Пилот» is overdue since 12:00"
+
+
+@responses.activate
+def test_telegram_flood_control_is_retried_after_the_wait_it_asks_for(store: Store) -> None:
+    too_many = {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 600",
+        "parameters": {"retry_after": 600},
+    }
+    responses.post(f"{TG}/bot{TOKEN}/sendMessage", status=429, json=too_many)
+    responses.post(f"{TG}/bot{TOKEN}/sendMessage", json={"ok": True, "result": {"message_id": 1}})
+    n = notifier(store, only("telegram"), telegram=TelegramBot(TOKEN, base_url=TG))
+    n.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+
+    first = n.flush(NOW)
+    (waiting,) = outbox(store)
+    second = n.flush(NOW + timedelta(seconds=600))
+
+    assert first.retrying == 1 and second.sent == 1
+    assert waiting.next_attempt_at == NOW + timedelta(seconds=600)
+    assert "429" in (waiting.last_error or "")
+
+
+@responses.activate
+def test_a_chat_the_bot_cannot_reach_is_given_up_and_the_token_never_reaches_the_error(store: Store) -> None:
+    answer = {"ok": False, "error_code": 400, "description": f"Bad Request: chat not found (bot{TOKEN})"}
+    responses.post(f"{TG}/bot{TOKEN}/sendMessage", status=400, json=answer)
+    n = notifier(store, only("telegram"), telegram=TelegramBot(TOKEN, base_url=TG))
+    n.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+
+    result = n.flush(NOW)
+
+    assert result.failed == 1
+    item = store.outbox.get(1)
+    assert item is not None and item.status == "failed"
+    assert "chat not found" in (item.last_error or "")
+    assert TOKEN not in (item.last_error or "") and "AAE-secret" not in (item.last_error or "")
+
+
+def test_telegram_unreachable_is_retried_without_leaking_the_token(store: Store) -> None:
+    port = free_port()  # nothing listens there
+    n = notifier(store, only("telegram"), telegram=TelegramBot(TOKEN, base_url=f"http://127.0.0.1:{port}"))
+    n.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+
+    result = n.flush(NOW)
+
+    assert result.retrying == 1
+    (item,) = outbox(store)
+    assert "ConnectionError" in (item.last_error or "")
+    assert TOKEN not in (item.last_error or "")
+
+
+def test_email_arrives_with_subject_recipient_and_utf8_text(store: Store, inbox: Inbox) -> None:
+    sender = EmailSender(SmtpSettings(inbox.host, inbox.port, security="none", sender="bridge@example.ru"))
+    n = notifier(store, only("email"), email=sender)
+    n.notify("tier_changed", [ANNA], "ООО «Ромашка» теперь Золотой партнёр", key="tc:1")
+
+    result = n.flush(NOW)
+
+    assert result.sent == 1
+    (mail,) = inbox.messages
+    assert mail["Subject"] == "crm-bridge: Partner tier changed"
+    assert mail["To"] == "Анна Смирнова <anna@example.ru>"
+    assert mail.get_content().strip() == "ООО «Ромашка» теперь Золотой партнёр"
+    assert inbox.envelopes == [("bridge@example.ru", ["anna@example.ru"])]
+
+
+def test_email_over_starttls_with_login_is_delivered(store: Store, tls_inbox: Inbox) -> None:
+    settings = SmtpSettings(
+        tls_inbox.host,
+        tls_inbox.port,
+        security="starttls",
+        username=SMTP_USER,
+        password=SMTP_PASSWORD,
+        sender=SMTP_USER,
+        ssl_context=tls_inbox.client_context,
+    )
+    n = notifier(store, only("email"), email=EmailSender(settings))
+    n.notify("report_ready", [ANNA], "November report is ready", key="rr:1")
+
+    assert n.flush(NOW).sent == 1
+    assert [m["Subject"] for m in tls_inbox.messages] == ["crm-bridge: Report ready"]
+
+
+def test_a_wrong_smtp_password_is_retried_and_never_written_into_the_error(
+    store: Store, tls_inbox: Inbox
+) -> None:
+    settings = SmtpSettings(
+        tls_inbox.host,
+        tls_inbox.port,
+        username=SMTP_USER,
+        password="wrong-pass-123",
+        sender=SMTP_USER,
+        ssl_context=tls_inbox.client_context,
+    )
+    n = notifier(store, only("email"), email=EmailSender(settings))
+    n.notify("report_ready", [ANNA], "November report is ready", key="rr:1")
+
+    result = n.flush(NOW)
+
+    assert result.retrying == 1 and tls_inbox.messages == []
+    (item,) = outbox(store)
+    assert "wrong-pass-123" not in (item.last_error or "")
+    assert "535" in (item.last_error or "")  # the server's "authentication failed"
+
+
+def test_an_smtp_server_that_is_down_gets_the_mail_once_it_is_back(store: Store) -> None:
+    with smtp_inbox() as gone:
+        host, port = gone.host, gone.port  # stopped again at once: nothing listens there now
+    down = EmailSender(SmtpSettings(host, port, security="none", sender="bridge@example.ru", timeout=5))
+    n = notifier(store, only("email"), email=down)
+    n.notify("report_ready", [ANNA], "November report is ready", key="rr:1")
+
+    assert n.flush(NOW).retrying == 1
+    with smtp_inbox() as back:  # the daemon's next run, with the server up again
+        up = EmailSender(SmtpSettings(back.host, back.port, security="none", sender="bridge@example.ru"))
+        result = notifier(store, only("email"), email=up).flush(NOW + timedelta(minutes=5))
+        assert result.sent == 1 and len(back.messages) == 1
+
+
+@responses.activate
+def test_one_flush_delivers_each_channel_its_own_messages(store: Store, inbox: Inbox) -> None:
+    responses.post(f"{TG}/bot{TOKEN}/sendMessage", json={"ok": True, "result": {"message_id": 5}})
+    sender = EmailSender(SmtpSettings(inbox.host, inbox.port, security="none", sender="bridge@example.ru"))
+    n = notifier(store, ALL, telegram=TelegramBot(TOKEN, base_url=TG), email=sender)
+    n.notify("new_partner", [ANNA], "Welcome ООО Вектор", key="np:1")
+
+    result = n.flush(NOW)
+
+    assert result.by_channel == {"telegram": 1, "email": 1}
+    assert len(inbox.messages) == 1 and len(responses.calls) == 1
