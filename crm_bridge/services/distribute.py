@@ -66,6 +66,10 @@ class DistributionSettings:
     max_age: timedelta = timedelta(days=30)  # older leads without a manager are not "new"
 
 
+# A lead is "without a manager" when its responsible user is none of the configured managers: CRMs
+# like Bitrix24 always set a responsible (the user who created the record, e.g. the integration).
+
+
 @dataclass
 class DistributeResult:
     assigned: list[AssignmentRecord] = field(default_factory=list)
@@ -165,13 +169,14 @@ class Distributor:
         loads: Counter[str] = Counter()
         candidates: list[Lead] = []
         settled = self._repo.lead_ids(self._portal, ("pending", "done", "skipped", "failed"))
-        for lead in self._store.leads(self._portal, since=now - self._s.max_age):
+        oldest = now - self._s.max_age
+        for lead in self._store.leads(self._portal):
             if lead.stage_kind is not StageKind.OPEN:
                 continue
-            if lead.manager_user_id:
-                loads[by_user.get(lead.manager_user_id, "")] += 1
-            elif lead.partner_id and lead.crm_id not in settled:
-                candidates.append(lead)
+            if lead.manager_user_id in by_user:
+                loads[by_user[lead.manager_user_id or ""]] += 1
+            elif lead.partner_id and lead.created_at >= oldest and lead.crm_id not in settled:
+                candidates.append(lead)  # no manager, or a CRM user who is not a sales manager
         for rec in self._repo.all(self._portal, status="pending"):
             loads[rec.manager_key or ""] += 1
         state = DistributionState.from_dict(self._store.get_state(self._portal, STATE_NAME))

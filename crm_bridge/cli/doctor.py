@@ -1,0 +1,56 @@
+"""``crm-bridge doctor``: is everything in place? The adapter's checks (connection, credentials,
+scopes) and the CRM's layout compared with the config (a provisioning plan summary)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+
+from crm_bridge.cli.output import CliContext
+from crm_bridge.domain.layout import PlanAction
+from crm_bridge.errors import CrmBridgeError
+from crm_bridge.ports import HealthCheck
+from crm_bridge.services.provision import desired_layout_for, plan_provisioning
+
+if TYPE_CHECKING:
+    from crm_bridge.bootstrap import App
+
+
+def layout_check(app: App) -> HealthCheck:
+    try:
+        plan = plan_provisioning(app.adapter, desired_layout_for(app.settings))
+    except CrmBridgeError as exc:
+        return HealthCheck("layout vs config", False, f"cannot read the CRM's layout: {exc}")
+    if plan.is_noop:
+        orphans = plan.count(PlanAction.ORPHAN)
+        extra = f"; {orphans} stage(s) in the CRM not in the config" if orphans else ""
+        return HealthCheck("layout vs config", True, f"all {len(plan.items)} objects as configured{extra}")
+    counts = ", ".join(
+        f"{plan.count(a)} to {a.value}" for a in (PlanAction.CREATE, PlanAction.UPDATE) if plan.count(a)
+    )
+    return HealthCheck("layout vs config", False, f"{counts}: run `crm-bridge provision`")
+
+
+@click.command("doctor")
+@click.pass_obj
+def command(obj: CliContext) -> None:
+    """Check the connection, credentials and permissions, and the funnels/fields against the config.
+
+    Exit status 1 when a check fails."""
+    app = obj.app()
+    try:
+        checks = list(app.adapter.check())
+    except CrmBridgeError as exc:
+        checks = [HealthCheck("connection", False, str(exc))]
+    if all(c.ok for c in checks if c.name == "connection"):
+        checks.append(layout_check(app))
+    table = Table(title=f"crm-bridge doctor ({app.portal})", title_justify="left")
+    for column in ("check", "result", "details"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]", check.detail)
+    obj.console.print(table)
+    if not all(c.ok for c in checks):
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,153 @@
+"""The engine's jobs wired to one application (settings, store, CRM adapter): sync, distribute,
+escalate, tiers, notify and report — the same functions for ``crm-bridge run`` (scheduled),
+``crm-bridge sync --once`` (each once, in order) and scripts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_bridge.bootstrap import App
+from crm_bridge.config.funnels import desired_layout_for
+from crm_bridge.domain.model import FunnelKey, StageKind
+from crm_bridge.services.distribute import DistributeResult, Distributor, settings_from, team_from_settings
+from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
+from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
+from crm_bridge.services.intake_registrations import refresh_registrations
+from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge.services.sync import SyncProgress, SyncResult, sync
+from crm_bridge.services.tiers import TierRun, TierService, TierSettings
+from crm_bridge.services.tiers_apply import TierFunnel
+
+log = logging.getLogger("crm_bridge.engine")
+
+JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "notify", "report")
+
+
+@dataclass
+class Engine:
+    """``notifier`` is the outbox notifier (``crm_bridge.services.notify``); with None, events are not
+    queued and the notify job does not exist. ``stopping`` asks long jobs to finish their batch."""
+
+    app: App
+    metrics: BridgeMetrics | None = None
+    notifier: Any | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+    progress: SyncProgress | None = None
+    report_job: Callable[[], object] | None = None
+
+    def __post_init__(self) -> None:
+        settings = self.app.settings
+        self._layout = desired_layout_for(settings)
+        leads = next(f for f in self._layout.funnels if f.key == FunnelKey.LEADS.value)
+        self.lead_stages = [
+            s.key for s in sorted(leads.stages, key=lambda s: s.sort) if s.kind is StageKind.OPEN
+        ]
+        self.team = team_from_settings(settings)
+        self.distribution = settings_from(settings)
+        self.intake_policy = IntakePolicy.from_settings(settings)
+
+    @property
+    def _notify(self) -> Notify | None:
+        return self.notifier  # type: ignore[no-any-return]
+
+    def jobs(self) -> dict[str, Callable[[], object]]:
+        """Job name -> function, in the order ``run_once`` uses."""
+        jobs: dict[str, Callable[[], object]] = {
+            "sync": self.sync,
+            "distribute": self.distribute,
+            "escalate": self.escalate,
+            "tiers": self.tiers,
+        }
+        if self.notifier is not None:
+            jobs["notify"] = self.notify
+        if self.report_job is not None:
+            jobs["report"] = self.report_job
+        return jobs
+
+    def sync(self) -> SyncResult:
+        app = self.app
+        on_page = self.metrics.records_synced if self.metrics else None
+        result = sync(
+            app.adapter,
+            app.store,
+            app.portal,
+            now=app.clock(),
+            progress=self.progress,
+            should_stop=self.stopping.is_set,
+            on_page=on_page,
+        )
+        if not result.stopped:
+            refresh_registrations(
+                app.store,
+                app.portal,
+                self.intake_policy,
+                app.clock(),
+                curators=self.team.curators,
+                notifier=self._notify,
+            )
+        return result
+
+    def distribute(self) -> DistributeResult:
+        app = self.app
+        distributor = Distributor(
+            app.adapter, app.store, app.portal, self.team, self.distribution, notifier=self._notify
+        )
+        result = distributor.distribute(app.clock())
+        if self.metrics is not None:
+            for manager, count in result.per_manager().items():
+                self.metrics.leads_distributed(manager, count)
+        return result
+
+    def escalate(self) -> EscalationResult:
+        app = self.app
+        escalator = Escalator(
+            app.adapter, app.store, app.portal, self.team, self.distribution, notifier=self._notify
+        )
+        return escalator.escalate(app.clock())
+
+    def tier_service(self) -> TierService:
+        app = self.app
+        return TierService(
+            app.adapter,
+            app.store,
+            app.portal,
+            TierSettings.from_settings(app.settings),
+            lead_stages=self.lead_stages,
+            funnel=TierFunnel.from_layout(self._layout),
+            curators=self.team.curators,
+            head=self.team.head,
+            notifier=self._notify,
+        )
+
+    def tiers(self) -> TierRun:
+        return self.tier_service().evaluate(self.app.clock())
+
+    def notify(self) -> object:
+        assert self.notifier is not None
+        return self.notifier.flush(self.app.clock())
+
+    def intake_service(self) -> IntakeService:
+        app = self.app
+        return IntakeService(
+            app.adapter,
+            app.store,
+            app.portal,
+            policy=self.intake_policy,
+            curators=self.team.curators,
+            notifier=self._notify,
+        )
+
+    def run_once(self, enabled: Callable[[str], bool] = lambda name: True) -> dict[str, object]:
+        """Run every enabled job once, in ``JOB_ORDER``; results by job name. A job's CrmBridgeError
+        propagates (the CLI reports it); the daemon wraps each job in a ``JobRunner`` instead."""
+        results: dict[str, object] = {}
+        for name, job in self.jobs().items():
+            if self.stopping.is_set():
+                break
+            if enabled(name):
+                results[name] = job()
+        return results
