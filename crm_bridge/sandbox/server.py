@@ -128,8 +128,9 @@ class Sandbox:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.kind}", daemon=True
+        server = self._server
+        self._thread = threading.Thread(  # a short poll interval makes stop() quick (tests stop many)
+            target=lambda: server.serve_forever(poll_interval=0.05), name=f"sandbox-{self.kind}", daemon=True
         )
         self._thread.start()
         return self.base_url

@@ -62,7 +62,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/b24"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        server = self.server
+        threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True).start()
 
     def wait(self, count: int = 1) -> list[tuple[dict[str, str], dict[str, str]]]:
         for _ in range(50):
