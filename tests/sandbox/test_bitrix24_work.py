@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from test_bitrix24_crm import assert_like_docs
 from test_bitrix24_support import B24, b24, clock, doc, portal, shape_differences
 
@@ -214,3 +215,23 @@ def test_crm_item_add_and_get_speak_camel_case_with_typed_values(b24: B24) -> No
         "NOT_FOUND",
         "Item not found",
     )
+
+
+def test_a_dumped_portal_restores_losslessly_into_a_new_emulator(b24: B24, portal: Bitrix24Emulator) -> None:
+    b24.ok("crm.category.add", {"entityTypeId": 2, "fields": {"name": "Partners"}})
+    b24.ok("crm.company.userfield.add", doc("userfield_add_enumeration.json")["request"])
+    b24.ok("crm.company.add", {"fields": {"TITLE": "Acme", "PHONE": [{"VALUE": "+1"}]}})
+    b24.ok("tasks.task.add", {"fields": {"TITLE": "call", "RESPONSIBLE_ID": 2, "UF_CRM_TASK": ["CO_1"]}})
+    portal.register_webhook("http://127.0.0.1:9/hook", ["ONCRMDEALADD"])
+    saved = portal.dump()
+
+    fresh = Bitrix24Emulator(rate_limit=False)
+    fresh.restore(saved)
+    again = B24(fresh)
+
+    assert fresh.dump() == saved
+    assert again.ok("crm.company.add", {"fields": {"TITLE": "Next"}}) == 2  # id sequences continue
+    names = [c["name"] for c in again.ok("crm.category.list", {"entityTypeId": 2})["categories"]]
+    assert names == ["Общая", "Partners"]
+    with pytest.raises(ValueError, match="not a saved Bitrix24 sandbox state"):
+        fresh.restore({"statuses": [{"colour": "red"}]})

@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -30,13 +31,15 @@ class Running:
         self.lines: queue.Queue[str] = queue.Queue()
         assert self.process.stdout is not None
         stdout = self.process.stdout
-        threading.Thread(
-            target=lambda: [self.lines.put(line.rstrip("\n")) for line in stdout], daemon=True
-        ).start()
+        threading.Thread(target=self._pump, args=(stdout,), daemon=True).start()
         self.printed: list[str] = []
         while not self.printed or not self.printed[-1].startswith("Stop with"):
             self.printed.append(self.lines.get(timeout=30))
             assert len(self.printed) < STARTUP_LINES, self.printed
+
+    def _pump(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            self.lines.put(line.rstrip("\n"))
 
     @property
     def base_url(self) -> str:
