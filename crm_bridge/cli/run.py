@@ -45,8 +45,10 @@ def command(obj: CliContext, host: str | None, port: int | None, no_http: bool, 
             http=not no_http,
             stop_timeout=stop_timeout,
         )
-        if daemon.http is not None:
-            log.info(
-                "listening on %s (POST /v1/leads, GET /healthz, /metrics, /openapi.json)", daemon.http.url
-            )
-        daemon.run_until_signal()
+        where = f" on {daemon.http.url}" if daemon.http is not None else " (no HTTP port)"
+        obj.console.print(
+            f"crm-bridge daemon running{where}; jobs: {', '.join(daemon.runners)}. Stop with Ctrl+C."
+        )
+        log.info("daemon listening%s (POST /v1/leads, GET /healthz, /metrics, /openapi.json)", where)
+        clean = daemon.run_until_signal()
+        obj.console.print("stopped" if clean else f"stopped after {stop_timeout:g}s with a job still running")

@@ -1,0 +1,116 @@
+"""The assembled daemon over a FakeCRM and a SQLite store: intake over HTTP, /metrics after jobs,
+/healthz (crm_bridge.daemon.app)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from crm_bridge.bootstrap import App, bootstrap
+from crm_bridge.config import parse_settings
+from crm_bridge.daemon.app import build_daemon
+from crm_bridge.daemon.cycle import make_notifier
+from crm_bridge.domain.funnels import default_funnels, desired_layout
+from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge.services.provision import provision
+from crm_bridge.store import open_store
+
+WAIT = 10.0
+
+
+@pytest.fixture
+def app(tmp_path: Path, fake_clock: FakeClock) -> Iterator[App]:
+    data = {
+        "locale": "en",
+        "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
+        "managers": [{"key": "ivan", "name": "Иван", "crm_user_id": "7"}],
+        "curators": [{"key": "anna", "name": "Анна", "crm_user_id": "11"}],
+        "schedule": {"tiers": {"every": "1h"}, "report": {"enabled": False}},
+    }
+    settings = parse_settings(data, {"B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/secret/"})
+    fake = FakeCRM(clock=fake_clock)
+    fake.add_user("7", "Иван")
+    fake.add_user("11", "Анна")
+    provision(fake, desired_layout(default_funnels(), "en", ["bronze", "silver", "gold", "platinum"]))
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    with bootstrap(settings, store=store, adapter=fake, clock=fake_clock) as application:
+        yield application
+    store.close()
+
+
+def test_the_daemon_serves_intake_health_and_metrics_while_its_jobs_run(
+    app: App, fake_clock: FakeClock
+) -> None:
+    fake: FakeCRM = app.adapter  # type: ignore[assignment]
+    partner = fake.seed_partner("ООО Альфа", curator_key="anna")
+    fake_clock.advance(600)
+    metrics = BridgeMetrics()
+    daemon = build_daemon(
+        app, metrics=metrics, notifier=make_notifier(app, metrics), host="127.0.0.1", port=0
+    )
+    daemon.start()
+    try:
+        url = daemon.http.url  # type: ignore[union-attr]
+        for _ in range(int(WAIT / 0.05)):  # the interval jobs run once at start
+            if all(r.status.runs for r in daemon.runners.values()):
+                break
+            daemon.stopping.wait(0.05)
+        key = ApiKeys(app.store.intake, app.portal).create(partner.crm_id, now=fake_clock()).key
+        resp = requests.post(
+            f"{url}/v1/leads",
+            json={"customer_name": "ООО Ромашка", "email": "ivan@romashka.ru"},
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "A-1"},
+            timeout=WAIT,
+        )
+        assert resp.status_code == 201, resp.text
+        lead_id = resp.json()["lead_id"]
+        retry = requests.post(
+            f"{url}/v1/leads",
+            json={"customer_name": "ООО Ромашка", "email": "ivan@romashka.ru"},
+            headers={"X-Api-Key": key, "Idempotency-Key": "A-1"},
+            timeout=WAIT,
+        )
+        assert (retry.status_code, retry.json()["lead_id"]) == (200, lead_id)
+        assert requests.post(f"{url}/v1/leads", json={"customer_name": "x"}, timeout=WAIT).status_code == 401
+        health = requests.get(f"{url}/healthz", timeout=WAIT).json()
+        text = requests.get(f"{url}/metrics", timeout=WAIT).text
+    finally:
+        assert daemon.stop()
+    assert fake.state.leads[lead_id].partner_id == partner.crm_id
+    assert health["status"] == "ok" and set(health["jobs"]) == {
+        "sync",
+        "distribute",
+        "escalate",
+        "tiers",
+        "notify",
+    }
+    assert 'crm_bridge_records_synced_total{entity="partner"} 1' in text
+    assert 'crm_bridge_job_runs_total{job="sync",outcome="ok"} 1' in text
+    assert 'crm_bridge_job_last_success_timestamp_seconds{job="tiers"}' in text
+
+
+def test_a_daemon_without_http_has_no_port_and_stops_cleanly(app: App) -> None:
+    daemon = build_daemon(app, metrics=BridgeMetrics(), http=False, stop_timeout=5)
+    assert daemon.http is None and "notify" not in daemon.runners
+    daemon.start()
+    assert daemon.stop()
+
+
+def test_the_distribute_job_counts_leads_per_manager(app: App, fake_clock: FakeClock) -> None:
+    fake: FakeCRM = app.adapter  # type: ignore[assignment]
+    partner = fake.seed_partner("ООО Бета")
+    fake.seed_lead(partner.crm_id, "Новый лид")
+    fake_clock.advance(timedelta(minutes=10).total_seconds())
+    metrics = BridgeMetrics()
+    from crm_bridge.daemon.engine import Engine
+
+    engine = Engine(app, metrics=metrics)
+    engine.sync()
+    engine.distribute()
+    assert metrics.leads_distributed_total.value(manager="ivan") == 1
