@@ -35,8 +35,10 @@ def build_adapter(
     desired: DesiredLayout | None = None,
     curators: dict[str, str] | None = None,
     language: str = "en",
+    listing_in_flight: int | None = 8,
 ) -> Bitrix24Adapter:
-    """An adapter from the ``crm.bitrix24`` section alone (tests, benchmarks, scripts)."""
+    """An adapter from the ``crm.bitrix24`` section alone (tests, benchmarks, scripts).
+    ``listing_in_flight``: listing batches fetched at once (memory ~ that x 2,500 rows)."""
     mapping = load_mapping()
     budget = OperatingBudget()
     transport = Bitrix24Transport(config, ctx, budget, portal)
@@ -58,6 +60,7 @@ def build_adapter(
         limits_note=note,
         transport=transport,
         language=language,
+        listing_in_flight=listing_in_flight,
     )
 
 

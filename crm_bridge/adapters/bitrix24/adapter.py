@@ -55,6 +55,7 @@ class Bitrix24Adapter:
         curators: Mapping[str, str] | None = None,
         overlap: timedelta = timedelta(0),
         page_cap: int = 200_000,
+        listing_in_flight: int | None = 8,
         limits_note: str = "",
         transport: Any = None,
         language: str = "en",
@@ -71,7 +72,7 @@ class Bitrix24Adapter:
         self._catalog: Catalog | None = None
         self._snapshot: Snapshot | None = None
         self.lister = RecordLister(
-            lambda: Paginator(client, page_cap=page_cap),
+            lambda: Paginator(client, page_cap=page_cap, in_flight=listing_in_flight),
             mapping,
             self.catalog,
             {uid: key for key, uid in user_ids.items()},

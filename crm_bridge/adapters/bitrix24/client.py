@@ -128,17 +128,21 @@ class Bitrix24Client:
         for answer in self.run_batches(_chunks(commands, BATCH_LIMIT)):
             yield from answer.outcomes
 
-    def run_batches(self, chunks: Iterable[Sequence[Command]]) -> Iterator[BatchAnswer]:
-        """Send each chunk as one batch, up to ``concurrency`` at once; answers in input order. At most
-        ``concurrency`` answers are held at a time, so memory stays flat however many chunks come."""
+    def run_batches(
+        self, chunks: Iterable[Sequence[Command]], *, max_in_flight: int | None = None
+    ) -> Iterator[BatchAnswer]:
+        """Send each chunk as one batch, up to ``concurrency`` (or ``max_in_flight``) at once; answers
+        in input order. At most that many answers are held at a time, so memory stays flat however
+        many chunks come."""
+        limit = max(1, min(self.concurrency, max_in_flight or self.concurrency))
         in_flight: deque[Future[BatchAnswer]] = deque()
         pool = self._executor()
         for chunk in chunks:
-            if self.concurrency == 1:
+            if limit == 1:
                 yield self.batch(chunk)
                 continue
             in_flight.append(pool.submit(self.batch, list(chunk)))
-            if len(in_flight) >= self.concurrency:
+            if len(in_flight) >= limit:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()

@@ -45,7 +45,12 @@ class ListingLoop(CrmError):
 
 
 class Paginator:
-    def __init__(self, client: Bitrix24Client, *, page_cap: int = 200_000) -> None:
+    def __init__(
+        self, client: Bitrix24Client, *, page_cap: int = 200_000, in_flight: int | None = None
+    ) -> None:
+        """``in_flight``: listing batches (2,500 rows each) fetched at once; None = the client's
+        concurrency. Bounds memory at about ``in_flight`` x 2,500 rows, whatever the listing's size."""
+        self.in_flight = in_flight
         self.client = client
         self.page_cap = page_cap
         self.pages = 0
@@ -109,7 +114,7 @@ class Paginator:
         commands = (
             [Command(query.method, self._params(query, anchor, start)) for start in chunk] for chunk in chunks
         )
-        for answer in self.client.run_batches(commands):
+        for answer in self.client.run_batches(commands, max_in_flight=self.in_flight):
             self._tick(len(answer.outcomes))
             rows: list[dict[str, Any]] = []
             shrunk = False

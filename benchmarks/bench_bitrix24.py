@@ -1,0 +1,239 @@
+"""Benchmark of the Bitrix24 adapter against the sandbox with the portal's rate limit ON (standard plan:
+burst 50, 2 requests/s) and cloud-like latency (200 ms per request + 0.2 ms per record), side by side
+with fast_bitrix24 on the same sandbox and data.
+
+    .venv/bin/python benchmarks/bench_bitrix24.py [--deals 100000] [--leads 10000] [--fb24 /tmp/fb24venv]
+
+Phases (each in a fresh process, so memory and the client-side bucket start clean; the portal's bucket
+is left to refill between phases): provisioning from scratch; backfill of N/4 and N deals; push of the
+leads (ours: with the dedupe lookup). Reported: wall time, HTTP requests (the sandbox's request log),
+tracemalloc peak, and the bound the rate limit allows — (requests beyond the burst) / rate — with the
+ratio wall / bound. fast_bitrix24 runs from its own virtualenv (``pip install fast_bitrix24`` into
+--fb24; it is never a crm-bridge dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BURST, RATE = 50, 2.0
+LATENCY_MS, PER_RECORD_MS = 200.0, 0.2
+REFILL_S = BURST / RATE + 2
+
+
+# -- the sandbox (its own process) -----------------------------------------------------------------
+def serve(port_file: str) -> None:
+    from crm_bridge.sandbox.server import Sandbox
+
+    sandbox = Sandbox("bitrix24", latency_ms=LATENCY_MS, per_record_ms=PER_RECORD_MS, rate_limit=True)
+    Path(port_file).write_text(sandbox.start(), encoding="utf-8")
+    while True:
+        time.sleep(3600)
+
+
+def _control(base: str, action: str, method: str = "GET", body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{base}/_sandbox/{action}", data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=600) as answer:
+        return json.loads(answer.read())
+
+
+# -- one measured phase of crm-bridge (its own process) -------------------------------------------
+class _FileKV:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+
+    def get(self, key: str) -> Any | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+        self.path.write_text(json.dumps(self.data))
+
+
+def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None:
+    from crm_bridge.adapters.bitrix24 import build_adapter
+    from crm_bridge.config_crm import Bitrix24Config
+    from crm_bridge.domain.funnels import default_funnels, desired_layout
+    from crm_bridge.domain.layout import FieldEntity
+    from crm_bridge.domain.model import PartnerType
+    from crm_bridge.domain.provisioning import plan
+    from crm_bridge.ports import AdapterContext, Entity, LeadDraft
+
+    desired = desired_layout(
+        default_funnels(), "en", ["bronze", "silver", "gold", "platinum"], tuple(PartnerType)
+    )
+    config = Bitrix24Config(webhook_url=webhook, plan="standard")
+    adapter = build_adapter(
+        config, AdapterContext(kv=_FileKV(Path(kv_path))), desired=desired, listing_in_flight=in_flight
+    )
+    drafts: list[Any] = []
+    if name == "push":
+        partner = os.environ["BENCH_PARTNER"]
+        drafts = [LeadDraft(f"ext-{i}", partner, f"Lead {i}", amount=Decimal("1500.50")) for i in range(n)]
+    tracemalloc.start()
+    started = time.perf_counter()
+    records = 0
+    if name == "provision":
+        computed = plan(desired, adapter.observe_layout())
+        adapter.apply_plan(computed)
+        records = len(computed.writes)
+    elif name == "backfill":
+        for page in adapter.changed_since(Entity.LEAD, None):
+            records += len(page.records)  # streamed: nothing is kept
+    elif name == "push":
+        records = sum(1 for o in adapter.create_leads(drafts) if o.ok)
+    wall = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    extra = {}
+    if name == "provision":
+        catalog = adapter.catalog()
+        ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
+        assert ptype is not None
+        extra = {
+            "category": catalog.funnels["leads"],
+            "stage": catalog.stage_code("leads", None),
+            "ptype": ptype.options["reseller"],
+        }
+    adapter.close()
+    print(json.dumps({"wall": wall, "records": records, "peak": peak, **extra}))
+
+
+# -- orchestration -------------------------------------------------------------------------------
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _measured(base: str, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    _control(base, "requests", "DELETE")
+    result = _run(cmd, env)
+    counts = _control(base, "counts")
+    result["requests"] = counts["total"]
+    result["rejected"] = sum(1 for r in _control(base, "requests")["requests"] if r["status"] != 200)
+    return result
+
+
+def _bound(requests: int) -> float:
+    return max(0, requests - BURST) / RATE
+
+
+def _row(label: str, who: str, r: dict[str, Any]) -> str:
+    bound = _bound(r["requests"])
+    ratio = f"{r['wall'] / bound:5.2f}" if bound > 0 else "  n/a"
+    return (
+        f"{label:<24} {who:<14} {r['records']:>8} {r['wall']:>9.2f} {r['requests']:>9} {r['rejected']:>4} "
+        f"{bound:>9.2f} {ratio:>6} {r['peak'] / 2**20:>9.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--fb24", default="/tmp/fb24venv", help="virtualenv with fast_bitrix24 ('' to skip)")
+    parser.add_argument("--in-flight", type=int, default=8, help="listing batches fetched at once")
+    args = parser.parse_args()
+    me = [sys.executable, str(Path(__file__).resolve())]
+    fb24 = (
+        [str(Path(args.fb24) / "bin" / "python"), str(HERE / "bench_bitrix24_fb24.py")] if args.fb24 else None
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "url"
+        server = subprocess.Popen([*me, "serve", str(port_file)])
+        try:
+            while not port_file.exists() or not port_file.read_text():
+                time.sleep(0.05)
+            base = port_file.read_text().strip()
+            webhook = f"{base}/rest/1/s4ndb0xw3bh00k01/"
+            kv = str(Path(tmp) / "kv.json")
+            rows: list[str] = []
+
+            def ours(name: str, n: int = 0, env: dict[str, str] | None = None) -> dict[str, Any]:
+                time.sleep(REFILL_S)
+                return _measured(base, [*me, "phase", name, webhook, kv, str(n), str(args.in_flight)], env)
+
+            def theirs(mode: str, category: int, n: int = 0) -> dict[str, Any] | None:
+                if fb24 is None:
+                    return None
+                time.sleep(REFILL_S)
+                return _measured(base, [*fb24, mode, webhook, str(category), str(n)])
+
+            prov = ours("provision")
+            rows.append(_row("provisioning", "crm-bridge", prov))
+            category, stage = prov["category"], prov["stage"]
+            seeded = 0
+            for target in sorted({max(1, args.deals // 4), args.deals}):
+                while seeded < target:
+                    chunk = min(10_000, target - seeded)
+                    deals = [
+                        {
+                            "TITLE": f"Deal {seeded + i}",
+                            "CATEGORY_ID": category,
+                            "STAGE_ID": stage,
+                            "OPPORTUNITY": "1000.00",
+                        }
+                        for i in range(chunk)
+                    ]
+                    _control(base, "seed", "POST", {"deals": deals})
+                    seeded += chunk
+                label = f"backfill {target:,} deals"
+                rows.append(_row(label, "crm-bridge", ours("backfill", target)))
+                fb = theirs("backfill", category)
+                if fb:
+                    rows.append(_row(label, "fast_bitrix24", fb))
+            partner = _control(
+                base,
+                "seed",
+                "POST",
+                {"companies": [{"TITLE": "Partner", "UF_CRM_PARTNER_TYPE": prov["ptype"]}]},
+            )
+            label = f"push {args.leads:,} leads"
+            rows.append(
+                _row(
+                    label,
+                    "crm-bridge",
+                    ours("push", args.leads, {"BENCH_PARTNER": str(partner["created"]["companies"][0])}),
+                )
+            )
+            fb = theirs("push", category, args.leads)
+            if fb:
+                rows.append(_row(label, "fast_bitrix24", fb))
+        finally:
+            server.terminate()
+            server.wait()
+    print(
+        f"sandbox: rate limit ON (standard: burst {BURST}, {RATE:g}/s), latency {LATENCY_MS:g} ms + "
+        f"{PER_RECORD_MS:g} ms/record; crm-bridge listing batches in flight: {args.in_flight}"
+    )
+    print(
+        f"{'phase':<24} {'client':<14} {'records':>8} {'wall s':>9} {'requests':>9} {'503':>4} "
+        f"{'bound s':>9} {'ratio':>6} {'peak MiB':>9}"
+    )
+    print("\n".join(rows))
+    print("bound = (requests - burst) / rate; ratio = wall / bound (n/a: everything fits in the burst)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "phase":
+        phase(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    else:
+        main()
