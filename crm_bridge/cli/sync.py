@@ -27,10 +27,12 @@ class RichSyncProgress:
             transient=False,
         )
         self._tasks: dict[Entity, TaskID] = {}
+        self._live = False
 
     def begin(self, entity: Entity, total: int | None, backfill: bool) -> None:
-        if not self._tasks:
+        if not self._live:
             self._progress.start()
+            self._live = True
         label = f"{'backfill' if backfill else 'sync'} {entity.value}s"
         self._tasks[entity] = self._progress.add_task(label, total=total, rate="")
 
@@ -46,6 +48,7 @@ class RichSyncProgress:
         self._progress.update(task_id, total=task.completed)
         if all(t.finished for t in self._progress.tasks):
             self._progress.stop()
+            self._live = False
 
 
 def result_table(result: SyncResult) -> Table:
