@@ -3,7 +3,7 @@ failing job is reported and the others still run; the caller exits 1 when any fa
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -59,8 +59,12 @@ def run_cycle(
     for name, job in engine.jobs().items():
         if not schedules[name].enabled:
             continue
-        box: dict[str, Any] = {}
-        runner = JobRunner(name, lambda job=job, box=box: box.setdefault("result", job()), redact=redact)
+        box: dict[str, object] = {}
+
+        def run(job: Callable[[], object] = job, box: dict[str, object] = box) -> None:
+            box["result"] = job()
+
+        runner = JobRunner(name, run, redact=redact)
         if runner():
             table.add_row(name, "[green]ok[/green]", describe(box.get("result")))
         else:

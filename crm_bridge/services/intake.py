@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -255,10 +255,3 @@ class IntakeService:
             self._notifier.notify(
                 "channel_conflict", recipients, text, key=f"channel_conflict:{reg.external_id}"
             )
-
-
-def curators_by_partner(
-    partners: Mapping[str, Partner], curators: Mapping[str, Curator]
-) -> dict[str, Curator]:
-    """Partner id -> its curator (partners without a known curator are left out)."""
-    return {pid: curators[p.curator_key] for pid, p in partners.items() if p.curator_key in curators}

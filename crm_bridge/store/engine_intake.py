@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, RowMapping, and_, or_, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.engine_schema import intake_api_keys, intake_registrations
@@ -54,11 +54,11 @@ _REG_FIELDS = tuple(Registration.__dataclass_fields__)
 _KEY_FIELDS = tuple(ApiKeyRecord.__dataclass_fields__)
 
 
-def _registration(m: Mapping[str, Any]) -> Registration:
+def _registration(m: Mapping[str, Any] | RowMapping) -> Registration:
     return Registration(**{name: m[name] for name in _REG_FIELDS})
 
 
-def _key(m: Mapping[str, Any]) -> ApiKeyRecord:
+def _key(m: Mapping[str, Any] | RowMapping) -> ApiKeyRecord:
     return ApiKeyRecord(**{name: m[name] for name in _KEY_FIELDS})
 
 
