@@ -76,14 +76,18 @@ def render(result: DemoResult, console: Console) -> None:
         ):
             kpis.add_row(label, value)
         console.print(kpis)
-    for extra in result.extras.values():
-        if extra is not None and hasattr(extra, "__rich__"):
-            console.print(extra)
+    if result.leaders:
+        console.print(
+            f"Rewards for {result.kpi_period}: {_rub(result.rewards_total)} "
+            f"to {result.rewards_paid} partners; leaderboard: "
+            + ", ".join(f"{rank}. {name} ({points} pts)" for rank, name, points in result.leaders)
+        )
     timing = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.timings.items())
     console.print(f"Timings: {timing}; {result.crm_requests} requests to the CRM.")
     console.print(f"Config used: {result.config_path}")
     for path in result.reports:
-        console.print(f"Report written: {path}")
+        kind = "Report (open in a browser)" if path.suffix == ".html" else "CSV"
+        console.print(f"{kind}: {path}")
 
 
 @click.command("demo")

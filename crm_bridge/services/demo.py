@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ class DemoResult:
     kpi_period: str = ""
     kpis: DepartmentKpis | None = None
     reports: list[Path] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)  # later steps' results (rewards, report)
+    rewards_total: Decimal = Decimal(0)
+    rewards_paid: int = 0  # partners with a non-zero statement
+    leaders: list[tuple[int, str, int]] = field(default_factory=list)  # rank, partner, points
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     crm_requests: int = 0
 
@@ -199,6 +202,35 @@ def _jobs(
         lead_stages=lead_stages(layout),
     )
     result.kpi_period, result.kpis = period.key, kpis.department
+    with timer.step("report", "Computing rewards and writing the report"):
+        _report(app, settings, layout, result, period, now)
+
+
+def _report(
+    app: App, settings: Settings, layout: DesiredLayout, result: DemoResult, period: Period, now: datetime
+) -> None:
+    """Rewards statements (CSV) and the KPI report (HTML and CSV) for ``period`` into reports/."""
+    from crm_bridge.services.report_csv import report_csv
+    from crm_bridge.services.report_data import build_report
+    from crm_bridge.services.report_html import render_html
+    from crm_bridge.services.rewards import leaderboard_csv, rewards_for, statements_csv
+
+    folder = Path(settings.reports.out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = build_report(app.store, app.portal, settings, layout, period, now=now)
+    html_path = folder / f"partner-report-{period.key}.html"
+    html_path.write_text(render_html(data), encoding="utf-8")
+    csv_path = folder / f"partner-report-{period.key}.csv"
+    csv_path.write_text(report_csv(data), encoding="utf-8")
+    rewards = rewards_for(settings, app.store, app.portal, period)
+    statements = folder / f"rewards-{period.key}.csv"
+    statements.write_text(statements_csv(rewards), encoding="utf-8")
+    board = folder / f"leaderboard-{period.key}.csv"
+    board.write_text(leaderboard_csv(rewards), encoding="utf-8")
+    result.reports = [html_path, csv_path, statements, board]
+    result.rewards_total = rewards.total()
+    result.rewards_paid = sum(1 for st in rewards.statements if st.total > 0)
+    result.leaders = [(row.rank, row.name, row.points) for row in rewards.leaderboard[:5]]
 
 
 def _zone(settings: Settings) -> Any:

@@ -64,3 +64,15 @@ def test_tier_changes_carry_reasons_and_kpis_cover_the_previous_month(result: De
     assert result.kpi_period == "2026-10"
     assert result.kpis is not None and result.kpis.partners == 16 and result.kpis.leads > 0
     assert (result.out_dir / "config.yaml").read_text(encoding="utf-8").count("${B24_WEBHOOK_URL}") == 1
+
+
+def test_the_report_and_reward_statements_are_written_for_the_kpi_period(result: DemoResult) -> None:
+    names = sorted(path.name for path in result.reports)
+    assert names == [
+        "leaderboard-2026-10.csv",
+        "partner-report-2026-10.csv",
+        "partner-report-2026-10.html",
+        "rewards-2026-10.csv",
+    ]
+    assert all(path.is_file() and path.stat().st_size > 0 for path in result.reports)
+    assert result.rewards_total > 0 and 0 < result.rewards_paid <= 16
