@@ -28,6 +28,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9\-._~+/=]{4,}", re.IGNORECASE), rf"\1 {MASK}"),
     # Bitrix24 inbound webhook: https://portal/rest/<user id>/<secret>/method
     (re.compile(r"(/rest/\d+/)[A-Za-z0-9_-]{6,}(?=/|\b|$)"), rf"\1{MASK}"),
+    # Telegram Bot API: https://api.telegram.org/bot<token>/sendMessage (urllib3 logs the path at DEBUG)
+    (re.compile(r"(/bot)\d+:[A-Za-z0-9_-]{10,}"), rf"\1{MASK}"),
     # name=value in query strings and form bodies
     (
         re.compile(rf"(?i)(?<![A-Za-z0-9])({_BRACKETED}(?:{_SECRET_NAMES}){_CLOSE})=([^&\s\"'<>;,]+)"),

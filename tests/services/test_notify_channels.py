@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 import responses
 from notify_fixtures import SMTP_PASSWORD, SMTP_USER, Inbox, free_port, smtp_inbox, tls_smtp_inbox
 
+from crm_bridge.cli.output import configure_logging
 from crm_bridge.domain.model import Curator
 from crm_bridge.services.notify import KIND, Notifier, Routing
 from crm_bridge.services.notify_channels import EmailSender, SmtpSettings, TelegramBot
@@ -204,3 +207,38 @@ def test_one_flush_delivers_each_channel_its_own_messages(store: Store, inbox: I
 
     assert result.by_channel == {"telegram": 1, "email": 1}
     assert len(inbox.messages) == 1 and len(responses.calls) == 1
+
+
+class _BotApi(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"ok": true, "result": {"message_id": 1}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def test_debug_logs_of_a_real_telegram_request_never_show_the_bot_token(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BotApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    configure_logging(None, log_format="text", verbose=1)  # what `crm-bridge -v` sets up
+    try:
+        bot = TelegramBot(TOKEN, base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        n = notifier(store, only("telegram"), telegram=bot)
+        n.notify("sync_failed", [ANNA], "Sync failed", key="sf:1")
+        assert n.flush(NOW).sent == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        configure_logging(None, log_format="text", verbose=0)
+
+    err = capsys.readouterr().err
+    assert "/bot***/sendMessage" in err  # urllib3 logged the request line, redacted
+    assert TOKEN not in err and "AAE-secret" not in err
