@@ -221,14 +221,15 @@ class TierService:
         self._save(state)
 
     def _finish_pending_applies(self, state: dict[str, dict[str, Any]], now: datetime) -> None:
-        """Apply the changes recorded but not yet (completely) written to the CRM."""
-        for partner_id, entry in state.items():
-            todo = entry.get("apply")
-            if not todo:
-                continue
-            partner = self._store.records.partner(self._portal, partner_id)
-            self._applier.apply(partner_id, partner, todo, now)
-            entry.pop("apply", None)
+        """Apply the changes recorded but not yet (completely) written to the CRM, in batches."""
+        items = [
+            (pid, self._store.records.partner(self._portal, pid), entry["apply"])
+            for pid, entry in state.items()
+            if entry.get("apply")
+        ]
+        for start in range(0, len(items), 50):
+            for pid in self._applier.apply_many(items[start : start + 50], now):
+                state[pid].pop("apply", None)
             self._save(state)
 
     def _warn(

@@ -12,7 +12,6 @@ from typing import Any, Protocol
 
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.domain.model import Curator, FunnelKey, Partner, StageKind
-from crm_bridge.errors import CrmValidationError
 from crm_bridge.ports import (
     DealDraft,
     Entity,
@@ -29,6 +28,8 @@ from crm_bridge.store import Store
 log = logging.getLogger("crm_bridge.tiers")
 
 TASK_DAYS = 3  # the curator's task about a tier change is due this many days later
+
+Pending = tuple[str, Partner | None, Mapping[str, Any]]  # partner id, partner, recorded change
 
 
 class Notify(Protocol):
@@ -76,67 +77,87 @@ class TierApplier:
         self._names = names
         self._notifier = notifier
 
-    def apply(self, partner_id: str, partner: Partner | None, todo: Mapping[str, Any], now: datetime) -> None:
-        """Apply ``todo`` (history_id, old, new, direction, reason). Raises CrmValidationError when the
-        CRM refuses the tier value; the caller keeps ``todo`` for the next run."""
-        new, old, direction = todo["new"], todo.get("old"), todo["direction"]
-        (pushed,) = self._crm.update_partners([PartnerUpdate(partner_id, {"tier": new})])
-        if not pushed.ok:
-            raise CrmValidationError(
-                f"the CRM refused tier {new!r} for partner {partner_id}: {pushed.error}", entity="partner"
-            )
-        curator = self._curator_of(partner)
-        name = partner.name if partner else partner_id
-        card = self._card(partner_id, name, direction, curator)
-        label = f"{self._names.get(old or '', old or '—')} → {self._names.get(new, new)}"
-        if curator is not None:
-            description = (
-                f"{name}: tier {label} ({'upgrade' if direction == 'up' else 'downgrade'}).\n{todo['reason']}"
-            )
-            task = TaskDraft(
-                f"tier-task:{todo['history_id']}",
-                f"{name}: tier {label}"[:255],
-                description,
-                curator.crm_user_id,
-                now + timedelta(days=TASK_DAYS),
-                RecordRef(Entity.DEAL, card) if card else RecordRef(Entity.PARTNER, partner_id),
-            )
-            (out,) = self._crm.create_tasks([task])
+    def apply_many(self, items: Sequence[Pending], now: datetime) -> list[str]:
+        """Apply recorded changes ``(partner id, partner, todo)`` — todo: history_id, old, new,
+        direction, reason — in batched CRM calls. Returns the partner ids done; a partner whose tier
+        the CRM refused is left out (logged) so its change is retried next run."""
+        if not items:
+            return []
+        pushed = self._crm.update_partners(
+            [PartnerUpdate(pid, {"tier": todo["new"]}) for pid, _, todo in items]
+        )
+        done = [item for item, out in zip(items, pushed, strict=True) if out.ok]
+        for (pid, _, todo), out in zip(items, pushed, strict=True):
             if not out.ok:
-                log.warning("tier task for partner %s refused: %s", partner_id, out.error)
+                log.warning("the CRM refused tier %r for partner %s: %s", todo["new"], pid, out.error)
+        cards = self._cards(done)
+        tasks: list[TaskDraft] = []
+        for pid, partner, todo in done:
+            curator = self._curator_of(partner)
+            if curator is None:
+                continue
+            name = partner.name if partner else pid
+            old = todo.get("old") or ""
+            label = f"{self._names.get(old, old or '—')} → {self._names.get(todo['new'], todo['new'])}"
+            kind = "upgrade" if todo["direction"] == "up" else "downgrade"
+            card = cards.get(pid)
+            tasks.append(
+                TaskDraft(
+                    f"tier-task:{todo['history_id']}",
+                    f"{name}: tier {label}"[:255],
+                    f"{name}: tier {label} ({kind}).\n{todo['reason']}",
+                    curator.crm_user_id,
+                    now + timedelta(days=TASK_DAYS),
+                    RecordRef(Entity.DEAL, card) if card else RecordRef(Entity.PARTNER, pid),
+                )
+            )
             if self._notifier is not None:
                 text = f"Tier change: {name} {label}. {todo['reason']}"
                 self._notifier.notify(
                     "tier_changed", [curator], text, key=f"tier_changed:{todo['history_id']}"
                 )
-
-    def _card(self, partner_id: str, name: str, direction: str, curator: Curator | None) -> str | None:
-        """Create the partner's card in the tier-upgrade funnel, or move it; returns its CRM id."""
-        external_id = f"tier-card:{partner_id}"
-        stage = self._funnel.up_stage if direction == "up" else self._funnel.down_stage
-        bound = self._store.lookup(self._portal, "deal", external_id=external_id)
-        if bound is not None and bound.crm_id:
-            update = RecordUpdate(Entity.DEAL, bound.crm_id, stage=stage, funnel=self._funnel.key)
-            (out,) = self._crm.update_records([update])
+        for draft, out in zip(tasks, self._crm.create_tasks(tasks) if tasks else [], strict=True):
             if not out.ok:
-                log.warning("moving the tier card of partner %s failed: %s", partner_id, out.error)
-            return bound.crm_id
-        self._store.reserve(self._portal, "deal", external_id)
-        draft = DealDraft(
-            external_id,
-            self._funnel.key,
-            f"{name}: tier",
-            partner_id,
-            stage,
-            responsible_user_id=curator.crm_user_id if curator else None,
-        )
-        (created,) = self._crm.create_deals([draft])
-        if not created.ok or not created.crm_id:
-            log.warning("tier card of partner %s refused: %s", partner_id, created.error)
-            return None
-        if not created.created:  # it existed (a half-done earlier run): move it too
-            self._crm.update_records(
-                [RecordUpdate(Entity.DEAL, created.crm_id, stage=stage, funnel=self._funnel.key)]
+                log.warning("tier task %s refused: %s", draft.external_id, out.error)
+        return [pid for pid, _, _ in done]
+
+    def _cards(self, items: Sequence[Pending]) -> dict[str, str]:
+        """Create each partner's card in the tier-upgrade funnel or move it; partner id -> card id."""
+        cards: dict[str, str] = {}
+        moves: list[RecordUpdate] = []
+        drafts: list[DealDraft] = []
+        for pid, partner, todo in items:
+            stage = self._funnel.up_stage if todo["direction"] == "up" else self._funnel.down_stage
+            external_id = f"tier-card:{pid}"
+            bound = self._store.lookup(self._portal, "deal", external_id=external_id)
+            if bound is not None and bound.crm_id:
+                cards[pid] = bound.crm_id
+                moves.append(RecordUpdate(Entity.DEAL, bound.crm_id, stage=stage, funnel=self._funnel.key))
+                continue
+            self._store.reserve(self._portal, "deal", external_id)
+            curator = self._curator_of(partner)
+            name = partner.name if partner else pid
+            drafts.append(
+                DealDraft(
+                    external_id,
+                    self._funnel.key,
+                    f"{name}: tier",
+                    pid,
+                    stage,
+                    responsible_user_id=curator.crm_user_id if curator else None,
+                )
             )
-        self._store.bind(self._portal, "deal", external_id, created.crm_id)
-        return created.crm_id
+        for draft, out in zip(drafts, self._crm.create_deals(drafts) if drafts else [], strict=True):
+            if not out.ok or not out.crm_id:
+                log.warning("tier card %s refused: %s", draft.external_id, out.error)
+                continue
+            self._store.bind(self._portal, "deal", draft.external_id, out.crm_id)
+            cards[draft.partner_id or ""] = out.crm_id
+            if not out.created:  # it existed (a half-done earlier run): move it too
+                moves.append(
+                    RecordUpdate(Entity.DEAL, out.crm_id, stage=draft.stage, funnel=self._funnel.key)
+                )
+        for move, out in zip(moves, self._crm.update_records(moves) if moves else [], strict=True):
+            if not out.ok:
+                log.warning("moving tier card %s failed: %s", move.crm_id, out.error)
+        return cards
