@@ -18,6 +18,8 @@ from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepo
 
 log = logging.getLogger("crm_bridge.escalate")
 
+BATCH = 50
+
 
 @dataclass
 class EscalationResult:
@@ -60,6 +62,7 @@ class Escalator:
         result = EscalationResult()
         if not self._s.escalation:
             return result
+        due_items: list[tuple[AssignmentRecord, Lead, Curator, str]] = []
         for rec in self._repo.escalation_due(self._portal, now):
             lead = self._store.records.lead(self._portal, rec.lead_crm_id)
             if lead is None:
@@ -80,8 +83,24 @@ class Escalator:
             if target is None:
                 result.no_one_to_tell.append(rec.lead_crm_id)
                 continue
-            self._escalate(rec, lead, target, manager.name if manager else rec.manager_key or "?", now)
-            result.escalated.append((rec, target))
+            due_items.append((rec, lead, target, manager.name if manager else rec.manager_key or "?"))
+        for start in range(0, len(due_items), BATCH):
+            batch = due_items[start : start + BATCH]
+            drafts = [self._task(rec, lead, target, who, now) for rec, lead, target, who in batch]
+            for (rec, lead, target, who), out in zip(batch, self._crm.create_tasks(drafts), strict=True):
+                if not out.ok:
+                    log.warning("escalation task for lead %s refused: %s", rec.lead_crm_id, out.error)
+                    continue
+                self._repo.mark(
+                    self._portal, rec.lead_crm_id, escalated_at=now, escalated_to=target.crm_user_id
+                )
+                result.escalated.append((rec, target))
+                if self._notifier is not None:
+                    text = (
+                        f"Escalation: partner lead «{lead.title}» ({who}) is overdue since {self._due(rec)}."
+                    )
+                    key = f"lead_escalated:{rec.lead_crm_id}"
+                    self._notifier.notify("lead_escalated", [target], text, key=key)
         log.info("escalate: %d lead(s) escalated", len(result.escalated))
         return result
 
@@ -92,18 +111,19 @@ class Escalator:
         curator = next((c for c in self._team.curators if partner and c.key == partner.curator_key), None)
         return curator or self._team.head
 
-    def _escalate(
-        self, rec: AssignmentRecord, lead: Lead, target: Curator, manager: str, now: datetime
-    ) -> None:
+    def _due(self, rec: AssignmentRecord) -> str:
         assert rec.deadline is not None
-        tz = zone(self._team.timezone)
-        deadline = add_working_time(now, self._s.sla, self._team.default_calendar, tz)
-        overdue = f"{rec.deadline.astimezone(tz):%Y-%m-%d %H:%M} ({self._team.timezone})"
+        return f"{rec.deadline.astimezone(zone(self._team.timezone)):%Y-%m-%d %H:%M} ({self._team.timezone})"
+
+    def _task(
+        self, rec: AssignmentRecord, lead: Lead, target: Curator, manager: str, now: datetime
+    ) -> TaskDraft:
+        deadline = add_working_time(now, self._s.sla, self._team.default_calendar, zone(self._team.timezone))
         description = (
             f"The partner lead «{lead.title}» assigned to {manager} is untouched past its SLA "
-            f"(first touch was due {overdue}).\nAssigned because: {rec.reason}"
+            f"(first touch was due {self._due(rec)}).\nAssigned because: {rec.reason}"
         )
-        draft = TaskDraft(
+        return TaskDraft(
             f"escalation:{rec.lead_crm_id}",
             f"Overdue partner lead: {lead.title}"[:255],
             description,
@@ -111,11 +131,3 @@ class Escalator:
             deadline,
             RecordRef(Entity.LEAD, rec.lead_crm_id),
         )
-        (out,) = self._crm.create_tasks([draft])
-        if not out.ok:
-            log.warning("escalation task for lead %s refused: %s", rec.lead_crm_id, out.error)
-            return
-        self._repo.mark(self._portal, rec.lead_crm_id, escalated_at=now, escalated_to=target.crm_user_id)
-        if self._notifier is not None:
-            text = f"Escalation: partner lead «{lead.title}» ({manager}) is overdue since {overdue}."
-            self._notifier.notify("lead_escalated", [target], text, key=f"lead_escalated:{rec.lead_crm_id}")
