@@ -74,7 +74,7 @@ def render_statements(result: RewardsResult, console: Console) -> None:
         plan = _money(s.plan_revenue) + (" ✓" if s.plan_met else "") if s.plan_revenue is not None else "-"
         table.add_row(
             result.names.get(s.partner_id, s.partner_id),
-            s.tier or "-",
+            result.tier_names.get(s.tier or "", s.tier or "-"),
             _money(s.revenue),
             plan,
             *(_money(kinds.get(k)) for k in ("commission", "plan_bonus", "over_performance", "mdf")),
@@ -91,7 +91,8 @@ def render_lines(result: RewardsResult, partner_id: str, console: Console) -> No
         raise UsageError(f"--partner: no partner {partner_id} in the state store (run `crm-bridge sync`)")
     name = result.names.get(partner_id, partner_id)
     title = (
-        f"{name}: statement {result.period.key}, tier {s.tier or '-'}, rules from {s.rules_effective_from}"
+        f"{name}: statement {result.period.key}, tier {result.tier_names.get(s.tier or '', s.tier or '-')}, "
+        f"rules from {s.rules_effective_from}"
     )
     table = Table(title=title, title_justify="left")
     for header in ("line", "description", "base", "rate %", "amount"):
@@ -102,6 +103,8 @@ def render_lines(result: RewardsResult, partner_id: str, console: Console) -> No
     table.add_section()
     table.add_row("total", "", "", "", _money(s.total))
     console.print(table)
+    if not s.lines:
+        console.print(f"No won deals closed in {result.period.key} and no MDF claims: nothing to pay.")
 
 
 def render_leaderboard(result: RewardsResult, console: Console, limit: int | None = None) -> None:

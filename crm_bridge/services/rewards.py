@@ -141,6 +141,7 @@ class RewardsResult:
     statements: tuple[Statement, ...]
     leaderboard: tuple[LeaderboardRow, ...]
     names: Mapping[str, str]  # partner id -> name
+    tier_names: Mapping[str, str] = field(default_factory=dict)  # tier key -> name in the config's locale
 
     def total(self) -> Decimal:
         return sum((s.total for s in self.statements), Decimal(0))
@@ -233,7 +234,7 @@ def rewards_for(settings: Any, store: Any, portal: str, period: Period, **option
     funnel = next(f for f in layout.funnels if f.key == "leads")
     stages = [s.key for s in sorted(funnel.stages, key=lambda s: s.sort) if s.kind is StageKind.OPEN]
     mdf = settings.rewards.mdf
-    return compute_rewards(
+    result = compute_rewards(
         period,
         store.partners(portal),
         store.leads(portal),
@@ -248,6 +249,8 @@ def rewards_for(settings: Any, store: Any, portal: str, period: Period, **option
         mdf_period_kind=mdf.period,
         **options,
     )
+    names = {level.key: level.name.get(settings.locale) for level in settings.tiers.levels}
+    return replace(result, tier_names=names)
 
 
 def _num(value: Decimal | None) -> str:

@@ -91,6 +91,7 @@ def test_rewards_table_names_partners_totals_and_the_leaderboard(
     assert "Reward statements, 2026-Q4 (RUB)" in out
     assert "ООО «Ромашка»" in out and "110 000.00" in out and "117 000.00" in out  # the grand total
     assert "Leaderboard, 2026-Q4" in out
+    assert "Золотой" in out and "Серебряный" in out  # tiers by their names in the config's locale
 
 
 def test_one_partners_statement_is_shown_line_by_line(
@@ -127,3 +128,12 @@ def test_mdf_claims_from_a_semicolon_csv_are_paid_and_a_bad_row_is_named(
 def test_a_malformed_period_is_a_usage_error(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(config), "rewards", "--period", "2026-13"]) == 2
     assert "--period:" in capsys.readouterr().err
+
+
+def test_a_partner_with_nothing_to_pay_is_told_so(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(config), "rewards", "--period", "2026-Q3", "--partner", "102"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "АО «Вектор»: statement 2026-Q3, tier Серебряный" in out
+    assert "No won deals closed in 2026-Q3 and no MDF claims: nothing to pay." in out
