@@ -4,6 +4,7 @@ failing job is reported and the others still run; the caller exits 1 when any fa
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -43,6 +44,8 @@ def describe(result: object) -> str:
         text = f"{result.sent} notification(s) sent"
         text += f", {result.retrying} to retry" if result.retrying else ""
         return text + (f", {result.failed} given up" if result.failed else "")
+    if isinstance(result, list) and all(isinstance(p, Path) for p in result):
+        return "report written to " + ", ".join(str(p) for p in result) if result else "no report file format"
     return "" if result is None else str(result)
 
 

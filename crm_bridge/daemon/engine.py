@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from crm_bridge.bootstrap import App
@@ -66,6 +67,8 @@ class Engine:
             jobs["notify"] = self.notify
         if self.report_job is not None:
             jobs["report"] = self.report_job
+        elif self.app.settings.schedule.report.enabled:
+            jobs["report"] = self.report
         return jobs
 
     def sync(self) -> SyncResult:
@@ -129,6 +132,28 @@ class Engine:
     def notify(self) -> object:
         assert self.notifier is not None
         return self.notifier.flush(self.app.clock())
+
+    def report(self) -> list[Path]:
+        """The scheduled report: ``reports.period`` in every file format of ``reports.formats`` written
+        to ``reports.out_dir``; the head hears where (event ``report_ready``)."""
+        from crm_bridge.services.report_csv import report_csv
+        from crm_bridge.services.report_data import build_report, default_period
+        from crm_bridge.services.report_html import render_html
+
+        app, cfg = self.app, self.app.settings.reports
+        now = app.clock()
+        period = default_period(now, app.settings.timezone, cfg.period)
+        data = build_report(app.store, app.portal, app.settings, self._layout, period, now=now)
+        written: list[Path] = []
+        for fmt in (f for f in cfg.formats if f != "table"):
+            target = Path(cfg.out_dir) / f"partner-report-{period.key}.{fmt}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(report_csv(data) if fmt == "csv" else render_html(data), encoding="utf-8")
+            written.append(target)
+        if written and self._notify is not None and self.team.head is not None:
+            text = f"The partner report for {period.key} is ready: {', '.join(str(p) for p in written)}"
+            self._notify.notify("report_ready", [self.team.head], text, key=f"report_ready:{period.key}")
+        return written
 
     def intake_service(self) -> IntakeService:
         app = self.app

@@ -114,3 +114,37 @@ def test_the_distribute_job_counts_leads_per_manager(app: App, fake_clock: FakeC
     engine.sync()
     engine.distribute()
     assert metrics.leads_distributed_total.value(manager="ivan") == 1
+
+
+def test_a_configured_report_job_writes_each_format_and_tells_the_head(
+    tmp_path: Path, fake_clock: FakeClock
+) -> None:
+    data = {
+        "locale": "en",
+        "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
+        "head": {"name": "Мария", "crm_user_id": "1"},
+        "schedule": {"report": {"enabled": True, "cron": "0 8 1 * *"}},
+        "reports": {"out_dir": str(tmp_path / "reports"), "formats": ["html", "csv"]},
+        "rewards": {
+            "rule_sets": [
+                {
+                    "effective_from": "2026-01-01",
+                    "commission": {"brackets": [{"from_revenue": 0, "percent": 5}]},
+                }
+            ]
+        },
+    }
+    settings = parse_settings(data, {"B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/secret/"})
+    fake = FakeCRM(clock=fake_clock)
+    fake.add_user("1", "Мария")
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        with bootstrap(settings, store=store, adapter=fake, clock=fake_clock) as application:
+            from crm_bridge.daemon.engine import Engine
+
+            engine = Engine(application, notifier=make_notifier(application))
+            assert "report" in engine.jobs()
+            written = engine.report()
+            outbox = store.due(application.portal, now=fake_clock())
+    assert sorted(p.name for p in written) == ["partner-report-2026-10.csv", "partner-report-2026-10.html"]
+    assert all(p.exists() and p.stat().st_size > 0 for p in written)
+    assert [item.payload["event"] for item in outbox] == ["report_ready"]
