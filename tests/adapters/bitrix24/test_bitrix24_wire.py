@@ -437,3 +437,134 @@ def test_a_rejected_refresh_token_is_an_auth_error_naming_the_oauth_config() -> 
 
     assert info.value.config_key == "crm.bitrix24.oauth.refresh_token"
     assert "cl13nt" not in str(info.value) and "first-refresh" not in str(info.value)
+
+
+def _status_row(row_id: int, code: str, sort: int, semantics: str | None, cid: int = 7) -> dict[str, Any]:
+    return {
+        "ID": str(row_id),
+        "ENTITY_ID": f"DEAL_STAGE_{cid}",
+        "STATUS_ID": f"C{cid}:{code}",
+        "NAME": code,
+        "NAME_INIT": code,
+        "SORT": str(sort),
+        "SYSTEM": "Y",
+        "CATEGORY_ID": str(cid),
+        "COLOR": "#39A8EF",
+        "SEMANTICS": semantics,
+        "EXTRA": {"SEMANTICS": "process", "COLOR": "#39A8EF"},
+    }
+
+
+@responses.activate
+def test_a_new_funnel_is_added_then_its_automatic_stages_are_renamed_and_the_leftovers_removed() -> None:
+    from crm_bridge.domain.layout import (
+        DesiredFunnel,
+        DesiredStage,
+        PlanAction,
+        PlanItem,
+        PlanObject,
+        ProvisionPlan,
+    )
+    from crm_bridge.domain.model import StageKind
+
+    stages = (
+        DesiredStage("registered", "Registered", StageKind.OPEN, "", 10),
+        DesiredStage("won", "Won", StageKind.WON, "", 20),
+        DesiredStage("lost", "Lost", StageKind.LOST, "", 30),
+    )
+    funnel = DesiredFunnel("leads", "Partner leads", stages, 100)
+    plan = ProvisionPlan(
+        (
+            PlanItem(PlanObject.FUNNEL, PlanAction.CREATE, "leads", desired=funnel),
+            *(PlanItem(PlanObject.STAGE, PlanAction.CREATE, f"leads/{s.key}", desired=s) for s in stages),
+        )
+    )
+    empty = _batch({"c0": {"categories": []}, "c1": [], "c2": []})
+    added = {"category": {"id": 7, "name": "Partner leads", "sort": 100, "entityTypeId": 2, "isDefault": "N"}}
+    auto = [
+        _status_row(1, "NEW", 10, None),
+        _status_row(2, "PREPARATION", 20, None),
+        _status_row(3, "WON", 60, "S"),
+        _status_row(4, "LOSE", 70, "F"),
+        _status_row(5, "APOLOGY", 80, "F"),
+    ]
+    responses.post(HOOK + "batch", json=empty)  # observe
+    responses.post(HOOK + "batch", json=_batch({"c0": added}))  # crm.category.add
+    responses.post(HOOK + "batch", json=_batch({"c0": auto}))  # crm.status.list of the new funnel
+    responses.post(HOOK + "batch", json=_batch({f"c{i}": True for i in range(6)}))  # updates + deletes
+    renamed = [
+        _status_row(1, "NEW", 10, None),
+        _status_row(3, "WON", 20, "S"),
+        _status_row(4, "LOSE", 30, "F"),
+    ]
+    final = _batch({"c0": {"categories": [added["category"]]}, "c1": [], "c2": [], "c3": renamed})
+    responses.post(HOOK + "batch", json=final)  # observe again
+
+    adapter = _adapter()
+    adapter.observe_layout()
+    observed = adapter.apply_plan(plan)
+
+    assert list(_sent(responses.calls[1])["cmd"].values()) == [
+        "crm.category.add?entityTypeId=2&fields%5Bname%5D=Partner+leads&fields%5Bsort%5D=100"
+    ]
+    assert list(_sent(responses.calls[2])["cmd"].values()) == [
+        "crm.status.list?order%5BSORT%5D=ASC&filter%5BENTITY_ID%5D=DEAL_STAGE_7"
+    ]
+    ops = list(_sent(responses.calls[3])["cmd"].values())
+    assert [o.split("?")[0] for o in ops] == ["crm.status.update"] * 3 + ["crm.status.delete"] * 2
+    assert ops[0].startswith("crm.status.update?id=4&fields%5BNAME%5D=Lost&fields%5BSORT%5D=30")
+    assert ops[-1] == "crm.status.delete?id=5&params%5BFORCED%5D=Y"
+    [leads] = observed.funnels
+    assert [(s.key, s.code) for s in leads.stages] == [
+        ("registered", "C7:NEW"),
+        ("won", "C7:WON"),
+        ("lost", "C7:LOSE"),
+    ]
+    assert len(responses.calls) == 5
+
+
+@responses.activate
+def test_users_are_read_page_by_page_from_user_get() -> None:
+    def user(i: int) -> dict[str, Any]:
+        return {
+            "ID": str(i),
+            "ACTIVE": True,
+            "NAME": "Vadim",
+            "LAST_NAME": f"V{i}",
+            "EMAIL": f"u{i}@example.com",
+            "USER_TYPE": "employee",
+        }
+
+    responses.post(
+        HOOK + "user.get",
+        json={"result": [user(i) for i in range(1, 51)], "total": 60, "next": 50, "time": TIME},
+    )
+    responses.post(HOOK + "batch", json=_batch({"c0": [user(i) for i in range(51, 61)]}))
+
+    users = _adapter().list_users()
+
+    assert len(users) == 60 and users[0].name == "Vadim V1"
+    assert _sent(responses.calls[0])["FILTER"] == {"ACTIVE": True, "USER_TYPE": "employee"}
+    assert list(_sent(responses.calls[1])["cmd"].values())[0].endswith("start=50")
+
+
+@responses.activate
+def test_a_tier_update_and_a_funnel_move_are_sent_as_documented() -> None:
+    from crm_bridge.ports import PartnerUpdate, RecordUpdate
+
+    kv = _catalog_kv()
+    kv.data["bitrix24.catalog"]["stages"]["C10:NEW"] = ["repeat", "base_review", "open"]
+    responses.post(HOOK + "batch", json=_batch({"c0": True}))
+    adapter = _adapter(kv)
+
+    [tier] = adapter.update_partners([PartnerUpdate("3", {"tier": "gold"})])
+    [moved] = adapter.update_records([RecordUpdate(Entity.DEAL, "12", funnel="repeat", stage="base_review")])
+
+    assert tier.ok and moved.ok
+    assert list(_sent(responses.calls[0])["cmd"].values()) == [
+        "crm.company.update?id=3&fields%5BUF_CRM_PARTNER_TIER%5D=47&auth_connector=crm_bridge"
+    ]
+    assert list(_sent(responses.calls[1])["cmd"].values()) == [
+        "crm.item.update?entityTypeId=2&id=12&fields%5BcategoryId%5D=10&fields%5BstageId%5D=C10%3ANEW"
+        "&useOriginalUfNames=Y&auth_connector=crm_bridge"
+    ]
