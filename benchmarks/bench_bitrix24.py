@@ -5,11 +5,11 @@ with fast_bitrix24 on the same sandbox and data.
     .venv/bin/python benchmarks/bench_bitrix24.py [--deals 100000] [--leads 10000] [--fb24 /tmp/fb24venv]
 
 Phases (each in a fresh process, so memory and the client-side bucket start clean; the portal's bucket
-is left to refill between phases): provisioning from scratch; backfill of N/4 and N deals; push of the
-leads (ours: with the dedupe lookup). Reported: wall time, HTTP requests (the sandbox's request log),
-tracemalloc peak, and the bound the rate limit allows — (requests beyond the burst) / rate — with the
-ratio wall / bound. fast_bitrix24 runs from its own virtualenv (``pip install fast_bitrix24`` into
---fb24; it is never a crm-bridge dependency).
+and per-method operating budget are emptied before each phase): provisioning from scratch; backfill of
+N/4 and N deals; push of the leads (ours: with the dedupe lookup). Reported: wall time, HTTP requests
+(the sandbox's request log), tracemalloc peak, the operating time spent, and the bound the rate limit
+allows — (requests beyond the burst) / rate — with the ratio wall / bound. fast_bitrix24 runs from its
+own virtualenv (``pip install fast_bitrix24`` into --fb24; it is never a crm-bridge dependency).
 """
 
 from __future__ import annotations
@@ -30,17 +30,24 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BURST, RATE = 50, 2.0
 LATENCY_MS, PER_RECORD_MS = 200.0, 0.2
-REFILL_S = BURST / RATE + 2
 
 
 # -- the sandbox (its own process) -----------------------------------------------------------------
 def serve(port_file: str) -> None:
+    """Run the sandbox; on each stdin line ``reset`` print the operating seconds spent per method since
+    the last reset, then empty the portal's bucket and budget (each phase starts like a quiet portal)."""
     from crm_bridge.sandbox.server import Sandbox
 
     sandbox = Sandbox("bitrix24", latency_ms=LATENCY_MS, per_record_ms=PER_RECORD_MS, rate_limit=True)
     Path(port_file).write_text(sandbox.start(), encoding="utf-8")
-    while True:
-        time.sleep(3600)
+    emulator: Any = sandbox.emulator
+    for line in sys.stdin:
+        if line.strip() == "reset":
+            now = sandbox.clock()
+            spent = {m: round(emulator.budget.report(m, now)[0], 2) for m in list(emulator.budget.baskets)}
+            emulator.budget.reset()
+            emulator.bucket.reset()
+            print(json.dumps(spent), flush=True)
 
 
 def _control(base: str, action: str, method: str = "GET", body: Any = None) -> Any:
@@ -121,12 +128,33 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _measured(base: str, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    _control(base, "requests", "DELETE")
+class _Server:
+    def __init__(self, cmd: list[str], port_file: Path) -> None:
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        self.base = port_file.read_text().strip()
+
+    def reset(self) -> dict[str, float]:
+        """Operating seconds per method since the last reset; the bucket and budget start empty."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("reset\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def _measured(server: _Server, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    server.reset()
+    _control(server.base, "requests", "DELETE")
     result = _run(cmd, env)
-    counts = _control(base, "counts")
-    result["requests"] = counts["total"]
-    result["rejected"] = sum(1 for r in _control(base, "requests")["requests"] if r["status"] != 200)
+    result["operating"] = sum(server.reset().values())
+    log = _control(server.base, "requests")["requests"]
+    result["requests"] = len(log)
+    result["rejected"] = sum(1 for r in log if r["status"] != 200)
     return result
 
 
@@ -139,7 +167,7 @@ def _row(label: str, who: str, r: dict[str, Any]) -> str:
     ratio = f"{r['wall'] / bound:5.2f}" if bound > 0 else "  n/a"
     return (
         f"{label:<24} {who:<14} {r['records']:>8} {r['wall']:>9.2f} {r['requests']:>9} {r['rejected']:>4} "
-        f"{bound:>9.2f} {ratio:>6} {r['peak'] / 2**20:>9.1f}"
+        f"{bound:>9.2f} {ratio:>6} {r['peak'] / 2**20:>9.1f} {r['operating']:>8.1f}"
     )
 
 
@@ -156,24 +184,20 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "url"
-        server = subprocess.Popen([*me, "serve", str(port_file)])
+        server = _Server([*me, "serve", str(port_file)], port_file)
         try:
-            while not port_file.exists() or not port_file.read_text():
-                time.sleep(0.05)
-            base = port_file.read_text().strip()
+            base = server.base
             webhook = f"{base}/rest/1/s4ndb0xw3bh00k01/"
             kv = str(Path(tmp) / "kv.json")
             rows: list[str] = []
 
             def ours(name: str, n: int = 0, env: dict[str, str] | None = None) -> dict[str, Any]:
-                time.sleep(REFILL_S)
-                return _measured(base, [*me, "phase", name, webhook, kv, str(n), str(args.in_flight)], env)
+                return _measured(server, [*me, "phase", name, webhook, kv, str(n), str(args.in_flight)], env)
 
             def theirs(mode: str, category: int, n: int = 0) -> dict[str, Any] | None:
                 if fb24 is None:
                     return None
-                time.sleep(REFILL_S)
-                return _measured(base, [*fb24, mode, webhook, str(category), str(n)])
+                return _measured(server, [*fb24, mode, webhook, str(category), str(n)])
 
             prov = ours("provision")
             rows.append(_row("provisioning", "crm-bridge", prov))
@@ -216,18 +240,20 @@ def main() -> None:
             if fb:
                 rows.append(_row(label, "fast_bitrix24", fb))
         finally:
-            server.terminate()
-            server.wait()
+            server.stop()
     print(
         f"sandbox: rate limit ON (standard: burst {BURST}, {RATE:g}/s), latency {LATENCY_MS:g} ms + "
         f"{PER_RECORD_MS:g} ms/record; crm-bridge listing batches in flight: {args.in_flight}"
     )
     print(
         f"{'phase':<24} {'client':<14} {'records':>8} {'wall s':>9} {'requests':>9} {'503':>4} "
-        f"{'bound s':>9} {'ratio':>6} {'peak MiB':>9}"
+        f"{'bound s':>9} {'ratio':>6} {'peak MiB':>9} {'oper. s':>8}"
     )
     print("\n".join(rows))
-    print("bound = (requests - burst) / rate; ratio = wall / bound (n/a: everything fits in the burst)")
+    print("bound = (requests - burst) / rate; ratio = wall / bound (n/a: everything fits in the burst);")
+    print(
+        "oper. s = the portal's per-method operating time the phase spent (limit 480 s per 10 min per method)"
+    )
 
 
 if __name__ == "__main__":
