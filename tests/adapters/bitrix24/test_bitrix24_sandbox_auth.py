@@ -5,7 +5,7 @@ the token expired, and stores each new pair before using it."""
 from __future__ import annotations
 
 import pytest
-from conftest import MemoryKV, make_adapter, oauth_config, provision
+from b24_support import MemoryKV, make_adapter, oauth_config, provision
 
 from crm_bridge.config_crm import Bitrix24Config
 from crm_bridge.errors import AuthError

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from conftest import DESIRED, MemoryKV, make_adapter, provision, webhook_config
+from b24_support import DESIRED, MemoryKV, make_adapter, provision, webhook_config
 
 from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.domain.layout import PlanAction, PlanObject

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import LEAD_STAGES, partner_type_item
+from b24_support import LEAD_STAGES, partner_type_item
 
 from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.domain.layout import FieldEntity

@@ -9,7 +9,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from conftest import LEAD_STAGES, partner_type_item
+from b24_support import LEAD_STAGES, partner_type_item
 
 from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.domain.layout import FieldEntity

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import responses
-from conftest import MemoryKV, Sleeps
+from b24_support import MemoryKV, Sleeps
 
 from crm_bridge.adapters.bitrix24 import Bitrix24Adapter, build_adapter
 from crm_bridge.config_crm import Bitrix24Config
