@@ -122,9 +122,13 @@ def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None
 
 # -- orchestration -------------------------------------------------------------------------------
 def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
     if out.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{out.stderr[-3000:]}")
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        reason = lines[-1][:120] if lines else f"exit {out.returncode}"
+        print(f"  ! {' '.join(Path(c).name for c in cmd[:3])} failed: {reason}", file=sys.stderr, flush=True)
+        return {"wall": time.perf_counter() - started, "records": 0, "peak": 0, "failed": reason}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -163,6 +167,16 @@ def _bound(requests: int) -> float:
 
 
 def _row(label: str, who: str, r: dict[str, Any]) -> str:
+    line = _format(label, who, r)
+    print(line, file=sys.stderr, flush=True)  # progress while the phases run
+    return line
+
+
+def _format(label: str, who: str, r: dict[str, Any]) -> str:
+    if r.get("failed"):
+        return (
+            f"{label:<24} {who:<14} FAILED after {r['wall']:.1f} s, {r['requests']} requests: {r['failed']}"
+        )
     bound = _bound(r["requests"])
     ratio = f"{r['wall'] / bound:5.2f}" if bound > 0 else "  n/a"
     return (
