@@ -224,7 +224,7 @@ def demo_config(state_url: str) -> dict[str, Any]:
         "state": {"url": state_url, "portal": "bitrix24:demo"},
         "logging": {"level": "WARNING"},
         "head": {k: v for k, v in HEAD.items() if k != "key"},
-        "managers": [{**m, "capacity": 400} for m in MANAGERS],
+        "managers": [{**m, "capacity": 600} for m in MANAGERS],
         "curators": list(CURATORS),
         "distribution": {"strategy": "weighted", "fallback": "least_loaded", "sla_hours": 4},
         "tiers": {
