@@ -91,8 +91,13 @@ def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None
     drafts: list[Any] = []
     if name == "push":
         partner = os.environ["BENCH_PARTNER"]
-        drafts = [LeadDraft(f"ext-{i}", partner, f"Lead {i}", amount=Decimal("1500.50")) for i in range(n)]
-    tracemalloc.start()
+        prefix = os.environ.get("BENCH_PREFIX", "ext")
+        drafts = [
+            LeadDraft(f"{prefix}-{i}", partner, f"Lead {i}", amount=Decimal("1500.50")) for i in range(n)
+        ]
+    tracing = bool(os.environ.get("BENCH_TRACE"))
+    if tracing:
+        tracemalloc.start()
     started = time.perf_counter()
     records = 0
     if name == "provision":
@@ -105,7 +110,7 @@ def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None
     elif name == "push":
         records = sum(1 for o in adapter.create_leads(drafts) if o.ok)
     wall = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
+    peak = tracemalloc.get_traced_memory()[1] if tracing else 0
     extra = {}
     if name == "provision":
         catalog = adapter.catalog()
@@ -151,14 +156,22 @@ class _Server:
         self.proc.wait()
 
 
-def _measured(server: _Server, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def _measured(
+    server: _Server, cmd: list[str], env: dict[str, str] | None = None, *, memory_run: bool = True
+) -> dict[str, Any]:
+    """A timed run (tracemalloc off: it slows Python down) and, when ``memory_run``, a second run of
+    the same phase with tracemalloc on for the peak (new external ids, so a push pushes again)."""
     server.reset()
     _control(server.base, "requests", "DELETE")
-    result = _run(cmd, env)
+    result = _run(cmd, {**(env or {}), **({} if memory_run else {"BENCH_TRACE": "1"})})
     result["operating"] = sum(server.reset().values())
     log = _control(server.base, "requests")["requests"]
     result["requests"] = len(log)
     result["rejected"] = sum(1 for r in log if r["status"] != 200)
+    if memory_run and not result.get("failed"):
+        traced = _run(cmd, {**(env or {}), "BENCH_TRACE": "1", "BENCH_PREFIX": "mem"})
+        server.reset()
+        result["peak"] = traced.get("peak", 0)
     return result
 
 
@@ -191,6 +204,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--fb24", default="/tmp/fb24venv", help="virtualenv with fast_bitrix24 ('' to skip)")
     parser.add_argument("--in-flight", type=int, default=8, help="listing batches fetched at once")
+    parser.add_argument("--also-in-flight", type=int, default=50, help="a second backfill row with this many")
     args = parser.parse_args()
     me = [sys.executable, str(Path(__file__).resolve())]
     fb24 = (
@@ -205,15 +219,19 @@ def main() -> None:
             kv = str(Path(tmp) / "kv.json")
             rows: list[str] = []
 
-            def ours(name: str, n: int = 0, env: dict[str, str] | None = None) -> dict[str, Any]:
-                return _measured(server, [*me, "phase", name, webhook, kv, str(n), str(args.in_flight)], env)
+            def ours(
+                name: str, n: int = 0, env: dict[str, str] | None = None, in_flight: int = args.in_flight
+            ) -> dict[str, Any]:
+                return _measured(server, [*me, "phase", name, webhook, kv, str(n), str(in_flight)], env)
 
             def theirs(mode: str, category: int, n: int = 0) -> dict[str, Any] | None:
                 if fb24 is None:
                     return None
                 return _measured(server, [*fb24, mode, webhook, str(category), str(n)])
 
-            prov = ours("provision")
+            prov = _measured(
+                server, [*me, "phase", "provision", webhook, kv, "0", str(args.in_flight)], memory_run=False
+            )
             rows.append(_row("provisioning", "crm-bridge", prov))
             category, stage = prov["category"], prov["stage"]
             seeded = 0
@@ -233,6 +251,9 @@ def main() -> None:
                     seeded += chunk
                 label = f"backfill {target:,} deals"
                 rows.append(_row(label, "crm-bridge", ours("backfill", target)))
+                if args.also_in_flight and args.also_in_flight != args.in_flight:
+                    other = ours("backfill", target, in_flight=args.also_in_flight)
+                    rows.append(_row(label, f"crm-bridge/{args.also_in_flight}", other))
                 fb = theirs("backfill", category)
                 if fb:
                     rows.append(_row(label, "fast_bitrix24", fb))
