@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crm_bridge.adapters.bitrix24.apply_fields import new_field, option_list
 from crm_bridge.adapters.bitrix24.client import BATCH_LIMIT, Bitrix24Client, Command, Outcome
 from crm_bridge.adapters.bitrix24.layout_state import LayoutState
-from crm_bridge.adapters.bitrix24.mapping import UF_PREFIX, Bitrix24Mapping
-from crm_bridge.adapters.bitrix24.observe import FIELD_XML_PREFIX, LayoutReader, Snapshot, uf_id
+from crm_bridge.adapters.bitrix24.mapping import Bitrix24Mapping
+from crm_bridge.adapters.bitrix24.observe import LayoutReader, Snapshot, uf_id
 from crm_bridge.adapters.bitrix24.stages import StageOps, reuse_plan
 from crm_bridge.domain.layout import (
     DesiredField,
     DesiredFunnel,
-    DesiredOption,
     DesiredStage,
     FieldEntity,
     PlanAction,
@@ -223,7 +223,9 @@ class LayoutWriter:
                 made.add((family, code))
                 steps.append(
                     _Step(
-                        Command(f"crm.{family}.userfield.add", {"fields": self._uf_fields(desired, code)}),
+                        Command(
+                            f"crm.{family}.userfield.add", {"fields": new_field(self.mapping, desired, code)}
+                        ),
                         item.path,
                     )
                 )
@@ -247,51 +249,15 @@ class LayoutWriter:
             elif item.object is PlanObject.OPTION and item.parent_id:
                 options.setdefault(str(uf_id(item.parent_id)), []).append(item)
         for field_id, items in options.items():
-            steps.append(self._options_step(field_id, items, snap))
+            family = self._family_of(items[0].path)
+            uf = next((u for u in snap.userfields.get(family, []) if str(u.id) == field_id), None)
+            params = {"id": int(field_id), "fields": {"LIST": option_list(uf, items)}}
+            command = Command(f"crm.{family}.userfield.update", params)
+            steps.append(_Step(command, items[0].path.split("/")[0]))
         return steps
 
     def _family_of(self, path: str) -> str:
         return self.mapping.userfield_entity(FieldEntity(path.split(".", 1)[0]))
-
-    def _uf_fields(self, desired: DesiredField, code: str) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "FIELD_NAME": code[len(UF_PREFIX) :],  # Bitrix24 adds UF_CRM_ itself
-            "USER_TYPE_ID": self.mapping.user_type(desired.type),
-            "XML_ID": FIELD_XML_PREFIX + desired.key,
-            "LABEL": desired.label,
-            "EDIT_FORM_LABEL": desired.label,
-            "LIST_COLUMN_LABEL": desired.label,
-            "LIST_FILTER_LABEL": desired.label,
-            "MULTIPLE": "N",
-            "MANDATORY": "N",
-            "SHOW_FILTER": "Y",
-        }
-        if desired.options:
-            fields["LIST"] = [
-                {"VALUE": o.label, "XML_ID": o.key, "SORT": 10 * (i + 1)}
-                for i, o in enumerate(desired.options)
-            ]
-        return fields
-
-    def _options_step(self, field_id: str, items: list[PlanItem], snap: Snapshot) -> _Step:
-        """One userfield.update per field: every existing item is sent back with its ID (kept), changed
-        labels replace VALUE, new items come without ID (added)."""
-        family = self._family_of(items[0].path)
-        uf = next((u for u in snap.userfields.get(family, []) if str(u.id) == field_id), None)
-        current = {
-            str(i.id): {"ID": i.id, "VALUE": i.value, "XML_ID": i.xml_id, "SORT": i.sort}
-            for i in (uf.items if uf else [])
-        }
-        new: list[dict[str, Any]] = []
-        for item in items:
-            option = item.desired if isinstance(item.desired, DesiredOption) else None
-            if item.action is PlanAction.UPDATE and item.observed_id in current and option:
-                current[item.observed_id]["VALUE"] = option.label
-            elif item.action is PlanAction.CREATE and option:
-                sort = 10 * (len(current) + len(new) + 1)
-                new.append({"VALUE": option.label, "XML_ID": option.key, "SORT": sort})
-        params = {"id": int(field_id), "fields": {"LIST": [*current.values(), *new]}}
-        return _Step(Command(f"crm.{family}.userfield.update", params), items[0].path.split("/")[0])
 
 
 def _stage_fields(item: PlanItem) -> dict[str, Any]:

@@ -17,19 +17,14 @@ from typing import Any
 
 from crm_bridge.adapters.bitrix24.catalog import Catalog
 from crm_bridge.adapters.bitrix24.client import Bitrix24Client, Command, Outcome
+from crm_bridge.adapters.bitrix24.lookup import lookup_existing
 from crm_bridge.adapters.bitrix24.mapping import Bitrix24Mapping
 from crm_bridge.adapters.bitrix24.rows import field_value
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
 from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
 
-LOOKUP_CHUNK = 50  # ORIGIN_ID values per lookup command: the answer fits one 50-row page
-
 _STANDARD = {"title": "title", "amount": "amount", "currency": "currency", "comment": "comment"}
-
-
-def _parts(items: Sequence[str]) -> list[list[str]]:
-    return [list(items[i : i + LOOKUP_CHUNK]) for i in range(0, len(items), LOOKUP_CHUNK)]
 
 
 def _fail(external_id: str, error: CrmBridgeError | str) -> WriteOutcome:
@@ -71,8 +66,8 @@ class RecordWrites:
     ) -> list[WriteOutcome]:
         ref = catalog.field(entity, "partner_ref")
         partner_ids = [str(d.partner_id) for d in drafts if d.partner_id]
-        existing, companies = self._lookup(
-            [d.external_id for d in drafts], ref.code if ref else None, partner_ids
+        existing, companies = lookup_existing(
+            self.client, self.mapping, [d.external_id for d in drafts], ref.code if ref else None, partner_ids
         )
         results: dict[str, WriteOutcome] = {}
         to_create: list[tuple[str, Command]] = []
@@ -104,46 +99,6 @@ class RecordWrites:
                 else _fail(ext, outcome.error or "failed")
             )
         return [results[d.external_id] for d in drafts]
-
-    def _lookup(
-        self, external_ids: Sequence[str], ref_code: str | None, partner_ids: Sequence[str]
-    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
-        """One pass of batched lookups: external id -> (deal id, partner ref) of deals crm-bridge already
-        created, and which of ``partner_ids`` are companies on the portal."""
-        unique = list(dict.fromkeys(external_ids))
-        select = ["ID", self.r.origin] + ([ref_code] if ref_code else [])
-        originator = self.mapping.source.originator_id
-        commands = [
-            Command(
-                "crm.deal.list",
-                {
-                    "filter": {self.r.originator: originator, "@" + self.r.origin: part},
-                    "select": select,
-                    "order": {"ID": "ASC"},
-                    "start": -1,
-                },
-            )
-            for part in _parts(unique)
-        ]
-        partners = [p for p in dict.fromkeys(partner_ids) if p.isdigit()]
-        deal_lookups = len(commands)
-        commands += [
-            Command("crm.company.list", {"filter": {"@ID": part}, "select": ["ID"], "start": -1})
-            for part in _parts(partners)
-        ]
-        found: dict[str, tuple[str, str]] = {}
-        companies: set[str] = set()
-        for index, outcome in enumerate(self.client.run(commands)):
-            if outcome.error is not None:
-                raise outcome.error  # without the lookup a create could duplicate: stop
-            for row in outcome.result or []:
-                if index >= deal_lookups:
-                    companies.add(str(row["ID"]))
-                    continue
-                ext = str(row.get(self.r.origin) or "")
-                if ext and ext not in found:  # the oldest wins if a duplicate ever slipped in
-                    found[ext] = (str(row["ID"]), str(row.get(ref_code) or "") if ref_code else "")
-        return found, companies
 
     def _common(
         self, catalog: Catalog, entity: FieldEntity, external_id: str, partner_id: str | None
