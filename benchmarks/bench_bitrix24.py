@@ -210,66 +210,96 @@ def main() -> None:
     fb24 = (
         [str(Path(args.fb24) / "bin" / "python"), str(HERE / "bench_bitrix24_fb24.py")] if args.fb24 else None
     )
+    rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        port_file = Path(tmp) / "url"
-        server = _Server([*me, "serve", str(port_file)], port_file)
+        runs = iter(range(1000))
+
+        def fresh() -> tuple[_Server, str, str, dict[str, Any]]:
+            """A new sandbox (its own process), provisioned by crm-bridge: provisioning is measured here."""
+            n = next(runs)
+            port_file = Path(tmp) / f"url{n}"
+            server = _Server([*me, "serve", str(port_file)], port_file)
+            webhook, kv = f"{server.base}/rest/1/s4ndb0xw3bh00k01/", str(Path(tmp) / f"kv{n}.json")
+            prov = _measured(server, [*me, "phase", "provision", webhook, kv, "0", "8"], memory_run=False)
+            return server, webhook, kv, prov
+
+        def ours(server: _Server, webhook: str, kv: str, name: str, n: int, **kw: Any) -> dict[str, Any]:
+            in_flight = kw.pop("in_flight", args.in_flight)
+            cmd = [*me, "phase", name, webhook, kv, str(n), str(in_flight)]
+            return _measured(server, cmd, kw.pop("env", None), memory_run=kw.pop("memory_run", True))
+
+        # pushes: each client on its own fresh portal (a backlog left by one must not slow the other)
+        for who in ("crm-bridge", "fast_bitrix24"):
+            if who == "fast_bitrix24" and fb24 is None:
+                continue
+            server, webhook, kv, prov = fresh()
+            try:
+                if who == "crm-bridge":
+                    rows.append(_row("provisioning", "crm-bridge", prov))
+                    seeded = _control(
+                        server.base,
+                        "seed",
+                        "POST",
+                        {"companies": [{"TITLE": "Partner", "UF_CRM_PARTNER_TYPE": prov["ptype"]}]},
+                    )
+                    env = {"BENCH_PARTNER": str(seeded["created"]["companies"][0])}
+                    result = ours(server, webhook, kv, "push", args.leads, env=env, memory_run=False)
+                else:
+                    assert fb24 is not None
+                    cmd = [*fb24, "push", webhook, str(prov["category"]), str(args.leads)]
+                    result = _measured(server, cmd, memory_run=False)
+            finally:
+                server.stop()
+            if who == "crm-bridge" and not result.get("failed"):  # the peak, traced, on another fresh portal
+                server, webhook, kv, prov = fresh()
+                try:
+                    seeded = _control(
+                        server.base,
+                        "seed",
+                        "POST",
+                        {"companies": [{"TITLE": "Partner", "UF_CRM_PARTNER_TYPE": prov["ptype"]}]},
+                    )
+                    env = {"BENCH_PARTNER": str(seeded["created"]["companies"][0]), "BENCH_TRACE": "1"}
+                    result["peak"] = _run([*me, "phase", "push", webhook, kv, str(args.leads), "8"], env)[
+                        "peak"
+                    ]
+                finally:
+                    server.stop()
+            elif who == "fast_bitrix24" and not result.get("failed"):
+                server, webhook, kv, prov = fresh()
+                try:
+                    cmd = [*fb24, "push", webhook, str(prov["category"]), str(args.leads)]
+                    result["peak"] = _run(cmd, {"BENCH_TRACE": "1"})["peak"]
+                finally:
+                    server.stop()
+            rows.append(_row(f"push {args.leads:,} leads", who, result))
+
+        # backfills: one portal, seeded up to each size; every client lists the same deals
+        server, webhook, kv, prov = fresh()
         try:
-            base = server.base
-            webhook = f"{base}/rest/1/s4ndb0xw3bh00k01/"
-            kv = str(Path(tmp) / "kv.json")
-            rows: list[str] = []
-
-            def ours(
-                name: str, n: int = 0, env: dict[str, str] | None = None, in_flight: int = args.in_flight
-            ) -> dict[str, Any]:
-                return _measured(server, [*me, "phase", name, webhook, kv, str(n), str(in_flight)], env)
-
-            def theirs(mode: str, category: int, n: int = 0) -> dict[str, Any] | None:
-                if fb24 is None:
-                    return None
-                return _measured(server, [*fb24, mode, webhook, str(category), str(n)])
-
-            prov = _measured(
-                server, [*me, "phase", "provision", webhook, kv, "0", str(args.in_flight)], memory_run=False
-            )
-            rows.append(_row("provisioning", "crm-bridge", prov))
-            category, stage = prov["category"], prov["stage"]
-            partner = _control(
-                base,
-                "seed",
-                "POST",
-                {"companies": [{"TITLE": "Partner", "UF_CRM_PARTNER_TYPE": prov["ptype"]}]},
-            )
-            label = f"push {args.leads:,} leads"
-            pushed = ours("push", args.leads, {"BENCH_PARTNER": str(partner["created"]["companies"][0])})
-            rows.append(_row(label, "crm-bridge", pushed))
-            fb = theirs("push", category, args.leads)
-            if fb:
-                rows.append(_row(label, "fast_bitrix24", fb))
-            # leads pushed into the lead funnel so far (timed and traced runs): the backfills count them
-            seeded = 2 * args.leads + (2 * args.leads if fb and not fb.get("failed") else 0)
+            seeded_deals = 0
             for target in sorted({max(1, args.deals // 4), args.deals}):
-                while seeded < target:
-                    chunk = min(10_000, target - seeded)
+                while seeded_deals < target:
+                    chunk = min(10_000, target - seeded_deals)
                     deals = [
                         {
-                            "TITLE": f"Deal {seeded + i}",
-                            "CATEGORY_ID": category,
-                            "STAGE_ID": stage,
+                            "TITLE": f"Deal {seeded_deals + i}",
+                            "CATEGORY_ID": prov["category"],
+                            "STAGE_ID": prov["stage"],
                             "OPPORTUNITY": "1000.00",
                         }
                         for i in range(chunk)
                     ]
-                    _control(base, "seed", "POST", {"deals": deals})
-                    seeded += chunk
+                    _control(server.base, "seed", "POST", {"deals": deals})
+                    seeded_deals += chunk
                 label = f"backfill {target:,} deals"
-                rows.append(_row(label, "crm-bridge", ours("backfill", target)))
+                rows.append(_row(label, "crm-bridge", ours(server, webhook, kv, "backfill", target)))
                 if args.also_in_flight and args.also_in_flight != args.in_flight:
-                    other = ours("backfill", target, in_flight=args.also_in_flight)
+                    other = ours(server, webhook, kv, "backfill", target, in_flight=args.also_in_flight)
                     rows.append(_row(label, f"crm-bridge/{args.also_in_flight}", other))
-                fb = theirs("backfill", category)
-                if fb:
-                    rows.append(_row(label, "fast_bitrix24", fb))
+                if fb24 is not None:
+                    cmd = [*fb24, "backfill", webhook, str(prov["category"])]
+                    rows.append(_row(label, "fast_bitrix24", _measured(server, cmd)))
         finally:
             server.stop()
     print(
