@@ -73,13 +73,13 @@ class _FileKV:
 
 
 def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None:
-    from crm_bridge.adapters.bitrix24 import build_adapter
-    from crm_bridge.config_crm import Bitrix24Config
     from crm_bridge.domain.funnels import default_funnels, desired_layout
     from crm_bridge.domain.layout import FieldEntity
     from crm_bridge.domain.model import PartnerType
     from crm_bridge.domain.provisioning import plan
     from crm_bridge.ports import AdapterContext, Entity, LeadDraft
+    from crm_bridge_bitrix24 import build_adapter
+    from crm_bridge_bitrix24.config import Bitrix24Config
 
     desired = desired_layout(
         default_funnels(), "en", ["bronze", "silver", "gold", "platinum"], tuple(PartnerType)

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
 from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,12 +19,13 @@ from urllib.parse import urlsplit
 from crm_bridge.config import Settings
 from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
+from crm_bridge.plugin import ADAPTER_GROUP, installed_adapters, spec_for
 from crm_bridge.ports import AdapterContext, AdapterFactory, CrmAdapter
+
+__all__ = ["ADAPTER_GROUP", "App", "bootstrap", "installed_adapters", "load_adapter_factory", "portal_id"]
 
 if TYPE_CHECKING:
     from crm_bridge.store import Store
-
-ADAPTER_GROUP = "crm_bridge.adapters"
 
 
 def utc_now() -> datetime:
@@ -59,41 +59,31 @@ class App:
 
 def portal_id(crm: CrmConfig, override: str | None = None) -> str:
     """A stable, non-secret name of the CRM instance: the kind and the host (never a webhook path
-    or token). ``state.portal`` in the config overrides it."""
+    or token), from the URL the adapter's spec names the instance by. ``state.portal`` in the config
+    overrides it."""
     if override:
         return override
     url = ""
-    if crm.kind == "bitrix24" and crm.bitrix24 is not None:
-        if crm.bitrix24.oauth is not None:
-            url = str(crm.bitrix24.oauth.portal_url)
-        elif crm.bitrix24.webhook_url is not None:
-            url = crm.bitrix24.webhook_url.get_secret_value()
-    elif crm.kind == "amocrm" and crm.amocrm is not None:
-        url = str(crm.amocrm.base_url)
-    elif crm.kind == "hubspot" and crm.hubspot is not None:
-        url = str(crm.hubspot.base_url)
+    section = crm.section
+    if section is not None:
+        try:
+            url = spec_for(crm.kind).instance_url(section)
+        except ConfigError:
+            url = ""
     host = (urlsplit(url).hostname or "").lower()
     port = urlsplit(url).port
     return f"{crm.kind}:{host}:{port}" if port else f"{crm.kind}:{host}"
 
 
-def installed_adapters() -> list[str]:
-    """Names registered in the ``crm_bridge.adapters`` entry-point group."""
-    return sorted({ep.name for ep in entry_points(group=ADAPTER_GROUP)})
-
-
 def load_adapter_factory(kind: str) -> AdapterFactory:
-    """The factory registered for ``kind``. Raises ConfigError naming ``crm.kind`` when none is
-    installed, CrmBridgeError when the installed one cannot be imported."""
-    matches = [ep for ep in entry_points(group=ADAPTER_GROUP) if ep.name == kind]
-    if not matches:
-        installed = ", ".join(installed_adapters()) or "none"
-        raise ConfigError(f"crm.kind: no adapter for {kind!r} is installed (installed: {installed})")
-    try:
-        factory: AdapterFactory = matches[0].load()
-    except (ImportError, AttributeError) as exc:
-        raise CrmBridgeError(f"the {kind} adapter is installed but cannot be loaded: {exc}") from exc
-    return factory
+    """The factory of the adapter registered for ``kind``. Raises ConfigError naming ``crm.kind`` and
+    what to install when none is, CrmBridgeError when the installed one cannot be loaded."""
+    if kind in installed_adapters():
+        try:
+            return spec_for(kind).create
+        except ConfigError as exc:
+            raise CrmBridgeError(f"the {kind} adapter is installed but cannot be loaded: {exc}") from exc
+    return spec_for(kind).create
 
 
 def bootstrap(

@@ -154,11 +154,13 @@ class CrmUser:
 
 @dataclass(frozen=True, slots=True)
 class HealthCheck:
-    """One line of ``crm-bridge doctor``."""
+    """One line of ``crm-bridge doctor``. ``provisionable``: a failure ``crm-bridge provision`` fixes
+    (a funnel, stage or field not created yet), which ``doctor --before-provision`` does not count."""
 
     name: str
     ok: bool
     detail: str = ""
+    provisionable: bool = False
 
 
 @runtime_checkable

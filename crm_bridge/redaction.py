@@ -1,5 +1,6 @@
 """Redaction of secrets and personal data from text bound for logs and error messages: bearer and
-OAuth tokens, client secrets, Bitrix24 webhook path secrets, e-mail addresses and phone numbers.
+OAuth tokens, client secrets, e-mail addresses and phone numbers, plus each installed adapter's own
+secret shapes (``AdapterSpec.redaction_rules``: a webhook URL with its secret in the path, say).
 
 ``redact`` is the function; ``RedactingFilter`` applies it to every record a logging handler emits
 (message, arguments and traceback). Redaction is the second line of defence: code must not put
@@ -26,8 +27,6 @@ _CLOSE = r"(?:\]|%5D)?"
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Bearer xyz / Basic xyz / OAuth xyz
     (re.compile(r"\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9\-._~+/=]{4,}", re.IGNORECASE), rf"\1 {MASK}"),
-    # Bitrix24 inbound webhook: https://portal/rest/<user id>/<secret>/method
-    (re.compile(r"(/rest/\d+/)[A-Za-z0-9_-]{6,}(?=/|\b|$)"), rf"\1{MASK}"),
     # Telegram Bot API: https://api.telegram.org/bot<token>/sendMessage (urllib3 logs the path at DEBUG)
     (re.compile(r"(/bot)\d+:[A-Za-z0-9_-]{10,}"), rf"\1{MASK}"),
     # name=value in query strings and form bodies
@@ -66,10 +65,28 @@ def _phone(match: re.Match[str]) -> str:
     return PHONE_MASK if digits == 11 and text[0] in "78" else match.group(0)
 
 
+_adapter_rules: tuple[tuple[re.Pattern[str], str], ...] | None = None
+_loading = False
+
+
+def _plugin_rules() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The installed adapters' rules, read once (while they load, only the core's rules apply)."""
+    global _adapter_rules, _loading
+    if _adapter_rules is None and not _loading:
+        _loading = True
+        try:
+            from crm_bridge.plugin import redaction_rules
+
+            _adapter_rules = redaction_rules()
+        finally:
+            _loading = False
+    return _adapter_rules or ()
+
+
 def redact(text: object) -> str:
     """``text`` (anything, converted with ``str``) with every secret and personal datum masked."""
     out = str(text)
-    for pattern, replacement in _RULES:
+    for pattern, replacement in (*_plugin_rules(), *_RULES):
         out = pattern.sub(replacement, out)
     return _PHONE.sub(_phone, out)
 

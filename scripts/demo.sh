@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Quick start: install crm-bridge into .venv (python3.11) and run the demo — a local Bitrix24 sandbox,
+# Quick start: install crm-bridge and its adapters into .venv (python3.11) and run the demo — a local
+# CRM sandbox (Bitrix24 unless --crm says otherwise),
 # provisioned and filled with a partner network, then sync, distribution, tiers, rewards and a report.
 # No config and no network access to a real CRM are needed. Extra arguments go to `crm-bridge demo`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PYTHON="${PYTHON:-python3.11}"
-if [ ! -x .venv/bin/python ]; then
-  "${PYTHON}" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+bash scripts/install.sh
 
 exec .venv/bin/crm-bridge demo "$@"

@@ -1,4 +1,5 @@
-"""``crm-bridge demo``: the whole product on a local Bitrix24 sandbox, no config and no network needed."""
+"""``crm-bridge demo``: the whole product on a local CRM sandbox (by default the first installed adapter
+with demo support, ``--crm`` to choose), no config and no network needed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
+from crm_bridge.errors import UsageError
+from crm_bridge.plugin import demo_kinds, spec_for
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import DemoResult, run_demo
 
@@ -90,6 +93,11 @@ def render(result: DemoResult, console: Console) -> None:
         console.print(f"{kind}: {path}")
 
 
+def _note(kind: str) -> str:
+    demo = spec_for(kind).demo
+    return demo.limits_note if demo else ""
+
+
 @click.command("demo")
 @click.option(
     "--out",
@@ -101,24 +109,35 @@ def render(result: DemoResult, console: Console) -> None:
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generated partner network.")
 @click.option(
+    "--crm",
+    "kind",
+    type=click.Choice(demo_kinds()),
+    default=(demo_kinds() or [None])[0],
+    show_default=True,
+    help="Which CRM's sandbox to run the demo on (installed adapters with demo support).",
+)
+@click.option(
     "--rate-limit/--no-rate-limit",
     default=True,
     show_default=True,
-    help="Hold the sandbox and the client to Bitrix24's standard plan limits (2 requests/s, burst 50).",
+    help="Hold the sandbox and the client to the CRM's documented limits ("
+    + "; ".join(f"{k}: {_note(k)}" for k in demo_kinds())
+    + ").",
 )
 @click.pass_obj
-def command(obj: CliContext, out_dir: Path, seed: int, rate_limit: bool) -> None:
-    """Run crm-bridge end to end against a local Bitrix24 sandbox: provision the four partner funnels,
+def command(obj: CliContext, out_dir: Path, seed: int, kind: str | None, rate_limit: bool) -> None:
+    """Run crm-bridge end to end against a local CRM sandbox: provision the four partner funnels,
     seed a partner network (partners of every type with curators, a few thousand leads and deals over
     the last months), then sync, distribute new leads, evaluate tiers, compute rewards and write the
     report. Needs no config file and no network."""
     console = obj.console
-    console.print("[dim]• Starting a Bitrix24 sandbox portal on a local port…[/dim]")
-    with Sandbox("bitrix24", rate_limit=rate_limit) as sandbox:
+    if kind is None:
+        raise UsageError("demo: no installed CRM adapter can run the demo (install crm-bridge-<crm>)")
+    console.print(f"[dim]• Starting a {spec_for(kind).title} sandbox on a local port…[/dim]")
+    with Sandbox(kind, rate_limit=rate_limit) as sandbox:
         result = run_demo(
             out_dir.resolve(),
-            sandbox.emulator,
-            sandbox.config_snippet()["env"]["B24_WEBHOOK_URL"],
+            sandbox,
             seed=seed,
             rate_limit=rate_limit,
             progress=lambda label: console.print(f"[dim]• {label}…[/dim]"),

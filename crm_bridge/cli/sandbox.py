@@ -1,4 +1,4 @@
-"""``crm-bridge sandbox``: run a local emulated CRM (Bitrix24, amoCRM or HubSpot) and print how to point
+"""``crm-bridge sandbox``: run a local emulated CRM (any installed adapter's emulator) and print how to point
 a config at it; serves until Ctrl-C or SIGTERM, optionally keeping its data in a state file."""
 
 from __future__ import annotations
@@ -15,9 +15,14 @@ import click
 import yaml
 
 from crm_bridge.errors import UsageError
-from crm_bridge.sandbox.server import DEFAULT_LATENCY_MS, DEFAULT_PER_RECORD_MS, KINDS, Sandbox
+from crm_bridge.sandbox.server import (
+    DEFAULT_LATENCY_MS,
+    DEFAULT_PER_RECORD_MS,
+    Sandbox,
+    create_emulator,
+    installed_sandboxes,
+)
 
-TITLES = {"bitrix24": "Bitrix24", "amocrm": "amoCRM", "hubspot": "HubSpot"}
 DEFAULT_PORT = 8765
 
 
@@ -78,7 +83,7 @@ def describe(sandbox: Sandbox, loaded: str, rate_limit: bool) -> list[str]:
     limits = "on" if rate_limit else "off"
     latency = f"{sandbox.latency * 1000:g} ms + {sandbox.per_record * 1000:g} ms per record"
     lines = [
-        f"{TITLES[sandbox.kind]} sandbox listening on {sandbox.base_url}",
+        f"{getattr(sandbox.emulator, 'title', sandbox.kind)} sandbox listening on {sandbox.base_url}",
         f"  latency {latency}, rate limits {limits}, data: {loaded}",
         "",
         "Export (shell):",
@@ -103,7 +108,9 @@ def describe(sandbox: Sandbox, loaded: str, rate_limit: bool) -> list[str]:
 
 
 @click.command("sandbox")
-@click.option("--crm", "kind", type=click.Choice(KINDS), required=True, help="Which CRM to emulate.")
+@click.option(
+    "--crm", "kind", type=click.Choice(installed_sandboxes()), required=True, help="Which CRM to emulate."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -130,7 +137,7 @@ def describe(sandbox: Sandbox, loaded: str, rate_limit: bool) -> list[str]:
     "--per-record-ms", type=click.FloatRange(min=0), default=DEFAULT_PER_RECORD_MS, show_default=True
 )
 @click.option(
-    "--plan", type=click.Choice(["standard", "enterprise"]), default=None, help="Bitrix24 plan (rate limits)."
+    "--plan", default=None, help="The emulated CRM's plan, for a CRM whose rate limits depend on it."
 )
 @click.option(
     "--state",
@@ -151,8 +158,12 @@ def command(
 ) -> None:
     """Run a local emulated CRM for a demo, end-to-end tests or benchmarks, and print the URL, the
     environment variables and the config section that point crm-bridge at it."""
-    if plan is not None and kind != "bitrix24":
-        raise UsageError("--plan applies to --crm bitrix24 only")
+    if plan is not None:
+        plans = tuple(getattr(create_emulator(kind), "plans", ()))
+        if not plans:
+            raise UsageError(f"--plan: the {kind} sandbox has no plans")
+        if plan not in plans:
+            raise UsageError(f"--plan: {plan!r} is not a {kind} plan (choose one of {', '.join(plans)})")
     options = {"plan": plan} if plan else {}
     sandbox = Sandbox(
         kind,

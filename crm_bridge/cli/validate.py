@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import click
 from rich.table import Table
 
@@ -10,6 +12,7 @@ from crm_bridge.cli.output import CliContext
 from crm_bridge.config import Settings
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.config.ops import JobSchedule
+from crm_bridge.plugin import spec_for
 
 
 def _duration(seconds: float) -> str:
@@ -23,6 +26,16 @@ def _job(schedule: JobSchedule) -> str:
     if not schedule.enabled:
         return "off"
     return f"every {_duration(schedule.every)}" if schedule.every is not None else f"cron {schedule.cron}"
+
+
+def adapter_line(kind: str) -> str:
+    """The installed adapter for ``kind``: its title, distribution and version."""
+    spec = spec_for(kind)
+    try:
+        installed = version(spec.distribution)
+    except PackageNotFoundError:
+        installed = "version unknown"
+    return f"{spec.title}: {spec.distribution} {installed}"
 
 
 def summary_rows(settings: Settings) -> list[tuple[str, str]]:
@@ -40,6 +53,7 @@ def summary_rows(settings: Settings) -> list[tuple[str, str]]:
     return [
         ("config file", str(settings.source or "-")),
         ("CRM", f"{settings.crm.kind} ({portal_id(settings.crm, settings.state.portal)})"),
+        ("adapter", adapter_line(settings.crm.kind)),
         ("state store", settings.state.masked_url()),
         ("locale, time zone", f"{settings.locale}, {settings.timezone}"),
         ("funnels", f"{len(funnels)} funnels, {stage_count} stages"),

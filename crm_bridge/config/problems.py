@@ -18,18 +18,18 @@ _SECRET_HINT = (
 )
 
 
-# The variable names the documentation and config.example.yaml use for the usual secrets.
-_SECRET_VARS: dict[tuple[str | int, ...], str] = {
-    ("crm", "bitrix24", "webhook_url"): "B24_WEBHOOK_URL",
-    ("crm", "bitrix24", "oauth", "client_id"): "B24_CLIENT_ID",
-    ("crm", "bitrix24", "oauth", "client_secret"): "B24_CLIENT_SECRET",
-    ("crm", "amocrm", "access_token"): "AMOCRM_ACCESS_TOKEN",
-    ("crm", "amocrm", "oauth", "client_id"): "AMOCRM_CLIENT_ID",
-    ("crm", "amocrm", "oauth", "client_secret"): "AMOCRM_CLIENT_SECRET",
-    ("crm", "hubspot", "access_token"): "HUBSPOT_ACCESS_TOKEN",
+# The variable names the documentation and config.example.yaml use for the usual secrets; each
+# adapter adds its own under crm.<kind> (AdapterSpec.secret_variables).
+_CORE_SECRET_VARS: dict[tuple[str, ...], str] = {
     ("notifications", "channels", "telegram", "bot_token"): "TELEGRAM_BOT_TOKEN",
     ("notifications", "channels", "email", "password"): "SMTP_PASSWORD",
 }
+
+
+def _secret_vars() -> dict[tuple[str, ...], str]:
+    from crm_bridge.plugin import secret_variables
+
+    return {**_CORE_SECRET_VARS, **secret_variables()}
 
 
 def _members(annotation: Any) -> list[Any]:
@@ -80,7 +80,7 @@ def _secret_walk(
     members = [m for a in annotations for m in _members(a)]
     if any(m is SecretStr for m in members):
         if isinstance(value, str | int) and value != "" and loc not in from_env:
-            var = _SECRET_VARS.get(tuple(p for p in loc if isinstance(p, str))) or "_".join(
+            var = _secret_vars().get(tuple(p for p in loc if isinstance(p, str))) or "_".join(
                 str(p).upper() for p in loc if isinstance(p, str)
             )
             out.append(Problem(loc, _SECRET_HINT.format(var=var)))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
@@ -23,7 +24,7 @@ from crm_bridge.config.problems import from_validation_error, secret_literals
 from crm_bridge.config.programme import GoalsConfig, RewardsConfig, TiersConfig
 from crm_bridge.config.references import check_references
 from crm_bridge.config.source import Problem, environment, interpolate, read_yaml
-from crm_bridge.config_crm import CrmConfig
+from crm_bridge.config_crm import CrmConfig, crm_model
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.errors import ConfigError
 
@@ -66,6 +67,15 @@ class Settings(Strict):
         return self.schedule.timezone or self.timezone
 
 
+@cache
+def settings_model(extra_section: str | None = None) -> type[Settings]:
+    """``Settings`` whose ``crm`` section knows the installed adapters (``crm_model``)."""
+    model: type[Settings] = create_model(  # type: ignore[call-overload]
+        "Settings", __base__=Settings, crm=(crm_model(extra_section), ...)
+    )
+    return model
+
+
 def parse_settings(data: Any, env: Mapping[str, str], *, source: Path | None = None) -> Settings:
     """Interpolate, validate and cross-check config ``data`` (as read from YAML).
 
@@ -73,15 +83,18 @@ def parse_settings(data: Any, env: Mapping[str, str], *, source: Path | None = N
     if not isinstance(data, dict):
         raise ConfigError("(top level): must be a mapping of keys (crm:, state:, …)")
     interpolated = interpolate(data, env)
+    crm = interpolated.data.get("crm")
+    kind = crm.get("kind") if isinstance(crm, dict) else None
+    model = settings_model(kind if isinstance(kind, str) else None)
     problems: list[Problem] = list(interpolated.problems)
-    problems += secret_literals(Settings, interpolated.data, interpolated.from_env)
+    problems += secret_literals(model, interpolated.data, interpolated.from_env)
     settings: Settings | None = None
     try:
-        settings = Settings.model_validate(interpolated.data)
+        settings = model.model_validate(interpolated.data)
     except ValidationError as exc:
         reported = {p.loc for p in problems}
         problems += [
-            p for p in from_validation_error(exc, Settings, interpolated.data) if not _under(p.loc, reported)
+            p for p in from_validation_error(exc, model, interpolated.data) if not _under(p.loc, reported)
         ]
     problems += check_references(interpolated.data, interpolated.from_env)
     if settings is not None:

@@ -13,7 +13,6 @@ GET /_sandbox/counts, POST /_sandbox/reset, POST|DELETE /_sandbox/faults, POST /
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import threading
@@ -21,13 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import entry_points
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crm_bridge.sandbox.core import Emulator, SandboxRequest, SandboxResponse
 from crm_bridge.sandbox.faults import FaultInjector, FaultPlan
 
-KINDS = ("bitrix24", "amocrm", "hubspot")
+SANDBOX_GROUP = "crm_bridge.sandboxes"  # name = the CRM kind, value = create_emulator(**options)
 CONTROL_PREFIX = "/_sandbox/"
 # What a real cloud portal imposes, roughly: used by the CLI and benchmarks (tests pass 0).
 DEFAULT_LATENCY_MS = 200.0
@@ -35,13 +35,20 @@ DEFAULT_PER_RECORD_MS = 0.2
 _MAX_LOGGED_BODY = 20_000
 
 
+def installed_sandboxes() -> list[str]:
+    """The CRM kinds whose emulator is installed (entry-point group ``crm_bridge.sandboxes``)."""
+    return sorted({ep.name for ep in entry_points(group=SANDBOX_GROUP)})
+
+
 def create_emulator(kind: str, **options: Any) -> Emulator:
-    """Import ``crm_bridge.sandbox.<kind>`` and build its emulator; a clear ValueError if unknown."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown CRM kind {kind!r}; choose one of {', '.join(KINDS)}")
-    module = importlib.import_module(f"crm_bridge.sandbox.{kind}")
-    emulator: Emulator = module.create_emulator(**options)
-    return emulator
+    """Build the emulator an installed adapter distribution registers for ``kind``; a clear
+    ValueError naming the installed ones when there is none."""
+    matches = [ep for ep in entry_points(group=SANDBOX_GROUP) if ep.name == kind]
+    if not matches:
+        known = ", ".join(installed_sandboxes()) or "none"
+        raise ValueError(f"unknown CRM kind {kind!r}; choose one of {known}")
+    factory: Callable[..., Emulator] = matches[0].load()
+    return factory(**options)
 
 
 class RequestLog:
@@ -71,11 +78,14 @@ class RequestLog:
             self._counts.clear()
 
 
-def endpoint_of(kind: str, path: str) -> str:
-    """A stable endpoint name for counting: the Bitrix24 method name, or the path with ids as {id}."""
-    if kind == "bitrix24" and path.startswith("/rest/"):
-        last = path.rstrip("/").rsplit("/", 1)[-1]
-        return last[:-5] if last.endswith(".json") else last
+def endpoint_of(emulator: Emulator, path: str) -> str:
+    """A stable endpoint name for counting: the emulator's own (``endpoint_of``, e.g. an RPC method
+    name) when it has one, else the path with numeric ids as {id}."""
+    own = getattr(emulator, "endpoint_of", None)
+    if callable(own):
+        name = own(path)
+        if isinstance(name, str) and name:
+            return name
     return re.sub(r"/\d+(?=/|$)", "/{id}", path)
 
 
@@ -206,7 +216,7 @@ class Sandbox:
             {
                 "method": request.method,
                 "path": request.path,
-                "endpoint": endpoint_of(self.kind, request.path),
+                "endpoint": endpoint_of(self.emulator, request.path),
                 "query": request.query,
                 "body": request.body[:_MAX_LOGGED_BODY].decode("utf-8", "replace"),
                 "status": response.status,

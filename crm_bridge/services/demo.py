@@ -1,4 +1,5 @@
-"""``crm-bridge demo``: a config pointing at a Bitrix24 sandbox portal (started by the caller),
+"""``crm-bridge demo``: a config pointing at a CRM sandbox (started by the caller, any adapter with
+``DemoSupport``),
 provisioning, a seeded partner network, then the real jobs — sync, distribution, tiers, rewards,
 report — and what they did."""
 
@@ -10,25 +11,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from crm_bridge.bootstrap import App, bootstrap
 from crm_bridge.config import Settings, load_settings
+from crm_bridge.demo_network import generate
 from crm_bridge.domain.kpis import DepartmentKpis, compute_kpis
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.domain.model import Curator, StageKind
 from crm_bridge.domain.period import Period
-from crm_bridge.services.demo_data import demo_config, generate
-from crm_bridge.services.demo_seed import Seedable, seed_network
+from crm_bridge.errors import ConfigError
+from crm_bridge.plugin import spec_for
+from crm_bridge.services.demo_config import demo_config
 from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
 from crm_bridge.services.sync import sync
 from crm_bridge.services.tiers import TierService, TierSettings
 from crm_bridge.services.tiers_apply import TierFunnel
-
-ENV_VAR = "B24_WEBHOOK_URL"
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,18 @@ class _Step:
         self.timings[self.name] = time.perf_counter() - self.started
 
 
+class DemoSandbox(Protocol):
+    """The running sandbox the demo talks to (``crm_bridge.sandbox.server.Sandbox``)."""
+
+    kind: str
+    emulator: Any
+
+    def config_snippet(self) -> dict[str, Any]: ...
+
+
 def run_demo(
     out_dir: Path,
-    portal: Seedable,
-    webhook_url: str,
+    sandbox: DemoSandbox,
     *,
     seed: int = 7,
     per_type: int = 30,
@@ -107,10 +116,16 @@ def run_demo(
     progress: Callable[[str], None] = lambda label: None,
     after_jobs: Callable[[App, DemoResult, datetime], None] | None = None,
 ) -> DemoResult:
-    """Run the whole demo into ``out_dir`` (config, state database, reports) against the sandbox
-    portal reached at ``webhook_url`` and seeded through ``portal`` (its emulator). ``rate_limit``
-    keeps the client to the standard plan's limits; without it the client never waits. ``after_jobs``
-    runs extra steps on the wired application before it closes."""
+    """Run the whole demo into ``out_dir`` (config, state database, reports) against the ``kind``
+    ``sandbox`` the caller runs (the adapter's ``DemoSupport`` turns its config
+    snippet into the crm section and seeds it). ``rate_limit`` keeps the client to the CRM's limits;
+    without it the client never waits. ``after_jobs`` runs extra steps on the wired application before
+    it closes. Raises ConfigError when the adapter has no demo support."""
+    kind = sandbox.kind
+    support = spec_for(kind).demo
+    if support is None:
+        raise ConfigError(f"--crm {kind}: the {kind} adapter has no demo support")
+    section, env = support.crm_section(sandbox.config_snippet(), rate_limit)
     out_dir.mkdir(parents=True, exist_ok=True)
     moment = now or datetime.now(UTC)
     result = DemoResult(out_dir=out_dir, config_path=out_dir / "config.yaml")
@@ -118,16 +133,14 @@ def run_demo(
     db = out_dir / "crm_bridge_demo.db"
     for stale in out_dir.glob("crm_bridge_demo.db*"):
         stale.unlink()
-    config = demo_config(f"sqlite:///{db}")
+    config = demo_config(f"sqlite:///{db}", kind, section)
     config["reports"]["out_dir"] = str(out_dir / "reports")
-    if not rate_limit:
-        config["crm"]["bitrix24"]["rate_limit"] = {"burst": 10_000, "per_second": 10_000}
     result.config_path.write_text(
-        "# Written by `crm-bridge demo`: a Bitrix24 sandbox portal on a local port.\n"
+        f"# Written by `crm-bridge demo`: a {spec_for(kind).title} sandbox on a local port.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
-    settings = load_settings(result.config_path, environ={ENV_VAR: webhook_url})
+    settings = load_settings(result.config_path, environ=env)
     with bootstrap(settings) as app:
         layout = desired_layout_for(settings)
         with timer.step("provision", "Provisioning the four partner funnels"):
@@ -139,7 +152,7 @@ def run_demo(
         ]
         with timer.step("seed", "Seeding the partner network"):
             net = generate(moment, seed=seed, per_type=per_type, months=months, fresh_leads=fresh_leads)
-            result.seeded = seed_network(portal, app.adapter.catalog(), net)  # type: ignore[attr-defined]
+            result.seeded = support.seed(sandbox.emulator, app.adapter, net)
         _jobs(app, settings, layout, result, timer, moment)
         if after_jobs is not None:
             after_jobs(app, result, moment)

@@ -60,17 +60,15 @@ def test_the_portal_name_can_be_pinned_in_the_config(
 def test_a_crm_kind_without_an_installed_adapter_is_a_config_error_naming_the_key(
     write_config: Callable[..., Path],
 ) -> None:
-    path = write_config("crm: {kind: hubspot, hubspot: {access_token: '${HUBSPOT_ACCESS_TOKEN}'}}\n")
-    settings = load_settings(path, environ={"HUBSPOT_ACCESS_TOKEN": "pat-eu1-secret"})
-    if "hubspot" in installed_adapters():
-        pytest.skip("a HubSpot adapter is installed here")
+    path = write_config("crm: {kind: pipedrive, pipedrive: {api_token: '${PIPEDRIVE_TOKEN}'}}\n")
 
     with pytest.raises(ConfigError) as caught:
-        bootstrap(settings, store=_Store())
+        load_settings(path, environ={"PIPEDRIVE_TOKEN": "secret"})
 
     [problem] = caught.value.problems
-    assert problem.startswith("crm.kind: no adapter for 'hubspot' is installed (installed: ")
+    assert problem.startswith("crm.kind: no adapter for 'pipedrive' is installed (installed: ")
     assert "bitrix24" in problem
+    assert problem.endswith("install crm-bridge-pipedrive")
 
 
 def test_the_bitrix24_adapter_is_registered_as_an_entry_point() -> None:

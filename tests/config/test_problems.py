@@ -106,9 +106,29 @@ def test_a_wrong_type_and_a_wrong_choice_are_described_in_plain_words(
 
 
 def test_the_crm_section_must_match_the_kind(write_config: Callable[..., Path]) -> None:
-    path = write_config("crm:\n  kind: amocrm\n")
+    path = write_config("crm:\n  kind: bitrix24\n")
 
-    assert problems(path) == ["crm: crm.kind is 'amocrm' but the crm.amocrm section is missing"]
+    assert problems(path) == ["crm: crm.kind is 'bitrix24' but the crm.bitrix24 section is missing"]
+
+
+def test_a_kind_with_no_installed_adapter_is_one_line_naming_what_to_install(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config("crm:\n  kind: pipedrive\n  pipedrive: {api_token: x}\n")
+
+    [line] = problems(path)
+    assert line.startswith("crm.kind: no adapter for 'pipedrive' is installed (installed: ")
+    assert line.endswith("; install crm-bridge-pipedrive")
+
+
+def test_a_mistyped_key_in_an_adapters_section_is_named_with_its_path(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config(
+        "crm:\n  kind: bitrix24\n  bitrix24:\n    webhook_url: ${B24_WEBHOOK_URL}\n    plann: x\n"
+    )
+
+    assert any(line.startswith("crm.bitrix24.plann: ") and "plan" in line for line in problems(path))
 
 
 def test_a_missing_required_key_is_named(write_config: Callable[..., Path]) -> None:

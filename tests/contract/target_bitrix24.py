@@ -16,11 +16,12 @@ from typing import Any
 
 from contract_targets import ContractTarget, TargetFactory
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter, build_adapter
-from crm_bridge.config_crm import Bitrix24Config, RateLimitConfig
+from crm_bridge.config_crm import RateLimitConfig
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
+from crm_bridge_bitrix24.config import Bitrix24Config
 
 
 class _TickingClock:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_bridge.services.demo_data import MANAGERS
+from crm_bridge.demo_network import MANAGERS
 
 pytestmark = pytest.mark.slow
 

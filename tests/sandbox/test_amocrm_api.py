@@ -11,7 +11,7 @@ from email.utils import formatdate
 import pytest
 from test_amocrm_support import Client, ManualClock, doc, without_source
 
-from crm_bridge.sandbox.amocrm import create_emulator
+from crm_bridge_amocrm.sandbox.emulator import create_emulator
 
 TOKEN = "sandbox-amocrm-long-lived-token"
 

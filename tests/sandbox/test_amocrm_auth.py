@@ -9,7 +9,7 @@ import json
 import pytest
 from test_amocrm_support import Client, ManualClock, doc, without_source
 
-from crm_bridge.sandbox.amocrm import create_emulator
+from crm_bridge_amocrm.sandbox.emulator import create_emulator
 
 TOKEN = "sandbox-amocrm-long-lived-token"
 

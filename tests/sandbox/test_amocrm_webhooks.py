@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 from test_amocrm_support import Client, ManualClock, doc
 
-from crm_bridge.sandbox.amocrm import create_emulator
+from crm_bridge_amocrm.sandbox.emulator import create_emulator
 
 TOKEN = "sandbox-amocrm-long-lived-token"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_bitrix24_support import B24, b24, clock, doc, portal, shape_differences
 
-from crm_bridge.sandbox.bitrix24 import Bitrix24Emulator
+from crm_bridge_bitrix24.sandbox.emulator import Bitrix24Emulator
 
 __all__ = ["b24", "clock", "portal"]
 

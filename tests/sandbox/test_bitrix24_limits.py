@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_bitrix24_support import B24, ManualClock, clock, doc
 
-from crm_bridge.sandbox.bitrix24 import Bitrix24Emulator
+from crm_bridge_bitrix24.sandbox.emulator import Bitrix24Emulator
 
 __all__ = ["clock"]
 ERRORS = doc("system_errors.json")["errors"]

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from crm_bridge.sandbox.bitrix24 import Bitrix24Emulator
 from crm_bridge.sandbox.core import SandboxRequest
+from crm_bridge_bitrix24.sandbox.emulator import Bitrix24Emulator
 
 DATA = Path(__file__).parent / "data" / "bitrix24"
 SECRET = "s4ndb0xw3bh00k01"

@@ -147,5 +147,5 @@ def test_a_bad_seed_file_is_one_line_and_exit_status_2(
         " line 1 column 2 (char 1)",
         f"error: --seed {wrong}: unknown seed key(s): planets",
         f"error: --seed {tmp_path / 'missing.json'}: cannot read it (No such file or directory)",
-        "error: --plan applies to --crm bitrix24 only",
+        "error: --plan: the amocrm sandbox has no plans",
     ]

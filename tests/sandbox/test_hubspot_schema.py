@@ -9,7 +9,7 @@ import pytest
 from test_amocrm_support import ManualClock, doc
 from test_hubspot_support import TOKEN, SpecClient
 
-from crm_bridge.sandbox.hubspot import create_emulator
+from crm_bridge_hubspot.sandbox.emulator import create_emulator
 
 
 @pytest.fixture

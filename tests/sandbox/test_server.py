@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from crm_bridge.sandbox.server import Sandbox, endpoint_of
+from crm_bridge.sandbox.server import Sandbox, create_emulator, endpoint_of
 
 
 @pytest.fixture
@@ -143,16 +143,17 @@ def test_zero_latency_never_sleeps_and_an_unknown_crm_is_refused() -> None:
 
     assert slept == []
     with pytest.raises(
-        ValueError, match="unknown CRM kind 'pipedrive'; choose one of bitrix24, amocrm, hubspot"
+        ValueError, match="unknown CRM kind 'pipedrive'; choose one of amocrm, bitrix24, hubspot"
     ):
         Sandbox("pipedrive")
 
 
 def test_endpoints_are_counted_by_method_name_or_by_path_with_ids_folded() -> None:
-    assert endpoint_of("bitrix24", "/rest/1/secret/crm.deal.list.json") == "crm.deal.list"
-    assert endpoint_of("bitrix24", "/rest/batch") == "batch"
-    assert endpoint_of("amocrm", "/api/v4/leads/123/notes/45") == "/api/v4/leads/{id}/notes/{id}"
-    assert endpoint_of("hubspot", "/crm/v3/objects/deals/987") == "/crm/v3/objects/deals/{id}"
+    bitrix24, amocrm, hubspot = (create_emulator(kind) for kind in ("bitrix24", "amocrm", "hubspot"))
+    assert endpoint_of(bitrix24, "/rest/1/secret/crm.deal.list.json") == "crm.deal.list"
+    assert endpoint_of(bitrix24, "/rest/batch") == "batch"
+    assert endpoint_of(amocrm, "/api/v4/leads/123/notes/45") == "/api/v4/leads/{id}/notes/{id}"
+    assert endpoint_of(hubspot, "/crm/v3/objects/deals/987") == "/crm/v3/objects/deals/{id}"
 
 
 def test_the_sandbox_fixtures_start_fast_quiet_sandboxes_and_stop_them(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from crm_bridge.demo_network import MANAGERS, generate
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import DemoResult, run_demo
-from crm_bridge.services.demo_data import MANAGERS, generate
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 FRESH = 12
@@ -25,8 +25,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def result(sandbox: Sandbox, tmp_path: Path) -> DemoResult:
-    url = sandbox.config_snippet()["env"]["B24_WEBHOOK_URL"]
-    return run_demo(tmp_path, sandbox.emulator, url, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
+    return run_demo(tmp_path, sandbox, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
 
 
 def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None:

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_bridge.cli import main
+from crm_bridge.demo_network import generate
 from crm_bridge.domain.period import Period
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import run_demo
-from crm_bridge.services.demo_data import generate
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 SIZE = {"per_type": 4, "months": 4, "fresh_leads": 5}
@@ -27,7 +27,7 @@ SIZE = {"per_type": 4, "months": 4, "fresh_leads": 5}
 def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("demo")
     with Sandbox("bitrix24") as sb:
-        run_demo(out, sb.emulator, sb.config_snippet()["env"]["B24_WEBHOOK_URL"], now=NOW, **SIZE)
+        run_demo(out, sb, now=NOW, **SIZE)
     yield out / "config.yaml"
 
 

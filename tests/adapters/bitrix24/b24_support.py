@@ -7,14 +7,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter, build_adapter
-from crm_bridge.config_crm import Bitrix24Config, RateLimitConfig
+from crm_bridge.config_crm import RateLimitConfig
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.layout import DesiredLayout, FieldEntity, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
+from crm_bridge_bitrix24.config import Bitrix24Config
 
 
 class MemoryKV:

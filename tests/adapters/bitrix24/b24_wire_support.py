@@ -8,9 +8,9 @@ from typing import Any
 
 from b24_support import MemoryKV, Sleeps
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter, build_adapter
-from crm_bridge.config_crm import Bitrix24Config
 from crm_bridge.ports import AdapterContext
+from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
+from crm_bridge_bitrix24.config import Bitrix24Config
 
 HOOK = "https://example.bitrix24.ru/rest/1/s3cr3tw3bh00k/"
 TIME = {

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from b24_support import MemoryKV, Sleeps, make_adapter, provision, webhook_config
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24 import Bitrix24Adapter
 
 
 @pytest.fixture

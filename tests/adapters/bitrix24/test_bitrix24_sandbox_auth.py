@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from b24_support import MemoryKV, make_adapter, oauth_config, provision
 
-from crm_bridge.config_crm import Bitrix24Config
 from crm_bridge.errors import AuthError
 from crm_bridge.ports import Entity
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24.config import Bitrix24Config
 
 
 def test_a_wrong_webhook_secret_fails_once_naming_the_config_key_and_writes_nothing(sandbox: Sandbox) -> None:

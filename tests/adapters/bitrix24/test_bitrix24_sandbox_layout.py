@@ -8,11 +8,11 @@ import dataclasses
 
 from b24_support import DESIRED, MemoryKV, make_adapter, provision, webhook_config
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.domain.layout import PlanAction, PlanObject
 from crm_bridge.domain.model import StageKind
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24 import Bitrix24Adapter
 
 WRITES = (".add", ".update", ".delete")
 

@@ -8,11 +8,11 @@ import math
 import pytest
 from b24_support import LEAD_STAGES, partner_type_item
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.domain.model import Lead
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24 import Bitrix24Adapter
 
 
 def _seed_leads(sandbox: Sandbox, adapter: Bitrix24Adapter, n: int, partner: str = "") -> None:

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from b24_support import LEAD_STAGES, partner_type_item
 
-from crm_bridge.adapters.bitrix24 import Bitrix24Adapter
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.domain.model import CustomerIdentity
 from crm_bridge.ports import (
@@ -26,6 +25,7 @@ from crm_bridge.ports import (
 )
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_bitrix24 import Bitrix24Adapter
 
 
 def _partner(sandbox: Sandbox, adapter: Bitrix24Adapter, name: str = "ООО Вектор") -> str:

@@ -8,12 +8,6 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from crm_bridge.adapters.bitrix24.budget import OperatingBudget
-from crm_bridge.adapters.bitrix24.encoding import command
-from crm_bridge.adapters.bitrix24.failures import to_error
-from crm_bridge.adapters.bitrix24.mapping import load_mapping
-from crm_bridge.adapters.bitrix24.stages import reuse_plan, stage_code
-from crm_bridge.adapters.bitrix24.wire import Status
 from crm_bridge.domain.layout import DesiredStage, FieldEntity
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import (
@@ -26,6 +20,12 @@ from crm_bridge.errors import (
     RateLimited,
     TransientError,
 )
+from crm_bridge_bitrix24.budget import OperatingBudget
+from crm_bridge_bitrix24.encoding import command
+from crm_bridge_bitrix24.failures import to_error
+from crm_bridge_bitrix24.mapping import load_mapping
+from crm_bridge_bitrix24.stages import reuse_plan, stage_code
+from crm_bridge_bitrix24.wire import Status
 
 
 def test_a_batch_command_encodes_nested_filters_and_lists_the_php_way() -> None:
@@ -147,13 +147,32 @@ def test_the_packaged_mapping_names_every_partner_field() -> None:
     assert mapping.userfield_entity(FieldEntity.LEAD) == "deal"
 
 
-def test_a_mapping_with_a_field_code_bitrix24_would_refuse_names_the_key(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[3] / "crm_bridge/mappings/bitrix24.yaml").read_text(encoding="utf-8")
-    bad = tmp_path / "bitrix24.yaml"
-    bad.write_text(text.replace("UF_CRM_PARTNER_TIER", "UF_CRM_" + "X" * 44), encoding="utf-8")
+def test_a_mapping_override_with_a_field_code_bitrix24_would_refuse_names_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "partner-fields.yaml"
+    bad.write_text("fields:\n  partner:\n    tier: UF_CRM_" + "X" * 44 + "\n", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_mapping(bad)
-    assert ":fields: partner.tier: " in str(info.value) and "50" in str(info.value)
+    assert f"crm.bitrix24.mapping ({bad}): fields: partner.tier: " in str(info.value)
+    assert "50" in str(info.value)
+
+
+def test_a_mapping_override_changes_only_the_keys_it_names(tmp_path: Path) -> None:
+    override = tmp_path / "ours.yaml"
+    override.write_text("fields:\n  partner:\n    tier: UF_CRM_PARTNER_LEVEL\n", encoding="utf-8")
+    mapping = load_mapping(override)
+    assert mapping.code(FieldEntity.PARTNER, "tier") == "UF_CRM_PARTNER_LEVEL"
+    assert mapping.code(FieldEntity.PARTNER, "partner_type") == load_mapping().code(
+        FieldEntity.PARTNER, "partner_type"
+    )
+    assert mapping.userfield_entity(FieldEntity.LEAD) == "deal"
+
+
+def test_a_mapping_override_with_an_unknown_key_is_refused_with_its_path(tmp_path: Path) -> None:
+    override = tmp_path / "ours.yaml"
+    override.write_text("recordz:\n  title: TITLE\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_mapping(override)
+    assert f"crm.bitrix24.mapping ({override}): recordz: " in str(info.value)
 
 
 @pytest.mark.parametrize(

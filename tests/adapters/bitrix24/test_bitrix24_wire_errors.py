@@ -102,7 +102,7 @@ def test_operation_time_limit_waits_until_the_methods_budget_resets() -> None:
 
 @responses.activate
 def test_a_batch_over_fifty_commands_is_refused_before_sending() -> None:
-    from crm_bridge.adapters.bitrix24.client import Command
+    from crm_bridge_bitrix24.client import Command
 
     with pytest.raises(ValueError):
         _adapter().client.batch([Command("scope")] * 51)

@@ -1,0 +1,162 @@
+"""amoCRM list mechanics shared by records and tasks: the Filters API (ids, ranges ``{from,to}``,
+statuses, custom field values, ``query``), ``order[field]=asc|desc`` and ``page``/``limit`` paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from crm_bridge.sandbox.core import SandboxResponse
+from crm_bridge_amocrm.sandbox.store import MAX_BATCH, AmoState, Call
+from crm_bridge_amocrm.sandbox.wire import as_int, as_int_list, no_content
+
+ORDER_FIELDS = ("created_at", "updated_at", "id", "complete_till")
+_INT_LIST = ("id", "created_by", "updated_by", "responsible_user_id", "pipeline_id", "entity_id", "task_type")
+_RANGES = ("created_at", "updated_at", "closed_at", "closest_task_at", "complete_till", "price")
+
+
+def page_of(
+    call: Call,
+    path: str,
+    key: str,
+    records: list[dict[str, Any]],
+    render: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    totals: bool = False,
+) -> SandboxResponse:
+    """One page in amoCRM's HAL shape; HTTP 204 with no body when the page is empty."""
+    if call.modified_since is not None:  # Kommo "Limitations": lists honour If-Modified-Since
+        records = [r for r in records if r.get("updated_at", 0) > call.modified_since]
+    ordered = _order(records, call.query.get("order"))
+    page = max(as_int(call.query.get("page")) or 1, 1)
+    limit = min(max(as_int(call.query.get("limit")) or 50, 1), MAX_BATCH)
+    chunk = ordered[(page - 1) * limit : page * limit]
+    if not chunk:
+        return no_content()
+    links: dict[str, Any] = {"self": {"href": _href(call, path, page, limit)}}
+    if page * limit < len(ordered):
+        links["next"] = {"href": _href(call, path, page + 1, limit)}
+    body: dict[str, Any] = {}
+    if totals:
+        body["_total_items"] = len(ordered)
+    body["_page"] = page
+    if totals:
+        body["_page_count"] = -(-len(ordered) // limit)
+    body["_links"] = links
+    body["_embedded"] = {key: [render(r) for r in chunk]}
+    return SandboxResponse(body=body, records=len(chunk))
+
+
+def _href(call: Call, path: str, page: int, limit: int) -> str:
+    pairs = [(k, v) for k, values in call.raw_query.items() if k not in ("page", "limit") for v in values]
+    pairs += [("page", str(page)), ("limit", str(limit))]
+    return f"{call.base}{path}?{urlencode(pairs, quote_via=quote, safe='[]')}"
+
+
+def _order(records: list[dict[str, Any]], order: Any) -> list[dict[str, Any]]:
+    result = sorted(records, key=lambda r: r["id"])
+    if isinstance(order, dict):
+        for field, direction in reversed(list(order.items())):
+            if field in ORDER_FIELDS:
+                desc = str(direction).lower() == "desc"
+                result.sort(key=_by(field), reverse=desc)
+    return result
+
+
+def _by(field: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    return lambda record: (record.get(field) is None, record.get(field) or 0)
+
+
+def filter_of(query: dict[str, Any]) -> dict[str, Any]:
+    """The ``filter[...]`` part of a parsed query ({} when absent or malformed)."""
+    flt = query.get("filter")
+    return flt if isinstance(flt, dict) else {}
+
+
+def in_range(value: Any, condition: Any) -> bool:
+    """``filter[x]=5`` (equality) or ``filter[x][from]=1&filter[x][to]=9`` (inclusive)."""
+    if isinstance(condition, dict):
+        low, high = as_int(condition.get("from")), as_int(condition.get("to"))
+        if value is None:
+            return False
+        return (low is None or value >= low) and (high is None or value <= high)
+    wanted = as_int_list(condition)
+    return not wanted or value in wanted
+
+
+def matches_common(record: dict[str, Any], flt: dict[str, Any]) -> bool:
+    for key in _INT_LIST:
+        if key in flt and key in record:
+            wanted = as_int_list(flt[key])
+            if wanted and record[key] not in wanted:
+                return False
+    for key in _RANGES:
+        if key in flt and key in record and not in_range(record[key], flt[key]):
+            return False
+    return True
+
+
+def matches_filter(state: AmoState, entity: str, record: dict[str, Any], query: dict[str, Any]) -> bool:
+    flt = filter_of(query)
+    if not matches_common(record, flt):
+        return False
+    if "name" in flt:
+        names = (
+            flt["name"]
+            if isinstance(flt["name"], list)
+            else list(flt["name"].values())
+            if isinstance(flt["name"], dict)
+            else [flt["name"]]
+        )
+        if record["name"] not in names:
+            return False
+    if entity == "leads" and "statuses" in flt and not _in_statuses(record, flt["statuses"]):
+        return False
+    if "custom_fields_values" in flt and not _cf_match(record, flt["custom_fields_values"]):
+        return False
+    text = query.get("query")
+    if text not in (None, "") and not _text_match(record, str(text)):
+        return False
+    return True
+
+
+def _in_statuses(record: dict[str, Any], statuses: Any) -> bool:
+    items = (
+        statuses.values() if isinstance(statuses, dict) else statuses if isinstance(statuses, list) else []
+    )
+    pairs = [(as_int(s.get("pipeline_id")), as_int(s.get("status_id"))) for s in items if isinstance(s, dict)]
+    return not pairs or (record["pipeline_id"], record["status_id"]) in pairs
+
+
+def _cf_match(record: dict[str, Any], condition: Any) -> bool:
+    if not isinstance(condition, dict):
+        return True
+    values = {v["field_id"]: v["values"] for v in record.get("custom_fields_values") or []}
+    for raw_id, wanted in condition.items():
+        stored = values.get(as_int(raw_id) or -1, [])
+        texts = [str(v.get("value")) for v in stored] + [
+            str(v.get("enum_id")) for v in stored if v.get("enum_id")
+        ]
+        if isinstance(wanted, dict) and ("from" in wanted or "to" in wanted):
+            if not any(in_range(as_int(t), wanted) for t in texts if as_int(t) is not None):
+                return False
+            continue
+        options = (
+            wanted
+            if isinstance(wanted, list)
+            else list(wanted.values())
+            if isinstance(wanted, dict)
+            else [wanted]
+        )
+        if not any(str(o) in texts for o in options):
+            return False
+    return True
+
+
+def _text_match(record: dict[str, Any], text: str) -> bool:
+    needle = text.lower()
+    haystack = [str(record.get("id")), str(record.get("name", ""))]
+    for field in record.get("custom_fields_values") or []:
+        haystack.extend(str(v.get("value", "")) for v in field["values"])
+    return any(needle in item.lower() for item in haystack)

@@ -1,0 +1,174 @@
+"""``Bitrix24Adapter``: every CRM port (crm_bridge.ports.CrmAdapter) for a Bitrix24 portal, composed of
+the layout reader/writer, the record lister, the writers and the task sink over one client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
+from crm_bridge.errors import CrmError, CrmValidationError
+from crm_bridge.ports import (
+    AdapterContext,
+    CrmUser,
+    DealDraft,
+    Entity,
+    HealthCheck,
+    LeadDraft,
+    NotificationDraft,
+    PartnerUpdate,
+    RecordPage,
+    RecordUpdate,
+    SyncCursor,
+    TaskDraft,
+    WriteOutcome,
+)
+from crm_bridge_bitrix24.apply import LayoutWriter
+from crm_bridge_bitrix24.catalog import Catalog
+from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
+from crm_bridge_bitrix24.layout_state import LayoutState
+from crm_bridge_bitrix24.listing import Paginator
+from crm_bridge_bitrix24.mapping import Bitrix24Mapping
+from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
+from crm_bridge_bitrix24.source import RecordLister
+from crm_bridge_bitrix24.tasks import TaskWrites
+from crm_bridge_bitrix24.wire import User
+from crm_bridge_bitrix24.writes import RecordWrites
+
+
+class Bitrix24Adapter:
+    """``desired`` (the configured layout) lets a first run recognise funnels that already carry our
+    names and lets ``check`` compare the portal with the config. ``curators`` maps curator keys to CRM
+    user ids."""
+
+    name = "bitrix24"
+
+    def __init__(
+        self,
+        client: Bitrix24Client,
+        mapping: Bitrix24Mapping,
+        ctx: AdapterContext,
+        *,
+        desired: DesiredLayout | None = None,
+        curators: Mapping[str, str] | None = None,
+        overlap: timedelta = timedelta(0),
+        page_cap: int = 200_000,
+        listing_in_flight: int | None = 8,
+        limits_note: str = "",
+        transport: Any = None,
+        language: str = "en",
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.ctx = ctx
+        self.desired = desired
+        self.limits_note = limits_note
+        self.transport = transport  # Bitrix24Transport: ``transport.http.counter`` counts requests
+        self.state = LayoutState.load(ctx.kv)
+        self.reader = LayoutReader(client, mapping, self.state, desired, language)
+        user_ids = dict(curators or {})
+        self._catalog: Catalog | None = None
+        self._snapshot: Snapshot | None = None
+        self.lister = RecordLister(
+            lambda: Paginator(client, page_cap=page_cap, in_flight=listing_in_flight),
+            mapping,
+            self.catalog,
+            {uid: key for key, uid in user_ids.items()},
+            ctx.clock,
+            overlap,
+        )
+        self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
+        self.tasks = TaskWrites(client, mapping, ctx.kv)
+
+    # -- layout (FunnelAdmin) -----------------------------------------------------------------------
+    def observe_layout(self) -> ObservedLayout:
+        snap = self.reader.read()
+        observed = self.reader.observed(snap)
+        self._snapshot = snap
+        self._catalog = Catalog.build(observed)
+        self._catalog.save(self.ctx.kv)
+        return observed
+
+    def apply_plan(self, plan: ProvisionPlan) -> ObservedLayout:
+        if plan.is_noop:
+            return self.reader.observed(self._snapshot) if self._snapshot else self.observe_layout()
+        if self._snapshot is None:
+            self.observe_layout()
+        assert self._snapshot is not None
+        writer = LayoutWriter(self.client, self.mapping, self.state, self.reader, self.ctx.kv)
+        failures = writer.apply(plan, self._snapshot)
+        observed = self.observe_layout()
+        if failures:
+            first = failures[0][1]
+            lines = "; ".join(f"{path}: {err}" for path, err in failures)
+            kind = type(first) if isinstance(first, CrmError) else CrmValidationError
+            raise kind(f"Bitrix24 refused {len(failures)} provisioning step(s): {lines}", crm="bitrix24")
+        return observed
+
+    def catalog(self) -> Catalog:
+        """Translation tables: from memory, else the state store, else one observation."""
+        if self._catalog is None:
+            cached = Catalog.load(self.ctx.kv)
+            if cached.ready:
+                self._catalog = cached
+            else:
+                self.observe_layout()
+        assert self._catalog is not None
+        return self._catalog
+
+    # -- records ------------------------------------------------------------------------------------
+    def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
+        return self.lister.changed_since(entity, cursor)
+
+    def create_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        return self.writes.create_leads(drafts)
+
+    def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
+        return self.writes.create_deals(drafts)
+
+    def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
+        return self.writes.update_records(updates)
+
+    def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:
+        return self.writes.update_partners(updates)
+
+    def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
+        return self.tasks.create_tasks(drafts)
+
+    def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
+        return self.tasks.send_notifications(drafts)
+
+    # -- users and diagnostics ----------------------------------------------------------------------
+    def list_users(self) -> list[CrmUser]:
+        params = {"FILTER": {"ACTIVE": True, "USER_TYPE": "employee"}, "sort": "ID", "order": "ASC"}
+        first = self.client.call("user.get", {**params, "start": 0})
+        rows = list(first.result or [])
+        total = first.total or len(rows)
+        more = [Command("user.get", {**params, "start": s}) for s in range(PAGE_SIZE, total, PAGE_SIZE)]
+        for outcome in self.client.run(more):
+            if outcome.error is not None:
+                raise outcome.error
+            rows += list(outcome.result or [])
+        users = [User.model_validate(r) for r in rows]
+        return [
+            CrmUser(
+                str(u.id),
+                " ".join(p for p in (u.name, u.last_name) if p) or f"user {u.id}",
+                u.email,
+                u.active,
+            )
+            for u in users
+            if u.active
+        ]
+
+    def check(self) -> list[HealthCheck]:
+        from crm_bridge_bitrix24.doctor import run_checks
+
+        return run_checks(self)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.transport is not None:
+            self.transport.close()

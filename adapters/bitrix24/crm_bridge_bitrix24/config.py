@@ -1,0 +1,52 @@
+"""The ``crm.bitrix24`` config section: an inbound webhook or a local application's OAuth, the plan
+(which sets the rate-limit defaults), an optional mapping override, HTTP timeouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr, model_validator
+
+from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict
+
+
+class Bitrix24OAuth(Strict):
+    """OAuth 2.0 of a local application. ``portal_url`` is https://<portal>/ ; tokens refresh at
+    ``token_url`` and the new pair is persisted in the state store before use."""
+
+    portal_url: HttpUrl
+    client_id: SecretStr
+    client_secret: SecretStr
+    refresh_token: SecretStr | None = None  # first refresh token (from the install callback)
+    access_token: SecretStr | None = None
+    token_url: HttpUrl = HttpUrl("https://oauth.bitrix.info/oauth/token/")
+
+
+class Bitrix24Config(Strict):
+    """Bitrix24: an inbound webhook URL (https://<portal>/rest/<user_id>/<secret>/) or an ``oauth`` block."""
+
+    webhook_url: SecretStr | None = None
+    oauth: Bitrix24OAuth | None = None
+    plan: Literal["standard", "enterprise"] = (
+        "standard"  # sets the rate-limit defaults (2/s burst 50; 5/s burst 250)
+    )
+    rate_limit: RateLimitConfig | None = None  # override of the plan's limits
+    max_concurrency: int | None = Field(default=None, gt=0, le=250)  # in-flight requests; default = burst
+    # A YAML file merged over the shipped mappings/bitrix24.yaml (relative to the config file), e.g.
+    # to reuse the portal's own UF_CRM_PARTNER_LEVEL as the tier field.
+    mapping: Path | None = None
+    http: HttpConfig = HttpConfig()
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> Bitrix24Config:
+        if (self.webhook_url is None) == (self.oauth is None):
+            raise ValueError("set exactly one of webhook_url or oauth")
+        return self
+
+    def effective_rate_limit(self) -> RateLimitConfig:
+        if self.rate_limit is not None:
+            return self.rate_limit
+        if self.plan == "enterprise":
+            return RateLimitConfig(burst=250, per_second=5)
+        return RateLimitConfig(burst=50, per_second=2)

@@ -1,0 +1,35 @@
+"""``crm-bridge doctor`` lines for Bitrix24: connection and credentials, scopes (method ``scope``),
+the partner funnels and fields on the portal versus the configured layout, and the rate limits in use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crm_bridge.errors import CrmBridgeError
+from crm_bridge.ports import HealthCheck
+from crm_bridge.toolkit.doctor import layout_checks
+
+if TYPE_CHECKING:
+    from crm_bridge_bitrix24.adapter import Bitrix24Adapter
+
+
+def run_checks(adapter: Bitrix24Adapter) -> list[HealthCheck]:
+    checks: list[HealthCheck] = []
+    try:
+        scopes = adapter.client.call("scope").result or []
+    except CrmBridgeError as exc:
+        return [HealthCheck("connection", False, str(exc))]
+    checks.append(HealthCheck("connection", True, "the portal answers with these credentials"))
+    missing = [s for s in adapter.mapping.required_scopes if s not in scopes]
+    detail = f"missing: {', '.join(missing)} (add them to the webhook / application)" if missing else ""
+    checks.append(HealthCheck("scopes", not missing, detail or "crm, task, user, im granted"))
+    try:
+        observed = adapter.observe_layout()
+    except CrmBridgeError as exc:
+        checks.append(HealthCheck("funnels", False, str(exc)))
+        return checks
+    checks += layout_checks(adapter.desired, observed)
+    if adapter.limits_note:
+        checks.append(HealthCheck("rate limit", True, adapter.limits_note))
+    return checks

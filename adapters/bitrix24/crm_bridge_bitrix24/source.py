@@ -1,0 +1,149 @@
+"""RecordSource for Bitrix24: partners (companies carrying the partner type), partner leads (deals of
+the lead funnel) and deals of our other funnels, listed incrementally by DATE_MODIFY.
+
+Pages come in ID order (the only order Bitrix24 can page cheaply and stably: a record changed while we
+list keeps its place), not in modification order, so only the last page of a listing carries a new
+cursor; earlier pages repeat the cursor the listing started from (storing them is a no-op). The new
+cursor is the newest (DATE_MODIFY, ID) returned, capped just before the second the listing started in
+(the portal's clock, ``time.start``), so a record changed during the listing is read again next time.
+``overlap`` (default 0) moves that cap back further for portals whose writes commit late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crm_bridge.domain.layout import FieldEntity
+from crm_bridge.domain.model import Deal, Lead, Partner
+from crm_bridge.errors import DataError, NotFound
+from crm_bridge.ports import Entity, RecordPage, SyncCursor
+from crm_bridge_bitrix24.catalog import Catalog
+from crm_bridge_bitrix24.listing import Chunk, ListQuery, Paginator
+from crm_bridge_bitrix24.mapping import Bitrix24Mapping
+from crm_bridge_bitrix24.rows import RowReader, iso
+
+log = logging.getLogger(__name__)
+
+_FIELD_ENTITY = {
+    Entity.PARTNER: FieldEntity.PARTNER,
+    Entity.LEAD: FieldEntity.LEAD,
+    Entity.DEAL: FieldEntity.DEAL,
+}
+
+
+class RecordLister:
+    def __init__(
+        self,
+        paginator: Callable[[], Paginator],
+        mapping: Bitrix24Mapping,
+        catalog: Callable[[], Catalog],
+        curators: Mapping[str, str],
+        clock: Callable[[], float],
+        overlap: timedelta = timedelta(0),
+    ) -> None:
+        self.paginator = paginator
+        self.mapping = mapping
+        self.catalog = catalog
+        self.curators = curators
+        self.clock = clock
+        self.overlap = overlap
+        self.skipped = 0  # rows that could not be mapped (DataError), for the sync report
+
+    def query(self, entity: Entity, catalog: Catalog, cursor: SyncCursor | None) -> ListQuery:
+        reader = RowReader(self.mapping, catalog, self.curators)
+        flt: dict[str, Any] = {}
+        if entity is Entity.PARTNER:
+            method = "crm.company.list"
+            ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
+            if ptype is None:
+                raise NotFound(
+                    "the partner fields are not on the portal yet: run crm-bridge provision",
+                    crm="bitrix24",
+                    entity=entity.value,
+                )
+            flt[">" + ptype.code] = 0  # a partner = a company whose partner type is set (item ids > 0)
+        else:
+            method = "crm.deal.list"
+            lead_funnel = self.mapping.lead_funnel
+            if lead_funnel not in catalog.funnels:
+                raise NotFound(
+                    "the partner funnels are not on the portal yet: run crm-bridge provision",
+                    crm="bitrix24",
+                    entity=entity.value,
+                )
+            if entity is Entity.LEAD:
+                flt["CATEGORY_ID"] = catalog.funnels[lead_funnel]
+            else:
+                flt["@CATEGORY_ID"] = sorted(cid for k, cid in catalog.funnels.items() if k != lead_funnel)
+        if cursor is not None:
+            # Strictly later seconds: a cursor is either a second every record of which was read
+            # (it ended before the listing began) or the cap just before the listing's first second.
+            flt[">" + self.mapping.records.modified_at] = iso(cursor.modified_at)
+        return ListQuery(method, flt, reader.select(_FIELD_ENTITY[entity]))
+
+    def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
+        catalog = self.catalog()
+        reader = RowReader(self.mapping, catalog, self.curators)
+        translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal]
+        if entity is Entity.PARTNER:
+            translate = reader.partner
+        elif entity is Entity.LEAD:
+            translate = reader.lead
+        else:
+            translate = reader.deal
+        query = self.query(entity, catalog, cursor)
+        after = _key(cursor.modified_at, cursor.last_id) if cursor else None
+        pending: tuple[Partner | Lead | Deal, ...] | None = None
+        started: float | None = None
+        total: int | None = None
+        newest: tuple[datetime, int] | None = None
+        for chunk in self.paginator().listing(query, probe=cursor is not None):
+            started = started if started is not None else (chunk.server_time or self.clock())
+            total = chunk.total if chunk.total is not None else total
+            if pending is not None:
+                yield RecordPage(entity, pending, cursor, total)
+            pending = self._records(chunk, translate, after)
+            for record in pending:
+                stamp = _key(record.modified_at, record.crm_id)
+                newest = stamp if newest is None or stamp > newest else newest
+        start = started if started is not None else self.clock()
+        yield RecordPage(entity, pending or (), self._final_cursor(cursor, newest, start), total)
+
+    def _records(
+        self,
+        chunk: Chunk,
+        translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal],
+        after: tuple[datetime, int] | None,
+    ) -> tuple[Partner | Lead | Deal, ...]:
+        out: list[Partner | Lead | Deal] = []
+        for row in chunk.rows:
+            try:
+                record = translate(row)
+            except DataError as exc:
+                self.skipped += 1
+                log.warning("skipped Bitrix24 record: %s", exc)
+                continue
+            if after is None or _key(record.modified_at, record.crm_id) > after:
+                out.append(record)
+        return tuple(out)
+
+    def _final_cursor(
+        self, cursor: SyncCursor | None, newest: tuple[datetime, int] | None, started: float
+    ) -> SyncCursor:
+        """The newest (modified_at, id) returned — unless it is not older than the second the listing
+        started in: a record changed while we listed may then sort before it unseen, so the cursor
+        stops just before that second and the next listing reads it again."""
+        second = datetime.fromtimestamp(int(started), UTC) - self.overlap
+        cap = SyncCursor(second - timedelta(microseconds=1))
+        if newest is not None and newest[0] < second:
+            return SyncCursor(newest[0], str(newest[1]))
+        if cursor is not None and cursor.modified_at >= cap.modified_at:
+            return cursor
+        return cap
+
+
+def _key(modified_at: datetime | None, crm_id: str) -> tuple[datetime, int]:
+    return (modified_at or datetime.min.replace(tzinfo=UTC), int(crm_id or 0))
