@@ -26,9 +26,8 @@ from crm_bridge.ports import (
     WriteOutcome,
 )
 from crm_bridge_bitrix24.apply import LayoutWriter
-from crm_bridge_bitrix24.catalog import Catalog
+from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
-from crm_bridge_bitrix24.layout_state import LayoutState
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
@@ -66,7 +65,7 @@ class Bitrix24Adapter:
         self.desired = desired
         self.limits_note = limits_note
         self.transport = transport  # Bitrix24Transport: ``transport.http.counter`` counts requests
-        self.state = LayoutState.load(ctx.kv)
+        self.state: LayoutState = load_layout_state(ctx.kv)
         self.reader = LayoutReader(client, mapping, self.state, desired, language)
         user_ids = dict(curators or {})
         self._catalog: Catalog | None = None
@@ -87,8 +86,8 @@ class Bitrix24Adapter:
         snap = self.reader.read()
         observed = self.reader.observed(snap)
         self._snapshot = snap
-        self._catalog = Catalog.build(observed)
-        self._catalog.save(self.ctx.kv)
+        self._catalog = Catalog.build(observed, int)
+        self._catalog.save(self.ctx.kv, CATALOG_KEY)
         return observed
 
     def apply_plan(self, plan: ProvisionPlan) -> ObservedLayout:
@@ -110,7 +109,7 @@ class Bitrix24Adapter:
     def catalog(self) -> Catalog:
         """Translation tables: from memory, else the state store, else one observation."""
         if self._catalog is None:
-            cached = Catalog.load(self.ctx.kv)
+            cached = load_catalog(self.ctx.kv)
             if cached.ready:
                 self._catalog = cached
             else:

@@ -23,8 +23,8 @@ from crm_bridge.domain.layout import (
 from crm_bridge.errors import CrmError
 from crm_bridge.ports import KeyValueState
 from crm_bridge_bitrix24.apply_fields import new_field, option_list
+from crm_bridge_bitrix24.catalog import LAYOUT_KEY, LayoutState
 from crm_bridge_bitrix24.client import BATCH_LIMIT, Bitrix24Client, Command, Outcome
-from crm_bridge_bitrix24.layout_state import LayoutState
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot, uf_id
 from crm_bridge_bitrix24.stages import StageOps, reuse_plan
@@ -81,7 +81,7 @@ class LayoutWriter:
             [i for i in stage_items if i.path.split("/")[0] not in new_funnels], snap
         )
         self._run(steps)
-        self.state.save(self.kv)
+        self.state.save(self.kv, LAYOUT_KEY)
         created = {k: self.state.funnels[k] for k in new_funnels if k in self.state.funnels}
         if created:
             statuses = self.reader.read_statuses(sorted(created.values()))
@@ -97,7 +97,7 @@ class LayoutWriter:
                 )
                 round3 += self._stage_op_steps(key, ops)
             self._run(round3)
-            self.state.save(self.kv)
+            self.state.save(self.kv, LAYOUT_KEY)
         return self.failures
 
     # -- running ------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from crm_bridge.domain.layout import DesiredField, DesiredOption, PlanAction, PlanItem
+from crm_bridge.toolkit.recognition import marker_for
 from crm_bridge_bitrix24.mapping import UF_PREFIX, Bitrix24Mapping
-from crm_bridge_bitrix24.observe import FIELD_XML_PREFIX
 from crm_bridge_bitrix24.wire import UserField
 
 
@@ -21,7 +21,7 @@ def new_field(mapping: Bitrix24Mapping, desired: DesiredField, code: str) -> dic
     fields: dict[str, Any] = {
         "FIELD_NAME": code[len(UF_PREFIX) :],  # Bitrix24 adds UF_CRM_ itself
         "USER_TYPE_ID": mapping.user_type(desired.type),
-        "XML_ID": FIELD_XML_PREFIX + desired.key,
+        "XML_ID": marker_for(desired.key),
         "LABEL": desired.label,
         "EDIT_FORM_LABEL": desired.label,
         "LIST_COLUMN_LABEL": desired.label,

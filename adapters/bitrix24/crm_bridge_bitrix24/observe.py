@@ -1,10 +1,10 @@
 """Read the portal's layout — our deal funnels with their stages, and our company/deal user fields —
 in one ``batch`` request when the funnel ids are already known (two on a first run).
 
-Recognition: funnels and stage codes through the state store, else by the configured names; user fields
-by their code (mappings/bitrix24.yaml) or by the ``crm_bridge.<key>`` XML_ID we give fields we create;
-enumeration options by XML_ID = option key. The company's own funnels are not reported: they are never
-touched.
+Recognition (crm_bridge.toolkit.recognition): funnels and stage codes through the state store, else by
+the configured names; user fields by their code (mappings/bitrix24.yaml) or by the ``crm_bridge.<key>``
+marker we give fields we create as XML_ID; enumeration options by XML_ID = option key. The company's
+own funnels are not reported: they are never touched.
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ from crm_bridge.domain.layout import (
     ObservedOption,
     ObservedStage,
 )
-from crm_bridge.domain.model import StageKind
+from crm_bridge.toolkit.recognition import field_key, funnels_by_name, stage_key_by_name
+from crm_bridge_bitrix24.catalog import LayoutState
 from crm_bridge_bitrix24.client import Bitrix24Client, Command, Outcome
-from crm_bridge_bitrix24.layout_state import LayoutState
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.stages import kind_of, stage_entity
 from crm_bridge_bitrix24.wire import Category, Status, UserField
-
-FIELD_XML_PREFIX = "crm_bridge."
 
 
 @dataclass
@@ -117,16 +115,14 @@ class LayoutReader:
 
     def _recognise_by_name(self, categories: list[Category], snap: Snapshot) -> None:
         """First run (or a lost state store): our funnels are the ones carrying the configured names."""
-        if self.desired is None:
-            return
-        wanted = {f.name: f.key for f in self.desired.funnels if f.key not in self.state.funnels}
-        found = {c.id: wanted[c.name] for c in categories if c.name in wanted and c.id not in snap.categories}
+        candidates = [(c.id, c.name) for c in categories if c.id not in snap.categories]
+        found = funnels_by_name(self.desired, self.state.funnels, candidates)
         if not found:
             return
-        for cid, key in found.items():
+        for key, cid in found.items():
             self.state.funnels[key] = cid
             snap.categories[cid] = next(c for c in categories if c.id == cid)
-        snap.statuses.update(self.read_statuses(sorted(found)))
+        snap.statuses.update(self.read_statuses(sorted(found.values())))
 
     # -- translation to the domain's observed layout ------------------------------------------------
     def observed(self, snap: Snapshot) -> ObservedLayout:
@@ -142,7 +138,8 @@ class LayoutReader:
     def _stage(self, funnel_key: str | None, status: Status) -> ObservedStage:
         key = self.state.stage_key(funnel_key, status.status_id) if funnel_key else None
         if key is None and funnel_key:
-            key = self._stage_by_desired(funnel_key, status)
+            taken = self.state.stages.get(funnel_key, {})
+            key = stage_key_by_name(self.desired, funnel_key, taken, status.name, kind_of(status))
         color = status.color or (status.extra.color if status.extra else "")
         return ObservedStage(
             crm_id=str(status.id),
@@ -156,31 +153,19 @@ class LayoutReader:
             system=status.system,
         )
 
-    def _stage_by_desired(self, funnel_key: str, status: Status) -> str | None:
-        if self.desired is None:
-            return None
-        funnel = next((f for f in self.desired.funnels if f.key == funnel_key), None)
-        if funnel is None:
-            return None
-        taken = set(self.state.stages.get(funnel_key, {}))
-        for stage in funnel.stages:
-            if stage.key in taken:
-                continue
-            if stage.name == status.name and stage.kind is kind_of(status):
-                return stage.key
-        return None
-
     def _fields(self, snap: Snapshot) -> list[ObservedField]:
         out: list[ObservedField] = []
         reported: set[int] = set()
         for entity in FieldEntity:
             family = self.mapping.userfield_entity(entity)
             for uf in snap.userfields.get(family, []):
-                key = self.mapping.key_for_code(entity, uf.field_name)
-                if key is None and uf.xml_id.startswith(FIELD_XML_PREFIX):
-                    key = uf.xml_id[len(FIELD_XML_PREFIX) :]
-                    if not self._desired_on(entity, key):
-                        continue
+                key = field_key(
+                    self.desired,
+                    entity,
+                    mapped_key=self.mapping.key_for_code(entity, uf.field_name),
+                    marker=uf.xml_id,
+                    default_keys=self.mapping.fields.get(FieldEntity.DEAL, {}),
+                )
                 if key is None:
                     continue
                 options = tuple(ObservedOption(str(i.id), i.xml_id or None, i.value) for i in uf.items)
@@ -194,22 +179,7 @@ class LayoutReader:
                 )
         return out
 
-    def _desired_on(self, entity: FieldEntity, key: str) -> bool:
-        if self.desired is None:
-            return entity is not FieldEntity.DEAL or key in self.mapping.fields.get(FieldEntity.DEAL, {})
-        return any(f.entity is entity and f.key == key for f in self.desired.fields)
-
 
 def uf_id(observed_id: str | None) -> int:
     """The user field's numeric ID from an observed field id (``"6799"`` or ``"6799@deal"``)."""
     return int(str(observed_id or "0").split("@", 1)[0])
-
-
-def won_lost_codes(statuses: Sequence[Status]) -> dict[StageKind, str]:
-    """The STATUS_ID of the success stage and of the first failure stage."""
-    out: dict[StageKind, str] = {}
-    for status in sorted(statuses, key=lambda s: s.sort):
-        kind = kind_of(status)
-        if kind is not StageKind.OPEN and kind not in out:
-            out[kind] = status.status_id
-    return out

@@ -18,6 +18,7 @@ from typing import Any
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmValidationError
 from crm_bridge.ports import Entity, KeyValueState, NotificationDraft, TaskDraft, WriteOutcome
+from crm_bridge.toolkit.exactly_once import ExactlyOnce, Sent
 from crm_bridge_bitrix24.client import Bitrix24Client, Command
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.rows import iso, parse_datetime
@@ -32,6 +33,7 @@ class TaskWrites:
         self.client = client
         self.mapping = mapping
         self.kv = kv
+        self.once: ExactlyOnce[TaskDraft, Command] = ExactlyOnce(kv, KV_PREFIX)
 
     def task_command(self, draft: TaskDraft) -> Command:
         if draft.deadline.tzinfo is None:
@@ -87,38 +89,22 @@ class TaskWrites:
         ) == draft.title and deadline == draft.deadline.replace(microsecond=0)
 
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
-        known: dict[str, str] = {}
-        pending: list[TaskDraft] = []
-        for draft in drafts:
-            state = self.kv.get(KV_PREFIX + draft.external_id)
-            if isinstance(state, dict) and state.get("id"):
-                known[draft.external_id] = str(state["id"])
-            elif isinstance(state, dict) and state.get("pending"):
-                pending.append(draft)
-        for ext, task_id in self._recover(pending).items():
-            self.kv.set(KV_PREFIX + ext, {"id": task_id})
-            known[ext] = task_id
-        results: dict[str, WriteOutcome] = {e: WriteOutcome(e, i, created=False) for e, i in known.items()}
-        to_send: list[tuple[TaskDraft, Command]] = []
-        for draft in drafts:
-            if draft.external_id in results or any(d.external_id == draft.external_id for d, _ in to_send):
-                continue
-            try:
-                to_send.append((draft, self.task_command(draft)))
-            except CrmValidationError as exc:
-                results[draft.external_id] = WriteOutcome(draft.external_id, None, error=str(exc))
-        for draft, _ in to_send:
-            self.kv.set(KV_PREFIX + draft.external_id, {"pending": True})
-        for (draft, _), outcome in zip(to_send, self.client.run(c for _, c in to_send), strict=True):
-            ext = draft.external_id
+        return self.once.create(
+            drafts,
+            key=lambda d: d.external_id,
+            prepare=self.task_command,
+            recover=self._recover,
+            send=self._send,
+        )
+
+    def _send(self, commands: Sequence[Command]) -> list[Sent]:
+        out: list[Sent] = []
+        for outcome in self.client.run(commands):
             if outcome.ok and isinstance(outcome.result, dict) and "task" in outcome.result:
-                task_id = str(outcome.result["task"]["id"])
-                self.kv.set(KV_PREFIX + ext, {"id": task_id})
-                results[ext] = WriteOutcome(ext, task_id, created=True)
+                out.append(Sent(str(outcome.result["task"]["id"])))
             else:
-                self.kv.set(KV_PREFIX + ext, None)  # refused: nothing was created
-                results[ext] = WriteOutcome(ext, None, error=str(outcome.error or "no task in the answer"))
-        return [results[d.external_id] for d in drafts]
+                out.append(Sent(None, str(outcome.error or "no task in the answer")))
+        return out
 
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
         marker = self.mapping.source.auth_connector
