@@ -8,6 +8,7 @@ The won/lost terminal stages always exist; only their names and colours can chan
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
@@ -116,4 +117,21 @@ def desired_layout_for(settings: Settings, locale: str | None = None) -> Desired
     the custom fields, with the tier options named in ``locale`` (default: settings.locale)."""
     chosen = locale or settings.locale
     tiers = {level.key: level.name.get(chosen) for level in settings.tiers.levels}
-    return desired_layout(funnel_specs(settings.funnels), chosen, tiers, tuple(PartnerType))
+    layout = desired_layout(funnel_specs(settings.funnels), chosen, tiers, tuple(PartnerType))
+    return fit_colours(layout, settings.crm.kind)
+
+
+def fit_colours(layout: DesiredLayout, kind: str) -> DesiredLayout:
+    """Stage colours as the CRM of ``kind`` can show them (its adapter's ``Capabilities``): as
+    configured, the nearest colour of a fixed palette, or none at all."""
+    from crm_bridge.plugin import installed_specs
+
+    spec = installed_specs().get(kind)
+    if spec is None or spec.capabilities.stage_colours == "any":
+        return layout
+    fit = spec.capabilities.fit_colour
+    funnels = tuple(
+        replace(f, stages=tuple(replace(s, color=fit(s.color) or "") for s in f.stages))
+        for f in layout.funnels
+    )
+    return replace(layout, funnels=funnels)

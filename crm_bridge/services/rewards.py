@@ -93,9 +93,6 @@ class GoalBook:
             tier_default_kind=self.by_tier_kind,
         )
 
-    def for_department(self, period: Period) -> Targets | None:
-        return self.department.get(period.key)
-
 
 def reward_rules(settings: Any) -> tuple[RewardRules, ...]:
     """The config's ``rewards.rule_sets`` as domain rule sets (oldest first). ConfigError when none."""

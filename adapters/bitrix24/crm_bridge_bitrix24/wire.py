@@ -196,28 +196,6 @@ class UserField(_Wire):
         return [] if value in (None, "", {}) else value
 
 
-class CrmRow(_Wire):
-    """A row of ``crm.deal.list``/``crm.company.list``: UPPER_CASE keys, user fields kept as extras."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    id: int = Field(alias="ID")
-
-    def get(self, key: str, default: Any = None) -> Any:
-        extra = self.model_extra or {}
-        return extra.get(key, default)
-
-
-class TaskRef(_Wire):
-    id: int
-
-
-class TaskAdded(_Wire):
-    """``result`` of ``tasks.task.add``: ``{"task": {"id": "3711", ...}}`` with camelCase keys."""
-
-    task: TaskRef
-
-
 class User(_Wire):
     """One row of ``user.get``."""
 
