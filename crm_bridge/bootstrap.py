@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crm_bridge.config import Settings
 from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
 from crm_bridge.plugin import ADAPTER_GROUP, installed_adapters, spec_for
-from crm_bridge.ports import AdapterContext, AdapterFactory, CrmAdapter
+from crm_bridge.ports import AdapterContext, CrmAdapter
 
 __all__ = ["ADAPTER_GROUP", "App", "bootstrap", "installed_adapters", "load_adapter_factory", "portal_id"]
 
@@ -75,7 +75,7 @@ def portal_id(crm: CrmConfig, override: str | None = None) -> str:
     return f"{crm.kind}:{host}:{port}" if port else f"{crm.kind}:{host}"
 
 
-def load_adapter_factory(kind: str) -> AdapterFactory:
+def load_adapter_factory(kind: str) -> Callable[[Any, AdapterContext], CrmAdapter]:
     """The factory of the adapter registered for ``kind``. Raises ConfigError naming ``crm.kind`` and
     what to install when none is, CrmBridgeError when the installed one cannot be loaded."""
     if kind in installed_adapters():

@@ -70,7 +70,7 @@ def crm_model(extra_section: str | None = None) -> type[CrmConfig]:
         "kind_installed": field_validator("kind")(kind_installed),
         "section_for_kind": model_validator(mode="after")(section_for_kind),
     }
-    model: type[CrmConfig] = create_model(  # type: ignore[call-overload]
+    model: type[CrmConfig] = create_model(
         "CrmConfig", __base__=CrmConfig, __validators__=validators, **fields
     )
     return model

@@ -286,9 +286,3 @@ class AdapterContext:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     on_request: Callable[[str, str, int], None] | None = None  # (crm, method/endpoint, status) for metrics
-
-
-class AdapterFactory(Protocol):
-    """Entry point of group ``crm_bridge.adapters``: ``create_adapter(settings, ctx)``."""
-
-    def __call__(self, settings: Any, ctx: AdapterContext) -> CrmAdapter: ...

@@ -112,7 +112,7 @@ def _note(kind: str) -> str:
     "--crm",
     "kind",
     type=click.Choice(demo_kinds()),
-    default=(demo_kinds() or [None])[0],
+    default=next(iter(demo_kinds()), None),
     show_default=True,
     help="Which CRM's sandbox to run the demo on (installed adapters with demo support).",
 )

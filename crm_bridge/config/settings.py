@@ -70,9 +70,7 @@ class Settings(Strict):
 @cache
 def settings_model(extra_section: str | None = None) -> type[Settings]:
     """``Settings`` whose ``crm`` section knows the installed adapters (``crm_model``)."""
-    model: type[Settings] = create_model(  # type: ignore[call-overload]
-        "Settings", __base__=Settings, crm=(crm_model(extra_section), ...)
-    )
+    model: type[Settings] = create_model("Settings", __base__=Settings, crm=(crm_model(extra_section), ...))
     return model
 
 

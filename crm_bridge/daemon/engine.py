@@ -53,7 +53,7 @@ class Engine:
 
     @property
     def _notify(self) -> Notify | None:
-        return self.notifier  # type: ignore[no-any-return]
+        return self.notifier
 
     def jobs(self) -> dict[str, Callable[[], object]]:
         """Job name -> function, in the order ``run_once`` uses."""

@@ -85,7 +85,7 @@ class HttpPolicy:
         """Seconds to wait before retry number ``attempt`` (1-based): exponential, capped, with "equal
         jitter" (half fixed, half random) so parallel clients spread out but never hammer at once."""
         ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

@@ -180,7 +180,7 @@ def _jobs(
             result.sample_reasons.append((names.get(rec.manager_key, rec.manager_key), rec.reason))
     tier_settings = TierSettings.from_settings(settings)
     service = TierService(
-        app.adapter,  # type: ignore[arg-type]
+        app.adapter,
         app.store,
         app.portal,
         tier_settings,

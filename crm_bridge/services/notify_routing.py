@@ -102,4 +102,5 @@ class RetryPolicy:
         wait = min(self.cap, self.base * (2 ** max(0, attempts - 1)))
         if asked is not None:
             wait = max(wait, timedelta(seconds=asked))
-        return now + wait
+        due: datetime = now + wait
+        return due

@@ -229,7 +229,7 @@ def first_working_status(pipeline: dict[str, Any]) -> int:
     """Where a lead lands without status_id: the first stage after the unsorted one."""
     working = [s for s in pipeline["statuses"].values() if s["type"] == 0 and s["is_editable"]]
     pool = working or list(pipeline["statuses"].values())
-    return min(pool, key=lambda s: (s["sort"], s["id"]))["id"]
+    return int(min(pool, key=lambda s: (s["sort"], s["id"]))["id"])
 
 
 def add_predefined_field(

@@ -20,14 +20,14 @@ def parse_php_query(text: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for raw_key, value in parse_qsl(text, keep_blank_values=True):
         _assign(result, raw_key, value)
-    return _listify(result)
+    return dict(_listify(result))
 
 
 def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for raw_key, value in pairs:
         _assign(result, raw_key, value)
-    return _listify(result)
+    return dict(_listify(result))
 
 
 def _assign(target: dict[str, Any], raw_key: str, value: str) -> None:

@@ -144,7 +144,10 @@ class HubSpotEmulator:
                 if handler is None:
                     return error(405, "VALIDATION_ERROR", f"Method {request.method} is not allowed")
                 try:
-                    return handler(self._call(request, now), self.webhooks, app_id, *match.groups())
+                    answer: SandboxResponse = handler(
+                        self._call(request, now), self.webhooks, app_id, *match.groups()
+                    )
+                    return answer
                 except HsError as failure:
                     return failure.response
         return self._unknown(rest)
@@ -189,7 +192,7 @@ class HubSpotEmulator:
             data = self.state.dump()
             data["webhooks"] = self.webhooks.dump()
             data["webhook_deliveries"] = list(getattr(self.deliver, "log", []))
-            return json.loads(json.dumps(data))
+            return dict(json.loads(json.dumps(data)))
 
     def restore(self, data: dict[str, Any]) -> None:
         """Load a state saved with ``dump()`` (objects, schema, pipelines, owners, associations,

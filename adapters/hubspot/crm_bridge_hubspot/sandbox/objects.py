@@ -172,7 +172,7 @@ def association_target(object_type: str, type_id: Any) -> str | None:
 
 def find(
     call: HsCall, object_type: str, key: str, id_property: str | None, archived: bool = False
-) -> dict | None:
+) -> dict[str, Any] | None:
     if id_property and id_property != "hs_object_id":
         if id_property not in unique_properties(call.state, object_type):
             raise fail(400, "VALIDATION_ERROR", f"Property {id_property} is not a unique identifier property")

@@ -158,7 +158,7 @@ def list_stages(call: HsCall, type_name: str, pid: str) -> Any:
 def _find_stage(pipeline: dict[str, Any], sid: str) -> dict[str, Any]:
     for stage in pipeline["stages"]:
         if stage["id"] == sid and not stage["archived"]:
-            return stage
+            return dict(stage)
     raise fail(404, "OBJECT_NOT_FOUND", f"Unable to find stage with id {sid}")
 
 

@@ -168,16 +168,16 @@ def _match(call: HsCall, object_type: str, record: dict[str, Any], flt: dict[str
         hit = value.lower() in options or any(part.lower() in options for part in value.split(";"))
         return hit if op == "IN" else not hit
     if value == "":
-        return op == "NEQ"
+        return bool(op == "NEQ")
     left = _key(kind, value)
     right = _key(kind, str(flt.get("value", "")))
     if op == "EQ":
-        return left == right
+        return bool(left == right)
     if op == "NEQ":
-        return left != right
+        return bool(left != right)
     if op == "BETWEEN":
-        return right <= left <= _key(kind, str(flt.get("highValue", "")))
-    return {"LT": left < right, "LTE": left <= right, "GT": left > right, "GTE": left >= right}[op]
+        return bool(right <= left <= _key(kind, str(flt.get("highValue", ""))))
+    return bool({"LT": left < right, "LTE": left <= right, "GT": left > right, "GTE": left >= right}[op])
 
 
 def _text(record: dict[str, Any], fields: list[str], text: str) -> bool:

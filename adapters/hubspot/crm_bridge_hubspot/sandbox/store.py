@@ -180,7 +180,7 @@ class HsState:
 
 def property_model(
     name: str, label: str, kind: str, field_type: str, group: str, now: float, **extra: Any
-) -> dict:
+) -> dict[str, Any]:
     model: dict[str, Any] = {
         "updatedAt": iso(now),
         "createdAt": iso(now),

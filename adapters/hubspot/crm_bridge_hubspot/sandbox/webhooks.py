@@ -226,4 +226,4 @@ def _matches(sub: dict[str, Any], singular: str, event: dict[str, Any]) -> bool:
         pass
     else:
         return False
-    return kind != "propertyChange" or sub.get("propertyName") == event["propertyName"]
+    return kind != "propertyChange" or bool(sub.get("propertyName") == event["propertyName"])
