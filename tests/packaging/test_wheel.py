@@ -189,11 +189,17 @@ def test_a_fourth_crm_plugs_in_as_its_own_distribution_without_touching_the_core
     env = {"PATH": "/usr/bin:/bin", "TINYCRM_API_KEY": "tiny-key-s3cr3t"}
 
     ok = _run(home / "bin" / "crm-bridge", "validate", cwd=tmp_path, env=env)
+    doctor = _run(home / "bin" / "crm-bridge", "doctor", cwd=tmp_path, env={**env, "COLUMNS": "200"})
+    before = _run(home / "bin" / "crm-bridge", "doctor", "--before-provision", cwd=tmp_path, env=env)
     literal = _run(home / "bin" / "crm-bridge", "--config", "literal.yaml", "validate", cwd=tmp_path, env=env)
     typo = _run(home / "bin" / "crm-bridge", "--config", "typo.yaml", "validate", cwd=tmp_path, env=env)
 
     assert ok.returncode == 0, ok.stderr
     assert "tinycrm:tiny.example.com" in ok.stdout and "TinyCRM: crm-bridge-tinycrm 0.0.1" in ok.stdout
+    assert doctor.returncode == 1, doctor.stderr  # the toolkit's layout lines: nothing provisioned yet
+    assert "funnel leads" in doctor.stdout and "run crm-bridge provision" in doctor.stdout
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert "to provision" in before.stdout
     assert literal.returncode == 2
     assert "crm.tinycrm.api_key:" in literal.stderr and "${TINYCRM_API_KEY}" in literal.stderr
     assert typo.returncode == 2
