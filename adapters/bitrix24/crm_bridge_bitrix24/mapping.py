@@ -12,18 +12,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from crm_bridge.config_crm import Strict as _Strict
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.plugin import merged_mapping
 
 UF_PREFIX = "UF_CRM_"
 UF_MAX_LENGTH = 50  # crm.company.userfield.add: the full name, prefix included
 _UF_CODE = re.compile(r"^UF_CRM_[A-Z0-9_]+$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SourceMarks(_Strict):
