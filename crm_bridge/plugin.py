@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.errors import ConfigError
 from crm_bridge.ports import AdapterContext, CrmAdapter
 
@@ -57,6 +58,21 @@ class Capabilities:
         if self.stage_colours == "any" or not self.palette:
             return colour
         return min(self.palette, key=lambda candidate: _distance(colour, candidate))
+
+
+def fit_layout(layout: DesiredLayout, capabilities: Capabilities) -> DesiredLayout:
+    """``layout`` with every stage colour replaced by the one the CRM will show (``fit_colour``):
+    what ``funnels`` prints and what provisioning writes and compares."""
+    if capabilities.stage_colours == "any":
+        return layout
+    funnels = tuple(
+        replace(
+            funnel,
+            stages=tuple(replace(s, color=capabilities.fit_colour(s.color) or "") for s in funnel.stages),
+        )
+        for funnel in layout.funnels
+    )
+    return replace(layout, funnels=funnels)
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

@@ -8,7 +8,6 @@ The won/lost terminal stages always exist; only their names and colours can chan
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
@@ -124,14 +123,7 @@ def desired_layout_for(settings: Settings, locale: str | None = None) -> Desired
 def fit_colours(layout: DesiredLayout, kind: str) -> DesiredLayout:
     """Stage colours as the CRM of ``kind`` can show them (its adapter's ``Capabilities``): as
     configured, the nearest colour of a fixed palette, or none at all."""
-    from crm_bridge.plugin import installed_specs
+    from crm_bridge.plugin import fit_layout, installed_specs
 
     spec = installed_specs().get(kind)
-    if spec is None or spec.capabilities.stage_colours == "any":
-        return layout
-    fit = spec.capabilities.fit_colour
-    funnels = tuple(
-        replace(f, stages=tuple(replace(s, color=fit(s.color) or "") for s in f.stages))
-        for f in layout.funnels
-    )
-    return replace(layout, funnels=funnels)
+    return layout if spec is None else fit_layout(layout, spec.capabilities)

@@ -80,6 +80,7 @@ class ObservedStage:
     color: str = ""
     record_count: int | None = None  # None = unknown (treated as "holds records")
     system: bool = False  # created by the CRM itself (cannot be deleted)
+    fixed: bool = False  # the CRM fixes its position and colour (amoCRM's won/lost): only the name changes
 
 
 @dataclass(frozen=True, slots=True)

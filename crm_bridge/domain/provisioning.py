@@ -119,13 +119,11 @@ def _plan_funnel(desired: DesiredFunnel, observed: ObservedFunnel | None, prune:
                 )
             )
             continue
-        changes = _changes(
-            {
-                "name": (hit.name, stage.name),
-                "sort": (hit.sort, stage.sort),
-                "color": (hit.color.upper() if hit.color else hit.color, stage.color.upper()),
-            }
-        )
+        compared: dict[str, tuple[object, object]] = {"name": (hit.name, stage.name)}
+        if not hit.fixed:
+            compared["sort"] = (hit.sort, stage.sort)
+            compared["color"] = (hit.color.upper() if hit.color else hit.color, stage.color.upper())
+        changes = _changes(compared)
         if hit.kind is not stage.kind:
             changes["kind"] = (hit.kind.value, stage.kind.value)
         action = PlanAction.UPDATE if changes else PlanAction.UNCHANGED

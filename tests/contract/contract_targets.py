@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +30,7 @@ class ContractTarget:
     adapter: CrmAdapter
     seeder: CrmSeeder
     let_time_pass: Callable[[float], None]  # seconds; records changed afterwards sort later
+    amount_step: Decimal | None = None  # the CRM keeps amounts in whole units of this (None: exactly)
 
 
 @dataclass(frozen=True)

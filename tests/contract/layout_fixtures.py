@@ -9,6 +9,7 @@ from crm_bridge.domain.funnels import desired_layout as build_layout
 from crm_bridge.domain.layout import DesiredLayout, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind
 from crm_bridge.domain.provisioning import plan
+from crm_bridge.config.funnels import fit_colours
 from crm_bridge.ports import FunnelAdmin
 
 TIERS = ["bronze", "silver", "gold", "platinum"]
@@ -20,6 +21,7 @@ def desired_layout(locale: str = "en") -> DesiredLayout:
 
 def provision(adapter: FunnelAdmin, desired: DesiredLayout) -> ProvisionPlan:
     """Plan against what the CRM has now and apply it; returns the plan that was applied."""
+    desired = fit_colours(desired, str(getattr(adapter, "name", "")))  # colours the CRM can show
     computed = plan(desired, adapter.observe_layout())
     if not computed.is_noop:
         adapter.apply_plan(computed)

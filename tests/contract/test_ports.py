@@ -5,7 +5,7 @@ Runs once per target registered in this directory (see conftest.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from contract_targets import ContractTarget
@@ -113,7 +113,10 @@ class TestLeads:
         [lead] = _leads(crm)
         assert lead.crm_id == outcome.crm_id
         assert (lead.partner_id, lead.stage, lead.stage_kind) == (partner, LEAD_STAGES[0], StageKind.OPEN)
-        assert lead.amount == Decimal("990.10")
+        step = crm.amount_step
+        assert lead.amount == (
+            Decimal("990.10") if step is None else Decimal("990.10").quantize(step, ROUND_HALF_UP)
+        )
         assert lead.created_at.tzinfo is not None
 
     def test_an_unknown_stage_fails_only_that_lead(self, crm: ContractTarget) -> None:

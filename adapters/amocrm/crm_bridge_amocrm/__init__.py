@@ -1,2 +1,76 @@
-"""crm-bridge's amoCRM (Kommo) plugin. Today it ships the API v4 emulator (``crm_bridge_amocrm.sandbox``),
-registered in ``crm_bridge.sandboxes``; the adapter registers in ``crm_bridge.adapters`` once it is built."""
+"""The amoCRM (Kommo) adapter: every crm-bridge port over amoCRM API v4 (long-lived token or OAuth 2.0).
+
+``plugin.ADAPTER`` is the ``crm_bridge.adapters`` entry point; its ``create`` calls
+``create_adapter(settings, ctx)`` here. Modules: ``config`` (the crm.amocrm section), ``mapping``
+(mappings/amocrm.yaml), ``transport``/``oauth`` (glue to crm_bridge.http), ``client`` (array writes,
+paged reads), ``observe``/``apply`` (pipelines, statuses, custom fields), ``source``/``rows``
+(records), ``writes``/``tasks`` (leads, deals, companies, tasks). The emulator is ``sandbox``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from crm_bridge.domain.layout import DesiredLayout
+from crm_bridge.errors import ConfigError
+from crm_bridge.ports import AdapterContext
+from crm_bridge_amocrm.adapter import AmoCrmAdapter
+from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.config import AmoCrmConfig
+from crm_bridge_amocrm.mapping import load_mapping
+from crm_bridge_amocrm.plugin import ADAPTER
+from crm_bridge_amocrm.transport import AmoTransport
+
+__all__ = ["ADAPTER", "AmoCrmAdapter", "AmoCrmConfig", "build_adapter", "create_adapter"]
+
+
+def build_adapter(
+    config: AmoCrmConfig,
+    ctx: AdapterContext,
+    *,
+    desired: DesiredLayout | None = None,
+    curators: dict[str, str] | None = None,
+    mapping_override: Path | None = None,
+) -> AmoCrmAdapter:
+    """An adapter from the ``crm.amocrm`` section alone (tests, benchmarks, scripts)."""
+    mapping = load_mapping(mapping_override)
+    transport = AmoTransport(config, ctx)
+    client = AmoClient(transport, concurrency=config.max_concurrency)
+    rate = config.rate_limit
+    note = f"{rate.per_second:g} requests/s, burst {rate.burst}, shared by every process on this state store"
+    return AmoCrmAdapter(client, mapping, ctx, desired=desired, curators=curators, limits_note=note)
+
+
+def _desired(settings: Any) -> DesiredLayout | None:
+    try:
+        funnels = importlib.import_module("crm_bridge.config.funnels")
+        builder = funnels.desired_layout_for
+    except (ImportError, AttributeError):
+        return None
+    layout = builder(settings, getattr(settings, "locale", "ru"))
+    return layout if isinstance(layout, DesiredLayout) else None
+
+
+def create_adapter(settings: Any, ctx: AdapterContext) -> AmoCrmAdapter:
+    """The adapter for ``settings``. Raises ConfigError when ``crm.amocrm`` is missing or its mapping
+    override is bad. A relative ``crm.amocrm.mapping`` is read next to the config file."""
+    config = getattr(getattr(settings, "crm", None), "amocrm", None)
+    if not isinstance(config, AmoCrmConfig):
+        raise ConfigError("crm.amocrm: the section is missing (base_url and access_token or oauth)")
+    curators = {c.key: c.crm_user_id for c in getattr(settings, "curators", [])}
+    return build_adapter(
+        config,
+        ctx,
+        desired=_desired(settings),
+        curators=curators,
+        mapping_override=_beside_config(settings, config.mapping),
+    )
+
+
+def _beside_config(settings: Any, path: Path | None) -> Path | None:
+    source = getattr(settings, "source", None)
+    if path is None or path.is_absolute() or not isinstance(source, Path):
+        return path
+    return source.parent / path

@@ -1,29 +1,38 @@
-"""The ``crm.amocrm`` config section (for the adapter to come): the account URL and a long-lived token
-or an OAuth block."""
+"""The ``crm.amocrm`` config section: the account URL (``https://<subdomain>.amocrm.ru``,
+``https://<subdomain>.kommo.com`` or any proxy/sandbox URL), a long-lived token or an OAuth block, the
+rate limit (amoCRM: at most 7 requests per second per integration), an optional mapping override."""
 
 from __future__ import annotations
 
-from pydantic import HttpUrl, SecretStr, model_validator
+from pathlib import Path
+
+from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict
 
 
 class AmoCrmOAuth(Strict):
+    """An external/private integration's OAuth 2.0. ``authorization_code`` (valid 20 minutes) is
+    exchanged on the first run; the pair amoCRM returns is kept in the state store, and each refresh
+    (the refresh token works once) is persisted before the new access token is used."""
+
     client_id: SecretStr
     client_secret: SecretStr
     redirect_uri: HttpUrl
-    refresh_token: SecretStr | None = None
     authorization_code: SecretStr | None = None
+    refresh_token: SecretStr | None = None  # when the pair was obtained elsewhere
 
 
 class AmoCrmConfig(Strict):
-    """amoCRM / Kommo API v4: ``base_url`` https://<subdomain>.amocrm.ru plus a long-lived
-    ``access_token`` or an ``oauth`` block (rotating refresh tokens, persisted before use)."""
+    """amoCRM / Kommo API v4: ``base_url`` plus a long-lived ``access_token`` or an ``oauth`` block."""
 
     base_url: HttpUrl
     access_token: SecretStr | None = None
     oauth: AmoCrmOAuth | None = None
     rate_limit: RateLimitConfig = RateLimitConfig(burst=7, per_second=7)
+    max_concurrency: int = Field(default=4, gt=0, le=16)  # requests in flight at once
+    # A YAML file merged over the shipped mappings/amocrm.yaml (relative to the config file).
+    mapping: Path | None = None
     http: HttpConfig = HttpConfig()
 
     @model_validator(mode="after")

@@ -19,13 +19,22 @@ ORDER = ("companies", "contacts", "leads")
 
 
 def seed_state(call: Call, data: dict[str, Any]) -> dict[str, Any]:
-    """Load ``{"users": [{name, email, is_admin}], "pipelines": [pipeline add items], "custom_fields":
-    {entity: [field add items]}, "companies"/"contacts"/"leads"/"tasks": [add items], "webhooks":
-    [{destination, settings}]}``; returns the ids created. Raises ValueError with amoCRM's error body."""
+    """Load ``{"users": [{name, email, is_admin, id (optional)}], "pipelines": [pipeline add items],
+    "custom_fields": {entity: [field add items]}, "companies"/"contacts"/"leads"/"tasks": [add items],
+    "webhooks": [{destination, settings}]}``; returns the ids created. Raises ValueError with amoCRM's error body."""
     created: dict[str, Any] = {}
     state = call.state
     for user in data.get("users", []):
-        uid = add_user(state, user["name"], user.get("email", ""), is_admin=user.get("is_admin", False))
+        if user.get("id") is not None and int(user["id"]) in state.users:
+            created.setdefault("users", []).append(int(user["id"]))
+            continue
+        uid = add_user(
+            state,
+            user["name"],
+            user.get("email", ""),
+            is_admin=user.get("is_admin", False),
+            user_id=int(user["id"]) if user.get("id") is not None else None,
+        )
         created.setdefault("users", []).append(uid)
     if data.get("pipelines"):
         answer = _run(call, pipelines.add_pipelines, data["pipelines"])

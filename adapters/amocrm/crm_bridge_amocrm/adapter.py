@@ -1,0 +1,159 @@
+"""``AmoCrmAdapter``: every CRM port (crm_bridge.ports.CrmAdapter) for an amoCRM / Kommo account,
+composed of the layout reader/writer, the record lister, the writers and the task sink over one client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
+from crm_bridge.errors import CrmError, CrmValidationError
+from crm_bridge.ports import (
+    AdapterContext,
+    CrmUser,
+    DealDraft,
+    Entity,
+    HealthCheck,
+    LeadDraft,
+    NotificationDraft,
+    PartnerUpdate,
+    RecordPage,
+    RecordUpdate,
+    SyncCursor,
+    TaskDraft,
+    WriteOutcome,
+)
+from crm_bridge_amocrm.apply import LayoutWriter
+from crm_bridge_amocrm.catalog import Catalog
+from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.layout_state import LayoutState
+from crm_bridge_amocrm.mapping import AmoMapping
+from crm_bridge_amocrm.observe import LayoutReader, Snapshot
+from crm_bridge_amocrm.source import RecordLister
+from crm_bridge_amocrm.tasks import TaskWrites
+from crm_bridge_amocrm.transport import AmoTransport
+from crm_bridge_amocrm.writes import RecordWrites
+
+
+class AmoCrmAdapter:
+    """``desired`` (the configured layout) lets a first run recognise pipelines and fields that already
+    carry our names and lets ``check`` compare the account with the config. ``curators`` maps curator
+    keys to amoCRM user ids."""
+
+    name = "amocrm"
+
+    def __init__(
+        self,
+        client: AmoClient,
+        mapping: AmoMapping,
+        ctx: AdapterContext,
+        *,
+        desired: DesiredLayout | None = None,
+        curators: Mapping[str, str] | None = None,
+        limits_note: str = "",
+    ) -> None:
+        self.client = client
+        self.transport: AmoTransport = client.transport
+        self.mapping = mapping
+        self.ctx = ctx
+        self.desired = desired
+        self.limits_note = limits_note
+        self.state = LayoutState.load(ctx.kv)
+        self.reader = LayoutReader(client, mapping, self.state, desired)
+        user_ids = dict(curators or {})
+        self._catalog: Catalog | None = None
+        self._snapshot: Snapshot | None = None
+        self.lister = RecordLister(
+            client, mapping.lead_funnel, self.catalog, {uid: key for key, uid in user_ids.items()}, ctx.clock
+        )
+        self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
+        self.tasks = TaskWrites(client, mapping, ctx.kv, ctx.clock)
+
+    # -- layout (FunnelAdmin) -----------------------------------------------------------------------
+    def observe_layout(self) -> ObservedLayout:
+        snap = self.reader.read()
+        observed = self.reader.observed(snap)
+        self._snapshot = snap
+        self._catalog = Catalog.build(observed)
+        self._catalog.save(self.ctx.kv)
+        self.state.save(self.ctx.kv)
+        return observed
+
+    def apply_plan(self, plan: ProvisionPlan) -> ObservedLayout:
+        if plan.is_noop:
+            return self.reader.observed(self._snapshot) if self._snapshot else self.observe_layout()
+        if self._snapshot is None:
+            self.observe_layout()
+        assert self._snapshot is not None
+        writer = LayoutWriter(self.client, self.mapping, self.state, self.ctx.kv, self._snapshot)
+        failures = writer.apply(plan)
+        observed = self.observe_layout()
+        if failures:
+            first = failures[0][1]
+            lines = "; ".join(f"{path}: {err}" for path, err in failures)
+            kind = type(first) if isinstance(first, CrmError) else CrmValidationError
+            raise kind(f"amoCRM refused {len(failures)} provisioning step(s): {lines}", crm="amocrm")
+        return observed
+
+    def reader_snapshot(self) -> Snapshot | None:
+        """The raw answers of the last observation (pipeline count for ``doctor``)."""
+        return self._snapshot
+
+    def catalog(self) -> Catalog:
+        """Translation tables: from memory, else the state store, else one observation."""
+        if self._catalog is None:
+            cached = Catalog.load(self.ctx.kv)
+            if cached.ready:
+                self._catalog = cached
+            else:
+                self.observe_layout()
+        assert self._catalog is not None
+        return self._catalog
+
+    # -- records ------------------------------------------------------------------------------------
+    def changed_since(self, entity: Entity, cursor: SyncCursor | None) -> Iterator[RecordPage]:
+        return self.lister.changed_since(entity, cursor)
+
+    def create_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        return self.writes.create_leads(drafts) if drafts else []
+
+    def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
+        return self.writes.create_deals(drafts) if drafts else []
+
+    def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
+        return self.writes.update_records(updates) if updates else []
+
+    def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:
+        return self.writes.update_partners(updates) if updates else []
+
+    def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
+        return self.tasks.create_tasks(drafts) if drafts else []
+
+    def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
+        return self.tasks.send_notifications(drafts) if drafts else []
+
+    # -- users and diagnostics ----------------------------------------------------------------------
+    def list_users(self) -> list[CrmUser]:
+        rows = self.client.fetch_all("api/v4/users", "users", {})
+        users = []
+        for row in rows:
+            rights = row.get("rights") or {}
+            active = bool(rights.get("is_active", True)) if isinstance(rights, dict) else True
+            if active:
+                users.append(
+                    CrmUser(
+                        str(row["id"]),
+                        str(row.get("name") or f"user {row['id']}"),
+                        str(row.get("email") or ""),
+                        True,
+                    )
+                )
+        return users
+
+    def check(self) -> list[HealthCheck]:
+        from crm_bridge_amocrm.doctor import run_checks
+
+        return run_checks(self)
+
+    def close(self) -> None:
+        self.transport.close()

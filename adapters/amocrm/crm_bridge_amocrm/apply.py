@@ -1,0 +1,338 @@
+"""Execute a provisioning plan on amoCRM in as few requests as the API allows:
+
+* new pipelines with all their statuses: one ``POST /api/v4/leads/pipelines`` (an array; the won and
+  lost statuses 142/143 named in the same request);
+* new statuses of existing pipelines: one ``POST .../pipelines/{id}/statuses`` array per pipeline;
+* renamed pipelines and changed statuses: one PATCH each (amoCRM has no array form for them);
+* new custom fields with their enums: one ``POST /api/v4/{entity}/custom_fields`` array per entity;
+  renamed fields and new or renamed options: one PATCH array per entity.
+
+The account's limits (50 pipelines, 100 statuses per pipeline) are checked before anything is written.
+Every id is saved in the state store after each step, so a run broken midway is resumed, not repeated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from crm_bridge.domain.layout import (
+    DesiredField,
+    DesiredFunnel,
+    DesiredStage,
+    FieldEntity,
+    FieldType,
+    PlanAction,
+    PlanItem,
+    PlanObject,
+    ProvisionPlan,
+)
+from crm_bridge.domain.model import StageKind
+from crm_bridge.errors import CrmBridgeError, CrmValidationError
+from crm_bridge.ports import KeyValueState
+from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.layout_state import LayoutState
+from crm_bridge_amocrm.mapping import AmoMapping
+from crm_bridge_amocrm.observe import LOST, WON, Snapshot
+
+MAX_PIPELINES = 50
+MAX_STATUSES = 100
+Failures = list[tuple[str, CrmBridgeError]]
+
+
+def _fid(observed_id: str | None) -> int:
+    return int(str(observed_id or "0").split("@", 1)[0])
+
+
+def _status_body(stage: DesiredStage, *, fixed: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": stage.name}
+    if not fixed:
+        body["sort"] = stage.sort
+        if stage.color:
+            body["color"] = stage.color.lower()
+    return body
+
+
+class LayoutWriter:
+    def __init__(
+        self, client: AmoClient, mapping: AmoMapping, state: LayoutState, kv: KeyValueState, snap: Snapshot
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.state = state
+        self.kv = kv
+        self.snap = snap
+        self.failures: Failures = []
+
+    def apply(self, plan: ProvisionPlan) -> Failures:
+        self._remember(plan)
+        self.check_limits(plan)
+        self._new_pipelines(plan)
+        self._pipeline_changes(plan)
+        self._fields(plan)
+        self.state.save(self.kv)
+        return self.failures
+
+    def check_limits(self, plan: ProvisionPlan) -> None:
+        """Raise before any write when the plan would pass the account's pipeline or status limits."""
+        new = [i for i in plan.items if i.object is PlanObject.FUNNEL and i.action is PlanAction.CREATE]
+        if self.snap.all_pipelines + len(new) > MAX_PIPELINES:
+            raise CrmValidationError(
+                f"amoCRM allows {MAX_PIPELINES} lead pipelines per account; it has {self.snap.all_pipelines} "
+                f"and provisioning needs {len(new)} more: archive or delete unused pipelines first",
+                crm="amocrm",
+            )
+        added: dict[str, int] = defaultdict(int)
+        for item in plan.items:
+            if item.object is PlanObject.STAGE and item.action is PlanAction.CREATE and item.parent_id:
+                added[item.parent_id] += 1
+        for pid, count in added.items():
+            have = len((self.snap.pipelines.get(int(pid), {}).get("_embedded") or {}).get("statuses") or [])
+            if have + count > MAX_STATUSES:
+                raise CrmValidationError(
+                    f"amoCRM allows {MAX_STATUSES} statuses per pipeline; pipeline #{pid} has {have} and "
+                    f"provisioning needs {count} more",
+                    crm="amocrm",
+                )
+
+    def _remember(self, plan: ProvisionPlan) -> None:
+        """Ids of objects the plan matched (by key or by name) are ours from now on."""
+        for item in plan.items:
+            if item.observed_id is None or item.action is PlanAction.ORPHAN:
+                continue
+            if item.object is PlanObject.FUNNEL:
+                self.state.funnels[item.path] = int(item.observed_id)
+            elif item.object is PlanObject.STAGE:
+                funnel, _, key = item.path.partition("/")
+                self.state.stages.setdefault(funnel, {})[key] = int(item.observed_id)
+            elif item.object is PlanObject.FIELD:
+                self.state.fields[item.path] = _fid(item.observed_id)
+                if isinstance(item.desired, DesiredField):
+                    self.state.types[item.path] = item.desired.type.value
+            elif item.object is PlanObject.OPTION:
+                path, _, key = item.path.partition("/")
+                self.state.options.setdefault(path, {})[key] = int(item.observed_id)
+
+    # -- pipelines and statuses ---------------------------------------------------------------------
+    def _new_pipelines(self, plan: ProvisionPlan) -> None:
+        funnels = [
+            i.desired
+            for i in plan.items
+            if i.object is PlanObject.FUNNEL
+            and i.action is PlanAction.CREATE
+            and isinstance(i.desired, DesiredFunnel)
+        ]
+        if not funnels:
+            return
+        payload = []
+        for funnel in funnels:
+            statuses = [_status_body(s) for s in funnel.stages if s.kind is StageKind.OPEN]
+            won = [s for s in funnel.stages if s.kind is StageKind.WON]
+            lost = [s for s in funnel.stages if s.kind is StageKind.LOST]
+            for extra in won[1:] + lost[1:]:
+                self.failures.append(
+                    (
+                        f"{funnel.key}/{extra.key}",
+                        CrmValidationError("amoCRM has one won and one lost status"),
+                    )
+                )
+            statuses += [{"id": WON, "name": s.name} for s in won[:1]]
+            statuses += [{"id": LOST, "name": s.name} for s in lost[:1]]
+            payload.append(
+                {
+                    "name": funnel.name,
+                    "sort": funnel.sort,
+                    "is_main": False,
+                    "is_unsorted_on": False,
+                    "_embedded": {"statuses": statuses},
+                }
+            )
+        try:
+            body = self.client.transport.post("api/v4/leads/pipelines", payload)
+        except CrmBridgeError as exc:
+            self.failures += [(f.key, exc) for f in funnels]
+            return
+        created = (body.get("_embedded") or {}).get("pipelines") or []
+        for funnel, pipeline in zip(funnels, created, strict=False):
+            self.state.funnels[funnel.key] = int(pipeline["id"])
+            by_name = {
+                str(s["name"]): int(s["id"]) for s in (pipeline.get("_embedded") or {}).get("statuses") or []
+            }
+            stages = self.state.stages.setdefault(funnel.key, {})
+            for stage in funnel.stages:
+                if stage.kind is StageKind.OPEN and stage.name in by_name:
+                    stages[stage.key] = by_name[stage.name]
+            for kind, sid in ((StageKind.WON, WON), (StageKind.LOST, LOST)):
+                first = next((s for s in funnel.stages if s.kind is kind), None)
+                if first is not None:
+                    stages[first.key] = sid
+        self.state.save(self.kv)
+
+    def _pipeline_changes(self, plan: ProvisionPlan) -> None:
+        new_in: dict[str, list[DesiredStage]] = defaultdict(list)
+        for item in plan.items:
+            if not item.is_write:
+                continue
+            try:
+                if item.object is PlanObject.FUNNEL and item.action is PlanAction.UPDATE:
+                    assert isinstance(item.desired, DesiredFunnel)
+                    self.client.transport.patch(
+                        f"api/v4/leads/pipelines/{item.observed_id}", {"name": item.desired.name}
+                    )
+                elif (
+                    item.object is PlanObject.STAGE
+                    and item.parent_id
+                    and isinstance(item.desired, DesiredStage)
+                ):
+                    if item.action is PlanAction.CREATE:
+                        if item.desired.kind is not StageKind.OPEN:
+                            raise CrmValidationError(
+                                f"amoCRM has one {item.desired.kind.value} status (fixed)"
+                            )
+                        new_in[item.parent_id].append(item.desired)
+                    elif item.action is PlanAction.UPDATE:
+                        self._update_status(item)
+                elif item.object is PlanObject.STAGE and item.action is PlanAction.DELETE:
+                    self.client.transport.delete(
+                        f"api/v4/leads/pipelines/{item.parent_id}/statuses/{item.observed_id}"
+                    )
+            except CrmBridgeError as exc:
+                self.failures.append((item.path, exc))
+        for pid, stages in new_in.items():
+            self._add_statuses(pid, stages)
+
+    def _update_status(self, item: PlanItem) -> None:
+        assert isinstance(item.desired, DesiredStage)
+        fixed = int(item.observed_id or 0) in (WON, LOST)
+        if "kind" in item.changes:
+            raise CrmValidationError(
+                f"amoCRM cannot turn a status into a {item.desired.kind.value} one (won/lost are 142/143)"
+            )
+        self.client.transport.patch(
+            f"api/v4/leads/pipelines/{item.parent_id}/statuses/{item.observed_id}",
+            _status_body(item.desired, fixed=fixed),
+        )
+
+    def _add_statuses(self, pid: str, stages: list[DesiredStage]) -> None:
+        funnel = self.state.funnel_key(int(pid))
+        try:
+            body = self.client.transport.post(
+                f"api/v4/leads/pipelines/{pid}/statuses", [_status_body(s) for s in stages]
+            )
+        except CrmBridgeError as exc:
+            self.failures += [(f"{funnel}/{s.key}", exc) for s in stages]
+            return
+        created = (body.get("_embedded") or {}).get("statuses") or []
+        if funnel is not None:
+            for stage, status in zip(stages, created, strict=False):
+                self.state.stages.setdefault(funnel, {})[stage.key] = int(status["id"])
+        self.state.save(self.kv)
+
+    # -- custom fields --------------------------------------------------------------------------------
+    def _fields(self, plan: ProvisionPlan) -> None:
+        creates: dict[str, list[DesiredField]] = defaultdict(list)
+        patches: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+        for item in plan.items:
+            if not item.is_write:
+                continue
+            if item.object is PlanObject.FIELD and isinstance(item.desired, DesiredField):
+                entity = self.mapping.amo_entity(item.desired.entity)
+                if item.action is PlanAction.CREATE:
+                    creates[entity].append(item.desired)
+                elif "type" in item.changes:
+                    self.failures.append(
+                        (
+                            item.path,
+                            CrmValidationError("amoCRM cannot change a field's type: rename or delete it"),
+                        )
+                    )
+                else:
+                    patches[entity].setdefault(_fid(item.observed_id), {})["name"] = item.desired.label
+            elif item.object is PlanObject.OPTION and item.parent_id is not None:
+                path = item.path.partition("/")[0]
+                entity = self.mapping.amo_entity(FieldEntity(path.partition(".")[0]))
+                patches[entity].setdefault(_fid(item.parent_id), {})
+        for entity, fields in creates.items():
+            self._create_fields(entity, fields)
+        for entity, by_field in patches.items():
+            self._patch_fields(entity, by_field, plan)
+        self.state.save(self.kv)
+
+    def _create_fields(self, entity: str, fields: list[DesiredField]) -> None:
+        payload: list[dict[str, Any]] = []
+        owners: list[list[DesiredField]] = []
+        for f in fields:
+            code = self.mapping.code(f.entity, f.key)
+            known = next((i for i, p in enumerate(payload) if p["code"] == code), None)
+            if known is not None:  # a leads field shared by partner leads and deals
+                owners[known].append(f)
+                continue
+            body: dict[str, Any] = {"name": f.label, "type": self.mapping.amo_type(f.type), "code": code}
+            if entity == "leads" and f.key in self.mapping.api_only:
+                body["is_api_only"] = True
+            if f.type is FieldType.ENUM:
+                body["enums"] = [{"value": o.label, "sort": (n + 1) * 10} for n, o in enumerate(f.options)]
+            payload.append(body)
+            owners.append([f])
+        try:
+            body = self.client.transport.post(f"api/v4/{entity}/custom_fields", payload)
+        except CrmBridgeError as exc:
+            self.failures += [(f"{f.entity.value}.{f.key}", exc) for f in fields]
+            return
+        for group, raw in zip(owners, (body.get("_embedded") or {}).get("custom_fields") or [], strict=False):
+            for f in group:
+                path = f"{f.entity.value}.{f.key}"
+                self.state.fields[path] = int(raw["id"])
+                self.state.types[path] = f.type.value
+                enums = {str(e["value"]): int(e["id"]) for e in raw.get("enums") or []}
+                self.state.options[path] = {o.key: enums[o.label] for o in f.options if o.label in enums}
+
+    def _patch_fields(self, entity: str, by_field: dict[int, dict[str, Any]], plan: ProvisionPlan) -> None:
+        payload = []
+        for fid, change in by_field.items():
+            body = {"id": fid, **change}
+            enums = self._enums(fid, plan)
+            if enums is not None:
+                body["enums"] = enums
+            payload.append(body)
+        try:
+            answer = self.client.transport.patch(f"api/v4/{entity}/custom_fields", payload)
+        except CrmBridgeError as exc:
+            self.failures += [(f"field #{fid}", exc) for fid in by_field]
+            return
+        for raw in (answer.get("_embedded") or {}).get("custom_fields") or []:
+            enums = {str(e["value"]): int(e["id"]) for e in raw.get("enums") or []}
+            for path, fid in self.state.fields.items():
+                if fid != int(raw["id"]):
+                    continue
+                options = [
+                    i.desired
+                    for i in plan.items
+                    if i.object is PlanObject.OPTION and i.path.startswith(path + "/")
+                ]
+                for option in options:
+                    label = getattr(option, "label", None)
+                    if label in enums:
+                        self.state.options.setdefault(path, {})[getattr(option, "key", "")] = enums[label]
+
+    def _enums(self, fid: int, plan: ProvisionPlan) -> list[dict[str, Any]] | None:
+        """The field's whole enum list (PATCH replaces it): kept ones by id, renamed, and new ones."""
+        raw = next((f for fields in self.snap.fields.values() for f in fields if int(f["id"]) == fid), None)
+        if raw is None or not raw.get("enums"):
+            return None
+        items = [i for i in plan.items if i.object is PlanObject.OPTION and _fid(i.parent_id) == fid]
+        if not any(i.is_write for i in items):
+            return None
+        renamed = {
+            int(i.observed_id or 0): getattr(i.desired, "label", "")
+            for i in items
+            if i.action is PlanAction.UPDATE
+        }
+        enums: list[dict[str, Any]] = [
+            {"id": int(e["id"]), "value": renamed.get(int(e["id"])) or e["value"], "sort": e.get("sort", 0)}
+            for e in raw["enums"]
+        ]
+        top = max((int(e.get("sort") or 0) for e in raw["enums"]), default=0)
+        for n, item in enumerate(i for i in items if i.action is PlanAction.CREATE):
+            enums.append({"value": getattr(item.desired, "label", ""), "sort": top + (n + 1) * 10})
+        return enums

@@ -1,0 +1,194 @@
+"""Read the account's layout: the lead pipelines with their statuses (one request), and the custom
+fields of companies and leads (one request each per 50 fields).
+
+Recognition: pipelines, statuses, fields and enums through the state store, else pipelines and statuses
+by the configured names, fields by their ``code`` (mappings/amocrm.yaml) or configured label, enums by
+their label. The account's own pipelines are not reported: they are never touched. Statuses 142 (won)
+and 143 (lost) are amoCRM's own, in every pipeline: only their names can change (``fixed``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_bridge.domain.layout import (
+    DesiredLayout,
+    FieldEntity,
+    FieldType,
+    ObservedField,
+    ObservedFunnel,
+    ObservedLayout,
+    ObservedOption,
+    ObservedStage,
+)
+from crm_bridge.domain.model import StageKind
+from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.layout_state import LayoutState
+from crm_bridge_amocrm.mapping import AmoMapping
+
+WON, LOST = 142, 143
+UNSORTED_TYPE = 1
+FIELD_PAGE = 50  # custom_fields lists: at most 50 per page
+
+
+def kind_of(status: dict[str, Any]) -> StageKind:
+    sid = int(status["id"])
+    return StageKind.WON if sid == WON else StageKind.LOST if sid == LOST else StageKind.OPEN
+
+
+@dataclass
+class Snapshot:
+    pipelines: dict[int, dict[str, Any]] = field(default_factory=dict)  # ours only, by id
+    all_pipelines: int = 0  # pipelines on the account (its limit is 50)
+    fields: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # amo entity -> fields
+
+
+class LayoutReader:
+    def __init__(
+        self, client: AmoClient, mapping: AmoMapping, state: LayoutState, desired: DesiredLayout | None
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.state = state
+        self.desired = desired
+
+    def read(self) -> Snapshot:
+        body = self.client.get("api/v4/leads/pipelines") or {}
+        pipelines = list((body.get("_embedded") or {}).get("pipelines") or [])
+        snap = Snapshot(all_pipelines=len(pipelines))
+        wanted = {f.name.strip().lower(): f.key for f in (self.desired.funnels if self.desired else ())}
+        for pipeline in pipelines:
+            pid = int(pipeline["id"])
+            key = self.state.funnel_key(pid)
+            if key is None:
+                key = wanted.get(str(pipeline.get("name", "")).strip().lower())
+                if key is None or key in self.state.funnels:
+                    continue
+                self.state.funnels[key] = pid  # a first run: the pipeline carrying our name is ours
+            snap.pipelines[pid] = pipeline
+        for entity in sorted(set(self.mapping.entities.values())):
+            snap.fields[entity] = self.client.fetch_all(
+                f"api/v4/{entity}/custom_fields", "custom_fields", {}, limit=FIELD_PAGE
+            )
+        return snap
+
+    # -- translation to the domain's observed layout ------------------------------------------------
+    def observed(self, snap: Snapshot) -> ObservedLayout:
+        funnels = []
+        for pid, pipeline in sorted(snap.pipelines.items()):
+            key = self.state.funnel_key(pid)
+            statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
+            stages = tuple(self._stage(key, s) for s in sorted(statuses, key=lambda s: (s["sort"], s["id"])))
+            funnels.append(
+                ObservedFunnel(str(pid), key, str(pipeline["name"]), stages, int(pipeline["sort"]))
+            )
+        return ObservedLayout(tuple(funnels), tuple(self._fields(snap)))
+
+    def _stage(self, funnel: str | None, status: dict[str, Any]) -> ObservedStage:
+        sid = int(status["id"])
+        kind = kind_of(status)
+        key = self.state.stage_key(funnel, sid) if funnel else None
+        if key is None and funnel and kind is StageKind.OPEN:
+            key = self._stage_by_desired(funnel, status)
+        system = kind is not StageKind.OPEN or int(status.get("type") or 0) == UNSORTED_TYPE
+        return ObservedStage(
+            crm_id=str(sid),
+            code=str(sid),
+            key=key,
+            name=str(status["name"]),
+            kind=kind,
+            sort=int(status["sort"]),
+            color=str(status.get("color") or ""),
+            record_count=None,
+            system=system,
+            fixed=kind is not StageKind.OPEN,
+        )
+
+    def _stage_by_desired(self, funnel: str, status: dict[str, Any]) -> str | None:
+        desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+        if desired is None:
+            return None
+        taken = set(self.state.stages.get(funnel, {}))
+        for stage in desired.stages:
+            if stage.key not in taken and stage.kind is StageKind.OPEN and stage.name == status["name"]:
+                self.state.stages.setdefault(funnel, {})[stage.key] = int(status["id"])
+                return stage.key
+        return None
+
+    def _fields(self, snap: Snapshot) -> list[ObservedField]:
+        out: list[ObservedField] = []
+        reported: set[int] = set()
+        for entity in FieldEntity:
+            amo = self.mapping.amo_entity(entity)
+            for raw in snap.fields.get(amo, []):
+                fid = int(raw["id"])
+                key = self._field_key(entity, raw)
+                if key is None:
+                    continue
+                path = f"{entity.value}.{key}"
+                self.state.fields[path] = fid
+                field_type = self._type(entity, key, str(raw.get("type")))
+                options = tuple(
+                    ObservedOption(str(e["id"]), self._option_key(path, e), str(e["value"]))
+                    for e in raw.get("enums") or []
+                )
+                # one leads field serves partner leads and deals alike: the second report gets its own id
+                crm_id = str(fid) if fid not in reported else f"{fid}@{entity.value}"
+                reported.add(fid)
+                out.append(
+                    ObservedField(crm_id, str(fid), key, entity, str(raw["name"]), field_type, options)
+                )
+        return out
+
+    def _desired(self, entity: FieldEntity, key: str) -> Any:
+        fields = self.desired.fields if self.desired else ()
+        return next((f for f in fields if f.entity is entity and f.key == key), None)
+
+    def _field_key(self, entity: FieldEntity, raw: dict[str, Any]) -> str | None:
+        key = self.state.field_key(entity.value, int(raw["id"])) or self.mapping.key_for_code(
+            entity, raw.get("code")
+        )
+        if key is None and self.desired is not None:
+            label = str(raw.get("name", "")).strip().lower()
+            key = next(
+                (
+                    f.key
+                    for f in self.desired.fields
+                    if f.entity is entity and f.label.strip().lower() == label
+                ),
+                None,
+            )
+        if key is None:
+            return None
+        if self.desired is not None and self._desired(entity, key) is None:
+            return None  # one of ours, but not in this config (a deal-only field seen on leads…)
+        if (
+            self.desired is None
+            and entity is FieldEntity.DEAL
+            and key not in self.mapping.fields.get(entity, {})
+        ):
+            return None
+        return key
+
+    def _type(self, entity: FieldEntity, key: str, amo_type: str) -> FieldType:
+        wanted = self._desired(entity, key)
+        if wanted is not None and self.mapping.amo_type(wanted.type) == amo_type:
+            return FieldType(wanted.type)
+        known = self.state.types.get(f"{entity.value}.{key}")
+        if known and self.mapping.amo_type(FieldType(known)) == amo_type:
+            return FieldType(known)
+        return next((t for t, a in self.mapping.field_types.items() if a == amo_type), FieldType.STRING)
+
+    def _option_key(self, path: str, enum: dict[str, Any]) -> str | None:
+        key = self.state.option_key(path, int(enum["id"]))
+        if key is not None:
+            return key
+        entity, _, fkey = path.partition(".")
+        wanted = self._desired(FieldEntity(entity), fkey)
+        label = str(enum.get("value", "")).strip().lower()
+        for option in wanted.options if wanted is not None else ():
+            if option.label.strip().lower() == label:
+                self.state.options.setdefault(path, {})[option.key] = int(enum["id"])
+                return option.key
+        return None

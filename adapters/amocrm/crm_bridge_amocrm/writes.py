@@ -1,0 +1,266 @@
+"""RecordWriter and PartnerFieldWriter for amoCRM: partner leads and deals created in arrays of 250
+(``POST /api/v4/leads``), each carrying its external id in the ``external_id`` field; updates of leads
+and companies in PATCH arrays of 250.
+
+Idempotency: before creating, the drafts' external ids are looked up (``filter[custom_fields_values]
+[<field id>][]=…``, 100 per request), so a push retried after a crash finds the leads it already made.
+N drafts cost ceil(N/100) lookups + ceil(N/250) lead adds + ceil(C/250) contact adds (C = drafts with
+a customer) + one request per round of refused items.
+
+The customer becomes a contact (name, PHONE, EMAIL; the INN in the contact's name line when given)
+linked to the lead, and the partner company is linked to the lead too, so both show on the card.
+amoCRM refuses a lead linking a company that does not exist: that draft fails alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from crm_bridge.domain.layout import FieldEntity
+from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
+from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
+from crm_bridge_amocrm.catalog import Catalog
+from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.mapping import AmoMapping
+from crm_bridge_amocrm.rows import field_entry, price_of, values_of
+
+LOOKUP_CHUNK = 100  # external ids per lookup: keeps the URL well under 8 KB
+
+
+def _fail(ext: str, error: CrmBridgeError | str) -> WriteOutcome:
+    return WriteOutcome(ext, None, error=str(error))
+
+
+class RecordWrites:
+    def __init__(
+        self,
+        client: AmoClient,
+        mapping: AmoMapping,
+        catalog: Callable[[], Catalog],
+        user_ids: Mapping[str, str],
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.catalog = catalog
+        self.user_ids = user_ids  # curator key -> CRM user id
+
+    # -- lookups --------------------------------------------------------------------------------------
+    def existing(self, catalog: Catalog, entity: FieldEntity, external_ids: Sequence[str]) -> dict[str, str]:
+        """External id -> lead id of leads carrying it (the oldest wins if a duplicate slipped in)."""
+        info = catalog.field(entity, "external_id")
+        if info is None:
+            raise CrmValidationError(
+                "the external id field is not in amoCRM yet: run crm-bridge provision", crm="amocrm"
+            )
+        unique = list(dict.fromkeys(external_ids))
+        chunks = [unique[i : i + LOOKUP_CHUNK] for i in range(0, len(unique), LOOKUP_CHUNK)]
+
+        def look(part: list[str]) -> list[dict[str, Any]]:
+            params = {f"filter[custom_fields_values][{info.field_id}][]": part, "order[id]": "asc"}
+            return self.client.fetch_all("api/v4/leads", "leads", params)
+
+        found: dict[str, str] = {}
+        for rows in self.client.map_chunks(look, chunks):
+            for row in rows:
+                value = (values_of(row).get(info.field_id) or [{}])[0].get("value")
+                if value is not None and str(value) not in found:
+                    found[str(value)] = str(row["id"])
+        return found
+
+    # -- creates --------------------------------------------------------------------------------------
+    def create_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        catalog = self.catalog()
+        return self._create(catalog, drafts, FieldEntity.LEAD, lambda d: self._lead(catalog, d))
+
+    def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
+        catalog = self.catalog()
+        return self._create(catalog, drafts, FieldEntity.DEAL, lambda d: self._deal(catalog, d))
+
+    def _create(
+        self,
+        catalog: Catalog,
+        drafts: Sequence[LeadDraft] | Sequence[DealDraft],
+        entity: FieldEntity,
+        build: Callable[[Any], dict[str, Any]],
+    ) -> list[WriteOutcome]:
+        existing = self.existing(catalog, entity, [d.external_id for d in drafts])
+        results: dict[str, WriteOutcome] = {}
+        to_create: list[tuple[Any, dict[str, Any]]] = []
+        for draft in drafts:
+            ext = draft.external_id
+            if ext in results or any(d.external_id == ext for d, _ in to_create):
+                continue
+            if ext in existing:
+                results[ext] = WriteOutcome(ext, existing[ext], created=False)
+                continue
+            try:
+                to_create.append((draft, build(draft)))
+            except CrmBridgeError as exc:
+                results[ext] = _fail(ext, exc)
+        if entity is FieldEntity.LEAD:
+            self._attach_contacts(to_create)
+        answers = self.client.write("POST", "api/v4/leads", "leads", [body for _, body in to_create])
+        for (draft, _), answer in zip(to_create, answers, strict=True):
+            results[draft.external_id] = (
+                WriteOutcome(draft.external_id, answer.crm_id, created=True)
+                if answer.crm_id
+                else _fail(draft.external_id, f"amoCRM refused the lead: {answer.error}")
+            )
+        return [results[d.external_id] for d in drafts]
+
+    def _common(
+        self, catalog: Catalog, entity: FieldEntity, ext: str, partner_id: str | None
+    ) -> list[dict[str, Any]]:
+        values = []
+        info = catalog.field(entity, "external_id")
+        if info is not None:
+            values.append(field_entry(info, ext, self.user_ids))
+        ref = catalog.field(entity, "partner_ref")
+        if ref is not None and partner_id:
+            values.append(field_entry(ref, partner_id, self.user_ids))
+        return values
+
+    def _stage(self, catalog: Catalog, funnel: str, stage: str | None) -> dict[str, int]:
+        if funnel not in catalog.funnels:
+            raise CrmValidationError(
+                f"the {funnel} pipeline is not in amoCRM yet: run crm-bridge provision", crm="amocrm"
+            )
+        status = catalog.status_id(funnel, stage)
+        if status is None:
+            raise CrmValidationError(f"no stage {stage!r} in the {funnel} pipeline", crm="amocrm")
+        return {"pipeline_id": catalog.funnels[funnel], "status_id": status}
+
+    def _lead(self, catalog: Catalog, draft: LeadDraft) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": draft.title, "price": price_of(draft.amount)}
+        body.update(self._stage(catalog, self.mapping.lead_funnel, draft.stage))
+        if draft.manager_user_id:
+            body["responsible_user_id"] = int(draft.manager_user_id)
+        values = self._common(catalog, FieldEntity.LEAD, draft.external_id, draft.partner_id)
+        conflict = catalog.field(FieldEntity.LEAD, "conflict")
+        if conflict is not None and draft.conflict:
+            values.append(field_entry(conflict, True, self.user_ids))
+        body["custom_fields_values"] = values
+        if draft.partner_id:
+            body["_embedded"] = {"companies": [{"id": _int(draft.partner_id, "partner")}]}
+        return body
+
+    def _deal(self, catalog: Catalog, draft: DealDraft) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": draft.title, "price": price_of(draft.amount)}
+        body.update(self._stage(catalog, draft.funnel, draft.stage))
+        if draft.responsible_user_id:
+            body["responsible_user_id"] = int(draft.responsible_user_id)
+        body["custom_fields_values"] = self._common(
+            catalog, FieldEntity.DEAL, draft.external_id, draft.partner_id
+        )
+        if draft.partner_id:
+            body["_embedded"] = {"companies": [{"id": _int(draft.partner_id, "partner")}]}
+        return body
+
+    def _attach_contacts(self, to_create: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Create the customers as contacts (one array per 250) and link each to its lead."""
+        wanted = [(draft, body) for draft, body in to_create if _has_customer(draft)]
+        if not wanted:
+            return
+        codes = self.mapping.contact_fields
+        contacts = []
+        for draft, _ in wanted:
+            name = draft.customer_name or draft.customer.email or draft.customer.phone or draft.title
+            if draft.customer.tax_id:
+                name = f"{name} (ИНН {draft.customer.tax_id})"
+            values = [
+                {"field_code": code, "values": [{"value": value, "enum_code": "WORK"}]}
+                for code, value in ((codes.phone, draft.customer.phone), (codes.email, draft.customer.email))
+                if value
+            ]
+            contact: dict[str, Any] = {"name": name[:255], "custom_fields_values": values or None}
+            if draft.manager_user_id:
+                contact["responsible_user_id"] = int(draft.manager_user_id)
+            contacts.append(contact)
+        answers = self.client.write("POST", "api/v4/contacts", "contacts", contacts)
+        for (_, body), answer in zip(wanted, answers, strict=True):
+            if answer.crm_id:  # a refused contact (bad phone…) does not stop its lead
+                body.setdefault("_embedded", {})["contacts"] = [{"id": int(answer.crm_id)}]
+
+    # -- updates --------------------------------------------------------------------------------------
+    def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
+        catalog = self.catalog()
+        items: list[tuple[int, dict[str, Any]]] = []
+        results: dict[int, WriteOutcome] = {}
+        for n, update in enumerate(updates):
+            try:
+                items.append((n, self._update_body(catalog, update)))
+            except CrmBridgeError as exc:
+                results[n] = _fail(update.crm_id, exc)
+        answers = self.client.write("PATCH", "api/v4/leads", "leads", [b for _, b in items])
+        for (n, _), answer in zip(items, answers, strict=True):
+            ext = updates[n].crm_id
+            results[n] = WriteOutcome(ext, answer.crm_id) if answer.crm_id else _fail(ext, str(answer.error))
+        return [results[n] for n in range(len(updates))]
+
+    def _update_body(self, catalog: Catalog, update: RecordUpdate) -> dict[str, Any]:
+        entity = FieldEntity.LEAD if update.entity is Entity.LEAD else FieldEntity.DEAL
+        body: dict[str, Any] = {"id": _int(update.crm_id, "record")}
+        if update.stage is not None or update.funnel is not None:
+            funnel = update.funnel or (self.mapping.lead_funnel if update.entity is Entity.LEAD else None)
+            if funnel is None:
+                funnel = _funnel_of_stage(catalog, update.stage, self.mapping.lead_funnel)
+            body.update(self._stage(catalog, funnel, update.stage))
+        if update.responsible_user_id:
+            body["responsible_user_id"] = _int(update.responsible_user_id, "user")
+        values = []
+        for key, value in update.fields.items():
+            if key == "amount":
+                body["price"] = price_of(value)
+            elif key == "title":
+                body["name"] = str(value)
+            else:
+                info = catalog.field(entity, key)
+                if info is None:
+                    raise DataError(f"no field {key!r} on amoCRM leads; run crm-bridge provision")
+                values.append(field_entry(info, value, self.user_ids))
+        if values:
+            body["custom_fields_values"] = values
+        return body
+
+    def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:
+        catalog = self.catalog()
+        items: list[tuple[int, dict[str, Any]]] = []
+        results: dict[int, WriteOutcome] = {}
+        for n, update in enumerate(updates):
+            try:
+                values = []
+                for key, value in update.fields.items():
+                    info = catalog.field(FieldEntity.PARTNER, key)
+                    if info is None:
+                        raise DataError(f"no partner field {key!r} in amoCRM; run crm-bridge provision")
+                    values.append(field_entry(info, value, self.user_ids))
+                items.append((n, {"id": _int(update.crm_id, "company"), "custom_fields_values": values}))
+            except CrmBridgeError as exc:
+                results[n] = _fail(update.crm_id, exc)
+        answers = self.client.write("PATCH", "api/v4/companies", "companies", [b for _, b in items])
+        for (n, _), answer in zip(items, answers, strict=True):
+            crm_id = updates[n].crm_id
+            results[n] = (
+                WriteOutcome(crm_id, answer.crm_id) if answer.crm_id else _fail(crm_id, str(answer.error))
+            )
+        return [results[n] for n in range(len(updates))]
+
+
+def _has_customer(draft: Any) -> bool:
+    return isinstance(draft, LeadDraft) and bool(draft.customer_name or not draft.customer.is_empty())
+
+
+def _int(value: str, what: str) -> int:
+    if not str(value).isdigit():
+        raise DataError(f"{what} id {value!r} is not an amoCRM id")
+    return int(value)
+
+
+def _funnel_of_stage(catalog: Catalog, stage: str | None, lead_funnel: str) -> str:
+    funnels = {
+        info.funnel for info in catalog.stages.values() if info.key == stage and info.funnel != lead_funnel
+    }
+    if len(funnels) != 1:
+        raise DataError(f"stage {stage!r} does not name one pipeline: give the funnel")
+    return funnels.pop()
