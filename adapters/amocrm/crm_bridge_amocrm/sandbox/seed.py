@@ -21,7 +21,8 @@ ORDER = ("companies", "contacts", "leads")
 def seed_state(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     """Load ``{"users": [{name, email, is_admin, id (optional)}], "pipelines": [pipeline add items],
     "custom_fields": {entity: [field add items]}, "companies"/"contacts"/"leads"/"tasks": [add items],
-    "webhooks": [{destination, settings}]}``; returns the ids created. Raises ValueError with amoCRM's error body."""
+    "webhooks": [{destination, settings}]}``; returns the ids created. Raises ValueError with amoCRM's
+    error body."""
     created: dict[str, Any] = {}
     state = call.state
     for user in data.get("users", []):
