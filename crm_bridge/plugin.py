@@ -30,7 +30,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from crm_bridge.domain.layout import DesiredLayout
+from crm_bridge.domain.layout import DesiredLayout, DesiredStage
+from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import ConfigError
 from crm_bridge.ports import AdapterContext, CrmAdapter
 
@@ -50,6 +51,7 @@ class Capabilities:
     write_batch: int = 50
     stage_colours: Literal["any", "palette", "none"] = "any"
     palette: tuple[str, ...] = ()
+    end_colours: tuple[str, str] | None = None  # (won, lost) when the CRM colours its end stages itself
 
     def fit_colour(self, colour: str) -> str | None:
         """The colour to send for ``colour`` (#RRGGBB): itself, the nearest palette entry, or None."""
@@ -63,13 +65,16 @@ class Capabilities:
 def fit_layout(layout: DesiredLayout, capabilities: Capabilities) -> DesiredLayout:
     """``layout`` with every stage colour replaced by the one the CRM will show (``fit_colour``):
     what ``funnels`` prints and what provisioning writes and compares."""
-    if capabilities.stage_colours == "any":
+    if capabilities.stage_colours == "any" and capabilities.end_colours is None:
         return layout
+
+    def colour(stage: DesiredStage) -> str:
+        if capabilities.end_colours is not None and stage.kind is not StageKind.OPEN:
+            return capabilities.end_colours[0 if stage.kind is StageKind.WON else 1]
+        return capabilities.fit_colour(stage.color) or ""
+
     funnels = tuple(
-        replace(
-            funnel,
-            stages=tuple(replace(s, color=capabilities.fit_colour(s.color) or "") for s in funnel.stages),
-        )
+        replace(funnel, stages=tuple(replace(s, color=colour(s)) for s in funnel.stages))
         for funnel in layout.funnels
     )
     return replace(layout, funnels=funnels)
