@@ -10,7 +10,6 @@ from pathlib import Path
 
 import amo_workers
 import pytest
-from pydantic import SecretStr
 from amo_support import (
     MemoryKV,
     Sleeps,
@@ -21,6 +20,7 @@ from amo_support import (
     seed_partner,
     token_config,
 )
+from pydantic import SecretStr
 
 from crm_bridge.errors import AuthError, PermissionDenied
 from crm_bridge.ports import LeadDraft
