@@ -64,7 +64,12 @@ class AmoCrmAdapter:
         self._catalog: Catalog | None = None
         self._snapshot: Snapshot | None = None
         self.lister = RecordLister(
-            client, mapping.lead_funnel, self.catalog, {uid: key for key, uid in user_ids.items()}, ctx.clock
+            client,
+            mapping.lead_funnel,
+            self.catalog,
+            {uid: key for key, uid in user_ids.items()},
+            ctx.clock,
+            workers=client.concurrency,
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
         self.tasks = TaskWrites(client, mapping, ctx.kv, ctx.clock)
