@@ -29,7 +29,8 @@ class AmoCrmConfig(Strict):
     base_url: HttpUrl
     access_token: SecretStr | None = None
     oauth: AmoCrmOAuth | None = None
-    rate_limit: RateLimitConfig = RateLimitConfig(burst=7, per_second=7)
+    # amoCRM counts requests in any one-second window: one every 1/7 s, never a burst on top
+    rate_limit: RateLimitConfig = RateLimitConfig(burst=1, per_second=7)
     max_concurrency: int = Field(default=4, gt=0, le=16)  # requests in flight at once
     # A YAML file merged over the shipped mappings/amocrm.yaml (relative to the config file).
     mapping: Path | None = None

@@ -5,11 +5,12 @@ filter[updated_at][to]=to&order[updated_at]=asc&limit=250&page=1``, T = the newe
 previous page (its rows already returned are skipped). A second holding a full page of records (a bulk
 import) is read alone, ``order[id]=asc``, page by page, before moving past it. Every query starts afresh,
 so a record changed while we list never shifts another out of sight: it leaves the window (its new
-``updated_at`` is later than ``to``) and comes with the next sync.
+``updated_at`` is later than the listing's end) and comes with the next sync.
 
-A long listing is cut into up to ``workers`` consecutive windows after its first page; each is scanned
-by its own thread a few pages ahead (bounded queues: memory stays flat in N) and the pages are handed
-out in time order, so each page's cursor still covers everything before it.
+After its first page a listing is read by up to ``workers`` threads: an idle one takes the rest of the
+busiest window from 16 pages (at the density just read) past where its thread is (work stealing, so
+records bunched in a few days are shared out too; each window taken costs one short page more). Each window's pages wait in a small queue (memory stays flat in N) and are
+handed out in time order, so each page's cursor still covers everything before it.
 """
 
 from __future__ import annotations
@@ -17,16 +18,29 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 Rows = list[dict[str, Any]]
 Page = tuple[Rows, int]  # rows, and the first second not yet fully read after them
 _DONE = object()
 AHEAD = 2  # pages a window's thread reads ahead of the consumer
+STEAL_AHEAD = 16  # a thread taking work starts this many pages (at the current density) further on
 
 
 def _stamp(row: dict[str, Any]) -> int:
     return int(row.get("updated_at") or 0)
+
+
+@dataclass(eq=False)
+class Window:
+    frm: int | None  # where the next query starts (moves on as pages are read)
+    hi: int  # the last second (shrinks when another thread takes the upper part)
+    seen: set[int] = field(default_factory=set)  # ids already returned in second ``frm``
+    pages: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=AHEAD))
+    claimed: bool = False
+    done: bool = False
+    span: int | None = None  # seconds the last full page covered (how dense the window is here)
 
 
 class KeysetScan:
@@ -43,106 +57,149 @@ class KeysetScan:
         self.key = key
         self.base = base
         self.page_size = page_size
+        self._lock = threading.Lock()
 
     def _rows(self, params: dict[str, Any]) -> Rows:
         body = self.get(self.path, {**self.base, **params})
         return list(((body or {}).get("_embedded") or {}).get(self.key) or [])
 
-    def window(self, frm: int | None, to: int, seen: set[int] | None = None) -> Iterator[Page]:
-        """Pages of ``[frm, to]``; the last one says ``to + 1`` (the whole window is read)."""
-        seen = set(seen or ())
+    def window(self, w: Window) -> Iterator[Page]:
+        """Pages of ``w``; the last one says ``w.hi + 1`` (the whole window is read)."""
         while True:
-            params: dict[str, Any] = {
-                "filter[updated_at][to]": to,
-                "order[updated_at]": "asc",
-                "limit": self.page_size,
-                "page": 1,
-            }
-            if frm is not None:
-                params["filter[updated_at][from]"] = frm
-            rows = self._rows(params)
+            to = w.hi
+            params: dict[str, Any] = {"filter[updated_at][to]": to, "order[updated_at]": "asc"}
+            if w.frm is not None:
+                params["filter[updated_at][from]"] = w.frm
+            rows = self._rows({**params, "limit": self.page_size, "page": 1})
+            frm, seen = w.frm, w.seen
             fresh = [r for r in rows if not (_stamp(r) == frm and int(r["id"]) in seen)]
-            if len(rows) < self.page_size:
-                yield fresh, to + 1
+            with self._lock:
+                hi = w.hi  # another thread may have taken the upper part meanwhile
+                if len(rows) < self.page_size or any(_stamp(r) > hi for r in rows):
+                    w.done = True
+                    last = hi
+            if w.done:
+                yield [r for r in fresh if _stamp(r) <= last], last + 1
                 return
             top = max(_stamp(r) for r in rows)
             at_top = {int(r["id"]) for r in rows if _stamp(r) == top}
             if len(at_top) * 2 <= len(rows) and top != frm:
+                with self._lock:
+                    w.span = max(1, top - min(_stamp(r) for r in rows))
+                    w.frm, w.seen = top, at_top
                 yield fresh, top
-                seen, frm = at_top, top
                 continue
-            yield [r for r in fresh if _stamp(r) < top], top  # a crowded second: read it alone
+            with self._lock:  # a crowded second: read it alone, then move past it
+                w.frm, w.seen = top, set()
+            yield [r for r in fresh if _stamp(r) < top], top
             skip = seen if top == frm else set()
-            page = 1
-            while True:
-                params = {
-                    "filter[updated_at][from]": top,
-                    "filter[updated_at][to]": top,
-                    "order[id]": "asc",
-                    "limit": self.page_size,
-                    "page": page,
-                }
-                part = self._rows(params)
-                yield [r for r in part if int(r["id"]) not in skip], top
-                if len(part) < self.page_size:
-                    break
-                page += 1
-            if top >= to:
-                yield [], to + 1
+            yield from self._second(top, skip)
+            with self._lock:
+                if top >= w.hi:
+                    w.done = True
+                    last = w.hi
+                else:
+                    w.frm = top + 1
+            if w.done:
+                yield [], last + 1
                 return
-            seen, frm = set(), top + 1
+
+    def _second(self, second: int, skip: set[int]) -> Iterator[Page]:
+        page = 1
+        while True:
+            params = {
+                "filter[updated_at][from]": second,
+                "filter[updated_at][to]": second,
+                "order[id]": "asc",
+                "limit": self.page_size,
+                "page": page,
+            }
+            part = self._rows(params)
+            yield [r for r in part if int(r["id"]) not in skip], second
+            if len(part) < self.page_size:
+                return
+            page += 1
 
     def scan(self, frm: int | None, to: int, workers: int) -> Iterator[Page]:
-        """``window(frm, to)``, cut into up to ``workers`` windows read at once after the first page."""
-        first = self.window(frm, to)
-        rows, covered = next(first)
+        """Every page of ``[frm, to]`` in time order, read by up to ``workers`` threads."""
+        first = Window(frm, to)
+        pages = self.window(first)
+        rows, covered = next(pages)
         yield rows, covered
-        normal = any(_stamp(r) == covered for r in rows)  # not the start of a crowded second
-        if covered > to or workers <= 1 or to - covered < workers or not normal:
-            yield from first
+        if first.done or workers <= 1 or not first.seen:  # no seen ids: inside a crowded second
+            yield from pages
             return
-        first.close()
-        seen = {int(r["id"]) for r in rows if _stamp(r) == covered}
-        width = (to - covered + 1) // workers
-        bounds = [(covered + i * width, covered + (i + 1) * width - 1) for i in range(workers)]
-        bounds[-1] = (bounds[-1][0], to)
-        yield from self._parallel(bounds, seen)
+        pages.close()
+        rest = Window(first.frm, to, set(first.seen), span=first.span)
+        yield from self._parallel(rest, workers)
 
-    def _parallel(self, bounds: list[tuple[int, int]], seen: set[int]) -> Iterator[Page]:
+    # -- several windows at once --------------------------------------------------------------------
+    def _claim(self, windows: list[Window]) -> Window | None:
+        with self._lock:
+            for w in windows:
+                if not w.claimed:
+                    w.claimed = True
+                    return w
+            # steal only where the records are: STEAL_AHEAD pages past a thread reading dense data
+            busy = [
+                w
+                for w in windows
+                if not w.done and w.frm is not None and w.span and w.frm + STEAL_AHEAD * w.span < w.hi
+            ]
+            if not busy:
+                return None
+            widest = max(busy, key=lambda w: w.hi - (w.frm or 0))
+            mid = (widest.frm or 0) + STEAL_AHEAD * (widest.span or 1)
+            taken = Window(mid, widest.hi, claimed=True)
+            widest.hi = mid - 1
+            windows.insert(windows.index(widest) + 1, taken)
+            return taken
+
+    def _parallel(self, rest: Window, workers: int) -> Iterator[Page]:
         stop = threading.Event()
-        queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=AHEAD) for _ in bounds]
+        windows = [rest]
 
-        def put(q: queue.Queue[Any], item: Any) -> bool:
+        def put(w: Window, item: Any) -> bool:
             while not stop.is_set():
                 try:
-                    q.put(item, timeout=0.2)
+                    w.pages.put(item, timeout=0.2)
                     return True
                 except queue.Full:
                     continue
             return False
 
-        def work(index: int) -> None:
-            lo, hi = bounds[index]
-            try:
-                for page in self.window(lo, hi, seen if index == 0 else None):
-                    if not put(queues[index], page):
-                        return
-                put(queues[index], _DONE)
-            except BaseException as exc:  # handed to the consumer, raised there
-                put(queues[index], exc)
+        def work() -> None:
+            while not stop.is_set():
+                w = self._claim(windows)
+                if w is None:
+                    return
+                try:
+                    for page in self.window(w):
+                        if not put(w, page):
+                            return
+                    put(w, _DONE)
+                except BaseException as exc:  # handed to the consumer, raised there
+                    put(w, exc)
+                    return
 
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(bounds))]
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
         for thread in threads:
             thread.start()
         try:
-            for q in queues:
+            index = 0
+            while True:
+                with self._lock:
+                    if index >= len(windows):
+                        break
+                    w = windows[index]
                 while True:
-                    item = q.get()
+                    item = w.pages.get()
                     if item is _DONE:
                         break
                     if isinstance(item, BaseException):
                         raise item
                     yield item
+                index += 1
         finally:
             stop.set()
             for thread in threads:

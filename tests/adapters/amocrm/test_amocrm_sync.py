@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from amo_support import seed_partner
 
 from crm_bridge.ports import Entity
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge_amocrm import AmoCrmAdapter
+from crm_bridge_amocrm import AmoCrmAdapter, scan
 
 
 def _seed(sandbox: Sandbox, adapter: AmoCrmAdapter, n: int) -> None:
@@ -30,9 +31,11 @@ def _seed(sandbox: Sandbox, adapter: AmoCrmAdapter, n: int) -> None:
         sandbox.emulator.seed({"leads": leads})
 
 
+@pytest.mark.parametrize("steal_ahead", [16, 2])  # 2: idle threads take work every 2 pages
 def test_a_listing_resumed_from_any_page_cursor_loses_nothing(
-    provisioned: AmoCrmAdapter, sandbox: Sandbox
+    provisioned: AmoCrmAdapter, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, steal_ahead: int
 ) -> None:
+    monkeypatch.setattr(scan, "STEAL_AHEAD", steal_ahead)
     _seed(sandbox, provisioned, 1_600)
 
     pages = list(provisioned.changed_since(Entity.LEAD, None))
