@@ -9,8 +9,9 @@ so a record changed while we list never shifts another out of sight: it leaves t
 
 After its first page a listing is read by up to ``workers`` threads: an idle one takes the rest of the
 busiest window from 16 pages (at the density just read) past where its thread is (work stealing, so
-records bunched in a few days are shared out too; each window taken costs one short page more). Each window's pages wait in a small queue (memory stays flat in N) and are
-handed out in time order, so each page's cursor still covers everything before it.
+records bunched in a few days are shared out too; each window taken costs one short page more).
+Each window's pages wait in a small queue (memory stays flat in N) and are handed out in time order,
+so each page's cursor still covers everything before it.
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ Adds and updates take JSON arrays; one invalid item rejects the whole request wi
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 from crm_bridge.sandbox.core import SandboxResponse
-from crm_bridge_amocrm.sandbox.listing import matches_filter, page_of
+from crm_bridge_amocrm.sandbox.listing import candidates, filter_of, page_of, record_filter
 from crm_bridge_amocrm.sandbox.render import render, with_params
 from crm_bridge_amocrm.sandbox.store import (
     LOST_STATUS_ID,
@@ -31,8 +32,16 @@ _DEFAULT_NAME = {"leads": "Сделка #{id}", "contacts": "Контакт #{id
 
 def list_records(call: Call, entity: str) -> SandboxResponse:
     with_ = with_params(call)
-    records = [r for r in call.state.records[entity].values() if r["is_deleted"] == ("only_deleted" in with_)]
-    records = [r for r in records if matches_filter(call.state, entity, r, call.query)]
+    deleted = "only_deleted" in with_
+    test = record_filter(call.state, entity, call.query)
+    found = (r for r in candidates(call.state, entity, call.query) if r["is_deleted"] == deleted and test(r))
+    if filter_of(call.query).get("updated_at") and call.query.get("order") == {"updated_at": "asc"}:
+        # the index is in (updated_at, id) order already: stop once the page and one more are found
+        page = max(as_int(call.query.get("page")) or 1, 1)
+        limit = min(max(as_int(call.query.get("limit")) or 50, 1), MAX_BATCH)
+        records = list(itertools.islice(found, page * limit + 1))
+    else:
+        records = list(found)
     return page_of(call, f"/api/v4/{entity}", entity, records, lambda r: render(call, entity, r, with_))
 
 

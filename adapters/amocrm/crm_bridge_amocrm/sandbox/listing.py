@@ -3,6 +3,7 @@ statuses, custom field values, ``query``), ``order[field]=asc|desc`` and ``page`
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -95,6 +96,58 @@ def matches_common(record: dict[str, Any], flt: dict[str, Any]) -> bool:
         if key in flt and key in record and not in_range(record[key], flt[key]):
             return False
     return True
+
+
+def candidates(state: AmoState, entity: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records a list may return: narrowed by ``filter[updated_at][from/to]`` through an index
+    sorted by updated_at (rebuilt after writes), like the CRM's own database index."""
+    rows = state.records[entity]
+    condition = filter_of(query).get("updated_at")
+    if not isinstance(condition, dict):
+        return list(rows.values())
+    cached = state.index.get(entity)
+    if cached is None or cached[0] != state.mutations:
+        ordered = sorted((r.get("updated_at") or 0, r["id"]) for r in rows.values())
+        cached = (state.mutations, ordered, [u for u, _ in ordered])
+        state.index[entity] = cached
+    _, ordered, stamps = cached
+    low, high = as_int(condition.get("from")), as_int(condition.get("to"))
+    start = bisect_left(stamps, low) if low is not None else 0
+    end = bisect_right(stamps, high) if high is not None else len(stamps)
+    return [rows[rid] for _, rid in ordered[start:end] if rid in rows]
+
+
+def record_filter(state: AmoState, entity: str, query: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """``matches_filter`` for one query, its conditions parsed once (lists scan every record)."""
+    flt = filter_of(query)
+    ints = {k: set(w) for k in _INT_LIST if k in flt and (w := as_int_list(flt[k]))}
+    bounds: dict[str, tuple[int | None, int | None]] = {}
+    equal: dict[str, set[int]] = {}
+    for key in _RANGES:
+        if key not in flt:
+            continue
+        condition = flt[key]
+        if isinstance(condition, dict):
+            bounds[key] = (as_int(condition.get("from")), as_int(condition.get("to")))
+        elif wanted := as_int_list(condition):
+            equal[key] = set(wanted)
+    simple = set(flt) <= set(_INT_LIST) | set(_RANGES) and query.get("query") in (None, "")
+    if not simple or (entity == "leads" and "statuses" in flt):
+        return lambda record: matches_filter(state, entity, record, query)
+
+    def test(record: dict[str, Any]) -> bool:
+        for key, wanted in ints.items():
+            if key in record and record[key] not in wanted:
+                return False
+        for key, (low, high) in bounds.items():
+            if key not in record:
+                continue
+            value = record[key]
+            if value is None or (low is not None and value < low) or (high is not None and value > high):
+                return False
+        return all(record.get(key) in wanted for key, wanted in equal.items() if key in record)
+
+    return test
 
 
 def matches_filter(state: AmoState, entity: str, record: dict[str, Any], query: dict[str, Any]) -> bool:

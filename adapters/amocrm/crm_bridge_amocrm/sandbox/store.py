@@ -53,6 +53,8 @@ class AmoState:
     sequences: dict[str, int] = field(default_factory=lambda: dict(_FIRST_IDS))
     admin_user_id: int = 0
     pending_item_failures: int = 0  # fault injection: trailing items of the next bulk write are refused
+    mutations: int = 0  # counts record writes: invalidates the lists' updated_at index
+    index: dict[str, Any] = field(default_factory=dict)  # entity -> (mutations, sorted (updated_at, id))
 
     def next_id(self, kind: str) -> int:
         value = self.sequences[kind]
@@ -300,4 +302,5 @@ class Call:
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def emit(self, entity: str, action: str, record: dict[str, Any]) -> None:
+        self.state.mutations += 1
         self.events.append((entity, action, copy.deepcopy(record)))
