@@ -150,10 +150,12 @@ def main() -> None:
     emulator: Any = sandbox.emulator
     rows: list[tuple[str, int, dict[str, Any], int, int, int]] = []
     print(
-        f"amoCRM sandbox {base}: limit {RATE:g} requests/s, latency {LATENCY_MS:g} ms + {PER_RECORD_MS} ms/record"
+        f"amoCRM sandbox {base}: limit {RATE:g} requests/s, "
+        f"latency {LATENCY_MS:g} ms + {PER_RECORD_MS} ms/record"
     )
     print(
-        f"{'phase':<22}{'records':>9}{'requests':>10}{'429s':>6}{'wall s':>9}{'bound s':>9}{'ratio':>7}{'peak MB':>9}"
+        f"{'phase':<22}{'records':>9}{'requests':>10}{'429s':>6}{'wall s':>9}{'bound s':>9}{'ratio':>7}"
+        f"{'peak MB':>9}"
     )
 
     def measure(

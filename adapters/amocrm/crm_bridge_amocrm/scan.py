@@ -25,7 +25,7 @@ from typing import Any
 Rows = list[dict[str, Any]]
 Page = tuple[Rows, int]  # rows, and the first second not yet fully read after them
 _DONE = object()
-AHEAD = 2  # pages a window's thread reads ahead of the consumer
+AHEAD = 12  # pages a window's thread reads ahead of the consumer
 STEAL_AHEAD = 16  # a thread taking work starts this many pages (at the current density) further on
 
 
