@@ -45,16 +45,16 @@ class _FileKV:
 
 def phase(name: str, base_url: str, token: str, kv_path: str, n: int) -> None:
     """One measured phase in this process; prints a JSON line."""
+    from crm_bridge.config.funnels import fit_colours
     from crm_bridge.domain.funnels import default_funnels, desired_layout
     from crm_bridge.domain.layout import FieldEntity
     from crm_bridge.domain.model import CustomerIdentity, PartnerType
     from crm_bridge.domain.provisioning import plan
-    from crm_bridge.plugin import fit_for_kind
     from crm_bridge.ports import AdapterContext, Entity, LeadDraft
     from crm_bridge_amocrm import build_adapter
     from crm_bridge_amocrm.config import AmoCrmConfig
 
-    desired = fit_for_kind(
+    desired = fit_colours(
         desired_layout(default_funnels(), "en", ["bronze", "silver", "gold", "platinum"], tuple(PartnerType)),
         "amocrm",
     )
@@ -99,7 +99,7 @@ def phase(name: str, base_url: str, token: str, kv_path: str, n: int) -> None:
         catalog = adapter.catalog()
         ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
         assert ptype is not None
-        extra = {"pipeline": catalog.funnels["leads"], "ptype": [ptype.field_id, ptype.options["reseller"]]}
+        extra = {"pipeline": catalog.funnels["leads"], "ptype": [int(ptype.code), ptype.options["reseller"]]}
     adapter.close()
     print(json.dumps({"wall": wall, "records": records, "peak": peak, **extra}))
 

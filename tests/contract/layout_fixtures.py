@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from crm_bridge.config.funnels import fit_colours
 from crm_bridge.domain.funnels import default_funnels
 from crm_bridge.domain.funnels import desired_layout as build_layout
 from crm_bridge.domain.layout import DesiredLayout, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind
 from crm_bridge.domain.provisioning import plan
-from crm_bridge.config.funnels import fit_colours
 from crm_bridge.ports import FunnelAdmin
 
 TIERS = ["bronze", "silver", "gold", "platinum"]
@@ -17,6 +17,11 @@ TIERS = ["bronze", "silver", "gold", "platinum"]
 
 def desired_layout(locale: str = "en") -> DesiredLayout:
     return build_layout(default_funnels(), locale, TIERS, list(PartnerType))
+
+
+def desired_for(adapter: object, locale: str = "en") -> DesiredLayout:
+    """``desired_layout`` with the stage colours the target's CRM can show (as the CLI asks for them)."""
+    return fit_colours(desired_layout(locale), str(getattr(adapter, "name", "")))
 
 
 def provision(adapter: FunnelAdmin, desired: DesiredLayout) -> ProvisionPlan:

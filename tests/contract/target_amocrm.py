@@ -61,7 +61,9 @@ class AmoSeeder:
         ptype = self.adapter.catalog().field(FieldEntity.PARTNER, "partner_type")
         if ptype is not None and ptype.options:
             enum_id = next(iter(ptype.options.values()))
-            company["custom_fields_values"] = [{"field_id": ptype.field_id, "values": [{"enum_id": enum_id}]}]
+            company["custom_fields_values"] = [
+                {"field_id": int(ptype.code), "values": [{"enum_id": enum_id}]}
+            ]
         return str(self.sandbox.emulator.seed({"companies": [company]})["companies"][0])
 
     def user(self, name: str) -> str:

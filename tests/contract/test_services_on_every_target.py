@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from contract_targets import TARGETS, ContractTarget
-from layout_fixtures import desired_layout
+from layout_fixtures import desired_for
 
 from crm_bridge.domain.distribution import DistributionPolicy
 from crm_bridge.domain.model import Manager
@@ -30,7 +30,7 @@ def test_every_installed_adapter_has_a_contract_target() -> None:
 def test_provision_sync_and_distribute_give_each_new_lead_one_manager_and_one_task(
     crm: ContractTarget, tmp_path: Path
 ) -> None:
-    provision(crm.adapter, desired_layout())
+    provision(crm.adapter, desired_for(crm.adapter))  # as `crm-bridge provision` asks for it
     partner = crm.seeder.partner("ООО Контракт")
     anna, boris = crm.seeder.user("Анна Петрова"), crm.seeder.user("Борис Иванов")
     drafts = [LeadDraft(external_id=f"svc-{i}", partner_id=partner, title=f"Lead {i}") for i in range(3)]

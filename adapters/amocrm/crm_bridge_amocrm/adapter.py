@@ -23,8 +23,9 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
+from crm_bridge_amocrm import catalog as catalogs
 from crm_bridge_amocrm.apply import LayoutWriter
-from crm_bridge_amocrm.catalog import Catalog
+from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
@@ -61,7 +62,7 @@ class AmoCrmAdapter:
         self.state = LayoutState.load(ctx.kv)
         self.reader = LayoutReader(client, mapping, self.state, desired)
         user_ids = dict(curators or {})
-        self._catalog: Catalog | None = None
+        self._catalog: AmoCatalog | None = None
         self._snapshot: Snapshot | None = None
         self.lister = RecordLister(
             client,
@@ -79,8 +80,8 @@ class AmoCrmAdapter:
         snap = self.reader.read()
         observed = self.reader.observed(snap)
         self._snapshot = snap
-        self._catalog = Catalog.build(observed)
-        self._catalog.save(self.ctx.kv)
+        self._catalog = catalogs.build(observed)
+        self._catalog.save(self.ctx.kv, catalogs.KV_KEY)
         self.state.save(self.ctx.kv)
         return observed
 
@@ -104,10 +105,10 @@ class AmoCrmAdapter:
         """The raw answers of the last observation (pipeline count for ``doctor``)."""
         return self._snapshot
 
-    def catalog(self) -> Catalog:
+    def catalog(self) -> AmoCatalog:
         """Translation tables: from memory, else the state store, else one observation."""
         if self._catalog is None:
-            cached = Catalog.load(self.ctx.kv)
+            cached = catalogs.load(self.ctx.kv)
             if cached.ready:
                 self._catalog = cached
             else:

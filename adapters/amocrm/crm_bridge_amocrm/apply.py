@@ -34,8 +34,10 @@ from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.observe import LOST, WON, Snapshot
+from crm_bridge_amocrm.plugin import ADAPTER
 
 MAX_PIPELINES = 50
+CAPABILITIES = ADAPTER.capabilities
 MAX_STATUSES = 100
 Failures = list[tuple[str, CrmBridgeError]]
 
@@ -48,8 +50,9 @@ def _status_body(stage: DesiredStage, *, fixed: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"name": stage.name}
     if not fixed:
         body["sort"] = stage.sort
-        if stage.color:
-            body["color"] = stage.color.lower()
+        colour = CAPABILITIES.fit_colour(stage.color)  # the core fits them already; amoCRM refuses others
+        if colour:
+            body["color"] = colour.lower()
     return body
 
 

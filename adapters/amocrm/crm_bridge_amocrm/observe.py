@@ -79,13 +79,15 @@ class LayoutReader:
         for pid, pipeline in sorted(snap.pipelines.items()):
             key = self.state.funnel_key(pid)
             statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
-            stages = tuple(self._stage(key, s) for s in sorted(statuses, key=lambda s: (s["sort"], s["id"])))
+            stages = tuple(
+                self._stage(key, pid, s) for s in sorted(statuses, key=lambda s: (s["sort"], s["id"]))
+            )
             funnels.append(
                 ObservedFunnel(str(pid), key, str(pipeline["name"]), stages, int(pipeline["sort"]))
             )
         return ObservedLayout(tuple(funnels), tuple(self._fields(snap)))
 
-    def _stage(self, funnel: str | None, status: dict[str, Any]) -> ObservedStage:
+    def _stage(self, funnel: str | None, pid: int, status: dict[str, Any]) -> ObservedStage:
         sid = int(status["id"])
         kind = kind_of(status)
         key = self.state.stage_key(funnel, sid) if funnel else None
@@ -94,7 +96,7 @@ class LayoutReader:
         system = kind is not StageKind.OPEN or int(status.get("type") or 0) == UNSORTED_TYPE
         return ObservedStage(
             crm_id=str(sid),
-            code=str(sid),
+            code=f"{pid}:{sid}",  # 142/143 are in every pipeline: the pair names the stage
             key=key,
             name=str(status["name"]),
             kind=kind,

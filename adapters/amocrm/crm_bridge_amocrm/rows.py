@@ -15,7 +15,7 @@ from typing import Any
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
 from crm_bridge.errors import DataError
-from crm_bridge_amocrm.catalog import Catalog, FieldInfo, stage_ref
+from crm_bridge_amocrm.catalog import AmoCatalog, FieldInfo, field_id, stage_ref
 
 
 def from_unix(value: Any) -> datetime | None:
@@ -56,15 +56,15 @@ def values_of(row: Mapping[str, Any]) -> dict[int, list[dict[str, Any]]]:
 
 
 class RowReader:
-    def __init__(self, catalog: Catalog, curators: Mapping[str, str]) -> None:
+    def __init__(self, catalog: AmoCatalog, curators: Mapping[str, str]) -> None:
         self.catalog = catalog
         self.curators = curators  # CRM user id -> curator key
 
     def _first(
         self, row: Mapping[str, Any], values: dict[int, list[dict[str, Any]]], entity: FieldEntity, key: str
-    ) -> tuple[FieldInfo | None, dict[str, Any] | None]:
+    ) -> tuple[FieldInfo[int] | None, dict[str, Any] | None]:
         info = self.catalog.field(entity, key)
-        found = values.get(info.field_id) if info else None
+        found = values.get(field_id(info)) if info else None
         return info, (found[0] if found else None)
 
     def _option(self, values: dict[int, list[dict[str, Any]]], entity: FieldEntity, key: str) -> str | None:
@@ -164,19 +164,19 @@ class RowReader:
         )
 
 
-def field_entry(info: FieldInfo, value: Any, user_ids: Mapping[str, str]) -> dict[str, Any]:
+def field_entry(info: FieldInfo[int], value: Any, user_ids: Mapping[str, str]) -> dict[str, Any]:
     """A domain value -> one ``custom_fields_values`` entry. Raises DataError for an unknown option key
     (the layout lacks it: run ``crm-bridge provision``)."""
     if value is None or value == "":
-        return {"field_id": info.field_id, "values": None}
+        return {"field_id": field_id(info), "values": None}
     if info.type is FieldType.ENUM:
         if isinstance(value, bool) and {"yes", "no"} <= set(info.options):
             value = "yes" if value else "no"
         if str(value) not in info.options:
             raise DataError(
-                f"option {value!r} does not exist in field #{info.field_id}; run crm-bridge provision"
+                f"option {value!r} does not exist in field #{info.code}; run crm-bridge provision"
             )
-        return {"field_id": info.field_id, "values": [{"enum_id": info.options[str(value)]}]}
+        return {"field_id": field_id(info), "values": [{"enum_id": info.options[str(value)]}]}
     if info.type is FieldType.USER:
         value = user_ids.get(str(value), str(value))
     if isinstance(value, datetime | date):
@@ -187,7 +187,7 @@ def field_entry(info: FieldInfo, value: Any, user_ids: Mapping[str, str]) -> dic
         value = "1" if value else "0"
     if info.type in (FieldType.INTEGER, FieldType.USER) and str(value).isdigit():
         value = int(value)
-    return {"field_id": info.field_id, "values": [{"value": value}]}
+    return {"field_id": field_id(info), "values": [{"value": value}]}
 
 
 def price_of(amount: Decimal) -> int:

@@ -4,8 +4,8 @@ One window ``[from, to]`` (Unix seconds, inclusive) is read with ``filter[update
 filter[updated_at][to]=to&order[updated_at]=asc&limit=250&page=1``, T = the newest second of the
 previous page (its rows already returned are skipped). A second holding a full page of records (a bulk
 import) is read alone, ``order[id]=asc``, page by page, before moving past it. Every query starts afresh,
-so a record changed while we list never shifts another out of sight: it leaves the window (its new
-``updated_at`` is later than the listing's end) and comes with the next sync.
+so a record changed while we list never shifts another out of sight: it moves to a later second and is
+read there, or by the next sync.
 
 After its first page a listing is read by up to ``workers`` threads: an idle one takes the rest of the
 busiest window from 16 pages (at the density just read) past where its thread is (work stealing, so
@@ -26,6 +26,7 @@ Rows = list[dict[str, Any]]
 Page = tuple[Rows, int]  # rows, and the first second not yet fully read after them
 _DONE = object()
 AHEAD = 12  # pages a window's thread reads ahead of the consumer
+OPEN_END = 4_102_444_800  # 2100-01-01: the upper bound of a listing that reads up to now
 STEAL_AHEAD = 16  # a thread taking work starts this many pages (at the current density) further on
 
 
@@ -68,7 +69,9 @@ class KeysetScan:
         """Pages of ``w``; the last one says ``w.hi + 1`` (the whole window is read)."""
         while True:
             to = w.hi
-            params: dict[str, Any] = {"filter[updated_at][to]": to, "order[updated_at]": "asc"}
+            params: dict[str, Any] = {"order[updated_at]": "asc"}
+            if to < OPEN_END:
+                params["filter[updated_at][to]"] = to
             if w.frm is not None:
                 params["filter[updated_at][from]"] = w.frm
             rows = self._rows({**params, "limit": self.page_size, "page": 1})

@@ -2,12 +2,13 @@
 pipeline) and deals (leads of our other pipelines), incremental by ``updated_at`` with the id as the
 tie-break.
 
-A listing reads every record changed from the cursor's second up to the second before the one it
-started in (``scan.KeysetScan``: keyset pages by time, a long listing cut into windows read at once);
-what changes later comes with the next listing. amoCRM answers 204 for an empty list.
+A listing reads every record changed since the cursor's second (``scan.KeysetScan``: keyset pages by
+time, a long listing shared out between threads); amoCRM answers 204 for an empty list.
 
 Cursors: a page's cursor covers every second before the one the next query starts at; the last page's
-cursor is the newest (updated_at, id) returned, else just before the second the listing started in.
+cursor is the newest (updated_at, id) returned, unless that is not older than the second the listing
+started in (a record changed later in that second could sort before it): then it stops just before
+that second, and the next listing reads it again.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.domain.model import Deal, Lead, Partner
 from crm_bridge.errors import DataError, NotFound
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
-from crm_bridge_amocrm.catalog import Catalog
+from crm_bridge_amocrm.catalog import AmoCatalog, field_id
 from crm_bridge_amocrm.client import MAX_BATCH, AmoClient
 from crm_bridge_amocrm.rows import RowReader
-from crm_bridge_amocrm.scan import KeysetScan
+from crm_bridge_amocrm.scan import OPEN_END, KeysetScan
 
 log = logging.getLogger(__name__)
 TICK = timedelta(microseconds=1)
@@ -40,7 +41,7 @@ class RecordLister:
         self,
         client: AmoClient,
         lead_funnel: str,
-        catalog: Callable[[], Catalog],
+        catalog: Callable[[], AmoCatalog],
         curators: Mapping[str, str],
         clock: Callable[[], float],
         page_size: int = MAX_BATCH,
@@ -55,14 +56,14 @@ class RecordLister:
         self.workers = workers
         self.skipped = 0
 
-    def query(self, entity: Entity, catalog: Catalog) -> tuple[str, str, dict[str, Any]]:
+    def query(self, entity: Entity, catalog: AmoCatalog) -> tuple[str, str, dict[str, Any]]:
         if entity is Entity.PARTNER:
             ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
             if ptype is None or not ptype.options:
                 raise NotFound(
                     "the partner fields are not in amoCRM yet: run crm-bridge provision", crm="amocrm"
                 )
-            key = f"filter[custom_fields_values][{ptype.field_id}][]"
+            key = f"filter[custom_fields_values][{field_id(ptype)}][]"
             return "api/v4/companies", "companies", {key: sorted(ptype.options.values())}
         if self.lead_funnel not in catalog.funnels:
             raise NotFound(
@@ -94,7 +95,7 @@ class RecordLister:
         newest: tuple[int, int] | None = None
         pending: tuple[list[Record], SyncCursor] | None = None
         scan = KeysetScan(self._get, path, key, base, self.page_size)
-        for rows, covered in scan.scan(start_from, started - 1, self.workers):
+        for rows, covered in scan.scan(start_from, OPEN_END, self.workers):
             if pending is not None:
                 yield RecordPage(entity, pending[0], pending[1])
             records = self._records(rows, translate, after)

@@ -41,9 +41,9 @@ LOCK_NAME = "amocrm-oauth-refresh"
 class AmoValidationError(CrmValidationError):
     """400 ``validation-errors``: ``problems`` maps each refused item's request_id to its reasons."""
 
-    def __init__(self, message: str, problems: dict[str, str], **kwargs: Any) -> None:
+    def __init__(self, message: str, problems: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.problems = problems
+        self.problems = dict(problems or {})
 
 
 class AmoBlocked(PermissionDenied):

@@ -20,7 +20,7 @@ from typing import Any
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
 from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
-from crm_bridge_amocrm.catalog import Catalog
+from crm_bridge_amocrm.catalog import AmoCatalog, field_id, status_of
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.rows import field_entry, price_of, values_of
@@ -37,7 +37,7 @@ class RecordWrites:
         self,
         client: AmoClient,
         mapping: AmoMapping,
-        catalog: Callable[[], Catalog],
+        catalog: Callable[[], AmoCatalog],
         user_ids: Mapping[str, str],
     ) -> None:
         self.client = client
@@ -46,7 +46,9 @@ class RecordWrites:
         self.user_ids = user_ids  # curator key -> CRM user id
 
     # -- lookups --------------------------------------------------------------------------------------
-    def existing(self, catalog: Catalog, entity: FieldEntity, external_ids: Sequence[str]) -> dict[str, str]:
+    def existing(
+        self, catalog: AmoCatalog, entity: FieldEntity, external_ids: Sequence[str]
+    ) -> dict[str, str]:
         """External id -> lead id of leads carrying it (the oldest wins if a duplicate slipped in)."""
         info = catalog.field(entity, "external_id")
         if info is None:
@@ -57,13 +59,13 @@ class RecordWrites:
         chunks = [unique[i : i + LOOKUP_CHUNK] for i in range(0, len(unique), LOOKUP_CHUNK)]
 
         def look(part: list[str]) -> list[dict[str, Any]]:
-            params = {f"filter[custom_fields_values][{info.field_id}][]": part, "order[id]": "asc"}
+            params = {f"filter[custom_fields_values][{field_id(info)}][]": part, "order[id]": "asc"}
             return self.client.fetch_all("api/v4/leads", "leads", params)
 
         found: dict[str, str] = {}
         for rows in self.client.map_chunks(look, chunks):
             for row in rows:
-                value = (values_of(row).get(info.field_id) or [{}])[0].get("value")
+                value = (values_of(row).get(field_id(info)) or [{}])[0].get("value")
                 if value is not None and str(value) not in found:
                     found[str(value)] = str(row["id"])
         return found
@@ -79,7 +81,7 @@ class RecordWrites:
 
     def _create(
         self,
-        catalog: Catalog,
+        catalog: AmoCatalog,
         drafts: Sequence[LeadDraft] | Sequence[DealDraft],
         entity: FieldEntity,
         build: Callable[[Any], dict[str, Any]],
@@ -110,7 +112,7 @@ class RecordWrites:
         return [results[d.external_id] for d in drafts]
 
     def _common(
-        self, catalog: Catalog, entity: FieldEntity, ext: str, partner_id: str | None
+        self, catalog: AmoCatalog, entity: FieldEntity, ext: str, partner_id: str | None
     ) -> list[dict[str, Any]]:
         values = []
         info = catalog.field(entity, "external_id")
@@ -121,17 +123,18 @@ class RecordWrites:
             values.append(field_entry(ref, partner_id, self.user_ids))
         return values
 
-    def _stage(self, catalog: Catalog, funnel: str, stage: str | None) -> dict[str, int]:
+    def _stage(self, catalog: AmoCatalog, funnel: str, stage: str | None) -> dict[str, int]:
         if funnel not in catalog.funnels:
             raise CrmValidationError(
                 f"the {funnel} pipeline is not in amoCRM yet: run crm-bridge provision", crm="amocrm"
             )
-        status = catalog.status_id(funnel, stage)
-        if status is None:
+        code = catalog.stage_code(funnel, stage)
+        if code is None:
             raise CrmValidationError(f"no stage {stage!r} in the {funnel} pipeline", crm="amocrm")
-        return {"pipeline_id": catalog.funnels[funnel], "status_id": status}
+        pipeline, status = status_of(code)
+        return {"pipeline_id": pipeline, "status_id": status}
 
-    def _lead(self, catalog: Catalog, draft: LeadDraft) -> dict[str, Any]:
+    def _lead(self, catalog: AmoCatalog, draft: LeadDraft) -> dict[str, Any]:
         body: dict[str, Any] = {"name": draft.title, "price": price_of(draft.amount)}
         body.update(self._stage(catalog, self.mapping.lead_funnel, draft.stage))
         if draft.manager_user_id:
@@ -145,7 +148,7 @@ class RecordWrites:
             body["_embedded"] = {"companies": [{"id": _int(draft.partner_id, "partner")}]}
         return body
 
-    def _deal(self, catalog: Catalog, draft: DealDraft) -> dict[str, Any]:
+    def _deal(self, catalog: AmoCatalog, draft: DealDraft) -> dict[str, Any]:
         body: dict[str, Any] = {"name": draft.title, "price": price_of(draft.amount)}
         body.update(self._stage(catalog, draft.funnel, draft.stage))
         if draft.responsible_user_id:
@@ -198,7 +201,7 @@ class RecordWrites:
             results[n] = WriteOutcome(ext, answer.crm_id) if answer.crm_id else _fail(ext, str(answer.error))
         return [results[n] for n in range(len(updates))]
 
-    def _update_body(self, catalog: Catalog, update: RecordUpdate) -> dict[str, Any]:
+    def _update_body(self, catalog: AmoCatalog, update: RecordUpdate) -> dict[str, Any]:
         entity = FieldEntity.LEAD if update.entity is Entity.LEAD else FieldEntity.DEAL
         body: dict[str, Any] = {"id": _int(update.crm_id, "record")}
         if update.stage is not None or update.funnel is not None:
@@ -257,7 +260,7 @@ def _int(value: str, what: str) -> int:
     return int(value)
 
 
-def _funnel_of_stage(catalog: Catalog, stage: str | None, lead_funnel: str) -> str:
+def _funnel_of_stage(catalog: AmoCatalog, stage: str | None, lead_funnel: str) -> str:
     funnels = {
         info.funnel for info in catalog.stages.values() if info.key == stage and info.funnel != lead_funnel
     }

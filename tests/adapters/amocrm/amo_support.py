@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from crm_bridge.config.funnels import fit_colours
 from crm_bridge.config_crm import RateLimitConfig
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.layout import DesiredLayout, FieldEntity, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind
 from crm_bridge.domain.provisioning import plan
-from crm_bridge.plugin import fit_for_kind
 from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_amocrm import AmoCrmAdapter, build_adapter
@@ -39,7 +39,7 @@ class Sleeps:
 
 
 TIERS = ("bronze", "silver", "gold", "platinum")
-DESIRED: DesiredLayout = fit_for_kind(
+DESIRED: DesiredLayout = fit_colours(
     desired_layout(default_funnels(), "en", TIERS, tuple(PartnerType)), "amocrm"
 )
 LEAD_STAGES = tuple(
@@ -92,6 +92,6 @@ def seed_partner(
     assert info is not None
     company = {
         "name": name,
-        "custom_fields_values": [{"field_id": info.field_id, "values": [{"enum_id": info.options[ptype]}]}],
+        "custom_fields_values": [{"field_id": int(info.code), "values": [{"enum_id": info.options[ptype]}]}],
     }
     return str(sb.emulator.seed({"companies": [company]})["companies"][0])

@@ -15,7 +15,7 @@ CHUNK = 250
 
 
 class _Field(Protocol):
-    field_id: int
+    code: str  # the field id
     options: dict[str, int]
 
 
@@ -85,12 +85,12 @@ def seed_network(account: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[
             "name": p.name,
             "created_at": _ts(p.since),
             "custom_fields_values": [
-                {"field_id": ptype.field_id, "values": [{"enum_id": ptype.options[p.type.value]}]},
-                {"field_id": tier.field_id, "values": [{"enum_id": tier.options[p.tier]}]},
-                {"field_id": curator.field_id, "values": [{"value": curator_ids[p.curator]}]},
-                {"field_id": since.field_id, "values": [{"value": _ts(p.since)}]},
+                {"field_id": int(ptype.code), "values": [{"enum_id": ptype.options[p.type.value]}]},
+                {"field_id": int(tier.code), "values": [{"enum_id": tier.options[p.tier]}]},
+                {"field_id": int(curator.code), "values": [{"value": curator_ids[p.curator]}]},
+                {"field_id": int(since.code), "values": [{"value": _ts(p.since)}]},
                 {
-                    "field_id": trained.field_id,
+                    "field_id": int(trained.code),
                     "values": [{"enum_id": trained.options["yes" if p.trained else "no"]}],
                 },
             ],
@@ -109,7 +109,7 @@ def seed_network(account: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[
             "price": int(rec.amount),
             "created_at": _ts(rec.created),
             "custom_fields_values": [
-                {"field_id": ref.field_id, "values": [{"value": company_ids[rec.partner]}]}
+                {"field_id": int(ref.code), "values": [{"value": company_ids[rec.partner]}]}
             ],
             "_embedded": {"companies": [{"id": company_ids[rec.partner]}]},
         }
