@@ -115,6 +115,7 @@ class AmoCrmEmulator:
     ) -> None:
         self._clock = clock or time.time
         self._lock = threading.RLock()
+        self._limit_lock = threading.Lock()
         self.subdomain = subdomain
         self.account_id = account_id
         self.payment_required = payment_required
@@ -130,14 +131,15 @@ class AmoCrmEmulator:
 
     # -- the Emulator protocol ------------------------------------------------------------------
     def handle(self, request: SandboxRequest) -> SandboxResponse:
+        with self._limit_lock:  # counted when the request arrives, not when the account is free
+            verdict = self.limits.check(self._clock())
+        if verdict == "blocked":
+            return blocked()
+        if verdict == "limited":
+            return self.error_response(429)
         with self._lock:
             now = self._clock()
             self._arm_batch_failure()
-            verdict = self.limits.check(now)
-            if verdict == "blocked":
-                return blocked()
-            if verdict == "limited":
-                return self.error_response(429)
             path = request.path.rstrip("/") or "/"
             if path == "/oauth2/access_token":
                 if request.method != "POST":

@@ -102,6 +102,9 @@ def candidates(state: AmoState, entity: str, query: dict[str, Any]) -> list[dict
     """The records a list may return: narrowed by ``filter[updated_at][from/to]`` through an index
     sorted by updated_at (rebuilt after writes), like the CRM's own database index."""
     rows = state.records[entity]
+    by_value = _by_field_value(state, entity, filter_of(query).get("custom_fields_values"))
+    if by_value is not None:
+        return [rows[rid] for rid in sorted(by_value) if rid in rows]
     condition = filter_of(query).get("updated_at")
     if not isinstance(condition, dict):
         return list(rows.values())
@@ -115,6 +118,40 @@ def candidates(state: AmoState, entity: str, query: dict[str, Any]) -> list[dict
     start = bisect_left(stamps, low) if low is not None else 0
     end = bisect_right(stamps, high) if high is not None else len(stamps)
     return [rows[rid] for _, rid in ordered[start:end] if rid in rows]
+
+
+def _by_field_value(state: AmoState, entity: str, condition: Any) -> set[int] | None:
+    """Ids of records whose field holds one of the wanted values (``filter[custom_fields_values]
+    [<field id>][]=…`` on one field), through an index rebuilt after writes; None: no such filter."""
+    if not isinstance(condition, dict) or len(condition) != 1:
+        return None
+    [(raw_id, wanted)] = condition.items()
+    field_id = as_int(raw_id)
+    if field_id is None or (isinstance(wanted, dict) and ("from" in wanted or "to" in wanted)):
+        return None
+    key = f"{entity}:{field_id}"
+    cached = state.index.get(key)
+    if cached is None or cached[0] != state.mutations:
+        table: dict[str, set[int]] = {}
+        for record in state.records[entity].values():
+            for entry in record.get("custom_fields_values") or []:
+                if entry["field_id"] == field_id:
+                    for value in entry["values"]:
+                        for text in {str(value.get("value")), str(value.get("enum_id"))}:
+                            table.setdefault(text, set()).add(record["id"])
+        cached = (state.mutations, table)
+        state.index[key] = cached
+    options = (
+        wanted
+        if isinstance(wanted, list)
+        else list(wanted.values())
+        if isinstance(wanted, dict)
+        else [wanted]
+    )
+    found: set[int] = set()
+    for option in options:
+        found |= cached[1].get(str(option), set())
+    return found
 
 
 def record_filter(state: AmoState, entity: str, query: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
