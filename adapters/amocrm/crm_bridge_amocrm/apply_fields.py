@@ -40,6 +40,7 @@ class FieldWriter:
     failures: Failures
 
     def _fields(self, plan: ProvisionPlan) -> None:
+        entity: str
         creates: dict[str, list[DesiredField]] = defaultdict(list)
         patches: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
         for item in plan.items:
@@ -99,21 +100,21 @@ class FieldWriter:
 
     def _patch_fields(self, entity: str, by_field: dict[int, dict[str, Any]], plan: ProvisionPlan) -> None:
         payload = []
-        for fid, change in by_field.items():
-            body = {"id": fid, **change}
-            enums = self._enums(fid, plan)
+        for field, change in by_field.items():
+            body = {"id": field, **change}
+            enums = self._enums(field, plan)
             if enums is not None:
                 body["enums"] = enums
             payload.append(body)
         try:
             answer = self.client.transport.patch(f"api/v4/{entity}/custom_fields", payload)
         except CrmBridgeError as exc:
-            self.failures += [(f"field #{fid}", exc) for fid in by_field]
+            self.failures += [(f"field #{field}", exc) for field in by_field]
             return
         for raw in (answer.get("_embedded") or {}).get("custom_fields") or []:
-            enums = {str(e["value"]): int(e["id"]) for e in raw.get("enums") or []}
-            for path, fid in self.state.fields.items():
-                if fid != int(raw["id"]):
+            by_label = {str(e["value"]): int(e["id"]) for e in raw.get("enums") or []}
+            for path, known in self.state.fields.items():
+                if known != int(raw["id"]):
                     continue
                 options = [
                     i.desired
@@ -122,15 +123,15 @@ class FieldWriter:
                 ]
                 for option in options:
                     label = getattr(option, "label", None)
-                    if label in enums:
-                        self.state.options.setdefault(path, {})[getattr(option, "key", "")] = enums[label]
+                    if label in by_label:
+                        self.state.options.setdefault(path, {})[getattr(option, "key", "")] = by_label[label]
 
-    def _enums(self, fid: int, plan: ProvisionPlan) -> list[dict[str, Any]] | None:
+    def _enums(self, field: int, plan: ProvisionPlan) -> list[dict[str, Any]] | None:
         """The field's whole enum list (PATCH replaces it): kept ones by id, renamed, and new ones."""
-        raw = next((f for fields in self.snap.fields.values() for f in fields if int(f["id"]) == fid), None)
+        raw = next((f for fields in self.snap.fields.values() for f in fields if int(f["id"]) == field), None)
         if raw is None or not raw.get("enums"):
             return None
-        items = [i for i in plan.items if i.object is PlanObject.OPTION and fid(i.parent_id) == fid]
+        items = [i for i in plan.items if i.object is PlanObject.OPTION and fid(i.parent_id) == field]
         if not any(i.is_write for i in items):
             return None
         renamed = {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_bridge.domain.layout import (
+    DesiredField,
     DesiredLayout,
     FieldEntity,
     FieldType,
@@ -143,7 +144,7 @@ class LayoutReader:
                 )
         return out
 
-    def _desired(self, entity: FieldEntity, key: str) -> Any:
+    def _desired(self, entity: FieldEntity, key: str) -> DesiredField | None:
         fields = self.desired.fields if self.desired else ()
         return next((f for f in fields if f.entity is entity and f.key == key), None)
 

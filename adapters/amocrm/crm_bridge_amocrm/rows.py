@@ -89,7 +89,9 @@ class RowReader:
         return Partner(
             crm_id=str(row["id"]),
             name=str(row.get("name") or ""),
-            type=PartnerType(ptype) if ptype in PartnerType._value2member_map_ else None,
+            type=PartnerType(ptype)
+            if ptype is not None and ptype in PartnerType._value2member_map_
+            else None,
             tier=self._option(values, FieldEntity.PARTNER, "tier"),
             curator_key=self.curators.get(curator) if curator else None,
             partner_since=from_unix(since) if str(since or "").isdigit() else None,

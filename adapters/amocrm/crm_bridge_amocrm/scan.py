@@ -8,7 +8,7 @@ so a record changed while we list never shifts another out of sight: it moves to
 read there, or by the next sync.
 
 After its first page a listing is read by up to ``workers`` threads: an idle one takes the rest of the
-busiest window from 16 pages (at the density just read) past where its thread is (work stealing, so
+busiest window from 32 pages (at the density just read) past where its thread is (work stealing, so
 records bunched in a few days are shared out too; each window taken costs one short page more).
 Each window's pages wait in a small queue (memory stays flat in N) and are handed out in time order,
 so each page's cursor still covers everything before it.
@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 Rows = list[dict[str, Any]]
 Page = tuple[Rows, int]  # rows, and the first second not yet fully read after them
 _DONE = object()
-AHEAD = 12  # pages a window's thread reads ahead of the consumer
+AHEAD = 32  # pages a window's thread may read ahead of the consumer (a whole stolen window)
 OPEN_END = 4_102_444_800  # 2100-01-01: the upper bound of a listing that reads up to now
-STEAL_AHEAD = 16  # a thread taking work starts this many pages (at the current density) further on
+STEAL_AHEAD = 32  # a thread taking work starts this many pages (at the current density) further on
 
 
 def _stamp(row: dict[str, Any]) -> int:
@@ -65,7 +65,7 @@ class KeysetScan:
         body = self.get(self.path, {**self.base, **params})
         return list(((body or {}).get("_embedded") or {}).get(self.key) or [])
 
-    def window(self, w: Window) -> Iterator[Page]:
+    def window(self, w: Window) -> Generator[Page, None, None]:
         """Pages of ``w``; the last one says ``w.hi + 1`` (the whole window is read)."""
         while True:
             to = w.hi

@@ -103,6 +103,7 @@ class AmoTransport:
             concurrency=config.max_concurrency,
             translate_error=self._translate,
             refused_before_running=lambda r: r.status_code == 429,
+            retry_after_from=self._retry_after,
             default_headers={"Accept": "application/json"},
         )
         self.http = HttpClient(
@@ -155,6 +156,13 @@ class AmoTransport:
 
     def close(self) -> None:
         self.http.close()
+
+    def _retry_after(self, response: requests.Response, now: float) -> float | None:
+        """A 429 without Retry-After (amoCRM sends none, and not always JSON): two request slots, so
+        the shared limiter spaces the resend; a Retry-After header, when there is one, wins."""
+        if response.status_code == 429 and not response.headers.get("Retry-After"):
+            return 2.0 / self.config.rate_limit.per_second
+        return None
 
     # -- errors -----------------------------------------------------------------------------------
     def _translate(self, response: requests.Response) -> CrmError | None:
