@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from math import ceil
 
+import pytest
 from amo_support import DESIRED, LEAD_STAGES, counts, provision, seed_partner, writes
 
 from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.errors import CrmValidationError
 from crm_bridge.ports import Entity, LeadDraft, RecordRef, TaskDraft
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_amocrm import AmoCrmAdapter
@@ -140,12 +142,14 @@ def test_pushing_n_leads_with_customers(provisioned: AmoCrmAdapter, sandbox: San
 
     assert all(o.ok and o.created for o in outcomes)
     assert pushed == {
-        "GET /api/v4/leads": ceil(n / 100),  # external ids looked up, 100 a request
+        "GET /api/v4/leads": ceil(n / 80),  # external ids looked up, 80 a request (URLs under 8 KB)
         "POST /api/v4/contacts": ceil(n / 250),
         "POST /api/v4/leads": ceil(n / 250),
     }
     assert [o.crm_id for o in again] == [o.crm_id for o in outcomes] and not any(o.created for o in again)
-    assert counts(sandbox) == {"GET /api/v4/leads": ceil(n / 100)}
+    assert counts(sandbox) == {"GET /api/v4/leads": ceil(n / 80)}
+    longest = max(len(str(e["query"])) for e in sandbox.requests())
+    assert longest < 8_000
     dump = sandbox.emulator.dump()
     lead = dump["leads"][0]
     assert lead["price"] == 10 and len(lead["_contact_ids"]) == 1  # amoCRM keeps whole amounts
@@ -192,3 +196,23 @@ def test_n_tasks_bound_to_leads_cost_ceil_n_over_250(provisioned: AmoCrmAdapter,
     task = sandbox.emulator.dump()["tasks"][0]
     assert (task["entity_type"], task["complete_till"]) == ("leads", int(deadline.timestamp()))
     assert LEAD_STAGES
+
+
+def test_the_pipeline_limit_is_reported_before_anything_is_written(
+    adapter: AmoCrmAdapter, sandbox: Sandbox
+) -> None:
+    sandbox.emulator.seed(
+        {
+            "pipelines": [
+                {"name": f"Sales {i}", "_embedded": {"statuses": [{"name": "New", "sort": 10}]}}
+                for i in range(47)
+            ]
+        }
+    )
+    sandbox.log.clear()
+
+    with pytest.raises(CrmValidationError) as caught:
+        provision(adapter)
+
+    assert "50 lead pipelines" in str(caught.value) and "48" in str(caught.value)
+    assert writes(sandbox) == 0
