@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_bridge.errors import DataError
+from crm_bridge.security.csv_cells import SafeWriter
 
 COLUMNS: tuple[str, ...] = ("partner_id", "customer_name", "email", "phone", "tax_id", "amount", "comment")
 _BOM = "\ufeff"
@@ -117,7 +118,7 @@ def write_rejects(path: Path, rejects: Sequence[Reject], delimiter: str) -> Path
         return None
     tmp = target.with_name(f".{target.name}.tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=delimiter)
+        writer = SafeWriter(fh, delimiter=delimiter)
         writer.writerow(["row", "reason", *COLUMNS])
         for rej in sorted(rejects, key=lambda r: r.row):
             writer.writerow([rej.row, rej.reason, *(rej.values.get(c, "") for c in COLUMNS)])

@@ -9,12 +9,12 @@ that have a goal for the period. Numbers use a dot as decimal separator; UTF-8 w
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from decimal import Decimal
 
 from crm_bridge.domain.goals import GoalProgress
+from crm_bridge.security.csv_cells import SafeWriter
 from crm_bridge.services.report_data import ReportData
 
 COLUMNS = ("period", "section", "entity_id", "entity", "metric", "value", "plan", "fulfilment_percent")
@@ -113,7 +113,7 @@ def report_csv(data: ReportData) -> str:
         rows.append([key, "leaderboard", lb.partner_id, lb.name, "rank", str(lb.rank), "", ""])
         rows.append([key, "leaderboard", lb.partner_id, lb.name, "points", str(lb.points), "", ""])
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeWriter(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(rows)
     return buf.getvalue()

@@ -9,7 +9,6 @@ tiers or rates change later.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from crm_bridge.domain.rewards import (
     statement,
 )
 from crm_bridge.errors import ConfigError, DataError
+from crm_bridge.security.csv_cells import SafeWriter
 
 STATEMENT_COLUMNS = (
     "period",
@@ -257,7 +257,7 @@ def _num(value: Decimal | None) -> str:
 def statements_csv(result: RewardsResult) -> str:
     """One row per statement line and a ``total`` row per partner (filter ``line != total`` for sums)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")
     writer.writerow(STATEMENT_COLUMNS)
     for s in result.statements:
         head = [
@@ -286,7 +286,7 @@ def statements_csv(result: RewardsResult) -> str:
 
 def leaderboard_csv(result: RewardsResult) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")
     writer.writerow(LEADERBOARD_COLUMNS)
     for row in result.leaderboard:
         writer.writerow(
