@@ -12,6 +12,7 @@ from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import HealthCheck
+from crm_bridge.security.files import exposure_warnings, sensitive_files
 from crm_bridge.services.provision import desired_layout_for, plan_provisioning
 
 if TYPE_CHECKING:
@@ -46,9 +47,10 @@ def layout_check(app: App) -> HealthCheck:
 )
 @click.pass_obj
 def command(obj: CliContext, before_provision: bool) -> None:
-    """Check the connection, credentials and permissions, and the funnels/fields against the config.
+    """Check the connection, credentials and permissions, and the funnels/fields against the config;
+    warn about a config, .env, store or log file other users can read (with the chmod that fixes it).
 
-    Exit status 1 when a check fails."""
+    Exit status 1 when a check fails (a file warning alone does not fail)."""
     app = obj.app()
     try:
         checks = list(app.adapter.check())
@@ -68,6 +70,10 @@ def command(obj: CliContext, before_provision: bool) -> None:
         else:
             result = "[red]FAIL[/red]"
         table.add_row(check.name, result, check.detail)
+    for path, fix in exposure_warnings(
+        sensitive_files(obj.config_path, app.settings.state.url, app.settings.logging.file)
+    ):
+        table.add_row("file permissions", "[yellow]warn[/yellow]", f"{path} is readable by others: {fix}")
     obj.console.print(table)
     if not all(c.ok or (waived and c.provisionable) for c in checks):
         raise click.exceptions.Exit(1)

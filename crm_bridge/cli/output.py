@@ -26,6 +26,7 @@ from crm_bridge.errors import (
     StateError,
 )
 from crm_bridge.redaction import redact
+from crm_bridge.security.files import create_private
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
@@ -111,6 +112,8 @@ def configure_logging(settings: Settings | None, *, log_format: str | None, verb
     level_name = settings.logging.level if settings else "WARNING"
     level = logging.DEBUG if verbose else getattr(logging, level_name)
     target = settings.logging.file if settings else None
+    if target:
+        create_private(Path(target))  # redacted, still the business's activity: owner-only
     handler: logging.Handler = logging.FileHandler(target, encoding="utf-8") if target else _StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

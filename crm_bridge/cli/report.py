@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
+from crm_bridge.security.files import write_private
 from crm_bridge.services.report_data import (
     ReportData,
     active_rows,
@@ -85,15 +86,14 @@ def write_report(data: ReportData, fmt: str, out: Path) -> Path:
     """Write ``data`` as ``csv`` or ``html`` to ``out`` (a file, or a directory for the default name)."""
     if out.is_dir() or not out.suffix:
         out = out / f"partner-report-{data.period.key}.{fmt}"
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         from crm_bridge.services.report_csv import report_csv
 
-        out.write_text(report_csv(data), encoding="utf-8")
+        write_private(out, report_csv(data))
     else:
         from crm_bridge.services.report_html import render_html
 
-        out.write_text(render_html(data), encoding="utf-8")
+        write_private(out, render_html(data))
     return out
 
 

@@ -18,6 +18,7 @@ from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import MdfClaim
 from crm_bridge.errors import DataError, UsageError
+from crm_bridge.security.files import write_private
 from crm_bridge.services.rewards import RewardsResult, leaderboard_csv, rewards_for, statements_csv
 
 MDF_COLUMNS = ("partner_id", "description", "requested", "approved", "reimbursed")
@@ -170,8 +171,7 @@ def command(
         if out is None:
             click.echo(text, nl=False)
             return
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_private(out, text)
         console.print(f"{'Leaderboard' if board else 'Statements'} for {period.key} written to {out}")
         return
     if not result.statements:

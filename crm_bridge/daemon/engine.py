@@ -14,6 +14,7 @@ from typing import Any
 from crm_bridge.bootstrap import App
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.model import FunnelKey, StageKind
+from crm_bridge.security.files import write_private
 from crm_bridge.services.distribute import DistributeResult, Distributor, settings_from, team_from_settings
 from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
 from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
@@ -147,8 +148,7 @@ class Engine:
         written: list[Path] = []
         for fmt in (f for f in cfg.formats if f != "table"):
             target = Path(cfg.out_dir) / f"partner-report-{period.key}.{fmt}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(report_csv(data) if fmt == "csv" else render_html(data), encoding="utf-8")
+            write_private(target, report_csv(data) if fmt == "csv" else render_html(data))
             written.append(target)
         if written and self._notify is not None and self.team.head is not None:
             text = f"The partner report for {period.key} is ready: {', '.join(str(p) for p in written)}"

@@ -24,6 +24,7 @@ from crm_bridge.domain.model import Curator, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.errors import ConfigError
 from crm_bridge.plugin import spec_for
+from crm_bridge.security.files import private_dir, write_private
 from crm_bridge.services.demo_config import demo_config
 from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
@@ -126,7 +127,7 @@ def run_demo(
     if support is None:
         raise ConfigError(f"--crm {kind}: the {kind} adapter has no demo support")
     section, env = support.crm_section(sandbox.config_snippet(), rate_limit)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     moment = now or datetime.now(UTC)
     result = DemoResult(out_dir=out_dir, config_path=out_dir / "config.yaml")
     timer = _Timer(result.timings, progress)
@@ -135,10 +136,10 @@ def run_demo(
         stale.unlink()
     config = demo_config(f"sqlite:///{db}", kind, section)
     config["reports"]["out_dir"] = str(out_dir / "reports")
-    result.config_path.write_text(
+    write_private(
+        result.config_path,
         f"# Written by `crm-bridge demo`: a {spec_for(kind).title} sandbox on a local port.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
-        encoding="utf-8",
     )
     settings = load_settings(result.config_path, environ=env)
     with bootstrap(settings) as app:
@@ -229,17 +230,17 @@ def _report(
     from crm_bridge.services.rewards import leaderboard_csv, rewards_for, statements_csv
 
     folder = Path(settings.reports.out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     data = build_report(app.store, app.portal, settings, layout, period, now=now)
     html_path = folder / f"partner-report-{period.key}.html"
-    html_path.write_text(render_html(data), encoding="utf-8")
+    write_private(html_path, render_html(data))
     csv_path = folder / f"partner-report-{period.key}.csv"
-    csv_path.write_text(report_csv(data), encoding="utf-8")
+    write_private(csv_path, report_csv(data))
     rewards = rewards_for(settings, app.store, app.portal, period)
     statements = folder / f"rewards-{period.key}.csv"
-    statements.write_text(statements_csv(rewards), encoding="utf-8")
+    write_private(statements, statements_csv(rewards))
     board = folder / f"leaderboard-{period.key}.csv"
-    board.write_text(leaderboard_csv(rewards), encoding="utf-8")
+    write_private(board, leaderboard_csv(rewards))
     result.reports = [html_path, csv_path, statements, board]
     result.rewards_total = rewards.total()
     result.rewards_paid = sum(1 for st in rewards.statements if st.total > 0)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from crm_bridge.errors import DataError
 from crm_bridge.security.csv_cells import SafeWriter
+from crm_bridge.security.files import create_private
 
 COLUMNS: tuple[str, ...] = ("partner_id", "customer_name", "email", "phone", "tax_id", "amount", "comment")
 _BOM = "\ufeff"
@@ -117,6 +118,8 @@ def write_rejects(path: Path, rejects: Sequence[Reject], delimiter: str) -> Path
         target.unlink(missing_ok=True)
         return None
     tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    create_private(tmp)  # customers' contacts: owner-only whatever the umask
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = SafeWriter(fh, delimiter=delimiter)
         writer.writerow(["row", "reason", *COLUMNS])

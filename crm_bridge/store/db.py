@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -15,6 +16,7 @@ from sqlalchemy.pool import QueuePool
 
 from crm_bridge.errors import StateError
 from crm_bridge.redaction import redact
+from crm_bridge.security.files import create_private
 
 BUSY_TIMEOUT_MS = 30_000  # wait this long for another process's write transaction on SQLite
 _IMMEDIATE = "crm_bridge_immediate"
@@ -37,7 +39,11 @@ def make_engine(url: str) -> Engine:
         raise StateError(f"state.url: not a database URL ({exc.__class__.__name__})") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(url, in_memory=parsed.database in (None, "", ":memory:"))
+            in_memory = parsed.database in (None, "", ":memory:")
+            if not in_memory and not str(parsed.database).startswith("file:"):
+                # customers' PII and (encrypted) tokens: owner-only; SQLite gives -wal/-shm the same mode
+                create_private(Path(str(parsed.database)))
+            return _sqlite_engine(url, in_memory=in_memory)
         return create_engine(url, pool_pre_ping=True)
     except (NoSuchModuleError, ImportError) as exc:
         raise StateError(
