@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crm_bridge.config import Settings
+from crm_bridge.config.source import environment
 from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
 from crm_bridge.plugin import ADAPTER_GROUP, installed_adapters, spec_for
 from crm_bridge.ports import AdapterContext, CrmAdapter
+from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
+from crm_bridge.security.secrets import Keyring
 
 __all__ = ["ADAPTER_GROUP", "App", "bootstrap", "installed_adapters", "load_adapter_factory", "portal_id"]
 
@@ -75,6 +78,13 @@ def portal_id(crm: CrmConfig, override: str | None = None) -> str:
     return f"{crm.kind}:{host}:{port}" if port else f"{crm.kind}:{host}"
 
 
+def keyring_for(settings: Settings) -> Keyring:
+    """The keys secrets are stored under: ``CRM_BRIDGE_SECRET_KEY`` from the environment or the
+    ``.env`` next to the config (read on first use)."""
+    source = settings.source
+    return Keyring(lambda: environment(source).get(SECRET_KEY_ENV))
+
+
 def load_adapter_factory(kind: str) -> Callable[[Any, AdapterContext], CrmAdapter]:
     """The factory of the adapter registered for ``kind``. Raises ConfigError naming ``crm.kind`` and
     what to install when none is, CrmBridgeError when the installed one cannot be loaded."""
@@ -108,7 +118,7 @@ def bootstrap(
         if store is None:
             from crm_bridge.store import open_store
 
-            store = open_store(settings.state.url)
+            store = open_store(settings.state.url, keyring=keyring_for(settings))
             owned.append(store.close)
         if adapter is None:
             factory = load_adapter_factory(settings.crm.kind)

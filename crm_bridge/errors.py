@@ -2,6 +2,7 @@
 
 CrmBridgeError
 ├── ConfigError            fix the config / command line and run again   (CLI exit 2)
+│   └── SecretKeyError     CRM_BRIDGE_SECRET_KEY missing, malformed or wrong
 ├── CrmError               something the CRM said or did
 │   ├── CrmFatalError      do not retry: AuthError, NotFound, CrmValidationError, PermissionDenied
 │   └── CrmRetriableError  retry later: RateLimited, TransientError
@@ -42,6 +43,10 @@ class ConfigError(CrmBridgeError):
 
 class UsageError(ConfigError):
     """A command-line argument is wrong (same exit status as a config error)."""
+
+
+class SecretKeyError(ConfigError):
+    """``CRM_BRIDGE_SECRET_KEY`` is missing, malformed, or cannot decrypt a secret in the state store."""
 
 
 class StateError(CrmBridgeError):

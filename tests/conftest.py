@@ -24,6 +24,16 @@ crm:
 """
 
 
+TEST_SECRET_KEY = "uY2ZLlzYhvfG6nsi9bXqoLM1dHRMjUkgBd0BctmpeKo="  # a Fernet key for tests only
+
+
+@pytest.fixture(autouse=True)
+def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OAuth tokens are stored encrypted: every test (and the processes it starts) has a key in
+    CRM_BRIDGE_SECRET_KEY unless it removes it to test the error."""
+    monkeypatch.setenv("CRM_BRIDGE_SECRET_KEY", TEST_SECRET_KEY)
+
+
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))

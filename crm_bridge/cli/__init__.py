@@ -34,6 +34,7 @@ VERBS: tuple[str, ...] = (
     "rewards",
     "sandbox",
     "demo",
+    "secrets",
 )
 
 

@@ -32,8 +32,8 @@ def private_dir(path: Path) -> Path:
 
 
 def create_private(path: Path) -> None:
-    """Make sure ``path`` exists as a 0600 file; an existing file keeps its contents and gets 0600 only
-    when this call created it (an existing file's mode is the admin's choice; doctor reports it)."""
+    """Make sure ``path`` exists as a 0600 file (its folder as ``private_dir``); an existing file is
+    left as it is (its mode is the admin's choice; doctor reports it)."""
     private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)

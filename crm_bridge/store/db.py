@@ -40,9 +40,11 @@ def make_engine(url: str) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             in_memory = parsed.database in (None, "", ":memory:")
-            if not in_memory and not str(parsed.database).startswith("file:"):
-                # customers' PII and (encrypted) tokens: owner-only; SQLite gives -wal/-shm the same mode
-                create_private(Path(str(parsed.database)))
+            db = Path(str(parsed.database))
+            if not in_memory and not str(db).startswith("file:") and db.parent.is_dir():
+                # customers' PII and (encrypted) tokens: owner-only; SQLite gives -wal/-shm the same mode.
+                # A missing folder stays an error (a typo in state.url), so only the file is created.
+                create_private(db)
             return _sqlite_engine(url, in_memory=in_memory)
         return create_engine(url, pool_pre_ping=True)
     except (NoSuchModuleError, ImportError) as exc:

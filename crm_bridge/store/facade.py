@@ -3,6 +3,7 @@ creates/migrates the schema."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -12,10 +13,12 @@ from sqlalchemy import Engine
 from crm_bridge.domain.model import Deal, Lead, Partner
 from crm_bridge.errors import StateError
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
+from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
+from crm_bridge.security.secrets import Keyring
 from crm_bridge.store.bindings import Binding, BindingRepository
 from crm_bridge.store.bucket import SqlBucketStore
 from crm_bridge.store.db import make_engine, safe_url, state_errors
-from crm_bridge.store.kv import KeyValueNamespace
+from crm_bridge.store.kv import KeyValueNamespace, reseal_all
 from crm_bridge.store.locks import SqlLockProvider
 from crm_bridge.store.migrate import DEFAULT_COMPONENTS, Component, Migration, migrate
 from crm_bridge.store.outbox import AuditEntry, AuditRepository, OutboxItem, OutboxRepository
@@ -36,8 +39,12 @@ class Store:
     """The state store. Every method is safe to call from several threads and processes at once;
     writes are committed when the method returns. Failures raise StateError."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now, keyring: Keyring | None = None
+    ) -> None:
         self.engine = engine  # for repositories of other components (see the package docstring)
+        # secrets at rest: the keys are read from the process environment on first use
+        self.keyring = keyring or Keyring(lambda: os.environ.get(SECRET_KEY_ENV))
         self.migrations: list[Migration] = []
         self._clock = clock
         self.bucket = SqlBucketStore(engine)  # ports.BucketStore
@@ -62,7 +69,12 @@ class Store:
     # key-value state
     def kv(self, namespace: str) -> KeyValueNamespace:
         """A ``ports.KeyValueState`` namespace (e.g. ``adapter:<portal>``)."""
-        return KeyValueNamespace(self.engine, namespace, self._clock)
+        return KeyValueNamespace(self.engine, namespace, self._clock, self.keyring)
+
+    def rotate_secrets(self) -> tuple[int, int]:
+        """Re-encrypt every stored secret under the first key of ``CRM_BRIDGE_SECRET_KEY`` (and
+        encrypt plain-text ones); all or nothing. Returns (re-encrypted, newly encrypted)."""
+        return reseal_all(self.engine, self.keyring, self._clock())
 
     # engine component
     @property
@@ -188,9 +200,12 @@ def open_store(
     *,
     components: Sequence[Component] = DEFAULT_COMPONENTS,
     clock: Callable[[], datetime] = _utc_now,
+    keyring: Keyring | None = None,
 ) -> Store:
     """Connect to ``url`` (``sqlite:///path.db``, ``sqlite://`` in memory, ``postgresql+psycopg://…``)
-    and create or upgrade the schema. Raises StateError (message without the password)."""
+    and create or upgrade the schema. ``keyring``: the keys secrets are stored under (default:
+    ``CRM_BRIDGE_SECRET_KEY`` from the process environment, read on first use). Raises StateError
+    (message without the password)."""
     engine = make_engine(url)
     try:
         with state_errors(f"opening {safe_url(url)}"):
@@ -198,6 +213,6 @@ def open_store(
     except StateError:
         engine.dispose()
         raise
-    store = Store(engine, clock=clock)
+    store = Store(engine, clock=clock, keyring=keyring)
     store.migrations = migrations
     return store

@@ -1,41 +1,62 @@
 """Persistent JSON key-value namespaces (``ports.KeyValueState``): layout ids, OAuth token pairs,
-discovered field codes of one adapter. ``set`` is committed when it returns."""
+discovered field codes of one adapter. ``set`` is committed when it returns.
+
+Values under a key named like a secret (``crm_bridge.security.secrets.is_secret_key``: OAuth token
+pairs...) are stored encrypted with the ``Keyring`` of ``CRM_BRIDGE_SECRET_KEY``; ``reseal_all`` is
+the key rotation."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 
+from crm_bridge.security.secrets import Keyring, is_sealed, is_secret_key
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.schema import kv_entries
 from crm_bridge.store.upsert import upsert
+
+log = logging.getLogger("crm_bridge.store.kv")
 
 
 class KeyValueNamespace:
     """One namespace of the ``kv_entries`` table; implements ``crm_bridge.ports.KeyValueState``."""
 
-    def __init__(self, engine: Engine, namespace: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, engine: Engine, namespace: str, clock: Callable[[], datetime], keyring: Keyring | None = None
+    ) -> None:
         self._engine = engine
         self.namespace = namespace
         self._clock = clock
+        self._keyring = keyring or Keyring(lambda: None)
 
     def get(self, key: str) -> Any | None:
-        """The stored JSON value, or None when ``key`` was never set (or was deleted)."""
+        """The stored JSON value, or None when ``key`` was never set (or was deleted). A secret is
+        decrypted (SecretKeyError when ``CRM_BRIDGE_SECRET_KEY`` is missing or wrong)."""
         t = kv_entries
         with state_errors(f"reading {self.namespace}/{key}"), self._engine.connect() as conn:
-            return conn.execute(
+            value = conn.execute(
                 select(t.c.value).where(t.c.namespace == self.namespace, t.c.key == key)
             ).scalar_one_or_none()
+        if isinstance(value, dict) and is_sealed(value):
+            return self._keyring.open(value, f"{self.namespace}/{key}")
+        if value is not None and is_secret_key(key):
+            # written in plain text by a version before encryption: encrypt it now (or fail clearly)
+            self._keyring.check()
+            log.warning("state store: encrypting the plain-text secret %s/%s", self.namespace, key)
+            self.set(key, value)
+        return value
 
     def set(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON-serialisable; None deletes the key); durable on return."""
         if value is None:
             self.delete(key)
             return
-        row = {"namespace": self.namespace, "key": key, "value": value, "updated_at": self._clock()}
+        stored = self._keyring.seal(value) if is_secret_key(key) else value
+        row = {"namespace": self.namespace, "key": key, "value": stored, "updated_at": self._clock()}
         with state_errors(f"writing {self.namespace}/{key}"), write_transaction(self._engine) as conn:
             conn.execute(upsert(conn, kv_entries, ["namespace", "key"]), [row])
 
@@ -52,3 +73,27 @@ class KeyValueNamespace:
                     select(t.c.key).where(t.c.namespace == self.namespace).order_by(t.c.key)
                 ).scalars()
             )
+
+
+def reseal_all(engine: Engine, keyring: Keyring, now: datetime) -> tuple[int, int]:
+    """Re-encrypt every stored secret under the keyring's first key, and encrypt secrets still in
+    plain text, in one transaction: all or nothing (SecretKeyError when a secret cannot be
+    decrypted). Returns (re-encrypted, newly encrypted)."""
+    keyring.check()
+    t = kv_entries
+    rotated = encrypted = 0
+    with state_errors("re-encrypting the stored secrets"), write_transaction(engine) as conn:
+        rows = conn.execute(select(t.c.namespace, t.c.key, t.c.value).order_by(t.c.namespace, t.c.key)).all()
+        for namespace, key, value in rows:
+            if isinstance(value, dict) and is_sealed(value):
+                new = keyring.rotate(value, f"{namespace}/{key}")
+                rotated += 1
+            elif is_secret_key(key):
+                new = keyring.seal(value)
+                encrypted += 1
+            else:
+                continue
+            conn.execute(
+                update(t).where(t.c.namespace == namespace, t.c.key == key).values(value=new, updated_at=now)
+            )
+    return rotated, encrypted
