@@ -16,6 +16,7 @@ from crm_bridge.errors import CrmBridgeError
 from crm_bridge.redaction import redact
 from crm_bridge.services.intake_api import IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake_throttle import AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sla import zone
 
@@ -24,6 +25,7 @@ _STATUS = {
     "existing": 200,
     "invalid": 400,
     "unauthorized": 401,
+    "throttled": 429,
     "refused": 422,
     "unavailable": 503,
 }
@@ -35,8 +37,10 @@ def openapi_document() -> bytes:
 
 
 def intake_endpoint(api: IntakeApi) -> Any:
-    def endpoint(api_key: str | None, payload: Any, idempotency_key: str | None) -> Reply:
-        answer = api.submit(api_key, payload, idempotency_key)
+    def endpoint(
+        api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
+    ) -> Reply:
+        answer = api.submit(api_key, payload, idempotency_key, client)
         headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
         return Reply(_STATUS[answer.kind], answer.body, headers)
 
@@ -73,7 +77,13 @@ def build_daemon(
         return ok, body
 
     if http:
-        api = IntakeApi(ApiKeys(app.store.intake, app.portal), engine.intake_service(), app.clock)
+        api = IntakeApi(
+            ApiKeys(app.store.intake, app.portal),
+            engine.intake_service(),
+            app.clock,
+            throttle=AuthThrottle(app.store.bucket, app.clock),
+            on_auth_refused=metrics.intake_auth_refused,
+        )
         http_app = HttpApp(
             health=health,
             metrics=metrics.render,

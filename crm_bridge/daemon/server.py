@@ -27,8 +27,11 @@ class Reply:
 
 
 class IntakeEndpoint(Protocol):
-    def __call__(self, api_key: str | None, payload: Any, idempotency_key: str | None) -> Reply:
-        """Authenticate ``api_key`` and register the lead in ``payload`` (parsed JSON, any type)."""
+    def __call__(
+        self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
+    ) -> Reply:
+        """Authenticate ``api_key`` (failed attempts throttled per ``client`` address) and register the
+        lead in ``payload`` (parsed JSON, any type)."""
         ...
 
 
@@ -85,7 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         api_key = auth[7:].strip() if auth.lower().startswith("bearer ") else self.headers.get("X-Api-Key")
         intake = self.server.app.intake
         assert intake is not None
-        return intake(api_key or None, payload, self.headers.get("Idempotency-Key"))
+        client = str(self.client_address[0])
+        return intake(api_key or None, payload, self.headers.get("Idempotency-Key"), client=client)
 
     def _drain(self) -> None:
         length = self.headers.get("Content-Length", "0")

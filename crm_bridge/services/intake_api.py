@@ -13,7 +13,8 @@ from typing import Any
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
 from crm_bridge.services.intake import IntakeService, LeadSubmission, content_key
 from crm_bridge.services.intake_fields import FIELDS, check_lead_fields
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake_keys import ApiKeys, key_id_of
+from crm_bridge.services.intake_throttle import AuthThrottle
 
 log = logging.getLogger("crm_bridge.intake.api")
 
@@ -22,7 +23,7 @@ MAX_IDEMPOTENCY_KEY = 200
 
 @dataclass(frozen=True, slots=True)
 class ApiAnswer:
-    """``kind``: created | existing | invalid | unauthorized | refused | unavailable."""
+    """``kind``: created | existing | invalid | unauthorized | throttled | refused | unavailable."""
 
     kind: str
     body: dict[str, Any]
@@ -41,21 +42,39 @@ class IntakeApi:
     keys: ApiKeys
     service: IntakeService
     clock: Callable[[], datetime]
+    throttle: AuthThrottle | None = None  # failed key attempts per client address and key id
+    on_auth_refused: Callable[[str], None] = lambda outcome: None  # "unauthorized" | "throttled" (metrics)
     counters: dict[str, int] = field(default_factory=dict)  # answers by kind (for /metrics)
 
-    def submit(self, api_key: str | None, payload: Any, idempotency_key: str | None) -> ApiAnswer:
-        answer = self._submit(api_key, payload, idempotency_key)
+    def submit(
+        self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
+    ) -> ApiAnswer:
+        """``client``: the caller's network address (failed key attempts are throttled per address)."""
+        answer = self._submit(api_key, payload, idempotency_key, client)
         self.counters[answer.kind] = self.counters.get(answer.kind, 0) + 1
         return answer
 
-    def _submit(self, api_key: str | None, payload: Any, idempotency_key: str | None) -> ApiAnswer:
+    def _submit(
+        self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None
+    ) -> ApiAnswer:
         now = self.clock()
+        key_id = key_id_of(api_key or "")
         try:
+            held = self.throttle.check(client, key_id) if self.throttle else None
+            if held is not None:
+                self.on_auth_refused("throttled")
+                message = "too many failed API key attempts; retry later"
+                return ApiAnswer(
+                    "throttled", {"error": "too_many_attempts", "message": message}, held.retry_after
+                )
             partner_id = self.keys.verify(api_key, now=now)
+            if partner_id is None and self.throttle is not None:
+                self.throttle.failed(client, key_id)
         except CrmBridgeError as exc:
             log.error("intake: cannot check the API key: %s", exc)
             return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
         if partner_id is None:
+            self.on_auth_refused("unauthorized")
             return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
         if not isinstance(payload, dict):
             return _problem("invalid", "invalid_request", "the body must be a JSON object")

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,12 @@ def hash_secret(secret: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
 
+def key_id_of(key: str) -> str:
+    """The key id inside a well-formed key (``cbk_<id>_<secret>``); "" otherwise."""
+    match = _KEY.match(key)
+    return match.group(1) if match else ""
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedKey:
     """A new key. ``key`` is the only copy of the secret: print it once, never store it."""
@@ -37,9 +44,16 @@ class IssuedKey:
 class ApiKeys:
     """API keys of one CRM instance (``portal``) in the state store."""
 
-    def __init__(self, repo: IntakeRepository, portal: str) -> None:
+    def __init__(
+        self, repo: IntakeRepository, portal: str, *, hasher: Callable[[str, str], str] = hash_secret
+    ) -> None:
         self._repo = repo
         self._portal = portal
+        self._hash = hasher
+        # compared against when the key id is unknown or revoked, so every refusal of a well-formed
+        # key does the same work (one lookup, one hash, one constant-time compare)
+        self._decoy_salt = secrets.token_hex(16)
+        self._decoy_hash = hasher(secrets.token_urlsafe(32), self._decoy_salt)
 
     def create(self, partner_id: str, *, now: datetime, label: str = "") -> IssuedKey:
         key_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
@@ -52,15 +66,18 @@ class ApiKeys:
         return IssuedKey(key_id, partner_id, f"{PREFIX}_{key_id}_{secret}")
 
     def verify(self, key: str | None, *, now: datetime | None = None) -> str | None:
-        """The partner id the key belongs to, or None (malformed, unknown or revoked key)."""
+        """The partner id the key belongs to, or None (malformed, unknown or revoked key). An unknown
+        key id and a wrong secret are refused after the same work, so timing does not tell them apart."""
         match = _KEY.match(key or "")
         if not match:
             return None
         rec = self._repo.key(self._portal, match.group(1))
-        if rec is None or rec.revoked_at is not None:
+        live = rec if rec is not None and rec.revoked_at is None else None
+        salt, expected = (live.salt, live.secret_hash) if live else (self._decoy_salt, self._decoy_hash)
+        matches = hmac.compare_digest(expected, self._hash(match.group(2), salt))
+        if live is None or not matches:
             return None
-        if not hmac.compare_digest(rec.secret_hash, hash_secret(match.group(2), rec.salt)):
-            return None
+        rec = live
         if now is not None:
             self._repo.touch_key(self._portal, rec.key_id, now)
         return rec.partner_id

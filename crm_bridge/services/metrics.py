@@ -233,6 +233,12 @@ class BridgeMetrics(MetricsRegistry):
             "Notifications handled by the outbox, by channel and outcome (sent, retry, failed).",
             ("channel", "outcome"),
         )
+        self.intake_auth_refused_total = self.counter(
+            "crm_bridge_intake_auth_refused",
+            "Intake requests refused for their API key, by outcome (unauthorized: 401 for a missing, "
+            "unknown or wrong key; throttled: 429 after too many failed attempts).",
+            ("outcome",),
+        )
         self.job_runs = self.counter(
             "crm_bridge_job_runs", "Scheduled job runs, by job and outcome (ok, error).", ("job", "outcome")
         )
@@ -258,6 +264,9 @@ class BridgeMetrics(MetricsRegistry):
 
     def notification(self, channel: str, outcome: str) -> None:
         self.notifications_total.inc(channel=channel, outcome=outcome)
+
+    def intake_auth_refused(self, outcome: str) -> None:
+        self.intake_auth_refused_total.inc(outcome=outcome)
 
     def job_finished(self, name: str, seconds: float, ok: bool, finished_at: float) -> None:
         """``JobObserver``: a job run ended."""

@@ -23,7 +23,10 @@ class RecordingIntake:
     def __init__(self) -> None:
         self.calls: list[tuple[str | None, Any, str | None]] = []
 
-    def __call__(self, api_key: str | None, payload: Any, idempotency_key: str | None) -> Reply:
+    def __call__(
+        self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
+    ) -> Reply:
+        assert client == "127.0.0.1"  # the peer address, for throttling failed keys
         self.calls.append((api_key, payload, idempotency_key))
         if api_key != "cbk_good":
             return Reply(401, {"error": "unauthorized", "message": "unknown API key"})
