@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from crm_bridge.errors import (
 )
 from crm_bridge.redaction import redact
 from crm_bridge.security.files import create_private
+from crm_bridge.security.log_text import continuation, one_line
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
@@ -85,12 +87,27 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exc"] = _redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        # json escapes C0 controls; also escape what other line readers split on (U+2028, NEL...)
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(entry, ensure_ascii=False))
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class _RedactingTextFormatter(logging.Formatter):
+    """``%(asctime)s …: %(message)s`` with the message redacted and on one line (control characters
+    escaped); a traceback follows on indented lines, so nothing can forge a record."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return _redact(super().format(record))
+        record.message = one_line(_redact(record.getMessage()))
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info:
+            text += "\n" + continuation(_redact(self.formatException(record.exc_info)))
+        if record.stack_info:
+            text += "\n" + continuation(_redact(self.formatStack(record.stack_info)))
+        return text
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

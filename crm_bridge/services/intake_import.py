@@ -8,6 +8,7 @@ a rejected row fixed, or rows added — creates only the leads not created befor
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from pathlib import Path
 from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
 from crm_bridge.services.intake_csv import Reject, read_lead_csv, write_rejects
 from crm_bridge.services.intake_fields import FieldProblem, LeadFields, check_lead_fields
+
+log = logging.getLogger("crm_bridge.intake.import")
 
 
 @dataclass
@@ -79,5 +82,7 @@ def import_csv(path: Path, service: IntakeService, *, now: datetime) -> ImportRe
         report.outcomes.append((row_number, outcome))
         if not outcome.ok:
             report.rejects.append(Reject(row_number, outcome.error, by_row[row_number].values))
+    for rej in report.rejects:  # reasons quote partner values and CRM answers: the log escapes them
+        log.warning("intake import %s: row %d rejected: %s", path.name, rej.row, rej.reason)
     report.rejects_file = write_rejects(path, report.rejects, parsed.delimiter)
     return report
