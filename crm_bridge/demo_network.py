@@ -120,7 +120,7 @@ def generate(
 ) -> DemoNetwork:
     """A partner network as of ``now``: ``per_type`` partners of each PartnerType, leads and repeat
     deals over ``months`` months, and ``fresh_leads`` new leads of the last two days without a manager."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (seeded demo data, not security)
     net = DemoNetwork()
     used: set[str] = set()
     for ptype in PartnerType:

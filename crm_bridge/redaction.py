@@ -16,8 +16,8 @@ EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
 # Names whose values are secrets wherever they appear: query strings, form bodies, JSON, headers.
-_SECRET_NAMES = (
-    r"access_token|refresh_token|client_secret|id_token|application_token|api_key|apikey|hapikey"
+_SECRET_NAMES = (  # names to mask, not a password
+    r"access_token|refresh_token|client_secret|id_token|application_token|api_key|apikey|hapikey"  # noqa: S105
     r"|password|passwd|secret|auth|token|x-refresh-token"
 )
 # auth[access_token]=… (Bitrix24 install events, form-encoded), also percent-encoded brackets.

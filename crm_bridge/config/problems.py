@@ -12,8 +12,8 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from crm_bridge.config.source import Loc, Problem
 
-_SECRET_HINT = (
-    "is a secret and must come from the environment: write ${{{var}}} here and set {var} in the "
+_SECRET_HINT = (  # a message, not a password
+    "is a secret and must come from the environment: write ${{{var}}} here and set {var} in the "  # noqa: S105
     "environment or in .env"
 )
 

@@ -99,7 +99,8 @@ def parse_settings(data: Any, env: Mapping[str, str], *, source: Path | None = N
         problems += [Problem(("funnels", key), message) for key, message in funnel_problems(settings.funnels)]
     if problems:
         raise ConfigError(_unique_lines(problems, interpolated.data))
-    assert settings is not None
+    if settings is None:
+        raise AssertionError("invariant broken: settings is not None")
     settings._source = source
     return settings
 

@@ -131,7 +131,8 @@ class Engine:
         return self.tier_service().evaluate(self.app.clock())
 
     def notify(self) -> object:
-        assert self.notifier is not None
+        if self.notifier is None:
+            raise AssertionError("invariant broken: self.notifier is not None")
         return self.notifier.flush(self.app.clock())
 
     def report(self) -> list[Path]:

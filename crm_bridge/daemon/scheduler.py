@@ -31,7 +31,8 @@ def trigger_for(schedule: JobSchedule, tz: ZoneInfo) -> BaseTrigger:
     jitter = schedule.jitter or None
     if schedule.every is not None:
         return IntervalTrigger(seconds=schedule.every, timezone=tz, jitter=jitter)
-    assert schedule.cron is not None
+    if schedule.cron is None:
+        raise AssertionError("invariant broken: schedule.cron is not None")
     trigger = CronTrigger.from_crontab(schedule.cron, timezone=tz)
     trigger.jitter = jitter
     return trigger

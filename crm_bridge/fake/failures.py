@@ -67,7 +67,7 @@ class FailureInjector:
         """Each matching call fails with probability ``fraction`` (reproducible by ``seed``)."""
         if not 0.0 <= fraction <= 1.0:
             raise ValueError("fraction must be between 0 and 1")
-        self._rules.append(_Rule(kind, when, method, fraction=fraction, rng=random.Random(seed)))
+        self._rules.append(_Rule(kind, when, method, fraction=fraction, rng=random.Random(seed)))  # noqa: S311 (seeded test failures)
 
     def clear(self) -> None:
         self._rules.clear()

@@ -248,7 +248,8 @@ def send_notification(state: FakeState, draft: NotificationDraft, now: datetime)
 
 
 def _order(record: Partner | Lead | Deal) -> tuple[datetime, int]:
-    assert record.modified_at is not None
+    if record.modified_at is None:
+        raise AssertionError("invariant broken: record.modified_at is not None")
     return record.modified_at, int(record.crm_id)
 
 
@@ -265,7 +266,8 @@ def page_after(
     if not page:
         return None, False
     last = page[-1]
-    assert last.modified_at is not None
+    if last.modified_at is None:
+        raise AssertionError("invariant broken: last.modified_at is not None")
     next_cursor = SyncCursor(last.modified_at, last.crm_id)
     return RecordPage(entity, tuple(page), next_cursor, len(pending) if total is None else total), len(
         pending

@@ -92,7 +92,7 @@ class HttpClient:
         self._clock = clock
         self._sleep = sleep
         self._on_request = on_request
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 (retry jitter, not security)
         self._owns_session = session is None
         self.session = session or requests.Session()
         pool = HTTPAdapter(pool_connections=1, pool_maxsize=policy.concurrency, max_retries=0)

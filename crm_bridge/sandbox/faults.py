@@ -84,7 +84,7 @@ class FaultInjector:
     def set(self, plan: FaultPlan) -> None:
         with self._lock:
             self.plan = plan
-            self._rng = random.Random(plan.seed)
+            self._rng = random.Random(plan.seed)  # noqa: S311 (seeded emulator faults)
             self._n = 0
             self._sequence = list(plan.sequence)
             self._token_expired_sent = False

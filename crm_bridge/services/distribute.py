@@ -276,7 +276,8 @@ class Distributor:
         customer = lead.customer_name if lead else ""
         partner_name = partner.name if partner else (rec.partner_id or "")
         title = self._s.task_title.format(partner=partner_name, lead=title_lead, customer=customer)
-        assert rec.deadline is not None
+        if rec.deadline is None:
+            raise AssertionError("invariant broken: rec.deadline is not None")
         local = rec.deadline.astimezone(zone(manager.timezone))
         description = (
             f"Partner lead from {partner_name}: {title_lead}.\n"

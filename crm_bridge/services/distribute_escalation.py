@@ -71,7 +71,8 @@ class Escalator:
                 self._repo.mark(self._portal, rec.lead_crm_id, touched_at=now)
                 result.touched += 1
                 continue
-            assert rec.deadline is not None
+            if rec.deadline is None:
+                raise AssertionError("invariant broken: rec.deadline is not None")
             manager = next((m for m in self._team.managers if m.key == rec.manager_key), None)
             tz = zone(manager.timezone if manager else self._team.timezone)
             due = add_working_time(
@@ -112,7 +113,8 @@ class Escalator:
         return curator or self._team.head
 
     def _due(self, rec: AssignmentRecord) -> str:
-        assert rec.deadline is not None
+        if rec.deadline is None:
+            raise AssertionError("invariant broken: rec.deadline is not None")
         return f"{rec.deadline.astimezone(zone(self._team.timezone)):%Y-%m-%d %H:%M} ({self._team.timezone})"
 
     def _task(

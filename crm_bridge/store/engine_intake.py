@@ -85,7 +85,8 @@ class IntakeRepository:
                 [{"portal": portal, **values}],
             )
         stored = self.registration(portal, reg.external_id)
-        assert stored is not None
+        if stored is None:
+            raise AssertionError("invariant broken: stored is not None")
         return stored
 
     def matching(self, portal: str, email: str, phone: str, tax_id: str) -> list[Registration]:

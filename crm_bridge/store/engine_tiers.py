@@ -86,7 +86,8 @@ class TierPendingRepository:
                     update(t).where(t.c.id == existing[0]).values(effective_at=effective_at, **values)
                 )
         found = self.open_for(portal, partner_id)
-        assert found is not None
+        if found is None:
+            raise AssertionError("invariant broken: found is not None")
         return found
 
     def close(self, portal: str, pending_id: int, status: str, at: datetime, by: str | None = None) -> bool:

@@ -95,7 +95,8 @@ class Bitrix24Adapter:
             return self.reader.observed(self._snapshot) if self._snapshot else self.observe_layout()
         if self._snapshot is None:
             self.observe_layout()
-        assert self._snapshot is not None
+        if self._snapshot is None:
+            raise AssertionError("invariant broken: self._snapshot is not None")
         writer = LayoutWriter(self.client, self.mapping, self.state, self.reader, self.ctx.kv)
         failures = writer.apply(plan, self._snapshot)
         observed = self.observe_layout()
@@ -114,7 +115,8 @@ class Bitrix24Adapter:
                 self._catalog = cached
             else:
                 self.observe_layout()
-        assert self._catalog is not None
+        if self._catalog is None:
+            raise AssertionError("invariant broken: self._catalog is not None")
         return self._catalog
 
     # -- records ------------------------------------------------------------------------------------

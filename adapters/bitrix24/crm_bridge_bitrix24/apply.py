@@ -63,7 +63,8 @@ class LayoutWriter:
         for item in writes:
             if item.object is PlanObject.FUNNEL and item.action is PlanAction.CREATE:
                 funnel = item.desired
-                assert isinstance(funnel, DesiredFunnel)
+                if not isinstance(funnel, DesiredFunnel):
+                    raise AssertionError("invariant broken: isinstance(funnel, DesiredFunnel)")
                 new_funnels[funnel.key] = list(funnel.stages)
                 steps.append(self._funnel_add(funnel, item.path))
             elif item.object is PlanObject.FUNNEL and item.action is PlanAction.UPDATE:
@@ -74,7 +75,8 @@ class LayoutWriter:
             funnel_key = item.path.split("/", 1)[0]
             if funnel_key in new_funnels and item.action is PlanAction.CREATE:
                 stage = item.desired
-                assert isinstance(stage, DesiredStage)
+                if not isinstance(stage, DesiredStage):
+                    raise AssertionError("invariant broken: isinstance(stage, DesiredStage)")
                 if all(s.key != stage.key for s in new_funnels[funnel_key]):
                     new_funnels[funnel_key].append(stage)
         steps += self._existing_funnel_stage_steps(
@@ -215,7 +217,8 @@ class LayoutWriter:
         for item in writes:
             if item.object is PlanObject.FIELD and item.action is PlanAction.CREATE:
                 desired = item.desired
-                assert isinstance(desired, DesiredField)
+                if not isinstance(desired, DesiredField):
+                    raise AssertionError("invariant broken: isinstance(desired, DesiredField)")
                 family = self.mapping.userfield_entity(desired.entity)
                 code = self.mapping.code(desired.entity, desired.key)
                 if (family, code) in made:

@@ -70,7 +70,8 @@ class Bitrix24Transport:
             base = config.webhook_url.get_secret_value()
             auth: Any = NoAuth()
         else:
-            assert config.oauth is not None
+            if config.oauth is None:
+                raise AssertionError("invariant broken: config.oauth is not None")
             base = str(config.oauth.portal_url).rstrip("/") + "/rest/"
             auth = QueryParamAuth(self._token_source(config, ctx))
         policy = HttpPolicy(
@@ -137,7 +138,8 @@ class Bitrix24Transport:
     # -- OAuth --------------------------------------------------------------------------------------
     def _token_source(self, config: Bitrix24Config, ctx: AdapterContext) -> RefreshingToken:
         oauth = config.oauth
-        assert oauth is not None
+        if oauth is None:
+            raise AssertionError("invariant broken: oauth is not None")
         store = KvTokenStore(ctx.kv, TOKENS_KV_KEY)
         token_http = HttpClient(
             HttpPolicy(

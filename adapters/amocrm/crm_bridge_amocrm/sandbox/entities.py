@@ -286,7 +286,8 @@ def _apply(
     if "price" in item:
         record["price"] = as_int(item["price"])
     stage = _resolve_stage(state, item, None if creating else record)
-    assert stage is not None  # validated
+    if stage is None:  # validated
+        raise AssertionError("invariant broken: stage is not None")
     was_closed = record["status_id"] in _CLOSED
     record["pipeline_id"], record["status_id"] = stage
     if "closed_at" in item:

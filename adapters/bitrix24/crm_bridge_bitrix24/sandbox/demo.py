@@ -56,7 +56,8 @@ def users() -> list[dict[str, Any]]:
         first, _, last = str(person["name"]).partition(" ")
         email = str(person.get("email") or f"{person['key']}@example.ru")
         out.append({"ID": int(person["crm_user_id"]), "NAME": first, "LAST_NAME": last, "EMAIL": email})
-    assert HEAD["crm_user_id"] == "1"
+    if HEAD["crm_user_id"] != "1":
+        raise AssertionError("invariant broken: HEAD['crm_user_id'] == '1'")
     return out
 
 
