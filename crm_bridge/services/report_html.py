@@ -133,7 +133,13 @@ def _goal_cell(goals: Sequence[object], target: str) -> str:
 
 
 def render_html(data: ReportData) -> str:
-    """The report page (UTF-8 text)."""
+    """The report page (UTF-8 text). Partner and stage names come from the CRM: charts draw them as
+    plain text (a ``$`` pair would be parsed as mathtext, which can fail the whole report)."""
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _render_html(data)
+
+
+def _render_html(data: ReportData) -> str:
     t = _T.get(data.locale, _T["en"])
     e = html.escape
     d = data.department
