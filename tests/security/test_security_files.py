@@ -26,6 +26,8 @@ crm:
     rate_limit: {{burst: 10000, per_second: 10000}}
 state:
   url: sqlite:///{db}
+logging:
+  file: {log}
 head: {{name: Anna, crm_user_id: 1}}
 managers:
   - {{key: ivan, name: Ivan, crm_user_id: 2}}
@@ -57,7 +59,12 @@ def config(tmp_path: Path) -> Iterator[Path]:
     with Sandbox("bitrix24") as sb:
         path = tmp_path / "config.yaml"
         (tmp_path / "data").mkdir()
-        path.write_text(textwrap.dedent(CONFIG.format(db=tmp_path / "data" / "state.db")), encoding="utf-8")
+        path.write_text(
+            textwrap.dedent(
+                CONFIG.format(db=tmp_path / "data" / "state.db", log=tmp_path / "logs" / "crm.log")
+            ),
+            encoding="utf-8",
+        )
         (tmp_path / ".env").write_text(f"B24_WEBHOOK_URL={sb.config_snippet()['env']['B24_WEBHOOK_URL']}\n")
         yield path
 
@@ -101,8 +108,9 @@ def test_store_rejects_and_reports_are_owner_only_whatever_the_umask(
     assert code == 0, out
 
     created = [tmp_path / "data" / "state.db", tmp_path / "in" / "leads.rejects.csv", report, board]
+    created.append(tmp_path / "logs" / "crm.log")
     assert {p.name: oct(mode(p)) for p in created} == {p.name: "0o600" for p in created}
-    folders = [tmp_path / "out", report.parent, board.parent]
+    folders = [tmp_path / "out", report.parent, board.parent, tmp_path / "logs"]
     assert {p.name: oct(mode(p)) for p in folders} == {p.name: "0o700" for p in folders}
 
 
