@@ -5,6 +5,7 @@ report — and what they did."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from crm_bridge.domain.period import Period
 from crm_bridge.errors import ConfigError
 from crm_bridge.plugin import spec_for
 from crm_bridge.security.files import private_dir, write_private
+from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
+from crm_bridge.security.secrets import generate_key
 from crm_bridge.services.demo_config import demo_config
 from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
@@ -141,6 +144,9 @@ def run_demo(
         f"# Written by `crm-bridge demo`: a {spec_for(kind).title} sandbox on a local port.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
     )
+    dotenv = out_dir / ".env"
+    if SECRET_KEY_ENV not in os.environ and not dotenv.exists():  # tokens a sandbox hands out are stored
+        write_private(dotenv, f"# Written by `crm-bridge demo`\n{SECRET_KEY_ENV}={generate_key()}\n")
     settings = load_settings(result.config_path, environ=env)
     with bootstrap(settings) as app:
         layout = desired_layout_for(settings)

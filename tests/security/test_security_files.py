@@ -141,3 +141,22 @@ def test_doctor_names_each_file_others_can_read_and_the_chmod_that_fixes_it(
         path.chmod(0o600)
     code, out = cli(config, capsys, "doctor")
     assert code == 0 and "readable by others" not in out
+
+
+def test_the_demo_folder_its_config_store_and_reports_are_owner_only_and_it_gets_its_own_secret_key(
+    umask: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from crm_bridge.services.demo import run_demo
+
+    monkeypatch.delenv("CRM_BRIDGE_SECRET_KEY")
+    out = tmp_path / "demo"
+    with Sandbox("bitrix24") as sb:
+        result = run_demo(out, sb, per_type=1, months=1, fresh_leads=1)
+
+    files = [out / "config.yaml", out / ".env", out / "crm_bridge_demo.db", *result.reports]
+    assert {p.name: oct(mode(p)) for p in files} == {p.name: "0o600" for p in files}
+    assert [oct(mode(p)) for p in (out, out / "reports")] == ["0o700", "0o700"]
+    key = (out / ".env").read_text().split("CRM_BRIDGE_SECRET_KEY=")[1].strip()
+    Fernet(key)  # a usable key for the tokens an OAuth sandbox hands out
