@@ -83,7 +83,10 @@ def reseal_all(engine: Engine, keyring: Keyring, now: datetime) -> tuple[int, in
     t = kv_entries
     rotated = encrypted = 0
     with state_errors("re-encrypting the stored secrets"), write_transaction(engine) as conn:
-        rows = conn.execute(select(t.c.namespace, t.c.key, t.c.value).order_by(t.c.namespace, t.c.key)).all()
+        # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes writers): a replica saving a
+        # freshly refreshed token pair meanwhile waits instead of being overwritten with the old pair
+        query = select(t.c.namespace, t.c.key, t.c.value).order_by(t.c.namespace, t.c.key).with_for_update()
+        rows = conn.execute(query).all()
         for namespace, key, value in rows:
             if isinstance(value, dict) and is_sealed(value):
                 new = keyring.rotate(value, f"{namespace}/{key}")
