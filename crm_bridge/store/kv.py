@@ -45,10 +45,18 @@ class KeyValueNamespace:
             return self._keyring.open(value, f"{self.namespace}/{key}")
         if value is not None and is_secret_key(key):
             # written in plain text by a version before encryption: encrypt it now (or fail clearly)
-            self._keyring.check()
-            log.warning("state store: encrypting the plain-text secret %s/%s", self.namespace, key)
-            self.set(key, value)
+            self._seal_legacy(key, value)
         return value
+
+    def _seal_legacy(self, key: str, plain: Any) -> None:
+        sealed = self._keyring.seal(plain)
+        log.warning("state store: encrypting the plain-text secret %s/%s", self.namespace, key)
+        t = kv_entries
+        where = (t.c.namespace == self.namespace, t.c.key == key)
+        with state_errors(f"encrypting {self.namespace}/{key}"), write_transaction(self._engine) as conn:
+            current = conn.execute(select(t.c.value).where(*where).with_for_update()).scalar_one_or_none()
+            if current == plain:  # unless another process rewrote it meanwhile
+                conn.execute(update(t).where(*where).values(value=sealed, updated_at=self._clock()))
 
     def set(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON-serialisable; None deletes the key); durable on return."""
