@@ -166,6 +166,15 @@ class NotificationsConfig(Strict):
         return [name for name in ("crm", "telegram", "email") if getattr(self.channels, name).enabled]
 
 
+class FailedKeyAttempts(Strict):
+    """How many failed API-key attempts the intake takes from one address, and for one key id, within
+    ``window_minutes`` before answering 429 (the allowance comes back gradually)."""
+
+    per_address: int = Field(default=10, ge=1, le=100_000)
+    per_key: int = Field(default=10, ge=1, le=100_000)
+    window_minutes: int = Field(default=15, ge=1, le=1440)
+
+
 class IntakeConfig(Strict):
     """Partner leads arriving through the bridge (HTTP endpoint, CSV import) and deal registration."""
 
@@ -177,6 +186,7 @@ class IntakeConfig(Strict):
         "+7"  # for numbers without one
     )
     max_body_kb: int = Field(default=256, ge=1, le=10240)
+    failed_key_attempts: FailedKeyAttempts = Field(default_factory=FailedKeyAttempts)
 
 
 ReportFormat = Literal["table", "csv", "html"]

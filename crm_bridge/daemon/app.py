@@ -16,7 +16,7 @@ from crm_bridge.errors import CrmBridgeError
 from crm_bridge.redaction import redact
 from crm_bridge.services.intake_api import IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
-from crm_bridge.services.intake_throttle import AuthThrottle
+from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sla import zone
 
@@ -81,7 +81,7 @@ def build_daemon(
             ApiKeys(app.store.intake, app.portal),
             engine.intake_service(),
             app.clock,
-            throttle=AuthThrottle(app.store.bucket, app.clock),
+            throttle=AuthThrottle(app.store.bucket, app.clock, AuthLimits.from_settings(settings)),
             on_auth_refused=metrics.intake_auth_refused,
         )
         http_app = HttpApp(

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class FailureBuckets(Protocol):
@@ -33,6 +33,12 @@ class AuthLimits:
     per_address: int = 10
     per_key: int = 10
     window_seconds: float = 900.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> AuthLimits:
+        """From ``intake.failed_key_attempts`` of a ``crm_bridge.config.Settings``."""
+        cfg = settings.intake.failed_key_attempts
+        return cls(cfg.per_address, cfg.per_key, cfg.window_minutes * 60.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,3 +143,14 @@ def test_an_unknown_key_and_a_wrong_key_get_the_same_answer_after_the_same_work(
     assert answers["unknown"] is None and answers["wrong"] is None and answers["revoked"] is None
     assert answers["unknown body"] == answers["wrong body"] == answers["revoked body"]
     assert answers["right"] is not None
+
+
+def test_the_limits_come_from_the_config() -> None:
+    from crm_bridge.config import parse_settings
+
+    data = {
+        "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
+        "intake": {"failed_key_attempts": {"per_address": 5, "per_key": 3, "window_minutes": 60}},
+    }
+    settings = parse_settings(data, {"B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/"})
+    assert AuthLimits.from_settings(settings) == AuthLimits(5, 3, 3600.0)
