@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
@@ -54,7 +55,7 @@ def render(result: DemoResult, console: Console) -> None:
         tiers.add_column(header, overflow="fold")
     for move in result.tier_moves:
         arrow = "[green]↑[/green]" if move.direction == "up" else "[red]↓[/red]"
-        tiers.add_row(move.partner, move.old, f"{arrow} {move.new}", move.reason)
+        tiers.add_row(escape(move.partner), move.old, f"{arrow} {move.new}", move.reason)
     console.print(tiers if result.tier_moves else "Tier changes: none.")
     if result.tier_warnings:
         console.print(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
@@ -77,7 +78,7 @@ def keys_create(obj: CliContext, partner_id: str, label: str) -> None:
             f"--partner {partner_id}: no such partner in the state store (run `crm-bridge sync` first)"
         )
     issued = api_keys.create(partner_id, now=app.clock(), label=label)
-    obj.console.print(f"API key for {partner.name} ({partner_id}), key id {issued.key_id}:")
+    obj.console.print(f"API key for {escape(partner.name)} ({partner_id}), key id {issued.key_id}:")
     click.echo(issued.key)
     obj.console.print("Give it to the partner now: it is stored hashed and cannot be shown again.")
 

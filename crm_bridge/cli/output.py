@@ -29,6 +29,7 @@ from crm_bridge.errors import (
 from crm_bridge.redaction import redact
 from crm_bridge.security.files import create_private
 from crm_bridge.security.log_text import continuation, one_line
+from crm_bridge.security.terminal import SafeConsole
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
@@ -52,7 +53,7 @@ class CliContext:
     config_path: Path
     log_format: str | None = None
     verbose: int = 0
-    console: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    console: Console = field(default_factory=lambda: SafeConsole(soft_wrap=True))
     _settings: Settings | None = None
     _app: App | None = None
 

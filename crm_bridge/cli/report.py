@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
@@ -65,7 +66,7 @@ def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
     for r in rows[:limit]:
         plan = next((g for g in r.goals if g.target == "revenue"), None)
         partners.add_row(
-            r.partner.name,
+            escape(r.partner.name),  # CRM text: never markup
             data.tier_names.get(r.tier or "", r.tier or "-"),
             str(r.kpis.leads),
             str(r.kpis.won),
@@ -78,7 +79,7 @@ def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
     for header in ("#", "partner", "points", "won", "revenue"):
         board.add_column(header, justify="left" if header == "partner" else "right")
     for lb in data.leaderboard[:10]:
-        board.add_row(str(lb.rank), lb.name, str(lb.points), str(lb.won_deals), _n(lb.revenue))
+        board.add_row(str(lb.rank), escape(lb.name), str(lb.points), str(lb.won_deals), _n(lb.revenue))
     console.print(board)
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
@@ -74,7 +75,7 @@ def render_statements(result: RewardsResult, console: Console) -> None:
         kinds = result.by_kind(s)
         plan = _money(s.plan_revenue) + (" ✓" if s.plan_met else "") if s.plan_revenue is not None else "-"
         table.add_row(
-            result.names.get(s.partner_id, s.partner_id),
+            escape(result.names.get(s.partner_id, s.partner_id)),  # CRM text: never markup
             result.tier_names.get(s.tier or "", s.tier or "-"),
             _money(s.revenue),
             plan,
@@ -90,7 +91,7 @@ def render_lines(result: RewardsResult, partner_id: str, console: Console) -> No
     s = next((s for s in result.statements if s.partner_id == partner_id), None)
     if s is None:
         raise UsageError(f"--partner: no partner {partner_id} in the state store (run `crm-bridge sync`)")
-    name = result.names.get(partner_id, partner_id)
+    name = escape(result.names.get(partner_id, partner_id))  # CRM text: never markup
     title = (
         f"{name}: statement {result.period.key}, tier {result.tier_names.get(s.tier or '', s.tier or '-')}, "
         f"rules from {s.rules_effective_from}"
@@ -114,7 +115,7 @@ def render_leaderboard(result: RewardsResult, console: Console, limit: int | Non
     for header in ("#", "partner", "points", "won deals", "revenue"):
         table.add_column(header, justify="left" if header == "partner" else "right")
     for r in rows:
-        table.add_row(str(r.rank), r.name, str(r.points), str(r.won_deals), _money(r.revenue))
+        table.add_row(str(r.rank), escape(r.name), str(r.points), str(r.won_deals), _money(r.revenue))
     console.print(table)
 
 
