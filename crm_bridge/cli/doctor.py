@@ -39,6 +39,21 @@ def layout_check(app: App) -> HealthCheck:
     return HealthCheck("layout vs config", False, f"{counts}: run `crm-bridge provision`", provisionable=True)
 
 
+def secrets_check(app: App) -> HealthCheck | None:
+    """Whether CRM_BRIDGE_SECRET_KEY decrypts the secrets in the state store (None: there are none)."""
+    try:
+        sealed, plain = app.store.check_secrets()
+    except CrmBridgeError as exc:
+        return HealthCheck("secrets at rest", False, str(exc))
+    if not sealed and not plain:
+        return None
+    if plain:
+        return HealthCheck(
+            "secrets at rest", False, f"{plain} secret(s) in plain text: run `crm-bridge secrets rotate-key`"
+        )
+    return HealthCheck("secrets at rest", True, f"{sealed} secret(s) encrypted; the key decrypts them")
+
+
 @click.command("doctor")
 @click.option(
     "--before-provision",
@@ -48,7 +63,8 @@ def layout_check(app: App) -> HealthCheck:
 @click.pass_obj
 def command(obj: CliContext, before_provision: bool) -> None:
     """Check the connection, credentials and permissions, and the funnels/fields against the config;
-    warn about a config, .env, store or log file other users can read (with the chmod that fixes it).
+    whether CRM_BRIDGE_SECRET_KEY decrypts the secrets in the state store; warn about a config, .env,
+    store or log file other users can read (with the chmod that fixes it).
 
     Exit status 1 when a check fails (a file warning alone does not fail)."""
     app = obj.app()
@@ -58,6 +74,9 @@ def command(obj: CliContext, before_provision: bool) -> None:
         checks = [HealthCheck("connection", False, str(exc))]
     if all(c.ok for c in checks if c.name == "connection"):
         checks.append(layout_check(app))
+    secrets = secrets_check(app)
+    if secrets is not None:
+        checks.append(secrets)
     table = Table(title=f"crm-bridge doctor ({app.portal})", title_justify="left")
     for column in ("check", "result", "details"):
         table.add_column(column, overflow="fold")

@@ -18,7 +18,7 @@ from crm_bridge.security.secrets import Keyring
 from crm_bridge.store.bindings import Binding, BindingRepository
 from crm_bridge.store.bucket import SqlBucketStore
 from crm_bridge.store.db import make_engine, safe_url, state_errors
-from crm_bridge.store.kv import KeyValueNamespace, reseal_all
+from crm_bridge.store.kv import KeyValueNamespace, check_secrets, reseal_all
 from crm_bridge.store.locks import SqlLockProvider
 from crm_bridge.store.migrate import DEFAULT_COMPONENTS, Component, Migration, migrate
 from crm_bridge.store.outbox import AuditEntry, AuditRepository, OutboxItem, OutboxRepository
@@ -75,6 +75,10 @@ class Store:
         """Re-encrypt every stored secret under the first key of ``CRM_BRIDGE_SECRET_KEY`` (and
         encrypt plain-text ones); all or nothing. Returns (re-encrypted, newly encrypted)."""
         return reseal_all(self.engine, self.keyring, self._clock())
+
+    def check_secrets(self) -> tuple[int, int]:
+        """(encrypted secrets the key decrypts, plain-text ones); SecretKeyError when it cannot."""
+        return check_secrets(self.engine, self.keyring)
 
     # engine component
     @property

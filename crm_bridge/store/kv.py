@@ -108,3 +108,19 @@ def reseal_all(engine: Engine, keyring: Keyring, now: datetime) -> tuple[int, in
                 update(t).where(t.c.namespace == namespace, t.c.key == key).values(value=new, updated_at=now)
             )
     return rotated, encrypted
+
+
+def check_secrets(engine: Engine, keyring: Keyring) -> tuple[int, int]:
+    """(encrypted secrets the keyring decrypts, secrets still in plain text); SecretKeyError naming the
+    first one the keyring cannot decrypt (or the variable, when it is missing). Changes nothing."""
+    t = kv_entries
+    with state_errors("reading the stored secrets"), engine.connect() as conn:
+        rows = conn.execute(select(t.c.namespace, t.c.key, t.c.value)).all()
+    sealed = plain = 0
+    for namespace, key, value in rows:
+        if isinstance(value, dict) and is_sealed(value):
+            keyring.open(value, f"{namespace}/{key}")
+            sealed += 1
+        elif is_secret_key(key):
+            plain += 1
+    return sealed, plain

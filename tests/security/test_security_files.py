@@ -160,3 +160,23 @@ def test_the_demo_folder_its_config_store_and_reports_are_owner_only_and_it_gets
     assert [oct(mode(p)) for p in (out, out / "reports")] == ["0o700", "0o700"]
     key = (out / ".env").read_text().split("CRM_BRIDGE_SECRET_KEY=")[1].strip()
     Fernet(key)  # a usable key for the tokens an OAuth sandbox hands out
+
+
+def test_doctor_says_whether_the_secret_key_decrypts_the_stored_secrets(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_bridge.security.secrets import generate_key
+
+    monkeypatch.setenv("COLUMNS", "400")
+    with open_store(f"sqlite:///{tmp_path / 'data' / 'state.db'}") as store:
+        store.kv("adapter:x").set("oauth_tokens", {"access_token": "a", "refresh_token": "r"})
+    cli(config, capsys, "provision")
+
+    code, out = cli(config, capsys, "doctor")
+    assert code == 0 and "1 secret(s) encrypted; the key decrypts them" in out
+
+    monkeypatch.setenv("CRM_BRIDGE_SECRET_KEY", generate_key())
+    code, out = cli(config, capsys, "doctor")
+    assert (
+        code == 1 and "CRM_BRIDGE_SECRET_KEY cannot decrypt the stored secret adapter:x/oauth_tokens" in out
+    )
