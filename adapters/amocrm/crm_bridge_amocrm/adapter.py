@@ -90,7 +90,8 @@ class AmoCrmAdapter:
             return self.reader.observed(self._snapshot) if self._snapshot else self.observe_layout()
         if self._snapshot is None:
             self.observe_layout()
-        assert self._snapshot is not None
+        if self._snapshot is None:
+            raise AssertionError("invariant broken: self._snapshot is not None")
         writer = LayoutWriter(self.client, self.mapping, self.state, self.ctx.kv, self._snapshot)
         failures = writer.apply(plan)
         observed = self.observe_layout()
@@ -113,7 +114,8 @@ class AmoCrmAdapter:
                 self._catalog = cached
             else:
                 self.observe_layout()
-        assert self._catalog is not None
+        if self._catalog is None:
+            raise AssertionError("invariant broken: self._catalog is not None")
         return self._catalog
 
     # -- records ------------------------------------------------------------------------------------

@@ -172,7 +172,8 @@ class LayoutWriter(FieldWriter):
                 continue
             try:
                 if item.object is PlanObject.FUNNEL and item.action is PlanAction.UPDATE:
-                    assert isinstance(item.desired, DesiredFunnel)
+                    if not isinstance(item.desired, DesiredFunnel):
+                        raise AssertionError("invariant broken: isinstance(item.desired, DesiredFunnel)")
                     self.client.transport.patch(
                         f"api/v4/leads/pipelines/{item.observed_id}", {"name": item.desired.name}
                     )
@@ -199,7 +200,8 @@ class LayoutWriter(FieldWriter):
             self._add_statuses(pid, stages)
 
     def _update_status(self, item: PlanItem) -> None:
-        assert isinstance(item.desired, DesiredStage)
+        if not isinstance(item.desired, DesiredStage):
+            raise AssertionError("invariant broken: isinstance(item.desired, DesiredStage)")
         fixed = int(item.observed_id or 0) in (WON, LOST)
         if "kind" in item.changes:
             raise CrmValidationError(

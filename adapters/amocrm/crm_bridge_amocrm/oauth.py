@@ -20,12 +20,13 @@ from crm_bridge.ports import AdapterContext
 from crm_bridge_amocrm.config import AmoCrmConfig
 from crm_bridge_amocrm.transport import LOCK_NAME, OAUTH_KEY, TOKENS_KV_KEY, stored_pair
 
-TOKEN_PATH = "oauth2/access_token"
+TOKEN_PATH = "oauth2/access_token"  # noqa: S105 (a name, not a secret)
 
 
 def oauth_token(config: AmoCrmConfig, ctx: AdapterContext, http: HttpClient) -> RefreshingToken:
     oauth = config.oauth
-    assert oauth is not None
+    if oauth is None:
+        raise AssertionError("invariant broken: oauth is not None")
     store = KvTokenStore(ctx.kv, TOKENS_KV_KEY)
 
     def grant(extra: dict[str, Any]) -> StoredPair:

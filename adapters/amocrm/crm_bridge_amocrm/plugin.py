@@ -11,7 +11,7 @@ from crm_bridge.plugin import AdapterSpec, Capabilities, DemoSupport
 from crm_bridge.ports import AdapterContext, CrmAdapter
 from crm_bridge_amocrm.config import AmoCrmConfig
 
-TOKEN_VARIABLE = "AMOCRM_ACCESS_TOKEN"
+TOKEN_VARIABLE = "AMOCRM_ACCESS_TOKEN"  # noqa: S105 (a name, not a secret)
 NO_WAIT = {"burst": 10_000, "per_second": 10_000}
 # amoCRM's fixed status colour palette (the colours its pipeline editor offers; any other is refused).
 PALETTE = (

@@ -32,7 +32,7 @@ from crm_bridge.ports import AdapterContext
 from crm_bridge_amocrm.config import AmoCrmConfig
 
 CRM = "amocrm"
-TOKEN_KEY = "crm.amocrm.access_token"
+TOKEN_KEY = "crm.amocrm.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.amocrm.oauth"
 TOKENS_KV_KEY = "amocrm.oauth_tokens"
 LOCK_NAME = "amocrm-oauth-refresh"
