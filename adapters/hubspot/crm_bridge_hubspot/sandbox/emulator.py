@@ -49,6 +49,7 @@ class HubSpotEmulator:
         search_delay: float = 0.0,
         clock: Callable[[], float] | None = None,
         deliver: Deliver | None = None,
+        spec_dir: str | None = None,
     ) -> None:
         self._clock = clock or time.time
         self._lock = threading.RLock()
@@ -70,6 +71,10 @@ class HubSpotEmulator:
         self.authorization_code = self.auth.issue_code(self._clock())
         self._faults: Any = None
         self._armed_plan: Any = None
+        # Tests: every CRM request is checked against HubSpot's OpenAPI specs in this directory; one
+        # outside them is answered 400 and kept here (see spec_check).
+        self.spec_dir = spec_dir
+        self.spec_violations: list[str] = []
 
     # -- the Emulator protocol ------------------------------------------------------------------
     def handle(self, request: SandboxRequest) -> SandboxResponse:
@@ -92,6 +97,9 @@ class HubSpotEmulator:
                 )
             if not path.startswith("/crm/"):
                 return self._unknown(path)
+            refused = self._against_spec(request)
+            if refused is not None:
+                return refused
             policy, headers = self.limits.admit(now, search=path.endswith("/search"))
             if policy is not None:
                 return rate_limited(policy, self.portal_id, headers)
@@ -99,6 +107,18 @@ class HubSpotEmulator:
             response = denied or self._crm(request, path, now)
             response.headers = {**headers, **response.headers}
             return response
+
+    def _against_spec(self, request: SandboxRequest) -> SandboxResponse | None:
+        if self.spec_dir is None:
+            return None
+        from crm_bridge_hubspot.sandbox.spec_check import request_problems
+
+        problems = request_problems(self.spec_dir, request)
+        if not problems:
+            return None
+        line = f"{request.method} {request.path}: {'; '.join(problems)}"
+        self.spec_violations.append(line)
+        return error(400, "VALIDATION_ERROR", f"The request is outside HubSpot's OpenAPI spec: {line}")
 
     def _call(self, request: SandboxRequest, now: float) -> HsCall:
         body = None

@@ -65,7 +65,9 @@ def _new_property(call: HsCall, object_type: str, data: Any) -> dict[str, Any]:
         raise fail(400, "VALIDATION_ERROR", f"Property group {data['groupName']} does not exist")
     if name in call.state.properties[object_type]:
         raise fail(409, "CONFLICT", f"Property named '{name}' already exists.")
-    options = _options(data.get("options"), required=kind == "enumeration")
+    # an owner picker (externalOptions + referencedObjectType OWNER) takes its options from the owners
+    picker = bool(data.get("externalOptions"))
+    options = _options(data.get("options"), required=kind == "enumeration" and not picker)
     extra = {
         k: data[k]
         for k in (

@@ -1,6 +1,8 @@
 """Seeding the HubSpot emulator from a JSON document written in the API's own request shapes, with
-two conveniences for hand-written files: deals may name their pipeline and stage by label, and a
-record may link to records created earlier in the same document by index (``"associate"``)."""
+conveniences for hand-written files and demos: deals may name their pipeline and stage by label; a
+record may link to records created earlier in the same document by index, or to existing ones by id
+(``"associate": {"companies": [0, "1234"]}``); an owner may bring its ``id``; a record's ``createdate``
+may be set (as ms epoch or ISO), which the API itself does not allow."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from crm_bridge_hubspot.sandbox.objects import create_record
 from crm_bridge_hubspot.sandbox.pipelines import create_pipeline
 from crm_bridge_hubspot.sandbox.schema import create_group, create_property
-from crm_bridge_hubspot.sandbox.store import DEFAULT_ASSOCIATION, add_owner
+from crm_bridge_hubspot.sandbox.store import CREATED_PROPERTY, DEFAULT_ASSOCIATION, add_owner, iso
 from crm_bridge_hubspot.sandbox.wire import HsCall, fail
 
 ORDER = ("companies", "contacts", "deals", "tasks")
@@ -20,7 +22,12 @@ def seed_state(call: HsCall, data: dict[str, Any]) -> dict[str, Any]:
     state = call.state
     for owner in data.get("owners", []):
         oid = add_owner(
-            state, owner.get("firstName", ""), owner.get("lastName", ""), owner["email"], call.now
+            state,
+            owner.get("firstName", ""),
+            owner.get("lastName", ""),
+            owner["email"],
+            call.now,
+            owner_id=str(owner["id"]) if owner.get("id") else None,
         )
         created.setdefault("owners", []).append(oid)
     for object_type, groups in (data.get("property_groups") or {}).items():
@@ -42,22 +49,25 @@ def seed_state(call: HsCall, data: dict[str, Any]) -> dict[str, Any]:
         for item in data.get(object_type, []):
             payload = dict(item) if "properties" in item else {"properties": dict(item)}
             links = payload.pop("associate", None) or {}
+            payload["properties"] = dict(payload["properties"])
+            created_at = payload["properties"].pop(CREATED_PROPERTY[object_type], None)
             if object_type == "deals":
-                payload["properties"] = _stage_by_label(call, dict(payload["properties"]))
+                payload["properties"] = _stage_by_label(call, payload["properties"])
             record = create_record(call, object_type, payload)
+            if created_at:
+                _backdate(record, object_type, str(created_at))
             for to_type, indexes in links.items():
                 type_id = DEFAULT_ASSOCIATION.get((object_type, to_type))
                 targets = created.get(to_type, [])
-                if type_id is None or any(i >= len(targets) for i in indexes):
+                if type_id is None or any(isinstance(i, int) and i >= len(targets) for i in indexes):
                     raise fail(
                         400,
                         "VALIDATION_ERROR",
                         f"seed: cannot associate {object_type} with {to_type}{indexes}",
                     )
                 for index in indexes:
-                    state.associate(
-                        object_type, record["id"], to_type, targets[index], type_id, "HUBSPOT_DEFINED"
-                    )
+                    target = targets[index] if isinstance(index, int) else str(index)
+                    state.associate(object_type, record["id"], to_type, target, type_id, "HUBSPOT_DEFINED")
             created.setdefault(object_type, []).append(record["id"])
     return created
 
@@ -75,3 +85,9 @@ def _stage_by_label(call: HsCall, props: dict[str, Any]) -> dict[str, Any]:
     if stage and stage not in {s["id"] for s in pipeline["stages"]}:
         props["dealstage"] = next((s["id"] for s in pipeline["stages"] if s["label"] == stage), stage)
     return props
+
+
+def _backdate(record: dict[str, Any], object_type: str, value: str) -> None:
+    stamp = iso(int(value) / 1000) if value.isdigit() else value
+    record["properties"][CREATED_PROPERTY[object_type]] = stamp
+    record["createdAt"] = stamp

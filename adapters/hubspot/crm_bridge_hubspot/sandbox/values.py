@@ -91,7 +91,7 @@ def _check_value(state: HsState, model: dict[str, Any], text: str) -> dict[str, 
     if text == "":
         return None
     name, kind = model["name"], model["type"]
-    if name == "hubspot_owner_id":
+    if name == "hubspot_owner_id" or model.get("referencedObjectType") == "OWNER":
         if text not in state.owners:
             return property_problem(name, "INVALID_OWNER_ID", f"{text} is not a valid owner id")
         return None

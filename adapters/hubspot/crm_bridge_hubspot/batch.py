@@ -1,0 +1,92 @@
+"""HubSpot's batch endpoints: at most 100 inputs per request, answers 200/201 or 207 multi-status.
+
+``BatchWriter.run`` sends inputs in chunks of 100 and maps each result and each error back to the one
+input it concerns: results by ``objectWriteTraceId`` (we send our key there) or record id, errors by
+the ids HubSpot lists in the error's ``context`` (``ids``, ``objectWriteTraceId``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from crm_bridge.errors import CrmError
+from crm_bridge_hubspot.transport import HubSpotTransport
+
+MAX_INPUTS = 100
+
+
+def chunks(items: Sequence[Any], size: int = MAX_INPUTS) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one input got: the record (when it succeeded) or an error line."""
+
+    record: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def error_line(error: dict[str, Any]) -> str:
+    text = f"{error.get('category', 'ERROR')}: {error.get('message', 'failed')}"
+    return text + (f" (correlationId {error['correlationId']})" if error.get("correlationId") else "")
+
+
+def map_answer(keys: Sequence[str], body: dict[str, Any], by: str) -> dict[str, Answer]:
+    """Results and 207 errors of one batch -> input key -> Answer. ``by``: how results name their
+    input (``trace`` = objectWriteTraceId, ``id`` = record id, or a property name)."""
+    out: dict[str, Answer] = {}
+    results = body.get("results") or []
+    for position, record in enumerate(results):
+        if by == "trace":
+            key = record.get("objectWriteTraceId")
+        elif by == "id":
+            key = record.get("id")
+        else:
+            key = (record.get("properties") or {}).get(by)
+        if key is None and position < len(keys) and len(results) == len(keys):
+            key = keys[position]
+        if key is not None:
+            out[str(key)] = Answer(record=record)
+    for error in body.get("errors") or []:
+        context = error.get("context") or {}
+        named = [str(v) for name in ("ids", "objectWriteTraceId", "id") for v in context.get(name) or []]
+        for key in named:
+            if key in keys and key not in out:
+                out[key] = Answer(error=error_line(error))
+    for key in keys:
+        if key not in out:
+            out[key] = Answer(error="HubSpot returned no result for this input")
+    return out
+
+
+class BatchWriter:
+    def __init__(self, transport: HubSpotTransport) -> None:
+        self.transport = transport
+
+    def run(
+        self,
+        path: str,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        by: str,
+        extra: dict[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Answer]:
+        """POST ``items`` (key, input) to the batch ``path`` 100 at a time. A refused chunk (400/409…)
+        gives every input of that chunk the error; other failures raise."""
+        out: dict[str, Answer] = {}
+        for chunk in chunks(items):
+            keys = [k for k, _ in chunk]
+            body = {"inputs": [i for _, i in chunk], **(extra or {})}
+            try:
+                answer = self.transport.call("POST", path, json=body, idempotent=idempotent)
+            except CrmError as exc:
+                if exc.status not in (400, 404, 409, 422):
+                    raise
+                out.update({k: Answer(error=str(exc)) for k in keys})
+                continue
+            out.update(map_answer(keys, answer or {}, by))
+        return out

@@ -1,0 +1,187 @@
+"""Reading the account's layout: deal pipelines with their stages, and crm-bridge's properties on
+companies and deals, as an ``ObservedLayout``.
+
+Recognition: a pipeline is ours by the id the state store remembers, else by carrying the configured
+funnel's label (a first run on an account that already has it); a stage by its remembered id, else by
+label within its funnel, else — for the won and lost ends — by probability 1.0 / 0.0. A property is
+ours by the name the mapping gives it. HubSpot stages have no colour: the one configured when the
+stage was last written (kept in the state store), else the configured one, is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm_bridge.domain.layout import (
+    DesiredFunnel,
+    DesiredLayout,
+    FieldEntity,
+    FieldType,
+    ObservedField,
+    ObservedFunnel,
+    ObservedLayout,
+    ObservedOption,
+    ObservedStage,
+)
+from crm_bridge.domain.model import StageKind
+from crm_bridge_hubspot.layout_state import LayoutState
+from crm_bridge_hubspot.mapping import HubSpotMapping
+from crm_bridge_hubspot.transport import HubSpotTransport
+
+PIPELINES = "/crm/v3/pipelines/deals"
+
+
+@dataclass
+class Snapshot:
+    pipelines: list[dict[str, Any]]
+    properties: dict[str, dict[str, dict[str, Any]]]  # object -> name -> property
+    groups: dict[str, set[str]]  # object -> group names
+
+
+def stage_kind(stage: dict[str, Any]) -> StageKind:
+    metadata = stage.get("metadata") or {}
+    probability = str(metadata.get("probability", ""))
+    if str(metadata.get("isClosed", "")).lower() == "true" or probability in ("1.0", "0.0", "1", "0"):
+        return StageKind.WON if probability in ("1.0", "1") else StageKind.LOST
+    return StageKind.OPEN
+
+
+class LayoutReader:
+    def __init__(
+        self,
+        transport: HubSpotTransport,
+        mapping: HubSpotMapping,
+        state: LayoutState,
+        desired: DesiredLayout | None,
+    ) -> None:
+        self.transport = transport
+        self.mapping = mapping
+        self.state = state
+        self.desired = desired
+
+    def objects(self) -> list[str]:
+        return sorted(set(self.mapping.objects.values()) - {"contacts"})
+
+    def read(self) -> Snapshot:
+        pipelines = self.transport.call("GET", PIPELINES)["results"]
+        properties: dict[str, dict[str, dict[str, Any]]] = {}
+        groups: dict[str, set[str]] = {}
+        for obj in self.objects():
+            found = self.transport.call("GET", f"/crm/v3/properties/{obj}")["results"]
+            properties[obj] = {p["name"]: p for p in found}
+            listed = self.transport.call("GET", f"/crm/v3/properties/{obj}/groups")["results"]
+            groups[obj] = {g["name"] for g in listed}
+        return Snapshot(pipelines, properties, groups)
+
+    # -- recognition --------------------------------------------------------------------------------
+    def _desired_funnel(self, key: str | None) -> DesiredFunnel | None:
+        if key is None or self.desired is None:
+            return None
+        return next((f for f in self.desired.funnels if f.key == key), None)
+
+    def _funnel_key(self, pipeline: dict[str, Any], taken: set[str]) -> str | None:
+        known = self.state.funnel_key(pipeline["id"])
+        if known is not None or self.desired is None:
+            return known
+        label = str(pipeline.get("label", "")).strip().lower()
+        for funnel in self.desired.funnels:
+            if (
+                funnel.key not in taken
+                and funnel.key not in self.state.funnels
+                and funnel.name.lower() == label
+            ):
+                return funnel.key
+        return None
+
+    def _stage_key(
+        self, pipeline_id: str, stage: dict[str, Any], funnel: DesiredFunnel | None, used: set[str]
+    ) -> str | None:
+        known = self.state.stages.get(pipeline_id, {}).get(stage["id"])
+        if known is not None or funnel is None:
+            return known
+        label = str(stage.get("label", "")).strip().lower()
+        hit = next((s for s in funnel.stages if s.key not in used and s.name.strip().lower() == label), None)
+        if hit is None:
+            kind = stage_kind(stage)
+            if kind is not StageKind.OPEN:
+                hit = next((s for s in funnel.stages if s.kind is kind and s.key not in used), None)
+        return hit.key if hit is not None else None
+
+    def observed(self, snap: Snapshot) -> ObservedLayout:
+        funnels: list[ObservedFunnel] = []
+        taken: set[str] = set()
+        for pipeline in sorted(snap.pipelines, key=lambda p: (p.get("displayOrder", 0), p["id"])):
+            key = self._funnel_key(pipeline, taken)
+            if key is not None:
+                taken.add(key)
+            desired = self._desired_funnel(key)
+            colours = {s.key: s.color for s in desired.stages} if desired else {}
+            stages, used = [], set()
+            for stage in sorted(pipeline.get("stages", []), key=lambda s: s.get("displayOrder", 0)):
+                skey = self._stage_key(pipeline["id"], stage, desired, used)
+                if skey is not None:
+                    used.add(skey)
+                stages.append(
+                    ObservedStage(
+                        crm_id=stage["id"],
+                        code=stage["id"],
+                        key=skey,
+                        name=str(stage.get("label", "")),
+                        kind=stage_kind(stage),
+                        sort=int(stage.get("displayOrder", 0)),
+                        color=self.state.colours.get(stage["id"]) or colours.get(skey or "", ""),
+                        record_count=None,
+                    )
+                )
+            funnels.append(
+                ObservedFunnel(
+                    pipeline["id"],
+                    key,
+                    str(pipeline.get("label", "")),
+                    tuple(stages),
+                    int(pipeline.get("displayOrder", 0)),
+                )
+            )
+        return ObservedLayout(tuple(funnels), tuple(self._fields(snap)))
+
+    def _wanted(self) -> list[tuple[FieldEntity, str, FieldType | None]]:
+        if self.desired is not None:
+            return [(f.entity, f.key, f.type) for f in self.desired.fields]
+        return [(e, k, None) for e, names in self.mapping.properties.items() for k in names]
+
+    def _fields(self, snap: Snapshot) -> list[ObservedField]:
+        out = []
+        for entity, key, wanted in self._wanted():
+            name = self.mapping.name(entity, key)
+            prop = snap.properties.get(self.mapping.object_of(entity), {}).get(name)
+            if prop is None:
+                continue
+            options = tuple(
+                ObservedOption(str(o["value"]), str(o["value"]), str(o.get("label", "")))
+                for o in prop.get("options") or []
+            )
+            out.append(
+                ObservedField(
+                    crm_id=f"{entity.value}:{name}",
+                    code=name,
+                    key=key,
+                    entity=entity,
+                    label=str(prop.get("label", "")),
+                    type=self.field_type(prop, wanted),
+                    options=options if prop.get("referencedObjectType") != "OWNER" else (),
+                )
+            )
+        return out
+
+    def field_type(self, prop: dict[str, Any], wanted: FieldType | None) -> FieldType:
+        """The domain type of a property: the wanted one when the property fits it."""
+        if prop.get("referencedObjectType") == "OWNER":
+            return FieldType.USER
+        pair = (str(prop.get("type")), str(prop.get("fieldType")))
+        if wanted is not None and tuple(self.mapping.types[wanted]) == pair and wanted is not FieldType.USER:
+            return wanted
+        for field_type, known in self.mapping.types.items():
+            if tuple(known) == pair and field_type is not FieldType.USER:
+                return field_type
+        return FieldType.STRING

@@ -1,0 +1,93 @@
+"""Checking requests against HubSpot's official OpenAPI specs (the emulator's ``spec_dir`` option).
+
+Tests start the emulator with ``spec_dir`` pointing at the specs (``companies.v3.json``, …); every
+request to a CRM path is then validated with openapi-core (a dev dependency, imported only here) and
+one that breaks its operation — unknown path or method, a missing required field, a wrong type — is
+answered 400 and recorded in ``violations``, so the test that sent it fails. Object types named in a
+path (``deals``, ``0-3``) are resolved to the spec that describes them."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from crm_bridge.sandbox.core import SandboxRequest
+
+_OBJECTS = {
+    "deals": ("deals.v3", "0-3"),
+    "deal": ("deals.v3", "0-3"),
+    "0-3": ("deals.v3", "0-3"),
+    "companies": ("companies.v3", "companies"),
+    "company": ("companies.v3", "companies"),
+    "0-2": ("companies.v3", "companies"),
+    "contacts": ("contacts.v3", "contacts"),
+    "contact": ("contacts.v3", "contacts"),
+    "0-1": ("contacts.v3", "contacts"),
+    "tasks": ("tasks.v3", "tasks"),
+    "task": ("tasks.v3", "tasks"),
+    "0-27": ("tasks.v3", "tasks"),
+}
+_OBJECT_PATH = re.compile(r"^/crm/v3/objects/([^/]+)(/.*)?$")
+_PREFIXES = [
+    ("/crm/v3/pipelines", "pipelines.v3"),
+    ("/crm/v3/properties", "properties.v3"),
+    ("/crm/v3/owners", "owners.v3"),
+    ("/crm/v4/", "associations.v4"),
+    ("/app-webhooks/2026-09/", "webhooks.2026-09"),
+]
+
+
+@cache
+def _spec(directory: str, name: str) -> Any:
+    from openapi_core import OpenAPI
+
+    return OpenAPI.from_file_path(str(Path(directory) / f"{name}.json"))
+
+
+def spec_for(path: str) -> tuple[str, str] | None:
+    """(spec name, the path as that spec spells it) for a CRM request path, or None."""
+    match = _OBJECT_PATH.match(path)
+    if match:
+        found = _OBJECTS.get(match.group(1).lower())
+        if found is None:
+            return None
+        name, spelled = found
+        return name, f"/crm/v3/objects/{spelled}{match.group(2) or ''}"
+    for prefix, name in _PREFIXES:
+        if path.startswith(prefix):
+            return name, path
+    return None
+
+
+def request_problems(directory: str, request: SandboxRequest) -> list[str]:
+    """Why ``request`` is outside HubSpot's specs ([] when it conforms)."""
+    from openapi_core.testing import MockRequest
+
+    path = request.path.rstrip("/") or "/"
+    found = spec_for(path)
+    if found is None:
+        return [f"no HubSpot spec describes {request.method} {path}"]
+    name, spelled = found
+    args = {k: v[0] if len(v) == 1 else v for k, v in request.query.items()}
+    headers = {k: v for k, v in request.headers.items() if k in ("authorization", "content-type")}
+    mock = MockRequest(
+        "https://api.hubapi.com",
+        request.method.lower(),
+        spelled,
+        args=args,
+        headers=headers,
+        data=request.body or None,
+        content_type=request.content_type or "application/json",
+    )
+    problems = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openapi-core knows no "private_apps" scheme type
+        errors = list(_spec(directory, name).iter_request_errors(mock))
+    for error in errors:
+        cause = getattr(error, "__cause__", None)
+        details = getattr(cause, "schema_errors", None) or ([cause] if cause else [])
+        problems.append(f"{error}" + "".join(f"; {getattr(d, 'message', d)}" for d in details))
+    return problems

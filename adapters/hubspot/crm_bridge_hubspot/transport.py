@@ -1,0 +1,267 @@
+"""The adapter's glue to ``crm_bridge.http``: one ``HttpClient`` per account with HubSpot's budgets.
+
+Budgets, all kept in the state store's bucket table when there is one (so the daemon and every CLI
+process share them), each a leaky bucket sized so no rolling window can exceed the limit:
+
+* the 10-second window (100 or 190 by tier): the HTTP policy's own limiter, burst ``N/20``, drain
+  ``(N - burst)/10`` per second — at most N in any 10 s;
+* the search endpoints' per-second limit: a second limiter taken before every ``…/search`` call;
+* the daily quota: read from ``X-HubSpot-RateLimit-Daily-Remaining`` on every answer; when fewer than
+  ``daily_reserve`` requests are left, requests fail at once with ``RateLimited`` (retry after the
+  next midnight UTC) so scheduled work pauses and says so instead of spending the last of the quota.
+
+Error answers become crm-bridge errors naming HubSpot's ``category``, ``message`` and ``correlationId``;
+a 429 is waited out by its ``policyName`` (TEN_SECONDLY_ROLLING, SECONDLY) and a DAILY one is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from crm_bridge.errors import (
+    AuthError,
+    CrmError,
+    CrmFatalError,
+    CrmValidationError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TransientError,
+)
+from crm_bridge.http import (
+    BearerAuth,
+    HttpClient,
+    HttpPolicy,
+    KvTokenStore,
+    LimiterPolicy,
+    RateLimiter,
+    RefreshingToken,
+    StaticToken,
+)
+from crm_bridge.http import TokenPair as StoredPair
+from crm_bridge.ports import AdapterContext
+from crm_bridge_hubspot.config import Budgets, HubSpotConfig
+
+CRM = "hubspot"
+TOKEN_KEY = "crm.hubspot.access_token"
+OAUTH_KEY = "crm.hubspot.oauth.refresh_token"
+TOKENS_KV_KEY = "hubspot.oauth_tokens"
+log = logging.getLogger("crm_bridge_hubspot")
+
+
+def error_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def describe(body: dict[str, Any]) -> str:
+    """``CATEGORY: message (correlationId …)`` from HubSpot's error body."""
+    category = body.get("category") or body.get("errorType") or "ERROR"
+    text = f"{category}: {body.get('message', 'no message')}"
+    if body.get("correlationId"):
+        text += f" (correlationId {body['correlationId']})"
+    return text
+
+
+def seconds_to_midnight(now: float) -> float:
+    moment = datetime.fromtimestamp(now, UTC)
+    midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (midnight - moment).total_seconds())
+
+
+class DailyQuota:
+    """The daily budget as HubSpot reports it in its headers, shared through the bucket's key."""
+
+    def __init__(self, budgets: Budgets, clock: Any) -> None:
+        self.limit = budgets.daily
+        self.share = budgets.daily_reserve / budgets.daily if budgets.daily else 0.0
+        self.remaining: int | None = None
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def observe(self, response: requests.Response) -> None:
+        value = response.headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        if value is not None and value.isdigit():
+            with self._lock:
+                self.remaining = int(value)
+            daily = response.headers.get("X-HubSpot-RateLimit-Daily")
+            if daily is not None and daily.isdigit():
+                self.limit = int(daily)
+
+    @property
+    def reserve(self) -> int:
+        return int(self.limit * self.share)
+
+    def check(self) -> None:
+        remaining = self.remaining
+        if remaining is not None and remaining <= self.reserve:
+            wait = seconds_to_midnight(self._clock())
+            message = (
+                f"hubspot: the daily API quota is nearly used up ({remaining} of {self.limit} left, "
+                f"{self.reserve} kept in reserve); scheduled work pauses until the quota resets"
+            )
+            log.warning(message)
+            raise RateLimited(message, crm=CRM, retry_after=wait)
+
+
+class HubSpotTransport:
+    """``call(method, path, …)`` -> parsed JSON. ``http.counter`` counts requests."""
+
+    def __init__(self, config: HubSpotConfig, ctx: AdapterContext, key: str) -> None:
+        self.config = config
+        self.clock = ctx.clock
+        budgets = config.budgets()
+        self.budgets = budgets
+        burst = max(1, budgets.per_ten_seconds // 20)
+        window = LimiterPolicy(burst, (budgets.per_ten_seconds - burst) / 10.0, key=key)
+        self.config_key = TOKEN_KEY if config.access_token is not None else OAUTH_KEY
+        base = str(config.base_url).rstrip("/")
+        policy = HttpPolicy(
+            name=CRM,
+            base_url=base,
+            connect_timeout=config.http.connect_timeout,
+            read_timeout=config.http.read_timeout,
+            max_retries=config.http.max_retries,
+            backoff_cap=config.http.max_backoff,
+            limiter=window,
+            concurrency=config.max_concurrency,
+            retry_after_from=self._retry_after,
+            translate_error=self._translate,
+            default_headers={"Accept": "application/json", "Content-Type": "application/json"},
+        )
+        if config.access_token is not None:
+            source: Any = StaticToken(config.access_token.get_secret_value())
+        else:
+            source = self._oauth(config, ctx, base)
+        self.http = HttpClient(
+            policy,
+            auth=BearerAuth(source),
+            bucket=ctx.bucket,
+            clock=ctx.clock,
+            sleep=ctx.sleep,
+            on_request=ctx.on_request,
+        )
+        search_burst = 1 if budgets.search_per_second > 1 else budgets.search_per_second
+        search = LimiterPolicy(
+            search_burst, max(0.1, budgets.search_per_second - search_burst), key=f"{key}:search"
+        )
+        self.search_limiter = RateLimiter(
+            search, search.key, bucket=ctx.bucket, clock=ctx.clock, sleep=ctx.sleep
+        )
+        self.daily = DailyQuota(budgets, ctx.clock)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool = False,
+    ) -> Any:
+        self.daily.check()
+        if path.endswith("/search"):
+            self.search_limiter.acquire()
+        response = self.http.request(method, path, params=params, json=json, idempotent=idempotent)
+        self.daily.observe(response)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise TransientError(f"hubspot: {method} {path} answered with no JSON", crm=CRM) from exc
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- hooks of the HTTP layer --------------------------------------------------------------------
+    def _retry_after(self, response: requests.Response, now: float) -> float | None:
+        if response.status_code != 429:
+            return None
+        policy = error_body(response).get("policyName")
+        if policy == "DAILY":
+            return seconds_to_midnight(now)
+        if response.headers.get("Retry-After"):
+            return None  # the HTTP layer reads it
+        return 1.0 if policy == "SECONDLY" else 10.0 / max(1, self.budgets.per_ten_seconds) * 5
+
+    def _translate(self, response: requests.Response) -> CrmError | None:
+        body = error_body(response)
+        request = response.request
+        path = urlsplit(str(request.url or "")).path if request is not None else ""
+        method = request.method if request is not None else ""
+        status = response.status_code
+        message = f"hubspot: {method} {path} answered HTTP {status} {describe(body)}"
+        fields: dict[str, Any] = {"crm": CRM, "status": status, "code": str(body.get("category", ""))}
+        if status == 429:
+            return RateLimited(message, **fields)
+        if status >= 500:
+            return TransientError(message, **fields)
+        if status == 401:
+            return AuthError(message + f"; check {self.config_key}", config_key=self.config_key, **fields)
+        if status == 403:
+            return PermissionDenied(message, **fields)
+        if status == 404:
+            return NotFound(message, **fields)
+        if status in (400, 409, 422):
+            return CrmValidationError(message, **fields)
+        return CrmFatalError(message, **fields)
+
+    # -- OAuth --------------------------------------------------------------------------------------
+    def _oauth(self, config: HubSpotConfig, ctx: AdapterContext, base: str) -> RefreshingToken:
+        oauth = config.oauth
+        assert oauth is not None
+        store = KvTokenStore(ctx.kv, TOKENS_KV_KEY)
+        token_url = str(oauth.token_url) if oauth.token_url else f"{base}/oauth/v1/token"
+        token_http = HttpClient(
+            HttpPolicy(name=f"{CRM}-oauth", base_url=token_url, max_retries=2),
+            clock=ctx.clock,
+            sleep=ctx.sleep,
+            on_request=ctx.on_request,
+        )
+
+        def load() -> StoredPair | None:
+            stored = store.load()
+            if stored is not None:
+                return stored
+            return StoredPair("", oauth.refresh_token.get_secret_value(), 0.0)  # refresh on first use
+
+        def refresh(pair: StoredPair) -> StoredPair:
+            form = {
+                "grant_type": "refresh_token",
+                "client_id": oauth.client_id.get_secret_value(),
+                "client_secret": oauth.client_secret.get_secret_value(),
+                "refresh_token": pair.refresh_token,
+            }
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            try:
+                response = token_http.post(token_url, data=form, headers=headers)
+            except CrmError as exc:
+                raise AuthError(
+                    f"HubSpot refused to refresh the OAuth token: {exc}; check {OAUTH_KEY} and "
+                    "crm.hubspot.oauth.client_id/client_secret (install the app again if it was revoked)",
+                    crm=CRM,
+                    config_key=OAUTH_KEY,
+                ) from exc
+            data = response.json()
+            expires = ctx.clock() + float(data.get("expires_in") or 1800)
+            return StoredPair(str(data["access_token"]), str(data.get("refresh_token") or ""), expires)
+
+        return RefreshingToken(
+            load=load,
+            save=store.save,
+            refresh=refresh,
+            locks=ctx.locks,
+            lock_name="hubspot-oauth-refresh",
+            clock=ctx.clock,
+            config_key=OAUTH_KEY,
+        )
