@@ -117,7 +117,8 @@ class LayoutReader:
                 taken.add(key)
             desired = self._desired_funnel(key)
             colours = {s.key: s.color for s in desired.stages} if desired else {}
-            stages, used = [], set()
+            stages: list[ObservedStage] = []
+            used: set[str] = set()
             for stage in sorted(pipeline.get("stages", []), key=lambda s: s.get("displayOrder", 0)):
                 skey = self._stage_key(pipeline["id"], stage, desired, used)
                 if skey is not None:

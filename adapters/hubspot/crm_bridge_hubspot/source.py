@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm_bridge.domain.layout import FieldEntity
+from crm_bridge.domain.model import Deal, Lead, Partner
 from crm_bridge.errors import DataError
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
 from crm_bridge_hubspot.catalog import Catalog
@@ -78,7 +79,7 @@ class RecordLister:
         return funnel is not None and funnel != self.lead_funnel
 
     def _convert(self, entity: Entity, reader: RowReader, rows: list[dict[str, Any]]) -> list[Any]:
-        out = []
+        out: list[Partner | Lead | Deal] = []
         for row in rows:
             if not self._wanted(entity, reader, row):
                 continue

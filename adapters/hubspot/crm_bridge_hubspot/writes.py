@@ -202,7 +202,7 @@ class RecordWrites:
     # -- updates ------------------------------------------------------------------------------------
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
         catalog = self.catalog()
-        prepared = []
+        prepared: list[tuple[str, dict[str, str] | WriteOutcome]] = []
         for update in updates:
             try:
                 prepared.append((update.crm_id, self._record_update(catalog, update)))
@@ -246,7 +246,7 @@ class RecordWrites:
 
     def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:
         catalog = self.catalog()
-        prepared = []
+        prepared: list[tuple[str, dict[str, str] | WriteOutcome]] = []
         for update in updates:
             try:
                 prepared.append((update.crm_id, self._fields(catalog, FieldEntity.PARTNER, update.fields)))
