@@ -62,7 +62,7 @@ class _Seeder:
         props = {"name": name}
         ptype = self.adapter.catalog().field(FieldEntity.PARTNER, "partner_type")
         if ptype is not None and ptype.options:
-            props[ptype.name] = ptype.options[0]
+            props[ptype.code] = next(iter(ptype.options))
         return str(self.sandbox.emulator.seed({"companies": [{"properties": props}]})["companies"][0])
 
     def user(self, name: str) -> str:

@@ -22,9 +22,9 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
+from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.apply import LayoutWriter
-from crm_bridge_hubspot.catalog import Catalog
-from crm_bridge_hubspot.layout_state import LayoutState
+from crm_bridge_hubspot.layout_state import CATALOG_KEY, HubSpotLayout
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.observe import LayoutReader, Snapshot
 from crm_bridge_hubspot.source import RecordLister
@@ -56,10 +56,10 @@ class HubSpotAdapter:
         self.ctx = ctx
         self.desired = desired
         self.limits_note = limits_note
-        self.state = LayoutState.load(ctx.kv)
+        self.state = HubSpotLayout.load(ctx.kv)
         self.reader = LayoutReader(transport, mapping, self.state, desired)
         owners = dict(curators or {})
-        self._catalog: Catalog | None = None
+        self._catalog: Catalog[str] | None = None
         self._snapshot: Snapshot | None = None
         self.lister = RecordLister(
             transport, self.catalog, {o: k for k, o in owners.items()}, mapping.lead_funnel, ctx.clock
@@ -78,11 +78,11 @@ class HubSpotAdapter:
     def _remember(self, observed: ObservedLayout) -> None:
         for funnel in observed.funnels:
             if funnel.key is not None:
-                self.state.funnels[funnel.key] = funnel.crm_id
-                self.state.stages[funnel.crm_id] = {s.crm_id: s.key for s in funnel.stages if s.key}
+                self.state.ids.funnels[funnel.key] = funnel.crm_id
+                self.state.ids.stages[funnel.key] = {s.key: s.crm_id for s in funnel.stages if s.key}
         self.state.save(self.ctx.kv)
-        self._catalog = Catalog.build(observed)
-        self._catalog.save(self.ctx.kv)
+        self._catalog = Catalog.build(observed, str)
+        self._catalog.save(self.ctx.kv, CATALOG_KEY)
 
     def apply_plan(self, plan: ProvisionPlan) -> ObservedLayout:
         if self._snapshot is None:
@@ -108,10 +108,10 @@ class HubSpotAdapter:
             raise kind(f"HubSpot refused {len(failures)} provisioning step(s): {lines}", crm="hubspot")
         return observed
 
-    def catalog(self) -> Catalog:
+    def catalog(self) -> Catalog[str]:
         """Translation tables: from memory, else the state store, else one observation."""
         if self._catalog is None:
-            cached = Catalog.load(self.ctx.kv)
+            cached = Catalog.load(self.ctx.kv, CATALOG_KEY, str)
             if cached.ready:
                 self._catalog = cached
             else:

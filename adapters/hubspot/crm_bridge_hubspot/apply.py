@@ -27,7 +27,7 @@ from crm_bridge.domain.layout import (
 )
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import ConfigError, CrmError
-from crm_bridge_hubspot.layout_state import LayoutState
+from crm_bridge_hubspot.layout_state import HubSpotLayout
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.observe import PIPELINES, Snapshot
 from crm_bridge_hubspot.transport import HubSpotTransport
@@ -66,7 +66,7 @@ class LayoutWriter:
         self,
         transport: HubSpotTransport,
         mapping: HubSpotMapping,
-        state: LayoutState,
+        state: HubSpotLayout,
         save_state: Callable[[], None],
         max_pipelines: int,
         tier: str,
@@ -131,27 +131,30 @@ class LayoutWriter:
         }
         created = self.transport.call("POST", PIPELINES, json=body)
         pid = str(created["id"])
-        self.state.funnels[funnel.key] = pid
+        self.state.ids.funnels[funnel.key] = pid
+        self.state.ids.created.add(pid)
         by_label = {s.name.strip().lower(): s.key for s in funnel.stages}
-        self.state.stages[pid] = {
-            str(s["id"]): by_label[str(s["label"]).strip().lower()]
+        self.state.ids.stages[funnel.key] = {
+            by_label[str(s["label"]).strip().lower()]: str(s["id"])
             for s in created.get("stages", [])
             if str(s.get("label", "")).strip().lower() in by_label
         }
         colours = {s.key: s.color for s in funnel.stages}
         self.state.colours.update(
-            {sid: colours[key] for sid, key in self.state.stages[pid].items() if colours.get(key)}
+            {sid: colours[key] for key, sid in self.state.ids.stages[funnel.key].items() if colours.get(key)}
         )
 
     def _stage(self, item: PlanItem) -> None:
         funnel_key = item.path.split("/")[0]
-        pid = item.parent_id or self.state.funnels.get(funnel_key)
+        pid = item.parent_id or self.state.ids.funnels.get(funnel_key)
         if pid is None:
             raise ConfigError(f"funnel {funnel_key} has no pipeline yet; run crm-bridge provision again")
         base = f"{PIPELINES}/{pid}/stages"
         if item.action is PlanAction.DELETE and item.observed_id:
             self.transport.call("DELETE", f"{base}/{item.observed_id}")
-            self.state.stages.get(pid, {}).pop(item.observed_id, None)
+            stages = self.state.ids.stages.get(funnel_key, {})
+            for key in [k for k, code in stages.items() if code == item.observed_id]:
+                del stages[key]
             return
         stage = item.desired
         assert isinstance(stage, DesiredStage)
@@ -166,7 +169,7 @@ class LayoutWriter:
                 self.transport.call("PATCH", f"{base}/{sid}", json=body)
         else:
             return
-        self.state.stages.setdefault(pid, {})[sid] = stage.key
+        self.state.ids.stages.setdefault(funnel_key, {})[stage.key] = sid
         if stage.color:
             self.state.colours[sid] = stage.color
 

@@ -1,35 +1,30 @@
-"""Which pipelines and stages are ours, by id, kept in the state store (``hubspot.layout``): saved
-after every apply round, so a re-run after a crash recognises what the previous run made."""
+"""What the adapter keeps about the account's layout in the state store, on top of the toolkit's
+``LayoutState`` (funnel key -> pipeline id, stage key -> stage id): the colour configured for each
+stage when it was last written. HubSpot stages have no colour, so this is what observation reports;
+a colour change in the config is one plan step and then settles."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from crm_bridge.ports import KeyValueState
+from crm_bridge.toolkit.layout_state import LayoutState
 
-KV_KEY = "hubspot.layout"
+LAYOUT_KEY = "hubspot.layout"
+CATALOG_KEY = "hubspot.catalog"
+COLOURS_KEY = "hubspot.stage_colours"
 
 
 @dataclass
-class LayoutState:
-    funnels: dict[str, str] = field(default_factory=dict)  # funnel key -> pipeline id
-    stages: dict[str, dict[str, str]] = field(default_factory=dict)  # pipeline id -> stage id -> key
-    # HubSpot stages have no colour: the one configured when we last wrote the stage, so a colour
-    # change in the config is one plan step and then settles.
+class HubSpotLayout:
+    ids: LayoutState[str]
     colours: dict[str, str] = field(default_factory=dict)  # stage id -> #RRGGBB
 
     @classmethod
-    def load(cls, kv: KeyValueState) -> LayoutState:
-        raw: Any = kv.get(KV_KEY) or {}
-        return cls(
-            funnels={str(k): str(v) for k, v in (raw.get("funnels") or {}).items()},
-            stages={str(p): dict(m) for p, m in (raw.get("stages") or {}).items()},
-            colours=dict(raw.get("colours") or {}),
-        )
+    def load(cls, kv: KeyValueState) -> HubSpotLayout:
+        colours = kv.get(COLOURS_KEY)
+        return cls(LayoutState.load(kv, LAYOUT_KEY, str), dict(colours) if isinstance(colours, dict) else {})
 
     def save(self, kv: KeyValueState) -> None:
-        kv.set(KV_KEY, {"funnels": self.funnels, "stages": self.stages, "colours": self.colours})
-
-    def funnel_key(self, pipeline_id: str) -> str | None:
-        return next((k for k, pid in self.funnels.items() if pid == pipeline_id), None)
+        self.ids.save(kv, LAYOUT_KEY)
+        kv.set(COLOURS_KEY, self.colours)

@@ -1,9 +1,10 @@
 """Reading the account's layout: deal pipelines with their stages, and crm-bridge's properties on
 companies and deals, as an ``ObservedLayout``.
 
-Recognition: a pipeline is ours by the id the state store remembers, else by carrying the configured
-funnel's label (a first run on an account that already has it); a stage by its remembered id, else by
-label within its funnel, else — for the won and lost ends — by probability 1.0 / 0.0. A property is
+Recognition (the toolkit's rules): a pipeline is ours by the id the state store remembers, else by
+carrying the configured funnel's label (a first run on an account that already has it); a stage by its
+remembered id, else by label and kind within its funnel, else — for the won and lost ends — by
+probability 1.0 / 0.0. A property is
 ours by the name the mapping gives it. HubSpot stages have no colour: the one configured when the
 stage was last written (kept in the state store), else the configured one, is reported.
 """
@@ -25,7 +26,8 @@ from crm_bridge.domain.layout import (
     ObservedStage,
 )
 from crm_bridge.domain.model import StageKind
-from crm_bridge_hubspot.layout_state import LayoutState
+from crm_bridge.toolkit.recognition import funnels_by_name, stage_key_by_name
+from crm_bridge_hubspot.layout_state import HubSpotLayout
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.transport import HubSpotTransport
 
@@ -52,7 +54,7 @@ class LayoutReader:
         self,
         transport: HubSpotTransport,
         mapping: HubSpotMapping,
-        state: LayoutState,
+        state: HubSpotLayout,
         desired: DesiredLayout | None,
     ) -> None:
         self.transport = transport
@@ -74,53 +76,43 @@ class LayoutReader:
             groups[obj] = {g["name"] for g in listed}
         return Snapshot(pipelines, properties, groups)
 
-    # -- recognition --------------------------------------------------------------------------------
+    # -- recognition (crm_bridge.toolkit.recognition) -----------------------------------------------
     def _desired_funnel(self, key: str | None) -> DesiredFunnel | None:
         if key is None or self.desired is None:
             return None
         return next((f for f in self.desired.funnels if f.key == key), None)
 
-    def _funnel_key(self, pipeline: dict[str, Any], taken: set[str]) -> str | None:
-        known = self.state.funnel_key(pipeline["id"])
-        if known is not None or self.desired is None:
-            return known
-        label = str(pipeline.get("label", "")).strip().lower()
-        for funnel in self.desired.funnels:
-            if (
-                funnel.key not in taken
-                and funnel.key not in self.state.funnels
-                and funnel.name.lower() == label
-            ):
-                return funnel.key
-        return None
+    def _funnel_keys(self, pipelines: list[dict[str, Any]]) -> dict[str, str]:
+        """Pipeline id -> funnel key: remembered ids, else the configured funnel's label."""
+        known = {k: v for k, v in self.state.ids.funnels.items() if any(p["id"] == v for p in pipelines)}
+        found = funnels_by_name(self.desired, known, [(p["id"], str(p.get("label", ""))) for p in pipelines])
+        return {pid: key for key, pid in {**known, **found}.items()}
 
-    def _stage_key(
-        self, pipeline_id: str, stage: dict[str, Any], funnel: DesiredFunnel | None, used: set[str]
-    ) -> str | None:
-        known = self.state.stages.get(pipeline_id, {}).get(stage["id"])
-        if known is not None or funnel is None:
+    def _stage_key(self, funnel_key: str | None, stage: dict[str, Any], used: set[str]) -> str | None:
+        if funnel_key is None:
+            return None
+        known = self.state.ids.stage_key(funnel_key, stage["id"])
+        if known is not None:
             return known
-        label = str(stage.get("label", "")).strip().lower()
-        hit = next((s for s in funnel.stages if s.key not in used and s.name.strip().lower() == label), None)
-        if hit is None:
-            kind = stage_kind(stage)
-            if kind is not StageKind.OPEN:
-                hit = next((s for s in funnel.stages if s.kind is kind and s.key not in used), None)
-        return hit.key if hit is not None else None
+        kind = stage_kind(stage)
+        by_name = stage_key_by_name(self.desired, funnel_key, used, str(stage.get("label", "")), kind)
+        funnel = self._desired_funnel(funnel_key)
+        if by_name is None and funnel is not None and kind is not StageKind.OPEN:
+            # the won / lost end a pipeline was created with, under another label
+            by_name = next((s.key for s in funnel.stages if s.kind is kind and s.key not in used), None)
+        return by_name
 
     def observed(self, snap: Snapshot) -> ObservedLayout:
         funnels: list[ObservedFunnel] = []
-        taken: set[str] = set()
+        keys = self._funnel_keys(snap.pipelines)
         for pipeline in sorted(snap.pipelines, key=lambda p: (p.get("displayOrder", 0), p["id"])):
-            key = self._funnel_key(pipeline, taken)
-            if key is not None:
-                taken.add(key)
+            key = keys.get(pipeline["id"])
             desired = self._desired_funnel(key)
             colours = {s.key: s.color for s in desired.stages} if desired else {}
             stages: list[ObservedStage] = []
             used: set[str] = set()
             for stage in sorted(pipeline.get("stages", []), key=lambda s: s.get("displayOrder", 0)):
-                skey = self._stage_key(pipeline["id"], stage, desired, used)
+                skey = self._stage_key(key, stage, used)
                 if skey is not None:
                     used.add(skey)
                 stages.append(

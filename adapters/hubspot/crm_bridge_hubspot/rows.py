@@ -12,7 +12,7 @@ from typing import Any
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
 from crm_bridge.errors import DataError
-from crm_bridge_hubspot.catalog import Catalog, FieldInfo
+from crm_bridge.toolkit.catalog import Catalog, FieldInfo
 
 DEAL_PROPERTIES = (
     "dealname",
@@ -65,19 +65,19 @@ def _id(value: Any) -> str | None:
 
 
 class RowReader:
-    def __init__(self, catalog: Catalog, curators: Mapping[str, str], lead_funnel: str) -> None:
+    def __init__(self, catalog: Catalog[str], curators: Mapping[str, str], lead_funnel: str) -> None:
         self.catalog = catalog
         self.curators = curators  # owner id -> curator key
         self.lead_funnel = lead_funnel
 
     def properties(self, entity: FieldEntity) -> list[str]:
         base = COMPANY_PROPERTIES if entity is FieldEntity.PARTNER else DEAL_PROPERTIES
-        ours = [f.name for k, f in self.catalog.fields.items() if k.startswith(entity.value + ".")]
+        ours = [f.code for k, f in self.catalog.fields.items() if k.startswith(entity.value + ".")]
         return list(dict.fromkeys([*base, *ours]))
 
     def _value(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> Any:
         info = self.catalog.field(entity, key)
-        return (row.get("properties") or {}).get(info.name) if info else None
+        return (row.get("properties") or {}).get(info.code) if info else None
 
     def _yes(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> bool:
         return _text(self._value(row, entity, key)).lower() in ("yes", "true", "1")
@@ -143,7 +143,7 @@ class RowReader:
         return Deal(**self._common(row, FieldEntity.DEAL), funnel=funnel, repeat=funnel == "repeat")
 
 
-def property_value(info: FieldInfo, value: Any, owners: Mapping[str, str]) -> str:
+def property_value(info: FieldInfo[str], value: Any, owners: Mapping[str, str]) -> str:
     """A domain value -> the string HubSpot stores. Raises DataError for an unknown option."""
     if value is None:
         return ""
@@ -151,7 +151,7 @@ def property_value(info: FieldInfo, value: Any, owners: Mapping[str, str]) -> st
         if isinstance(value, bool) and {"yes", "no"} <= set(info.options):
             return "yes" if value else "no"
         if str(value) not in info.options:
-            raise DataError(f"option {value!r} does not exist in {info.name}; run crm-bridge provision")
+            raise DataError(f"option {value!r} does not exist in {info.code}; run crm-bridge provision")
         return str(value)
     if info.type is FieldType.USER:
         return owners.get(str(value), str(value))

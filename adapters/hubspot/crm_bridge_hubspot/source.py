@@ -22,7 +22,7 @@ from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.domain.model import Deal, Lead, Partner
 from crm_bridge.errors import DataError
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
-from crm_bridge_hubspot.catalog import Catalog
+from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.rows import MODIFIED, RowReader, millis, parse_time
 from crm_bridge_hubspot.transport import HubSpotTransport
 
@@ -37,7 +37,7 @@ class RecordLister:
     def __init__(
         self,
         transport: HubSpotTransport,
-        catalog: Callable[[], Catalog],
+        catalog: Callable[[], Catalog[str]],
         curators: Mapping[str, str],
         lead_funnel: str,
         clock: Callable[[], float],
@@ -61,7 +61,7 @@ class RecordLister:
         """The filters that select ``entity`` in a search."""
         if entity is Entity.PARTNER:
             info = reader.catalog.field(FieldEntity.PARTNER, "partner_type")
-            name = info.name if info else "name"
+            name = info.code if info else "name"
             return [{"propertyName": name, "operator": "HAS_PROPERTY"}]
         funnels = reader.catalog.funnels
         if entity is Entity.LEAD:

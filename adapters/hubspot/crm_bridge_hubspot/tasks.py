@@ -1,10 +1,10 @@
 """TaskSink for HubSpot: CRM tasks (``hs_task_subject``, ``hs_task_body``, due ``hs_timestamp`` = the
 SLA deadline, ``hubspot_owner_id``) associated to the deal or company, 100 per ``batch/create``.
 
-Exactly once: tasks have no unique property, so each task's external id is recorded in the state
-store as pending before its batch and with the task id after it; a repeated push is answered from the
-store, and only tasks left pending by a crash are looked up (one search by owner, subject and due
-time each) before re-creating. N new tasks cost ceil(N/100) requests.
+Exactly once (``crm_bridge.toolkit.exactly_once``): tasks have no unique property, so each task's
+external id is recorded in the state store as pending before its batch and with the task id after it;
+a repeated push is answered from the store, and only tasks left pending by a crash are looked up (one
+search by owner, subject and due time each) before re-creating. N new tasks cost ceil(N/100) requests.
 
 Notifications to CRM users: HubSpot has no notification API for integrations, so a notification is a
 task for that owner, due now, with the message as its body (Telegram / e-mail go as before).
@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_bridge.errors import CrmValidationError
 from crm_bridge.ports import Entity, KeyValueState, NotificationDraft, TaskDraft, WriteOutcome
+from crm_bridge.toolkit.exactly_once import ExactlyOnce, Sent
 from crm_bridge_hubspot.batch import BatchWriter
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.rows import millis
@@ -33,7 +35,7 @@ class TaskWrites:
         self.transport = transport
         self.batch = BatchWriter(transport)
         self.mapping = mapping
-        self.kv = kv
+        self.once: ExactlyOnce[TaskDraft, tuple[str, dict[str, Any]]] = ExactlyOnce(kv, KV_PREFIX)
         self.clock = clock
 
     def _input(self, draft: TaskDraft) -> dict[str, Any]:
@@ -75,38 +77,28 @@ class TaskWrites:
         return str(found[0]["id"]) if found else None
 
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
-        results: dict[str, WriteOutcome] = {}
-        to_send: list[TaskDraft] = []
-        for draft in drafts:
-            ext = draft.external_id
-            if ext in results or any(d.external_id == ext for d in to_send):
-                continue
-            state = self.kv.get(KV_PREFIX + ext)
-            known = state.get("id") if isinstance(state, dict) else None
-            if known is None and isinstance(state, dict) and state.get("pending"):
-                known = self._recover(draft)
-                if known is not None:
-                    self.kv.set(KV_PREFIX + ext, {"id": known})
-            if known is not None:
-                results[ext] = WriteOutcome(ext, str(known), created=False)
-            elif draft.deadline.tzinfo is None:
-                results[ext] = WriteOutcome(ext, None, error="the task deadline must be timezone-aware")
-            else:
-                to_send.append(draft)
-        for draft in to_send:
-            self.kv.set(KV_PREFIX + draft.external_id, {"pending": True})
-        items = [(d.external_id, self._input(d)) for d in to_send]
+        return self.once.create(
+            drafts,
+            key=lambda d: d.external_id,
+            prepare=self._prepare,
+            recover=lambda pending: {
+                d.external_id: found for d in pending if (found := self._recover(d)) is not None
+            },
+            send=self._send,
+        )
+
+    def _prepare(self, draft: TaskDraft) -> tuple[str, dict[str, Any]]:
+        if draft.deadline.tzinfo is None:
+            raise CrmValidationError("the task deadline must be timezone-aware", crm="hubspot", entity="task")
+        return draft.external_id, self._input(draft)
+
+    def _send(self, items: Sequence[tuple[str, dict[str, Any]]]) -> list[Sent]:
         answers = self.batch.run(f"{TASKS}/batch/create", items, by="trace")
-        for draft in to_send:
-            ext = draft.external_id
-            answer = answers[ext]
-            if answer.record is not None:
-                self.kv.set(KV_PREFIX + ext, {"id": str(answer.record["id"])})
-                results[ext] = WriteOutcome(ext, str(answer.record["id"]), created=True)
-            else:
-                self.kv.set(KV_PREFIX + ext, None)  # refused: nothing was created
-                results[ext] = WriteOutcome(ext, None, error=answer.error)
-        return [results[d.external_id] for d in drafts]
+        out = []
+        for key, _ in items:
+            record = answers[key].record
+            out.append(Sent(str(record["id"])) if record is not None else Sent(None, answers[key].error))
+        return out
 
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
         now = datetime.fromtimestamp(self.clock(), UTC).replace(microsecond=0)

@@ -19,8 +19,8 @@ from typing import Any
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
 from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
+from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.batch import Answer, BatchWriter
-from crm_bridge_hubspot.catalog import Catalog
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.rows import property_value
 from crm_bridge_hubspot.transport import HubSpotTransport
@@ -38,7 +38,7 @@ class RecordWrites:
         self,
         transport: HubSpotTransport,
         mapping: HubSpotMapping,
-        catalog: Callable[[], Catalog],
+        catalog: Callable[[], Catalog[str]],
         owners: Mapping[str, str],
     ) -> None:
         self.transport = transport
@@ -63,7 +63,7 @@ class RecordWrites:
         drafts: Sequence[LeadDraft | DealDraft],
         build: Callable[[Any], dict[str, Any]],
         entity: FieldEntity,
-        catalog: Catalog,
+        catalog: Catalog[str],
     ) -> list[WriteOutcome]:
         ext = catalog.field(entity, "external_id")
         if ext is None:
@@ -85,9 +85,9 @@ class RecordWrites:
             except CrmBridgeError as exc:
                 results[key] = _fail(key, exc)
                 continue
-            body["properties"][ext.name] = key
+            body["properties"][ext.code] = key
             items.append((key, {**body, "objectWriteTraceId": key}))
-        results.update(self._create_items(items, ext.name))
+        results.update(self._create_items(items, ext.code))
         return [results[d.external_id] for d in drafts]
 
     def _create_items(self, items: list[tuple[str, dict[str, Any]]], ext: str) -> dict[str, WriteOutcome]:
@@ -152,22 +152,24 @@ class RecordWrites:
             links.append(_link(contact_id, self.mapping.associations.deal_to_contact))
         return links
 
-    def _stage(self, catalog: Catalog, funnel: str, stage: str | None) -> tuple[str, str]:
+    def _stage(self, catalog: Catalog[str], funnel: str, stage: str | None) -> tuple[str, str]:
         pipeline = catalog.funnels.get(funnel)
-        stage_id = catalog.stage_id(funnel, stage)
+        stage_id = catalog.stage_code(funnel, stage)
         if pipeline is None or stage_id is None:
             what = f"stage {stage!r} of funnel {funnel!r}" if pipeline else f"funnel {funnel!r}"
             raise CrmValidationError(f"unknown {what}; run crm-bridge provision", crm="hubspot")
         return pipeline, stage_id
 
-    def _common(self, catalog: Catalog, entity: FieldEntity, partner_id: str | None) -> dict[str, str]:
+    def _common(self, catalog: Catalog[str], entity: FieldEntity, partner_id: str | None) -> dict[str, str]:
         props: dict[str, str] = {}
         ref = catalog.field(entity, "partner_ref")
         if ref is not None and partner_id:
-            props[ref.name] = partner_id
+            props[ref.code] = partner_id
         return props
 
-    def _lead_input(self, catalog: Catalog, draft: LeadDraft, contacts: Mapping[str, str]) -> dict[str, Any]:
+    def _lead_input(
+        self, catalog: Catalog[str], draft: LeadDraft, contacts: Mapping[str, str]
+    ) -> dict[str, Any]:
         pipeline, stage = self._stage(catalog, self.mapping.lead_funnel, draft.stage)
         props = self._common(catalog, FieldEntity.LEAD, draft.partner_id)
         props.update({"dealname": draft.title, "pipeline": pipeline, "dealstage": stage})
@@ -176,7 +178,7 @@ class RecordWrites:
             props["hubspot_owner_id"] = draft.manager_user_id
         conflict = catalog.field(FieldEntity.LEAD, "conflict")
         if conflict is not None and draft.conflict:
-            props[conflict.name] = property_value(conflict, True, self.owners)
+            props[conflict.code] = property_value(conflict, True, self.owners)
         lines = [draft.comment] if draft.comment else []
         for label, value in (("Customer", draft.customer_name), ("Phone", draft.customer.phone)):
             if value:
@@ -188,7 +190,7 @@ class RecordWrites:
         contact = contacts.get(draft.customer.email.strip().lower()) if draft.customer.email else None
         return {"properties": props, "associations": self._associations(draft.partner_id, contact)}
 
-    def _deal_input(self, catalog: Catalog, draft: DealDraft) -> dict[str, Any]:
+    def _deal_input(self, catalog: Catalog[str], draft: DealDraft) -> dict[str, Any]:
         if draft.funnel == self.mapping.lead_funnel:
             raise CrmValidationError("partner leads are created with create_leads", crm="hubspot")
         pipeline, stage = self._stage(catalog, draft.funnel, draft.stage)
@@ -210,7 +212,7 @@ class RecordWrites:
                 prepared.append((update.crm_id, _fail(update.crm_id, exc)))
         return self._send(DEALS, prepared)
 
-    def _record_update(self, catalog: Catalog, update: RecordUpdate) -> dict[str, str]:
+    def _record_update(self, catalog: Catalog[str], update: RecordUpdate) -> dict[str, str]:
         if update.entity is Entity.PARTNER:
             raise CrmValidationError("partners are changed with update_partners", crm="hubspot")
         entity = FieldEntity.LEAD if update.entity is Entity.LEAD else FieldEntity.DEAL
@@ -232,7 +234,9 @@ class RecordWrites:
             props["pipeline"], props["dealstage"] = self._stage(catalog, funnel, update.stage)
         return props
 
-    def _fields(self, catalog: Catalog, entity: FieldEntity, values: Mapping[str, Any]) -> dict[str, str]:
+    def _fields(
+        self, catalog: Catalog[str], entity: FieldEntity, values: Mapping[str, Any]
+    ) -> dict[str, str]:
         props: dict[str, str] = {}
         for key, value in values.items():
             if key in _STANDARD:
@@ -241,7 +245,7 @@ class RecordWrites:
             info = catalog.field(entity, key)
             if info is None:
                 raise DataError(f"unknown field {key!r} on {entity.value}; run crm-bridge provision")
-            props[info.name] = property_value(info, value, self.owners)
+            props[info.code] = property_value(info, value, self.owners)
         return props
 
     def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:

@@ -13,7 +13,7 @@ from crm_bridge.domain.model import StageKind
 
 
 class _Field(Protocol):
-    name: str
+    code: str
 
 
 class Catalog(Protocol):
@@ -37,7 +37,7 @@ def _name(catalog: Catalog, entity: FieldEntity, key: str) -> str:
     info = catalog.field(entity, key)
     if info is None:
         raise LookupError(f"the account has no {entity.value} property {key!r}: provision it first")
-    return info.name
+    return info.code
 
 
 def _stage(catalog: Catalog, funnel: str, key: str) -> str:
