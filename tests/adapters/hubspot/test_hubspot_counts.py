@@ -1,0 +1,119 @@
+"""Request counts of the HubSpot adapter on the emulator (every request checked against HubSpot's
+OpenAPI specs). Formulas, with N records, P distinct partners, D deals in the account:
+
+* provisioning an empty account: 5 reads (pipelines; properties and groups of companies and deals)
+  + 4 pipelines (each created with its stages) + 2 property groups + 2 property batch creates + the
+  5 reads again = 18; a second run: the 5 reads, nothing written;
+* backfill of one entity: 1 search (the total, for the progress bar) + ceil(D/100) list pages;
+* push of N new leads: ceil(P/100) company checks + ceil(N/100) batch creates; pushed again by a
+  fresh process: ceil(P/100) + 2 * ceil(N/100) (each create answers 409, one batch read resolves it);
+* N tasks: ceil(N/100); pushed again: none.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from hs_support import LEAD_STAGES, MemoryKV, config, make_adapter, provision, writes
+
+from crm_bridge.domain.layout import FieldEntity
+from crm_bridge.ports import Entity, LeadDraft, RecordRef, RecordUpdate, TaskDraft
+from crm_bridge.sandbox.server import Sandbox
+from crm_bridge_hubspot import HubSpotAdapter
+
+
+def _leads(n: int, partner: str, prefix: str = "ext") -> list[LeadDraft]:
+    return [LeadDraft(f"{prefix}-{i}", partner, f"Lead {i}") for i in range(n)]
+
+
+def _partner(sandbox: Sandbox, adapter: HubSpotAdapter, name: str = "Vector LLC") -> str:
+    ptype = adapter.catalog().field(FieldEntity.PARTNER, "partner_type")
+    assert ptype is not None
+    seeded = sandbox.emulator.seed({"companies": [{"properties": {"name": name, ptype.code: "reseller"}}]})
+    return str(seeded["companies"][0])
+
+
+def test_provisioning_an_empty_account_takes_18_requests_and_a_second_run_writes_nothing(
+    adapter: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    first = provision(adapter)
+    first_count = sandbox.request_count()
+    first_writes = writes(sandbox)
+    sandbox.log.clear()
+
+    second = provision(adapter)
+
+    assert first.writes and first_count == 18
+    assert sorted(first_writes).count("POST /crm/v3/pipelines/deals") == 4
+    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 5
+
+
+def test_a_backfill_lists_a_hundred_deals_a_page_after_one_search_for_the_total(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    provisioned.create_leads(_leads(250, partner))
+    sandbox.log.clear()
+
+    pages = list(provisioned.changed_since(Entity.LEAD, None))
+
+    assert sum(len(p.records) for p in pages) == 250 and pages[0].total == 250
+    assert sandbox.request_count() == 1 + math.ceil(250 / 100)
+    assert [p.cursor for p in pages[:-1]] == [None, None] and pages[-1].cursor is not None
+
+
+def test_pushing_250_leads_takes_one_company_check_and_three_batches_and_again_resolves_conflicts(
+    provisioned: HubSpotAdapter, sandbox: Sandbox, kv: MemoryKV
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    sandbox.log.clear()
+
+    first = provisioned.create_leads(_leads(250, partner))
+    pushed = sandbox.request_count()
+    sandbox.log.clear()
+    fresh = make_adapter(config(sandbox), kv)
+    again = fresh.create_leads(_leads(250, partner))
+    fresh.close()
+
+    assert all(o.ok and o.created for o in first)
+    assert pushed == 1 + math.ceil(250 / 100)
+    assert [o.crm_id for o in again] == [o.crm_id for o in first] and not any(o.created for o in again)
+    assert sandbox.request_count() == 1 + 2 * math.ceil(250 / 100)
+    assert len(sandbox.emulator.dump()["objects"]["deals"]) == 250
+
+
+def test_tasks_go_a_hundred_a_request_and_a_repeated_push_sends_nothing(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    [lead] = provisioned.create_leads(_leads(1, partner))
+    owner = provisioned.list_users()[0].crm_id
+    due = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+    drafts = [
+        TaskDraft(f"t-{i}", f"Call {i}", "SLA", owner, due, RecordRef(Entity.LEAD, str(lead.crm_id)))
+        for i in range(150)
+    ]
+    sandbox.log.clear()
+
+    first = provisioned.create_tasks(drafts)
+    sent = sandbox.request_count()
+    again = provisioned.create_tasks(drafts)
+
+    assert all(o.created for o in first) and sent == math.ceil(150 / 100)
+    assert sandbox.request_count() == sent and not any(o.created for o in again)
+    tasks = sandbox.emulator.dump()["objects"]["tasks"]
+    assert len(tasks) == 150
+    assert {t["properties"]["hs_timestamp"] for t in tasks} == {str(int(due.timestamp() * 1000))}
+
+
+def test_a_lead_moved_to_the_second_stage_reads_back_there(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    [lead] = provisioned.create_leads(_leads(1, partner))
+    sandbox.log.clear()
+
+    [done] = provisioned.update_records([RecordUpdate(Entity.LEAD, str(lead.crm_id), stage=LEAD_STAGES[1])])
+
+    assert done.ok and writes(sandbox) == ["POST /crm/v3/objects/deals/batch/update"]
