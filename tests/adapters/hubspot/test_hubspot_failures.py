@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hs_support import MemoryKV, Sleeps, config, make_adapter, provision
+from hs_support import MemoryKV, Sleeps, config, make_adapter
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import RateLimited
