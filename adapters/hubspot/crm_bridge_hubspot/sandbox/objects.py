@@ -20,7 +20,7 @@ from crm_bridge_hubspot.sandbox.store import (
     iso,
     resolve_type,
 )
-from crm_bridge_hubspot.sandbox.values import clean_properties, find_by_unique, unique_properties
+from crm_bridge_hubspot.sandbox.values import clean_properties, find_by_unique, unique_key, unique_properties
 from crm_bridge_hubspot.sandbox.wire import (
     HsCall,
     bool_param,
@@ -138,6 +138,9 @@ def _write(call: HsCall, object_type: str, record: dict[str, Any], values: dict[
         )
     record["updatedAt"] = stamp
     call.state.indexed_at[(object_type, record["id"])] = call.now
+    for (indexed_type, prop), index in call.state.unique_index.items():
+        if indexed_type == object_type and values.get(prop):
+            index[unique_key(prop, values[prop])] = record["id"]
 
 
 def _check_associations(state: HsState, object_type: str, raw: Any) -> list[tuple[str, str, int, str]]:

@@ -107,6 +107,8 @@ class HsState:
     indexed_at: dict[tuple[str, str], float] = field(default_factory=dict)
     search_delay: float = 0.0  # seconds before a changed record shows up in search (HubSpot indexes lazily)
     pending_batch_failures: int = 0  # fault injection: trailing inputs of the next batch writes fail (207)
+    # (object type, unique property) -> value -> record id: built on first lookup, kept by every write
+    unique_index: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def next_id(self) -> str:
         self.sequence += 1

@@ -33,15 +33,27 @@ def unique_properties(state: HsState, object_type: str) -> set[str]:
     return names | ({"email"} if object_type == "contacts" else set())
 
 
+def unique_key(prop: str, value: str) -> str:
+    return value.lower() if prop == "email" else value
+
+
 def find_by_unique(state: HsState, object_type: str, prop: str, value: str) -> dict[str, Any] | None:
-    wanted = value.lower() if prop == "email" else value
-    for record in state.objects[object_type].values():
-        stored = record["properties"].get(prop)
-        if record["archived"] or stored in (None, ""):
-            continue
-        if (stored.lower() if prop == "email" else stored) == wanted:
-            return record
-    return None
+    """The live record holding ``value`` in unique property ``prop`` (an index kept by every write, so
+    large accounts stay fast; an entry whose record changed since is checked and ignored)."""
+    wanted = unique_key(prop, value)
+    index = state.unique_index.get((object_type, prop))
+    if index is None:
+        index = {}
+        for record in state.objects[object_type].values():
+            stored = record["properties"].get(prop)
+            if not record["archived"] and stored not in (None, ""):
+                index.setdefault(unique_key(prop, stored), record["id"])
+        state.unique_index[(object_type, prop)] = index
+    record = state.objects[object_type].get(index.get(wanted, ""))
+    if record is None or record["archived"]:
+        return None
+    stored = record["properties"].get(prop)
+    return record if stored not in (None, "") and unique_key(prop, stored) == wanted else None
 
 
 def clean_properties(
