@@ -7,6 +7,7 @@ the ids HubSpot lists in the error's ``context`` (``ids``, ``objectWriteTraceId`
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +64,11 @@ def map_answer(keys: Sequence[str], body: dict[str, Any], by: str) -> dict[str, 
 
 
 class BatchWriter:
+    """Chunks go out ``concurrency`` at a time (the transport's budgets still pace them)."""
+
     def __init__(self, transport: HubSpotTransport) -> None:
         self.transport = transport
+        self.concurrency = transport.config.max_concurrency
 
     def run(
         self,
@@ -77,8 +81,8 @@ class BatchWriter:
     ) -> dict[str, Answer]:
         """POST ``items`` (key, input) to the batch ``path`` 100 at a time. A refused chunk (400/409…)
         gives every input of that chunk the error; other failures raise."""
-        out: dict[str, Answer] = {}
-        for chunk in chunks(items):
+
+        def one(chunk: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Answer]:
             keys = [k for k, _ in chunk]
             body = {"inputs": [i for _, i in chunk], **(extra or {})}
             try:
@@ -86,7 +90,16 @@ class BatchWriter:
             except CrmError as exc:
                 if exc.status not in (400, 404, 409, 422):
                     raise
-                out.update({k: Answer(error=str(exc)) for k in keys})
-                continue
-            out.update(map_answer(keys, answer or {}, by))
+                return {k: Answer(error=str(exc)) for k in keys}
+            return map_answer(keys, answer or {}, by)
+
+        parts = list(chunks(items))
+        out: dict[str, Answer] = {}
+        if len(parts) <= 1 or self.concurrency <= 1:
+            for part in parts:
+                out.update(one(part))
+            return out
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(parts))) as pool:
+            for answers in pool.map(one, parts):
+                out.update(answers)
         return out

@@ -44,10 +44,10 @@ def find_by_unique(state: HsState, object_type: str, prop: str, value: str) -> d
     index = state.unique_index.get((object_type, prop))
     if index is None:
         index = {}
-        for record in state.objects[object_type].values():
-            stored = record["properties"].get(prop)
-            if not record["archived"] and stored not in (None, ""):
-                index.setdefault(unique_key(prop, stored), record["id"])
+        for row in state.objects[object_type].values():
+            value_held = row["properties"].get(prop)
+            if not row["archived"] and value_held not in (None, ""):
+                index.setdefault(unique_key(prop, value_held), row["id"])
         state.unique_index[(object_type, prop)] = index
     record = state.objects[object_type].get(index.get(wanted, ""))
     if record is None or record["archived"]:
