@@ -22,11 +22,12 @@ def chunks(items: Sequence[Any], size: int = MAX_INPUTS) -> Iterator[Sequence[An
         yield items[start : start + size]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
-    """What one input got: the record (when it succeeded) or an error line."""
+    """What one input got: the record's id (when it succeeded) or an error line. Only the id is kept,
+    so a push of many records holds a few bytes per record, not HubSpot's whole answer."""
 
-    record: dict[str, Any] | None = None
+    crm_id: str | None = None
     error: str | None = None
 
 
@@ -50,7 +51,7 @@ def map_answer(keys: Sequence[str], body: dict[str, Any], by: str) -> dict[str, 
         if key is None and position < len(keys) and len(results) == len(keys):
             key = keys[position]
         if key is not None:
-            out[str(key)] = Answer(record=record)
+            out[str(key)] = Answer(crm_id=str(record["id"]))
     for error in body.get("errors") or []:
         context = error.get("context") or {}
         named = [str(v) for name in ("ids", "objectWriteTraceId", "id") for v in context.get(name) or []]

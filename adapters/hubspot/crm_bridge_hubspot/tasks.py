@@ -96,8 +96,8 @@ class TaskWrites:
         answers = self.batch.run(f"{TASKS}/batch/create", items, by="trace")
         out = []
         for key, _ in items:
-            record = answers[key].record
-            out.append(Sent(str(record["id"])) if record is not None else Sent(None, answers[key].error))
+            answer = answers[key]
+            out.append(Sent(answer.crm_id) if answer.crm_id is not None else Sent(None, answer.error))
         return out
 
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:

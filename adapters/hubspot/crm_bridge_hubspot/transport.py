@@ -192,7 +192,12 @@ class HubSpotTransport:
             return seconds_to_midnight(now)
         if response.headers.get("Retry-After"):
             return None  # the HTTP layer reads it
-        return 1.0 if policy == "SECONDLY" else 10.0 / max(1, self.budgets.per_ten_seconds) * 5
+        if policy == "SECONDLY":
+            return 1.0
+        # the rolling window frees a slot when its oldest request ages out: a quarter of the window a
+        # try, so the retries span a whole window
+        interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
+        return (int(interval) if interval.isdigit() else 10_000) / 4000.0
 
     def _translate(self, response: requests.Response) -> CrmError | None:
         body = error_body(response)

@@ -95,8 +95,8 @@ class RecordWrites:
         answers = self.batch.run(f"{DEALS}/batch/create", items, by=ext, idempotent=True)
         conflicted = [(k, i) for k, i in items if _conflict(answers[k])]
         for key, answer in answers.items():
-            if answer.record is not None:
-                out[key] = WriteOutcome(key, str(answer.record["id"]), created=True)
+            if answer.crm_id is not None:
+                out[key] = WriteOutcome(key, answer.crm_id, created=True)
             elif not _conflict(answer):
                 out[key] = _fail(key, answer.error)
         if conflicted:  # some external ids exist already: read them, create the rest
@@ -106,10 +106,9 @@ class RecordWrites:
             if rest:
                 again = self.batch.run(f"{DEALS}/batch/create", rest, by=ext, idempotent=True)
                 for key, answer in again.items():
-                    record = answer.record
                     out[key] = (
-                        WriteOutcome(key, str(record["id"]), created=True)
-                        if record
+                        WriteOutcome(key, answer.crm_id, created=True)
+                        if answer.crm_id
                         else _fail(key, answer.error)
                     )
         return out
@@ -118,7 +117,7 @@ class RecordWrites:
         items = [(k, {"id": k}) for k in keys]
         extra = {"idProperty": ext, "properties": [ext], "propertiesWithHistory": []}
         answers = self.batch.run(f"{DEALS}/batch/read", items, by=ext, extra=extra, idempotent=True)
-        return {k: str(a.record["id"]) for k, a in answers.items() if a.record is not None}
+        return {k: a.crm_id for k, a in answers.items() if a.crm_id is not None}
 
     def missing_companies(self, ids: Sequence[str]) -> set[str]:
         unknown = sorted({i for i in ids if i not in self.known_companies})
@@ -133,7 +132,7 @@ class RecordWrites:
         answers = self.batch.run(
             "/crm/v3/objects/companies/batch/read", items, by="id", extra=extra, idempotent=True
         )
-        found = {k for k, a in answers.items() if a.record is not None}
+        found = {k for k, a in answers.items() if a.crm_id is not None}
         self.known_companies |= found
         return set(unknown) - found
 
@@ -142,7 +141,7 @@ class RecordWrites:
         unique = sorted({e.strip().lower() for e in emails if e.strip()})
         items = [(e, {"id": e, "idProperty": "email", "properties": {"email": e}}) for e in unique]
         answers = self.batch.run("/crm/v3/objects/contacts/batch/upsert", items, by="email", idempotent=True)
-        return {k: str(a.record["id"]) for k, a in answers.items() if a.record is not None}
+        return {k: a.crm_id for k, a in answers.items() if a.crm_id is not None}
 
     def _associations(self, partner_id: str | None, contact_id: str | None) -> list[dict[str, Any]]:
         links = []
@@ -267,7 +266,7 @@ class RecordWrites:
         for cid, item in prepared:
             if isinstance(item, WriteOutcome):
                 out.append(item)
-            elif answers[cid].record is not None:
+            elif answers[cid].crm_id is not None:
                 out.append(WriteOutcome(cid, cid))
             else:
                 out.append(_fail(cid, answers[cid].error))
@@ -275,7 +274,7 @@ class RecordWrites:
 
 
 def _conflict(answer: Answer) -> bool:
-    return answer.record is None and bool(answer.error) and "CONFLICT" in (answer.error or "")
+    return answer.crm_id is None and bool(answer.error) and "CONFLICT" in (answer.error or "")
 
 
 def _link(to_id: str, type_id: int) -> dict[str, Any]:

@@ -156,9 +156,11 @@ def list_stages(call: HsCall, type_name: str, pid: str) -> Any:
 
 
 def _find_stage(pipeline: dict[str, Any], sid: str) -> dict[str, Any]:
+    """The stored stage itself (updates write through it), not a copy."""
     for stage in pipeline["stages"]:
         if stage["id"] == sid and not stage["archived"]:
-            return dict(stage)
+            found: dict[str, Any] = stage
+            return found
     raise fail(404, "OBJECT_NOT_FOUND", f"Unable to find stage with id {sid}")
 
 
