@@ -7,6 +7,8 @@ null), createdAt, updatedAt, archived}`` plus ``associations`` when asked for.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from typing import Any
 
 from crm_bridge_hubspot.sandbox.store import (
@@ -248,14 +250,16 @@ def list_objects(call: HsCall, type_name: str) -> Any:
     start = int(after) if after.isdigit() else 0
     if after and not after.isdigit():
         raise fail(400, "VALIDATION_ERROR", f"Invalid paging cursor: {after}")
-    records = sorted(
-        (
-            r
-            for r in call.state.objects[object_type].values()
-            if r["archived"] == archived and int(r["id"]) >= start
-        ),
-        key=lambda r: int(r["id"]),
-    )
+    # Records are stored in ascending id order (ids come from one growing sequence): find the cursor's
+    # place by bisection and read on from there, so each page costs the page, not the whole account.
+    stored = call.state.objects[object_type]
+    position = bisect.bisect_left(list(stored), start, key=int)
+    records: list[dict[str, Any]] = []
+    for record in itertools.islice(stored.values(), position, None):
+        if record["archived"] == archived:
+            records.append(record)
+            if len(records) > limit:
+                break
     page, rest = records[:limit], records[limit:]
     args = _read_args(call)
     body: dict[str, Any] = {"results": [render(call.state, object_type, r, **args) for r in page]}
