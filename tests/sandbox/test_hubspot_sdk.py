@@ -6,6 +6,7 @@ OpenAPI specs (``spec_dir``), so the SDK's requests are held to the specs too.""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,17 @@ from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCre
 from crm_bridge.sandbox.server import Sandbox
 
 SPECS = "/work/shared/reference/hubspot-openapi"
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels() -> Iterator[None]:
+    """The SDK's Configuration sets the ``urllib3`` logger to WARNING process-wide; put it back so
+    later tests that read urllib3's debug lines (token redaction) still see them."""
+    loggers = [logging.getLogger(name) for name in ("urllib3", "hubspot")]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 @pytest.fixture
