@@ -111,14 +111,9 @@ class HubSpotEmulator:
     def _against_spec(self, request: SandboxRequest) -> SandboxResponse | None:
         if self.spec_dir is None:
             return None
-        from crm_bridge_hubspot.sandbox.spec_check import request_problems
+        from crm_bridge_hubspot.sandbox.spec_check import refuse_outside_spec
 
-        problems = request_problems(self.spec_dir, request)
-        if not problems:
-            return None
-        line = f"{request.method} {request.path}: {'; '.join(problems)}"
-        self.spec_violations.append(line)
-        return error(400, "VALIDATION_ERROR", f"The request is outside HubSpot's OpenAPI spec: {line}")
+        return refuse_outside_spec(self.spec_dir, request, self.spec_violations)
 
     def _call(self, request: SandboxRequest, now: float) -> HsCall:
         body = None

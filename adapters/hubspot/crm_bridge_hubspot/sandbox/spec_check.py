@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from crm_bridge.sandbox.core import SandboxRequest
+from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
 
 _OBJECTS = {
     "deals": ("deals.v3", "0-3"),
@@ -91,3 +91,17 @@ def request_problems(directory: str, request: SandboxRequest) -> list[str]:
         details = getattr(cause, "schema_errors", None) or ([cause] if cause else [])
         problems.append(f"{error}" + "".join(f"; {getattr(d, 'message', d)}" for d in details))
     return problems
+
+
+def refuse_outside_spec(
+    directory: str, request: SandboxRequest, violations: list[str]
+) -> SandboxResponse | None:
+    """The 400 HubSpot would answer a request outside its spec (recorded in ``violations``), or None."""
+    from crm_bridge_hubspot.sandbox.wire import error
+
+    problems = request_problems(directory, request)
+    if not problems:
+        return None
+    line = f"{request.method} {request.path}: {'; '.join(problems)}"
+    violations.append(line)
+    return error(400, "VALIDATION_ERROR", f"The request is outside HubSpot's OpenAPI spec: {line}")
