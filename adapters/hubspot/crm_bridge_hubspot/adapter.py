@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
-from crm_bridge.errors import CrmError, CrmValidationError
+from crm_bridge.errors import CrmError, CrmValidationError, StateError
 from crm_bridge.ports import (
     AdapterContext,
     CrmUser,
@@ -87,7 +87,8 @@ class HubSpotAdapter:
     def apply_plan(self, plan: ProvisionPlan) -> ObservedLayout:
         if self._snapshot is None:
             self.observe_layout()
-        assert self._snapshot is not None
+        if self._snapshot is None:
+            raise StateError("the HubSpot layout could not be observed")
         if plan.is_noop:
             return self.reader.observed(self._snapshot)
         budgets = self.transport.budgets
@@ -116,7 +117,8 @@ class HubSpotAdapter:
                 self._catalog = cached
             else:
                 self.observe_layout()
-        assert self._catalog is not None
+        if self._catalog is None:
+            raise StateError("the HubSpot layout could not be observed")
         return self._catalog
 
     # -- records ------------------------------------------------------------------------------------

@@ -118,7 +118,8 @@ class LayoutWriter:
     # -- pipelines and stages -----------------------------------------------------------------------
     def _funnel(self, item: PlanItem) -> None:
         funnel = item.desired
-        assert isinstance(funnel, DesiredFunnel)
+        if not isinstance(funnel, DesiredFunnel):
+            raise TypeError(f"{item.path}: a funnel step without its funnel")
         if item.action is PlanAction.UPDATE and item.observed_id:
             self.transport.call("PATCH", f"{PIPELINES}/{item.observed_id}", json={"label": funnel.name})
             return
@@ -157,7 +158,8 @@ class LayoutWriter:
                 del stages[key]
             return
         stage = item.desired
-        assert isinstance(stage, DesiredStage)
+        if not isinstance(stage, DesiredStage):
+            raise TypeError(f"{item.path}: a stage step without its stage")
         siblings = self._siblings(funnel_key, stage)
         body = stage_input(stage, siblings)
         if item.action is PlanAction.CREATE:
@@ -189,7 +191,8 @@ class LayoutWriter:
             if item.object is not PlanObject.FIELD:
                 continue
             field = item.desired
-            assert isinstance(field, DesiredField)
+            if not isinstance(field, DesiredField):
+                raise TypeError(f"{item.path}: a field step without its field")
             obj = self.mapping.object_of(field.entity)
             name = self.mapping.name(field.entity, field.key)
             try:
@@ -254,7 +257,8 @@ class LayoutWriter:
         merged = {str(o["value"]): str(o.get("label", "")) for o in current.get("options") or []}
         for item in items:
             option = item.desired
-            assert isinstance(option, DesiredOption)
+            if not isinstance(option, DesiredOption):
+                raise TypeError(f"{item.path}: an option step without its option")
             if item.observed_id and item.observed_id != option.key:
                 merged.pop(item.observed_id, None)
             merged[option.key] = option.label

@@ -12,7 +12,7 @@ from crm_bridge.plugin import AdapterSpec, Capabilities, DemoSupport
 from crm_bridge.ports import AdapterContext, CrmAdapter
 from crm_bridge_hubspot.config import HubSpotConfig
 
-TOKEN_VARIABLE = "HUBSPOT_ACCESS_TOKEN"
+TOKEN_VARIABLE = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 (a name, not a secret)
 NO_WAIT = {"per_ten_seconds": 1_000_000, "search_per_second": 100_000, "daily_limit": 100_000_000}
 
 

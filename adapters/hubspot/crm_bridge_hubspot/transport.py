@@ -26,6 +26,7 @@ import requests
 
 from crm_bridge.errors import (
     AuthError,
+    ConfigError,
     CrmError,
     CrmFatalError,
     CrmValidationError,
@@ -49,7 +50,7 @@ from crm_bridge.ports import AdapterContext
 from crm_bridge_hubspot.config import Budgets, HubSpotConfig
 
 CRM = "hubspot"
-TOKEN_KEY = "crm.hubspot.access_token"
+TOKEN_KEY = "crm.hubspot.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.hubspot.oauth.refresh_token"
 TOKENS_KV_KEY = "hubspot.oauth_tokens"
 log = logging.getLogger("crm_bridge_hubspot")
@@ -224,7 +225,8 @@ class HubSpotTransport:
     # -- OAuth --------------------------------------------------------------------------------------
     def _oauth(self, config: HubSpotConfig, ctx: AdapterContext, base: str) -> RefreshingToken:
         oauth = config.oauth
-        assert oauth is not None
+        if oauth is None:
+            raise ConfigError("crm.hubspot.oauth: the section is missing")
         store = KvTokenStore(ctx.kv, TOKENS_KV_KEY)
         token_url = str(oauth.token_url) if oauth.token_url else f"{base}/oauth/v1/token"
         token_http = HttpClient(
