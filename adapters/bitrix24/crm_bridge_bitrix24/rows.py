@@ -43,11 +43,18 @@ def iso(value: datetime | date) -> str:
     return datetime.combine(value, time(0), tzinfo=UTC).isoformat(timespec="seconds")
 
 
-def parse_money(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else Decimal("0")
-    except InvalidOperation:
+def parse_money(value: Any, where: str = "bitrix24 amount") -> Decimal:
+    """An amount (``"19999.99"``; empty = 0). Anything else is a DataError: the record is skipped with a
+    warning rather than counted as 0 in revenue and commission."""
+    if value in (None, ""):
         return Decimal("0")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise DataError(f"amount {str(value)[:40]!r} is not a number", where=where) from exc
+    if not amount.is_finite():
+        raise DataError(f"amount {str(value)[:40]!r} is not a number", where=where)
+    return amount
 
 
 def _text(value: Any) -> str:
@@ -159,7 +166,7 @@ class RowReader:
             stage=stage,
             stage_kind=kind,
             created_at=created,
-            amount=parse_money(row.get(self.r.amount)),
+            amount=parse_money(row.get(self.r.amount), f"deal {row.get('ID')}"),
             currency=_text(row.get(self.r.currency)),
             manager_user_id=_id(row.get(self.r.responsible)),
             external_id=self._external_id(row, FieldEntity.LEAD),
@@ -183,7 +190,7 @@ class RowReader:
             funnel=funnel,
             stage=stage,
             stage_kind=kind,
-            amount=parse_money(row.get(self.r.amount)),
+            amount=parse_money(row.get(self.r.amount), f"deal {row.get('ID')}"),
             created_at=created,
             currency=_text(row.get(self.r.currency)),
             closed_at=self._closed_at(row, kind),
