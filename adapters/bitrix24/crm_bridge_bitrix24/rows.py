@@ -57,6 +57,9 @@ def parse_money(value: Any, where: str = "bitrix24 amount") -> Decimal:
     return amount
 
 
+MOVED_TIME = "MOVED_TIME"  # when the deal last changed stage (its creation time when it never did)
+
+
 def _text(value: Any) -> str:
     return "" if value in (None, False) else str(value)
 
@@ -108,7 +111,7 @@ class RowReader:
                 r.closed,
                 r.closed_at,
             ]
-            base += [r.originator, r.origin]
+            base += [r.originator, r.origin, MOVED_TIME]
         codes = [f.code for k, f in self.catalog.fields.items() if k.startswith(entity.value + ".")]
         return tuple(dict.fromkeys(base + codes))
 
@@ -159,6 +162,10 @@ class RowReader:
         created = parse_datetime(row.get(self.r.created_at))
         if created is None:
             raise DataError("deal has no DATE_CREATE", where=f"deal {row.get('ID')}")
+        # Never moved: no first touch, and the current stage is the furthest. Moved: the last move's
+        # time stands in until the stage history (lead_history.py) gives the first one.
+        moved = parse_datetime(row.get(MOVED_TIME))
+        moved = moved if moved is not None and moved > created else None
         return Lead(
             crm_id=str(row["ID"]),
             partner_id=_id(partner),
@@ -175,6 +182,8 @@ class RowReader:
             closed_at=self._closed_at(row, kind),
             modified_at=parse_datetime(row.get(self.r.modified_at)),
             conflict=self._yes(row, FieldEntity.LEAD, "conflict"),
+            first_touch_at=moved,
+            furthest_stage=stage if kind is StageKind.OPEN and moved is None else None,
         )
 
     def deal(self, row: Mapping[str, Any]) -> Deal:
