@@ -70,7 +70,7 @@ class SyncWatch:
             return
         text = (
             f"Sync with the CRM failed: {redact(f'{type(exc).__name__}: {exc}')}. crm-bridge retries on "
-            "schedule; until it succeeds, assignments, tiers and reports work on data from the last good sync."
+            "schedule; until it succeeds, assignments, tiers and reports use the data of the last good sync."
         )
         self._notifier.notify("sync_failed", [self._head], text, key=f"sync_failed:{since}")
 

@@ -5,7 +5,6 @@ sync succeeds again. Jobs are run by hand (no scheduler), the HTTP port is real.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,7 +22,7 @@ from crm_bridge.store import open_store
 
 
 @pytest.fixture
-def app(tmp_path: Path, fake_clock: FakeClock) -> Iterator[App]:
+def app(store_url: str, fake_clock: FakeClock) -> Iterator[App]:
     data = {
         "locale": "en",
         "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
@@ -37,7 +36,7 @@ def app(tmp_path: Path, fake_clock: FakeClock) -> Iterator[App]:
     for user_id, name in (("1", "Елена"), ("7", "Иван"), ("11", "Анна")):
         fake.add_user(user_id, name)
     provision(fake, desired_layout(default_funnels(), "en", ["bronze", "silver", "gold", "platinum"]))
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    store = open_store(store_url)
     with bootstrap(settings, store=store, adapter=fake, clock=fake_clock) as application:
         yield application
     store.close()
