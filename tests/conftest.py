@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -88,3 +89,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+# Property tests: no per-example deadline (under CPU load a slow example is not a failure), so a
+# hypothesis test fails only on a counterexample.
+settings.register_profile("crm_bridge", deadline=None, print_blob=True)
+settings.load_profile("crm_bridge")
