@@ -14,7 +14,8 @@ from layout_fixtures import LEAD_STAGES, desired_layout, drop_stages, provision
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.domain.model import StageKind
 from crm_bridge.domain.provisioning import plan
-from crm_bridge.ports import Entity, LeadDraft, RecordUpdate
+from crm_bridge.fake import FakeCRM
+from crm_bridge.ports import Entity, LeadDraft, RecordUpdate, capabilities_of
 
 
 def _lead(crm: ContractTarget, external_id: str, stage: str | None = None) -> str:
@@ -99,3 +100,7 @@ def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -
     users = {u.crm_id: u for u in crm.adapter.list_users()}
 
     assert users[anna].active and "Анна" in users[anna].name
+
+
+def test_every_target_declares_every_capability_the_fake_has(crm: ContractTarget) -> None:
+    assert capabilities_of(FakeCRM()) <= capabilities_of(crm.adapter)

@@ -11,6 +11,7 @@ from typing import Any
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.errors import CrmError, CrmValidationError
 from crm_bridge.ports import (
+    ALL_CAPABILITIES,
     AdapterContext,
     CrmUser,
     DealDraft,
@@ -45,6 +46,8 @@ class Bitrix24Adapter:
     user ids."""
 
     name = "bitrix24"
+    # counts: stage_counts.py; first touch and furthest stage: lead_history.py; users: user.get
+    capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,
