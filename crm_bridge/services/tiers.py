@@ -82,7 +82,7 @@ def _still_rejected(entry: dict[str, Any], current: str | None, decision: TierDe
     if recovered or current != rejected.get("from"):
         entry.pop("rejected", None)
         return False
-    return decision.earned == rejected.get("to")
+    return bool(decision.earned == rejected.get("to"))
 
 
 class TierService:
