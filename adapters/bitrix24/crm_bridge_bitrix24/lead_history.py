@@ -90,7 +90,8 @@ class LeadHistory:
         self, lead: Lead, history: list[dict[str, Any]], catalog: Catalog, rank: dict[str, int]
     ) -> Lead:
         moves = [h for h in history if str(h.get("TYPE_ID")) in ("2", "3")]
-        first_touch = parse_datetime(moves[0].get("CREATED_TIME")) if moves else None
+        # No move in the history (older than the portal's history): the last move is all we know.
+        first_touch = parse_datetime(moves[0].get("CREATED_TIME")) if moves else lead.first_touch_at
         codes = [str(h.get("STAGE_ID")) for h in history]
         if lead.stage_kind is StageKind.OPEN:
             codes.append(catalog.stage_code(self.lead_funnel, lead.stage) or "")
