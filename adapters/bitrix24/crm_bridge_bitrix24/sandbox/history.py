@@ -54,6 +54,10 @@ def _value(item: dict[str, Any], name: str) -> Any:
     return item.get(name)
 
 
+def _value(item: dict[str, Any], name: str) -> Any:
+    return item.get(name)
+
+
 def stagehistory_list(ctx: Any, params: dict[str, Any]) -> Answer:
     try:
         entity = _ENTITY_OF[int(str(pick(params, "entityTypeId")))]
@@ -63,10 +67,13 @@ def stagehistory_list(ctx: Any, params: dict[str, Any]) -> Answer:
     order = need_dict(params, "order", pick(params, "order")) or {"ID": "ASC"}
     select = pick(params, "select")
     names = [str(s).upper() for s in (select.values() if isinstance(select, dict) else select or [])]
-    items = list(ctx.state.stage_history.get(entity, []))
-    rows = sort_rows(
-        [r for r in items if matches(r, filters, lambda r, n: r.get(n))], order, lambda r, n: r.get(n)
-    )
+    items = ctx.state.stage_history.get(entity, [])
+    owners = filters.get("OWNER_ID", filters.get("=OWNER_ID"))
+    if owners is not None:  # the usual question (these records' history): a set lookup, not a scan
+        wanted = {str(o) for o in (owners if isinstance(owners, list) else [owners])}
+        items = [i for i in items if i["OWNER_ID"] in wanted]
+        filters = {k: v for k, v in filters.items() if k not in ("OWNER_ID", "=OWNER_ID")}
+    rows = sort_rows([r for r in items if matches(r, filters, _value)], order, _value)
 
     def render(item: dict[str, Any]) -> dict[str, Any]:
         if not names or "*" in names:
