@@ -8,14 +8,25 @@ FakeCRM may not do what a real adapter cannot.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
 from contract_targets import ContractTarget
 from layout_fixtures import LEAD_STAGES, desired_layout, drop_stages, provision
 
+from crm_bridge.cli.doctor import capability_checks
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.domain.model import StageKind
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.fake import FakeCRM
-from crm_bridge.ports import Entity, LeadDraft, RecordUpdate, capabilities_of
+from crm_bridge.ports import Capability, Entity, LeadDraft, RecordUpdate, capabilities_of
+
+
+def requires(crm: ContractTarget, capability: Capability) -> None:
+    """Skip (visibly) a capability the target does not declare; doctor then names it as degraded
+    (test_every_capability_of_the_fake_is_declared_or_named_by_doctor)."""
+    if capability not in capabilities_of(crm.adapter):
+        pytest.skip(f"{getattr(crm.adapter, 'name', '?')} does not declare {capability.value}")
 
 
 def _lead(crm: ContractTarget, external_id: str, stage: str | None = None) -> str:
@@ -34,6 +45,7 @@ def _stage_keys(crm: ContractTarget, funnel: str) -> set[str | None]:
 def test_prune_deletes_a_stage_removed_from_the_config_only_when_it_holds_no_record(
     crm: ContractTarget,
 ) -> None:
+    requires(crm, Capability.STAGE_RECORD_COUNTS)
     provision(crm.adapter, desired_layout())
     holding, empty = LEAD_STAGES[1], LEAD_STAGES[2]
     _lead(crm, "ext-1", stage=holding)
@@ -49,6 +61,7 @@ def test_prune_deletes_a_stage_removed_from_the_config_only_when_it_holds_no_rec
 
 
 def test_a_stage_move_is_seen_as_the_leads_first_touch(crm: ContractTarget) -> None:
+    requires(crm, Capability.FIRST_TOUCH)
     provision(crm.adapter, desired_layout())
     lead_id = _lead(crm, "ext-1")
     crm.let_time_pass(3600)
@@ -65,6 +78,7 @@ def test_a_stage_move_is_seen_as_the_leads_first_touch(crm: ContractTarget) -> N
 
 
 def test_a_lead_lost_after_qualification_reports_the_furthest_stage_it_reached(crm: ContractTarget) -> None:
+    requires(crm, Capability.FURTHEST_STAGE)
     provision(crm.adapter, desired_layout())
     lead_id = _lead(crm, "ext-1")
     for stage in (LEAD_STAGES[1], LEAD_STAGES[2], LEAD_STAGES[1]):
@@ -86,6 +100,8 @@ def test_a_lead_lost_after_qualification_reports_the_furthest_stage_it_reached(c
 
 
 def test_a_lead_that_never_moved_has_its_first_stage_as_the_furthest(crm: ContractTarget) -> None:
+    requires(crm, Capability.FURTHEST_STAGE)
+    requires(crm, Capability.FIRST_TOUCH)
     provision(crm.adapter, desired_layout())
     _lead(crm, "ext-1")
 
@@ -95,6 +111,7 @@ def test_a_lead_that_never_moved_has_its_first_stage_as_the_furthest(crm: Contra
 
 
 def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -> None:
+    requires(crm, Capability.USER_DIRECTORY)
     anna = crm.seeder.user("Анна Смирнова")
 
     users = {u.crm_id: u for u in crm.adapter.list_users()}
@@ -102,5 +119,15 @@ def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -
     assert users[anna].active and "Анна" in users[anna].name
 
 
-def test_every_target_declares_every_capability_the_fake_has(crm: ContractTarget) -> None:
-    assert capabilities_of(FakeCRM()) <= capabilities_of(crm.adapter)
+# Targets that do not yet give a capability the fake has; each is named by doctor as degraded. Shrink it.
+KNOWN_GAPS: dict[str, set[Capability]] = {"amocrm-sandbox": set(Capability)}
+
+
+def test_every_capability_of_the_fake_is_declared_or_named_by_doctor(
+    crm: ContractTarget, request: pytest.FixtureRequest
+) -> None:
+    missing = capabilities_of(FakeCRM()) - capabilities_of(crm.adapter)
+    shown = {c.name for c in capability_checks(SimpleNamespace(adapter=crm.adapter))}  # type: ignore[arg-type]
+
+    assert missing <= KNOWN_GAPS.get(request.node.callspec.id, set()), f"undeclared: {sorted(missing)}"
+    assert shown == {f"capability {c.value}" for c in missing}

@@ -54,10 +54,6 @@ def _value(item: dict[str, Any], name: str) -> Any:
     return item.get(name)
 
 
-def _value(item: dict[str, Any], name: str) -> Any:
-    return item.get(name)
-
-
 def stagehistory_list(ctx: Any, params: dict[str, Any]) -> Answer:
     try:
         entity = _ENTITY_OF[int(str(pick(params, "entityTypeId")))]
