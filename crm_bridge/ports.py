@@ -163,6 +163,32 @@ class HealthCheck:
     provisionable: bool = False
 
 
+class Capability(StrEnum):
+    """What the services rely on beyond the ports' plain reads and writes. An adapter declares the ones
+    its CRM can give in ``capabilities``; the contract suite (tests/contract) holds every adapter to
+    what the FakeCRM declares, and the services say so (doctor, a warning) where one is missing."""
+
+    STAGE_RECORD_COUNTS = "stage_record_counts"  # ObservedStage.record_count of stages prune may delete
+    FIRST_TOUCH = "first_touch"  # Lead.first_touch_at (escalation, time-to-first-touch KPI)
+    FURTHEST_STAGE = "furthest_stage"  # Lead.furthest_stage (a lead lost after qualification)
+    USER_DIRECTORY = "user_directory"  # UserDirectory.list_users (doctor checks managers against it)
+
+
+ALL_CAPABILITIES: frozenset[Capability] = frozenset(Capability)
+
+CAPABILITY_IMPACT: dict[Capability, str] = {
+    Capability.STAGE_RECORD_COUNTS: "provision --prune keeps every removed stage (cannot tell it is empty)",
+    Capability.FIRST_TOUCH: "escalation sees only stage moves; the time-to-first-touch KPI stays empty",
+    Capability.FURTHEST_STAGE: "a lost lead counts only at its first stage (funnel conversion, tiers)",
+    Capability.USER_DIRECTORY: "managers and curators are not checked against the CRM's users",
+}
+
+
+def capabilities_of(adapter: object) -> frozenset[Capability]:
+    """The capabilities ``adapter`` declares (none when it declares nothing)."""
+    return frozenset(getattr(adapter, "capabilities", frozenset()))
+
+
 @runtime_checkable
 class FunnelAdmin(Protocol):
     def observe_layout(self) -> ObservedLayout:

@@ -5,16 +5,24 @@ ports); nothing here reads the real clock or the network."""
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from crm_bridge.fake import FakeClock, FakeCRM
 
 pytest_plugins = ["sandbox_fixture"]  # make_sandbox, bitrix24_sandbox, amocrm_sandbox, hubspot_sandbox
+
+PG_URL = os.environ.get("CRM_BRIDGE_TEST_PG_URL", "")
+STORE_BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 MINIMAL_CONFIG = """
 crm:
@@ -60,3 +68,30 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty state store: a SQLite file, and again (when CRM_BRIDGE_TEST_PG_URL is set) a
+    PostgreSQL schema of its own, dropped afterwards — unique per test, so parallel workers (pytest -n)
+    never share one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    schema = f"crm_bridge_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+# Property tests: no per-example deadline (under CPU load a slow example is not a failure), so a
+# hypothesis test fails only on a counterexample.
+settings.register_profile("crm_bridge", deadline=None, print_blob=True)
+settings.load_profile("crm_bridge")

@@ -11,7 +11,7 @@ from rich.table import Table
 from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
-from crm_bridge.ports import HealthCheck
+from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, HealthCheck, capabilities_of
 from crm_bridge.security.files import exposure_warnings, sensitive_files
 from crm_bridge.services.provision import desired_layout_for, plan_provisioning
 
@@ -54,6 +54,15 @@ def secrets_check(app: App) -> HealthCheck | None:
     return HealthCheck("secrets at rest", True, f"{sealed} secret(s) encrypted; the key decrypts them")
 
 
+def capability_checks(app: App) -> list[HealthCheck]:
+    """One line per capability the services rely on that this CRM's adapter cannot give: what works
+    less well because of it. Shown, not failed: the rest of crm-bridge works."""
+    missing = sorted(ALL_CAPABILITIES - capabilities_of(app.adapter))
+    return [
+        HealthCheck(f"capability {c.value}", True, f"not available: {CAPABILITY_IMPACT[c]}") for c in missing
+    ]
+
+
 @click.command("doctor")
 @click.option(
     "--before-provision",
@@ -77,12 +86,15 @@ def command(obj: CliContext, before_provision: bool) -> None:
     secrets = secrets_check(app)
     if secrets is not None:
         checks.append(secrets)
+    checks += capability_checks(app)
     table = Table(title=f"crm-bridge doctor ({app.portal})", title_justify="left")
     for column in ("check", "result", "details"):
         table.add_column(column, overflow="fold")
     waived = before_provision
     for check in checks:
-        if check.ok:
+        if check.ok and check.detail.startswith("not available:"):
+            result = "[yellow]degraded[/yellow]"
+        elif check.ok:
             result = "[green]ok[/green]"
         elif waived and check.provisionable:
             result = "[yellow]to provision[/yellow]"

@@ -21,6 +21,7 @@ from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sync import SyncProgress, SyncResult, sync
+from crm_bridge.services.sync_watch import SyncWatch
 from crm_bridge.services.tiers import TierRun, TierService, TierSettings
 from crm_bridge.services.tiers_apply import TierFunnel
 
@@ -75,14 +76,21 @@ class Engine:
     def sync(self) -> SyncResult:
         app = self.app
         on_page = self.metrics.records_synced if self.metrics else None
-        result = sync(
-            app.adapter,
-            app.store,
-            app.portal,
-            now=app.clock(),
-            progress=self.progress,
-            should_stop=self.stopping.is_set,
-            on_page=on_page,
+        now = app.clock()
+        watch = SyncWatch(
+            app.store, app.portal, self._notify, curators=self.team.curators, head=self.team.head
+        )
+        result = watch.run(
+            lambda: sync(
+                app.adapter,
+                app.store,
+                app.portal,
+                now=now,
+                progress=self.progress,
+                should_stop=self.stopping.is_set,
+                on_page=on_page,
+            ),
+            now,
         )
         if not result.stopped:
             refresh_registrations(

@@ -24,6 +24,7 @@ from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.daemon.server import DaemonHttpServer
 
 log = logging.getLogger("crm_bridge.daemon")
+CRITICAL_JOBS = ("sync",)  # a failing one turns /healthz to 503 "degraded" until it succeeds again
 
 
 def trigger_for(schedule: JobSchedule, tz: ZoneInfo) -> BaseTrigger:
@@ -148,4 +149,7 @@ class Daemon:
         jobs = {name: r.status.as_json() for name, r in self.runners.items()}
         if self.stopping.is_set():
             return False, {"status": "stopping", "jobs": jobs}
+        failing = [n for n in CRITICAL_JOBS if n in self.runners and self.runners[n].status.last_error]
+        if failing:  # the replica goes stale: every other job works on old data
+            return False, {"status": "degraded", "failing": failing, "jobs": jobs}
         return True, {"status": "ok", "jobs": jobs}

@@ -28,6 +28,7 @@ from crm_bridge.fake import layout, records
 from crm_bridge.fake.failures import FailureInjector
 from crm_bridge.fake.state import LEAD_FUNNEL, FakeClock, FakeState
 from crm_bridge.ports import (
+    ALL_CAPABILITIES,
     CrmUser,
     DealDraft,
     Entity,
@@ -51,6 +52,7 @@ class FakeCRM:
     """The in-memory CRM. ``state`` is open for assertions; ``failures`` injects errors."""
 
     name = "fake"
+    capabilities = ALL_CAPABILITIES  # the reference: every adapter is held to these (tests/contract)
 
     def __init__(
         self,

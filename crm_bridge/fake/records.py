@@ -84,6 +84,7 @@ def insert_lead(
         created_at=now,
         modified_at=now,
         closed_at=now if found.kind is not StageKind.OPEN else None,
+        furthest_stage=found.key if found.kind is StageKind.OPEN else None,
         **attrs,
     )
     state.leads[lead.crm_id] = lead
@@ -158,6 +159,14 @@ def _custom_values(state: FakeState, entity: Entity, key: str, value: Any) -> No
         raise _invalid(f"{value!r} is not an option of field {key!r} (options: {options})", entity)
 
 
+def _further(funnel: Funnel | None, reached: str | None, stage: Stage) -> str | None:
+    """The further of the furthest open stage reached so far and ``stage`` (when open)."""
+    if stage.kind is not StageKind.OPEN or funnel is None:
+        return reached
+    before = funnel.stage(reached) if reached else None
+    return stage.key if before is None or stage.sort > before.sort else reached
+
+
 def update_record(state: FakeState, update: RecordUpdate, now: datetime) -> WriteOutcome:
     if update.entity is Entity.PARTNER:
         raise _invalid("partners are changed with update_partners", update.entity)
@@ -174,6 +183,9 @@ def update_record(state: FakeState, update: RecordUpdate, now: datetime) -> Writ
         changes["closed_at"] = None if stage.kind is StageKind.OPEN else (record.closed_at or now)
         if update.entity is Entity.DEAL:
             changes["funnel"] = funnel_key
+        elif stage.key != record.stage:  # a move: the lead's history (first touch, furthest stage)
+            changes["first_touch_at"] = record.first_touch_at or now
+            changes["furthest_stage"] = _further(state.funnel(LEAD_FUNNEL), record.furthest_stage, stage)
     _user(state, update.responsible_user_id, update.entity)
     allowed = _LEAD_ATTRS if update.entity is Entity.LEAD else _DEAL_ATTRS
     custom: dict[str, Any] = {}

@@ -24,6 +24,7 @@ from crm_bridge.domain.period import Period
 from crm_bridge.domain.tiers import (
     HysteresisMode,
     TierChange,
+    TierDecision,
     TierLevel,
     TierPolicy,
     TierState,
@@ -68,6 +69,20 @@ class TierRun:
     warnings: list[str] = field(default_factory=list)  # partner ids warned of a downgrade
     awaiting_approval: list[PendingTier] = field(default_factory=list)
     evaluated: int = 0
+
+
+def _still_rejected(entry: dict[str, Any], current: str | None, decision: TierDecision) -> bool:
+    """True while the head's rejection of a downgrade stands: the partner is still at the tier the
+    downgrade was rejected from and would fall to the same tier. It lapses (and is forgotten) once the
+    metrics recover or the tier changes; a fall to a lower tier than the rejected one is proposed."""
+    rejected = entry.get("rejected")
+    if not rejected:
+        return False
+    recovered = decision.status in (TierStatus.UNCHANGED, TierStatus.UPGRADE, TierStatus.ASSIGNED)
+    if recovered or current != rejected.get("from"):
+        entry.pop("rejected", None)
+        return False
+    return bool(decision.earned == rejected.get("to"))
 
 
 class TierService:
@@ -130,6 +145,9 @@ class TierService:
                 self._s.policy, partner.crm_id, current, metrics, hyst, now, grace=self._s.grace
             )
             run.evaluated += 1
+            if _still_rejected(entry, current, decision):
+                state[partner.crm_id] = entry  # the head said no to this downgrade: not proposed again
+                continue
             open_row = self._pending.open_for(self._portal, partner.crm_id)
             if (
                 decision.status in (TierStatus.UNCHANGED, TierStatus.UPGRADE, TierStatus.ASSIGNED)
@@ -286,6 +304,7 @@ class TierService:
         state = self._state()
         entry = dict(state.get(row.partner_id, {}))
         entry["hyst"] = TierState().to_dict()
+        entry["rejected"] = {"from": row.from_tier, "to": row.to_tier}
         state[row.partner_id] = entry
         self._save(state)
         return row

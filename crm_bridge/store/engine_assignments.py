@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.engine_schema import lead_assignments as t
+from crm_bridge.store.upsert import upsert_partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +88,9 @@ class AssignmentRepository:
         """Insert or replace the decision about ``rec.lead_crm_id`` (escalation fields untouched)."""
         values = {name: getattr(rec, name) for name in _COLUMNS}
         with state_errors("saving an assignment"), write_transaction(self._engine) as conn:
-            existing = conn.execute(
-                select(t.c.id).where(t.c.portal == portal, t.c.lead_crm_id == rec.lead_crm_id)
-            ).first()
-            if existing is None:
-                conn.execute(t.insert().values(portal=portal, lead_crm_id=rec.lead_crm_id, **values))
-            else:
-                conn.execute(update(t).where(t.c.id == existing[0]).values(**values))
+            # One statement on the unique (portal, lead) key: concurrent writers never collide.
+            stmt = upsert_partial(conn, t, ("portal", "lead_crm_id"), None, tuple(values))
+            conn.execute(stmt, [{"portal": portal, "lead_crm_id": rec.lead_crm_id, **values}])
 
     def mark(self, portal: str, lead_crm_id: str, **values: Any) -> None:
         """Set columns of one assignment (``status``, ``task_crm_id``, ``escalated_at``…)."""

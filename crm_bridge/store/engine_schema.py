@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from crm_bridge.store.types import JsonText, UtcDateTime
 
-ENGINE_SCHEMA_VERSION = 1
+ENGINE_SCHEMA_VERSION = 2  # 2: tier_pending.status 24 long; at most one open move per partner
 
 metadata = MetaData()
 
@@ -107,10 +107,20 @@ tier_pending = Table(
     Column("to_tier", String(64), nullable=True),
     Column("reason", Text, nullable=False, default=""),
     # grace | awaiting_approval | applied | cancelled | rejected
-    Column("status", String(16), nullable=False),
+    Column("status", String(24), nullable=False),  # "awaiting_approval" is 17 long
     Column("started_at", UtcDateTime, nullable=False),
     Column("effective_at", UtcDateTime, nullable=False),  # grace ends
     Column("decided_at", UtcDateTime, nullable=True),
     Column("decided_by", String(200), nullable=True),
 )
 Index("ix_engine_tier_pending", tier_pending.c.portal, tier_pending.c.partner_id, tier_pending.c.status)
+TIER_OPEN = ("grace", "awaiting_approval")
+# At most one open (grace or awaiting approval) move per partner, so concurrent evaluations upsert it.
+tier_pending_open = Index(
+    "ux_engine_tier_pending_open",
+    tier_pending.c.portal,
+    tier_pending.c.partner_id,
+    unique=True,
+    sqlite_where=tier_pending.c.status.in_(TIER_OPEN),
+    postgresql_where=tier_pending.c.status.in_(TIER_OPEN),
+)

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, and_, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
+from crm_bridge.store.engine_schema import TIER_OPEN as OPEN
 from crm_bridge.store.engine_schema import tier_pending as t
-
-OPEN = ("grace", "awaiting_approval")
+from crm_bridge.store.upsert import upsert_partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +66,18 @@ class TierPendingRepository:
         started_at: datetime,
         effective_at: datetime,
     ) -> PendingTier:
-        """Create the partner's open row, or update the open one (target, reason, status)."""
+        """Create the partner's open row, or update the open one (target, reason, status, end of grace).
+        One statement on the unique index of open rows: concurrent evaluations never make two."""
+        values = {"from_tier": from_tier, "to_tier": to_tier, "reason": reason, "status": status}
+        row = {
+            "portal": portal,
+            "partner_id": partner_id,
+            "started_at": started_at,
+            "effective_at": effective_at,
+        }
         with state_errors("saving a pending tier move"), write_transaction(self._engine) as conn:
-            cond = and_(t.c.portal == portal, t.c.partner_id == partner_id, t.c.status.in_(OPEN))
-            existing = conn.execute(select(t.c.id).where(cond)).first()
-            values = {"from_tier": from_tier, "to_tier": to_tier, "reason": reason, "status": status}
-            if existing is None:
-                conn.execute(
-                    t.insert().values(
-                        portal=portal,
-                        partner_id=partner_id,
-                        started_at=started_at,
-                        effective_at=effective_at,
-                        **values,
-                    )
-                )
-            else:
-                conn.execute(
-                    update(t).where(t.c.id == existing[0]).values(effective_at=effective_at, **values)
-                )
+            keys, where = ("portal", "partner_id"), t.c.status.in_(OPEN)
+            conn.execute(upsert_partial(conn, t, keys, where, (*values, "effective_at")), [{**row, **values}])
         found = self.open_for(portal, partner_id)
         if found is None:
             raise AssertionError("invariant broken: found is not None")

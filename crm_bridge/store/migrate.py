@@ -51,7 +51,29 @@ class Component:
 
 
 CORE = Component("core", schema.metadata, schema.CORE_VERSION)
-ENGINE = Component("engine", engine_schema.metadata, engine_schema.ENGINE_SCHEMA_VERSION)
+
+
+def _engine_v2(conn: Connection) -> None:
+    """tier_pending: ``status`` 24 characters long (PostgreSQL refused "awaiting_approval"); open moves
+    doubled by concurrent writers closed but the newest; then the unique index on open moves."""
+    t = engine_schema.tier_pending
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE engine_tier_pending ALTER COLUMN status TYPE VARCHAR(24)"))
+    open_rows = conn.execute(
+        select(t.c.id, t.c.portal, t.c.partner_id)
+        .where(t.c.status.in_(engine_schema.TIER_OPEN))
+        .order_by(t.c.id)
+    ).all()
+    newest = {(r.portal, r.partner_id): r.id for r in open_rows}
+    stale = [r.id for r in open_rows if newest[(r.portal, r.partner_id)] != r.id]
+    if stale:
+        conn.execute(update(t).where(t.c.id.in_(stale)).values(status="cancelled", decided_by="migration"))
+    engine_schema.tier_pending_open.create(conn)
+
+
+ENGINE = Component(
+    "engine", engine_schema.metadata, engine_schema.ENGINE_SCHEMA_VERSION, upgrades={2: _engine_v2}
+)
 DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE)
 
 _PG_MIGRATION_LOCK = 0x63726D62  # "crmb": one migrating process at a time on PostgreSQL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -27,3 +27,18 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str]) -> Insert:
 def insert_missing(conn: Connection, table: Table, keys: Sequence[str]) -> Insert:
     """Insert rows whose ``keys`` do not exist yet; existing rows are left alone."""
     return _insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def upsert_partial(
+    conn: Connection,
+    table: Table,
+    keys: Sequence[str],
+    where: ColumnElement[bool] | None,
+    update: Sequence[str],
+) -> Insert:
+    """Insert a row; when a row with the same ``keys`` exists (matching ``where`` for a partial unique
+    index on ``keys`` WHERE ``where``), set only the ``update`` columns of that row instead."""
+    stmt = _insert(conn, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), index_where=where, set_={c: stmt.excluded[c] for c in update}
+    )

@@ -52,3 +52,14 @@ def _lead_stages() -> list[str]:
 
 
 LEAD_STAGES = _lead_stages()
+
+
+def drop_stages(desired: DesiredLayout, funnel_key: str, stage_keys: set[str]) -> DesiredLayout:
+    """``desired`` without the given stages of one funnel (as if removed from the config)."""
+    funnels = tuple(
+        dataclasses.replace(f, stages=tuple(s for s in f.stages if s.key not in stage_keys))
+        if f.key == funnel_key
+        else f
+        for f in desired.funnels
+    )
+    return dataclasses.replace(desired, funnels=funnels)

@@ -21,11 +21,11 @@ from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.provision import provision
 from crm_bridge.store import open_store
 
-WAIT = 10.0
+WAIT = 120.0  # only so a broken build cannot hang; nothing is timed
 
 
 @pytest.fixture
-def app(tmp_path: Path, fake_clock: FakeClock) -> Iterator[App]:
+def app(store_url: str, fake_clock: FakeClock) -> Iterator[App]:
     data = {
         "locale": "en",
         "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
@@ -38,7 +38,7 @@ def app(tmp_path: Path, fake_clock: FakeClock) -> Iterator[App]:
     fake.add_user("7", "Иван")
     fake.add_user("11", "Анна")
     provision(fake, desired_layout(default_funnels(), "en", ["bronze", "silver", "gold", "platinum"]))
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    store = open_store(store_url)
     with bootstrap(settings, store=store, adapter=fake, clock=fake_clock) as application:
         yield application
     store.close()

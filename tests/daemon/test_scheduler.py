@@ -15,15 +15,19 @@ from crm_bridge.daemon.scheduler import Daemon, trigger_for
 from crm_bridge.errors import RateLimited
 
 MSK = ZoneInfo("Europe/Moscow")
-WAIT = 10.0  # generous upper bound for a background thread to get going; never asserted on
+WAIT = 120.0  # only so a broken build cannot hang: the tests wait on events, not on time
 
 
 class Observer:
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 0) -> None:
         self.finished: list[tuple[str, bool]] = []
+        self.expected = expected
+        self.all_finished = threading.Event()
 
     def job_finished(self, name: str, seconds: float, ok: bool, finished_at: float) -> None:
         self.finished.append((name, ok))
+        if len(self.finished) >= self.expected:
+            self.all_finished.set()
 
 
 def test_every_and_cron_schedules_become_interval_and_cron_triggers_with_jitter() -> None:
@@ -53,7 +57,7 @@ def test_jobs_are_registered_coalesced_single_instance_with_misfire_grace_and_di
 
 
 def test_an_interval_job_runs_at_start_and_a_failing_job_does_not_stop_the_others() -> None:
-    observer = Observer()
+    observer = Observer(expected=2)
     ran = threading.Event()
 
     def failing() -> None:
@@ -67,11 +71,7 @@ def test_an_interval_job_runs_at_start_and_a_failing_job_does_not_stop_the_other
     daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
     daemon.start()
     try:
-        assert ran.wait(WAIT)
-        for _ in range(200):
-            if len(observer.finished) == 2:
-                break
-            threading.Event().wait(0.05)
+        assert ran.wait(WAIT) and observer.all_finished.wait(WAIT)
         ok, health = daemon.health()
     finally:
         assert daemon.stop()

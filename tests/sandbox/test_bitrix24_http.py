@@ -66,7 +66,7 @@ class Receiver:
         threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True).start()
 
     def wait(self, count: int = 1) -> list[tuple[dict[str, str], dict[str, str]]]:
-        for _ in range(50):
+        for _ in range(1200):  # woken by each arrival; the bound (120 s) only stops a broken build hanging
             if len(self.posts) >= count:
                 break
             self.arrived.wait(0.1)

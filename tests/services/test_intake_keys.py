@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -18,8 +17,8 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Iterator[IntakeRepository]:
-    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as store:
+def repo(store_url: str) -> Iterator[IntakeRepository]:
+    with open_store(store_url) as store:
         yield store.intake
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+from types import SimpleNamespace
 
 import pytest
 
+from crm_bridge.cli.doctor import capability_checks
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.layout import DesiredLayout, PlanAction, PlanObject
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import CrmValidationError
 from crm_bridge.fake import FakeCRM
+from crm_bridge.ports import Capability
 from crm_bridge.services.provision import provision
 
 TIERS = ["bronze", "silver", "gold", "platinum"]
@@ -119,3 +123,42 @@ def test_a_crm_that_does_not_take_a_change_is_an_error_naming_what_is_left(fake_
 
     with pytest.raises(CrmValidationError, match="still to do: create acquisition"):
         provision(Forgetful(), layout())  # type: ignore[arg-type]
+
+
+class _NoCountsCRM(FakeCRM):
+    """A CRM whose adapter cannot count a stage's records (declares no capability)."""
+
+    capabilities = frozenset()
+
+    def observe_layout(self):  # type: ignore[no-untyped-def]
+        observed = super().observe_layout()
+        funnels = tuple(
+            dataclasses.replace(f, stages=tuple(dataclasses.replace(s, record_count=None) for s in f.stages))
+            for f in observed.funnels
+        )
+        return dataclasses.replace(observed, funnels=funnels)
+
+
+def test_prune_on_a_crm_that_cannot_count_records_warns_and_deletes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crm = _NoCountsCRM()
+    provision(crm, layout())
+    empty = second_open_stage(layout(), "repeat")
+
+    with caplog.at_level(logging.WARNING):
+        result = provision(crm, without_stage(layout(), "repeat", empty), prune=True)
+
+    assert result.plan.count(PlanAction.DELETE) == 0
+    assert "cannot count a stage's records" in caplog.text
+    assert crm.state.funnel("repeat").stage(empty) is not None  # type: ignore[union-attr]
+
+
+def test_doctor_names_each_capability_the_crm_lacks_and_what_suffers() -> None:
+    lacking = capability_checks(SimpleNamespace(adapter=_NoCountsCRM()))  # type: ignore[arg-type]
+    complete = capability_checks(SimpleNamespace(adapter=FakeCRM()))  # type: ignore[arg-type]
+
+    assert complete == []
+    assert {c.name for c in lacking} == {f"capability {c.value}" for c in Capability}
+    prune = next(c for c in lacking if c.name == "capability stage_record_counts")
+    assert prune.ok and "--prune keeps every removed stage" in prune.detail

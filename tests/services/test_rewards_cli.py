@@ -23,7 +23,7 @@ crm:
   bitrix24:
     webhook_url: ${B24_WEBHOOK_URL}
 state:
-  url: sqlite:///{db}
+  url: '{url}'
   portal: bitrix24:test
 rewards:
   rule_sets:
@@ -52,9 +52,8 @@ def won(crm_id: str, partner: str, amount: int, closed: datetime) -> Lead:
 
 
 @pytest.fixture
-def config(write_config: Callable[..., Path], tmp_path: Path) -> Path:
-    db = tmp_path / "state.db"
-    with open_store(f"sqlite:///{db}") as store:
+def config(write_config: Callable[..., Path], store_url: str) -> Path:
+    with open_store(store_url) as store:
         cursor = SyncCursor(datetime(2026, 12, 31, tzinfo=UTC))
         partners = [
             Partner("101", "ООО «Ромашка»", tier="gold"),
@@ -66,7 +65,7 @@ def config(write_config: Callable[..., Path], tmp_path: Path) -> Path:
             won("2", "102", 100_000, datetime(2026, 11, 5, tzinfo=UTC)),
         ]
         store.save_page("bitrix24:test", RecordPage(Entity.LEAD, leads, cursor))
-    return write_config(CONFIG.replace("{db}", str(db)), env=ENV)
+    return write_config(CONFIG.replace("{url}", store_url), env=ENV)
 
 
 def test_rewards_as_csv_to_stdout_add_up_per_partner(

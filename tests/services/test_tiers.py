@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.domain.tiers import HysteresisMode, TierLevel, TierPolicy
 from crm_bridge.errors import TransientError, UsageError
 from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.services.tiers import TierService, TierSettings
@@ -51,8 +51,8 @@ class RecordingNotifier:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+def store(store_url: str) -> Iterator[Store]:
+    with open_store(store_url) as s:
         yield s
 
 
@@ -233,3 +233,40 @@ def test_a_crm_failure_while_applying_is_finished_by_the_next_run_with_one_histo
     assert [h.to_tier for h in store.tier_history(PORTAL)] == ["gold"]
     assert card_of(crm, partner).stage == "tier_reached"
     assert sum(1 for t in crm.state.tasks.values() if t.external_id.startswith("tier-task:")) == 1
+
+
+def test_a_rejected_downgrade_is_not_proposed_again_until_the_metrics_recover(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True)
+    (pending,) = svc.evaluate(fake_clock()).awaiting_approval
+    svc.reject(pending.id, by="head", now=fake_clock())
+
+    later = [svc.evaluate(fake_clock() + timedelta(days=d)).awaiting_approval for d in (1, 2, 3, 4)]
+
+    assert later == [[], [], [], []] and svc.pending() == []
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+    assert store.tier_history(PORTAL) == []
+    assert notifier.events().count("tier_downgrade_pending") == 1
+
+
+def test_after_a_rejection_the_downgrade_is_proposed_again_once_the_metrics_recovered_and_fell(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True)
+    (pending,) = svc.evaluate(fake_clock()).awaiting_approval
+    svc.reject(pending.id, by="head", now=fake_clock())
+    wins = [crm.seed_lead(partner.crm_id, f"W{i}", stage="deal_closed", amount=Decimal(1)) for i in range(6)]
+    refresh(crm, store, fake_clock)
+    assert svc.evaluate(fake_clock()).awaiting_approval == []  # back at gold: the rejection lapses
+    for lead in wins:
+        crm.update_records([RecordUpdate(Entity.LEAD, lead.crm_id, stage="lead_lost")])
+    refresh(crm, store, fake_clock)
+
+    (again,) = svc.evaluate(fake_clock()).awaiting_approval
+
+    assert (again.from_tier, again.to_tier) == ("gold", pending.to_tier) and again.id != pending.id

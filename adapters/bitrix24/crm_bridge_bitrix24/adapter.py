@@ -11,6 +11,7 @@ from typing import Any
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.errors import CrmError, CrmValidationError
 from crm_bridge.ports import (
+    ALL_CAPABILITIES,
     AdapterContext,
     CrmUser,
     DealDraft,
@@ -28,10 +29,12 @@ from crm_bridge.ports import (
 from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
+from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
 from crm_bridge_bitrix24.source import RecordLister
+from crm_bridge_bitrix24.stage_counts import with_record_counts
 from crm_bridge_bitrix24.tasks import TaskWrites
 from crm_bridge_bitrix24.wire import User
 from crm_bridge_bitrix24.writes import RecordWrites
@@ -43,6 +46,8 @@ class Bitrix24Adapter:
     user ids."""
 
     name = "bitrix24"
+    # counts: stage_counts.py; first touch and furthest stage: lead_history.py; users: user.get
+    capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,
@@ -77,6 +82,7 @@ class Bitrix24Adapter:
             {uid: key for key, uid in user_ids.items()},
             ctx.clock,
             overlap,
+            LeadHistory(client, self.catalog, mapping.lead_funnel).enrich,
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
         self.tasks = TaskWrites(client, mapping, ctx.kv)
@@ -84,7 +90,7 @@ class Bitrix24Adapter:
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
     def observe_layout(self) -> ObservedLayout:
         snap = self.reader.read()
-        observed = self.reader.observed(snap)
+        observed = with_record_counts(self.client, self.reader.observed(snap), self.desired)
         self._snapshot = snap
         self._catalog = Catalog.build(observed, int)
         self._catalog.save(self.ctx.kv, CATALOG_KEY)

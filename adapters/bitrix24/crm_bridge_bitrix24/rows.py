@@ -43,11 +43,21 @@ def iso(value: datetime | date) -> str:
     return datetime.combine(value, time(0), tzinfo=UTC).isoformat(timespec="seconds")
 
 
-def parse_money(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else Decimal("0")
-    except InvalidOperation:
+def parse_money(value: Any, where: str = "bitrix24 amount") -> Decimal:
+    """An amount (``"19999.99"``; empty = 0). Anything else is a DataError: the record is skipped with a
+    warning rather than counted as 0 in revenue and commission."""
+    if value in (None, ""):
         return Decimal("0")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise DataError(f"amount {str(value)[:40]!r} is not a number", where=where) from exc
+    if not amount.is_finite():
+        raise DataError(f"amount {str(value)[:40]!r} is not a number", where=where)
+    return amount
+
+
+MOVED_TIME = "MOVED_TIME"  # when the deal last changed stage (its creation time when it never did)
 
 
 def _text(value: Any) -> str:
@@ -101,7 +111,7 @@ class RowReader:
                 r.closed,
                 r.closed_at,
             ]
-            base += [r.originator, r.origin]
+            base += [r.originator, r.origin, MOVED_TIME]
         codes = [f.code for k, f in self.catalog.fields.items() if k.startswith(entity.value + ".")]
         return tuple(dict.fromkeys(base + codes))
 
@@ -152,6 +162,10 @@ class RowReader:
         created = parse_datetime(row.get(self.r.created_at))
         if created is None:
             raise DataError("deal has no DATE_CREATE", where=f"deal {row.get('ID')}")
+        # Never moved: no first touch, and the current stage is the furthest. Moved: the last move's
+        # time stands in until the stage history (lead_history.py) gives the first one.
+        moved = parse_datetime(row.get(MOVED_TIME))
+        moved = moved if moved is not None and moved > created else None
         return Lead(
             crm_id=str(row["ID"]),
             partner_id=_id(partner),
@@ -159,7 +173,7 @@ class RowReader:
             stage=stage,
             stage_kind=kind,
             created_at=created,
-            amount=parse_money(row.get(self.r.amount)),
+            amount=parse_money(row.get(self.r.amount), f"deal {row.get('ID')}"),
             currency=_text(row.get(self.r.currency)),
             manager_user_id=_id(row.get(self.r.responsible)),
             external_id=self._external_id(row, FieldEntity.LEAD),
@@ -168,6 +182,8 @@ class RowReader:
             closed_at=self._closed_at(row, kind),
             modified_at=parse_datetime(row.get(self.r.modified_at)),
             conflict=self._yes(row, FieldEntity.LEAD, "conflict"),
+            first_touch_at=moved,
+            furthest_stage=stage if kind is StageKind.OPEN and moved is None else None,
         )
 
     def deal(self, row: Mapping[str, Any]) -> Deal:
@@ -183,7 +199,7 @@ class RowReader:
             funnel=funnel,
             stage=stage,
             stage_kind=kind,
-            amount=parse_money(row.get(self.r.amount)),
+            amount=parse_money(row.get(self.r.amount), f"deal {row.get('ID')}"),
             created_at=created,
             currency=_text(row.get(self.r.currency)),
             closed_at=self._closed_at(row, kind),

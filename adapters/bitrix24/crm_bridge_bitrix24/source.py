@@ -43,7 +43,9 @@ class RecordLister:
         curators: Mapping[str, str],
         clock: Callable[[], float],
         overlap: timedelta = timedelta(0),
+        enrich_leads: Callable[[tuple[Lead, ...]], tuple[Lead, ...]] | None = None,
     ) -> None:
+        self.enrich_leads = enrich_leads  # first touch and furthest stage (lead_history.py)
         self.paginator = paginator
         self.mapping = mapping
         self.catalog = catalog
@@ -106,6 +108,8 @@ class RecordLister:
             if pending is not None:
                 yield RecordPage(entity, pending, cursor, total)
             pending = self._records(chunk, translate, after)
+            if entity is Entity.LEAD and self.enrich_leads is not None:
+                pending = self.enrich_leads(pending)  # type: ignore[arg-type]
             for record in pending:
                 stamp = _key(record.modified_at, record.crm_id)
                 newest = stamp if newest is None or stamp > newest else newest

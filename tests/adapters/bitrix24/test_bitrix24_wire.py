@@ -3,8 +3,10 @@ replaying the payload shapes of the official docs (bitrix24/b24restdocs) through
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import responses
 from b24_wire_support import HOOK, TIME, _adapter, _batch, _catalog_kv, _sent, _status_row
@@ -129,16 +131,24 @@ def test_a_backfill_counts_first_then_packs_fifty_offset_pages_into_each_batch()
         HOOK + "crm.deal.list",
         json={"result": [row(i) for i in range(1, 51)], "total": 2600, "next": 50, "time": TIME},
     )
-    page_result = {f"c{k}": [row(50 * (k + 1) + i) for i in range(1, 51)] for k in range(50)}
-    responses.post(HOOK + "batch", json=_batch(page_result, totals={f"c{k}": 2600 for k in range(50)}))
-    last = {"c0": [row(2550 + i) for i in range(1, 51)]}
-    responses.post(HOOK + "batch", json=_batch(last, totals={"c0": 2600}))
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        # Both batches are in flight at once: answer each by the offsets it asks for, whatever the
+        # order the two requests arrive in.
+        cmds = json.loads(request.body)["cmd"]
+        starts = {key: int(parse_qs(urlsplit(cmd).query)["start"][0]) for key, cmd in cmds.items()}
+        pages = {key: [row(start + i) for i in range(1, 51)] for key, start in starts.items()}
+        return 200, {}, json.dumps(_batch(pages, totals={key: 2600 for key in starts}))
+
+    responses.add_callback(responses.POST, HOOK + "batch", callback=answer)
 
     ids = [r.crm_id for p in _adapter(_catalog_kv()).changed_since(Entity.LEAD, None) for r in p.records]
 
     assert len(ids) == 2600 == len(set(ids)) and len(responses.calls) == 3
-    cmds = list(_sent(responses.calls[1])["cmd"].values())
-    assert len(cmds) == 50 and cmds[0].endswith("start=50") and cmds[-1].endswith("start=2500")
+    batches = sorted((list(_sent(c)["cmd"].values()) for c in responses.calls[1:]), key=len, reverse=True)
+    cmds = batches[0]
+    assert [len(b) for b in batches] == [50, 1] and batches[1][0].endswith("start=2550")
+    assert cmds[0].endswith("start=50") and cmds[-1].endswith("start=2500")
     assert "filter%5BCATEGORY_ID%5D=9" in cmds[0] and "order%5BID%5D=ASC" in cmds[0]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from crm_bridge_bitrix24.sandbox import defaults as defaults
 from crm_bridge_bitrix24.sandbox import fields as fields_
+from crm_bridge_bitrix24.sandbox.history import record_stage
 from crm_bridge_bitrix24.sandbox.params import pick
 from crm_bridge_bitrix24.sandbox.query import PAGE, Answer, matches, need_dict, page, sort_rows
 from crm_bridge_bitrix24.sandbox.state import (
@@ -157,6 +158,7 @@ def add(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
         ctx.state.sequences[entity] -= 1
         raise
     ctx.state.records[entity][record_id] = row
+    record_stage(ctx.state, entity, row, ctx.now, created=True)
     touch(ctx, entity)
     ctx.events.append((f"ONCRM{entity.upper()}ADD", record_id))
     return Answer(record_id, records=1)
@@ -172,12 +174,15 @@ def update(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
     stamp = fmt_time(ctx.now)
     candidate.update(DATE_MODIFY=stamp, MODIFY_BY_ID=str(ctx.user_id))
     moved = "STAGE_ID" if entity == "deal" else "STATUS_ID"
-    if moved in candidate and candidate[moved] != row.get(moved):
+    stage_moved = moved in candidate and candidate[moved] != row.get(moved)
+    if stage_moved:
         candidate.update(MOVED_TIME=stamp, MOVED_BY_ID=str(ctx.user_id))
     if entity == "deal":
         candidate["IS_NEW"] = "N"
     row.clear()
     row.update(candidate)
+    if stage_moved:
+        record_stage(ctx.state, entity, row, ctx.now, created=False)
     touch(ctx, entity)
     ctx.events.append((f"ONCRM{entity.upper()}UPDATE", int(row["ID"])))
     return Answer(True, records=1)

@@ -27,6 +27,7 @@ from crm_bridge_bitrix24.sandbox.batch import run_batch
 from crm_bridge_bitrix24.sandbox.crm import Ctx
 from crm_bridge_bitrix24.sandbox.duplicates import find_by_comm
 from crm_bridge_bitrix24.sandbox.events import EventHub
+from crm_bridge_bitrix24.sandbox.history import stagehistory_list
 from crm_bridge_bitrix24.sandbox.limits import PLANS, LeakyBucket, OperatingBudget, cost_of
 from crm_bridge_bitrix24.sandbox.params import parse_pairs, parse_php_query
 from crm_bridge_bitrix24.sandbox.portal import new_portal
@@ -62,6 +63,7 @@ def _methods() -> dict[str, Method]:
         {
             "crm.status.entity.types": funnels.status_entity_types,
             "crm.duplicate.findbycomm": find_by_comm,
+            "crm.stagehistory.list": stagehistory_list,
             "user.get": people.user_get,
             "user.current": people.user_current,
             "department.get": people.department_get,

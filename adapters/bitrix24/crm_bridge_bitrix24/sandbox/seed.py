@@ -20,6 +20,7 @@ from crm_bridge_bitrix24.sandbox import crm as crm
 from crm_bridge_bitrix24.sandbox import funnels as funnels
 from crm_bridge_bitrix24.sandbox import userfields as userfields
 from crm_bridge_bitrix24.sandbox.crm import Ctx
+from crm_bridge_bitrix24.sandbox.history import backdate_creation
 from crm_bridge_bitrix24.sandbox.portal import new_user
 from crm_bridge_bitrix24.sandbox.state import B24Error, fmt_time, parse_time
 
@@ -84,6 +85,10 @@ def seed_portal(emu: Bitrix24Emulator, data: dict[str, Any]) -> dict[str, Any]:
                         row[stamp] = fmt_time(ts)
                 if parse_time(fields.get("DATE_CREATE")) is not None and not fields.get("DATE_MODIFY"):
                     row["DATE_MODIFY"] = row["DATE_CREATE"]
+                if parse_time(fields.get("DATE_CREATE")) is not None:
+                    backdate_creation(state, entity, answer.result, row["DATE_CREATE"])
+                    if "MOVED_TIME" in row and not fields.get("MOVED_TIME"):
+                        row["MOVED_TIME"] = row["DATE_CREATE"]
                 created.setdefault(key, []).append(answer.result)
             crm.touch(ctx, entity)
     except B24Error as err:
