@@ -120,7 +120,9 @@ def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -
 
 
 # Targets that do not yet give a capability the fake has; each is named by doctor as degraded. Shrink it.
-KNOWN_GAPS: dict[str, set[Capability]] = {"amocrm-sandbox": set(Capability)}
+# Adapters that landed alongside the capability contract and do not declare theirs yet (doctor names
+# each missing one as degraded; the second assertion holds them to that).
+KNOWN_GAPS: dict[str, set[Capability]] = {"amocrm-sandbox": set(Capability), "hubspot-sandbox": set(Capability)}
 
 
 def test_every_capability_of_the_fake_is_declared_or_named_by_doctor(
