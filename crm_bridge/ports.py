@@ -22,6 +22,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from crm_bridge.budgets import Bucket as Bucket  # re-exported: the budget ports live beside
+from crm_bridge.budgets import BucketStore as BucketStore
+from crm_bridge.budgets import SpendLedger as SpendLedger
 from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner
 
@@ -256,16 +259,6 @@ class KeyValueState(Protocol):
     def set(self, key: str, value: Any) -> None: ...
 
 
-class BucketStore(Protocol):
-    """Leaky-bucket counters shared by every process using the same state store, so the daemon and
-    a one-shot script together stay under the CRM's limit. Implemented by ``crm_bridge.store``."""
-
-    def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
-        """Add one request to bucket ``key`` if it fits and return 0.0; otherwise record nothing and
-        return the seconds to wait before it would fit. ``now`` is a Unix timestamp."""
-        ...
-
-
 class LockProvider(Protocol):
     """Named cross-process locks (single-flight OAuth refresh). Implemented by ``crm_bridge.store``."""
 
@@ -276,12 +269,13 @@ class LockProvider(Protocol):
 class AdapterContext:
     """What the composition root hands an adapter factory besides the config.
 
-    ``kv`` is namespaced per CRM portal. ``bucket``/``locks`` are None in tests that need no
-    cross-process sharing (the HTTP layer then keeps its limiter in memory). ``clock`` returns Unix
+    ``kv`` is namespaced per CRM portal. ``bucket``/``ledger``/``locks`` are None in tests that need no
+    cross-process sharing (the HTTP layer then keeps its budgets in memory). ``clock`` returns Unix
     time and ``sleep`` waits; both are injected so throttling is tested without real time."""
 
     kv: KeyValueState
     bucket: BucketStore | None = None
+    ledger: SpendLedger | None = None
     locks: LockProvider | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep

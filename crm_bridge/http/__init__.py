@@ -1,7 +1,7 @@
 """The one HTTP layer: the only code in crm-bridge that talks HTTP to a CRM.
 
 An adapter declares an ``HttpPolicy`` per CRM (base URL, connect/read timeouts, retries, back-off,
-``LimiterPolicy``, hooks reading waits and errors from the CRM's answers) and builds one
+its named ``RateBudget``s, hooks reading waits and errors from the CRM's answers) and builds one
 ``HttpClient`` from it with an ``Auth`` (``NoAuth``, ``BearerAuth``/``QueryParamAuth`` over a
 ``StaticToken`` or a single-flight ``RefreshingToken``), the state store's bucket and locks, and an
 injected clock and sleep::
@@ -9,6 +9,10 @@ injected clock and sleep::
     client = HttpClient(policy, auth=BearerAuth(StaticToken(token)), bucket=ctx.bucket,
                         clock=ctx.clock, sleep=ctx.sleep, on_request=ctx.on_request)
     response = client.get("/api/v4/leads", params={"limit": 250})
+    # budgets kept in the state store, every one that applies must admit the request:
+    HttpPolicy(..., rate_key="mycrm:portal-42", budgets=(
+        RateBudget.per_window("burst", 100, 10), RateBudget.per_window("daily", 250_000, 86_400),
+        RateBudget.per_window("search", 5, 1, paths=(r"/search$",))))
     client.post("/api/v4/leads", json=[...], idempotent=False)   # never blindly resent
 
 ``redact`` and ``RedactingFilter`` (from ``crm_bridge.redaction``) keep tokens, webhook secrets,
@@ -29,8 +33,8 @@ from crm_bridge.http.auth import (
     TokenSource,
 )
 from crm_bridge.http.client import NO_RESPONSE, HttpClient, RequestCounter
-from crm_bridge.http.limiter import MemoryBucket, RateLimiter
-from crm_bridge.http.policy import HttpPolicy, LimiterPolicy, parse_retry_after
+from crm_bridge.http.limiter import MemoryBucket, MemoryLedger, RateLimiter
+from crm_bridge.http.policy import HttpPolicy, LimiterPolicy, RateBudget, parse_retry_after
 from crm_bridge.redaction import RedactingFilter, install_redaction, redact
 
 __all__ = [
@@ -42,8 +46,10 @@ __all__ = [
     "KvTokenStore",
     "LimiterPolicy",
     "MemoryBucket",
+    "MemoryLedger",
     "NoAuth",
     "QueryParamAuth",
+    "RateBudget",
     "RateLimiter",
     "RedactingFilter",
     "RefreshingToken",

@@ -50,7 +50,12 @@ class Component:
     upgrades: Mapping[int, Upgrade] = field(default_factory=dict)
 
 
-CORE = Component("core", schema.metadata, schema.CORE_VERSION)
+CORE = Component(
+    "core",
+    schema.metadata,
+    schema.CORE_VERSION,
+    upgrades={2: lambda conn: schema.budget_spend.create(conn)},
+)
 ENGINE = Component("engine", engine_schema.metadata, engine_schema.ENGINE_SCHEMA_VERSION)
 DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE)
 
