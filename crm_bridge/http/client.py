@@ -99,7 +99,9 @@ class HttpClient:
         pool = HTTPAdapter(pool_connections=1, pool_maxsize=policy.concurrency, max_retries=0)
         self.session.mount("https://", pool)
         self.session.mount("http://", pool)
-        self.limiter = RateLimiter(policy.limiter, policy.limiter_key, bucket=bucket, clock=clock, sleep=sleep)
+        self.limiter = RateLimiter(
+            policy.limiter, policy.limiter_key, bucket=bucket, clock=clock, sleep=sleep
+        )
 
     def close(self) -> None:
         if self._owns_session:

@@ -25,7 +25,7 @@ class MemoryBucket:
 
     def take_all(self, buckets: Sequence[Bucket], now: float) -> float:
         with self._lock:
-            states = {b.key: b.current(*self._levels.get(b.key, (0.0, now)), now) for b in buckets}
+            states = {b.key: b.current(*self._levels.get(b.key, (0.0, 0.0)), now) for b in buckets}
             wait = max((b.wait(*states[b.key], now) for b in buckets), default=0.0)
             if wait == 0.0:
                 for key, (level, updated) in states.items():

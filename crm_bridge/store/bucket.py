@@ -42,10 +42,12 @@ class SqlBucketStore:
         keys = [b.key for b in ordered]
         with state_errors(f"rate buckets {', '.join(keys)}"), write_transaction(self._engine) as conn:
             conn.execute(
-                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": now} for k in keys]
+                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys]
             )
             rows = conn.execute(
-                select(t.c.key, t.c.level, t.c.updated).where(t.c.key.in_(keys)).order_by(t.c.key)
+                select(t.c.key, t.c.level, t.c.updated)
+                .where(t.c.key.in_(keys))
+                .order_by(t.c.key)
                 .with_for_update()
             ).all()
             stored = {key: (level, updated) for key, level, updated in rows}

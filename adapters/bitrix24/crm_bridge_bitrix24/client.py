@@ -178,7 +178,7 @@ class Bitrix24Client:
             now,
         )
         outcomes: list[Outcome] = []
-        for key, cmd in zip(keys, commands, strict=True):
+        for key in keys:
             if key in body.result_error:
                 err = body.result_error[key]
                 code = str(err.error)
