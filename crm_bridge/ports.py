@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from crm_bridge.budgets import Bucket as Bucket  # re-exported: the budget ports live beside
 from crm_bridge.budgets import BucketStore as BucketStore
 from crm_bridge.budgets import SpendLedger as SpendLedger
+from crm_bridge.capabilities import Capabilities
 from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner
 
@@ -207,8 +208,13 @@ class TaskSink(Protocol):
         """Create tasks for CRM users, bound to a record, idempotently by ``external_id``."""
         ...
 
+
+@runtime_checkable
+class NotificationSink(Protocol):
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
-        """CRM-native notifications to users (Bitrix24 im.notify, etc.)."""
+        """CRM-native notifications to users (Bitrix24's bell, a HubSpot/amoCRM equivalent, …), one
+        outcome per draft in order; ``external_id`` keys the message so a resend can be recognised
+        where the CRM allows it (the outbox never sends a delivered key twice)."""
         ...
 
 
@@ -238,16 +244,26 @@ class CrmAdapter(
     RecordSource,
     RecordWriter,
     TaskSink,
+    NotificationSink,
     PartnerFieldWriter,
     UserDirectory,
     Diagnostics,
     Protocol,
 ):
-    """Everything a full adapter offers. ``name`` is the CRM kind (``bitrix24``)."""
+    """Everything a full adapter offers. ``name`` is the CRM kind (``bitrix24``); ``capabilities`` what
+    the CRM lets the services do at once (its ``AdapterSpec``'s, as a rule)."""
 
     name: str
+    capabilities: Capabilities
 
     def close(self) -> None: ...
+
+
+def capabilities_of(adapter: object) -> Capabilities:
+    """The capabilities an adapter declares; the defaults for one that declares none (a partial
+    adapter implementing only some ports, as in tests)."""
+    found = getattr(adapter, "capabilities", None)
+    return found if isinstance(found, Capabilities) else Capabilities()
 
 
 class KeyValueState(Protocol):

@@ -1,5 +1,5 @@
 """``Bitrix24Adapter``: every CRM port (crm_bridge.ports.CrmAdapter) for a Bitrix24 portal, composed of
-the layout reader/writer, the record lister, the writers and the task sink over one client.
+the layout reader/writer, the record lister, the writers, the task and notification sinks over one client.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
+from crm_bridge_bitrix24.notify import Notifications
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
+from crm_bridge_bitrix24.plugin import ADAPTER
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.tasks import TaskWrites
 from crm_bridge_bitrix24.wire import User
@@ -43,6 +45,7 @@ class Bitrix24Adapter:
     user ids."""
 
     name = "bitrix24"
+    capabilities = ADAPTER.capabilities  # 50 commands per batch call; any stage colour
 
     def __init__(
         self,
@@ -80,6 +83,7 @@ class Bitrix24Adapter:
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
         self.tasks = TaskWrites(client, mapping, ctx.kv)
+        self.notifications = Notifications(client, mapping)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
     def observe_layout(self) -> ObservedLayout:
@@ -139,7 +143,7 @@ class Bitrix24Adapter:
         return self.tasks.create_tasks(drafts)
 
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
-        return self.tasks.send_notifications(drafts)
+        return self.notifications.send_notifications(drafts)
 
     # -- users and diagnostics ----------------------------------------------------------------------
     def list_users(self) -> list[CrmUser]:
