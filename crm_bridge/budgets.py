@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Bucket", "BucketStore", "SpendLedger"]
+__all__ = ["MIN_WAIT", "Bucket", "BucketStore", "SpendLedger"]
+
+# A drained level is computed from Unix times (~1.8e9, a float step of ~2.4e-7 s): a request fits when
+# it overshoots the capacity by less than this share of one request, and a wait is never shorter than
+# MIN_WAIT, so a waiting loop always moves the clock.
+TOLERANCE = 1e-4
+MIN_WAIT = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +41,10 @@ class Bucket:
 
     def wait(self, level: float, updated: float, now: float) -> float:
         """Seconds until one more request fits at ``level`` (0.0 = it fits now)."""
-        if level + 1.0 <= self.capacity + 1e-9:
+        if level + 1.0 <= self.capacity + TOLERANCE:
             return 0.0
         if self.window > 0:
-            return max(updated + self.window - now, 1e-6)
+            return max(updated + self.window - now, MIN_WAIT)
         if self.drain_per_second <= 0:
             return float("inf")
         return (level + 1.0 - self.capacity) / self.drain_per_second

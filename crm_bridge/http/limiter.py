@@ -8,7 +8,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 
-from crm_bridge.budgets import Bucket, BucketStore
+from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore
 from crm_bridge.errors import RateLimited
 from crm_bridge.http.policy import LimiterPolicy
 
@@ -91,6 +91,7 @@ class RateLimiter:
             wait = self._take(buckets)
             if wait <= 0.0:
                 return waited
+            wait = max(wait, MIN_WAIT)
             if math.isinf(wait) or waited + wait > self._max_wait:
                 names = ", ".join(repr(b.key) for b in buckets)
                 raise RateLimited(

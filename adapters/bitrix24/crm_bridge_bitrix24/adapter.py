@@ -28,11 +28,11 @@ from crm_bridge.ports import (
 from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
+from crm_bridge_bitrix24.config import CAPABILITIES
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.notify import Notifications
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
-from crm_bridge_bitrix24.plugin import ADAPTER
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.tasks import TaskWrites
 from crm_bridge_bitrix24.wire import User
@@ -45,7 +45,7 @@ class Bitrix24Adapter:
     user ids."""
 
     name = "bitrix24"
-    capabilities = ADAPTER.capabilities  # 50 commands per batch call; any stage colour
+    capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 50 records per call
 
     def __init__(
         self,

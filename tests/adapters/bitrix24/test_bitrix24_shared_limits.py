@@ -1,5 +1,6 @@
-"""The per-method operating-time budget is kept in the state store: an adapter in another process
-(another store connection) waits for time a first one spent on the same method of the same portal."""
+"""Limits shared and declared: the per-method operating-time budget is kept in the state store (an
+adapter in another process, on another store connection, waits for time a first one spent on the same
+method of the same portal); the adapter carries the capabilities its entry point declares."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import responses
 from b24_support import MemoryKV, Sleeps
 from b24_wire_support import HOOK, TIME
 
-from crm_bridge.ports import AdapterContext
+from crm_bridge.ports import AdapterContext, capabilities_of
 from crm_bridge.store import Store, open_store
-from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
+from crm_bridge_bitrix24 import ADAPTER, Bitrix24Adapter, build_adapter
 from crm_bridge_bitrix24.config import Bitrix24Config
 from crm_bridge_bitrix24.plugin import limiter_key
 
@@ -82,3 +83,9 @@ def test_without_a_state_store_each_process_keeps_its_own_window() -> None:
     daemon.list_users()
     _process(None, second).list_users()
     assert first.waits == [] and second.waits == []
+
+
+def test_the_adapter_carries_the_capabilities_its_entry_point_declares() -> None:
+    adapter = _process(None, Sleeps())
+    assert adapter.capabilities == ADAPTER.capabilities and adapter.capabilities.write_batch == 50
+    assert capabilities_of(adapter) is adapter.capabilities
