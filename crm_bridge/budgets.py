@@ -77,3 +77,7 @@ class SpendLedger(Protocol):
     def spent(self, keys: Sequence[str], *, since: float) -> dict[str, list[tuple[float, float]]]:
         """(at, amount) of each key's entries after ``since``, in the order they were recorded."""
         ...
+
+    def totals(self, keys: Sequence[str], *, since: float) -> dict[str, float]:
+        """The sum of each key's amounts after ``since`` (keys with none are left out)."""
+        ...

@@ -52,6 +52,12 @@ class MemoryLedger:
             found = {key: [e for e in self._entries.get(key, []) if e[0] > since] for key in keys}
         return {key: entries for key, entries in found.items() if entries}
 
+    def totals(self, keys: Sequence[str], *, since: float) -> dict[str, float]:
+        return {
+            key: sum(amount for _, amount in entries)
+            for key, entries in self.spent(keys, since=since).items()
+        }
+
 
 class RateLimiter:
     """Waits until a request fits in its budgets. Thread-safe (the bucket is).

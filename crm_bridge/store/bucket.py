@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from crm_bridge.budgets import Bucket
 from crm_bridge.store.db import state_errors, write_transaction
@@ -96,3 +96,15 @@ class SqlSpendLedger:
             for key, at, amount in conn.execute(query):
                 found[key].append((at, amount))
         return dict(found)
+
+    def totals(self, keys: Sequence[str], *, since: float) -> dict[str, float]:
+        if not keys:
+            return {}
+        t = budget_spend
+        query = (
+            select(t.c.key, func.sum(t.c.amount))
+            .where(t.c.key.in_(sorted(set(keys))), t.c.at > since)
+            .group_by(t.c.key)
+        )
+        with state_errors("reading spent budget"), self._engine.connect() as conn:
+            return {key: float(total) for key, total in conn.execute(query)}

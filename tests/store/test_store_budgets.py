@@ -46,6 +46,11 @@ def test_the_ledger_returns_recent_spending_in_order_and_forgets_the_old(store: 
         "p/operating/b": [(100.0, 1.0)],
     }
     assert store.ledger.spent(["p/operating/b"], since=100.0) == {}
+    store.ledger.spend([("p/operating/a", 450.0, 1.5)], forget_before=0.0)
+    assert store.ledger.totals(["p/operating/a", "p/operating/b"], since=50.0) == {
+        "p/operating/a": 8.5,
+        "p/operating/b": 1.0,
+    }
 
 
 def test_a_version_1_state_store_gets_the_ledger_when_opened(store_url: str) -> None:

@@ -58,13 +58,18 @@ class OperatingBudget:
         """One write for a whole answer: (method, seconds spent, server operating, server reset time)
         per command. A server report is stored when it could block (near the limit) or its reset
         time moved; the seconds always are."""
-        entries: list[tuple[str, float, float]] = []
+        seconds_by_method: dict[str, float] = {}
+        reports: dict[str, tuple[float, float]] = {}
+        for method, seconds, operating, reset_at in spent:
+            if seconds > 0:  # one entry per method and answer, however many commands it ran
+                seconds_by_method[method] = seconds_by_method.get(method, 0.0) + seconds
+            if reset_at is not None:
+                reports[method] = (reset_at, operating)  # the last command's figures are the latest
+        entries = [(self._prefix + m, now, seconds) for m, seconds in seconds_by_method.items()]
         allowed = self.limit * self.headroom
         with self._lock:
-            for method, seconds, operating, reset_at in spent:
-                if seconds > 0:
-                    entries.append((self._prefix + method, now, seconds))
-                if reset_at is not None and (operating >= allowed or self._reported.get(method) != reset_at):
+            for method, (reset_at, operating) in reports.items():
+                if operating >= allowed or self._reported.get(method) != reset_at:
                     self._reported[method] = reset_at
                     entries.append((self._prefix + method + SERVER, reset_at, operating))
         if entries:
@@ -79,8 +84,11 @@ class OperatingBudget:
         """Seconds to wait before calling all of ``methods`` keeps each under its budget (0 = go)."""
         wait = 0.0
         allowed = self.limit * self.headroom
-        keys = [self._prefix + m + suffix for m in sorted(methods) for suffix in ("", SERVER)]
-        spent = self.ledger.spent(keys, since=now - self.window)
+        since = now - self.window
+        totals = self.ledger.totals([self._prefix + m for m in sorted(methods)], since=since)
+        over = [m for m in sorted(methods) if totals.get(self._prefix + m, 0.0) >= allowed]
+        keys = [self._prefix + m for m in over] + [self._prefix + m + SERVER for m in sorted(methods)]
+        spent = self.ledger.spent(keys, since=since)  # entries only of methods near their limit
         for method in methods:
             history = spent.get(self._prefix + method, [])
             total = sum(seconds for _, seconds in history)

@@ -3,6 +3,7 @@ replaying the payload shapes of the official docs (bitrix24/b24restdocs) through
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,15 +131,25 @@ def test_a_backfill_counts_first_then_packs_fifty_offset_pages_into_each_batch()
         json={"result": [row(i) for i in range(1, 51)], "total": 2600, "next": 50, "time": TIME},
     )
     page_result = {f"c{k}": [row(50 * (k + 1) + i) for i in range(1, 51)] for k in range(50)}
-    responses.post(HOOK + "batch", json=_batch(page_result, totals={f"c{k}": 2600 for k in range(50)}))
     last = {"c0": [row(2550 + i) for i in range(1, 51)]}
-    responses.post(HOOK + "batch", json=_batch(last, totals={"c0": 2600}))
+
+    def batch(request: Any) -> tuple[int, dict[str, str], str]:
+        # the two batches go in parallel: answer each by its size, not by arrival order
+        if len(json.loads(request.body)["cmd"]) == 50:
+            body = _batch(page_result, totals={f"c{k}": 2600 for k in range(50)})
+        else:
+            body = _batch(last, totals={"c0": 2600})
+        return 200, {}, json.dumps(body)
+
+    responses.add_callback(responses.POST, HOOK + "batch", callback=batch, content_type="application/json")
 
     ids = [r.crm_id for p in _adapter(_catalog_kv()).changed_since(Entity.LEAD, None) for r in p.records]
 
     assert len(ids) == 2600 == len(set(ids)) and len(responses.calls) == 3
-    cmds = list(_sent(responses.calls[1])["cmd"].values())
-    assert len(cmds) == 50 and cmds[0].endswith("start=50") and cmds[-1].endswith("start=2500")
+    sizes = sorted(len(_sent(call)["cmd"]) for call in responses.calls[1:])
+    [full] = [c for c in responses.calls[1:] if len(_sent(c)["cmd"]) == 50]
+    cmds = list(_sent(full)["cmd"].values())
+    assert sizes == [1, 50] and cmds[0].endswith("start=50") and cmds[-1].endswith("start=2500")
     assert "filter%5BCATEGORY_ID%5D=9" in cmds[0] and "order%5BID%5D=ASC" in cmds[0]
 
 
