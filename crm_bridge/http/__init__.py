@@ -6,14 +6,19 @@ its named ``RateBudget``s, hooks reading waits and errors from the CRM's answers
 ``StaticToken`` or a single-flight ``RefreshingToken``), the state store's bucket and locks, and an
 injected clock and sleep::
 
+    policy = HttpPolicy(name="mycrm", base_url=url, rate_key="mycrm:portal-42", budgets=(
+        RateBudget.per_window("ten_seconds", 100, 10),             # each budget that applies to a
+        RateBudget.per_window("daily", 250_000, 86_400),           # request must admit it; all are
+        RateBudget.per_window("search", 5, 1, paths=(r"/search$",)),  # kept in ctx.bucket (the store)
+    ))
     client = HttpClient(policy, auth=BearerAuth(StaticToken(token)), bucket=ctx.bucket,
                         clock=ctx.clock, sleep=ctx.sleep, on_request=ctx.on_request)
     response = client.get("/api/v4/leads", params={"limit": 250})
-    # budgets kept in the state store, every one that applies must admit the request:
-    HttpPolicy(..., rate_key="mycrm:portal-42", budgets=(
-        RateBudget.per_window("burst", 100, 10), RateBudget.per_window("daily", 250_000, 86_400),
-        RateBudget.per_window("search", 5, 1, paths=(r"/search$",))))
     client.post("/api/v4/leads", json=[...], idempotent=False)   # never blindly resent
+
+A budget spent for longer than the limiter's ``max_wait`` (a daily one) raises ``RateLimited`` with
+``retry_after`` at once instead of sleeping. ``MemoryLedger``/``ports.SpendLedger`` keep sliding
+windows of spent amounts (a CRM's server time per method) for adapters that need them.
 
 ``redact`` and ``RedactingFilter`` (from ``crm_bridge.redaction``) keep tokens, webhook secrets,
 e-mails and phones out of every log line and error message.
