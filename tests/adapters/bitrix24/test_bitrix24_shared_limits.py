@@ -4,9 +4,11 @@ method of the same portal); the adapter carries the capabilities its entry point
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import b24_limit_workers
 import pytest
 import responses
 from b24_support import MemoryKV, Sleeps
@@ -89,3 +91,15 @@ def test_the_adapter_carries_the_capabilities_its_entry_point_declares() -> None
     adapter = _process(None, Sleeps())
     assert adapter.capabilities == ADAPTER.capabilities and adapter.capabilities.write_batch == 50
     assert capabilities_of(adapter) is adapter.capabilities
+
+
+def test_two_real_processes_share_the_operating_window(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    open_store(url).close()  # created once, before the processes race to migrate it
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(1) as pool:
+        daemon = pool.apply(b24_limit_workers.list_users, (url, 2, 300.0))
+    with spawn.Pool(1) as pool:
+        script = pool.apply(b24_limit_workers.list_users, (url, 1, 0.05))
+    assert daemon == {"waits": [], "requests": 2}
+    assert script == {"waits": [pytest.approx(600.0)], "requests": 1}
