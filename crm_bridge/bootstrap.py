@@ -125,6 +125,7 @@ def bootstrap(
             context = AdapterContext(
                 kv=store.kv(f"adapter:{portal}"),
                 bucket=store.bucket,
+                ledger=store.ledger,
                 locks=store.locks,
                 clock=lambda: clock().timestamp(),
                 sleep=sleep,

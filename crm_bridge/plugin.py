@@ -25,11 +25,12 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from crm_bridge.capabilities import Capabilities as Capabilities  # re-exported for adapters
 from crm_bridge.domain.layout import DesiredLayout, DesiredStage
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import ConfigError
@@ -38,28 +39,6 @@ from crm_bridge.ports import AdapterContext, CrmAdapter
 ADAPTER_GROUP = "crm_bridge.adapters"
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a CRM lets the services do at once, and how it shows stage colours.
-
-    ``write_batch``: records the services hand the adapter per write call (leads created, tasks set,
-    escalations); the adapter may split further. ``stage_colours``: ``any`` (any #RRGGBB), ``palette``
-    (only the colours in ``palette``; the core picks the nearest) or ``none`` (the CRM has none)."""
-
-    write_batch: int = 50
-    stage_colours: Literal["any", "palette", "none"] = "any"
-    palette: tuple[str, ...] = ()
-    end_colours: tuple[str, str] | None = None  # (won, lost) when the CRM colours its end stages itself
-
-    def fit_colour(self, colour: str) -> str | None:
-        """The colour to send for ``colour`` (#RRGGBB): itself, the nearest palette entry, or None."""
-        if self.stage_colours == "none" or not colour:
-            return None
-        if self.stage_colours == "any" or not self.palette:
-            return colour
-        return min(self.palette, key=lambda candidate: _distance(colour, candidate))
 
 
 def fit_layout(layout: DesiredLayout, capabilities: Capabilities) -> DesiredLayout:
@@ -78,17 +57,6 @@ def fit_layout(layout: DesiredLayout, capabilities: Capabilities) -> DesiredLayo
         for funnel in layout.funnels
     )
     return replace(layout, funnels=funnels)
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    text = colour.lstrip("#")
-    if not re.fullmatch(r"[0-9A-Fa-f]{6}", text):
-        return (0, 0, 0)
-    return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
-
-
-def _distance(a: str, b: str) -> int:
-    return sum((x - y) ** 2 for x, y in zip(_rgb(a), _rgb(b), strict=True))
 
 
 @dataclass(frozen=True)

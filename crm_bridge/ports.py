@@ -22,6 +22,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from crm_bridge.budgets import Bucket as Bucket  # re-exported: the budget ports live beside
+from crm_bridge.budgets import BucketStore as BucketStore
+from crm_bridge.budgets import SpendLedger as SpendLedger
+from crm_bridge.capabilities import Capabilities
 from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner
 
@@ -165,7 +169,7 @@ class HealthCheck:
 
 class Capability(StrEnum):
     """What the services rely on beyond the ports' plain reads and writes. An adapter declares the ones
-    its CRM can give in ``capabilities``; the contract suite (tests/contract) holds every adapter to
+    its CRM can give in ``port_capabilities``; the contract suite (tests/contract) holds every adapter to
     what the FakeCRM declares, and the services say so (doctor, a warning) where one is missing."""
 
     STAGE_RECORD_COUNTS = "stage_record_counts"  # ObservedStage.record_count of stages prune may delete
@@ -184,9 +188,9 @@ CAPABILITY_IMPACT: dict[Capability, str] = {
 }
 
 
-def capabilities_of(adapter: object) -> frozenset[Capability]:
-    """The capabilities ``adapter`` declares (none when it declares nothing)."""
-    return frozenset(getattr(adapter, "capabilities", frozenset()))
+def port_capabilities_of(adapter: object) -> frozenset[Capability]:
+    """The port capabilities ``adapter`` declares in ``port_capabilities`` (none when it declares nothing)."""
+    return frozenset(getattr(adapter, "port_capabilities", frozenset()))
 
 
 @runtime_checkable
@@ -230,8 +234,13 @@ class TaskSink(Protocol):
         """Create tasks for CRM users, bound to a record, idempotently by ``external_id``."""
         ...
 
+
+@runtime_checkable
+class NotificationSink(Protocol):
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
-        """CRM-native notifications to users (Bitrix24 im.notify, etc.)."""
+        """CRM-native notifications to users (Bitrix24's bell, a HubSpot/amoCRM equivalent, …), one
+        outcome per draft in order; ``external_id`` keys the message so a resend can be recognised
+        where the CRM allows it (the outbox never sends a delivered key twice)."""
         ...
 
 
@@ -261,16 +270,26 @@ class CrmAdapter(
     RecordSource,
     RecordWriter,
     TaskSink,
+    NotificationSink,
     PartnerFieldWriter,
     UserDirectory,
     Diagnostics,
     Protocol,
 ):
-    """Everything a full adapter offers. ``name`` is the CRM kind (``bitrix24``)."""
+    """Everything a full adapter offers. ``name`` is the CRM kind (``bitrix24``); ``capabilities`` what
+    the CRM lets the services do at once (its ``AdapterSpec``'s, as a rule)."""
 
     name: str
+    capabilities: Capabilities
 
     def close(self) -> None: ...
+
+
+def capabilities_of(adapter: object) -> Capabilities:
+    """The capabilities an adapter declares; the defaults for one that declares none (a partial
+    adapter implementing only some ports, as in tests)."""
+    found = getattr(adapter, "capabilities", None)
+    return found if isinstance(found, Capabilities) else Capabilities()
 
 
 class KeyValueState(Protocol):
@@ -280,16 +299,6 @@ class KeyValueState(Protocol):
     def get(self, key: str) -> Any | None: ...
 
     def set(self, key: str, value: Any) -> None: ...
-
-
-class BucketStore(Protocol):
-    """Leaky-bucket counters shared by every process using the same state store, so the daemon and
-    a one-shot script together stay under the CRM's limit. Implemented by ``crm_bridge.store``."""
-
-    def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
-        """Add one request to bucket ``key`` if it fits and return 0.0; otherwise record nothing and
-        return the seconds to wait before it would fit. ``now`` is a Unix timestamp."""
-        ...
 
 
 class LockProvider(Protocol):
@@ -302,12 +311,13 @@ class LockProvider(Protocol):
 class AdapterContext:
     """What the composition root hands an adapter factory besides the config.
 
-    ``kv`` is namespaced per CRM portal. ``bucket``/``locks`` are None in tests that need no
-    cross-process sharing (the HTTP layer then keeps its limiter in memory). ``clock`` returns Unix
+    ``kv`` is namespaced per CRM portal. ``bucket``/``ledger``/``locks`` are None in tests that need no
+    cross-process sharing (the HTTP layer then keeps its budgets in memory). ``clock`` returns Unix
     time and ``sleep`` waits; both are injected so throttling is tested without real time."""
 
     kv: KeyValueState
     bucket: BucketStore | None = None
+    ledger: SpendLedger | None = None
     locks: LockProvider | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep

@@ -11,7 +11,7 @@ from rich.table import Table
 from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
-from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, HealthCheck, capabilities_of
+from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, HealthCheck, port_capabilities_of
 from crm_bridge.security.files import exposure_warnings, sensitive_files
 from crm_bridge.services.provision import desired_layout_for, plan_provisioning
 
@@ -57,7 +57,7 @@ def secrets_check(app: App) -> HealthCheck | None:
 def capability_checks(app: App) -> list[HealthCheck]:
     """One line per capability the services rely on that this CRM's adapter cannot give: what works
     less well because of it. Shown, not failed: the rest of crm-bridge works."""
-    missing = sorted(ALL_CAPABILITIES - capabilities_of(app.adapter))
+    missing = sorted(ALL_CAPABILITIES - port_capabilities_of(app.adapter))
     return [
         HealthCheck(f"capability {c.value}", True, f"not available: {CAPABILITY_IMPACT[c]}") for c in missing
     ]

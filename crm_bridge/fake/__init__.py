@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TypeVar
 
+from crm_bridge.capabilities import Capabilities
 from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner, PartnerType
 from crm_bridge.errors import CrmValidationError, NotFound
@@ -52,7 +53,7 @@ class FakeCRM:
     """The in-memory CRM. ``state`` is open for assertions; ``failures`` injects errors."""
 
     name = "fake"
-    capabilities = ALL_CAPABILITIES  # the reference: every adapter is held to these (tests/contract)
+    port_capabilities = ALL_CAPABILITIES  # the reference: every adapter is held to these (tests/contract)
 
     def __init__(
         self,
@@ -60,11 +61,13 @@ class FakeCRM:
         clock: Callable[[], datetime] | None = None,
         page_size: int = 50,
         users: Sequence[CrmUser] = (),
+        capabilities: Capabilities = Capabilities(),
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be positive")
         self.clock = clock or (lambda: datetime.now(UTC))
         self.page_size = page_size
+        self.capabilities = capabilities  # ports.CrmAdapter: the services' write batch size
         self.state = FakeState()
         self.failures = FailureInjector()
         self.closed = False
@@ -140,6 +143,7 @@ class FakeCRM:
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
         return self._batch("create_tasks", drafts, lambda d: records.create_task(self.state, d, self.clock()))
 
+    # NotificationSink
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
         def one(draft: NotificationDraft) -> WriteOutcome:
             return records.send_notification(self.state, draft, self.clock())

@@ -1,15 +1,24 @@
 """The one HTTP layer: the only code in crm-bridge that talks HTTP to a CRM.
 
 An adapter declares an ``HttpPolicy`` per CRM (base URL, connect/read timeouts, retries, back-off,
-``LimiterPolicy``, hooks reading waits and errors from the CRM's answers) and builds one
+its named ``RateBudget``s, hooks reading waits and errors from the CRM's answers) and builds one
 ``HttpClient`` from it with an ``Auth`` (``NoAuth``, ``BearerAuth``/``QueryParamAuth`` over a
 ``StaticToken`` or a single-flight ``RefreshingToken``), the state store's bucket and locks, and an
 injected clock and sleep::
 
+    policy = HttpPolicy(name="mycrm", base_url=url, rate_key="mycrm:portal-42", budgets=(
+        RateBudget.per_window("ten_seconds", 100, 10),             # each budget that applies to a
+        RateBudget.per_window("daily", 250_000, 86_400),           # request must admit it; all are
+        RateBudget.per_window("search", 5, 1, paths=(r"/search$",)),  # kept in ctx.bucket (the store)
+    ))
     client = HttpClient(policy, auth=BearerAuth(StaticToken(token)), bucket=ctx.bucket,
                         clock=ctx.clock, sleep=ctx.sleep, on_request=ctx.on_request)
     response = client.get("/api/v4/leads", params={"limit": 250})
     client.post("/api/v4/leads", json=[...], idempotent=False)   # never blindly resent
+
+A budget spent for longer than the limiter's ``max_wait`` (a daily one) raises ``RateLimited`` with
+``retry_after`` at once instead of sleeping. ``MemoryLedger``/``ports.SpendLedger`` keep sliding
+windows of spent amounts (a CRM's server time per method) for adapters that need them.
 
 ``redact`` and ``RedactingFilter`` (from ``crm_bridge.redaction``) keep tokens, webhook secrets,
 e-mails and phones out of every log line and error message.
@@ -29,8 +38,8 @@ from crm_bridge.http.auth import (
     TokenSource,
 )
 from crm_bridge.http.client import NO_RESPONSE, HttpClient, RequestCounter
-from crm_bridge.http.limiter import MemoryBucket, RateLimiter
-from crm_bridge.http.policy import HttpPolicy, LimiterPolicy, parse_retry_after
+from crm_bridge.http.limiter import MemoryBucket, MemoryLedger, RateLimiter
+from crm_bridge.http.policy import HttpPolicy, LimiterPolicy, RateBudget, parse_retry_after
 from crm_bridge.redaction import RedactingFilter, install_redaction, redact
 
 __all__ = [
@@ -42,8 +51,10 @@ __all__ = [
     "KvTokenStore",
     "LimiterPolicy",
     "MemoryBucket",
+    "MemoryLedger",
     "NoAuth",
     "QueryParamAuth",
+    "RateBudget",
     "RateLimiter",
     "RedactingFilter",
     "RefreshingToken",

@@ -1,5 +1,5 @@
 """``HttpClient``: every request crm-bridge sends to a CRM — shared Session and pool, timeouts, auth,
-the rate limiter, retries with back-off (tenacity), error translation, counting and redacted logs."""
+the rate budgets, retries with back-off (tenacity), error translation, counting and redacted logs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -69,8 +70,8 @@ class _Failed(Exception):
 class HttpClient:
     """Sends requests for one CRM according to ``policy``.
 
-    ``auth`` injects credentials per request (default: none). ``bucket`` shares the rate limit across
-    processes (``Store.bucket``); without it the limit is per process. ``clock`` (Unix time) and
+    ``auth`` injects credentials per request (default: none). ``bucket`` shares the rate budgets across
+    processes (``Store.bucket``); without it they are per process. ``clock`` (Unix time) and
     ``sleep`` drive the limiter, Retry-After dates and back-off, so tests run without real time.
     ``on_request(crm, "METHOD path", status)`` is called after every attempt (metrics)."""
 
@@ -98,10 +99,8 @@ class HttpClient:
         pool = HTTPAdapter(pool_connections=1, pool_maxsize=policy.concurrency, max_retries=0)
         self.session.mount("https://", pool)
         self.session.mount("http://", pool)
-        self.limiter = (
-            RateLimiter(policy.limiter, policy.limiter_key, bucket=bucket, clock=clock, sleep=sleep)
-            if policy.limiter is not None
-            else None
+        self.limiter = RateLimiter(
+            policy.limiter, policy.limiter_key, bucket=bucket, clock=clock, sleep=sleep
         )
 
     def close(self) -> None:
@@ -170,8 +169,7 @@ class HttpClient:
     ) -> requests.Response:
         renewed = False
         while True:
-            if self.limiter is not None:
-                self.limiter.acquire()
+            self.limiter.acquire(self.policy.buckets_for(urlsplit(self._url(path)).path))
             all_headers = {
                 **self.policy.default_headers,
                 "User-Agent": self.policy.user_agent,

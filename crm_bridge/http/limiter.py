@@ -1,15 +1,16 @@
-"""The client-side rate limiter: a leaky bucket consulted before every request, kept in the state
-store (shared by every process) when one is given, else in memory. Clock and sleep are injected."""
+"""The client-side rate limiter: the request budgets (leaky buckets, fixed windows) consulted before
+every request, kept in the state store (shared by every process) when one is given, else in memory.
+Clock and sleep are injected. ``MemoryLedger`` is the in-memory ``ports.SpendLedger``."""
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore
 from crm_bridge.errors import RateLimited
 from crm_bridge.http.policy import LimiterPolicy
-from crm_bridge.ports import BucketStore
 
 
 class MemoryBucket:
@@ -20,22 +21,54 @@ class MemoryBucket:
         self._lock = threading.Lock()
 
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
+        return self.take_all([Bucket(key, capacity, drain_per_second)], now)
+
+    def take_all(self, buckets: Sequence[Bucket], now: float) -> float:
         with self._lock:
-            level, updated = self._levels.get(key, (0.0, now))
-            level = max(0.0, level - max(0.0, now - updated) * drain_per_second)
-            if level + 1.0 <= capacity + 1e-9:
-                self._levels[key] = (level + 1.0, max(now, updated))
-                return 0.0
-            return (level + 1.0 - capacity) / drain_per_second
+            states = {b.key: b.current(*self._levels.get(b.key, (0.0, 0.0)), now) for b in buckets}
+            wait = max((b.wait(*states[b.key], now) for b in buckets), default=0.0)
+            if wait == 0.0:
+                for key, (level, updated) in states.items():
+                    self._levels[key] = (level + 1.0, updated)
+            return wait
+
+
+class MemoryLedger:
+    """``ports.SpendLedger`` for one process (tests, and adapters built without a state store)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, list[tuple[float, float]]] = {}
+        self._lock = threading.Lock()
+
+    def spend(self, entries: Sequence[tuple[str, float, float]], *, forget_before: float) -> None:
+        with self._lock:
+            for key in {key for key, _, _ in entries}:
+                self._entries[key] = [e for e in self._entries.get(key, []) if e[0] >= forget_before]
+            for key, at, amount in entries:
+                self._entries[key].append((at, amount))
+
+    def spent(self, keys: Sequence[str], *, since: float) -> dict[str, list[tuple[float, float]]]:
+        with self._lock:
+            found = {key: [e for e in self._entries.get(key, []) if e[0] > since] for key in keys}
+        return {key: entries for key, entries in found.items() if entries}
+
+    def totals(self, keys: Sequence[str], *, since: float) -> dict[str, float]:
+        return {
+            key: sum(amount for _, amount in entries)
+            for key, entries in self.spent(keys, since=since).items()
+        }
 
 
 class RateLimiter:
-    """Waits until the bucket admits one more request. Thread-safe (the bucket is)."""
+    """Waits until a request fits in its budgets. Thread-safe (the bucket is).
+
+    ``RateLimiter(LimiterPolicy, key)`` is one leaky bucket; ``acquire(buckets)`` takes the buckets of
+    one request (``HttpPolicy.buckets_for``) and admits it into all of them at once."""
 
     def __init__(
         self,
-        policy: LimiterPolicy,
-        key: str,
+        policy: LimiterPolicy | None = None,
+        key: str = "",
         *,
         bucket: BucketStore | None = None,
         clock: Callable[[], float],
@@ -49,22 +82,37 @@ class RateLimiter:
         self._sleep = sleep
         self._max_wait = max_wait
 
-    def acquire(self) -> float:
-        """Block until a request may go; returns the seconds waited. Raises RateLimited when the
-        budget stays exhausted for longer than ``max_wait`` (another process is using all of it)."""
+    def acquire(self, buckets: Sequence[Bucket] | None = None) -> float:
+        """Block until a request may go; returns the seconds waited. Raises RateLimited when a budget
+        stays exhausted for longer than ``max_wait`` (another process is using all of it, or a daily
+        budget is spent), with ``retry_after`` set so the caller can reschedule."""
+        if buckets is None:
+            if self.policy is None:
+                return 0.0
+            buckets = [Bucket(self.key, self.policy.capacity, self.policy.drain_per_second)]
+        if not buckets:
+            return 0.0
         waited = 0.0
         while True:
-            wait = self.bucket.take(
-                self.key,
-                capacity=self.policy.capacity,
-                drain_per_second=self.policy.drain_per_second,
-                now=self._clock(),
-            )
+            wait = self._take(buckets)
             if wait <= 0.0:
                 return waited
+            wait = max(wait, MIN_WAIT)
             if math.isinf(wait) or waited + wait > self._max_wait:
+                names = ", ".join(repr(b.key) for b in buckets)
                 raise RateLimited(
-                    f"the request budget {self.key!r} stayed exhausted for {waited:.0f} s", retry_after=wait
+                    f"the request budget {names} stayed exhausted for {waited:.0f} s "
+                    f"(the next request fits in {wait:.0f} s)",
+                    retry_after=wait,
                 )
             self._sleep(wait)
             waited += wait
+
+    def _take(self, buckets: Sequence[Bucket]) -> float:
+        now = self._clock()
+        if len(buckets) == 1 and buckets[0].window <= 0:  # any BucketStore can take one leaky bucket
+            only = buckets[0]
+            return self.bucket.take(
+                only.key, capacity=only.capacity, drain_per_second=only.drain_per_second, now=now
+            )
+        return self.bucket.take_all(buckets, now)

@@ -1,9 +1,10 @@
 """How crm-bridge talks to one CRM, declared as data: base URL, timeouts, retries and back-off, the
-client-side rate limit, and the CRM's hooks for reading waits and errors out of its answers."""
+client-side rate budgets, and the CRM's hooks for reading waits and errors out of its answers."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 
 from crm_bridge import __version__
+from crm_bridge.budgets import Bucket
 from crm_bridge.errors import CrmError
 
 RetryAfterHook = Callable[[requests.Response, float], "float | None"]
@@ -35,6 +37,64 @@ class LimiterPolicy:
             raise ValueError("a limiter needs capacity >= 1 and drain_per_second > 0")
 
 
+@dataclass(frozen=True, slots=True)
+class RateBudget:
+    """One named request budget of a CRM; a request goes only when it fits in every budget that
+    applies to it. Build with ``RateBudget.leaky`` (a burst draining at a rate) or
+    ``RateBudget.per_window`` (N requests per fixed window, e.g. per 10 s or per day).
+
+    ``paths``: regular expressions searched in the request's URL path; the budget applies to requests
+    matching any of them (a path family such as search endpoints), to every request when empty.
+    ``key``: where the budget is kept in the state store; empty = ``<policy's rate key>/<name>``."""
+
+    name: str
+    limit: float
+    per_second: float = 0.0
+    window: float = 0.0
+    offset: float = 0.0
+    paths: tuple[str, ...] = ()
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or self.limit < 1:
+            raise ValueError("a rate budget needs a name and a limit >= 1")
+        if (self.per_second > 0) == (self.window > 0):
+            raise ValueError(f"rate budget {self.name!r}: give either per_second (leaky) or window")
+        for pattern in self.paths:
+            re.compile(pattern)
+
+    @classmethod
+    def leaky(
+        cls, name: str, burst: float, per_second: float, *, paths: tuple[str, ...] = (), key: str = ""
+    ) -> RateBudget:
+        """Up to ``burst`` requests at once, then ``per_second`` (Bitrix24's plan limits)."""
+        return cls(name, burst, per_second=per_second, paths=paths, key=key)
+
+    @classmethod
+    def per_window(
+        cls,
+        name: str,
+        limit: float,
+        seconds: float,
+        *,
+        offset: float = 0.0,
+        paths: tuple[str, ...] = (),
+        key: str = "",
+    ) -> RateBudget:
+        """At most ``limit`` requests per window of ``seconds``; windows start at Unix time multiples of
+        ``seconds`` plus ``offset`` (a daily budget resetting at a time zone's midnight: ``offset`` =
+        minus the zone's UTC offset in seconds)."""
+        return cls(name, limit, window=seconds, offset=offset, paths=paths, key=key)
+
+    def applies_to(self, url_path: str) -> bool:
+        return not self.paths or any(re.search(p, url_path) for p in self.paths)
+
+    def bucket(self, rate_key: str) -> Bucket:
+        """The state-store bucket of this budget under the policy's ``rate_key``."""
+        key = self.key or f"{rate_key}/{self.name}"
+        return Bucket(key, self.limit, self.per_second, self.window, self.offset)
+
+
 @dataclass(frozen=True)
 class HttpPolicy:
     """One CRM's HTTP behaviour.
@@ -46,7 +106,12 @@ class HttpPolicy:
     reschedule instead of sleeping. ``translate_error(response)`` maps a failed answer to a crm-bridge
     error (None = use the status code). ``refused_before_running(response)`` marks answers that
     guarantee nothing was executed (e.g. Bitrix24 QUERY_LIMIT_EXCEEDED): those are retried even for
-    writes without an idempotency key. ``concurrency`` sizes the connection pool."""
+    writes without an idempotency key. ``concurrency`` sizes the connection pool.
+
+    Rate limits: ``budgets`` are the CRM's named request budgets (several at once: per 10 s, per day,
+    a path family's own), kept in the state store under ``rate_key`` (empty = the host of the base
+    URL) so every process shares them. ``limiter`` is the older single leaky bucket (its key as
+    before); a policy may give both."""
 
     name: str
     base_url: str
@@ -58,6 +123,8 @@ class HttpPolicy:
     backoff_cap: float = 30.0
     max_retry_after: float = 120.0
     limiter: LimiterPolicy | None = None
+    budgets: tuple[RateBudget, ...] = ()
+    rate_key: str = ""
     user_agent: str = f"crm-bridge/{__version__}"
     concurrency: int = 4
     retry_after_from: RetryAfterHook | None = None
@@ -70,6 +137,9 @@ class HttpPolicy:
             raise ValueError("connect_timeout and read_timeout must be > 0: a request never waits forever")
         if self.max_retries < 0 or self.concurrency < 1:
             raise ValueError("max_retries must be >= 0 and concurrency >= 1")
+        names = [budget.name for budget in self.budgets]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name}: rate budget names must be unique, got {names}")
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -80,6 +150,14 @@ class HttpPolicy:
         if self.limiter is None:
             return ""
         return self.limiter.key or urlsplit(self.base_url).netloc or self.name
+
+    def buckets_for(self, url_path: str) -> list[Bucket]:
+        """The buckets one request to ``url_path`` must fit in (empty = not rate limited)."""
+        rate_key = self.rate_key or urlsplit(self.base_url).netloc or self.name
+        chosen = [budget.bucket(rate_key) for budget in self.budgets if budget.applies_to(url_path)]
+        if self.limiter is not None:
+            chosen.insert(0, Bucket(self.limiter_key, self.limiter.capacity, self.limiter.drain_per_second))
+        return chosen
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based): exponential, capped, with "equal

@@ -20,7 +20,15 @@ from typing import Any, Protocol
 
 from crm_bridge.domain.distribution import DistributionPolicy, DistributionState, RoutingRule, assign
 from crm_bridge.domain.model import Curator, Lead, Manager, Partner, StageKind
-from crm_bridge.ports import Entity, RecordRef, RecordUpdate, RecordWriter, TaskDraft, TaskSink
+from crm_bridge.ports import (
+    Entity,
+    RecordRef,
+    RecordUpdate,
+    RecordWriter,
+    TaskDraft,
+    TaskSink,
+    capabilities_of,
+)
 from crm_bridge.services.sla import WorkingCalendar, add_working_time, zone
 from crm_bridge.store import Store
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
@@ -28,7 +36,6 @@ from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepo
 log = logging.getLogger("crm_bridge.distribute")
 
 STATE_NAME = "distribution"
-BATCH = 50
 
 
 class Notify(Protocol):
@@ -157,8 +164,9 @@ class Distributor:
         self._decide(now, partners, result)
         self._checkpoint("decided")
         pending = self._repo.all(self._portal, status="pending")
-        for start in range(0, len(pending), BATCH):
-            self._write(pending[start : start + BATCH], partners, now, result)
+        size = capabilities_of(self._crm).write_batch
+        for start in range(0, len(pending), size):
+            self._write(pending[start : start + size], partners, now, result)
         log.info(
             "distribute: %d assigned, %d without a manager", len(result.assigned), len(result.unassigned)
         )

@@ -10,15 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from crm_bridge.domain.model import Curator, Lead, StageKind
-from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink
+from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink, capabilities_of
 from crm_bridge.services.distribute import DistributionSettings, Notify, Team
 from crm_bridge.services.sla import add_working_time, zone
 from crm_bridge.store import Store
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
 
 log = logging.getLogger("crm_bridge.escalate")
-
-BATCH = 50
 
 
 @dataclass
@@ -85,8 +83,9 @@ class Escalator:
                 result.no_one_to_tell.append(rec.lead_crm_id)
                 continue
             due_items.append((rec, lead, target, manager.name if manager else rec.manager_key or "?"))
-        for start in range(0, len(due_items), BATCH):
-            batch = due_items[start : start + BATCH]
+        size = capabilities_of(self._crm).write_batch
+        for start in range(0, len(due_items), size):
+            batch = due_items[start : start + size]
             drafts = [self._task(rec, lead, target, who, now) for rec, lead, target, who in batch]
             for (rec, lead, target, who), out in zip(batch, self._crm.create_tasks(drafts), strict=True):
                 if not out.ok:

@@ -22,14 +22,12 @@ from typing import Any, Protocol
 
 from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
-from crm_bridge.ports import LeadDraft, RecordWriter
+from crm_bridge.ports import LeadDraft, RecordWriter, capabilities_of
 from crm_bridge.services.intake_fields import LeadFields
 from crm_bridge.store import Store
 from crm_bridge.store.engine_intake import Registration
 
 log = logging.getLogger("crm_bridge.intake")
-
-BATCH = 50  # leads per create call (the adapters batch further as their CRM allows)
 
 
 class Notify(Protocol):
@@ -125,8 +123,9 @@ class IntakeService:
         one). Per-lead problems come back as outcomes; CRM outages raise (``CrmRetriableError``) after
         the leads reserved so far are safe to resume by running again."""
         outcomes: list[IntakeOutcome] = []
-        for start in range(0, len(submissions), BATCH):
-            outcomes.extend(self._batch(submissions[start : start + BATCH], now))
+        size = capabilities_of(self._adapter).write_batch  # leads per create call, as the CRM allows
+        for start in range(0, len(submissions), size):
+            outcomes.extend(self._batch(submissions[start : start + size], now))
         return outcomes
 
     def _batch(self, subs: Sequence[LeadSubmission], now: datetime) -> list[IntakeOutcome]:

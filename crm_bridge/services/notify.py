@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_bridge.ports import BucketStore
 from crm_bridge.redaction import redact
 from crm_bridge.services.notify_channels import (
     Channel,
@@ -218,15 +219,26 @@ class Notifier:
             self._observe(channel, outcome)
 
 
-def channels_from_settings(settings: Any, adapter: Any) -> dict[str, Channel]:
-    """The enabled channels of ``settings.notifications.channels``; ``adapter`` is the CRM's TaskSink."""
+def channels_from_settings(
+    settings: Any,
+    adapter: Any,
+    *,
+    bucket: BucketStore | None = None,
+    on_request: Callable[[str, str, int], None] | None = None,
+) -> dict[str, Channel]:
+    """The enabled channels of ``settings.notifications.channels``; ``adapter`` is the CRM's
+    NotificationSink (and TaskSink for ``mode: task``). Telegram goes through ``crm_bridge.http``
+    with the state store's ``bucket`` and reports its requests to ``on_request`` (metrics)."""
     cfg = settings.notifications.channels
     channels: dict[str, Channel] = {}
     if cfg.crm.enabled:
         channels["crm"] = CrmNotifications(adapter, mode=cfg.crm.mode)
     if cfg.telegram.enabled and cfg.telegram.bot_token is not None:
         channels["telegram"] = TelegramBot(
-            cfg.telegram.bot_token.get_secret_value(), base_url=str(cfg.telegram.base_url)
+            cfg.telegram.bot_token.get_secret_value(),
+            base_url=str(cfg.telegram.base_url),
+            bucket=bucket,
+            on_request=on_request,
         )
     if cfg.email.enabled:
         e = cfg.email
@@ -252,13 +264,17 @@ def notifier_from_settings(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     observe: Callable[[str, str], None] | None = None,
+    on_request: Callable[[str, str, int], None] | None = None,
 ) -> Notifier:
-    """The Notifier the CLI and the daemon use, wired from the config."""
+    """The Notifier the CLI and the daemon use, wired from the config. ``on_request`` counts the
+    channels' HTTP requests (the daemon's metrics)."""
     return Notifier(
         store,
         portal,
         Routing.from_settings(settings),
-        channels_from_settings(settings, adapter),
+        channels_from_settings(
+            settings, adapter, bucket=getattr(store, "bucket", None), on_request=on_request
+        ),
         people=people_from_settings(settings),
         locale=settings.locale,
         clock=clock,

@@ -1,6 +1,7 @@
-"""Delivery channels of the notification outbox: CRM-native (a notification or a task through the
-adapter's ``TaskSink``), the Telegram Bot API and e-mail over SMTP. Each channel takes a batch of
-messages and answers one ``Delivery`` per message; it never raises (a failure is a Delivery)."""
+"""Delivery channels of the notification outbox: CRM-native (a notification through the adapter's
+``NotificationSink``, or a task through its ``TaskSink``), the Telegram Bot API (``notify_telegram``)
+and e-mail over SMTP. Each channel takes a batch of messages and answers one ``Delivery`` per message;
+it never raises (a failure is a Delivery)."""
 
 from __future__ import annotations
 
@@ -12,53 +13,23 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any, Protocol
-
-import requests
 
 from crm_bridge.errors import CrmBridgeError, CrmRetriableError
-from crm_bridge.ports import NotificationDraft, TaskDraft, TaskSink
+from crm_bridge.ports import NotificationDraft, NotificationSink, TaskDraft, TaskSink
 from crm_bridge.redaction import redact
+from crm_bridge.services.notify_message import SENT, Channel, Delivery, Message
+from crm_bridge.services.notify_telegram import TelegramBot
 
-TELEGRAM_TEXT_LIMIT = 4096  # sendMessage: "1-4096 characters after entities parsing"
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One queued notification to one recipient through one channel."""
-
-    outbox_id: int
-    key: str  # the outbox idempotency key: also the CRM external id of the notification/task
-    event: str
-    subject: str
-    text: str
-    name: str
-    crm_user_id: str = ""
-    email: str = ""
-    telegram_chat_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What happened to one message. ``permanent`` failures are not retried; ``retry_after`` is the
-    wait the other side asked for (seconds)."""
-
-    ok: bool
-    error: str = ""
-    permanent: bool = False
-    retry_after: float | None = None
-    detail: dict[str, Any] | None = None
-
-
-SENT = Delivery(True)
-
-
-class Channel(Protocol):
-    name: str
-
-    def deliver(self, messages: Sequence[Message], now: datetime) -> list[Delivery]:
-        """One Delivery per message, in order. Never raises."""
-        ...
+__all__ = [
+    "SENT",
+    "Channel",
+    "CrmNotifications",
+    "Delivery",
+    "EmailSender",
+    "Message",
+    "SmtpSettings",
+    "TelegramBot",
+]
 
 
 class CrmNotifications:
@@ -68,9 +39,20 @@ class CrmNotifications:
     name = "crm"
 
     def __init__(
-        self, sink: TaskSink, *, mode: str = "notification", task_due: timedelta = timedelta(days=1)
+        self,
+        notifications: NotificationSink,
+        *,
+        tasks: TaskSink | None = None,
+        mode: str = "notification",
+        task_due: timedelta = timedelta(days=1),
     ):
-        self._sink = sink
+        self._notifications = notifications
+        # an adapter is both sinks as a rule; a separate task sink may be given
+        self._tasks = (
+            tasks if tasks is not None else notifications if isinstance(notifications, TaskSink) else None
+        )
+        if mode == "task" and self._tasks is None:
+            raise ValueError("the crm channel in task mode needs a TaskSink")
         self._mode = mode
         self._task_due = task_due
 
@@ -78,15 +60,15 @@ class CrmNotifications:
         if not messages:
             return []
         try:
-            if self._mode == "task":
-                outcomes = self._sink.create_tasks(
+            if self._mode == "task" and self._tasks is not None:
+                outcomes = self._tasks.create_tasks(
                     [
                         TaskDraft(m.key, m.subject[:255], m.text, m.crm_user_id, now + self._task_due)
                         for m in messages
                     ]
                 )
             else:
-                outcomes = self._sink.send_notifications(
+                outcomes = self._notifications.send_notifications(
                     [NotificationDraft(m.key, m.crm_user_id, f"{m.subject}\n{m.text}") for m in messages]
                 )
         except CrmRetriableError as exc:
@@ -100,60 +82,6 @@ class CrmNotifications:
             else Delivery(False, redact(o.error or "refused"))
             for o in outcomes
         ]
-
-
-class TelegramBot:
-    """``POST {base_url}/bot<token>/sendMessage`` per message (https://core.telegram.org/bots/api).
-    The token is part of the URL path, so it is masked out of every error this channel reports."""
-
-    name = "telegram"
-
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = "https://api.telegram.org",
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = (5.0, 20.0),
-    ) -> None:
-        self._token = token
-        self._base = base_url.rstrip("/")
-        self._session = session or requests.Session()
-        self._timeout = timeout
-
-    def _clean(self, text: str) -> str:
-        return redact(text.replace(self._token, "***") if self._token else text)
-
-    def deliver(self, messages: Sequence[Message], now: datetime) -> list[Delivery]:
-        return [self._send(m) for m in messages]
-
-    def _send(self, message: Message) -> Delivery:
-        body = {
-            "chat_id": message.telegram_chat_id,
-            "text": f"{message.subject}\n{message.text}"[:TELEGRAM_TEXT_LIMIT],
-            "disable_web_page_preview": True,
-        }
-        url = f"{self._base}/bot{self._token}/sendMessage"
-        try:
-            response = self._session.post(url, json=body, timeout=self._timeout)
-        except requests.RequestException as exc:
-            return Delivery(False, self._clean(f"telegram: {type(exc).__name__}: {exc}")[:300])
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if response.status_code == 200 and answer.get("ok"):
-            message_id = (answer.get("result") or {}).get("message_id")
-            return Delivery(True, detail={"message_id": message_id})
-        status = int(answer.get("error_code") or response.status_code)
-        description = self._clean(str(answer.get("description") or f"HTTP {response.status_code}"))[:300]
-        error = f"telegram answered {status}: {description}"
-        if status == 429:
-            wait = (answer.get("parameters") or {}).get("retry_after")
-            return Delivery(False, error, retry_after=float(wait) if wait is not None else None)
-        # 400 (chat not found, bad text) and 403 (bot blocked by the user) will not change by waiting;
-        # 401/404 (a wrong or revoked token) is fixed in the config, after which the retry goes through.
-        return Delivery(False, error, permanent=status in (400, 403))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, PlanAction, PlanItem, ProvisionPlan
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.errors import CrmValidationError
-from crm_bridge.ports import Capability, FunnelAdmin, capabilities_of
+from crm_bridge.ports import Capability, FunnelAdmin, port_capabilities_of
 
 log = logging.getLogger("crm_bridge.provision")
 
@@ -56,7 +56,7 @@ def provision(
     """Plan and, unless ``dry_run``, apply. Raises the adapter's CrmError; a failure midway leaves
     what was done in place and the next run plans only what is still missing. Raises
     CrmValidationError when the CRM still differs from ``desired`` after applying."""
-    if prune and Capability.STAGE_RECORD_COUNTS not in capabilities_of(adapter):
+    if prune and Capability.STAGE_RECORD_COUNTS not in port_capabilities_of(adapter):
         log.warning(
             "provision --prune: this CRM's adapter cannot count a stage's records; nothing is deleted"
         )

@@ -8,8 +8,11 @@
 
 API (``Store``):
 - ``kv(namespace) -> KeyValueState``: JSON values (``get``, ``set`` (None deletes), ``delete``, ``keys``).
-- ``bucket``: ``ports.BucketStore`` — ``take(key, capacity=, drain_per_second=, now=) -> wait seconds``,
-  atomic across processes (SELECT … FOR UPDATE / BEGIN IMMEDIATE).
+- ``bucket``: ``ports.BucketStore`` — ``take(key, capacity=, drain_per_second=, now=) -> wait seconds``
+  and ``take_all([ports.Bucket, …], now)`` (leaky buckets and fixed windows, all or nothing), atomic
+  across processes (SELECT … FOR UPDATE / BEGIN IMMEDIATE).
+- ``ledger``: ``ports.SpendLedger`` — ``spend([(key, at, amount)], forget_before=)``,
+  ``spent(keys, since=) -> {key: [(at, amount)]}`` (sliding-window budgets such as server time).
 - ``locks``: ``ports.LockProvider`` — ``with store.locks.lock(name, timeout=30):`` (PG advisory lock /
   SQLite lock row with expiry); StateError on timeout.
 - Bindings (exactly-once creates): ``reserve(portal, entity, external_id, payload_hash="") -> Binding``

@@ -1,29 +1,24 @@
-"""Leaky-bucket counters shared by every process on one state store (``ports.BucketStore``): each
-``take`` is an atomic read-modify-write (row lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite)."""
+"""Request budgets shared by every process on one state store (``ports.BucketStore``): each ``take`` /
+``take_all`` is an atomic read-modify-write (row locks on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite);
+and the ``ports.SpendLedger`` of amounts spent in sliding windows (a CRM's server time per method)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
+from collections import defaultdict
+from collections.abc import Sequence
 
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from crm_bridge.budgets import Bucket
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.schema import rate_buckets
+from crm_bridge.store.schema import budget_spend, rate_buckets
 from crm_bridge.store.upsert import insert_missing
 
 
 def leak(level: float, updated: float, now: float, drain_per_second: float) -> float:
     """The bucket's level at ``now`` after draining since ``updated`` (a clock going backwards
     drains nothing)."""
-    return max(0.0, level - max(0.0, now - updated) * drain_per_second)
-
-
-def admit(level: float, capacity: float, drain_per_second: float) -> tuple[float, float]:
-    """(new level, wait): one more request fits when the level stays within ``capacity``; otherwise
-    the level is unchanged and ``wait`` is the seconds until it would fit."""
-    if level + 1.0 <= capacity + 1e-9:
-        return level + 1.0, 0.0
-    if drain_per_second <= 0:
-        return level, float("inf")
-    return level, (level + 1.0 - capacity) / drain_per_second
+    return Bucket("", 1.0, drain_per_second).current(level, updated, now)[0]
 
 
 class SqlBucketStore:
@@ -35,18 +30,33 @@ class SqlBucketStore:
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
         """Add one request to bucket ``key`` if it fits and return 0.0; otherwise change nothing and
         return the seconds to wait. ``now`` is Unix time from the caller's clock."""
+        return self.take_all([Bucket(key, capacity, drain_per_second)], now)
+
+    def take_all(self, buckets: Sequence[Bucket], now: float) -> float:
+        """One request into every bucket if it fits in all (0.0), else nothing and the longest wait.
+        Rows are locked in key order, so concurrent callers never deadlock."""
+        if not buckets:
+            return 0.0
         t = rate_buckets
-        with state_errors(f"rate bucket {key}"), write_transaction(self._engine) as conn:
-            conn.execute(insert_missing(conn, t, ["key"]), [{"key": key, "level": 0.0, "updated": now}])
-            level, updated = conn.execute(
-                select(t.c.level, t.c.updated).where(t.c.key == key).with_for_update()
-            ).one()
-            current = leak(level, updated, now, drain_per_second)
-            new_level, wait = admit(current, capacity, drain_per_second)
+        ordered = sorted({b.key: b for b in buckets}.values(), key=lambda b: b.key)
+        keys = [b.key for b in ordered]
+        with state_errors(f"rate buckets {', '.join(keys)}"), write_transaction(self._engine) as conn:
+            conn.execute(
+                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys]
+            )
+            rows = conn.execute(
+                select(t.c.key, t.c.level, t.c.updated)
+                .where(t.c.key.in_(keys))
+                .order_by(t.c.key)
+                .with_for_update()
+            ).all()
+            stored = {key: (level, updated) for key, level, updated in rows}
+            states = {b.key: b.current(*stored[b.key], now) for b in ordered}
+            wait = max(b.wait(*states[b.key], now) for b in ordered)
             if wait == 0.0:
-                conn.execute(
-                    update(t).where(t.c.key == key).values(level=new_level, updated=max(now, updated))
-                )
+                for b in ordered:
+                    level, updated = states[b.key]
+                    conn.execute(update(t).where(t.c.key == b.key).values(level=level + 1.0, updated=updated))
         return wait
 
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:
@@ -55,3 +65,46 @@ class SqlBucketStore:
         with state_errors(f"rate bucket {key}"), self._engine.connect() as conn:
             row = conn.execute(select(t.c.level, t.c.updated).where(t.c.key == key)).first()
         return 0.0 if row is None else leak(row[0], row[1], now, drain_per_second)
+
+
+class SqlSpendLedger:
+    """Implements ``crm_bridge.ports.SpendLedger`` on the ``budget_spend`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def spend(self, entries: Sequence[tuple[str, float, float]], *, forget_before: float) -> None:
+        if not entries:
+            return
+        t = budget_spend
+        keys = sorted({key for key, _, _ in entries})
+        with state_errors("recording spent budget"), write_transaction(self._engine) as conn:
+            conn.execute(delete(t).where(t.c.key.in_(keys), t.c.at < forget_before))
+            conn.execute(insert(t), [{"key": k, "at": at, "amount": amount} for k, at, amount in entries])
+
+    def spent(self, keys: Sequence[str], *, since: float) -> dict[str, list[tuple[float, float]]]:
+        found: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        if not keys:
+            return found
+        t = budget_spend
+        query = (
+            select(t.c.key, t.c.at, t.c.amount)
+            .where(t.c.key.in_(sorted(set(keys))), t.c.at > since)
+            .order_by(t.c.id)
+        )
+        with state_errors("reading spent budget"), self._engine.connect() as conn:
+            for key, at, amount in conn.execute(query):
+                found[key].append((at, amount))
+        return dict(found)
+
+    def totals(self, keys: Sequence[str], *, since: float) -> dict[str, float]:
+        if not keys:
+            return {}
+        t = budget_spend
+        query = (
+            select(t.c.key, func.sum(t.c.amount))
+            .where(t.c.key.in_(sorted(set(keys))), t.c.at > since)
+            .group_by(t.c.key)
+        )
+        with state_errors("reading spent budget"), self._engine.connect() as conn:
+            return {key: float(total) for key, total in conn.execute(query)}

@@ -16,7 +16,7 @@ from crm_bridge.ports import Entity, RecordPage, SyncCursor
 from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
 from crm_bridge.security.secrets import Keyring
 from crm_bridge.store.bindings import Binding, BindingRepository
-from crm_bridge.store.bucket import SqlBucketStore
+from crm_bridge.store.bucket import SqlBucketStore, SqlSpendLedger
 from crm_bridge.store.db import make_engine, safe_url, state_errors
 from crm_bridge.store.kv import KeyValueNamespace, check_secrets, reseal_all
 from crm_bridge.store.locks import SqlLockProvider
@@ -48,6 +48,7 @@ class Store:
         self.migrations: list[Migration] = []
         self._clock = clock
         self.bucket = SqlBucketStore(engine)  # ports.BucketStore
+        self.ledger = SqlSpendLedger(engine)  # ports.SpendLedger
         self.locks = SqlLockProvider(engine)  # ports.LockProvider
         self.bindings = BindingRepository(engine, clock)
         self.records = RecordRepository(engine)

@@ -50,7 +50,12 @@ class Component:
     upgrades: Mapping[int, Upgrade] = field(default_factory=dict)
 
 
-CORE = Component("core", schema.metadata, schema.CORE_VERSION)
+CORE = Component(
+    "core",
+    schema.metadata,
+    schema.CORE_VERSION,
+    upgrades={2: lambda conn: schema.budget_spend.create(conn)},
+)
 
 
 def _engine_v2(conn: Connection) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 
 from crm_bridge.store.types import JsonText, UtcDateTime, money
 
-CORE_VERSION = 1
+CORE_VERSION = 2  # 2: budget_spend
 
 metadata = MetaData()
 
@@ -43,6 +43,17 @@ rate_buckets = Table(
     Column("key", String(KEY), primary_key=True),
     Column("level", Float, nullable=False),
     Column("updated", Float, nullable=False),
+)
+
+# Sliding-window budgets (``ports.SpendLedger``): ``amount`` spent under ``key`` at ``at`` (Unix seconds).
+budget_spend = Table(
+    "budget_spend",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(KEY), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("amount", Float, nullable=False),
+    Index("ix_budget_spend_key_at", "key", "at"),
 )
 
 # SQLite named locks (PostgreSQL uses advisory locks instead): a row per held lock.

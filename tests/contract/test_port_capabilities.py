@@ -19,13 +19,13 @@ from crm_bridge.domain.layout import PlanAction
 from crm_bridge.domain.model import StageKind
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.fake import FakeCRM
-from crm_bridge.ports import Capability, Entity, LeadDraft, RecordUpdate, capabilities_of
+from crm_bridge.ports import Capability, Entity, LeadDraft, RecordUpdate, port_capabilities_of
 
 
 def requires(crm: ContractTarget, capability: Capability) -> None:
     """Skip (visibly) a capability the target does not declare; doctor then names it as degraded
     (test_every_capability_of_the_fake_is_declared_or_named_by_doctor)."""
-    if capability not in capabilities_of(crm.adapter):
+    if capability not in port_capabilities_of(crm.adapter):
         pytest.skip(f"{getattr(crm.adapter, 'name', '?')} does not declare {capability.value}")
 
 
@@ -122,13 +122,16 @@ def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -
 # Targets that do not yet give a capability the fake has; each is named by doctor as degraded. Shrink it.
 # Adapters that landed alongside the capability contract and do not declare theirs yet (doctor names
 # each missing one as degraded; the second assertion holds them to that).
-KNOWN_GAPS: dict[str, set[Capability]] = {"amocrm-sandbox": set(Capability), "hubspot-sandbox": set(Capability)}
+KNOWN_GAPS: dict[str, set[Capability]] = {
+    "amocrm-sandbox": set(Capability),
+    "hubspot-sandbox": set(Capability),
+}
 
 
 def test_every_capability_of_the_fake_is_declared_or_named_by_doctor(
     crm: ContractTarget, request: pytest.FixtureRequest
 ) -> None:
-    missing = capabilities_of(FakeCRM()) - capabilities_of(crm.adapter)
+    missing = port_capabilities_of(FakeCRM()) - port_capabilities_of(crm.adapter)
     shown = {c.name for c in capability_checks(SimpleNamespace(adapter=crm.adapter))}  # type: ignore[arg-type]
 
     assert missing <= KNOWN_GAPS.get(request.node.callspec.id, set()), f"undeclared: {sorted(missing)}"

@@ -17,6 +17,8 @@ from crm_bridge.ports import (
     DealDraft,
     Entity,
     LeadDraft,
+    NotificationDraft,
+    NotificationSink,
     PartnerUpdate,
     RecordRef,
     RecordUpdate,
@@ -243,6 +245,14 @@ class TestDealsTasksPartners:
 
         assert first[0].ok and first[0].created and first[0].crm_id
         assert not second[0].created and second[0].crm_id == first[0].crm_id
+
+    def test_a_user_is_notified_through_the_notification_port(self, crm: ContractTarget) -> None:
+        manager = crm.seeder.user("Анна Смирнова")
+
+        assert isinstance(crm.adapter, NotificationSink)
+        [sent] = crm.adapter.send_notifications([NotificationDraft("note-1", manager, "Новый лид")])
+
+        assert sent.ok and sent.crm_id
 
     def test_a_partner_tier_is_written_by_option_key(self, crm: ContractTarget) -> None:
         provision(crm.adapter, desired_layout())

@@ -128,7 +128,7 @@ def test_a_crm_that_does_not_take_a_change_is_an_error_naming_what_is_left(fake_
 class _NoCountsCRM(FakeCRM):
     """A CRM whose adapter cannot count a stage's records (declares no capability)."""
 
-    capabilities = frozenset()
+    port_capabilities = frozenset()
 
     def observe_layout(self):  # type: ignore[no-untyped-def]
         observed = super().observe_layout()

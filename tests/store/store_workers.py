@@ -37,3 +37,15 @@ def hold_and_check(url: str, name: str, rounds: int) -> int:
         return overlaps
     finally:
         store.close()
+
+
+def take_all_many(url: str, attempts: int, now: float) -> int:
+    """Try ``attempts`` requests needing a fixed window of 12 and a leaky bucket of 30 at once."""
+    from crm_bridge.ports import Bucket
+
+    buckets = [Bucket("crm:x/daily", 12, window=86_400), Bucket("crm:x/burst", 30, drain_per_second=0.001)]
+    store = open_store(url)
+    try:
+        return sum(store.bucket.take_all(buckets, now) == 0.0 for _ in range(attempts))
+    finally:
+        store.close()

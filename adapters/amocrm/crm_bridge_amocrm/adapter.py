@@ -27,6 +27,7 @@ from crm_bridge_amocrm import catalog as catalogs
 from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.config import CAPABILITIES
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.observe import LayoutReader, Snapshot
@@ -42,6 +43,7 @@ class AmoCrmAdapter:
     keys to amoCRM user ids."""
 
     name = "amocrm"
+    capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 250 records per call
 
     def __init__(
         self,

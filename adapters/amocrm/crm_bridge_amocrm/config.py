@@ -9,6 +9,21 @@ from pathlib import Path
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict
+from crm_bridge.plugin import Capabilities
+
+# amoCRM's fixed status colour palette (the colours its pipeline editor offers; any other is refused).
+PALETTE = (
+    "#fffeb2", "#fffd7f", "#fff000", "#ffeab2", "#ffdc7f", "#ffce5a", "#ffdbdb", "#ffc8c8", "#ff8f92",
+    "#d6eaff", "#c1e0ff", "#98cbff", "#ebffb1", "#deff81", "#87f2c0", "#f9deff", "#f3beff", "#ccc8f9",
+    "#eb93ff", "#f2f3f4", "#e6e8ea",
+)  # fmt: skip
+
+# 250 items per add/update array; statuses take only the palette's colours; the won (142) and lost
+# (143) statuses keep amoCRM's own colours. Declared in the AdapterSpec and carried by the adapter
+# (``AmoCrmAdapter.capabilities``), where the services read the batch size.
+CAPABILITIES = Capabilities(
+    write_batch=250, stage_colours="palette", palette=PALETTE, end_colours=("#ccff66", "#d5d8db")
+)
 
 
 class AmoCrmOAuth(Strict):

@@ -7,18 +7,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from crm_bridge.plugin import AdapterSpec, Capabilities, DemoSupport
+from crm_bridge.plugin import AdapterSpec, DemoSupport
 from crm_bridge.ports import AdapterContext, CrmAdapter
-from crm_bridge_amocrm.config import AmoCrmConfig
+from crm_bridge_amocrm.config import CAPABILITIES, AmoCrmConfig
 
 TOKEN_VARIABLE = "AMOCRM_ACCESS_TOKEN"  # noqa: S105 (a name, not a secret)
 NO_WAIT = {"burst": 10_000, "per_second": 10_000}
-# amoCRM's fixed status colour palette (the colours its pipeline editor offers; any other is refused).
-PALETTE = (
-    "#fffeb2", "#fffd7f", "#fff000", "#ffeab2", "#ffdc7f", "#ffce5a", "#ffdbdb", "#ffc8c8", "#ff8f92",
-    "#d6eaff", "#c1e0ff", "#98cbff", "#ebffb1", "#deff81", "#87f2c0", "#f9deff", "#f3beff", "#ccc8f9",
-    "#eb93ff", "#f2f3f4", "#e6e8ea",
-)  # fmt: skip
 
 
 def instance_url(config: AmoCrmConfig) -> str:
@@ -69,11 +63,7 @@ ADAPTER = AdapterSpec(
     },
     # amoCRM refresh tokens and authorization codes start with def50200 (long hex strings).
     redaction_rules=((re.compile(r"\bdef50200[0-9a-f]{32,}\b"), "def50200***"),),
-    # 250 items per add/update array; statuses take only the palette's colours.
-    # the won (142) and lost (143) statuses keep amoCRM's own colours.
-    capabilities=Capabilities(
-        write_batch=250, stage_colours="palette", palette=PALETTE, end_colours=("#ccff66", "#d5d8db")
-    ),
+    capabilities=CAPABILITIES,
     default_mapping=_shipped_mapping,
     demo=DemoSupport(
         crm_section=_demo_section,

@@ -41,7 +41,7 @@ def build_adapter(
     """An adapter from the ``crm.bitrix24`` section alone (tests, benchmarks, scripts).
     ``listing_in_flight``: listing batches fetched at once (memory ~ that x 2,500 rows)."""
     mapping = load_mapping(mapping_override)
-    budget = OperatingBudget()
+    budget = OperatingBudget(ledger=ctx.ledger, key=portal)
     transport = Bitrix24Transport(config, ctx, budget, portal)
     rate = config.effective_rate_limit()
     client = Bitrix24Client(

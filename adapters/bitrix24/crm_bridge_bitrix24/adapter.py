@@ -1,5 +1,5 @@
 """``Bitrix24Adapter``: every CRM port (crm_bridge.ports.CrmAdapter) for a Bitrix24 portal, composed of
-the layout reader/writer, the record lister, the writers and the task sink over one client.
+the layout reader/writer, the record lister, the writers, the task and notification sinks over one client.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from crm_bridge.ports import (
 from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
+from crm_bridge_bitrix24.config import CAPABILITIES
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
+from crm_bridge_bitrix24.notify import Notifications
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.stage_counts import with_record_counts
@@ -47,7 +49,8 @@ class Bitrix24Adapter:
 
     name = "bitrix24"
     # counts: stage_counts.py; first touch and furthest stage: lead_history.py; users: user.get
-    capabilities = ALL_CAPABILITIES
+    port_capabilities = ALL_CAPABILITIES
+    capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 50 records per call
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class Bitrix24Adapter:
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
         self.tasks = TaskWrites(client, mapping, ctx.kv)
+        self.notifications = Notifications(client, mapping)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
     def observe_layout(self) -> ObservedLayout:
@@ -145,7 +149,7 @@ class Bitrix24Adapter:
         return self.tasks.create_tasks(drafts)
 
     def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
-        return self.tasks.send_notifications(drafts)
+        return self.notifications.send_notifications(drafts)
 
     # -- users and diagnostics ----------------------------------------------------------------------
     def list_users(self) -> list[CrmUser]:

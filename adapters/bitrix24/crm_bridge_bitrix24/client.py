@@ -96,8 +96,10 @@ class Bitrix24Client:
         body = self._post(method, dict(params or {}), is_idempotent(method))
         envelope = Envelope.model_validate(body)
         if envelope.time is not None:
-            self.budget.record(method, envelope.time.duration, self.clock())
-            self.budget.record_server(method, envelope.time.operating, envelope.time.operating_reset_at)
+            spent = envelope.time
+            self.budget.record_all(
+                [(method, spent.duration, spent.operating, spent.operating_reset_at)], self.clock()
+            )
         return envelope
 
     # -- batches ------------------------------------------------------------------------------------
@@ -167,12 +169,16 @@ class Bitrix24Client:
         envelope = Envelope.model_validate(self._post("batch", payload, idempotent))
         body = BatchBody.model_validate(envelope.result or {})
         now = self.clock()
+        self.budget.record_all(
+            [
+                (cmd.method, spent.duration, spent.operating, spent.operating_reset_at)
+                for key, cmd in zip(keys, commands, strict=True)
+                if (spent := body.result_time.get(key)) is not None
+            ],
+            now,
+        )
         outcomes: list[Outcome] = []
-        for key, cmd in zip(keys, commands, strict=True):
-            spent = body.result_time.get(key)
-            if spent is not None:
-                self.budget.record(cmd.method, spent.duration, now)
-                self.budget.record_server(cmd.method, spent.operating, spent.operating_reset_at)
+        for key in keys:
             if key in body.result_error:
                 err = body.result_error[key]
                 code = str(err.error)

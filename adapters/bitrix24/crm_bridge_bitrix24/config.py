@@ -1,5 +1,6 @@
 """The ``crm.bitrix24`` config section: an inbound webhook or a local application's OAuth, the plan
-(which sets the rate-limit defaults), an optional mapping override, HTTP timeouts."""
+(which sets the rate-limit defaults), an optional mapping override, HTTP timeouts; and the adapter's
+capabilities."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict
+from crm_bridge.plugin import Capabilities
+
+# 50 commands per batch call (batch.md); any #RRGGBB stage colour. Declared in the AdapterSpec and
+# carried by the adapter (``Bitrix24Adapter.capabilities``), where the services read the batch size.
+CAPABILITIES = Capabilities(write_batch=50, stage_colours="any")
 
 
 class Bitrix24OAuth(Strict):

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from crm_bridge.plugin import AdapterSpec, Capabilities, DemoSupport
+from crm_bridge.plugin import AdapterSpec, DemoSupport
 from crm_bridge.ports import AdapterContext, CrmAdapter
-from crm_bridge_bitrix24.config import Bitrix24Config
+from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
 
 WEBHOOK_VARIABLE = "B24_WEBHOOK_URL"
 NO_WAIT = {"burst": 10_000, "per_second": 10_000}
@@ -70,8 +70,7 @@ ADAPTER = AdapterSpec(
     },
     # The inbound webhook carries its secret in the path: https://portal/rest/<user id>/<secret>/method
     redaction_rules=((re.compile(r"(/rest/\d+/)[A-Za-z0-9_-]{6,}(?=/|\b|$)"), r"\1***"),),
-    # 50 commands per batch call; any #RRGGBB stage colour.
-    capabilities=Capabilities(write_batch=50, stage_colours="any"),
+    capabilities=CAPABILITIES,
     default_mapping=_shipped_mapping,
     demo=DemoSupport(
         crm_section=_demo_section,

@@ -1,13 +1,10 @@
-"""TaskSink for Bitrix24: ``tasks.task.add`` bound to the CRM card, ``im.notify.system.add`` notices.
+"""TaskSink for Bitrix24: ``tasks.task.add`` bound to the CRM card (notifications: ``notify``).
 
 Tasks (tasks/tasks-task-add.md): RESPONSIBLE_ID, DEADLINE and UF_CRM_TASK ["D_<deal id>"/"CO_<company
 id>"] so the task shows on the card; XML_ID carries our external id. N tasks cost ceil(N/50) requests;
 a repeated push is answered from the state store: each task's external id is recorded as pending before
 the batch and with its id after it, so only tasks left pending by a crash are looked up
 (``tasks.task.list`` by responsible, title and CRM binding; XML_ID is not filterable) before re-creating.
-
-Notifications (chats/notifications/im-notify-system-add.md): TAG = our external id — a notification
-sent again with the same tag replaces the earlier one, so a retried notice never shows twice.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from typing import Any
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmValidationError
-from crm_bridge.ports import Entity, KeyValueState, NotificationDraft, TaskDraft, WriteOutcome
+from crm_bridge.ports import Entity, KeyValueState, TaskDraft, WriteOutcome
 from crm_bridge.toolkit.exactly_once import ExactlyOnce, Sent
 from crm_bridge_bitrix24.client import Bitrix24Client, Command
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
@@ -104,30 +101,4 @@ class TaskWrites:
                 out.append(Sent(str(outcome.result["task"]["id"])))
             else:
                 out.append(Sent(None, str(outcome.error or "no task in the answer")))
-        return out
-
-    def send_notifications(self, drafts: Sequence[NotificationDraft]) -> list[WriteOutcome]:
-        marker = self.mapping.source.auth_connector
-        commands = [
-            Command(
-                "im.notify.system.add",
-                {
-                    "USER_ID": int(d.user_id) if d.user_id.isdigit() else d.user_id,
-                    "MESSAGE": d.message,
-                    "TAG": f"{marker}|{d.external_id}",
-                    "CLIENT_ID": marker,  # required with TAG when calling through a webhook
-                },
-            )
-            for d in drafts
-        ]
-        out: list[WriteOutcome] = []
-        for draft, outcome in zip(drafts, self.client.run(commands), strict=True):
-            if outcome.ok and outcome.result not in (False, None, 0, "0"):
-                out.append(WriteOutcome(draft.external_id, str(outcome.result), created=True))
-            elif outcome.ok:  # the method answers false when it could not deliver (unknown user…)
-                out.append(
-                    WriteOutcome(draft.external_id, None, error="Bitrix24 did not deliver the notification")
-                )
-            else:
-                out.append(WriteOutcome(draft.external_id, None, error=str(outcome.error)))
         return out

@@ -17,9 +17,9 @@ from crm_bridge.http import (
     HttpClient,
     HttpPolicy,
     KvTokenStore,
-    LimiterPolicy,
     NoAuth,
     QueryParamAuth,
+    RateBudget,
     RefreshingToken,
 )
 from crm_bridge.http import TokenPair as StoredPair
@@ -82,7 +82,8 @@ class Bitrix24Transport:
             max_retries=config.http.max_retries,
             backoff_cap=config.http.max_backoff,
             max_retry_after=MAX_RETRY_AFTER,
-            limiter=LimiterPolicy(rate.burst, rate.per_second, key=portal),
+            # the plan's leaky bucket, kept in the state store under the portal's key (shared by processes)
+            budgets=(RateBudget.leaky("requests", rate.burst, rate.per_second, key=portal),),
             concurrency=config.max_concurrency or rate.burst,
             retry_after_from=self._retry_after,
             translate_error=self._translate,

@@ -24,6 +24,7 @@ from crm_bridge.ports import (
 )
 from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.apply import LayoutWriter
+from crm_bridge_hubspot.config import CAPABILITIES
 from crm_bridge_hubspot.layout_state import CATALOG_KEY, HubSpotLayout
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.observe import LayoutReader, Snapshot
@@ -40,6 +41,7 @@ class HubSpotAdapter:
     labels and lets ``check`` compare the account with the config. ``curators``: curator key -> owner id."""
 
     name = "hubspot"
+    capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 100 records per call
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
+from crm_bridge.capabilities import Capabilities
 from crm_bridge.config_crm import HttpConfig, Strict
 
 Tier = Literal["free", "starter", "professional", "enterprise"]
@@ -73,3 +74,8 @@ class HubSpotConfig(Strict):
             daily_reserve=int(daily * self.daily_reserve),
             pipelines=self.max_pipelines or TIER_PIPELINES[self.tier],
         )
+
+
+# What the CRM lets the services do at once (AdapterSpec.capabilities), carried by the adapter too
+# (``HubSpotAdapter.capabilities``): batch inputs of 100; pipeline stages have no colours.
+CAPABILITIES = Capabilities(write_batch=100, stage_colours="none")

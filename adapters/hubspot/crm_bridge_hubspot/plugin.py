@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from crm_bridge.plugin import AdapterSpec, Capabilities, DemoSupport
+from crm_bridge.plugin import AdapterSpec, DemoSupport
 from crm_bridge.ports import AdapterContext, CrmAdapter
-from crm_bridge_hubspot.config import HubSpotConfig
+from crm_bridge_hubspot.config import CAPABILITIES, HubSpotConfig
 
 TOKEN_VARIABLE = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 (a name, not a secret)
 NO_WAIT = {"per_ten_seconds": 1_000_000, "search_per_second": 100_000, "daily_limit": 100_000_000}
@@ -73,7 +73,7 @@ ADAPTER = AdapterSpec(
     # Private-app tokens: pat-<region>-<uuid>
     redaction_rules=((re.compile(r"\bpat-[a-z0-9]{2,4}-[A-Za-z0-9-]{8,}"), "pat-***"),),
     # 100 inputs per batch call; HubSpot stages have no colour.
-    capabilities=Capabilities(write_batch=100, stage_colours="none"),
+    capabilities=CAPABILITIES,
     default_mapping=_shipped_mapping,
     demo=DemoSupport(
         crm_section=_demo_section,

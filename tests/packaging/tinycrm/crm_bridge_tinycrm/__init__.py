@@ -26,11 +26,14 @@ class TinyCrmConfig(Strict):
     api_key: SecretStr
 
 
+CAPABILITIES = Capabilities(write_batch=10, stage_colours="none")
+
+
 class TinyAdapter(FakeCRM):
     name = "tinycrm"
 
     def __init__(self, settings: Any, ctx: AdapterContext) -> None:
-        super().__init__()
+        super().__init__(capabilities=CAPABILITIES)  # the services write 10 records per call
         self.desired = desired_layout_for(settings)
         self.once: ExactlyOnce[TaskDraft, TaskDraft] = ExactlyOnce(ctx.kv, "tinycrm.task:")
 
@@ -61,5 +64,5 @@ ADAPTER = AdapterSpec(
     instance_url=lambda config: str(config.base_url),
     secret_variables={("api_key",): "TINYCRM_API_KEY"},
     redaction_rules=((re.compile(r"(tiny-key-)[A-Za-z0-9]+"), r"\1***"),),
-    capabilities=Capabilities(write_batch=10, stage_colours="none"),
+    capabilities=CAPABILITIES,
 )

@@ -1,0 +1,145 @@
+"""Telegram goes through crm_bridge.http: a short flood wait is slept and the message resent (nothing
+was sent on 429), a long one goes back to the outbox; an answer that may follow a send is never
+blindly resent; the bot's message budget; requests are counted for metrics without the token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import responses
+
+from crm_bridge.domain.model import Curator
+from crm_bridge.services.notify import KIND, Notifier, Routing
+from crm_bridge.services.notify_channels import TelegramBot
+from crm_bridge.store import Store, open_store
+
+PORTAL = "fake:telegram"
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+TOKEN = "123456:AAE-secret-bot-token"
+TG = "https://tg.test"
+SEND = f"{TG}/bot{TOKEN}/sendMessage"
+ONLY_TELEGRAM = Routing({}, ("telegram",), frozenset({"telegram"}))
+
+
+class Clock:
+    """Unix time that moves only when the HTTP layer sleeps."""
+
+    def __init__(self) -> None:
+        self.now = NOW.timestamp()
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as s:
+        yield s
+
+
+def bot(
+    clock: Clock, store: Store | None = None, requests: list[tuple[str, str, int]] | None = None
+) -> TelegramBot:
+    return TelegramBot(
+        TOKEN,
+        base_url=TG,
+        clock=clock,
+        sleep=clock.sleep,
+        bucket=store.bucket if store else None,
+        on_request=(lambda *r: requests.append(r)) if requests is not None else None,
+    )
+
+
+def notifier(store: Store, telegram: TelegramBot) -> Notifier:
+    return Notifier(store, PORTAL, ONLY_TELEGRAM, {"telegram": telegram}, clock=lambda: NOW, locale="en")
+
+
+def curator(n: int) -> Curator:
+    return Curator(f"c{n}", f"Curator {n}", str(n), telegram_chat_id=str(5000 + n))
+
+
+def flood(seconds: int) -> dict[str, object]:
+    return {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {seconds}",
+        "parameters": {"retry_after": seconds},
+    }
+
+
+@responses.activate
+def test_a_short_flood_wait_is_slept_and_the_message_sent_in_the_same_flush(store: Store) -> None:
+    responses.post(SEND, status=429, json=flood(3))
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 9}})
+    clock = Clock()
+    n = notifier(store, bot(clock))
+    n.notify("sync_failed", [curator(1)], "Sync failed", key="sf:1")
+
+    result = n.flush(NOW)
+
+    assert result.sent == 1 and clock.sleeps == [3.0]
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_long_flood_wait_goes_back_to_the_outbox_without_sleeping(store: Store) -> None:
+    responses.post(SEND, status=429, json=flood(600))
+    clock = Clock()
+    n = notifier(store, bot(clock))
+    n.notify("sync_failed", [curator(1)], "Sync failed", key="sf:1")
+
+    result = n.flush(NOW)
+
+    (waiting,) = store.due(PORTAL, KIND, now=NOW + timedelta(days=1))
+    assert result.retrying == 1 and clock.sleeps == [] and len(responses.calls) == 1
+    assert waiting.next_attempt_at == NOW + timedelta(seconds=600)
+
+
+@responses.activate
+def test_a_server_error_after_sending_is_not_resent_at_once(store: Store) -> None:
+    responses.post(SEND, status=502, body="Bad Gateway")
+    clock = Clock()
+    n = notifier(store, bot(clock))
+    n.notify("sync_failed", [curator(1)], "Sync failed", key="sf:1")
+
+    result = n.flush(NOW)
+
+    assert result.retrying == 1 and len(responses.calls) == 1  # the message may have gone out
+    (item,) = store.due(PORTAL, KIND, now=NOW + timedelta(days=1))
+    assert "502" in (item.last_error or "") and TOKEN not in (item.last_error or "")
+
+
+@responses.activate
+def test_the_bots_message_budget_spreads_a_big_flush(store: Store) -> None:
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+    clock = Clock()
+    n = notifier(store, bot(clock, store))
+    for i in range(32):
+        n.notify("sync_failed", [curator(i)], "Sync failed", key=f"sf:{i}")
+
+    result = n.flush(NOW)
+
+    assert result.sent == 32 and len(responses.calls) == 32
+    assert clock.sleeps == [pytest.approx(1 / 30)] * 2  # 30 at once, then 30 a second
+
+
+@responses.activate
+def test_telegram_requests_are_counted_for_metrics_without_the_token(store: Store) -> None:
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+    requests: list[tuple[str, str, int]] = []
+    n = notifier(store, bot(Clock(), requests=requests))
+    n.notify("sync_failed", [curator(1)], "Sync failed", key="sf:1")
+
+    n.flush(NOW)
+
+    assert requests == [("telegram", "POST sendMessage", 200)]
+    assert json.loads(responses.calls[0].request.body)["chat_id"] == "5001"
