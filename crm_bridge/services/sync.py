@@ -4,7 +4,8 @@ Per entity: read the stored cursor, ask the adapter for pages changed since it, 
 with ``store.save_page`` — which stores the records and moves the cursor in one transaction, so the
 cursor never runs ahead of the data. The cursor is capped at the sync's start minus ``overlap``:
 records the CRM stamps while we read (or with a clock slightly ahead of ours) are read again next
-time, and the upsert by CRM id makes that harmless. No cursor = first run = backfill.
+time, and the upsert by CRM id makes that harmless. No cursor = first run = backfill; a cursor with
+``resume`` set = a backfill that stopped midway (its pages carry that position), which goes on from there.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ class SyncResult:
 
 
 def capped(cursor: SyncCursor | None, limit: datetime) -> SyncCursor | None:
-    """``cursor``, or ``limit`` (with no id tie-break) when the cursor is later than ``limit``."""
+    """``cursor``, or ``limit`` (with no id tie-break) when the cursor is later than ``limit``. An
+    unfinished backfill's ``resume`` position is kept: only where its finished cursor will start moves."""
     if cursor is None or cursor.modified_at <= limit:
         return cursor
-    return SyncCursor(modified_at=limit, last_id="")
+    return SyncCursor(modified_at=limit, last_id="", resume=cursor.resume)
 
 
 def sync(
@@ -98,7 +100,7 @@ def sync(
         if should_stop():
             break
         start = store.get_cursor(portal, entity)
-        state = EntitySync(entity=entity, backfill=start is None, cursor=start)
+        state = EntitySync(entity=entity, backfill=start is None or bool(start.resume), cursor=start)
         result.entities.append(state)
         began = False
         try:

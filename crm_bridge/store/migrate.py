@@ -50,7 +50,12 @@ class Component:
     upgrades: Mapping[int, Upgrade] = field(default_factory=dict)
 
 
-CORE = Component("core", schema.metadata, schema.CORE_VERSION)
+def _core_2(conn: Connection) -> None:
+    """sync_cursors.resume: where a backfill that stopped midway goes on from."""
+    conn.execute(text("ALTER TABLE sync_cursors ADD COLUMN resume VARCHAR(200) NOT NULL DEFAULT ''"))
+
+
+CORE = Component("core", schema.metadata, schema.CORE_VERSION, {2: _core_2})
 ENGINE = Component("engine", engine_schema.metadata, engine_schema.ENGINE_SCHEMA_VERSION)
 DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE)
 

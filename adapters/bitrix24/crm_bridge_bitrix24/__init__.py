@@ -10,6 +10,7 @@ budget), ``listing`` (paginator), ``observe``/``apply``/``stages`` (funnels, sta
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ def build_adapter(
         transport=transport,
         language=language,
         listing_in_flight=listing_in_flight,
+        overlap=timedelta(seconds=config.sync_overlap),
     )
 
 

@@ -147,6 +147,10 @@ class Bitrix24Client:
         while in_flight:
             yield in_flight.popleft().result()
 
+    def submit_batch(self, commands: Sequence[Command]) -> Future[BatchAnswer]:
+        """``batch(commands)`` on the client's pool (callers bound how many they keep in flight)."""
+        return self._executor().submit(self.batch, list(commands))
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

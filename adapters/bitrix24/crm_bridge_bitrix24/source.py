@@ -6,7 +6,12 @@ list keeps its place), not in modification order, so only the last page of a lis
 cursor; earlier pages repeat the cursor the listing started from (storing them is a no-op). The new
 cursor is the newest (DATE_MODIFY, ID) returned, capped just before the second the listing started in
 (the portal's clock, ``time.start``), so a record changed during the listing is read again next time.
-``overlap`` (default 0) moves that cap back further for portals whose writes commit late.
+``overlap`` (``crm.bitrix24.sync_overlap``, default 5 s) moves that cap back further, so a write the
+portal stamped within the cursor's second but committed after we listed it is still read.
+
+A backfill (no cursor) walks the ids in windows (``listing``) and every page carries a cursor whose
+``resume`` is the id up to which everything is stored: a backfill stopped midway goes on from there,
+and its finished cursor is the cap of its first run, so what changed in between is read next time.
 """
 
 from __future__ import annotations
@@ -94,23 +99,42 @@ class RecordLister:
             translate = reader.lead
         else:
             translate = reader.deal
-        query = self.query(entity, catalog, cursor)
-        after = _key(cursor.modified_at, cursor.last_id) if cursor else None
-        pending: tuple[Partner | Lead | Deal, ...] | None = None
+        resume = cursor.resume if cursor is not None else ""
+        backfill = cursor is None or bool(resume)
+        query = self.query(entity, catalog, None if backfill else cursor)
+        after = None if backfill or cursor is None else _key(cursor.modified_at, cursor.last_id)
+        # A resumed backfill keeps the cursor its first run will leave (just before that run began).
+        cap = cursor.modified_at if cursor is not None and resume else None
+        pending: tuple[tuple[Partner | Lead | Deal, ...], SyncCursor | None] | None = None
         started: float | None = None
         total: int | None = None
         newest: tuple[datetime, int] | None = None
-        for chunk in self.paginator().listing(query, probe=cursor is not None):
+        listing = self.paginator().listing(query, probe=not backfill, after=_resume_id(resume))
+        for chunk in listing:
             started = started if started is not None else (chunk.server_time or self.clock())
             total = chunk.total if chunk.total is not None else total
             if pending is not None:
-                yield RecordPage(entity, pending, cursor, total)
-            pending = self._records(chunk, translate, after)
-            for record in pending:
+                yield RecordPage(entity, pending[0], pending[1], total)
+            records = self._records(chunk, translate, after)
+            if backfill:
+                cap = cap if cap is not None else self._cap(started)
+                position = chunk.done_through
+                pending = (records, SyncCursor(cap, "", str(position)) if position is not None else None)
+            else:
+                pending = (records, cursor)
+            for record in records:
                 stamp = _key(record.modified_at, record.crm_id)
                 newest = stamp if newest is None or stamp > newest else newest
         start = started if started is not None else self.clock()
-        yield RecordPage(entity, pending or (), self._final_cursor(cursor, newest, start), total)
+        if backfill:
+            final = SyncCursor(cap if cap is not None else self._cap(start))
+        else:
+            final = self._final_cursor(cursor, newest, start)
+        yield RecordPage(entity, pending[0] if pending else (), final, total)
+
+    def _cap(self, started: float) -> datetime:
+        """Just before the second the listing started in, minus the overlap (the portal's clock)."""
+        return datetime.fromtimestamp(int(started), UTC) - self.overlap - timedelta(microseconds=1)
 
     def _records(
         self,
@@ -136,13 +160,18 @@ class RecordLister:
         """The newest (modified_at, id) returned — unless it is not older than the second the listing
         started in: a record changed while we listed may then sort before it unseen, so the cursor
         stops just before that second and the next listing reads it again."""
-        second = datetime.fromtimestamp(int(started), UTC) - self.overlap
-        cap = SyncCursor(second - timedelta(microseconds=1))
+        cap = SyncCursor(self._cap(started))
+        second = cap.modified_at + timedelta(microseconds=1)
         if newest is not None and newest[0] < second:
             return SyncCursor(newest[0], str(newest[1]))
         if cursor is not None and cursor.modified_at >= cap.modified_at:
             return cursor
         return cap
+
+
+def _resume_id(resume: str) -> int:
+    """The id a stopped backfill goes on after ("" or anything unreadable: from the start)."""
+    return int(resume) if resume.isdigit() else 0
 
 
 def _key(modified_at: datetime | None, crm_id: str) -> tuple[datetime, int]:

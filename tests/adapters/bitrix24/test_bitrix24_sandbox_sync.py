@@ -45,8 +45,11 @@ def test_a_backfill_of_n_records_costs_at_most_n_over_2500_plus_two_requests(
     ids = [r.crm_id for p in pages for r in p.records]
     assert len(ids) == n and len(set(ids)) == n
     assert sandbox.request_count() <= math.ceil(n / 2500) + 2
-    assert pages[-1].cursor is not None
-    assert all(p.cursor is None for p in pages[:-1])  # only the finished listing moves the bookmark
+    assert pages[-1].cursor is not None and pages[-1].cursor.resume == ""  # finished: incremental next
+    positions = [int(p.cursor.resume) for p in pages[:-1] if p.cursor is not None]
+    assert len(positions) == len(pages) - 1 and positions == sorted(positions)  # a backfill resumes
+    stored = {r.crm_id for p in pages[:-1] for r in p.records}
+    assert all(str(i) in stored for i in range(1, positions[-1] + 1)) if positions else True
 
 
 def test_a_backfill_reports_the_total_for_progress(provisioned: Bitrix24Adapter, sandbox: Sandbox) -> None:
@@ -62,7 +65,7 @@ def test_an_incremental_sync_of_k_changes_costs_at_most_k_over_2500_plus_two_req
     provisioned: Bitrix24Adapter, sandbox: Sandbox, k: int
 ) -> None:
     _seed_leads(sandbox, provisioned, 3_000)
-    sandbox.advance(2)  # the seeded records are older than the backfill's first second
+    sandbox.advance(10)  # the seeded records are older than the backfill minus the 5 s overlap
     cursor = list(provisioned.changed_since(Entity.LEAD, None))[-1].cursor
     sandbox.advance(5)
     changed = [str(i) for i in range(1, 3_001, 3_000 // k)][:k]
@@ -84,7 +87,7 @@ def test_the_next_sync_after_a_finished_one_returns_nothing(
     provisioned: Bitrix24Adapter, sandbox: Sandbox
 ) -> None:
     _seed_leads(sandbox, provisioned, 60)
-    sandbox.advance(2)
+    sandbox.advance(10)  # past the 5 s overlap
     cursor = list(provisioned.changed_since(Entity.LEAD, None))[-1].cursor
 
     again = list(provisioned.changed_since(Entity.LEAD, cursor))

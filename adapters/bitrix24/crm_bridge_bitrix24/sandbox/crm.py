@@ -5,7 +5,7 @@ the portal state. References: b24restdocs api-reference/crm/deals/crm-deal-add.m
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,13 +251,16 @@ def _matching(
     table = ctx.state.records[entity]
     id_asc = {str(k).upper(): str(v).upper() for k, v in order.items()} == {"ID": "ASC"}
     if fast and id_asc:
-        ids = sorted(table)
-        lower = None
-        for key, value in filters.items():
-            if str(key).upper() in (">ID", ">=ID") and str(value).strip().lstrip("-").isdigit():
-                lower = int(value) + (1 if str(key).upper() == ">ID" else 0)
+        version = ctx.state.sequences.get(f"version:{entity}", 0)
+        ids = ctx.state.list_cache.get((entity, version, "ids"))
+        if ids is None or len(ids) != len(table):
+            ids = sorted(table)
+            ctx.state.list_cache[(entity, version, "ids")] = ids
+        lower, upper = _id_bounds(filters)
+        begin = bisect_left(ids, lower) if lower is not None else 0
+        end = bisect_right(ids, upper) if upper is not None else len(ids)
         out: list[Any] = []
-        for record_id in ids[bisect_left(ids, lower) if lower is not None else 0 :]:
+        for record_id in ids[begin:end]:
             row = table[record_id]
             if matches(row, filters, value_of):
                 out.append(row)
@@ -273,6 +276,25 @@ def _matching(
             cache.clear()
         cache[cache_key] = cached
     return cached
+
+
+def _id_bounds(filters: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The id range a ``>ID``/``>=ID``/``<ID``/``<=ID`` filter allows (the index range a keyset page
+    reads); other keys are checked row by row."""
+    lower: int | None = None
+    upper: int | None = None
+    for key, value in filters.items():
+        name, text = str(key).upper(), str(value).strip()
+        if not text.lstrip("-").isdigit():
+            continue
+        bound = int(text)
+        if name in (">ID", ">=ID"):
+            bound += 1 if name == ">ID" else 0
+            lower = bound if lower is None else max(lower, bound)
+        elif name in ("<ID", "<=ID"):
+            bound -= 1 if name == "<ID" else 0
+            upper = bound if upper is None else min(upper, bound)
+    return lower, upper
 
 
 def touch(ctx: Ctx, entity: str) -> None:
