@@ -2,14 +2,15 @@
 burst 50, 2 requests/s) and cloud-like latency (200 ms per request + 0.2 ms per record), side by side
 with fast_bitrix24 on the same sandbox and data.
 
-    .venv/bin/python benchmarks/bench_bitrix24.py [--deals 100000] [--leads 10000] [--fb24 /tmp/fb24venv]
+    .venv/bin/python benchmarks/bench_bitrix24.py [--deals 100000] [--leads 10000] [--fb24 PYTHON]
 
 Phases (each in a fresh process, so memory and the client-side bucket start clean; the portal's bucket
 and per-method operating budget are emptied before each phase): provisioning from scratch; backfill of
 N/4 and N deals; push of the leads (ours: with the dedupe lookup). Reported: wall time, HTTP requests
 (the sandbox's request log), tracemalloc peak, the operating time spent, and the bound the rate limit
-allows — (requests beyond the burst) / rate — with the ratio wall / bound. fast_bitrix24 runs from its
-own virtualenv (``pip install fast_bitrix24`` into --fb24; it is never a crm-bridge dependency).
+allows — (requests beyond the burst) / rate — with the ratio wall / bound. fast_bitrix24 (a dev
+dependency, never a runtime one) runs with this interpreter unless --fb24 names another Python.
+``--leads 0`` skips the pushes.
 """
 
 from __future__ import annotations
@@ -202,13 +203,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--leads", type=int, default=10_000)
-    parser.add_argument("--fb24", default="/tmp/fb24venv", help="virtualenv with fast_bitrix24 ('' to skip)")
+    parser.add_argument("--fb24", default=sys.executable, help="a Python with fast_bitrix24 ('' to skip)")
     parser.add_argument("--in-flight", type=int, default=8, help="listing batches fetched at once")
     parser.add_argument("--also-in-flight", type=int, default=50, help="a second backfill row with this many")
     args = parser.parse_args()
     me = [sys.executable, str(Path(__file__).resolve())]
     fb24 = (
-        [str(Path(args.fb24) / "bin" / "python"), str(HERE / "bench_bitrix24_fb24.py")] if args.fb24 else None
+        [args.fb24, str(HERE / "bench_bitrix24_fb24.py")] if args.fb24 else None
     )
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,7 +230,7 @@ def main() -> None:
             return _measured(server, cmd, kw.pop("env", None), memory_run=kw.pop("memory_run", True))
 
         # pushes: each client on its own fresh portal (a backlog left by one must not slow the other)
-        for who in ("crm-bridge", "fast_bitrix24"):
+        for who in ("crm-bridge", "fast_bitrix24") if args.leads else ():
             if who == "fast_bitrix24" and fb24 is None:
                 continue
             server, webhook, kv, prov = fresh()

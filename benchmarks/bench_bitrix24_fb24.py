@@ -1,5 +1,5 @@
-"""The fast_bitrix24 side of benchmarks/bench_bitrix24.py, run by it in a separate virtualenv where
-fast_bitrix24 is installed (never a crm-bridge dependency): ``python bench_bitrix24_fb24.py backfill|push
+"""The fast_bitrix24 side of benchmarks/bench_bitrix24.py, run by it in its own process (fast_bitrix24
+is a dev dependency, never a runtime one): ``python bench_bitrix24_fb24.py backfill|push
 WEBHOOK CATEGORY_ID [N]``. Prints one JSON line: wall seconds, records, tracemalloc peak bytes.
 
 Uses the library as its README shows: ``get_all`` for a full listing (one counted request, then

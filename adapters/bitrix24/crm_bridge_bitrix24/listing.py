@@ -18,7 +18,7 @@ few rows changed. Each chunk tells the highest id below which every row has been
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +42,7 @@ class Chunk:
     known; ``done_through`` the id up to which every matching row has been returned (None: not yet
     known; a finished listing's last chunk is simply the last)."""
 
-    rows: list[dict[str, Any]]
+    rows: Sequence[Any]  # the rows, or what the listing's ``transform`` made of them
     server_time: float | None
     total: int | None
     done_through: int | None = None
@@ -50,6 +50,18 @@ class Chunk:
 
 class ListingLoop(CrmError):
     """Internal: raised (as a CrmError) when the listing stops making progress."""
+
+
+Transform = Callable[[list[dict[str, Any]]], Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One window's answer, digested in the worker: how many rows, the last id, the kept items."""
+
+    count: int
+    last: int
+    items: Sequence[Any]
 
 
 class Paginator:
@@ -62,6 +74,7 @@ class Paginator:
         self.client = client
         self.page_cap = page_cap
         self.pages = 0
+        self.transform: Transform = list
 
     def _params(self, query: ListQuery, lo: int, hi: int | None = None, start: int = -1) -> dict[str, Any]:
         flt = dict(query.filter)
@@ -78,9 +91,14 @@ class Paginator:
                 f"Bitrix24 listing stopped after {self.page_cap} pages (page cap)", crm="bitrix24"
             )
 
-    def listing(self, query: ListQuery, *, probe: bool, after: int = 0) -> Iterator[Chunk]:
+    def listing(
+        self, query: ListQuery, *, probe: bool, after: int = 0, transform: Transform = list
+    ) -> Iterator[Chunk]:
         """All rows of ``query`` with an id above ``after``. ``probe=True`` starts with one keyset page
-        (cheap when few rows match: an incremental window); ``False`` plans the windows at once."""
+        (cheap when few rows match: an incremental window); ``False`` plans the windows at once.
+        ``transform`` turns each page's rows into what the chunks carry; it runs in the worker that
+        fetched the page, so the rows themselves are dropped before the batch waits its turn."""
+        self.transform = transform
         server_time: float | None = None
         seen = 0
         if probe:
@@ -89,9 +107,9 @@ class Paginator:
             rows = list(envelope.result or [])
             server_time = envelope.time.start if envelope.time else None
             if len(rows) < PAGE_SIZE:
-                yield Chunk(rows, server_time, len(rows))
+                yield Chunk(transform(rows), server_time, len(rows))
                 return
-            yield Chunk(rows, server_time, None, _last_id(rows, after))
+            yield Chunk(transform(rows), server_time, None, _last_id(rows, after))
             after, seen = _last_id(rows, after), len(rows)
         yield from self._windows(query, after, seen, server_time)
 
@@ -112,40 +130,48 @@ class Paginator:
         top = max((int(r["ID"]) for r in top_rows if "ID" in r), default=0)
         lo = _last_id(rows, after)
         if len(rows) < PAGE_SIZE or lo >= top:
-            yield Chunk(rows, server_time, total)
+            yield Chunk(self.transform(rows), server_time, total)
             return
         plan = WindowPlan(lo, top, rows_left=total - seen - len(rows))
-        yield Chunk(rows, server_time, total, plan.done_through())
+        yield Chunk(self.transform(rows), server_time, total, plan.done_through())
         limit = max(1, min(self.client.concurrency, self.in_flight or self.client.concurrency))
-        in_flight: deque[tuple[list[Window], Future[BatchAnswer]]] = deque()
-        while True:
-            while len(in_flight) < limit:
-                windows = plan.take(BATCH_LIMIT)
-                if not windows:
-                    break
-                commands = [Command(query.method, self._params(query, w.lo, w.hi)) for w in windows]
-                in_flight.append((windows, self.client.submit_batch(commands)))
-            if not in_flight:
-                return
-            windows, future = in_flight.popleft()
-            answer = future.result()
-            self._tick(len(answer.outcomes))
-            out: list[dict[str, Any]] = []
-            for window, outcome in zip(windows, answer.outcomes, strict=True):
-                if outcome.error is not None:
-                    for _, pending in in_flight:
-                        pending.cancel()
-                    raise outcome.error
-                page = list(outcome.result or [])
-                out.extend(page)
-                last = _last_id(page, window.lo)
-                if len(page) >= PAGE_SIZE and last < window.hi:
-                    if last <= window.lo:
-                        raise ListingLoop(f"Bitrix24 listing of {query.method} is not advancing", crm="bitrix24")
-                    plan.overflowed(window, last)
-                else:
-                    plan.finished(window, len(page))
-            yield Chunk(out, server_time, total, plan.done_through())
+        in_flight: deque[tuple[list[Window], Future[list[_Page]]]] = deque()
+        try:
+            while True:
+                while len(in_flight) < limit:
+                    windows = plan.take(BATCH_LIMIT)
+                    if not windows:
+                        break
+                    commands = [Command(query.method, self._params(query, w.lo, w.hi)) for w in windows]
+                    in_flight.append((windows, self.client.submit_batch(commands, self._digest)))
+                if not in_flight:
+                    return
+                windows, future = in_flight.popleft()
+                pages = future.result()
+                self._tick(len(pages))
+                out: list[Any] = []
+                for window, page in zip(windows, pages, strict=True):
+                    out.extend(page.items)
+                    if page.count >= PAGE_SIZE and page.last < window.hi:
+                        if page.last <= window.lo:
+                            raise ListingLoop(f"Bitrix24 listing of {query.method} is not advancing", crm="bitrix24")
+                        plan.overflowed(window, page.last)
+                    else:
+                        plan.finished(window, page.count)
+                yield Chunk(out, server_time, total, plan.done_through())
+        finally:
+            for _, pending in in_flight:
+                pending.cancel()
+
+    def _digest(self, answer: BatchAnswer) -> list[_Page]:
+        """In the worker: each window's rows -> (count, last id, transformed items); errors raised."""
+        pages: list[_Page] = []
+        for outcome in answer.outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+            rows = list(outcome.result or [])
+            pages.append(_Page(len(rows), _last_id(rows, 0), self.transform(rows)))
+        return pages
 
 
 def _last_id(rows: list[dict[str, Any]], default: int) -> int:

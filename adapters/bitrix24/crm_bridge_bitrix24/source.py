@@ -17,6 +17,7 @@ and its finished cursor is the cap of its first run, so what changed in between 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from crm_bridge.domain.model import Deal, Lead, Partner
 from crm_bridge.errors import DataError, NotFound
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
 from crm_bridge_bitrix24.catalog import Catalog
-from crm_bridge_bitrix24.listing import Chunk, ListQuery, Paginator
+from crm_bridge_bitrix24.listing import ListQuery, Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.rows import RowReader, iso
 
@@ -56,6 +57,7 @@ class RecordLister:
         self.clock = clock
         self.overlap = overlap
         self.skipped = 0  # rows that could not be mapped (DataError), for the sync report
+        self._lock = threading.Lock()
 
     def query(self, entity: Entity, catalog: Catalog, cursor: SyncCursor | None) -> ListQuery:
         reader = RowReader(self.mapping, catalog, self.curators)
@@ -109,13 +111,18 @@ class RecordLister:
         started: float | None = None
         total: int | None = None
         newest: tuple[datetime, int] | None = None
-        listing = self.paginator().listing(query, probe=not backfill, after=_resume_id(resume))
+        listing = self.paginator().listing(
+            query,
+            probe=not backfill,
+            after=_resume_id(resume),
+            transform=lambda rows: self._records(rows, translate, after),
+        )
         for chunk in listing:
             started = started if started is not None else (chunk.server_time or self.clock())
             total = chunk.total if chunk.total is not None else total
             if pending is not None:
                 yield RecordPage(entity, pending[0], pending[1], total)
-            records = self._records(chunk, translate, after)
+            records = tuple(chunk.rows)
             if backfill:
                 cap = cap if cap is not None else self._cap(started)
                 position = chunk.done_through
@@ -138,16 +145,17 @@ class RecordLister:
 
     def _records(
         self,
-        chunk: Chunk,
+        rows: list[dict[str, Any]],
         translate: Callable[[Mapping[str, Any]], Partner | Lead | Deal],
         after: tuple[datetime, int] | None,
     ) -> tuple[Partner | Lead | Deal, ...]:
         out: list[Partner | Lead | Deal] = []
-        for row in chunk.rows:
+        for row in rows:
             try:
                 record = translate(row)
             except DataError as exc:
-                self.skipped += 1
+                with self._lock:  # pages are translated in the listing's worker threads
+                    self.skipped += 1
                 log.warning("skipped Bitrix24 record: %s", exc)
                 continue
             if after is None or _key(record.modified_at, record.crm_id) > after:

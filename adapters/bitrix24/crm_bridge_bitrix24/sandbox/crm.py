@@ -246,55 +246,52 @@ def _matching(
     entity: str, ctx: Ctx, filters: dict[str, Any], order: dict[str, Any], *, fast: bool
 ) -> list[Any]:
     """Rows matching ``filters`` in ``order``. Ordered by ID ascending with ``start=-1`` (the docs'
-    fast listing), the scan walks ids from the ``>ID`` bound and stops after one page, which is what
-    makes that mode cheap on a real portal too; other listings are cached per table version."""
-    table = ctx.state.records[entity]
+    fast listing), a page is the id range the ``>ID``/``<=ID`` bounds allow, cut to 50 rows, as an
+    index range scan reads it on a real portal. Listings are cached per table version and filter
+    (without the id bounds, so every keyset page of one walk shares a cached scan)."""
     id_asc = {str(k).upper(): str(v).upper() for k, v in order.items()} == {"ID": "ASC"}
     if fast and id_asc:
-        version = ctx.state.sequences.get(f"version:{entity}", 0)
-        ids = ctx.state.list_cache.get((entity, version, "ids"))
-        if ids is None or len(ids) != len(table):
-            ids = sorted(table)
-            ctx.state.list_cache[(entity, version, "ids")] = ids
-        lower, upper = _id_bounds(filters)
+        lower, upper, rest = _id_bounds(filters)
+        rows, ids = _cached(entity, ctx, rest, {"ID": "ASC"})
         begin = bisect_left(ids, lower) if lower is not None else 0
         end = bisect_right(ids, upper) if upper is not None else len(ids)
-        out: list[Any] = []
-        for record_id in ids[begin:end]:
-            row = table[record_id]
-            if matches(row, filters, value_of):
-                out.append(row)
-                if len(out) >= PAGE:
-                    break
-        return out
+        return rows[begin : min(end, begin + PAGE)]
+    return _cached(entity, ctx, filters, order)[0]
+
+
+def _cached(
+    entity: str, ctx: Ctx, filters: dict[str, Any], order: dict[str, Any]
+) -> tuple[list[Any], list[int]]:
     cache = ctx.state.list_cache
     cache_key = (entity, ctx.state.sequences.get(f"version:{entity}", 0), repr(filters), repr(order))
     cached = cache.get(cache_key)
     if cached is None:
-        cached = sort_rows([r for r in table.values() if matches(r, filters, value_of)], order, value_of)
+        table = ctx.state.records[entity]
+        rows = sort_rows([r for r in table.values() if matches(r, filters, value_of)], order, value_of)
         if len(cache) > 64:
             cache.clear()
-        cache[cache_key] = cached
+        cached = cache[cache_key] = (rows, [int(r["ID"]) for r in rows])
     return cached
 
 
-def _id_bounds(filters: dict[str, Any]) -> tuple[int | None, int | None]:
-    """The id range a ``>ID``/``>=ID``/``<ID``/``<=ID`` filter allows (the index range a keyset page
-    reads); other keys are checked row by row."""
+def _id_bounds(filters: dict[str, Any]) -> tuple[int | None, int | None, dict[str, Any]]:
+    """The id range ``>ID``/``>=ID``/``<ID``/``<=ID`` allow, and the other filter keys."""
     lower: int | None = None
     upper: int | None = None
+    rest: dict[str, Any] = {}
     for key, value in filters.items():
         name, text = str(key).upper(), str(value).strip()
-        if not text.lstrip("-").isdigit():
+        if name not in (">ID", ">=ID", "<ID", "<=ID") or not text.lstrip("-").isdigit():
+            rest[key] = value
             continue
         bound = int(text)
         if name in (">ID", ">=ID"):
             bound += 1 if name == ">ID" else 0
             lower = bound if lower is None else max(lower, bound)
-        elif name in ("<ID", "<=ID"):
+        else:
             bound -= 1 if name == "<ID" else 0
             upper = bound if upper is None else min(upper, bound)
-    return lower, upper
+    return lower, upper, rest
 
 
 def touch(ctx: Ctx, entity: str) -> None:
