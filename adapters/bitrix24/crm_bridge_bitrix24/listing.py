@@ -154,7 +154,9 @@ class Paginator:
                     out.extend(page.items)
                     if page.count >= PAGE_SIZE and page.last < window.hi:
                         if page.last <= window.lo:
-                            raise ListingLoop(f"Bitrix24 listing of {query.method} is not advancing", crm="bitrix24")
+                            raise ListingLoop(
+                                f"Bitrix24 listing of {query.method} is not advancing", crm="bitrix24"
+                            )
                         plan.overflowed(window, page.last)
                     else:
                         plan.finished(window, page.count)

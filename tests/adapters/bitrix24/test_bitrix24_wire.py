@@ -120,7 +120,14 @@ def _keyset_portal(ids: list[int]) -> Any:
 
     def row(i: int) -> dict[str, Any]:
         stamp = "2024-09-02T18:37:18+02:00"
-        return {"ID": str(i), "TITLE": "x", "CATEGORY_ID": "9", "STAGE_ID": "C9:NEW", "DATE_CREATE": stamp, "DATE_MODIFY": stamp}
+        return {
+            "ID": str(i),
+            "TITLE": "x",
+            "CATEGORY_ID": "9",
+            "STAGE_ID": "C9:NEW",
+            "DATE_CREATE": stamp,
+            "DATE_MODIFY": stamp,
+        }
 
     def answer(request: Any) -> tuple[int, dict[str, str], str]:
         import json
