@@ -14,6 +14,7 @@ from crm_bridge_bitrix24.sandbox import fields as fields_
 from crm_bridge_bitrix24.sandbox.params import pick
 from crm_bridge_bitrix24.sandbox.query import Answer, need_dict, page
 from crm_bridge_bitrix24.sandbox.scan import matching
+from crm_bridge_bitrix24.sandbox.scan import value_of as value_of  # re-exported (items, tests)
 from crm_bridge_bitrix24.sandbox.state import (
     MULTI_FIELDS,
     B24Error,
