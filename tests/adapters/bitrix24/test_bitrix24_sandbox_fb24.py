@@ -48,7 +48,9 @@ def test_get_all_reads_every_deal_once_through_counted_batches(portal: tuple[San
 def test_call_with_a_list_adds_in_batches_and_get_by_id_reads_them_back(portal: tuple[Sandbox, Any]) -> None:
     sandbox, bx = portal
 
-    added = bx.call("crm.deal.add", [{"fields": {"TITLE": f"fb24 {i}", "OPPORTUNITY": "5.00"}} for i in range(75)])
+    added = bx.call(
+        "crm.deal.add", [{"fields": {"TITLE": f"fb24 {i}", "OPPORTUNITY": "5.00"}} for i in range(75)]
+    )
     got = bx.get_by_ID("crm.deal.get", [int(i) for i in added])
 
     assert len(added) == 75 and len(set(added)) == 75
