@@ -63,7 +63,9 @@ def measured(
     server.reset()
     control(server.base, "requests", "DELETE")
     result = run_cmd(cmd, {**(env or {}), **({} if memory_run else {"BENCH_TRACE": "1"})})
-    result["operating"] = sum(server.reset().values())
+    spent = server.reset()
+    result["srv_cpu"] = spent.pop("cpu", 0.0)
+    result["operating"] = sum(spent.values())
     log = control(server.base, "requests")["requests"]
     result["requests"] = len(log)
     result["rejected"] = sum(1 for r in log if r["status"] != 200)
@@ -93,7 +95,8 @@ def format_row(label: str, who: str, r: dict[str, Any]) -> str:
     ratio = f"{r['wall'] / bound:5.2f}" if bound > 0 else "  n/a"
     return (
         f"{label:<24} {who:<14} {r['records']:>8} {r['wall']:>9.2f} {r['requests']:>9} {r['rejected']:>4} "
-        f"{bound:>9.2f} {ratio:>6} {r['peak'] / 2**20:>9.1f} {r['operating']:>8.1f}"
+        f"{bound:>9.2f} {ratio:>6} {r['peak'] / 2**20:>9.1f} {r['operating']:>8.1f} "
+        f"{r.get('cpu', 0.0):>6.2f} {r.get('srv_cpu', 0.0):>7.2f}"
     )
 
 
