@@ -3,7 +3,8 @@ one 50-row page each, so 50 of them fill a ``batch`` and any number of batches c
 
 A window's width follows the row density: first the counted total over the id span, then what the
 last answered windows held. With dense ids (one record per id) every window is exactly one full page
-and its last id is its ``hi``: nothing is wasted and no window needs a second page. A window that
+and its last id is its ``hi``: nothing is wasted and no window needs a second page; sparse ids (other
+funnels' deals in between) cost some part-filled pages. A window that
 answers a full page below its ``hi`` continues from its last id as a new window, split by the density
 that page showed. ``done_through()`` is the id up to which every window has been answered.
 """
@@ -15,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 
 PAGE = 50
+SPARSE_FILL = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +33,20 @@ class WindowPlan:
         self.density = min(1.0, max(rows_left, 1) / span)  # rows per id (ids are unique: at most 1)
         self.pending: deque[Window] = deque()  # continuations, sent before new ground
         self.open: dict[Window, None] = {}  # sent, not answered (insertion-ordered set)
-        self._rows = 0
-        self._span = 0
+        self._rows = 0.0
+        self._span = 0.0
 
     def width(self, density: float | None = None) -> int:
-        """Ids per window for about one page at ``density`` (rows per id)."""
-        return max(1, math.floor(PAGE / (density or self.density)))
+        """Ids per window for about one page at ``density`` (rows per id). Dense ids fill a window
+        exactly; sparse ones aim at 90 % of a page, so a window rarely holds more than one page (a
+        window that does costs a second, mostly empty command)."""
+        rate = density or self.density
+        return max(1, math.floor(PAGE * (1.0 if rate >= 0.999 else SPARSE_FILL) / rate))
+
+    def available(self) -> int:
+        """Windows that could be sent now (continuations and new ground)."""
+        ground = self.top - self.next_lo
+        return len(self.pending) + (math.ceil(ground / self.width()) if ground > 0 else 0)
 
     def take(self, count: int) -> list[Window]:
         """Up to ``count`` windows to send now: continuations first, then new ground."""

@@ -138,7 +138,9 @@ class Paginator:
         in_flight: deque[tuple[list[Window], Future[list[_Page]]]] = deque()
         try:
             while True:
-                while len(in_flight) < limit:
+                # A part-filled batch only when nothing is in flight: answers still to come may
+                # add continuations, and together they fill a batch (the tail of a sparse walk).
+                while len(in_flight) < limit and (plan.available() >= BATCH_LIMIT or not in_flight):
                     windows = plan.take(BATCH_LIMIT)
                     if not windows:
                         break

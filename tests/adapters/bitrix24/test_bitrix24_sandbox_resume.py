@@ -73,7 +73,7 @@ def test_a_backfill_killed_midway_resumes_from_its_last_stored_page(
     assert resumed.entities[0].backfill and store.records.count(PORTAL, Entity.LEAD) == N
     assert sandbox.request_count() <= math.ceil((N - done) / 2500) + 2  # only what was left
     if killed_after > 1:  # past the first batch of 2,500: fewer requests than starting over
-        assert sandbox.request_count() < first_run == math.ceil(N / 2500) + 1
+        assert sandbox.request_count() < math.ceil(N / 2500) + 1 <= first_run + 1
     finished = store.get_cursor(PORTAL, Entity.LEAD)
     assert finished is not None and finished.resume == "" and finished.modified_at <= stopped.modified_at
 

@@ -143,3 +143,18 @@ def test_deals_of_the_other_funnels_carry_their_funnel_and_stage_keys(
     assert [(d.title, d.funnel, d.stage, d.stage_kind.value, d.repeat) for d in deals] == [  # type: ignore[union-attr]
         ("Repeat", "repeat", "repeat_won", "won", True)
     ]
+
+
+def test_a_backfill_between_other_funnels_deals_reads_each_lead_once_in_few_requests(
+    provisioned: Bitrix24Adapter, sandbox: Sandbox
+) -> None:
+    catalog = provisioned.catalog()
+    lead, repeat = catalog.funnels["leads"], catalog.funnels["repeat"]
+    deals = [{"TITLE": f"D{i}", "CATEGORY_ID": lead if i % 2 else repeat} for i in range(10_000)]
+    sandbox.emulator.seed({"deals": deals})  # every other id is a partner lead
+    sandbox.log.clear()
+
+    ids = [r.crm_id for p in provisioned.changed_since(Entity.LEAD, None) for r in p.records]
+
+    assert len(ids) == 5_000 == len(set(ids))
+    assert sandbox.request_count() <= math.ceil(5_000 / 2500) + 2  # windows sized for 90 % of a page
