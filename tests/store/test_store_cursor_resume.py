@@ -29,7 +29,8 @@ def test_a_store_of_core_schema_1_gets_the_resume_column_and_keeps_its_cursors(s
         conn.execute(text("UPDATE schema_version SET version = 1 WHERE component = 'core'"))
         conn.execute(
             text(
-                "INSERT INTO sync_cursors (portal, entity, modified_at, last_id) VALUES (:p, 'lead', :at, '37')"
+                "INSERT INTO sync_cursors (portal, entity, modified_at, last_id) "
+                "VALUES (:p, 'lead', :at, '37')"
             ),
             {"p": PORTAL, "at": AT.replace(tzinfo=None) if "sqlite" in store_url else AT},
         )
