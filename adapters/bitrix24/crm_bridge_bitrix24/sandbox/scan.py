@@ -41,15 +41,18 @@ def matching(
 def _cached(
     entity: str, ctx: Ctx, filters: dict[str, Any], order: dict[str, Any]
 ) -> tuple[list[Any], list[int]]:
+    by_id = {str(k).upper(): str(v).upper() for k, v in order.items()}
+    if by_id == {"ID": "DESC"}:  # the id-ascending scan, read backwards
+        rows, ids = _cached(entity, ctx, filters, {"ID": "ASC"})
+        return rows[::-1], ids[::-1]
     cache = ctx.state.list_cache
-    cache_key = (entity, ctx.state.sequences.get(f"version:{entity}", 0), repr(filters), repr(order))
+    cache_key = (entity, ctx.state.sequences.get(f"version:{entity}", 0), repr(filters), repr(by_id))
     cached = cache.get(cache_key)
     if cached is None:
         table = ctx.state.records[entity]
         rows = [r for r in table.values() if matches(r, filters, value_of)]
-        by_id = {str(k).upper(): str(v).upper() for k, v in order.items()}
-        if by_id in ({"ID": "ASC"}, {"ID": "DESC"}):  # ids are unique integers: no general sort needed
-            rows.sort(key=lambda r: int(r["ID"]), reverse=by_id["ID"] == "DESC")
+        if by_id == {"ID": "ASC"}:  # ids are unique integers: no general sort needed
+            rows.sort(key=lambda r: int(r["ID"]))
         else:
             rows = sort_rows(rows, order, value_of)
         if len(cache) > 64:
