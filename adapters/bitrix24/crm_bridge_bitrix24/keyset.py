@@ -48,6 +48,12 @@ class WindowPlan:
         ground = self.top - self.next_lo
         return len(self.pending) + (math.ceil(ground / self.width()) if ground > 0 else 0)
 
+    def worth_sending(self, count: int, busy: bool) -> bool:
+        """Whether to send a batch now: a full one, the last of the new ground, or anything when
+        nothing else is in flight. Leftover continuations alone wait while answers still come in:
+        those may add more, and together they fill a batch (the tail of a sparse walk)."""
+        return self.available() >= count or self.next_lo < self.top or not busy
+
     def take(self, count: int) -> list[Window]:
         """Up to ``count`` windows to send now: continuations first, then new ground."""
         out: list[Window] = []

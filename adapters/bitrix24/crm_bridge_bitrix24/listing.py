@@ -138,9 +138,7 @@ class Paginator:
         in_flight: deque[tuple[list[Window], Future[list[_Page]]]] = deque()
         try:
             while True:
-                # A part-filled batch only when nothing is in flight: answers still to come may
-                # add continuations, and together they fill a batch (the tail of a sparse walk).
-                while len(in_flight) < limit and (plan.available() >= BATCH_LIMIT or not in_flight):
+                while len(in_flight) < limit and plan.worth_sending(BATCH_LIMIT, busy=bool(in_flight)):
                     windows = plan.take(BATCH_LIMIT)
                     if not windows:
                         break
