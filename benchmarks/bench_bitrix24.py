@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--fb24", default=sys.executable, help="a Python with fast_bitrix24 ('' to skip)")
-    parser.add_argument("--in-flight", type=int, default=8, help="listing batches fetched at once")
+    parser.add_argument("--in-flight", type=int, default=12, help="listing batches fetched at once")
     parser.add_argument("--also-in-flight", type=int, default=0, help="a second backfill row with this many")
     parser.add_argument("--repeat", type=int, default=3, help="backfill runs per client (median reported)")
     args = parser.parse_args()

@@ -54,7 +54,7 @@ class Bitrix24Adapter:
         curators: Mapping[str, str] | None = None,
         overlap: timedelta = timedelta(0),
         page_cap: int = 200_000,
-        listing_in_flight: int | None = 8,
+        listing_in_flight: int | None = 12,
         limits_note: str = "",
         transport: Any = None,
         language: str = "en",
