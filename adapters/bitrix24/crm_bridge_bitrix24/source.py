@@ -127,8 +127,8 @@ class RecordLister:
                 cap = cap if cap is not None else self._cap(started)
                 position = chunk.done_through
                 pending = (records, SyncCursor(cap, "", str(position)) if position is not None else None)
-            else:
-                pending = (records, cursor)
+                continue  # a backfill's cursor is its cap: the newest row does not matter
+            pending = (records, cursor)
             for record in records:
                 stamp = _key(record.modified_at, record.crm_id)
                 newest = stamp if newest is None or stamp > newest else newest
