@@ -81,19 +81,24 @@ def sync(
     *,
     now: datetime,
     entities: Sequence[Entity] = ENTITIES,
-    overlap: timedelta = DEFAULT_OVERLAP,
+    overlap: timedelta | None = None,
     progress: SyncProgress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_page: Callable[[Entity, int], None] | None = None,
 ) -> SyncResult:
     """Pull every entity of ``entities`` from ``adapter`` into ``store`` for ``portal``.
 
-    ``now`` is the sync's start (timezone-aware). ``should_stop`` is checked after each stored page:
+    ``now`` is the sync's start (timezone-aware). ``overlap`` defaults to the adapter's
+    ``sync_overlap`` (a source that already caps its cursors on the CRM's clock, configurable per
+    CRM), else ``DEFAULT_OVERLAP``. ``should_stop`` is checked after each stored page:
     the current page is always finished and saved. ``on_page(entity, records)`` feeds metrics.
     Raises the adapter's ``CrmError`` or the store's ``StateError``; pages saved before the failure
     stay saved and the next run resumes after them."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    if overlap is None:  # an adapter that caps its cursors on the CRM's own clock says by how much
+        declared = getattr(adapter, "sync_overlap", None)
+        overlap = declared if isinstance(declared, timedelta) else DEFAULT_OVERLAP
     limit = now - overlap
     result = SyncResult(started_at=now)
     for entity in entities:

@@ -70,6 +70,9 @@ class Bitrix24Adapter:
         user_ids = dict(curators or {})
         self._catalog: Catalog | None = None
         self._snapshot: Snapshot | None = None
+        # The sync service caps cursors by this instead of its own client-clock default: the lister
+        # already keeps them ``overlap`` before each listing's start on the portal's clock.
+        self.sync_overlap = overlap
         self.lister = RecordLister(
             lambda: Paginator(client, page_cap=page_cap, in_flight=listing_in_flight),
             mapping,

@@ -125,3 +125,16 @@ def test_the_overlap_rereads_only_its_last_seconds(provisioned: Bitrix24Adapter,
     third, _ = listed(after_second)
 
     assert (first, second, third) == (["7"], ["7"], [])  # once more for the overlap, then never
+
+
+def test_a_quiet_sync_a_minute_later_reads_nothing_again(
+    provisioned: Bitrix24Adapter, sandbox: Sandbox, store: Store
+) -> None:
+    _seed_leads(sandbox, provisioned, 30)
+    sandbox.advance(10)
+    sync(provisioned, store, PORTAL, now=datetime.fromtimestamp(sandbox.clock(), UTC), entities=[Entity.LEAD])
+    sandbox.advance(60)  # inside the service's own 2-minute default, well past the 5 s overlap
+
+    quiet = sync(provisioned, store, PORTAL, now=datetime.fromtimestamp(sandbox.clock(), UTC))
+
+    assert quiet.records == 0  # the overlap (crm.bitrix24.sync_overlap) is seconds, not minutes
