@@ -2,14 +2,15 @@
 burst 50, 2 requests/s) and cloud-like latency (200 ms per request + 0.2 ms per record), side by side
 with fast_bitrix24 on the same sandbox and data.
 
-    .venv/bin/python benchmarks/bench_bitrix24.py [--deals 100000] [--leads 10000] [--fb24 /tmp/fb24venv]
+    .venv/bin/python benchmarks/bench_bitrix24.py [--deals 100000] [--leads 10000] [--fb24 PYTHON]
 
 Phases (each in a fresh process, so memory and the client-side bucket start clean; the portal's bucket
 and per-method operating budget are emptied before each phase): provisioning from scratch; backfill of
 N/4 and N deals; push of the leads (ours: with the dedupe lookup). Reported: wall time, HTTP requests
 (the sandbox's request log), tracemalloc peak, the operating time spent, and the bound the rate limit
-allows — (requests beyond the burst) / rate — with the ratio wall / bound. fast_bitrix24 runs from its
-own virtualenv (``pip install fast_bitrix24`` into --fb24; it is never a crm-bridge dependency).
+allows — (requests beyond the burst) / rate — with the ratio wall / bound. fast_bitrix24 (a dev
+dependency, never a runtime one) runs with this interpreter unless --fb24 names another Python.
+``--leads 0`` skips the pushes.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench_b24_runs import BURST, RATE, SandboxProcess, alternating, control, measured, run_cmd, table_row
+
 HERE = Path(__file__).resolve().parent
-BURST, RATE = 50, 2.0
 LATENCY_MS, PER_RECORD_MS = 200.0, 0.2
 
 
@@ -40,22 +42,16 @@ def serve(port_file: str) -> None:
 
     sandbox = Sandbox("bitrix24", latency_ms=LATENCY_MS, per_record_ms=PER_RECORD_MS, rate_limit=True)
     Path(port_file).write_text(sandbox.start(), encoding="utf-8")
+    cpu = time.process_time()
     emulator: Any = sandbox.emulator
     for line in sys.stdin:
         if line.strip() == "reset":
             now = sandbox.clock()
             spent = {m: round(emulator.budget.report(m, now)[0], 2) for m in list(emulator.budget.baskets)}
+            spent["cpu"], cpu = time.process_time() - cpu, time.process_time()  # the sandbox's own CPU
             emulator.budget.reset()
             emulator.bucket.reset()
             print(json.dumps(spent), flush=True)
-
-
-def _control(base: str, action: str, method: str = "GET", body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{base}/_sandbox/{action}", data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=600) as answer:
-        return json.loads(answer.read())
 
 
 # -- one measured phase of crm-bridge (its own process) -------------------------------------------
@@ -98,7 +94,7 @@ def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None
     tracing = bool(os.environ.get("BENCH_TRACE"))
     if tracing:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     records = 0
     if name == "provision":
         computed = plan(desired, adapter.observe_layout())
@@ -109,7 +105,7 @@ def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None
             records += len(page.records)  # streamed: nothing is kept
     elif name == "push":
         records = sum(1 for o in adapter.create_leads(drafts) if o.ok)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if tracing else 0
     extra = {}
     if name == "provision":
@@ -120,135 +116,52 @@ def phase(name: str, webhook: str, kv_path: str, n: int, in_flight: int) -> None
             "category": catalog.funnels["leads"],
             "stage": catalog.stage_code("leads", None),
             "ptype": ptype.options["reseller"],
+            "select": list(adapter.lister.query(Entity.LEAD, catalog, None).select),
         }
     adapter.close()
-    print(json.dumps({"wall": wall, "records": records, "peak": peak, **extra}))
-
-
-# -- orchestration -------------------------------------------------------------------------------
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    started = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
-    if out.returncode != 0:
-        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
-        reason = lines[-1][:120] if lines else f"exit {out.returncode}"
-        print(f"  ! {' '.join(Path(c).name for c in cmd[:3])} failed: {reason}", file=sys.stderr, flush=True)
-        return {"wall": time.perf_counter() - started, "records": 0, "peak": 0, "failed": reason}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-class _Server:
-    def __init__(self, cmd: list[str], port_file: Path) -> None:
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        while not port_file.exists() or not port_file.read_text():
-            time.sleep(0.05)
-        self.base = port_file.read_text().strip()
-
-    def reset(self) -> dict[str, float]:
-        """Operating seconds per method since the last reset; the bucket and budget start empty."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write("reset\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
-
-
-def _measured(
-    server: _Server, cmd: list[str], env: dict[str, str] | None = None, *, memory_run: bool = True
-) -> dict[str, Any]:
-    """A timed run (tracemalloc off: it slows Python down) and, when ``memory_run``, a second run of
-    the same phase with tracemalloc on for the peak (new external ids, so a push pushes again)."""
-    timed_env, traced_env = run_envs(env, memory_run)
-    server.reset()
-    _control(server.base, "requests", "DELETE")
-    result = _run(cmd, timed_env)
-    result["operating"] = sum(server.reset().values())
-    log = _control(server.base, "requests")["requests"]
-    result["requests"] = len(log)
-    result["rejected"] = sum(1 for r in log if r["status"] != 200)
-    result["peak"] = None  # not measured
-    if traced_env is not None and not result.get("failed"):
-        traced = _run(cmd, traced_env)
-        server.reset()
-        result["peak"] = traced.get("peak", 0)
-    return result
-
-
-def run_envs(env: dict[str, str] | None, memory_run: bool) -> tuple[dict[str, str], dict[str, str] | None]:
-    """The environment of the timed run (never traced) and of the memory run (None: no memory run)."""
-    timed = {k: v for k, v in (env or {}).items() if k != "BENCH_TRACE"}
-    return timed, ({**timed, "BENCH_TRACE": "1", "BENCH_PREFIX": "mem"} if memory_run else None)
-
-
-def bound(requests: int, rejected: int = 0) -> float:
-    """Seconds the rate limit needs for the ``requests`` the portal accepted beyond the burst. Refused
-    requests (503 QUERY_LIMIT_EXCEEDED) do not count: counting them would let a client that provokes
-    refusals look closer to the limit than it is."""
-    return max(0, requests - rejected - BURST) / RATE
-
-
-def _row(label: str, who: str, r: dict[str, Any]) -> str:
-    line = _format(label, who, r)
-    print(line, file=sys.stderr, flush=True)  # progress while the phases run
-    return line
-
-
-def _format(label: str, who: str, r: dict[str, Any]) -> str:
-    if r.get("failed"):
-        return (
-            f"{label:<24} {who:<14} FAILED after {r['wall']:.1f} s, {r['requests']} requests: {r['failed']}"
-        )
-    limit = bound(r["requests"], r["rejected"])
-    ratio = f"{r['wall'] / limit:5.2f}" if limit > 0 else "  n/a"
-    peak = f"{r['peak'] / 2**20:>9.1f}" if r.get("peak") is not None else f"{'n/a':>9}"
-    return (
-        f"{label:<24} {who:<14} {r['records']:>8} {r['wall']:>9.2f} {r['requests']:>9} {r['rejected']:>4} "
-        f"{limit:>9.2f} {ratio:>6} {peak} {r['operating']:>8.1f}"
-    )
+    print(json.dumps({"wall": wall, "cpu": cpu, "records": records, "peak": peak, **extra}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--leads", type=int, default=10_000)
-    parser.add_argument("--fb24", default="/tmp/fb24venv", help="virtualenv with fast_bitrix24 ('' to skip)")
-    parser.add_argument("--in-flight", type=int, default=8, help="listing batches fetched at once")
-    parser.add_argument("--also-in-flight", type=int, default=50, help="a second backfill row with this many")
+    parser.add_argument("--fb24", default=sys.executable, help="a Python with fast_bitrix24 ('' to skip)")
+    parser.add_argument("--in-flight", type=int, default=12, help="listing batches fetched at once")
+    parser.add_argument("--also-in-flight", type=int, default=0, help="a second backfill row with this many")
+    parser.add_argument("--repeat", type=int, default=3, help="backfill runs per client (median reported)")
     args = parser.parse_args()
     me = [sys.executable, str(Path(__file__).resolve())]
-    fb24 = (
-        [str(Path(args.fb24) / "bin" / "python"), str(HERE / "bench_bitrix24_fb24.py")] if args.fb24 else None
-    )
+    fb24 = [args.fb24, str(HERE / "bench_bitrix24_fb24.py")] if args.fb24 else None
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         runs = iter(range(1000))
 
-        def fresh() -> tuple[_Server, str, str, dict[str, Any]]:
+        def fresh() -> tuple[SandboxProcess, str, str, dict[str, Any]]:
             """A new sandbox (its own process), provisioned by crm-bridge: provisioning is measured here."""
             n = next(runs)
             port_file = Path(tmp) / f"url{n}"
-            server = _Server([*me, "serve", str(port_file)], port_file)
+            server = SandboxProcess([*me, "serve", str(port_file)], port_file)
             webhook, kv = f"{server.base}/rest/1/s4ndb0xw3bh00k01/", str(Path(tmp) / f"kv{n}.json")
-            prov = _measured(server, [*me, "phase", "provision", webhook, kv, "0", "8"], memory_run=False)
+            prov = measured(server, [*me, "phase", "provision", webhook, kv, "0", "8"], memory_run=False)
             return server, webhook, kv, prov
 
-        def ours(server: _Server, webhook: str, kv: str, name: str, n: int, **kw: Any) -> dict[str, Any]:
+        def ours(
+            server: SandboxProcess, webhook: str, kv: str, name: str, n: int, **kw: Any
+        ) -> dict[str, Any]:
             in_flight = kw.pop("in_flight", args.in_flight)
             cmd = [*me, "phase", name, webhook, kv, str(n), str(in_flight)]
-            return _measured(server, cmd, kw.pop("env", None), memory_run=kw.pop("memory_run", True))
+            return measured(server, cmd, kw.pop("env", None), memory_run=kw.pop("memory_run", True))
 
         # pushes: each client on its own fresh portal (a backlog left by one must not slow the other)
-        for who in ("crm-bridge", "fast_bitrix24"):
+        for who in ("crm-bridge", "fast_bitrix24") if args.leads else ():
             if who == "fast_bitrix24" and fb24 is None:
                 continue
             server, webhook, kv, prov = fresh()
             try:
                 if who == "crm-bridge":
-                    rows.append(_row("provisioning", "crm-bridge", prov))
-                    seeded = _control(
+                    rows.append(table_row("provisioning", "crm-bridge", prov))
+                    seeded = control(
                         server.base,
                         "seed",
                         "POST",
@@ -259,20 +172,20 @@ def main() -> None:
                 else:
                     assert fb24 is not None
                     cmd = [*fb24, "push", webhook, str(prov["category"]), str(args.leads)]
-                    result = _measured(server, cmd, memory_run=False)
+                    result = measured(server, cmd, memory_run=False)
             finally:
                 server.stop()
             if who == "crm-bridge" and not result.get("failed"):  # the peak, traced, on another fresh portal
                 server, webhook, kv, prov = fresh()
                 try:
-                    seeded = _control(
+                    seeded = control(
                         server.base,
                         "seed",
                         "POST",
                         {"companies": [{"TITLE": "Partner", "UF_CRM_PARTNER_TYPE": prov["ptype"]}]},
                     )
                     env = {"BENCH_PARTNER": str(seeded["created"]["companies"][0]), "BENCH_TRACE": "1"}
-                    result["peak"] = _run([*me, "phase", "push", webhook, kv, str(args.leads), "8"], env)[
+                    result["peak"] = run_cmd([*me, "phase", "push", webhook, kv, str(args.leads), "8"], env)[
                         "peak"
                     ]
                 finally:
@@ -281,10 +194,10 @@ def main() -> None:
                 server, webhook, kv, prov = fresh()
                 try:
                     cmd = [*fb24, "push", webhook, str(prov["category"]), str(args.leads)]
-                    result["peak"] = _run(cmd, {"BENCH_TRACE": "1"})["peak"]
+                    result["peak"] = run_cmd(cmd, {"BENCH_TRACE": "1"})["peak"]
                 finally:
                     server.stop()
-            rows.append(_row(f"push {args.leads:,} leads", who, result))
+            rows.append(table_row(f"push {args.leads:,} leads", who, result))
 
         # backfills: one portal, seeded up to each size; every client lists the same deals
         server, webhook, kv, prov = fresh()
@@ -302,16 +215,20 @@ def main() -> None:
                         }
                         for i in range(chunk)
                     ]
-                    _control(server.base, "seed", "POST", {"deals": deals})
+                    control(server.base, "seed", "POST", {"deals": deals})
                     seeded_deals += chunk
                 label = f"backfill {target:,} deals"
-                rows.append(_row(label, "crm-bridge", ours(server, webhook, kv, "backfill", target)))
+                clients: list[tuple[str, Callable[..., dict[str, Any]]]] = [
+                    ("crm-bridge", partial(ours, server, webhook, kv, "backfill", target))
+                ]
                 if args.also_in_flight and args.also_in_flight != args.in_flight:
-                    other = ours(server, webhook, kv, "backfill", target, in_flight=args.also_in_flight)
-                    rows.append(_row(label, f"crm-bridge/{args.also_in_flight}", other))
+                    also = args.also_in_flight
+                    run = partial(ours, server, webhook, kv, "backfill", target, in_flight=also)
+                    clients.append((f"crm-bridge/{also}", run))
                 if fb24 is not None:
-                    cmd = [*fb24, "backfill", webhook, str(prov["category"])]
-                    rows.append(_row(label, "fast_bitrix24", _measured(server, cmd)))
+                    cmd = [*fb24, "backfill", webhook, str(prov["category"]), "0", ",".join(prov["select"])]
+                    clients.append(("fast_bitrix24", partial(measured, server, cmd)))
+                rows += alternating(label, clients, args.repeat)
         finally:
             server.stop()
     print(
@@ -320,15 +237,16 @@ def main() -> None:
     )
     print(
         f"{'phase':<24} {'client':<14} {'records':>8} {'wall s':>9} {'requests':>9} {'503':>4} "
-        f"{'bound s':>9} {'ratio':>6} {'peak MiB':>9} {'oper. s':>8}"
+        f"{'bound s':>9} {'ratio':>6} {'peak MiB':>9} {'oper. s':>8} {'cpu s':>6} {'srv cpu':>7}"
     )
     print("\n".join(rows))
-    print(
-        "bound = (accepted requests - burst) / rate (503 refusals not counted); ratio = wall / bound "
-        "(n/a: everything fits in the burst); peak n/a: not traced (timed runs never are);"
-    )
+    print("bound = (requests - burst) / rate; ratio = wall / bound (n/a: everything fits in the burst);")
     print(
         "oper. s = the portal's per-method operating time the phase spent (limit 480 s per 10 min per method)"
+    )
+    print(
+        "cpu s = the client process's CPU time; srv cpu = the sandbox process's (the machine may be shared: "
+        f"backfills are the median wall of {args.repeat} alternating runs)"
     )
 
 

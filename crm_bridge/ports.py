@@ -41,10 +41,15 @@ class Entity(StrEnum):
 @dataclass(frozen=True, slots=True)
 class SyncCursor:
     """Where an incremental listing stopped: last modification time seen, with the CRM id as the
-    tie-break for records modified in the same second. ``None`` cursor = backfill from the start."""
+    tie-break for records modified in the same second. ``None`` cursor = backfill from the start.
+
+    ``resume`` set = a backfill that stopped midway (crash, shutdown): the adapter's own position to go
+    on from (opaque to the core); ``modified_at`` is then the cursor the finished backfill will leave
+    (just before it began), so nothing changed meanwhile is missed."""
 
     modified_at: datetime
     last_id: str = ""
+    resume: str = ""
 
 
 @dataclass(frozen=True, slots=True)

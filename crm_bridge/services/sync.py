@@ -4,7 +4,8 @@ Per entity: read the stored cursor, ask the adapter for pages changed since it, 
 with ``store.save_page`` — which stores the records and moves the cursor in one transaction, so the
 cursor never runs ahead of the data. The cursor is capped at the sync's start minus ``overlap``:
 records the CRM stamps while we read (or with a clock slightly ahead of ours) are read again next
-time, and the upsert by CRM id makes that harmless. No cursor = first run = backfill.
+time, and the upsert by CRM id makes that harmless. No cursor = first run = backfill; a cursor with
+``resume`` set = a backfill that stopped midway (its pages carry that position), which goes on from there.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ class SyncResult:
 
 
 def capped(cursor: SyncCursor | None, limit: datetime) -> SyncCursor | None:
-    """``cursor``, or ``limit`` (with no id tie-break) when the cursor is later than ``limit``."""
+    """``cursor``, or ``limit`` (with no id tie-break) when the cursor is later than ``limit``. An
+    unfinished backfill's ``resume`` position is kept: only where its finished cursor will start moves."""
     if cursor is None or cursor.modified_at <= limit:
         return cursor
-    return SyncCursor(modified_at=limit, last_id="")
+    return SyncCursor(modified_at=limit, last_id="", resume=cursor.resume)
 
 
 def sync(
@@ -79,26 +81,31 @@ def sync(
     *,
     now: datetime,
     entities: Sequence[Entity] = ENTITIES,
-    overlap: timedelta = DEFAULT_OVERLAP,
+    overlap: timedelta | None = None,
     progress: SyncProgress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_page: Callable[[Entity, int], None] | None = None,
 ) -> SyncResult:
     """Pull every entity of ``entities`` from ``adapter`` into ``store`` for ``portal``.
 
-    ``now`` is the sync's start (timezone-aware). ``should_stop`` is checked after each stored page:
+    ``now`` is the sync's start (timezone-aware). ``overlap`` defaults to the adapter's
+    ``sync_overlap`` (a source that already caps its cursors on the CRM's clock, configurable per
+    CRM), else ``DEFAULT_OVERLAP``. ``should_stop`` is checked after each stored page:
     the current page is always finished and saved. ``on_page(entity, records)`` feeds metrics.
     Raises the adapter's ``CrmError`` or the store's ``StateError``; pages saved before the failure
     stay saved and the next run resumes after them."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    if overlap is None:  # an adapter that caps its cursors on the CRM's own clock says by how much
+        declared = getattr(adapter, "sync_overlap", None)
+        overlap = declared if isinstance(declared, timedelta) else DEFAULT_OVERLAP
     limit = now - overlap
     result = SyncResult(started_at=now)
     for entity in entities:
         if should_stop():
             break
         start = store.get_cursor(portal, entity)
-        state = EntitySync(entity=entity, backfill=start is None, cursor=start)
+        state = EntitySync(entity=entity, backfill=start is None or bool(start.resume), cursor=start)
         result.entities.append(state)
         began = False
         try:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -50,11 +51,19 @@ class Component:
     upgrades: Mapping[int, Upgrade] = field(default_factory=dict)
 
 
+def _core_3(conn: Connection) -> None:
+    """sync_cursors.resume: where a backfill that stopped midway goes on from (a store that has the
+    column already, from a development build that numbered this step 2, is left as it is)."""
+    if "resume" in {c["name"] for c in inspect(conn).get_columns("sync_cursors")}:
+        return
+    conn.execute(text("ALTER TABLE sync_cursors ADD COLUMN resume VARCHAR(200) NOT NULL DEFAULT ''"))
+
+
 CORE = Component(
     "core",
     schema.metadata,
     schema.CORE_VERSION,
-    upgrades={2: lambda conn: schema.budget_spend.create(conn)},
+    upgrades={2: lambda conn: schema.budget_spend.create(conn, checkfirst=True), 3: _core_3},
 )
 
 

@@ -36,9 +36,13 @@ class RecordRepository:
         t = sync_cursors
         with state_errors(f"reading the {entity} cursor"), self._engine.connect() as conn:
             row = conn.execute(
-                select(t.c.modified_at, t.c.last_id).where(t.c.portal == portal, t.c.entity == str(entity))
+                select(t.c.modified_at, t.c.last_id, t.c.resume).where(
+                    t.c.portal == portal, t.c.entity == str(entity)
+                )
             ).first()
-        return SyncCursor(modified_at=row.modified_at, last_id=row.last_id) if row else None
+        if row is None:
+            return None
+        return SyncCursor(modified_at=row.modified_at, last_id=row.last_id, resume=row.resume or "")
 
     def save_page(self, portal: str, page: RecordPage) -> None:
         """Upsert the page's records by CRM id and store ``page.cursor`` (when set) in one transaction.
@@ -58,6 +62,7 @@ class RecordRepository:
                     "entity": str(page.entity),
                     "modified_at": page.cursor.modified_at,
                     "last_id": page.cursor.last_id,
+                    "resume": page.cursor.resume,
                 }
                 conn.execute(upsert(conn, sync_cursors, ["portal", "entity"]), [cursor])
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 
 from crm_bridge.store.types import JsonText, UtcDateTime, money
 
-CORE_VERSION = 2  # 2: budget_spend
+CORE_VERSION = 3  # 2: budget_spend; 3: sync_cursors.resume (a backfill's position when it stopped midway)
 
 metadata = MetaData()
 
@@ -89,6 +89,7 @@ sync_cursors = Table(
     Column("entity", String(32), primary_key=True),
     Column("modified_at", UtcDateTime, nullable=False),
     Column("last_id", String(CRM_ID), nullable=False, default=""),
+    Column("resume", String(KEY), nullable=False, default="", server_default=""),
 )
 
 partners = Table(

@@ -7,11 +7,11 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_bitrix24.py"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_b24_runs.py"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_bitrix24_under_test", BENCH)
+    spec = importlib.util.spec_from_file_location("bench_b24_runs_under_test", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -42,6 +42,6 @@ def test_a_row_without_a_memory_run_says_so_instead_of_a_traced_peak() -> None:
     bench = _bench()
     result = {"records": 10, "wall": 30.0, "requests": 150, "rejected": 40, "peak": None, "operating": 1.0}
 
-    line = bench._format("push 10", "crm-bridge", result)
+    line = bench.format_row("push 10", "crm-bridge", result)
 
     assert "n/a" in line and f"{(150 - 40 - 50) / 2:.2f}" in line

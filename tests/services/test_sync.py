@@ -151,3 +151,14 @@ def test_on_page_reports_records_for_metrics(crm: FakeCRM, store: Store, fake_cl
     seen: list[tuple[Entity, int]] = []
     sync(crm, store, PORTAL, now=fake_clock() + timedelta(hours=1), on_page=lambda e, n: seen.append((e, n)))
     assert seen == [(Entity.PARTNER, 1), (Entity.LEAD, 3), (Entity.LEAD, 1)]
+
+
+def test_a_source_declaring_its_own_overlap_is_capped_by_it(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    seed(crm, partners=1, leads_each=2)
+    crm.sync_overlap = timedelta(seconds=5)  # type: ignore[attr-defined]  # e.g. crm.bitrix24.sync_overlap
+    now = fake_clock()
+    sync(crm, store, PORTAL, now=now)
+    cursor = store.get_cursor(PORTAL, Entity.LEAD)
+    assert cursor is not None and now - DEFAULT_OVERLAP < cursor.modified_at <= now - timedelta(seconds=5)

@@ -62,7 +62,7 @@ class Bitrix24Adapter:
         curators: Mapping[str, str] | None = None,
         overlap: timedelta = timedelta(0),
         page_cap: int = 200_000,
-        listing_in_flight: int | None = 8,
+        listing_in_flight: int | None = 12,
         limits_note: str = "",
         transport: Any = None,
         language: str = "en",
@@ -78,6 +78,9 @@ class Bitrix24Adapter:
         user_ids = dict(curators or {})
         self._catalog: Catalog | None = None
         self._snapshot: Snapshot | None = None
+        # The sync service caps cursors by this instead of its own client-clock default: the lister
+        # already keeps them ``overlap`` before each listing's start on the portal's clock.
+        self.sync_overlap = overlap
         self.lister = RecordLister(
             lambda: Paginator(client, page_cap=page_cap, in_flight=listing_in_flight),
             mapping,

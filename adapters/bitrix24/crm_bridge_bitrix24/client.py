@@ -12,13 +12,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from crm_bridge.errors import CrmError, RateLimited
 from crm_bridge_bitrix24.budget import OperatingBudget
 from crm_bridge_bitrix24.encoding import command as encode_command
 from crm_bridge_bitrix24.failures import to_error
 from crm_bridge_bitrix24.wire import BatchBody, Envelope
+
+T = TypeVar("T")
 
 BATCH_LIMIT = 50  # batch.md: at most 50 commands per batch
 PAGE_SIZE = 50  # list methods always return pages of 50 rows
@@ -148,6 +150,12 @@ class Bitrix24Client:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
+
+    def submit_batch(self, commands: Sequence[Command], then: Callable[[BatchAnswer], T]) -> Future[T]:
+        """``then(batch(commands))`` on the client's pool: the answer is digested in the worker, so a
+        finished future holds only what ``then`` kept. Callers bound how many they keep in flight."""
+        batch = list(commands)
+        return self._executor().submit(lambda: then(self.batch(batch)))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -43,6 +43,9 @@ class Bitrix24Config(Strict):
     # to reuse the portal's own UF_CRM_PARTNER_LEVEL as the tier field.
     mapping: Path | None = None
     http: HttpConfig = HttpConfig()
+    # Seconds an incremental sync reads again before its cursor (the portal's clock): a write the
+    # portal stamped in the cursor's second but committed after the listing read it is not missed.
+    sync_overlap: float = Field(default=5.0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _one_auth(self) -> Bitrix24Config:

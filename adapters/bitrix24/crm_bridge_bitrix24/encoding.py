@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -36,9 +37,20 @@ def _pairs(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
         yield prefix, _scalar(value)
 
 
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """Keys (``select[3]``, ``filter[>ID]``) and short values (``ASC``, field codes) repeat in every
+    command of a listing; long values (titles, comments) are not kept."""
+    return quote_plus(text)
+
+
+def _quote(text: str) -> str:
+    return _quoted(text) if len(text) <= 48 else quote_plus(text)
+
+
 def build_query(params: Mapping[str, Any]) -> str:
     """``{"filter": {">ID": 5}, "select": ["ID"]}`` -> ``filter%5B%3EID%5D=5&select%5B0%5D=ID``."""
-    return "&".join(f"{quote_plus(key)}={quote_plus(value)}" for key, value in _pairs("", params))
+    return "&".join(f"{_quote(key)}={_quote(value)}" for key, value in _pairs("", params))
 
 
 def command(method: str, params: Mapping[str, Any] | None = None) -> str:

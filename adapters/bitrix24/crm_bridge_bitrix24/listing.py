@@ -1,26 +1,31 @@
-"""Lazy listing of Bitrix24 list methods in ID order, chosen by size.
+"""Lazy listing of Bitrix24 list methods by ID, without counting every page.
 
-* Keyset probe: ``>ID`` filter with ``start=-1`` (settings/performance/huge-data.md) returns up to 50 rows
-  without the COUNT(*) — a small incremental window costs one cheap request.
-* Counted offset pages: one ``start=0`` page gives ``total``; the rest are fetched as offset pages packed
-  50 to a ``batch`` (2,500 rows per HTTP request, limits.md), several batches in flight.
+The portal's advice for big data (settings/performance/huge-data.md): ``start=-1`` skips the COUNT(*)
+a counted page (``start>=0``) runs, and ``order ID ASC`` with ``>ID`` the last id seen walks the table.
+That walk is sequential, so to fill every ``batch`` (50 commands, limits.md) the ID range is cut into
+windows of about one page each, walked in parallel (``keyset.WindowPlan``):
 
-Offsets are taken relative to a keyset anchor (``>ID`` the last row seen before the counted page), so
-rows deleted behind us never shift a page. A command whose ``total`` comes back below the expected one
-means rows vanished in front of us: the listing re-anchors after the last consistent batch and goes on.
-Loop detection: the anchor must grow; a page cap bounds the work.
+1. One batch: a counted page (``start=0``: the first 50 rows and ``total``, for progress bars and the
+   row density) and the highest matching id (``start=-1``, ``order ID DESC``, ``select ID``).
+2. Batches of 50 windows ``>ID lo, <=ID hi, start=-1``, several in flight. A window answering 50 rows
+   below its ``hi`` goes on as a new window from its last id.
+
+An incremental window starts with one keyset probe (``start=-1``, no ``>ID``): one cheap request when
+few rows changed. Each chunk tells the highest id below which every row has been returned
+(``done_through``), so a backfill stopped midway resumes from there (``after``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from crm_bridge.errors import CrmError
-from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command, pages_needed
-
-BATCH_PAGES = 50
+from crm_bridge_bitrix24.client import BATCH_LIMIT, PAGE_SIZE, BatchAnswer, Bitrix24Client, Command
+from crm_bridge_bitrix24.keyset import Window, WindowPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +37,31 @@ class ListQuery:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Rows of one HTTP request, in ID order. ``server_time`` is the portal's clock when the listing
-    began (``time.start`` of its first request); ``total`` the expected row count when known."""
+    """Rows of one HTTP request, in ID order within the request. ``server_time`` is the portal's clock
+    when the listing began (``time.start`` of its first request); ``total`` the expected row count when
+    known; ``done_through`` the id up to which every matching row has been returned (None: not yet
+    known; a finished listing's last chunk is simply the last)."""
 
-    rows: list[dict[str, Any]]
+    rows: Sequence[Any]  # the rows, or what the listing's ``transform`` made of them
     server_time: float | None
     total: int | None
+    done_through: int | None = None
 
 
 class ListingLoop(CrmError):
     """Internal: raised (as a CrmError) when the listing stops making progress."""
+
+
+Transform = Callable[[list[dict[str, Any]]], Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One window's answer, digested in the worker: how many rows, the last id, the kept items."""
+
+    count: int
+    last: int
+    items: Sequence[Any]
 
 
 class Paginator:
@@ -54,19 +74,15 @@ class Paginator:
         self.client = client
         self.page_cap = page_cap
         self.pages = 0
+        self.transform: Transform = list
 
-    def _params(self, query: ListQuery, anchor: int, start: int) -> dict[str, Any]:
+    def _params(self, query: ListQuery, lo: int, hi: int | None = None, start: int = -1) -> dict[str, Any]:
         flt = dict(query.filter)
-        if anchor > 0:
-            flt[">ID"] = anchor
+        if lo > 0:
+            flt[">ID"] = lo
+        if hi is not None:
+            flt["<=ID"] = hi
         return {"order": {"ID": "ASC"}, "filter": flt, "select": list(query.select), "start": start}
-
-    def _count_page(self, query: ListQuery, anchor: int) -> tuple[list[dict[str, Any]], int, float | None]:
-        envelope = self.client.call(query.method, self._params(query, anchor, 0))
-        self._tick(1)
-        rows = list(envelope.result or [])
-        total = envelope.total if envelope.total is not None else len(rows)
-        return rows, total, envelope.time.start if envelope.time else None
 
     def _tick(self, pages: int) -> None:
         self.pages += pages
@@ -75,60 +91,89 @@ class Paginator:
                 f"Bitrix24 listing stopped after {self.page_cap} pages (page cap)", crm="bitrix24"
             )
 
-    def listing(self, query: ListQuery, *, probe: bool) -> Iterator[Chunk]:
-        """All rows of ``query`` in ID order. ``probe=True`` starts with a keyset ``start=-1`` page
-        (cheap when few rows match: an incremental window); ``False`` starts counted (a backfill)."""
-        anchor = 0
+    def listing(
+        self, query: ListQuery, *, probe: bool, after: int = 0, transform: Transform = list
+    ) -> Iterator[Chunk]:
+        """All rows of ``query`` with an id above ``after``. ``probe=True`` starts with one keyset page
+        (cheap when few rows match: an incremental window); ``False`` plans the windows at once.
+        ``transform`` turns each page's rows into what the chunks carry; it runs in the worker that
+        fetched the page, so the rows themselves are dropped before the batch waits its turn."""
+        self.transform = transform
         server_time: float | None = None
+        seen = 0
         if probe:
-            envelope = self.client.call(query.method, self._params(query, 0, -1))
+            envelope = self.client.call(query.method, self._params(query, after))
             self._tick(1)
             rows = list(envelope.result or [])
             server_time = envelope.time.start if envelope.time else None
-            yield Chunk(rows, server_time, None)
             if len(rows) < PAGE_SIZE:
+                yield Chunk(transform(rows), server_time, len(rows))
                 return
-            anchor = _last_id(rows, anchor)
-        while True:
-            rows, total, started = self._count_page(query, anchor)
-            server_time = server_time if server_time is not None else started
-            yield Chunk(rows, server_time, total)
-            if total <= len(rows):
-                return
-            next_anchor = yield from self._offset_pages(
-                query, anchor, total, server_time, _last_id(rows, anchor)
-            )
-            if next_anchor is None:
-                return
-            if next_anchor <= anchor:
-                raise ListingLoop(f"Bitrix24 listing of {query.method} is not advancing", crm="bitrix24")
-            anchor = next_anchor
+            yield Chunk(transform(rows), server_time, None, _last_id(rows, after))
+            after, seen = _last_id(rows, after), len(rows)
+        yield from self._windows(query, after, seen, server_time)
 
-    def _offset_pages(
-        self, query: ListQuery, anchor: int, total: int, server_time: float | None, last_good: int
-    ) -> Generator[Chunk, None, int | None]:
-        """Fetch pages 2.. of the counted listing; return None when done, else the anchor to resume
-        after (rows vanished between requests)."""
-        starts = [PAGE_SIZE * (i + 1) for i in range(pages_needed(total, PAGE_SIZE))]
-        chunks = [starts[i : i + BATCH_PAGES] for i in range(0, len(starts), BATCH_PAGES)]
-        commands = (
-            [Command(query.method, self._params(query, anchor, start)) for start in chunk] for chunk in chunks
+    def _windows(self, query: ListQuery, after: int, seen: int, server_time: float | None) -> Iterator[Chunk]:
+        top_params = {**self._params(query, after), "order": {"ID": "DESC"}, "select": ["ID"]}
+        first = self.client.batch(
+            [Command(query.method, self._params(query, after, start=0)), Command(query.method, top_params)]
         )
-        for answer in self.client.run_batches(commands, max_in_flight=self.in_flight):
-            self._tick(len(answer.outcomes))
-            rows: list[dict[str, Any]] = []
-            shrunk = False
-            for outcome in answer.outcomes:
-                if outcome.error is not None:
-                    raise outcome.error
-                rows.extend(outcome.result or [])
-                if outcome.total is not None and outcome.total < total:
-                    shrunk = True
-            yield Chunk(rows, server_time, total)
-            if shrunk:
-                return last_good  # re-count after the last batch that saw the full set
-            last_good = _last_id(rows, last_good)
-        return None
+        self._tick(2)
+        for outcome in first.outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+        server_time = server_time if server_time is not None else first.server_time
+        rows = list(first.outcomes[0].result or [])
+        top_rows = list(first.outcomes[1].result or [])
+        total = first.outcomes[0].total
+        total = seen + (total if total is not None else len(rows))
+        top = max((int(r["ID"]) for r in top_rows if "ID" in r), default=0)
+        lo = _last_id(rows, after)
+        if len(rows) < PAGE_SIZE or lo >= top:
+            yield Chunk(self.transform(rows), server_time, total)
+            return
+        plan = WindowPlan(lo, top, rows_left=total - seen - len(rows))
+        yield Chunk(self.transform(rows), server_time, total, plan.done_through())
+        limit = max(1, min(self.client.concurrency, self.in_flight or self.client.concurrency))
+        in_flight: deque[tuple[list[Window], Future[list[_Page]]]] = deque()
+        try:
+            while True:
+                while len(in_flight) < limit and plan.worth_sending(BATCH_LIMIT, busy=bool(in_flight)):
+                    windows = plan.take(BATCH_LIMIT)
+                    if not windows:
+                        break
+                    commands = [Command(query.method, self._params(query, w.lo, w.hi)) for w in windows]
+                    in_flight.append((windows, self.client.submit_batch(commands, self._digest)))
+                if not in_flight:
+                    return
+                windows, future = in_flight.popleft()
+                pages = future.result()
+                self._tick(len(pages))
+                out: list[Any] = []
+                for window, page in zip(windows, pages, strict=True):
+                    out.extend(page.items)
+                    if page.count >= PAGE_SIZE and page.last < window.hi:
+                        if page.last <= window.lo:
+                            raise ListingLoop(
+                                f"Bitrix24 listing of {query.method} is not advancing", crm="bitrix24"
+                            )
+                        plan.overflowed(window, page.last)
+                    else:
+                        plan.finished(window, page.count)
+                yield Chunk(out, server_time, total, plan.done_through())
+        finally:
+            for _, pending in in_flight:
+                pending.cancel()
+
+    def _digest(self, answer: BatchAnswer) -> list[_Page]:
+        """In the worker: each window's rows -> (count, last id, transformed items); errors raised."""
+        pages: list[_Page] = []
+        for outcome in answer.outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+            rows = list(outcome.result or [])
+            pages.append(_Page(len(rows), _last_id(rows, 0), self.transform(rows)))
+        return pages
 
 
 def _last_id(rows: list[dict[str, Any]], default: int) -> int:

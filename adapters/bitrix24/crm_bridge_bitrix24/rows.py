@@ -81,9 +81,13 @@ class RowReader:
         self.catalog = catalog
         self.curators = curators  # CRM user id -> curator key
         self.r = mapping.records
+        self._fields: dict[tuple[FieldEntity, str], FieldInfo | None] = {}
 
     def _uf(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> tuple[FieldInfo | None, Any]:
-        info = self.catalog.field(entity, key)
+        try:
+            info = self._fields[(entity, key)]
+        except KeyError:  # looked up once per reader (a backfill reads every row through here)
+            info = self._fields[(entity, key)] = self.catalog.field(entity, key)
         return info, (row.get(info.code) if info else None)
 
     def _yes(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> bool:

@@ -6,6 +6,7 @@ webhook (secret in the base URL) or OAuth of a local application (``?auth=`` tok
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,12 +93,17 @@ class Bitrix24Transport:
         self.http = HttpClient(
             policy, auth=auth, bucket=ctx.bucket, clock=ctx.clock, sleep=ctx.sleep, on_request=ctx.on_request
         )
+        # Parsing JSON holds the GIL anyway, so answers in flight together (a backfill keeps several
+        # 2,500-row batches in flight) are parsed one after another: the same speed, and the
+        # short-lived row objects of only one big answer exist at a time.
+        self._decoding = threading.Lock()
 
     # -- the Transport protocol ---------------------------------------------------------------------
     def post(self, method: str, payload: Mapping[str, Any], *, idempotent: bool) -> Any:
         response = self.http.post(method, json=dict(payload), idempotent=idempotent)
         try:
-            body = response.json()
+            with self._decoding:  # one answer parsed at a time (see __init__)
+                body = response.json()
         except ValueError as exc:
             raise to_error("ERROR_UNEXPECTED_ANSWER", "not JSON", status=response.status_code) from exc
         if isinstance(body, dict) and "error" in body and "result" not in body:

@@ -46,8 +46,11 @@ def test_a_backfill_of_n_records_costs_at_most_n_over_2500_plus_two_requests(
     ids = [r.crm_id for p in pages for r in p.records]
     assert len(ids) == n and len(set(ids)) == n
     assert sandbox.request_count() <= math.ceil(n / 2500) + 2
-    assert pages[-1].cursor is not None
-    assert all(p.cursor is None for p in pages[:-1])  # only the finished listing moves the bookmark
+    assert pages[-1].cursor is not None and pages[-1].cursor.resume == ""  # finished: incremental next
+    positions = [int(p.cursor.resume) for p in pages[:-1] if p.cursor is not None]
+    assert len(positions) == len(pages) - 1 and positions == sorted(positions)  # a backfill resumes
+    stored = {r.crm_id for p in pages[:-1] for r in p.records}
+    assert all(str(i) in stored for i in range(1, positions[-1] + 1)) if positions else True
 
 
 def test_a_backfill_reports_the_total_for_progress(provisioned: Bitrix24Adapter, sandbox: Sandbox) -> None:
@@ -63,7 +66,7 @@ def test_an_incremental_sync_of_k_stage_moves_costs_the_listing_plus_their_histo
     provisioned: Bitrix24Adapter, sandbox: Sandbox, k: int
 ) -> None:
     _seed_leads(sandbox, provisioned, 3_000)
-    sandbox.advance(2)  # the seeded records are older than the backfill's first second
+    sandbox.advance(10)  # the seeded records are older than the backfill minus the 5 s overlap
     cursor = list(provisioned.changed_since(Entity.LEAD, None))[-1].cursor
     sandbox.advance(5)
     changed = [str(i) for i in range(1, 3_001, 3_000 // k)][:k]
@@ -89,7 +92,7 @@ def test_the_next_sync_after_a_finished_one_returns_nothing(
     provisioned: Bitrix24Adapter, sandbox: Sandbox
 ) -> None:
     _seed_leads(sandbox, provisioned, 60)
-    sandbox.advance(2)
+    sandbox.advance(10)  # past the 5 s overlap
     cursor = list(provisioned.changed_since(Entity.LEAD, None))[-1].cursor
 
     again = list(provisioned.changed_since(Entity.LEAD, cursor))
@@ -145,3 +148,18 @@ def test_deals_of_the_other_funnels_carry_their_funnel_and_stage_keys(
     assert [(d.title, d.funnel, d.stage, d.stage_kind.value, d.repeat) for d in deals] == [  # type: ignore[union-attr]
         ("Repeat", "repeat", "repeat_won", "won", True)
     ]
+
+
+def test_a_backfill_between_other_funnels_deals_reads_each_lead_once_in_few_requests(
+    provisioned: Bitrix24Adapter, sandbox: Sandbox
+) -> None:
+    catalog = provisioned.catalog()
+    lead, repeat = catalog.funnels["leads"], catalog.funnels["repeat"]
+    deals = [{"TITLE": f"D{i}", "CATEGORY_ID": lead if i % 2 else repeat} for i in range(10_000)]
+    sandbox.emulator.seed({"deals": deals})  # every other id is a partner lead
+    sandbox.log.clear()
+
+    ids = [r.crm_id for p in provisioned.changed_since(Entity.LEAD, None) for r in p.records]
+
+    assert len(ids) == 5_000 == len(set(ids))
+    assert sandbox.request_count() <= math.ceil(5_000 / 2500) + 2  # windows sized for 90 % of a page

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import responses
 from b24_wire_support import HOOK, TIME, _adapter, _batch, _catalog_kv, _sent, _status_row
@@ -115,41 +114,66 @@ def test_a_small_incremental_window_costs_one_keyset_request_without_a_count() -
     assert pages[-1].cursor is not None and pages[-1].cursor.last_id == "37"
 
 
-@responses.activate
-def test_a_backfill_counts_first_then_packs_fifty_offset_pages_into_each_batch() -> None:
+def _keyset_portal(ids: list[int]) -> Any:
+    """A ``batch`` callback answering ``crm.deal.list`` commands over ``ids`` as the docs describe:
+    ``start=0`` counts (``total``), ``start=-1`` does not; ``>ID``/``<=ID`` bound, ``order[ID]`` sorts."""
+    from urllib.parse import parse_qsl
+
     def row(i: int) -> dict[str, Any]:
+        stamp = "2024-09-02T18:37:18+02:00"
         return {
             "ID": str(i),
             "TITLE": "x",
             "CATEGORY_ID": "9",
             "STAGE_ID": "C9:NEW",
-            "DATE_CREATE": "2024-09-02T18:37:18+02:00",
-            "DATE_MODIFY": "2024-09-02T18:37:18+02:00",
+            "DATE_CREATE": stamp,
+            "DATE_MODIFY": stamp,
         }
 
-    responses.post(
-        HOOK + "crm.deal.list",
-        json={"result": [row(i) for i in range(1, 51)], "total": 2600, "next": 50, "time": TIME},
-    )
-
     def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        # Both batches are in flight at once: answer each by the offsets it asks for, whatever the
-        # order the two requests arrive in.
+
         cmds = json.loads(request.body)["cmd"]
-        starts = {key: int(parse_qs(urlsplit(cmd).query)["start"][0]) for key, cmd in cmds.items()}
-        pages = {key: [row(start + i) for i in range(1, 51)] for key, start in starts.items()}
-        return 200, {}, json.dumps(_batch(pages, totals={key: 2600 for key in starts}))
+        result: dict[str, Any] = {}
+        totals: dict[str, int] = {}
+        for key, cmd in cmds.items():
+            q = dict(parse_qsl(cmd.partition("?")[2]))
+            lo, hi = int(q.get("filter[>ID]", 0)), int(q.get("filter[<=ID]", 10**9))
+            rows = [i for i in ids if lo < i <= hi]
+            if q.get("order[ID]") == "DESC":
+                rows.reverse()
+            result[key] = [row(i) for i in rows[:50]]
+            if q["start"] != "-1":
+                totals[key] = len(rows)
+        return 200, {}, json.dumps(_batch(result, totals=totals))
 
-    responses.add_callback(responses.POST, HOOK + "batch", callback=answer)
+    return answer
 
-    ids = [r.crm_id for p in _adapter(_catalog_kv()).changed_since(Entity.LEAD, None) for r in p.records]
 
-    assert len(ids) == 2600 == len(set(ids)) and len(responses.calls) == 3
-    batches = sorted((list(_sent(c)["cmd"].values()) for c in responses.calls[1:]), key=len, reverse=True)
-    cmds = batches[0]
-    assert [len(b) for b in batches] == [50, 1] and batches[1][0].endswith("start=2550")
-    assert cmds[0].endswith("start=50") and cmds[-1].endswith("start=2500")
-    assert "filter%5BCATEGORY_ID%5D=9" in cmds[0] and "order%5BID%5D=ASC" in cmds[0]
+@responses.activate
+def test_a_backfill_counts_once_then_fills_each_batch_with_fifty_keyset_windows() -> None:
+    responses.add_callback(responses.POST, HOOK + "batch", callback=_keyset_portal(list(range(1, 2601))))
+
+    pages = list(_adapter(_catalog_kv()).changed_since(Entity.LEAD, None))
+
+    ids = [r.crm_id for p in pages for r in p.records]
+    assert len(ids) == 2600 == len(set(ids)) and len(responses.calls) == 3  # plan + 51 windows in 2
+    plan = list(_sent(responses.calls[0])["cmd"].values())
+    assert plan[0].endswith("start=0") and "filter%5BCATEGORY_ID%5D=9" in plan[0]  # the only count
+    assert "order%5BID%5D=DESC" in plan[1] and plan[1].endswith("start=-1")  # the highest id
+    windows = [c for call in responses.calls[1:] for c in _sent(call)["cmd"].values()]
+    assert len(windows) == 51 and all(c.endswith("start=-1") for c in windows)
+    assert any("filter%5B%3EID%5D=50&filter%5B%3C%3DID%5D=100&" in c for c in windows)  # one page each
+    assert pages[-1].total == 2600 and pages[-1].cursor is not None and pages[-1].cursor.resume == ""
+
+
+@responses.activate
+def test_a_window_holding_more_than_a_page_goes_on_from_its_last_id() -> None:
+    ids = list(range(1, 51)) + [1000 + i for i in range(120)] + [5000]  # a dense clump, a sparse tail
+    responses.add_callback(responses.POST, HOOK + "batch", callback=_keyset_portal(ids))
+
+    got = [int(r.crm_id) for p in _adapter(_catalog_kv()).changed_since(Entity.LEAD, None) for r in p.records]
+
+    assert sorted(got) == ids and len(got) == len(set(got))
 
 
 @responses.activate

@@ -5,7 +5,7 @@ the portal state. References: b24restdocs api-reference/crm/deals/crm-deal-add.m
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,9 @@ from crm_bridge_bitrix24.sandbox import defaults as defaults
 from crm_bridge_bitrix24.sandbox import fields as fields_
 from crm_bridge_bitrix24.sandbox.history import record_stage
 from crm_bridge_bitrix24.sandbox.params import pick
-from crm_bridge_bitrix24.sandbox.query import PAGE, Answer, matches, need_dict, page, sort_rows
+from crm_bridge_bitrix24.sandbox.query import Answer, need_dict, page
+from crm_bridge_bitrix24.sandbox.scan import matching
+from crm_bridge_bitrix24.sandbox.scan import value_of as value_of  # re-exported (items, tests)
 from crm_bridge_bitrix24.sandbox.state import (
     MULTI_FIELDS,
     B24Error,
@@ -36,12 +38,6 @@ class Ctx:
     now: float
     user_id: int
     events: list[tuple[str, int]] = field(default_factory=list)
-
-
-def value_of(row: dict[str, Any], name: str) -> Any:
-    if name in MULTI_FIELDS:
-        return [m["VALUE"] for m in row.get(name, [])]
-    return row.get(name)
 
 
 def _fields_param(params: dict[str, Any]) -> dict[str, Any]:
@@ -209,29 +205,42 @@ def fields(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
 def render(entity: str, state: PortalState, row: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
     """A record as get (``select`` None: everything, multi-fields when filled) or list answers it.
     Masks: ``*`` all standard fields, ``UF_*`` all user fields; multi-fields only by name."""
+    return renderer(entity, state, select)(row)
+
+
+def renderer(
+    entity: str, state: PortalState, select: list[str] | None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``render`` for many rows of one answer: the field names are worked out once."""
     ufs = [uf.field_name for uf in state.userfields.values() if uf.entity == entity]
     multi = MULTI_FIELDS if entity in fields_.HAS_MULTI_FIELDS else ()
+    standard = STANDARD[entity]
     if select is None:
-        names = [*STANDARD[entity], *ufs, *[m for m in multi if row.get(m)]]
+        names = [*standard, *ufs]
     else:
         names = ["ID"]
         for item in select:
             name = str(item).upper()
             if name == "*":
-                names.extend(STANDARD[entity])
+                names.extend(standard)
             elif name == "UF_*":
                 names.extend(ufs)
-            elif name in STANDARD[entity] or name in ufs or name in multi:
+            elif name in standard or name in ufs or name in multi:
                 names.append(name)
-    out: dict[str, Any] = {}
-    for name in dict.fromkeys(names):
-        value = row.get(name)
-        if name in MULTI_FIELDS:
+    plain = [n for n in dict.fromkeys(names) if n not in MULTI_FIELDS]
+    multis = [n for n in dict.fromkeys(names) if n in MULTI_FIELDS]
+    if select is None:
+        multis = list(multi)  # get: multi-fields when filled
+
+    def one(row: dict[str, Any]) -> dict[str, Any]:
+        out = {name: row.get(name) for name in plain}
+        for name in multis:
+            value = row.get(name)
             if value:
                 out[name] = [{**m, "TYPE_ID": name} for m in value]
-            continue
-        out[name] = value
-    return out
+        return out
+
+    return one
 
 
 def list_(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
@@ -243,41 +252,8 @@ def list_(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
     if not select:
         select = ["*", "UF_*"]  # crm-deal-list.md: by default '*' + 'UF_*'
     start = pick(params, "start", default=0)
-    rows = _matching(entity, ctx, filters, order, fast=str(start).strip() == "-1")
-    return page(rows, start, lambda r: render(entity, ctx.state, r, select))
-
-
-def _matching(
-    entity: str, ctx: Ctx, filters: dict[str, Any], order: dict[str, Any], *, fast: bool
-) -> list[Any]:
-    """Rows matching ``filters`` in ``order``. Ordered by ID ascending with ``start=-1`` (the docs'
-    fast listing), the scan walks ids from the ``>ID`` bound and stops after one page, which is what
-    makes that mode cheap on a real portal too; other listings are cached per table version."""
-    table = ctx.state.records[entity]
-    id_asc = {str(k).upper(): str(v).upper() for k, v in order.items()} == {"ID": "ASC"}
-    if fast and id_asc:
-        ids = sorted(table)
-        lower = None
-        for key, value in filters.items():
-            if str(key).upper() in (">ID", ">=ID") and str(value).strip().lstrip("-").isdigit():
-                lower = int(value) + (1 if str(key).upper() == ">ID" else 0)
-        out: list[Any] = []
-        for record_id in ids[bisect_left(ids, lower) if lower is not None else 0 :]:
-            row = table[record_id]
-            if matches(row, filters, value_of):
-                out.append(row)
-                if len(out) >= PAGE:
-                    break
-        return out
-    cache = ctx.state.list_cache
-    cache_key = (entity, ctx.state.sequences.get(f"version:{entity}", 0), repr(filters), repr(order))
-    cached = cache.get(cache_key)
-    if cached is None:
-        cached = sort_rows([r for r in table.values() if matches(r, filters, value_of)], order, value_of)
-        if len(cache) > 64:
-            cache.clear()
-        cache[cache_key] = cached
-    return cached
+    rows = matching(entity, ctx, filters, order, fast=str(start).strip() == "-1")
+    return page(rows, start, renderer(entity, ctx.state, select))
 
 
 def touch(ctx: Ctx, entity: str) -> None:

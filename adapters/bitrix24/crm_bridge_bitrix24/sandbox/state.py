@@ -218,7 +218,7 @@ class PortalState:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)
     stage_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # crm.stagehistory.list
-    list_cache: dict[Any, list[Any]] = field(default_factory=dict, repr=False, compare=False)
+    list_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def next_id(self, name: str, start: int = 1) -> int:
         value = self.sequences.get(name, start - 1) + 1

@@ -258,4 +258,5 @@ def userfield_delete(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
     del ctx.state.userfields[uf.id]
     for row in ctx.state.records[entity].values():
         row.pop(uf.field_name, None)
+    ctx.state.sequences[f"version:{entity}"] = ctx.state.sequences.get(f"version:{entity}", 0) + 1
     return Answer(True)
