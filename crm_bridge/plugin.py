@@ -46,12 +46,15 @@ class Capabilities:
 
     ``write_batch``: records the services hand the adapter per write call (leads created, tasks set,
     escalations); the adapter may split further. ``stage_colours``: ``any`` (any #RRGGBB), ``palette``
-    (only the colours in ``palette``; the core picks the nearest) or ``none`` (the CRM has none)."""
+    (only the colours in ``palette``; the core picks the nearest) or ``none`` (the CRM has none).
+    ``money_places``: decimal places the CRM's money fields keep (0 for a CRM storing whole units);
+    intake refuses amounts with more."""
 
     write_batch: int = 50
     stage_colours: Literal["any", "palette", "none"] = "any"
     palette: tuple[str, ...] = ()
     end_colours: tuple[str, str] | None = None  # (won, lost) when the CRM colours its end stages itself
+    money_places: int = 2
 
     def fit_colour(self, colour: str) -> str | None:
         """The colour to send for ``colour`` (#RRGGBB): itself, the nearest palette entry, or None."""

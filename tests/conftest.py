@@ -5,9 +5,11 @@ ports); nothing here reads the real clock or the network."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,47 @@ def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """OAuth tokens are stored encrypted: every test (and the processes it starts) has a key in
     CRM_BRIDGE_SECRET_KEY unless it removes it to test the error."""
     monkeypatch.setenv("CRM_BRIDGE_SECRET_KEY", TEST_SECRET_KEY)
+
+
+@cache
+def _postgres_unavailable() -> str | None:
+    """Why the PostgreSQL tests cannot run here (None when they can): the URL is unset, or no server
+    answers at it. Probed once per session."""
+    url = os.environ.get("CRM_BRIDGE_TEST_PG_URL", "")
+    if not url:
+        return "CRM_BRIDGE_TEST_PG_URL is not set"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        where = make_url(url).render_as_string(hide_password=True)
+        return f"no PostgreSQL server answers at {where} ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """CRM_BRIDGE_TEST_PG_URL of a server that answers. Otherwise the test is skipped locally, and fails
+    under CI=true so that CI never silently skips the PostgreSQL tests."""
+    reason = _postgres_unavailable()
+    if reason is None:
+        return os.environ["CRM_BRIDGE_TEST_PG_URL"]
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One clear line when the PostgreSQL tests were skipped."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("PostgreSQL tests skipped" in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {_postgres_unavailable()}", yellow=True)
 
 
 @pytest.fixture

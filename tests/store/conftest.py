@@ -1,9 +1,9 @@
 """Store fixtures: every test runs on a fresh SQLite file, and again on PostgreSQL (a fresh schema per
-test) when CRM_BRIDGE_TEST_PG_URL is set."""
+test) at CRM_BRIDGE_TEST_PG_URL — skipped locally when no server answers there, failed under CI=true
+(the ``postgres_url`` fixture in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +14,7 @@ from sqlalchemy.engine import make_url
 
 from crm_bridge.store import Store, open_store
 
-PG_URL = os.environ.get("CRM_BRIDGE_TEST_PG_URL", "")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -24,12 +23,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
+    pg_url: str = request.getfixturevalue("postgres_url")
     schema = f"crm_bridge_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:

@@ -70,9 +70,14 @@ ADAPTER = AdapterSpec(
     # amoCRM refresh tokens and authorization codes start with def50200 (long hex strings).
     redaction_rules=((re.compile(r"\bdef50200[0-9a-f]{32,}\b"), "def50200***"),),
     # 250 items per add/update array; statuses take only the palette's colours.
-    # the won (142) and lost (143) statuses keep amoCRM's own colours.
+    # the won (142) and lost (143) statuses keep amoCRM's own colours. A lead's price is a whole number:
+    # intake refuses an amount with kopecks rather than rounding it silently.
     capabilities=Capabilities(
-        write_batch=250, stage_colours="palette", palette=PALETTE, end_colours=("#ccff66", "#d5d8db")
+        write_batch=250,
+        stage_colours="palette",
+        palette=PALETTE,
+        end_colours=("#ccff66", "#d5d8db"),
+        money_places=0,
     ),
     default_mapping=_shipped_mapping,
     demo=DemoSupport(
