@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
+from rich.markup import escape
 
 from crm_bridge.cli.output import CliContext
 from crm_bridge.cli.tables import compact_table
@@ -63,7 +64,7 @@ def _names(obj: CliContext) -> tuple[str, dict[str, str], dict[str, str]]:
     settings = obj.settings()
     app = obj.app()
     tiers = {lv.key: lv.name.get(settings.locale) for lv in settings.tiers.levels}
-    partners = {p.crm_id: p.name for p in app.store.partners(app.portal)}
+    partners = {p.crm_id: escape(p.name) for p in app.store.partners(app.portal)}  # CRM text: never markup
     return settings.locale, tiers, partners
 
 
@@ -95,7 +96,7 @@ def _reasons(
         return
     obj.console.print(compact_table(title, headers, rows, left=left, name=name_column))
     for row, reason in zip(rows, reasons, strict=True):
-        obj.console.print(f"  {' '.join(row[:named_by])}: {reason}", soft_wrap=False, highlight=False)
+        obj.console.print(f"  {' '.join(row[:named_by])}: {escape(reason)}", soft_wrap=False, highlight=False)
 
 
 def _tier(tiers: dict[str, str], key: str | None) -> str:

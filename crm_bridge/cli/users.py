@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
@@ -21,8 +22,8 @@ def users_table(users: Sequence[CrmUser], people: Sequence[ConfiguredPerson], *,
     for user in sorted(users, key=lambda u: (not u.active, _numeric(u.crm_id))):
         table.add_row(
             user.crm_id,
-            user.name,
-            user.email or "-",
+            escape(user.name),  # CRM text: never markup
+            escape(user.email) or "-",
             "yes" if user.active else "[red]no[/red]",
             ", ".join(roles.get(user.crm_id, [])),
         )
