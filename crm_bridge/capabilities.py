@@ -21,6 +21,7 @@ class Capabilities:
     stage_colours: Literal["any", "palette", "none"] = "any"
     palette: tuple[str, ...] = ()
     end_colours: tuple[str, str] | None = None  # (won, lost) when the CRM colours its end stages itself
+    money_places: int = 2  # decimal places the CRM's money fields keep; intake refuses amounts with more
 
     def __post_init__(self) -> None:
         if self.write_batch < 1:

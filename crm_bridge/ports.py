@@ -164,12 +164,14 @@ class CrmUser:
 @dataclass(frozen=True, slots=True)
 class HealthCheck:
     """One line of ``crm-bridge doctor``. ``provisionable``: a failure ``crm-bridge provision`` fixes
-    (a funnel, stage or field not created yet), which ``doctor --before-provision`` does not count."""
+    (a funnel, stage or field not created yet), which ``doctor --before-provision`` does not count.
+    ``warning``: a passed check with something to look at (shown, not counted as a failure)."""
 
     name: str
     ok: bool
     detail: str = ""
     provisionable: bool = False
+    warning: bool = False
 
 
 class Capability(StrEnum):
@@ -259,7 +261,8 @@ class PartnerFieldWriter(Protocol):
 @runtime_checkable
 class UserDirectory(Protocol):
     def list_users(self) -> list[CrmUser]:
-        """Active CRM users (managers and curators are configured by these ids)."""
+        """The CRM's users (employees; no bots), deactivated ones included with ``active`` False:
+        the head, managers and curators are configured by these ids, and ``doctor`` checks them."""
         ...
 
 

@@ -10,6 +10,7 @@ import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,10 @@ from crm_bridge.fake import FakeClock, FakeCRM
 pytest_plugins = ["sandbox_fixture"]  # make_sandbox, bitrix24_sandbox, amocrm_sandbox, hubspot_sandbox
 
 PG_URL = os.environ.get("CRM_BRIDGE_TEST_PG_URL", "")
-STORE_BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# PostgreSQL runs whenever CRM_BRIDGE_TEST_PG_URL is set or under CI (.ci/run sets it); a server that
+# does not answer skips those tests locally and fails them under CI (the postgres_url fixture).
+_IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+STORE_BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL or _IN_CI else [])
 
 MINIMAL_CONFIG = """
 crm:
@@ -40,6 +44,47 @@ def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """OAuth tokens are stored encrypted: every test (and the processes it starts) has a key in
     CRM_BRIDGE_SECRET_KEY unless it removes it to test the error."""
     monkeypatch.setenv("CRM_BRIDGE_SECRET_KEY", TEST_SECRET_KEY)
+
+
+@cache
+def _postgres_unavailable() -> str | None:
+    """Why the PostgreSQL tests cannot run here (None when they can): the URL is unset, or no server
+    answers at it. Probed once per session."""
+    url = os.environ.get("CRM_BRIDGE_TEST_PG_URL", "")
+    if not url:
+        return "CRM_BRIDGE_TEST_PG_URL is not set"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        where = make_url(url).render_as_string(hide_password=True)
+        return f"no PostgreSQL server answers at {where} ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """CRM_BRIDGE_TEST_PG_URL of a server that answers. Otherwise the test is skipped locally, and fails
+    under CI=true so that CI never silently skips the PostgreSQL tests."""
+    reason = _postgres_unavailable()
+    if reason is None:
+        return os.environ["CRM_BRIDGE_TEST_PG_URL"]
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One clear line when the PostgreSQL tests were skipped."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("PostgreSQL tests skipped" in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {_postgres_unavailable()}", yellow=True)
 
 
 @pytest.fixture
@@ -78,12 +123,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
+    pg_url: str = request.getfixturevalue("postgres_url")
     schema = f"crm_bridge_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:

@@ -11,8 +11,10 @@ exit code: 0 ok, 1 runtime failure, 2 usage or config error.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,6 +27,7 @@ VERBS: tuple[str, ...] = (
     "validate",
     "funnels",
     "doctor",
+    "users",
     "provision",
     "sync",
     "run",
@@ -42,10 +45,30 @@ VERBS: tuple[str, ...] = (
 _invocation: dict[str, int] = {"verbose": 0}
 
 
+class ReaderGone(Exception):
+    """Standard output's reader went away (``| head``); ``main`` ends quietly with status 0."""
+
+
 class LazyGroup(click.Group):
     """A group that imports ``crm_bridge.cli.<verb>`` on first use of the verb. A verb module that
     fails to import does not break ``--help`` or the other verbs: it is listed as unavailable and
     running it reports the error."""
+
+    # A closed pipe is carried past click, which would turn it into a silent exit 1: while the options
+    # are parsed (--help, --version) and while a verb runs.
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError as exc:
+            raise ReaderGone from exc
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise ReaderGone from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [verb for verb in VERBS if self._load(verb) is not None]
@@ -120,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = cli.main(args=args, prog_name="crm-bridge", standalone_mode=False)
         code = result if isinstance(result, int) else EXIT_OK
+        sys.stdout.flush()  # a reader that went away (``| head``) shows up here at the latest
+    except (BrokenPipeError, ReaderGone):
+        code = _reader_gone()
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.exceptions.Abort as exc:
@@ -133,10 +159,23 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("interrupted", err=True)
         code = 130
     except Exception as exc:  # every error ends here: ours get a message, bugs an "internal error" line
-        code = report_error(exc, verbose=_invocation["verbose"])
+        if isinstance(exc, BrokenPipeError) or isinstance(exc.__context__, BrokenPipeError):
+            code = _reader_gone()
+        else:
+            code = report_error(exc, verbose=_invocation["verbose"])
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _reader_gone() -> int:
+    """Standard output was a pipe whose reader stopped reading (``crm-bridge tiers list | head``):
+    that is how such a pipe ends, not a failure. Output from here on goes nowhere (so the interpreter's
+    own final flush cannot fail either), and the status is 0."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
 
 
 __all__ = ["VERBS", "cli", "main"]

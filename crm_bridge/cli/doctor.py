@@ -1,5 +1,6 @@
 """``crm-bridge doctor``: is everything in place? The adapter's checks (connection, credentials,
-scopes) and the CRM's layout compared with the config (a provisioning plan summary)."""
+scopes), the CRM's layout compared with the config (a provisioning plan summary), the configured
+people against the CRM's users, and the notification channels (undeliverable ones are warnings)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import click
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
+from crm_bridge.cli.users import users_table
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
-from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, HealthCheck, port_capabilities_of
+from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, CrmUser, HealthCheck, port_capabilities_of
 from crm_bridge.security.files import exposure_warnings, sensitive_files
+from crm_bridge.services.notify_health import channel_checks
+from crm_bridge.services.people import configured_people, people_checks
 from crm_bridge.services.provision import desired_layout_for, plan_provisioning
 
 if TYPE_CHECKING:
@@ -71,6 +75,11 @@ def capability_checks(app: App) -> list[HealthCheck]:
 )
 @click.pass_obj
 def command(obj: CliContext, before_provision: bool) -> None:
+    """Check the connection, credentials and permissions, the funnels/fields against the config, that
+    the head, managers and curators are active CRM users (offering the active users to pick from), and
+    whether the notification channels can deliver (warnings).
+
+    Exit status 1 when a check fails (warnings do not count)."""
     """Check the connection, credentials and permissions, and the funnels/fields against the config;
     whether CRM_BRIDGE_SECRET_KEY decrypts the secrets in the state store; warn about a config, .env,
     store or log file other users can read (with the chmod that fixes it).
@@ -81,8 +90,15 @@ def command(obj: CliContext, before_provision: bool) -> None:
         checks = list(app.adapter.check())
     except CrmBridgeError as exc:
         checks = [HealthCheck("connection", False, str(exc))]
+    users: list[CrmUser] = []
     if all(c.ok for c in checks if c.name == "connection"):
         checks.append(layout_check(app))
+        try:
+            users = app.adapter.list_users()
+            checks += people_checks(configured_people(app.settings), users)
+        except CrmBridgeError as exc:
+            checks.append(HealthCheck("people", False, f"cannot read the CRM's users: {exc}"))
+        checks += channel_checks(app.settings, app.store, app.portal)
     secrets = secrets_check(app)
     if secrets is not None:
         checks.append(secrets)
@@ -94,6 +110,8 @@ def command(obj: CliContext, before_provision: bool) -> None:
     for check in checks:
         if check.ok and check.detail.startswith("not available:"):
             result = "[yellow]degraded[/yellow]"
+        elif check.ok and check.warning:
+            result = "[yellow]warning[/yellow]"
         elif check.ok:
             result = "[green]ok[/green]"
         elif waived and check.provisionable:
@@ -106,5 +124,9 @@ def command(obj: CliContext, before_provision: bool) -> None:
     ):
         table.add_row("file permissions", "[yellow]warn[/yellow]", f"{path} is readable by others: {fix}")
     obj.console.print(table)
+    if any(not c.ok and c.name.endswith("crm_user_id") for c in checks):
+        active = [u for u in users if u.active]
+        people = configured_people(app.settings)
+        obj.console.print(users_table(active, people, title="Active CRM users to pick from"))
     if not all(c.ok or (waived and c.provisionable) for c in checks):
         raise click.exceptions.Exit(1)

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crm_bridge.cli.output import CliContext
+from crm_bridge.cli.output import CliContext, is_interactive
 from crm_bridge.errors import UsageError
 from crm_bridge.services.intake_keys import ApiKeys
 
@@ -40,7 +42,12 @@ def import_(obj: CliContext, csv_file: Path) -> None:
 
     app = obj.app()
     engine = Engine(app, notifier=make_notifier(app))
-    report = import_csv(csv_file, engine.intake_service(), now=app.clock())
+    progress = RichImportProgress(obj.console, csv_file.name) if is_interactive() else None
+    try:
+        report = import_csv(csv_file, engine.intake_service(), now=app.clock(), progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
     table = Table(title=f"Import of {csv_file.name}", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("rows", justify="right")
@@ -53,6 +60,32 @@ def import_(obj: CliContext, csv_file: Path) -> None:
     if report.rejects_file is not None:
         obj.console.print(f"Rejected rows with the reason: {report.rejects_file}")
         raise click.exceptions.Exit(1)
+
+
+class RichImportProgress:
+    """A progress bar on a terminal: rows handed to the CRM of the file's good rows."""
+
+    def __init__(self, console: Console, name: str) -> None:
+        self._name = name
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self._task: TaskID | None = None
+
+    def begin(self, total: int) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task(f"import {self._name}", total=total)
+
+    def advance(self, rows: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, rows)
+
+    def stop(self) -> None:
+        self._progress.stop()
 
 
 @command.group("keys")

@@ -45,6 +45,15 @@ def _redact(text: str) -> str:
     return redact(text)
 
 
+class CliConsole(SafeConsole):
+    """The verbs' console: text made safe (``SafeConsole``), and a reader that went away (``| head``)
+    surfaces as BrokenPipeError, which ``main`` turns into a quiet status 0 (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 @dataclass
 class CliContext:
     """What every verb gets through ``click.pass_obj``: options of the group, lazily loaded
@@ -53,7 +62,7 @@ class CliContext:
     config_path: Path
     log_format: str | None = None
     verbose: int = 0
-    console: Console = field(default_factory=lambda: SafeConsole(soft_wrap=True))
+    console: Console = field(default_factory=lambda: CliConsole(soft_wrap=True))
     _settings: Settings | None = None
     _app: App | None = None
 

@@ -4,83 +4,126 @@ leaderboard for a period, as tables on the terminal, a tidy CSV for BI tools or 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
+from crm_bridge.cli.tables import compact_table
 from crm_bridge.security.files import write_private
 from crm_bridge.services.report_data import (
     ReportData,
     active_rows,
     build_report,
     default_period,
+    move_text,
     parse_period,
 )
-
-
-def _n(value: object) -> str:
-    return "-" if value is None else f"{value:,.0f}".replace(",", " ")
-
-
-def _p(value: object) -> str:
-    return "-" if value is None else f"{value:.1f} %"
+from crm_bridge.services.report_text import day, in_unit, labels, money_unit, number
 
 
 def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
-    """The report as rich tables (the ``table`` format)."""
+    """The report as rich tables (the ``table`` format), in the config's locale, money in readable
+    units, with the notes on what the tier column and won/conversion mean."""
+    t = labels(data.locale)
+    loc = data.locale
     d = data.department
-    dept = Table(title=f"Department KPIs, {data.period.key}", title_justify="left")
-    dept.add_column("KPI")
-    dept.add_column("value", justify="right")
-    dept.add_column("plan", justify="right")
-    dept.add_column("%", justify="right")
+    unit, unit_name = money_unit(
+        max([d.revenue, *(g.plan for g in data.department_goals)]), data.currency, loc
+    )
+    dept = Table(title=f"{t['dept']}, {data.period.key}", title_justify="left")
+    dept.add_column(t["kpi"])
+    with_plan = bool(data.department_goals)
+    for header in (t["value"], t["plan"], t["pct"]) if with_plan else (t["value"],):
+        dept.add_column(header, justify="right")
     goals = {g.target: g for g in data.department_goals}
-    for key, label, value in (
-        ("", "partners (active / new)", f"{d.partners} ({d.active_partners} / {d.new_partners})"),
-        ("leads", "partner leads", str(d.leads)),
-        ("qualified_leads", "qualified leads", str(d.qualified)),
-        ("won_deals", "won deals", str(d.won)),
-        ("conversion", "lead → won conversion", _p(d.conversion)),
-        ("repeat_share", "repeat share", _p(d.repeat_share)),
-        ("revenue", f"revenue, {data.currency}", _n(d.revenue)),
+    for key, value in (
+        ("", f"{d.partners} ({d.active_partners} / {d.new_partners})"),
+        ("leads", str(d.leads)),
+        ("qualified_leads", str(d.qualified)),
+        ("won_deals", str(d.won)),
+        ("conversion", _p(d.conversion, loc)),
+        ("repeat_share", _p(d.repeat_share, loc)),
+        ("revenue", in_unit(d.revenue, unit, loc)),
     ):
         g = goals.get(key)
-        dept.add_row(label, value, _n(g.plan) if g else "", _p(g.fulfilment) if g else "")
+        label = t["partners_kpi"] if not key else t[key] + (f", {unit_name}" if key == "revenue" else "")
+        plan = "" if g is None else in_unit(g.plan, unit, loc) if key == "revenue" else number(g.plan, loc)
+        dept.add_row(label, value, *((plan, _p(g.fulfilment, loc) if g else "") if with_plan else ()))
     console.print(dept)
-    funnel = Table(title="Lead funnel conversion", title_justify="left")
-    for header in ("stage", "reached", "% of first", "% of previous"):
-        funnel.add_column(header, justify="left" if header == "stage" else "right")
-    for s in data.funnel:
+    funnel = Table(title=t["funnel"], title_justify="left")
+    funnel.add_column(t["stage"])
+    for header in (t["reached"], t["of_first"], t["of_previous"]):
+        funnel.add_column(header, justify="right")
+    for st in data.funnel:
         funnel.add_row(
-            data.stage_names.get(s.stage, s.stage), str(s.reached), _p(s.of_first), _p(s.of_previous)
+            data.stage_names.get(st.stage, st.stage),
+            str(st.reached),
+            _p(st.of_first, loc),
+            _p(st.of_previous, loc),
         )
     console.print(funnel)
     rows = active_rows(data)
-    partners = Table(title=f"Partners ({min(limit, len(rows))} of {len(rows)} active)", title_justify="left")
-    for header in ("partner", "tier", "leads", "won", "conversion", "revenue", "plan %"):
-        partners.add_column(header, justify="left" if header in ("partner", "tier") else "right")
-    for r in rows[:limit]:
-        plan = next((g for g in r.goals if g.target == "revenue"), None)
-        partners.add_row(
+    shown = t["partners_shown"].format(shown=min(limit, len(rows)), total=len(rows))
+    largest = max([r.kpis.revenue for r in rows], default=Decimal(0))
+    p_unit, p_unit_name = money_unit(largest, data.currency, loc)
+    cells = [
+        (
             escape(r.partner.name),  # CRM text: never markup
             data.tier_names.get(r.tier or "", r.tier or "-"),
             str(r.kpis.leads),
             str(r.kpis.won),
-            _p(r.kpis.conversion),
-            _n(r.kpis.revenue),
-            _p(plan.fulfilment) if plan else "-",
+            _p(r.kpis.conversion, loc),
+            in_unit(r.kpis.revenue, p_unit, loc),
+            _p(next((g.fulfilment for g in r.goals if g.target == "revenue"), None), loc),
         )
+        for r in rows[:limit]
+    ]
+    headers = (
+        t["partner"],
+        t["tier_on"].format(date=day(data.last_day, loc)),
+        t["leads_short"],
+        t["won_short"],
+        t["conversion_short"],
+        t["revenue"],
+        t["plan_pct"],
+    )
+    partners = compact_table(f"{shown}; {t['revenue']}, {p_unit_name}", headers, cells, left=2)
     console.print(partners)
-    board = Table(title="Leaderboard", title_justify="left")
-    for header in ("#", "partner", "points", "won", "revenue"):
-        board.add_column(header, justify="left" if header == "partner" else "right")
+    console.print(f"[dim]{t['note_tier'].format(date=day(data.last_day, loc))}[/dim]", soft_wrap=False)
+    console.print(f"[dim]{t['note_won']}[/dim]", soft_wrap=False)
+    if data.tier_moves:
+        moves = Table(title=t["tier_changes"], title_justify="left", box=box.SIMPLE_HEAD)
+        moves.add_column(t["when"])
+        moves.add_column(t["partner"], max_width=30)
+        moves.add_column(t["change"])
+        for m in data.tier_moves:
+            moves.add_row(
+                day(m.at.astimezone(data.last_day.tzinfo), loc), escape(m.partner_name), move_text(data, [m])
+            )
+        console.print(moves)
+    board = Table(title=t["board"], title_justify="left")
+    board.add_column(t["rank"], justify="right")
+    board.add_column(t["partner"], overflow="fold")
+    b_unit, b_unit_name = money_unit(
+        max([b.revenue for b in data.leaderboard], default=0), data.currency, loc
+    )
+    for header in (t["points"], t["won_deals"], f"{t['revenue']}, {b_unit_name}"):
+        board.add_column(header, justify="right")
     for lb in data.leaderboard[:10]:
-        board.add_row(str(lb.rank), escape(lb.name), str(lb.points), str(lb.won_deals), _n(lb.revenue))
+        board.add_row(
+            str(lb.rank), escape(lb.name), str(lb.points), str(lb.won_deals), in_unit(lb.revenue, b_unit, loc)
+        )
     console.print(board)
+
+
+def _p(value: Decimal | None, locale: str) -> str:
+    return "-" if value is None else f"{number(value, locale, 1)} %"
 
 
 def write_report(data: ReportData, fmt: str, out: Path) -> Path:
@@ -130,7 +173,7 @@ def command(obj: CliContext, period_key: str | None, fmt: str, out: Path | None)
     app = obj.app()
     data = build_report(app.store, app.portal, settings, desired_layout_for(settings), period, now=now)
     if data.empty:
-        obj.console.print("No partners or leads in the state store yet: run `crm-bridge sync` first.")
+        obj.console.print(labels(data.locale)["no_data"])
     if fmt == "table":
         render_tables(data, obj.console)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,17 +16,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
+from crm_bridge.cli.tables import compact_table
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import MdfClaim
 from crm_bridge.errors import DataError, UsageError
 from crm_bridge.security.files import write_private
+from crm_bridge.services.report_data import default_period
+from crm_bridge.services.report_text import day, in_unit, labels, money_unit, number
 from crm_bridge.services.rewards import RewardsResult, leaderboard_csv, rewards_for, statements_csv
 
 MDF_COLUMNS = ("partner_id", "description", "requested", "approved", "reimbursed")
-
-
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}".replace(",", " ")
 
 
 def read_mdf_claims(path: Path) -> dict[str, list[MdfClaim]]:
@@ -43,86 +42,120 @@ def read_mdf_claims(path: Path) -> dict[str, list[MdfClaim]]:
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", where=f"{path.name} header")
     claims: dict[str, list[MdfClaim]] = {}
-    for number, row in enumerate(reader, start=2):
+    for row_number, row in enumerate(reader, start=2):
         try:
             amounts = [
                 Decimal((row[k] or "0").strip().replace(" ", "").replace(",", ".")) for k in MDF_COLUMNS[2:]
             ]
             claim = MdfClaim((row["description"] or "").strip(), *amounts)
         except ArithmeticError as exc:
-            raise DataError("an amount is not a number", where=f"{path.name} row {number}") from exc
+            raise DataError("an amount is not a number", where=f"{path.name} row {row_number}") from exc
         except ValueError as exc:
-            raise DataError(str(exc), where=f"{path.name} row {number}") from exc
+            raise DataError(str(exc), where=f"{path.name} row {row_number}") from exc
         claims.setdefault((row["partner_id"] or "").strip(), []).append(claim)
     return claims
 
 
-def render_statements(result: RewardsResult, console: Console) -> None:
-    table = Table(title=f"Reward statements, {result.period.key} ({result.currency})", title_justify="left")
-    for header in (
-        "partner",
-        "tier",
-        "revenue",
-        "plan",
-        "commission",
-        "plan bonus",
-        "over-perf.",
-        "MDF",
-        "total",
-    ):
-        table.add_column(header, justify="left" if header in ("partner", "tier") else "right")
-    for s in sorted(result.statements, key=lambda s: (-s.total, result.names.get(s.partner_id, ""))):
-        kinds = result.by_kind(s)
-        plan = _money(s.plan_revenue) + (" ✓" if s.plan_met else "") if s.plan_revenue is not None else "-"
-        table.add_row(
-            escape(result.names.get(s.partner_id, s.partner_id)),  # CRM text: never markup
-            result.tier_names.get(s.tier or "", s.tier or "-"),
-            _money(s.revenue),
-            plan,
-            *(_money(kinds.get(k)) for k in ("commission", "plan_bonus", "over_performance", "mdf")),
-            _money(s.total),
+_KINDS = ("commission", "plan_bonus", "over_performance", "mdf")
+WIDE = 110  # from this terminal width on, amounts are shown exactly (kopecks included)
+
+
+def render_statements(result: RewardsResult, console: Console, locale: str = "en") -> None:
+    """One row per partner. Kinds nobody earned are left out; on a terminal narrower than ``WIDE``
+    columns amounts are in a readable unit (``тыс. ₽``) so the table stays within 80 columns."""
+    t = labels(locale)
+    statements = sorted(result.statements, key=lambda s: (-s.total, result.names.get(s.partner_id, "")))
+    kinds = [k for k in _KINDS if any(result.by_kind(s).get(k) for s in statements)]
+    exact = console.width >= WIDE
+    largest = max([s.revenue for s in statements] + [result.total()], default=Decimal(0))
+    divisor, unit = (Decimal(1), result.currency) if exact else money_unit(largest, result.currency, locale)
+
+    def money(value: Decimal | None) -> str:
+        if value is None:
+            return ""
+        return number(value, locale, 2) if exact else in_unit(value, divisor, locale)
+
+    title = t["statements"].format(period=result.period.key, unit=unit)
+    headers = [
+        t["partner"],
+        t["tier_on"].format(date=day(result.period.end - timedelta(seconds=1), locale)),
+        t["revenue"],
+        t["plan"],
+        *(t[k] for k in kinds),
+        t["total"],
+    ]
+    rows: list[list[str]] = []
+    for s in statements:
+        by_kind = result.by_kind(s)
+        plan = money(s.plan_revenue) + (" ✓" if s.plan_met else "") if s.plan_revenue is not None else "-"
+        rows.append(
+            [
+                escape(result.names.get(s.partner_id, s.partner_id)),  # CRM text: never markup
+                result.tier_names.get(s.tier or "", s.tier or "-"),
+                money(s.revenue),
+                plan,
+                *(money(by_kind.get(k)) for k in kinds),
+                money(s.total),
+            ]
         )
-    table.add_section()
-    table.add_row("total", "", "", "", "", "", "", "", _money(result.total()))
+    total = [t["total"], "", "", "", *("" for _ in kinds), money(result.total())]
+    table = compact_table(title, headers, [*rows, total], left=2, name_width=14)
     console.print(table)
+    if not exact:
+        console.print(f"[dim]{t['breakdown']}[/dim]", soft_wrap=False)
 
 
-def render_lines(result: RewardsResult, partner_id: str, console: Console) -> None:
+def render_lines(result: RewardsResult, partner_id: str, console: Console, locale: str = "en") -> None:
+    t = labels(locale)
     s = next((s for s in result.statements if s.partner_id == partner_id), None)
     if s is None:
         raise UsageError(f"--partner: no partner {partner_id} in the state store (run `crm-bridge sync`)")
     name = escape(result.names.get(partner_id, partner_id))  # CRM text: never markup
-    title = (
-        f"{name}: statement {result.period.key}, tier {result.tier_names.get(s.tier or '', s.tier or '-')}, "
-        f"rules from {s.rules_effective_from}"
+    tier = result.tier_names.get(s.tier or "", s.tier or "-")
+    title = t["statement_of"].format(
+        name=name, period=result.period.key, tier=tier, rules=s.rules_effective_from, currency=result.currency
     )
     table = Table(title=title, title_justify="left")
-    for header in ("line", "description", "base", "rate %", "amount"):
-        table.add_column(header, justify="right" if header in ("base", "rate %", "amount") else "left")
+    table.add_column(t["line"])
+    table.add_column(t["description"], overflow="fold")
+    for header in (t["base"], t["rate"], t["amount"]):
+        table.add_column(header, justify="right")
     for line in s.lines:
         rate = "" if line.rate is None else f"{line.rate.normalize():f}"
-        table.add_row(line.kind, line.description, _money(line.base), rate, _money(line.amount))
+        base = "" if line.base is None else number(line.base, locale, 2)
+        table.add_row(
+            t.get(line.kind, line.kind), line.description, base, rate, number(line.amount, locale, 2)
+        )
     table.add_section()
-    table.add_row("total", "", "", "", _money(s.total))
+    table.add_row(t["total"], "", "", "", number(s.total, locale, 2))
     console.print(table)
     if not s.lines:
-        console.print(f"No won deals closed in {result.period.key} and no MDF claims: nothing to pay.")
+        console.print(t["nothing_to_pay"].format(period=result.period.key))
 
 
-def render_leaderboard(result: RewardsResult, console: Console, limit: int | None = None) -> None:
+def render_leaderboard(
+    result: RewardsResult, console: Console, limit: int | None = None, locale: str = "en"
+) -> None:
+    t = labels(locale)
     rows = result.leaderboard[:limit] if limit else result.leaderboard
-    table = Table(title=f"Leaderboard, {result.period.key}", title_justify="left")
-    for header in ("#", "partner", "points", "won deals", "revenue"):
-        table.add_column(header, justify="left" if header == "partner" else "right")
+    divisor, unit = money_unit(max([r.revenue for r in rows], default=0), result.currency, locale)
+    table = Table(title=f"{t['board']}, {result.period.key}", title_justify="left")
+    table.add_column(t["rank"], justify="right")
+    table.add_column(t["partner"], overflow="fold")
+    for header in (t["points"], t["won_deals"], f"{t['revenue']}, {unit}"):
+        table.add_column(header, justify="right")
     for r in rows:
-        table.add_row(str(r.rank), escape(r.name), str(r.points), str(r.won_deals), _money(r.revenue))
+        table.add_row(
+            str(r.rank), escape(r.name), str(r.points), str(r.won_deals), in_unit(r.revenue, divisor, locale)
+        )
     console.print(table)
 
 
-def parse_period(key: str | None, timezone: str, now: datetime) -> Period:
+def parse_period(key: str | None, timezone: str, now: datetime, default: str = "previous_month") -> Period:
+    """``--period``, or the period ``crm-bridge report`` defaults to (``reports.period``)."""
     tz = ZoneInfo(timezone)
     if not key:
-        return Period.containing(now, "quarter", tz).previous(tz)
+        return default_period(now, timezone, default)
     try:
         return Period.parse(key.strip(), tz)
     except ValueError as exc:
@@ -131,7 +164,10 @@ def parse_period(key: str | None, timezone: str, now: datetime) -> Period:
 
 @click.command("rewards")
 @click.option(
-    "--period", "period_key", default=None, help="2026-Q4, 2026-11 or 2026; default: the previous quarter."
+    "--period",
+    "period_key",
+    default=None,
+    help="2026-Q4, 2026-11 or 2026; default: the report's (reports.period in the config).",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
 @click.option(
@@ -162,7 +198,7 @@ def command(
     `crm-bridge sync` first), with the reward rules in force at the period's start, and the points
     leaderboard. CSV: one row per statement line plus a total row per partner."""
     settings = obj.settings()
-    period = parse_period(period_key, settings.timezone, datetime.now(UTC))
+    period = parse_period(period_key, settings.timezone, datetime.now(UTC), settings.reports.period)
     claims = read_mdf_claims(mdf_file) if mdf_file else None
     app = obj.app()
     result = rewards_for(settings, app.store, app.portal, period, mdf_claims=claims)
@@ -179,9 +215,9 @@ def command(
         console.print("No partners in the state store yet: run `crm-bridge sync` first.")
         return
     if board:
-        render_leaderboard(result, console)
+        render_leaderboard(result, console, locale=settings.locale)
     elif partner_id:
-        render_lines(result, partner_id, console)
+        render_lines(result, partner_id, console, settings.locale)
     else:
-        render_statements(result, console)
-        render_leaderboard(result, console, limit=10)
+        render_statements(result, console, settings.locale)
+        render_leaderboard(result, console, limit=10, locale=settings.locale)

@@ -3,10 +3,16 @@ approval), approve or reject one, and show the tier history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from crm_bridge.cli.output import CliContext
+from crm_bridge.cli.tables import compact_table
+from crm_bridge.services.report_text import day, labels
 
 
 def _service(obj: CliContext):  # type: ignore[no-untyped-def]
@@ -32,12 +38,69 @@ def evaluate(obj: CliContext) -> None:
     run = service.evaluate(app.clock())
     obj.console.print(describe(run))
     if run.changes:
-        table = Table(title="Tier changes", title_justify="left")
-        for column in ("partner", "from", "to", "why"):
-            table.add_column(column, overflow="fold")
-        for change in run.changes:
-            table.add_row(change.partner_id, change.old or "-", change.new, change.reason)
+        locale, tiers, partners = _names(obj)
+        t = labels(locale)
+        rows = [
+            [partners.get(c.partner_id, c.partner_id), _tier(tiers, c.old), _tier(tiers, c.new)]
+            for c in run.changes
+        ]
+        _reasons(
+            obj,
+            t["tier_changes_now"],
+            [t["partner"], t["from"], t["to"]],
+            rows,
+            [c.reason for c in run.changes],
+            named_by=1,
+            left=3,
+            name_column=0,
+        )
+
+
+WIDE = 120  # from this terminal width on, the reasons are a column; narrower, a list under the table
+
+
+def _names(obj: CliContext) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The config's locale, tier key -> name in it, and partner id -> name from the state store."""
+    settings = obj.settings()
+    app = obj.app()
+    tiers = {lv.key: lv.name.get(settings.locale) for lv in settings.tiers.levels}
+    partners = {p.crm_id: escape(p.name) for p in app.store.partners(app.portal)}  # CRM text: never markup
+    return settings.locale, tiers, partners
+
+
+def _local(obj: CliContext) -> Callable[[datetime], datetime]:
+    """A moment in the config's time zone."""
+    zone = ZoneInfo(obj.settings().timezone)
+    return lambda moment: moment.astimezone(zone)
+
+
+def _reasons(
+    obj: CliContext,
+    title: str,
+    headers: list[str],
+    rows: list[list[str]],
+    reasons: list[str],
+    *,
+    named_by: int = 2,
+    left: int = 4,
+    name_column: int = 1,
+) -> None:
+    """The table (its first ``left`` columns text, ``name_column`` the partner) with the reasons as
+    its last column on a wide terminal, else listed under it, each named by the row's first
+    ``named_by`` cells."""
+    t = labels(obj.settings().locale)
+    if obj.console.width >= WIDE:
+        wide = [[*r, w] for r, w in zip(rows, reasons, strict=True)]
+        table = compact_table(title, [*headers, t["why"]], wide, left=left, name=name_column, text_last=True)
         obj.console.print(table)
+        return
+    obj.console.print(compact_table(title, headers, rows, left=left, name=name_column))
+    for row, reason in zip(rows, reasons, strict=True):
+        obj.console.print(f"  {' '.join(row[:named_by])}: {escape(reason)}", soft_wrap=False, highlight=False)
+
+
+def _tier(tiers: dict[str, str], key: str | None) -> str:
+    return tiers.get(key or "", key or "-")
 
 
 @command.command("list")
@@ -45,22 +108,29 @@ def evaluate(obj: CliContext) -> None:
 def list_pending(obj: CliContext) -> None:
     """Downgrades in their grace period or awaiting the head's approval."""
     app, service = _service(obj)
-    table = Table(title="Pending tier downgrades", title_justify="left")
-    for column in ("id", "partner", "from", "to", "status", "since", "takes effect", "why"):
-        table.add_column(column, overflow="fold")
+    locale, tiers, partners = _names(obj)
+    local = _local(obj)
+    t = labels(locale)
+    rows: list[list[str]] = []
+    reasons: list[str] = []
     for row in service.pending():
-        partner = app.store.records.partner(app.portal, row.partner_id)
-        table.add_row(
-            str(row.id),
-            f"{partner.name} ({row.partner_id})" if partner else row.partner_id,
-            row.from_tier or "-",
-            row.to_tier or "-",
-            row.status.replace("_", " "),
-            f"{row.started_at:%Y-%m-%d}",
-            "on approval" if row.status == "awaiting_approval" else f"{row.effective_at:%Y-%m-%d %H:%M}",
-            row.reason,
+        change = f"{_tier(tiers, row.from_tier)} → {_tier(tiers, row.to_tier)}"
+        effective = (
+            t["on_approval"] if row.status == "awaiting_approval" else day(local(row.effective_at), locale)
         )
-    obj.console.print(table)
+        rows.append(
+            [
+                str(row.id),
+                partners.get(row.partner_id, row.partner_id),
+                change,
+                t.get(row.status, row.status.replace("_", " ")),
+                day(local(row.started_at), locale),
+                effective,
+            ]
+        )
+        reasons.append(row.reason)
+    headers = [t["id"], t["partner"], t["change"], t["status"], t["since"], t["effective"]]
+    _reasons(obj, t["pending"], headers, rows, reasons)
 
 
 @command.command("approve")
@@ -89,13 +159,21 @@ def reject(obj: CliContext, pending_id: int, by: str) -> None:
 @click.option("--partner", "partner_id", default=None, help="Only this partner (CRM id).")
 @click.pass_obj
 def history(obj: CliContext, partner_id: str | None) -> None:
-    """Every recorded tier change, oldest first."""
+    """Every recorded tier change, oldest first, with the partner's name."""
     app = obj.app()
-    table = Table(title="Tier history", title_justify="left")
-    for column in ("when", "partner", "from", "to", "why"):
-        table.add_column(column, overflow="fold")
+    locale, tiers, partners = _names(obj)
+    local = _local(obj)
+    t = labels(locale)
+    rows: list[list[str]] = []
+    reasons: list[str] = []
     for rec in app.store.tier_history(app.portal, partner_id):
-        table.add_row(
-            f"{rec.at:%Y-%m-%d %H:%M}", rec.partner_id, rec.from_tier or "-", rec.to_tier or "-", rec.reason
+        rows.append(
+            [
+                day(local(rec.at), locale),
+                partners.get(rec.partner_id, rec.partner_id),
+                _tier(tiers, rec.from_tier),
+                _tier(tiers, rec.to_tier),
+            ]
         )
-    obj.console.print(table)
+        reasons.append(rec.reason)
+    _reasons(obj, t["history"], [t["when"], t["partner"], t["from"], t["to"]], rows, reasons)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -187,6 +188,8 @@ class IntakeConfig(Strict):
     )
     max_body_kb: int = Field(default=256, ge=1, le=10240)
     failed_key_attempts: FailedKeyAttempts = Field(default_factory=FailedKeyAttempts)
+    # the largest lead amount accepted (CSV and API); anything above is refused as a likely typo
+    max_amount: Decimal = Field(default=Decimal("10000000000"), gt=0, le=Decimal("1000000000000000"))
 
 
 ReportFormat = Literal["table", "csv", "html"]

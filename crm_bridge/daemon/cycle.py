@@ -43,7 +43,10 @@ def describe(result: object) -> str:
     if isinstance(result, FlushResult):
         text = f"{result.sent} notification(s) sent"
         text += f", {result.retrying} to retry" if result.retrying else ""
-        return text + (f", {result.failed} given up" if result.failed else "")
+        text += f", {result.failed} given up" if result.failed else ""
+        for channel, error in sorted(result.undeliverable.items()):
+            text += f"; {channel} undeliverable: {error}"
+        return text
     if isinstance(result, list) and all(isinstance(p, Path) for p in result):
         return "report written to " + ", ".join(str(p) for p in result) if result else "no report file format"
     return "" if result is None else str(result)
@@ -69,7 +72,10 @@ def run_cycle(
 
         runner = JobRunner(name, run, redact=redact)
         if runner():
-            table.add_row(name, "[green]ok[/green]", describe(box.get("result")))
+            result = box.get("result")
+            warning = isinstance(result, FlushResult) and bool(result.undeliverable)
+            outcome = "[yellow]warning[/yellow]" if warning else "[green]ok[/green]"
+            table.add_row(name, outcome, describe(result))
         else:
             failed.append(name)
             table.add_row(name, "[red]failed[/red]", runner.status.last_error or "")

@@ -15,7 +15,13 @@ from crm_bridge.bootstrap import App
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.model import FunnelKey, StageKind
 from crm_bridge.security.files import write_private
-from crm_bridge.services.distribute import DistributeResult, Distributor, settings_from, team_from_settings
+from crm_bridge.services.distribute import (
+    AssignmentsRefused,
+    DistributeResult,
+    Distributor,
+    settings_from,
+    team_from_settings,
+)
 from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
 from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
@@ -112,6 +118,10 @@ class Engine:
         if self.metrics is not None:
             for manager, count in result.per_manager().items():
                 self.metrics.leads_distributed(manager, count)
+            if result.failed:
+                self.metrics.leads_refused(len(result.failed))
+        if result.failed:
+            raise AssignmentsRefused(result)  # the job fails: exit status, /healthz, /metrics
         return result
 
     def escalate(self) -> EscalationResult:

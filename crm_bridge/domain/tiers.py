@@ -12,6 +12,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from crm_bridge.domain.tier_text import METRICS_RU as _METRICS_RU
+from crm_bridge.domain.tier_text import TEXT as _TEXT
+
 METRICS: dict[str, str] = {
     "revenue": "revenue",
     "won_deals": "won deals",
@@ -67,6 +70,7 @@ class TierPolicy:
     consecutive: int = 2
     mode: HysteresisMode = HysteresisMode.EITHER
     window_days: int = 180  # KPIs are computed over this many days up to the evaluation
+    locale: str = "en"  # the language of the reasons (en, ru)
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -149,33 +153,54 @@ class TierDecision:
     downgrade_at: datetime | None = None
 
 
-def _met_text(level: TierLevel, metrics: Mapping[str, Decimal]) -> str:
+def _t(policy: TierPolicy) -> dict[str, str]:
+    return _TEXT.get(policy.locale, _TEXT["en"])
+
+
+def _metric_name(policy: TierPolicy, metric: str) -> str:
+    return _METRICS_RU.get(metric, metric) if policy.locale == "ru" else METRICS[metric]
+
+
+def _tier_name(policy: TierPolicy, level: TierLevel) -> str:
+    """The tier as the reasons name it: its key in English, its configured name in Russian."""
+    return (level.name or level.key) if policy.locale == "ru" else level.key
+
+
+def _met_text(policy: TierPolicy, level: TierLevel, metrics: Mapping[str, Decimal]) -> str:
+    t = _t(policy)
     parts = [
-        f"{METRICS[_metric(n)]} {_fmt(metrics.get(_metric(n), Decimal(0)))} >= {_fmt(m)}"
+        t["met"].format(
+            metric=_metric_name(policy, _metric(n)),
+            actual=_fmt(metrics.get(_metric(n), Decimal(0))),
+            minimum=_fmt(m),
+        )
         for n, m in level.thresholds.items()
     ]
-    return f"meets {level.key}: " + ("; ".join(parts) if parts else "no thresholds")
+    return t["meets"].format(tier=_tier_name(policy, level), parts="; ".join(parts) if parts else t["none"])
 
 
-def _miss_text(level: TierLevel, misses: Sequence[tuple[str, Decimal, Decimal]]) -> str:
+def _miss_text(policy: TierPolicy, level: TierLevel, misses: Sequence[tuple[str, Decimal, Decimal]]) -> str:
+    t = _t(policy)
     parts = []
     for metric, actual, minimum in misses:
         gap = (minimum - actual) * 100 / minimum if minimum else Decimal(0)
-        parts.append(f"{METRICS[metric]} {_fmt(actual)} < {_fmt(minimum)} ({gap:.1f}% below)")
-    return f"below {level.key}: " + "; ".join(parts)
+        name = _metric_name(policy, metric)
+        parts.append(
+            t["miss"].format(metric=name, actual=_fmt(actual), minimum=_fmt(minimum), gap=f"{gap:.1f}")
+        )
+    return t["below"].format(tier=_tier_name(policy, level), parts="; ".join(parts))
 
 
 def _rule(policy: TierPolicy) -> str:
-    runs, margin = (
-        f"{policy.consecutive} evaluations in a row",
-        f"more than {_fmt(policy.margin_percent)}% below",
-    )
+    t = _t(policy)
+    runs = t["runs"].format(n=policy.consecutive)
+    margin = t["margin"].format(m=_fmt(policy.margin_percent))
     return {
-        HysteresisMode.EITHER: f"drops after {runs} or when {margin}",
-        HysteresisMode.BOTH: f"drops after {runs} {margin}",
-        HysteresisMode.MARGIN: f"drops when {margin}",
-        HysteresisMode.CONSECUTIVE: f"drops after {runs}",
-    }[policy.mode]
+        HysteresisMode.EITHER: t["either"],
+        HysteresisMode.BOTH: t["both"],
+        HysteresisMode.MARGIN: t["only_margin"],
+        HysteresisMode.CONSECUTIVE: t["only_runs"],
+    }[policy.mode].format(runs=runs, margin=margin)
 
 
 def evaluate(
@@ -195,19 +220,19 @@ def evaluate(
     level = policy.levels[earned]
     current = policy.index(current_tier)
     if current is None:
-        why = f"{_met_text(level, metrics)}" + (
-            f" (tier {current_tier!r} is not in the policy)" if current_tier else ""
+        why = _met_text(policy, level, metrics) + (
+            _t(policy)["unknown"].format(tier=current_tier) if current_tier else ""
         )
         change = TierChange(partner_id, current_tier, level.key, "up", why, now)
         return TierDecision(
             partner_id, TierStatus.ASSIGNED, current_tier, level.key, why, change
         ), TierState()
     if earned > current:
-        why = _met_text(level, metrics)
+        why = _met_text(policy, level, metrics)
         change = TierChange(partner_id, current_tier, level.key, "up", why, now)
         return TierDecision(partner_id, TierStatus.UPGRADE, current_tier, level.key, why, change), TierState()
     if earned == current:
-        why = _met_text(level, metrics)
+        why = _met_text(policy, level, metrics)
         return TierDecision(partner_id, TierStatus.UNCHANGED, current_tier, level.key, why), TierState()
     held = policy.levels[current]
     misses = held.misses(metrics)
@@ -222,7 +247,7 @@ def evaluate(
         HysteresisMode.MARGIN: deep,
         HysteresisMode.CONSECUTIVE: long,
     }[policy.mode]
-    why = f"{_miss_text(held, misses)}; below for {count} evaluation(s) ({_rule(policy)})"
+    why = _miss_text(policy, held, misses) + _t(policy)["count"].format(count=count, rule=_rule(policy))
     new_state = TierState(count, since)
     if not drop:
         decision = TierDecision(
@@ -236,7 +261,8 @@ def evaluate(
             below_since=since,
         )
         return decision, new_state
-    change = TierChange(partner_id, current_tier, level.key, "down", f"{why}; now {level.key}", now)
+    now_text = _t(policy)["now"].format(tier=_tier_name(policy, level))
+    change = TierChange(partner_id, current_tier, level.key, "down", why + now_text, now)
     due = since + grace
     if now < due:
         decision = TierDecision(
@@ -244,7 +270,7 @@ def evaluate(
             TierStatus.DOWNGRADE_PENDING,
             current_tier,
             level.key,
-            f"{why}; downgrade at {due:%Y-%m-%d %H:%M} UTC unless it recovers",
+            why + _t(policy)["due"].format(due=f"{due:%Y-%m-%d %H:%M}"),
             change,
             first_warning=count == 1,
             below_count=count,

@@ -158,7 +158,7 @@ class FakeCRM:
 
     # UserDirectory
     def list_users(self) -> list[CrmUser]:
-        return self._call("list_users", lambda: [u for u in self.state.users.values() if u.active])
+        return self._call("list_users", lambda: list(self.state.users.values()))
 
     # Diagnostics
     def check(self) -> list[HealthCheck]:

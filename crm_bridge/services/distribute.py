@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -29,6 +29,8 @@ from crm_bridge.ports import (
     TaskSink,
     capabilities_of,
 )
+from crm_bridge.services.distribute_result import AssignmentsRefused as AssignmentsRefused  # re-exported
+from crm_bridge.services.distribute_result import DistributeResult as DistributeResult  # re-exported
 from crm_bridge.services.sla import WorkingCalendar, add_working_time, zone
 from crm_bridge.store import Store
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
@@ -75,16 +77,6 @@ class DistributionSettings:
 
 # A lead is "without a manager" when its responsible user is none of the configured managers: CRMs
 # like Bitrix24 always set a responsible (the user who created the record, e.g. the integration).
-
-
-@dataclass
-class DistributeResult:
-    assigned: list[AssignmentRecord] = field(default_factory=list)
-    unassigned: list[AssignmentRecord] = field(default_factory=list)
-    failed: list[AssignmentRecord] = field(default_factory=list)
-
-    def per_manager(self) -> Counter[str]:
-        return Counter(a.manager_key or "" for a in self.assigned)
 
 
 def calendar_from(hours: Any) -> WorkingCalendar:
@@ -168,7 +160,10 @@ class Distributor:
         for start in range(0, len(pending), size):
             self._write(pending[start : start + size], partners, now, result)
         log.info(
-            "distribute: %d assigned, %d without a manager", len(result.assigned), len(result.unassigned)
+            "distribute: %d assigned, %d without a manager, %d refused by the CRM",
+            len(result.assigned),
+            len(result.unassigned),
+            len(result.failed),
         )
         return result
 
@@ -176,7 +171,8 @@ class Distributor:
         by_user = {m.crm_user_id: m.key for m in self._team.managers}
         loads: Counter[str] = Counter()
         candidates: list[Lead] = []
-        settled = self._repo.lead_ids(self._portal, ("pending", "done", "skipped", "failed"))
+        # a lead the CRM refused to assign ("failed") is decided again: the cause may be fixed by now
+        settled = self._repo.lead_ids(self._portal, ("pending", "done", "skipped"))
         oldest = now - self._s.max_age
         for lead in self._store.leads(self._portal):
             if lead.stage_kind is not StageKind.OPEN:
@@ -266,6 +262,13 @@ class Distributor:
         for rec, up, task in zip(batch, updated, created, strict=True):
             if not (up.ok and task.ok):
                 error = up.error or task.error or "refused"
+                log.error(
+                    "distribute: the CRM refused to assign lead %s to %s (user %s): %s",
+                    rec.lead_crm_id,
+                    rec.manager_key,
+                    rec.manager_user_id,
+                    error,
+                )
                 self._repo.mark(self._portal, rec.lead_crm_id, status="failed", error=error)
                 result.failed.append(replace(rec, status="failed", error=error))
                 continue

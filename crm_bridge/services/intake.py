@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
 from crm_bridge.ports import LeadDraft, RecordWriter, capabilities_of
-from crm_bridge.services.intake_fields import LeadFields
+from crm_bridge.services.intake_fields import AmountRule, LeadFields
 from crm_bridge.store import Store
 from crm_bridge.store.engine_intake import Registration
 
@@ -42,15 +42,21 @@ class IntakePolicy:
     registration_expiry_days: int = 60
     default_phone_country_code: str = "+7"
     currency: str = ""
+    amount_rule: AmountRule = AmountRule()
 
     @classmethod
     def from_settings(cls, settings: Any) -> IntakePolicy:
+        from crm_bridge.plugin import installed_specs
+
         intake = settings.intake
+        spec = installed_specs().get(settings.crm.kind)
+        places = spec.capabilities.money_places if spec is not None else AmountRule().places
         return cls(
             protection_window_days=intake.protection_window_days,
             registration_expiry_days=intake.registration_expiry_days,
             default_phone_country_code=intake.default_phone_country_code,
             currency=settings.rewards.currency,
+            amount_rule=AmountRule(places=places, maximum=intake.max_amount),
         )
 
 
@@ -114,18 +120,30 @@ class IntakeService:
         self._repo = store.intake
         self._portal = portal
         self._policy = policy
+        self.amount_rule = policy.amount_rule
+        self.country_code = policy.default_phone_country_code
         self._curators = {c.key: c for c in curators}
         self._notifier = notifier
         self._checkpoint = checkpoint  # tests inject crashes between steps here
 
-    def submit(self, submissions: Sequence[LeadSubmission], *, now: datetime) -> list[IntakeOutcome]:
+    def submit(
+        self,
+        submissions: Sequence[LeadSubmission],
+        *,
+        now: datetime,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[IntakeOutcome]:
         """Register and create ``submissions`` (in order: an earlier one wins a conflict with a later
         one). Per-lead problems come back as outcomes; CRM outages raise (``CrmRetriableError``) after
-        the leads reserved so far are safe to resume by running again."""
+        the leads reserved so far are safe to resume by running again. ``progress`` is told how many
+        submissions each finished batch handled (the CLI's progress bar)."""
         outcomes: list[IntakeOutcome] = []
         size = capabilities_of(self._adapter).write_batch  # leads per create call, as the CRM allows
         for start in range(0, len(submissions), size):
-            outcomes.extend(self._batch(submissions[start : start + size], now))
+            batch = self._batch(submissions[start : start + size], now)
+            outcomes.extend(batch)
+            if progress is not None:
+                progress(len(batch))
         return outcomes
 
     def _batch(self, subs: Sequence[LeadSubmission], now: datetime) -> list[IntakeOutcome]:

@@ -79,7 +79,7 @@ class IntakeApi:
         if not isinstance(payload, dict):
             return _problem("invalid", "invalid_request", "the body must be a JSON object")
         problems = [{"field": k, "message": "unknown field"} for k in payload if k not in FIELDS]
-        fields, field_problems = check_lead_fields(payload)
+        fields, field_problems = check_lead_fields(payload, self.service.amount_rule)
         problems += [{"field": p.field, "message": p.message} for p in field_problems]
         if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
             problems.append({"field": "Idempotency-Key", "message": f"1 to {MAX_IDEMPOTENCY_KEY} characters"})

@@ -1,7 +1,8 @@
 """Reading partner-lead CSV files as Excel exports them, and writing the rejects file next to them.
 
-UTF-8 with or without BOM, comma or semicolon separated (sniffed from the header), a header row with
-exactly the columns of ``COLUMNS`` in any order. Structural problems of the whole file raise
+UTF-8 with or without BOM, comma or semicolon separated (sniffed from the header; a file separated
+by tabs or another character is refused with a hint), a header row with exactly the columns of
+``COLUMNS`` in any order. Structural problems of the whole file raise
 ``DataError``; a bad row becomes a ``Reject`` (row number as Excel shows it, reason) and the other
 rows go through.
 """
@@ -70,6 +71,7 @@ def read_lead_csv(path: Path) -> CsvFile:
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     header = [h.strip().lower() for h in next(reader)]
+    _check_separator(first_line, header, path)
     _check_header(header, path)
     rows: list[CsvRow] = []
     rejects: list[Reject] = []
@@ -83,6 +85,24 @@ def read_lead_csv(path: Path) -> CsvFile:
             continue
         rows.append(CsvRow(index, values))
     return CsvFile(path=path, delimiter=delimiter, rows=tuple(rows), rejects=tuple(rejects))
+
+
+_SEPARATOR_NAMES = {"\t": "tabs", "|": "'|'", ":": "':'", " ": "spaces"}
+
+
+def _check_separator(first_line: str, header: list[str], path: Path) -> None:
+    """A header that is one of our column lists split by another character: say so, instead of
+    listing unknown columns."""
+    if sum(h in COLUMNS for h in header) > 1:
+        return
+    for separator, name in _SEPARATOR_NAMES.items():
+        names = [h.strip().strip('"').lower() for h in first_line.strip().split(separator)]
+        if sum(h in COLUMNS for h in names) > 1:
+            raise DataError(
+                f"the columns are separated by {name}; save the file with ',' or ';' as the separator "
+                "(in Excel: 'Save as' -> 'CSV UTF-8')",
+                where=str(path),
+            )
 
 
 def _check_header(header: list[str], path: Path) -> None:

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from crm_bridge.domain.model import CustomerIdentity
@@ -14,7 +15,21 @@ from crm_bridge.domain.model import CustomerIdentity
 FIELDS: tuple[str, ...] = ("customer_name", "email", "phone", "tax_id", "amount", "comment")
 _MAX_LEN = {"customer_name": 255, "email": 254, "phone": 40, "tax_id": 20, "comment": 4000}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SPACES = re.compile(r"[\s\u00a0\u202f']")  # "1 500,50", "1'500.50" as spreadsheets write them
+# Plain decimals as spreadsheets write them: "1500.50", "1500,5", "1 500 000,50" (spaces, also no-break
+# ones, between groups of three digits). Nothing else: no exponent, sign, or "1,500.50".
+_PLAIN = re.compile(r"(?:[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]+)(?:[.,]([0-9]+))?")
+_GROUP_SPACES = re.compile(r"[ \u00a0\u202f]")
+DEFAULT_MAX_AMOUNT = Decimal("10000000000")
+
+
+@dataclass(frozen=True, slots=True)
+class AmountRule:
+    """How a lead's amount may look: at most ``places`` decimal places (the CRM's money fields) and at
+    most ``maximum`` (``intake.max_amount``; the CRM keeps no more digits reliably, and a larger
+    amount is a typo)."""
+
+    places: int = 2
+    maximum: Decimal = DEFAULT_MAX_AMOUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,34 +51,42 @@ class LeadFields:
     comment: str = ""
 
 
-def parse_amount(raw: Any) -> Decimal:
-    """``"1 500,50"``, ``"1500.5"``, ``1500`` -> Decimal; ValueError on anything else or negative."""
+def parse_amount(raw: Any, rule: AmountRule = AmountRule()) -> Decimal:
+    """``"1 500,50"``, ``"1500.5"``, ``1500`` -> Decimal; ValueError saying what is wrong on anything
+    else: not a plain decimal, negative, too many decimal places, above the maximum."""
     if raw is None or raw == "":
         return Decimal("0")
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ValueError("must be a number")
-    if isinstance(raw, int | float):
-        text = repr(raw)
-    elif isinstance(raw, str):
-        text = _SPACES.sub("", raw)
-        if "," in text and "." not in text:
-            text = text.replace(",", ".")
-    else:
-        raise ValueError("must be a number")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{raw!r} is not a number (write 1500.50 or 1 500,50)") from None
-    if not value.is_finite():
+    if isinstance(raw, float) and not math.isfinite(raw):
         raise ValueError("must be a finite number")
-    if value < 0:
+    if isinstance(raw, str):
+        text = raw.strip()
+    else:  # a JSON number: its shortest decimal form, without an exponent
+        text = format(Decimal(repr(raw)), "f")
+    if text.startswith("-") and _PLAIN.fullmatch(text[1:]) is not None:
         raise ValueError("must not be negative")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("at most 2 decimal places")
-    return value.quantize(Decimal("0.01"))
+    match = _PLAIN.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{_shown(raw)} is not a number (write 1500.50 or 1 500,50)")
+    value = Decimal(_GROUP_SPACES.sub("", text).replace(",", "."))
+    fraction = (match.group(1) or "").rstrip("0")
+    if len(fraction) > rule.places:
+        places = "no decimal places" if rule.places == 0 else f"at most {rule.places} decimal places"
+        raise ValueError(f"{_shown(raw)}: {places}")
+    if value > rule.maximum:
+        raise ValueError(f"{_shown(raw)} is more than the maximum {rule.maximum:,f} (intake.max_amount)")
+    return value.quantize(Decimal(1).scaleb(-rule.places))
 
 
-def check_lead_fields(values: Mapping[str, Any]) -> tuple[LeadFields | None, list[FieldProblem]]:
+def _shown(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_lead_fields(
+    values: Mapping[str, Any], amount_rule: AmountRule = AmountRule()
+) -> tuple[LeadFields | None, list[FieldProblem]]:
     """Validate ``values`` (keys of ``FIELDS``; all optional except customer_name). At least one of
     e-mail, phone or tax id must be given: channel-conflict detection compares those."""
     problems: list[FieldProblem] = []
@@ -91,7 +114,7 @@ def check_lead_fields(values: Mapping[str, Any]) -> tuple[LeadFields | None, lis
         problems.append(FieldProblem("email", "give at least one of email, phone or tax_id"))
     amount = Decimal("0")
     try:
-        amount = parse_amount(values.get("amount"))
+        amount = parse_amount(values.get("amount"), amount_rule)
     except ValueError as exc:
         problems.append(FieldProblem("amount", str(exc)))
     if problems:

@@ -1,9 +1,10 @@
 """``crm-bridge intake import FILE.csv``: every good row becomes a partner lead exactly once (however
 often the import is interrupted and rerun); bad rows go to ``FILE.rejects.csv`` with row and reason.
 
-A row's idempotency key is a hash of its content (partner, customer, identity, amount, comment) plus
-its occurrence number among identical rows of the file. So rerunning the same file — or the file with
-a rejected row fixed, or rows added — creates only the leads not created before.
+A row's idempotency key is a hash of its content (partner, customer, identity, amount, comment). So
+rerunning the same file — or the file with a rejected row fixed, or rows added — creates only the leads
+not created before. Within one file, a row repeating an earlier row's customer for the same partner
+(same e-mail, phone or tax id) is a duplicate: it goes to the rejects file naming the earlier row.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
+from crm_bridge.domain.registration import normalise_phone
 from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
 from crm_bridge.services.intake_csv import Reject, read_lead_csv, write_rejects
 from crm_bridge.services.intake_fields import FieldProblem, LeadFields, check_lead_fields
@@ -53,7 +57,17 @@ def row_key(partner_id: str, fields: LeadFields) -> str:
     )
 
 
-def import_csv(path: Path, service: IntakeService, *, now: datetime) -> ImportReport:
+class ImportProgress(Protocol):
+    """Told how many good rows go to the CRM, then how many each batch handled."""
+
+    def begin(self, total: int) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+
+def import_csv(
+    path: Path, service: IntakeService, *, now: datetime, progress: ImportProgress | None = None
+) -> ImportReport:
     """Import ``path``. Raises DataError for a file that cannot be used at all (encoding, header),
     and the CRM's retriable errors when it is down (run the import again later: nothing doubles)."""
     parsed = read_lead_csv(path)
@@ -61,10 +75,11 @@ def import_csv(path: Path, service: IntakeService, *, now: datetime) -> ImportRe
         path=path, rows=len(parsed.rows) + len(parsed.rejects), rejects=list(parsed.rejects)
     )
     seen: Counter[str] = Counter()
+    first_row: dict[tuple[str, str, str], int] = {}  # (partner, identity part, value) -> first row
     accepted: list[tuple[int, LeadSubmission]] = []
     for row in parsed.rows:
         partner_id = row.values.get("partner_id", "").strip()
-        fields, problems = check_lead_fields(row.values)
+        fields, problems = check_lead_fields(row.values, service.amount_rule)
         if not partner_id:
             problems.insert(0, FieldProblem("partner_id", "is required"))
         elif not partner_id.isdigit():
@@ -72,11 +87,19 @@ def import_csv(path: Path, service: IntakeService, *, now: datetime) -> ImportRe
         if problems or fields is None:
             report.rejects.append(Reject(row.row, "; ".join(str(p) for p in problems), row.values))
             continue
+        duplicate = _earlier_row(first_row, partner_id, fields, row.row, service.country_code)
+        if duplicate is not None:
+            report.rejects.append(Reject(row.row, duplicate, row.values))
+            continue
         base = row_key(partner_id, fields)
-        seen[base] += 1
+        seen[base] += 1  # always 1 now that repeats are rejected; kept so reruns find earlier leads
         sub = LeadSubmission(f"csv:{base}:{seen[base]}", partner_id, fields, f"{path.name} row {row.row}")
         accepted.append((row.row, sub))
-    outcomes = service.submit([sub for _, sub in accepted], now=now)
+    if progress is not None:
+        progress.begin(len(accepted))
+    outcomes = service.submit(
+        [sub for _, sub in accepted], now=now, progress=progress.advance if progress else None
+    )
     by_row = {r.row: r for r in parsed.rows}
     for (row_number, _), outcome in zip(accepted, outcomes, strict=True):
         report.outcomes.append((row_number, outcome))
@@ -86,3 +109,36 @@ def import_csv(path: Path, service: IntakeService, *, now: datetime) -> ImportRe
         log.warning("intake import %s: row %d rejected: %s", path.name, rej.row, rej.reason)
     report.rejects_file = write_rejects(path, report.rejects, parsed.delimiter)
     return report
+
+
+_IDENTITY_NAMES = {"email": "e-mail", "phone": "phone", "tax_id": "tax id"}
+
+
+def _earlier_row(
+    first_row: dict[tuple[str, str, str], int], partner_id: str, fields: LeadFields, row: int, country: str
+) -> str | None:
+    """Why ``row`` repeats an earlier row of the file (same partner and the same e-mail, phone or tax
+    id, compared normalised), or None after remembering its identity."""
+    customer = fields.customer
+    parts = {
+        "email": customer.email.strip().casefold(),
+        "phone": _normalised(normalise_phone, customer.phone, country),
+        "tax_id": re.sub(r"\D", "", customer.tax_id),
+    }
+    keys = [(partner_id, name, value) for name, value in parts.items() if value]
+    for key in keys:
+        if key in first_row:
+            return (
+                f"duplicate of row {first_row[key]} (same partner and {_IDENTITY_NAMES[key[1]]}); "
+                "not created twice"
+            )
+    for key in keys:
+        first_row[key] = row
+    return None
+
+
+def _normalised(normalise: Callable[[str, str], str], value: str, country: str) -> str:
+    try:
+        return normalise(value, country)
+    except ValueError:
+        return re.sub(r"\D", "", value)

@@ -228,6 +228,10 @@ class BridgeMetrics(MetricsRegistry):
             "Partner leads given a manager and a task, by manager.",
             ("manager",),
         )
+        self.leads_refused_total = self.counter(
+            "crm_bridge_leads_refused",
+            "Partner lead assignments the CRM refused (retried next cycle).",
+        )
         self.notifications_total = self.counter(
             "crm_bridge_notifications",
             "Notifications handled by the outbox, by channel and outcome (sent, retry, failed).",
@@ -261,6 +265,9 @@ class BridgeMetrics(MetricsRegistry):
 
     def leads_distributed(self, manager: str, count: int = 1) -> None:
         self.leads_distributed_total.inc(count, manager=manager)
+
+    def leads_refused(self, count: int = 1) -> None:
+        self.leads_refused_total.inc(count)
 
     def notification(self, channel: str, outcome: str) -> None:
         self.notifications_total.inc(channel=channel, outcome=outcome)

@@ -59,6 +59,7 @@ class FlushResult:
     retrying: int = 0
     failed: int = 0  # given up
     by_channel: dict[str, int] = field(default_factory=dict)  # sent per channel
+    undeliverable: dict[str, str] = field(default_factory=dict)  # channel -> last error, none sent
 
 
 class Notifier:
@@ -165,6 +166,9 @@ class Notifier:
                 deliveries = self._deliver(sender, [m for _, m in batch], now)
             for (item, _), delivery in zip(batch, deliveries, strict=True):
                 self._settle(item, name, delivery, now, result)
+            errors = [d.error for d in deliveries if not d.ok]
+            if errors and not result.by_channel.get(name):
+                result.undeliverable[name] = redact(errors[-1])
         if due:
             log.info(
                 "notifications: %d sent, %d to retry, %d given up",

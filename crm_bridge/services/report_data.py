@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,12 +22,26 @@ from crm_bridge.store import Store
 
 
 @dataclass(frozen=True)
+class TierMove:
+    """A tier change of the period: ``up`` when the new tier ranks higher."""
+
+    partner_id: str
+    partner_name: str
+    at: datetime
+    from_tier: str | None
+    to_tier: str | None
+    reason: str
+    up: bool
+
+
+@dataclass(frozen=True)
 class PartnerRow:
     partner: Partner
-    tier: str | None
+    tier: str | None  # at the period's end
     curator: str  # curator's name ("" when none)
     kpis: PartnerKpis
     goals: tuple[GoalProgress, ...] = ()
+    moves: tuple[TierMove, ...] = ()  # the period's tier changes, oldest first
 
 
 @dataclass(frozen=True)
@@ -43,10 +57,21 @@ class ReportData:
     stage_names: dict[str, str]  # stage key -> name in the locale
     leaderboard: tuple[LeaderboardRow, ...]
     tier_names: dict[str, str] = field(default_factory=dict)
+    timezone: str = "UTC"  # the config's: the generated-at time and the period's days are shown in it
+    tier_moves: tuple[TierMove, ...] = ()  # every tier change of the period, oldest first
 
     @property
     def empty(self) -> bool:
         return self.department.partners == 0 and self.department.leads == 0
+
+    @property
+    def last_day(self) -> datetime:
+        """The period's last day in the config's time zone (its end is exclusive)."""
+        return (self.period.end - timedelta(seconds=1)).astimezone(ZoneInfo(self.timezone))
+
+    @property
+    def generated_local(self) -> datetime:
+        return self.generated_at.astimezone(ZoneInfo(self.timezone))
 
 
 def parse_period(key: str, timezone: str) -> Period:
@@ -97,6 +122,22 @@ def build_report(
     for h in store.tier_history(portal):
         history.setdefault(h.partner_id, []).append(h)
     curators = {c.key: c.name for c in s.curators}
+    rank = {lv.key: i for i, lv in enumerate(s.tiers.levels)}
+    moves = [
+        TierMove(
+            h.partner_id,
+            partners[h.partner_id].name if h.partner_id in partners else h.partner_id,
+            h.at,
+            h.from_tier,
+            h.to_tier,
+            h.reason,
+            rank.get(h.to_tier or "", -1) > rank.get(h.from_tier or "", -1),
+        )
+        for changes in history.values()
+        for h in changes
+        if period.start <= h.at < period.end
+    ]
+    moves.sort(key=lambda m: (m.at, m.partner_name))
     rows = []
     for pid, k in kpis.partners.items():
         partner = partners.get(pid) or Partner(pid, f"partner {pid}")
@@ -109,6 +150,7 @@ def build_report(
                 curators.get(partner.curator_key or "", ""),
                 k,
                 progress(targets, k.metrics()) if targets else (),
+                tuple(m for m in moves if m.partner_id == pid),
             )
         )
     rows.sort(key=lambda r: (-r.kpis.revenue, r.partner.name, r.partner.crm_id))
@@ -127,6 +169,21 @@ def build_report(
         stage_names=names,
         leaderboard=rewards.leaderboard,
         tier_names=tier_names,
+        timezone=s.timezone,
+        tier_moves=tuple(moves),
+    )
+
+
+def move_text(data: ReportData, moves: Sequence[TierMove]) -> str:
+    """``↑ Silver → Gold`` per change, ``-`` when none."""
+    names = data.tier_names
+    return (
+        ", ".join(
+            f"{'↑' if m.up else '↓'} {names.get(m.from_tier or '', m.from_tier or '-')} → "
+            f"{names.get(m.to_tier or '', m.to_tier or '-')}"
+            for m in moves
+        )
+        or "-"
     )
 
 

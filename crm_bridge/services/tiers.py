@@ -58,6 +58,7 @@ class TierSettings:
             consecutive=cfg.hysteresis.consecutive,
             mode=HysteresisMode(cfg.hysteresis.mode),
             window_days=cfg.window_days,
+            locale=str(settings.locale),
         )
         names = {lv.key: lv.name.get(settings.locale) for lv in cfg.levels}
         return cls(policy, timedelta(days=cfg.downgrade_grace_days), cfg.approval_required, names)

@@ -109,6 +109,18 @@ class OutboxRepository:
             found = conn.execute(query.order_by(t.c.next_attempt_at, t.c.id).limit(limit)).all()
         return [_item(r) for r in found]
 
+    def undelivered(self, portal: str, kind: str, *, limit: int = 500) -> list[OutboxItem]:
+        """Items whose last attempt failed (retrying, or given up), the most recent first."""
+        t = outbox
+        query = (
+            select(t)
+            .where(t.c.portal == portal, t.c.kind == kind, t.c.status != DONE, t.c.last_error.is_not(None))
+            .order_by(t.c.id.desc())
+            .limit(limit)
+        )
+        with state_errors("reading the outbox"), self._engine.connect() as conn:
+            return [_item(r) for r in conn.execute(query).all()]
+
     def get(self, item_id: int) -> OutboxItem | None:
         with state_errors("reading the outbox"), self._engine.connect() as conn:
             row = conn.execute(select(outbox).where(outbox.c.id == item_id)).first()

@@ -148,3 +148,39 @@ def test_a_configured_report_job_writes_each_format_and_tells_the_head(
     assert sorted(p.name for p in written) == ["partner-report-2026-10.csv", "partner-report-2026-10.html"]
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
     assert [item.payload["event"] for item in outbox] == ["report_ready"]
+
+
+def test_a_refused_assignment_fails_the_distribute_job_in_the_cycle_healthz_and_metrics(
+    app: App, fake_clock: FakeClock
+) -> None:
+    from rich.console import Console
+
+    from crm_bridge.daemon.cycle import run_cycle
+
+    fake: FakeCRM = app.adapter  # type: ignore[assignment]
+    del fake.state.users["7"]  # the configured manager's CRM user is gone
+    partner = fake.seed_partner("ООО Бета")
+    lead = fake.seed_lead(partner.crm_id, "Новый лид")
+    fake_clock.advance(600)
+    console = Console(record=True, width=200)
+
+    failed = run_cycle(app, console)
+
+    assert failed == ["distribute"]
+    table = console.export_text()
+    assert (
+        f"the CRM refused 1 lead assignment(s), retried next cycle: lead {lead.crm_id} to ivan (user 7)"
+        in table
+    )
+    assert "unknown user '7'" in table
+    metrics = BridgeMetrics()
+    daemon = build_daemon(app, metrics=metrics, http=False, stop_timeout=5)
+    assert not daemon.runners["distribute"]()
+    ok, health = daemon.health()
+    job = health["jobs"]["distribute"]
+    assert job["failures"] == 1 and "unknown user '7'" in job["last_error"]
+    assert metrics.leads_refused_total.value() == 1
+    assert 'crm_bridge_job_runs_total{job="distribute",outcome="error"} 1' in metrics.render()
+    fake.add_user("7", "Иван")
+    assert daemon.runners["distribute"]()
+    assert fake.state.leads[lead.crm_id].manager_user_id == "7"

@@ -208,3 +208,21 @@ def test_metrics_oscillating_inside_the_hysteresis_band_never_change_the_tier(
         decision, state = evaluate(p, "p", "gold", {"revenue": revenue, "won_deals": D(12)}, state, NOW)
         assert decision.status in (TierStatus.UNCHANGED, TierStatus.WARNING), decision.reason
         assert decision.change is None
+
+
+def test_with_locale_ru_the_reasons_are_russian_and_name_the_tiers_by_their_names() -> None:
+    ladder = (
+        TierLevel("bronze", "Бронзовый"),
+        TierLevel("silver", "Серебряный", {"min_revenue": D(100_000)}),
+    )
+    ru = TierPolicy(ladder, D(10), 2, HysteresisMode.EITHER, locale="ru")
+
+    up, _ = evaluate(ru, "p1", "bronze", m(150_000, 0), TierState(), NOW)
+    down, _ = evaluate(ru, "p1", "silver", m(50_000, 0), TierState(), NOW, grace=timedelta(days=14))
+
+    assert up.reason == "условия уровня «Серебряный» выполнены: выручка 150000 ≥ 100000"
+    assert down.reason == (
+        "ниже уровня «Серебряный»: выручка 50000 < 100000 (на 50.0% ниже); ниже порога оценок подряд: 1 "
+        "(понижение после 2 оценок подряд или когда более чем на 10% ниже); понижение 2026-11-15 03:00 UTC, "
+        "если показатели не восстановятся"
+    )

@@ -193,11 +193,17 @@ def test_csv_intake_creates_leads_once_and_reports_rejects(
         "partner_id;customer_name;email;phone;tax_id;amount;comment\n"
         f"{network['beta']};ООО Ромашка;ivan@romashka.ru;;;1500;\n"
         f"{network['beta']};ООО Лютик;;+7 900 000-00-01;;;\n"
-        f"{network['beta']};;nobody@x.ru;;;;\n",
+        f"{network['beta']};;nobody@x.ru;;;;\n"
+        f"{network['beta']};ООО Ромашка (ещё раз);IVAN@romashka.ru;;;1500;\n"
+        f"{network['beta']};ООО Огромная;huge@x.ru;;;1e30;\n"
+        f"{network['beta']};ООО Длинная;long@x.ru;;;{'9' * 26};\n",
         encoding="utf-8-sig",
     )
     code, out = cli(config, capsys, "intake", "import", str(csv_path))
     assert code == 1 and "leads.rejects.csv" in out
+    rejects = (tmp_path / "leads.rejects.csv").read_text(encoding="utf-8-sig")
+    assert "duplicate of row 2 (same partner and e-mail)" in rejects
+    assert "amount: '1e30' is not a number" in rejects and "is more than the maximum" in rejects
     created = [
         d
         for d in sandbox.emulator.dump()["records"]["deal"]

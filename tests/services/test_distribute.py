@@ -127,6 +127,25 @@ def test_a_crash_after_deciding_is_completed_by_the_next_run_with_the_same_manag
     assert sorted(t.bound_to.crm_id for t in crm.state.tasks.values() if t.bound_to) == sorted(ids)
 
 
+def test_a_lead_the_crm_refused_to_assign_is_reported_with_its_reason_and_assigned_once_the_cause_is_fixed(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ghost = Manager("ghost", "Призрак", "99", timezone="Europe/Moscow")  # no such CRM user (yet)
+    team = Team(managers=(ghost,), calendars={}, curators=(ANNA,), head=HEAD, timezone="Europe/Moscow")
+    (lead_id,) = new_leads(crm, store, fake_clock, 1)
+
+    first = distributor(crm, store, team=team).distribute(fake_clock())
+
+    assert [(r.lead_crm_id, r.manager_key) for r in first.failed] == [(lead_id, "ghost")]
+    assert "unknown user '99'" in (first.failed[0].error or "")
+    assert f"the CRM refused to assign lead {lead_id} to ghost (user 99)" in caplog.text
+    assert "unknown user '99'" in caplog.text
+    crm.add_user("99", "Призрак")  # the admin creates the user in the CRM
+    second = distributor(crm, store, team=team).distribute(fake_clock())
+    assert [r.lead_crm_id for r in second.assigned] == [lead_id] and second.failed == []
+    assert crm.state.leads[lead_id].manager_user_id == "99"
+
+
 def test_conflict_leads_are_left_for_review_and_nobody_available_is_recorded_with_why(
     crm: FakeCRM, store: Store, fake_clock: FakeClock
 ) -> None:

@@ -96,8 +96,13 @@ def test_bad_keys_and_bad_bodies_are_answered_without_touching_the_crm(
         "email",
         "Idempotency-Key",
     ]
+    huge = intake.submit(key, {"customer_name": "ООО Ромашка", "email": "r@x.ru", "amount": 1e30}, None)
+    assert huge.kind == "invalid"
+    assert huge.body["problems"] == [
+        {"field": "amount", "message": "1e+30 is more than the maximum 10,000,000,000 (intake.max_amount)"}
+    ]
     assert crm.calls["create_leads"] == 0
-    assert intake.counters == {"unauthorized": 2, "invalid": 2}
+    assert intake.counters == {"unauthorized": 2, "invalid": 3}
 
 
 def test_a_crm_outage_answers_unavailable_with_a_retry_delay_and_the_retry_creates_once(

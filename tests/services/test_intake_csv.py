@@ -52,6 +52,19 @@ def test_missing_column_is_refused_by_name(tmp_path: Path) -> None:
         read_lead_csv(write(tmp_path, "partner_id,customer_name,email,phone,amount\n"))
 
 
+@pytest.mark.parametrize(("separator", "named"), [("\t", "tabs"), ("|", "'\\|'")])
+def test_a_file_separated_by_another_character_gets_a_hint_about_the_separator(
+    tmp_path: Path, separator: str, named: str
+) -> None:
+    text = (
+        HEADER.replace(",", separator) + "\n" + separator.join(["17", "Ромашка", "", "", "", "", ""]) + "\n"
+    )
+    with pytest.raises(
+        DataError, match=f"the columns are separated by {named}; save the file with ',' or ';'"
+    ):
+        read_lead_csv(write(tmp_path, text))
+
+
 def test_repeated_column_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="repeated column\\(s\\) email"):
         read_lead_csv(write(tmp_path, f"{HEADER},email\n"))

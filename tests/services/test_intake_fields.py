@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from crm_bridge.domain.model import CustomerIdentity
-from crm_bridge.services.intake_fields import check_lead_fields, parse_amount
+from crm_bridge.services.intake_fields import AmountRule, check_lead_fields, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,8 @@ from crm_bridge.services.intake_fields import check_lead_fields, parse_amount
         ("", "0"),
         (None, "0"),
         ("1\u00a0000", "1000.00"),
+        ("2 500 000,5", "2500000.50"),
+        ("7.10", "7.10"),
         (12.25, "12.25"),
     ],
 )
@@ -33,12 +35,28 @@ def test_amounts_are_read_as_spreadsheets_write_them(raw: object, expected: str)
         ("abc", "not a number"),
         (True, "number"),
         ("1.234", "2 decimal places"),
-        ("NaN", "finite"),
+        ("NaN", "not a number"),
+        (float("inf"), "finite"),
+        ("1e3", "not a number"),
+        ("+5", "not a number"),
+        ("1 50", "not a number"),
+        ("1.500,00", "not a number"),
+        ("\u0661\u0662", "not a number"),  # digits of another script
+        (1e30, "more than the maximum 10,000,000,000"),
     ],
 )
 def test_bad_amounts_say_what_is_wrong(raw: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_amount(raw)
+
+
+def test_a_crm_keeping_whole_units_and_a_configured_maximum_are_honoured() -> None:
+    rule = AmountRule(places=0, maximum=Decimal("5000"))
+    assert parse_amount("4 999,00", rule) == Decimal("4999")
+    with pytest.raises(ValueError, match="no decimal places"):
+        parse_amount("10.5", rule)
+    with pytest.raises(ValueError, match=r"more than the maximum 5,000 \(intake.max_amount\)"):
+        parse_amount(5001, rule)
 
 
 def test_a_complete_lead_is_accepted_as_given() -> None:

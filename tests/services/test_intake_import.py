@@ -124,19 +124,34 @@ def test_importing_the_same_file_again_creates_nothing_and_makes_no_create_call(
     assert len(crm.state.leads) == 5
 
 
-def test_two_identical_rows_are_two_leads_and_a_fixed_reject_is_the_only_new_lead(
+def test_a_customer_repeated_in_one_file_is_a_rejected_duplicate_and_a_fixed_reject_is_the_only_new_lead(
     tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
 ) -> None:
-    pid = partners[0].crm_id
-    same = f"{pid};Клиент;same@x.ru;;;;"
-    path = write_csv(tmp_path, [same, same, f"{pid};Исправь меня;broken;;;;"])
+    pid, other = partners[0].crm_id, partners[1].crm_id
+    rows = [
+        f"{pid};Клиент;same@x.ru;+7 900 111-22-33;;;",
+        f"{pid};Клиент;same@x.ru;+7 900 111-22-33;;;",
+        f"{pid};Клиент (ещё раз);SAME@x.ru;;;100;",
+        f"{pid};Другой;other@x.ru;8 (900) 111-22-33;;;",
+        f"{other};Клиент;same@x.ru;;;;",  # another partner: a channel conflict, not a duplicate row
+        f"{pid};Исправь меня;broken;;;;",
+    ]
+    path = write_csv(tmp_path, rows)
     first = import_csv(path, service(crm, store), now=fake_clock())
-    assert first.count("created") == 2 and len(first.rejects) == 1
-    write_csv(tmp_path, [same, same, f"{pid};Исправь меня;fixed@x.ru;;;;"])
+    assert first.count("created") == 2 and len(crm.state.leads) == 2
+    rejects = list(
+        csv.reader(path.with_name("leads.rejects.csv").read_text("utf-8-sig").splitlines(), delimiter=";")
+    )
+    assert [(r[0], r[1]) for r in rejects[1:]] == [
+        ("3", "duplicate of row 2 (same partner and e-mail); not created twice"),
+        ("4", "duplicate of row 2 (same partner and e-mail); not created twice"),
+        ("5", "duplicate of row 2 (same partner and phone); not created twice"),
+        ("7", "email: is not an e-mail address"),
+    ]
+    write_csv(tmp_path, [*rows[:-1], f"{pid};Исправь меня;fixed@x.ru;;;;"])
     second = import_csv(path, service(crm, store), now=fake_clock())
-    assert (second.count("existing"), second.count("created"), second.rejects_file) == (2, 1, None)
+    assert (second.count("existing"), second.count("created")) == (2, 1)
     assert len(crm.state.leads) == 3
-    assert not (tmp_path / "leads.rejects.csv").exists()
 
 
 @pytest.mark.parametrize("step", ["reserved", "created"])
@@ -204,9 +219,14 @@ def test_the_same_partner_registering_its_customer_again_is_no_conflict(
     tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
 ) -> None:
     a, _ = partners
-    path = write_csv(tmp_path, [f"{a.crm_id};Ромашка;r@x.ru;;;;", f"{a.crm_id};Ромашка 2;R@X.ru;;;;"])
+    import_csv(
+        write_csv(tmp_path, [f"{a.crm_id};Ромашка;r@x.ru;;;;"], "a.csv"),
+        service(crm, store),
+        now=fake_clock(),
+    )
+    path = write_csv(tmp_path, [f"{a.crm_id};Ромашка 2;R@X.ru;;;;"], "a2.csv")
     report = import_csv(path, service(crm, store), now=fake_clock())
-    assert [o.conflict for _, o in report.outcomes] == [False, False]
+    assert [(o.status, o.conflict) for _, o in report.outcomes] == [("created", False)]
 
 
 def test_a_registration_without_progress_expires_and_the_customer_is_free_again(
@@ -227,3 +247,43 @@ def test_a_registration_without_progress_expires_and_the_customer_is_free_again(
     )
     ((_, outcome),) = report.outcomes
     assert not outcome.conflict and outcome.reason.startswith("customer free again")
+
+
+def test_bad_amounts_are_rejected_rows_and_the_good_rows_are_still_created(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    pid = partners[0].crm_id
+    amounts = ["1e30", "1" * 26, "1,500.50", "12.345", "2 500 000,5", "10000000001", "-3"]
+    rows = [f"{pid};Клиент {i};c{i}@x.ru;;;{amount};" for i, amount in enumerate(amounts)]
+    path = write_csv(tmp_path, rows)
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert [lead.amount for lead in crm.state.leads.values()] == [Decimal("2500000.50")]
+    reasons = {int(r.row): r.reason for r in report.rejects}
+    assert reasons == {
+        2: "amount: '1e30' is not a number (write 1500.50 or 1 500,50)",
+        3: f"amount: '{'1' * 26}' is more than the maximum 10,000,000,000 (intake.max_amount)",
+        4: "amount: '1,500.50' is not a number (write 1500.50 or 1 500,50)",
+        5: "amount: '12.345': at most 2 decimal places",
+        7: "amount: '10000000001' is more than the maximum 10,000,000,000 (intake.max_amount)",
+        8: "amount: must not be negative",
+    }
+
+
+def test_the_import_tells_its_progress_bar_the_good_rows_and_each_batch(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    class Progress:
+        def __init__(self) -> None:
+            self.total = -1
+            self.steps: list[int] = []
+
+        def begin(self, total: int) -> None:
+            self.total = total
+
+        def advance(self, rows: int) -> None:
+            self.steps.append(rows)
+
+    rows = [*good_rows(partners[0].crm_id, 120), f"{partners[0].crm_id};;bad@x.ru;;;;"]
+    progress = Progress()
+    import_csv(write_csv(tmp_path, rows), service(crm, store), now=fake_clock(), progress=progress)
+    assert progress.total == 120 and sum(progress.steps) == 120 and len(progress.steps) >= 2

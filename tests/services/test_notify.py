@@ -186,6 +186,41 @@ def test_a_failing_channel_does_not_hold_back_the_others(store: Store) -> None:
     assert waiting.next_attempt_at == NOW + timedelta(seconds=30)
 
 
+def test_an_undeliverable_channel_is_a_warning_in_the_cycle_table_and_in_doctor(store: Store) -> None:
+    from crm_bridge.daemon.cycle import describe
+    from crm_bridge.services.notify_health import channel_checks
+
+    telegram = Recorder("telegram", [Delivery(False, "telegram: Name or service not known")])
+    notifier = make(
+        store, routing(lead_escalated=["telegram", "crm"]), {"telegram": telegram, "crm": Recorder("crm")}
+    )
+    notifier.notify("lead_escalated", [ANNA], "Overdue", key="le:1")
+
+    result = notifier.flush(NOW)
+
+    assert result.undeliverable == {"telegram": "telegram: Name or service not known"}
+    assert (
+        describe(result)
+        == "1 notification(s) sent, 1 to retry; telegram undeliverable: telegram: Name or service not known"
+    )
+    settings = parse_settings(
+        {
+            "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
+            "notifications": {
+                "channels": {"telegram": {"enabled": True, "bot_token": "${TELEGRAM_BOT_TOKEN}"}}
+            },
+        },
+        {"B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/secret/", "TELEGRAM_BOT_TOKEN": "1:x"},
+    )
+    checks = {c.name: c for c in channel_checks(settings, store, PORTAL)}
+    assert checks["notifications crm"].ok and not checks["notifications crm"].warning
+    telegram_check = checks["notifications telegram"]
+    assert telegram_check.ok and telegram_check.warning
+    assert telegram_check.detail == (
+        "undeliverable: 1 message(s) failing, last error: telegram: Name or service not known"
+    )
+
+
 def test_back_off_doubles_honours_the_wait_asked_for_and_gives_up_at_the_limit() -> None:
     policy = RetryPolicy(base=timedelta(seconds=30), cap=timedelta(minutes=10), max_attempts=4)
 

@@ -87,9 +87,9 @@ def test_rewards_table_names_partners_totals_and_the_leaderboard(
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "Reward statements, 2026-Q4 (RUB)" in out
-    assert "ООО «Ромашка»" in out and "110 000.00" in out and "117 000.00" in out  # the grand total
-    assert "Leaderboard, 2026-Q4" in out
+    assert "Начисления партнёрам, 2026-Q4 (RUB)" in out  # the config's locale: ru by default
+    assert "ООО «Ромашка»" in out and "110 000,00" in out and "117 000,00" in out  # the grand total
+    assert "Рейтинг партнёров, 2026-Q4" in out
     assert "Золотой" in out and "Серебряный" in out  # tiers by their names in the config's locale
 
 
@@ -100,7 +100,7 @@ def test_one_partners_statement_is_shown_line_by_line(
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "commission" in out and "plan_bonus" in out and "60 000.00" in out and "50 000.00" in out
+    assert "комиссия" in out and "бонус за план" in out and "60 000,00" in out and "50 000,00" in out
 
 
 def test_mdf_claims_from_a_semicolon_csv_are_paid_and_a_bad_row_is_named(
@@ -134,5 +134,5 @@ def test_a_partner_with_nothing_to_pay_is_told_so(config: Path, capsys: pytest.C
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "АО «Вектор»: statement 2026-Q3, tier Серебряный" in out
-    assert "No won deals closed in 2026-Q3 and no MDF claims: nothing to pay." in out
+    assert "АО «Вектор»: начисления за 2026-Q3, уровень Серебряный" in out
+    assert "В 2026-Q3 нет закрытых выигранных сделок и заявок MDF: начислять нечего." in out

@@ -149,15 +149,14 @@ class AmoCrmAdapter:
         for row in rows:
             rights = row.get("rights") or {}
             active = bool(rights.get("is_active", True)) if isinstance(rights, dict) else True
-            if active:
-                users.append(
-                    CrmUser(
-                        str(row["id"]),
-                        str(row.get("name") or f"user {row['id']}"),
-                        str(row.get("email") or ""),
-                        True,
-                    )
+            users.append(  # deactivated ones too (the port): doctor names a configured id that left
+                CrmUser(
+                    str(row["id"]),
+                    str(row.get("name") or f"user {row['id']}"),
+                    str(row.get("email") or ""),
+                    active,
                 )
+            )
         return users
 
     def check(self) -> list[HealthCheck]:

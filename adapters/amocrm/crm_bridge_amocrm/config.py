@@ -22,7 +22,11 @@ PALETTE = (
 # (143) statuses keep amoCRM's own colours. Declared in the AdapterSpec and carried by the adapter
 # (``AmoCrmAdapter.capabilities``), where the services read the batch size.
 CAPABILITIES = Capabilities(
-    write_batch=250, stage_colours="palette", palette=PALETTE, end_colours=("#ccff66", "#d5d8db")
+    write_batch=250,
+    stage_colours="palette",
+    palette=PALETTE,
+    end_colours=("#ccff66", "#d5d8db"),
+    money_places=0,  # a lead's price is a whole number: intake refuses kopecks rather than rounding
 )
 
 

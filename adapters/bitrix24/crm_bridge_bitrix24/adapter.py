@@ -156,7 +156,8 @@ class Bitrix24Adapter:
 
     # -- users and diagnostics ----------------------------------------------------------------------
     def list_users(self) -> list[CrmUser]:
-        params = {"FILTER": {"ACTIVE": True, "USER_TYPE": "employee"}, "sort": "ID", "order": "ASC"}
+        # every employee, the dismissed ones too (ACTIVE false): doctor names a configured id that left
+        params = {"FILTER": {"USER_TYPE": "employee"}, "sort": "ID", "order": "ASC"}
         first = self.client.call("user.get", {**params, "start": 0})
         rows = list(first.result or [])
         total = first.total or len(rows)
@@ -174,7 +175,6 @@ class Bitrix24Adapter:
                 u.active,
             )
             for u in users
-            if u.active
         ]
 
     def check(self) -> list[HealthCheck]:

@@ -265,5 +265,5 @@ def test_users_are_read_page_by_page_from_user_get() -> None:
     users = _adapter().list_users()
 
     assert len(users) == 60 and users[0].name == "Vadim V1"
-    assert _sent(responses.calls[0])["FILTER"] == {"ACTIVE": True, "USER_TYPE": "employee"}
+    assert _sent(responses.calls[0])["FILTER"] == {"USER_TYPE": "employee"}
     assert list(_sent(responses.calls[1])["cmd"].values())[0].endswith("start=50")
