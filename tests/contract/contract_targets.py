@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from crm_bridge.ports import CrmAdapter
 
@@ -37,6 +39,37 @@ class ContractTarget:
 class TargetFactory:
     name: str
     open: Callable[[Path], AbstractContextManager[ContractTarget]]
+
+
+class TickingClock:
+    """A CRM clock that ticks one second per reading (records written later sort later), advanced by
+    ``let_time_pass``: the sandbox targets' ``clock``."""
+
+    def __init__(self) -> None:
+        self._now = float(int(time.time()))
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._now += 1.0
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+class MemoryKV:
+    """An in-memory ``KeyValueState`` for an adapter under contract test."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
 
 
 def _targets() -> list[TargetFactory]:

@@ -7,15 +7,13 @@ amounts (``price``) in whole units."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from contract_targets import ContractTarget, TargetFactory
+from contract_targets import ContractTarget, MemoryKV, TargetFactory, TickingClock
 
 from crm_bridge.config_crm import RateLimitConfig
 from crm_bridge.domain.layout import FieldEntity
@@ -23,32 +21,6 @@ from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_amocrm import AmoCrmAdapter, build_adapter
 from crm_bridge_amocrm.config import AmoCrmConfig
-
-
-class TickingClock:
-    def __init__(self) -> None:
-        self._now = float(int(time.time()))
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            self._now += 1.0
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-class MemoryKV:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: Any) -> None:
-        self.data[key] = value
 
 
 class AmoSeeder:

@@ -8,14 +8,12 @@ seconds again on purpose) is off here; test_bitrix24_sandbox_resume covers it.""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from contract_targets import ContractTarget, TargetFactory
+from contract_targets import ContractTarget, MemoryKV, TargetFactory, TickingClock
 
 from crm_bridge.config_crm import RateLimitConfig
 from crm_bridge.domain.layout import FieldEntity
@@ -23,32 +21,6 @@ from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
 from crm_bridge_bitrix24.config import Bitrix24Config
-
-
-class _TickingClock:
-    def __init__(self) -> None:
-        self._now = float(int(time.time()))
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            self._now += 1.0
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-class _KV:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: Any) -> None:
-        self.data[key] = value
 
 
 class _Seeder:
@@ -70,7 +42,7 @@ class _Seeder:
 
 @contextmanager
 def _open(tmp_path: Path) -> Iterator[ContractTarget]:
-    clock = _TickingClock()
+    clock = TickingClock()
     with Sandbox("bitrix24") as sandbox:
         sandbox.emulator.set_clock(clock)
         config = Bitrix24Config(
@@ -79,7 +51,7 @@ def _open(tmp_path: Path) -> Iterator[ContractTarget]:
             max_concurrency=4,
             sync_overlap=0,  # the suite's strict "only later changes"; the overlap has its own tests
         )
-        adapter = build_adapter(config, AdapterContext(kv=_KV()))
+        adapter = build_adapter(config, AdapterContext(kv=MemoryKV()))
         try:
             yield ContractTarget(
                 adapter=adapter, seeder=_Seeder(sandbox, adapter), let_time_pass=clock.advance

@@ -8,14 +8,12 @@ after everything it listed, as on a real account."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from contract_targets import ContractTarget, TargetFactory
+from contract_targets import ContractTarget, MemoryKV, TargetFactory, TickingClock
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.ports import AdapterContext
@@ -25,32 +23,6 @@ from crm_bridge_hubspot.config import HubSpotConfig
 
 SPECS = "/work/shared/reference/hubspot-openapi"
 NO_WAIT = {"per_ten_seconds": 1_000_000, "search_per_second": 100_000, "daily_limit": 100_000_000}
-
-
-class _TickingClock:
-    def __init__(self) -> None:
-        self._now = float(int(time.time()))
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            self._now += 1.0
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-class _KV:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: Any) -> None:
-        self.data[key] = value
 
 
 class _Seeder:
@@ -84,10 +56,10 @@ def hubspot_config(sandbox: Sandbox, **extra: Any) -> HubSpotConfig:
 
 @contextmanager
 def _open(tmp_path: Path) -> Iterator[ContractTarget]:
-    clock = _TickingClock()
+    clock = TickingClock()
     with Sandbox("hubspot", emulator_options={"spec_dir": SPECS}) as sandbox:
         sandbox.emulator.set_clock(clock)
-        adapter = build_adapter(hubspot_config(sandbox), AdapterContext(kv=_KV(), clock=clock))
+        adapter = build_adapter(hubspot_config(sandbox), AdapterContext(kv=MemoryKV(), clock=clock))
         try:
             yield ContractTarget(
                 adapter=adapter, seeder=_Seeder(sandbox, adapter), let_time_pass=clock.advance
