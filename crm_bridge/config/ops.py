@@ -192,6 +192,18 @@ class IntakeConfig(Strict):
     max_amount: Decimal = Field(default=Decimal("10000000000"), gt=0, le=Decimal("1000000000000000"))
 
 
+class PortalConfig(Strict):
+    """The partner portal and the head's dashboard, served by ``crm-bridge run`` on the intake's port."""
+
+    # the address partners open (https://partners.example.com behind your TLS proxy); invitation links
+    # start with it. Default: http://<intake.listen_host>:<intake.listen_port>
+    public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] | None = None
+    invitation_days: int = Field(default=30, ge=1, le=366)  # a personal sign-in link works this long
+    session_hours: int = Field(default=12, ge=1, le=720)  # a signed-in browser stays signed in this long
+    # other partners on a partner's leaderboard: by name, or as "Partner #rank" (own row always named)
+    leaderboard: Literal["names", "anonymous"] = "names"
+
+
 ReportFormat = Literal["table", "csv", "html"]
 
 

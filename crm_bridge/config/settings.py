@@ -15,6 +15,7 @@ from crm_bridge.config.ops import (
     IntakeConfig,
     LoggingConfig,
     NotificationsConfig,
+    PortalConfig,
     ReportsConfig,
     ScheduleConfig,
     StateConfig,
@@ -49,6 +50,7 @@ class Settings(Strict):
     notifications: NotificationsConfig = NotificationsConfig()
     intake: IntakeConfig = IntakeConfig()
     reports: ReportsConfig = ReportsConfig()
+    portal: PortalConfig = PortalConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -53,18 +53,25 @@ class AuthThrottle:
     """``check(client, key_id)`` before verifying a key; ``failed(client, key_id)`` after a refusal."""
 
     def __init__(
-        self, buckets: FailureBuckets, clock: Callable[[], datetime], limits: AuthLimits | None = None
+        self,
+        buckets: FailureBuckets,
+        clock: Callable[[], datetime],
+        limits: AuthLimits | None = None,
+        *,
+        prefix: str = "intake-auth",
     ) -> None:
+        """``prefix`` names the buckets: each sign-in door (intake keys, portal, dashboard) its own."""
         self._buckets = buckets
         self._clock = clock
         self.limits = limits or AuthLimits()
+        self._prefix = prefix
 
     def _scopes(self, client: str | None, key_id: str) -> list[tuple[str, str, int]]:
         out = []
         if client:
-            out.append(("address", f"intake-auth:address:{client}", self.limits.per_address))
+            out.append(("address", f"{self._prefix}:address:{client}", self.limits.per_address))
         if key_id:
-            out.append(("key", f"intake-auth:key:{key_id}", self.limits.per_key))
+            out.append(("key", f"{self._prefix}:key:{key_id}", self.limits.per_key))
         return out
 
     def check(self, client: str | None, key_id: str) -> Throttled | None:

@@ -282,6 +282,10 @@ class TierService:
     def pending(self) -> list[PendingTier]:
         return self._pending.list(self._portal)
 
+    def pending_row(self, pending_id: int) -> PendingTier | None:
+        """The tier move ``pending_id`` whatever its status (None when there is no such id)."""
+        return self._pending.get(self._portal, pending_id)
+
     def approve(self, pending_id: int, *, by: str, now: datetime) -> TierChange:
         """Apply the downgrade awaiting approval ``pending_id``. UsageError when there is none."""
         row = self._open_row(pending_id, "awaiting_approval")

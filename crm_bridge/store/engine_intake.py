@@ -107,6 +107,13 @@ class IntakeRepository:
         with state_errors("reading registrations"), self._engine.connect() as conn:
             return [_registration(r._mapping) for r in conn.execute(query.order_by(t.c.id))]
 
+    def of_partner(self, portal: str, partner_id: str) -> list[Registration]:
+        """Every registration ``partner_id`` made (newest first), whatever became of it."""
+        t = intake_registrations
+        query = select(t).where(t.c.portal == portal, t.c.partner_id == partner_id)
+        with state_errors("reading registrations"), self._engine.connect() as conn:
+            return [_registration(r._mapping) for r in conn.execute(query.order_by(t.c.id.desc()))]
+
     def mark_created(self, portal: str, external_id: str, lead_crm_id: str) -> None:
         self._set(portal, external_id, status="created", lead_crm_id=lead_crm_id, error=None)
 

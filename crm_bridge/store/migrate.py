@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from crm_bridge.errors import StateError
-from crm_bridge.store import engine_schema, schema
+from crm_bridge.store import engine_schema, portal_schema, schema
 from crm_bridge.store.db import write_transaction
 from crm_bridge.store.types import UtcDateTime
 
@@ -88,7 +88,8 @@ def _engine_v2(conn: Connection) -> None:
 ENGINE = Component(
     "engine", engine_schema.metadata, engine_schema.ENGINE_SCHEMA_VERSION, upgrades={2: _engine_v2}
 )
-DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE)
+PORTAL = Component("portal", portal_schema.metadata, portal_schema.PORTAL_SCHEMA_VERSION)
+DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE, PORTAL)
 
 _PG_MIGRATION_LOCK = 0x63726D62  # "crmb": one migrating process at a time on PostgreSQL
 

@@ -1,0 +1,1 @@
+"""The daemon's web side (ASGI): the intake API, the partner portal and the head's dashboard."""

@@ -1,0 +1,18 @@
+// crm-bridge portal: sign in from a personal link (the key travels in the URL fragment, which the
+// browser never sends to the server), and period pickers that apply on change.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("signin-form");
+    var key = document.getElementById("key");
+    var hash = window.location.hash.slice(1);
+    if (form && key && /^cbp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/.test(hash)) {
+      key.value = hash;
+      history.replaceState(null, "", window.location.pathname);
+      form.submit();
+    }
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  });
+})();
