@@ -111,11 +111,12 @@ def build_dashboard(
     partners = list(store.partners(portal))
     funnel = next(f for f in layout.funnels if f.key == FunnelKey.ACQUISITION.value)
     kinds = {s.key: s.kind for s in funnel.stages}
-    # a partner card has no creation time the funnel needs: the "now" scope counts every partner, one
-    # without an acquisition stage as at the first stage
+    # partner cards have no creation time the funnel needs (the "now" scope counts them where they are);
+    # a partner without an acquisition stage in the CRM is not on the funnel
     acquisition = [
-        _Card(p.acquisition_stage or "", kinds.get(p.acquisition_stage or "", StageKind.OPEN), now)
+        _Card(p.acquisition_stage, kinds.get(p.acquisition_stage, StageKind.OPEN), now)
         for p in partners
+        if p.acquisition_stage
     ]
     deals = list(store.deals(portal))
     tier_cards = [_Card(d.stage, d.stage_kind, d.created_at) for d in deals if d.funnel == FunnelKey.TIER_UPGRADE]

@@ -2,17 +2,24 @@
 // browser never sends to the server), and period pickers that apply on change.
 (function () {
   "use strict";
-  document.addEventListener("DOMContentLoaded", function () {
+  var KEY = /^cbp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/;
+
+  function signInFromLink() {
     var form = document.getElementById("signin-form");
     var key = document.getElementById("key");
     var hash = window.location.hash.slice(1);
-    if (form && key && /^cbp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/.test(hash)) {
+    if (form && key && KEY.test(hash)) {
       key.value = hash;
       history.replaceState(null, "", window.location.pathname);
       form.submit();
     }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    signInFromLink();
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
   });
+  window.addEventListener("hashchange", signInFromLink);
 })();

@@ -1,0 +1,79 @@
+"""A small demo partner network on a Bitrix24 sandbox, wired to the portal's FastAPI routes: what the
+portal's HTTP tests and browser tests run against (``PortalWorld``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from crm_bridge.bootstrap import App, bootstrap
+from crm_bridge.config import load_settings
+from crm_bridge.daemon.engine import Engine
+from crm_bridge.domain.model import Partner
+from crm_bridge.plugin import spec_for
+from crm_bridge.sandbox.server import Sandbox
+from crm_bridge.services.demo import run_demo
+from crm_bridge.services.sync import sync
+from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.web.portal import PortalContext, mount_portal, portal_context
+
+ADMIN_TOKEN = "head-secret-for-tests-0123456789"
+
+
+@dataclass
+class PortalWorld:
+    sandbox: Sandbox
+    app: App
+    engine: Engine
+    ctx: PortalContext
+    web: FastAPI
+    out_dir: Path
+
+    def partners(self) -> list[Partner]:
+        """Partners by name (the first two are the tests' "ours" and "theirs")."""
+        return sorted(self.app.store.partners(self.app.portal), key=lambda p: (p.name, p.crm_id))
+
+    def invite(self, partner_id: str) -> str:
+        return self.ctx.access.invite(partner_id).key
+
+    def sync(self) -> None:
+        sync(self.app.adapter, self.app.store, self.app.portal, now=datetime.now(UTC))
+
+    def await_downgrade(self, partner: Partner, to_tier: str) -> PendingTier:
+        """A downgrade of ``partner`` waiting for the head (as ``tiers evaluate`` with
+        ``approval_required`` leaves it)."""
+        now = datetime.now(UTC)
+        return TierPendingRepository(self.app.store.engine).upsert_open(
+            self.app.portal,
+            partner.crm_id,
+            from_tier=partner.tier,
+            to_tier=to_tier,
+            reason="below the thresholds for 2 evaluations",
+            status="awaiting_approval",
+            started_at=now,
+            effective_at=now,
+        )
+
+    def close(self) -> None:
+        self.app.close()
+        self.sandbox.stop()
+
+
+def build_world(out_dir: Path, **web_options: Any) -> PortalWorld:
+    sandbox = Sandbox("bitrix24", latency_ms=0.0, per_record_ms=0.0, rate_limit=False)
+    sandbox.start()
+    result = run_demo(out_dir, sandbox, per_type=3, months=3, fresh_leads=6)
+    support = spec_for("bitrix24").demo
+    assert support is not None
+    _, env = support.crm_section(sandbox.config_snippet(), False)
+    settings = load_settings(result.config_path, environ=env)
+    app = bootstrap(settings)
+    engine = Engine(app)
+    ctx = portal_context(app, engine, environ={"CRM_BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN})
+    web = FastAPI(**web_options)
+    mount_portal(web, ctx)
+    return PortalWorld(sandbox, app, engine, ctx, web, out_dir)
