@@ -16,8 +16,6 @@ import pytest
 import requests
 
 from crm_bridge.cli.output import configure_logging
-from crm_bridge.daemon.app import intake_endpoint, openapi_document
-from crm_bridge.daemon.server import DaemonHttpServer, HttpApp
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.errors import CrmValidationError
 from crm_bridge.fake import FakeClock, FakeCRM
@@ -29,6 +27,8 @@ from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store
+from crm_bridge.web import WebContext, create_app
+from crm_bridge.web.server import WebServer
 
 PORTAL = "fake:test"
 FORGED = "2026-12-06 09:00:00,000 CRITICAL crm_bridge.auth: admin logged in"
@@ -125,10 +125,9 @@ def test_hostile_crm_answers_and_requests_through_the_api_stay_on_one_log_line(
     keys = ApiKeys(store.intake, PORTAL)
     key = keys.create(next(iter(crm.state.partners)), now=fake_clock()).key
     api = IntakeApi(keys, IntakeService(crm, store, PORTAL), fake_clock)
-    app = HttpApp(health=lambda: (True, {}), metrics=lambda: "", openapi=openapi_document())
-    app.intake = intake_endpoint(api)
+    app = create_app(WebContext(intake=api))
     capsys.readouterr()
-    with DaemonHttpServer("127.0.0.1", 0, app) as server:
+    with WebServer(app, "127.0.0.1", 0) as server:
         for i, answer in enumerate(HOSTILE):
             crm.answer = answer
             body = {"customer_name": f"raise {answer}", "email": f"r{i}@example.ru"}
@@ -142,6 +141,9 @@ def test_hostile_crm_answers_and_requests_through_the_api_stay_on_one_log_line(
                 b"GET /x\x1b[31m\x85\xe2\x80\xa8" + FORGED.encode().replace(b" ", b"_") + b" HTTP/1.0\r\n\r\n"
             )
             raw.recv(4096)
+        # the same, percent-encoded: a valid request whose decoded path carries the control characters
+        hostile_path = "/x%1B%5B31m%C2%85%E2%80%A8%0A" + FORGED.replace(" ", "%20")
+        assert requests.get(f"{server.url}{hostile_path}", timeout=10).status_code == 404
 
     logged = records(capsys.readouterr().err, log_format)
     assert sum("intake: CRM error" in line for line in logged) == len(HOSTILE)

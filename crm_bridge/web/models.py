@@ -1,0 +1,113 @@
+"""Pydantic models of the HTTP API: ``/openapi.json`` is generated from them. The intake's own checks
+(``services.intake_fields``) decide; ``LeadSubmission`` describes the same rules for clients (a test
+keeps the two in step)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AMOUNT_PATTERN = r"^[0-9]+([.,][0-9]{1,2})?$"
+
+
+class LeadSubmission(BaseModel):
+    """A partner lead (deal registration). At least one of email, phone or tax_id identifies the
+    customer (it is what channel-conflict detection compares)."""
+
+    model_config = ConfigDict(extra="forbid", title="LeadSubmission")
+
+    customer_name: Annotated[
+        str, Field(min_length=1, max_length=255, description="The end customer's company or person name.")
+    ]
+    email: Annotated[
+        str, Field(max_length=254, description="Customer e-mail; compared case-insensitively.")
+    ] = ""
+    phone: Annotated[
+        str, Field(max_length=40, description="Customer phone in any usual notation; normalised to E.164.")
+    ] = ""
+    tax_id: Annotated[str, Field(max_length=20, description="Customer tax id (ИНН: 10 or 12 digits).")] = ""
+    amount: Annotated[
+        str | float | None,
+        Field(
+            description='Expected deal amount in the CRM\'s currency, as a decimal string ("1500.50", '
+            '"1 500,50") or a number; at most two decimal places, not above intake.max_amount.'
+        ),
+    ] = None
+    comment: Annotated[str, Field(max_length=4000)] = ""
+
+
+class LeadAccepted(BaseModel):
+    """The lead is in the CRM (created now, or found: a retry)."""
+
+    lead_id: Annotated[str, Field(description="The lead's id in the CRM.")]
+    external_id: Annotated[str, Field(description="crm-bridge's idempotency key of this lead.")]
+    status: Literal["created", "existing"]
+    conflict: Annotated[
+        bool,
+        Field(
+            description="True when the customer is already registered by another partner; the lead is "
+            "kept for the first registrant's review."
+        ),
+    ]
+    message: str | None = None
+
+
+class FieldProblemOut(BaseModel):
+    field: Annotated[str, Field(description="The field (or header) the problem concerns.")]
+    message: str
+
+
+ErrorCode = Literal[
+    "invalid_request",
+    "unauthorized",
+    "too_large",
+    "unsupported_media_type",
+    "unavailable",
+    "not_found",
+    "method_not_allowed",
+    "refused",
+    "too_many_attempts",
+    "too_many_requests",
+    "internal_error",
+]
+
+
+class Problem(BaseModel):
+    """Every error answer: a stable code, a sentence, and the fields concerned when there are any."""
+
+    error: ErrorCode
+    message: str
+    problems: list[FieldProblemOut] | None = None
+
+
+class JobState(BaseModel):
+    runs: int = 0
+    failures: int = 0
+    last_success: str | None = None
+    last_error: str | None = None
+    last_duration_seconds: float | None = None
+    running: bool = False
+
+
+class Health(BaseModel):
+    """Liveness: the daemon runs; ``degraded`` while a critical job (sync) fails."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["ok", "degraded", "stopping"]
+    jobs: dict[str, JobState] = Field(default_factory=dict)
+
+
+class Readiness(BaseModel):
+    """Readiness: each dependency (the state store, the CRM) and why it is not ready."""
+
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str] = Field(description='Dependency -> "ok" or the reason it is not ready.')
+
+
+def problem_body(error: str, message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if problems:
+        body["problems"] = problems
+    return body
