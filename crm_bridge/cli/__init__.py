@@ -33,6 +33,7 @@ VERBS: tuple[str, ...] = (
     "run",
     "intake",
     "tiers",
+    "partners",
     "report",
     "rewards",
     "sandbox",

@@ -125,8 +125,23 @@ def _note(kind: str) -> str:
     + "; ".join(f"{k}: {_note(k)}" for k in demo_kinds())
     + ").",
 )
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then keep the sandbox and run the daemon over the demo's data: the partner portal (with a "
+    "sign-in link for one demo partner) and the head's dashboard, until Ctrl+C.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="With --serve: the daemon's port on 127.0.0.1 (0: any free port).",
+)
 @click.pass_obj
-def command(obj: CliContext, out_dir: Path, seed: int, kind: str | None, rate_limit: bool) -> None:
+def command(
+    obj: CliContext, out_dir: Path, seed: int, kind: str | None, rate_limit: bool, serve: bool, port: int
+) -> None:
     """Run crm-bridge end to end against a local CRM sandbox: provision the four partner funnels,
     seed a partner network (partners of every type with curators, a few thousand leads and deals over
     the last months), then sync, distribute new leads, evaluate tiers, compute rewards and write the
@@ -144,4 +159,58 @@ def command(obj: CliContext, out_dir: Path, seed: int, kind: str | None, rate_li
             progress=lambda label: console.print(f"[dim]• {label}…[/dim]"),
         )
         result.crm_requests = sandbox.request_count()
-    render(result, console)
+        render(result, console)
+        if serve:
+            serve_demo(obj, sandbox, result, kind, rate_limit, port)
+        else:
+            console.print(
+                "Partner portal and dashboard: [bold]crm-bridge demo --serve[/bold] runs the demo and "
+                "keeps it running with a sign-in link for a demo partner and the head's secret.",
+                highlight=False,
+            )
+
+
+def serve_demo(
+    obj: CliContext, sandbox: Sandbox, result: DemoResult, kind: str, rate_limit: bool, port: int
+) -> None:
+    """Run the daemon (jobs, intake API, partner portal, dashboard) over the demo's config and state
+    while the sandbox stays up; print a partner's sign-in link and the head's secret."""
+    import os
+    import secrets
+
+    from crm_bridge.bootstrap import bootstrap
+    from crm_bridge.config import load_settings
+    from crm_bridge.daemon.app import build_daemon
+    from crm_bridge.services.metrics import BridgeMetrics
+    from crm_bridge.services.portal.access import ADMIN_TOKEN_ENV, PortalAccess
+
+    demo = spec_for(kind).demo
+    if demo is None:
+        raise UsageError(f"demo --serve: the {kind} adapter has no demo support")
+    _, env = demo.crm_section(sandbox.config_snippet(), rate_limit)
+    settings = load_settings(result.config_path, environ={**os.environ, **env})
+    token = os.environ.get(ADMIN_TOKEN_ENV) or secrets.token_urlsafe(24)
+    os.environ[ADMIN_TOKEN_ENV] = token  # the dashboard's sign-in reads it when the daemon starts
+    metrics = BridgeMetrics()
+    console = obj.console
+    with bootstrap(settings, on_request=metrics.http_observer) as app:
+        daemon = build_daemon(app, metrics=metrics, host="127.0.0.1", port=port)
+        if daemon.http is None:
+            raise AssertionError("invariant broken: the demo daemon serves HTTP")
+        url = daemon.http.url
+        leaders = {name for _, name, _ in result.leaders}
+        partners = sorted(app.store.partners(app.portal), key=lambda p: (p.name not in leaders, p.name))
+        partner = partners[0]
+        invitation = PortalAccess.for_app(app).invite(partner.crm_id, label="crm-bridge demo")
+        console.print(
+            f"\n[bold]Partner portal[/bold] for {escape(partner.name)} (open the link):", highlight=False
+        )
+        click.echo(f"  {url}/portal/signin#{invitation.key}")
+        console.print("[bold]Head's dashboard[/bold]:", highlight=False)
+        click.echo(f"  {url}/admin/   secret ({ADMIN_TOKEN_ENV}): {token}")
+        console.print(
+            f"Another partner's link: crm-bridge --config {result.config_path} partners invite "
+            '"<name or id>" (while this runs). Stop with Ctrl+C.',
+            highlight=False,
+        )
+        daemon.run_until_signal()

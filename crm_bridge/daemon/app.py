@@ -1,6 +1,7 @@
 """Wiring ``crm-bridge run``: the engine's jobs as contained runners on the configured schedule, and
-the web application (``crm_bridge.web``: intake API, /healthz, /readyz, /metrics, /openapi.json, /docs
-and any further routers) served by uvicorn over the same application."""
+the web application (``crm_bridge.web``: intake API, /healthz, /readyz, /metrics, /openapi.json, /docs,
+the partner portal /portal and the head's dashboard /admin, and any further routers) served by uvicorn
+over the same application."""
 
 from __future__ import annotations
 
@@ -118,6 +119,11 @@ def build_daemon(
     if http:
         ctx = build_web_context(app, metrics, engine, health)
         web = create_app(ctx, routers=routers)
+        from crm_bridge.web.portal import mount_portal, portal_context
+
+        mount_portal(
+            web, portal_context(app, engine, jobs=lambda: {n: r.status.as_json() for n, r in runners.items()})
+        )
         listen_host = host or settings.intake.listen_host
         listen_port = settings.intake.listen_port if port is None else port
         server = WebServer(web, listen_host, listen_port, graceful_timeout=stop_timeout)

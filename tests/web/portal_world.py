@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -19,6 +18,8 @@ from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import run_demo
 from crm_bridge.services.sync import sync
 from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.web.app import create_app
+from crm_bridge.web.context import WebContext
 from crm_bridge.web.portal import PortalContext, mount_portal, portal_context
 
 ADMIN_TOKEN = "head-secret-for-tests-0123456789"
@@ -63,7 +64,7 @@ class PortalWorld:
         self.sandbox.stop()
 
 
-def build_world(out_dir: Path, **web_options: Any) -> PortalWorld:
+def build_world(out_dir: Path) -> PortalWorld:
     sandbox = Sandbox("bitrix24", latency_ms=0.0, per_record_ms=0.0, rate_limit=False)
     sandbox.start()
     result = run_demo(out_dir, sandbox, per_type=3, months=3, fresh_leads=6)
@@ -74,6 +75,6 @@ def build_world(out_dir: Path, **web_options: Any) -> PortalWorld:
     app = bootstrap(settings)
     engine = Engine(app)
     ctx = portal_context(app, engine, environ={"CRM_BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN})
-    web = FastAPI(**web_options)
+    web = create_app(WebContext(bridge=app, services={"engine": engine}))
     mount_portal(web, ctx)
     return PortalWorld(sandbox, app, engine, ctx, web, out_dir)

@@ -14,15 +14,17 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from crm_bridge.domain.model import Partner
 from crm_bridge.errors import DataError, UsageError
 from crm_bridge.store.portal import InvitationRecord, PortalRepository, SessionRecord
 
 PREFIX = "cbp"
-ADMIN_TOKEN_ENV = "CRM_BRIDGE_ADMIN_TOKEN"
+ADMIN_TOKEN_ENV = "CRM_BRIDGE_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a secret)
 MIN_ADMIN_TOKEN = 16
 _KEY = re.compile(rf"^{PREFIX}_([a-z0-9]{{12}})_([A-Za-z0-9_-]{{43}})$")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -34,6 +36,28 @@ def _hash(secret: str, salt: str) -> str:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_partner(partners: Iterable[Partner], wanted: str) -> Partner:
+    """The partner ``wanted`` names: its CRM id, or its name (any case). UsageError naming the
+    candidates when none or several match."""
+    text = wanted.strip()
+    listed = list(partners)
+    by_id = [p for p in listed if p.crm_id == text]
+    if by_id:
+        return by_id[0]
+    by_name = [p for p in listed if p.name.casefold() == text.casefold()]
+    if len(by_name) == 1:
+        return by_name[0]
+    if by_name:
+        ids = ", ".join(p.crm_id for p in by_name)
+        raise UsageError(f"{len(by_name)} partners are called {text!r} (ids {ids}): give the CRM id")
+    similar = [p for p in listed if text.casefold() in p.name.casefold()][:5]
+    hint = "; did you mean " + ", ".join(f"{p.name} (id {p.crm_id})" for p in similar) if similar else ""
+    raise UsageError(
+        f"no partner {text!r} in the state store (a CRM id or the exact name; run `crm-bridge sync --once` "
+        f"first){hint}"
+    )
 
 
 def invitation_id_of(key: str) -> str:
@@ -90,6 +114,19 @@ class PortalAccess:
         self._decoy_salt = secrets.token_hex(16)
         self._decoy_hash = _hash(secrets.token_urlsafe(32), self._decoy_salt)
 
+    @classmethod
+    def for_app(cls, app: Any, *, admin_token: str | None = None) -> PortalAccess:
+        """Over ``app``'s state store (``crm_bridge.bootstrap.App``) with its ``portal`` config."""
+        cfg = app.settings.portal
+        return cls(
+            PortalRepository(app.store.engine),
+            app.portal,
+            clock=app.clock,
+            invitation_days=cfg.invitation_days,
+            session_hours=cfg.session_hours,
+            admin_token=admin_token,
+        )
+
     @property
     def admin_enabled(self) -> bool:
         return self._admin_digest is not None
@@ -119,7 +156,9 @@ class PortalAccess:
                 raise UsageError(
                     f"no portal invitation with id {invitation_id!r} (see `crm-bridge partners invitations`)"
                 )
-            raise DataError(f"invitation {invitation_id} was already revoked", where=f"invitation {invitation_id}")
+            raise DataError(
+                f"invitation {invitation_id} was already revoked", where=f"invitation {invitation_id}"
+            )
         record = self._repo.invitation(self._portal, invitation_id)
         if record is None:
             raise AssertionError("invariant broken: a revoked invitation is stored")
@@ -146,7 +185,9 @@ class PortalAccess:
         invitation = self.verify(key)
         if invitation is None:
             return None
-        return self._session("partner", invitation.partner_id, invitation.invitation_id, invitation.expires_at)
+        return self._session(
+            "partner", invitation.partner_id, invitation.invitation_id, invitation.expires_at
+        )
 
     def sign_in_admin(self, token: str) -> NewSession | None:
         """A head's session when ``token`` is the configured secret (compared in constant time)."""

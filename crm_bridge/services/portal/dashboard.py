@@ -87,9 +87,7 @@ def _ordered(layout: DesiredLayout, key: str) -> tuple[str, list[str], str, dict
     return funnel.name, open_keys, won, {s.key: s.name for s in stages}
 
 
-def _funnel(
-    layout: DesiredLayout, key: str, cards: Iterable[Any], period: Period | None
-) -> FunnelView:
+def _funnel(layout: DesiredLayout, key: str, cards: Iterable[Any], period: Period | None) -> FunnelView:
     name, open_keys, won, names = _ordered(layout, key)
     reach = funnel_conversion(cards, open_keys, won, period)
     return FunnelView(key, name, "period" if period is not None else "now", reach, names)
@@ -119,7 +117,9 @@ def build_dashboard(
         if p.acquisition_stage
     ]
     deals = list(store.deals(portal))
-    tier_cards = [_Card(d.stage, d.stage_kind, d.created_at) for d in deals if d.funnel == FunnelKey.TIER_UPGRADE]
+    tier_cards = [
+        _Card(d.stage, d.stage_kind, d.created_at) for d in deals if d.funnel == FunnelKey.TIER_UPGRADE
+    ]
     repeat_cards = [_Card(d.stage, d.stage_kind, d.created_at) for d in deals if d.funnel == FunnelKey.REPEAT]
     funnels = (
         _funnel(layout, FunnelKey.ACQUISITION.value, acquisition, None),

@@ -15,7 +15,8 @@ __all__ = ["PortalContext", "mount_portal", "portal_context"]
 
 
 def mount_portal(app: FastAPI, ctx: PortalContext) -> None:
-    """Add the portal's and the dashboard's routes and static files to ``app``."""
+    """Add the portal's and the dashboard's static files and routes to ``app`` (the files first: the
+    routers end with an HTML "not found" page for any other path under /portal and /admin)."""
+    app.mount("/portal/static", StaticFiles(directory=str(STATIC)), name="portal-static")
     app.include_router(partner_router(ctx))
     app.include_router(admin_router(ctx))
-    app.mount("/portal/static", StaticFiles(directory=str(STATIC)), name="portal-static")

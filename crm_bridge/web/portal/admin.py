@@ -58,11 +58,11 @@ def admin_router(ctx: PortalContext) -> APIRouter:
         else:
             new = ctx.access.sign_in_admin(token)
             if new is not None:
-                response = redirect("/admin/")
+                done = redirect("/admin/")
                 life = int((new.record.expires_at - new.record.created_at).total_seconds())
-                set_cookie(response, request, ADMIN_COOKIE, new.token, "/admin", life)
-                response.delete_cookie(PRE_COOKIE, path="/")
-                return response
+                set_cookie(done, request, ADMIN_COOKIE, new.token, "/admin", life)
+                done.delete_cookie(PRE_COOKIE, path="/")
+                return done
             ctx.admin_throttle.failed(who, "")
             error = "bad"
         fresh = pre_token(request)
@@ -135,5 +135,9 @@ def admin_router(ctx: PortalContext) -> APIRouter:
     @router.post("/tiers/{pending_id}/reject")
     def reject(request: Request, pending_id: int, csrf: str = Form("")) -> Response:
         return decide(request, pending_id, csrf, "rejected")
+
+    @router.get("/{rest:path}")
+    def unknown(request: Request, rest: str) -> Response:
+        return not_found(ctx, request, "admin")
 
     return router

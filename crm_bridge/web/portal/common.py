@@ -32,7 +32,7 @@ from crm_bridge.services.portal.access import ADMIN_TOKEN_ENV, PortalAccess
 from crm_bridge.services.portal.dashboard import Dashboard, build_dashboard
 from crm_bridge.services.portal.partner_view import PartnerPortal
 from crm_bridge.services.tiers import TierService
-from crm_bridge.store.portal import PortalRepository, SessionRecord
+from crm_bridge.store.portal import SessionRecord
 from crm_bridge.web.portal import i18n
 
 HERE = Path(__file__).parent
@@ -85,26 +85,25 @@ class PortalContext:
         return f"{self.public_url.rstrip('/')}/portal/signin#{key}"
 
 
-def portal_context(app: Any, engine: Any, *, environ: Mapping[str, str] | None = None) -> PortalContext:
+def portal_context(
+    app: Any,
+    engine: Any,
+    *,
+    jobs: Callable[[], Mapping[str, Mapping[str, Any]]] = dict,
+    environ: Mapping[str, str] | None = None,
+) -> PortalContext:
     """Wire the portal for ``app`` (``crm_bridge.bootstrap.App``) with the daemon's ``engine``
-    (``crm_bridge.daemon.engine.Engine``). The head's secret comes from ``CRM_BRIDGE_ADMIN_TOKEN``."""
+    (``crm_bridge.daemon.engine.Engine``); ``jobs`` gives the daemon's job statuses (name ->
+    ``JobStatus.as_json()``). The head's secret comes from ``CRM_BRIDGE_ADMIN_TOKEN``."""
     from crm_bridge.config.funnels import desired_layout_for
 
     env = os.environ if environ is None else environ
     settings = app.settings
     layout: DesiredLayout = desired_layout_for(settings)
     cfg = settings.portal
-    access = PortalAccess(
-        PortalRepository(app.store.engine),
-        app.portal,
-        clock=app.clock,
-        invitation_days=cfg.invitation_days,
-        session_hours=cfg.session_hours,
-        admin_token=env.get(ADMIN_TOKEN_ENV) or None,
-    )
+    access = PortalAccess.for_app(app, admin_token=env.get(ADMIN_TOKEN_ENV) or None)
     limits = AuthLimits.from_settings(settings)
     public = cfg.public_url or f"http://{settings.intake.listen_host}:{settings.intake.listen_port}"
-    jobs: Callable[[], Mapping[str, Mapping[str, Any]]] = getattr(engine, "job_statuses", dict)
     return PortalContext(
         access=access,
         partners=PartnerPortal(app.store, app.portal, settings, layout, clock=app.clock),
@@ -173,7 +172,9 @@ def render(
         "when": lambda m: i18n.when(m.astimezone(zone) if m else None, lang),
         "period_name": lambda key: i18n.period_name(key, lang),
         "width": bar_width,
-        "here": quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&-_."),
+        "here": quote(
+            request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&-_."
+        ),
     }
     response = ctx.templates.TemplateResponse(request, template, {**helpers, **values}, status_code=status)
     return harden(response)

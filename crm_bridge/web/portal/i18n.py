@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of sentences: one line each reads better than split strings)
 """The portal's and the dashboard's words in Russian and English, and which language a request gets:
 the ``lang`` cookie (set by the page's switch), else the browser's Accept-Language, else the config's
 locale."""

@@ -73,11 +73,11 @@ def partner_router(ctx: PortalContext) -> APIRouter:
         else:
             new = ctx.access.sign_in_partner(key)
             if new is not None:
-                response = redirect("/portal/")
+                done = redirect("/portal/")
                 life = int((new.record.expires_at - new.record.created_at).total_seconds())
-                set_cookie(response, request, PARTNER_COOKIE, new.token, "/portal", life)
-                response.delete_cookie(PRE_COOKIE, path="/")
-                return response
+                set_cookie(done, request, PARTNER_COOKIE, new.token, "/portal", life)
+                done.delete_cookie(PRE_COOKIE, path="/")
+                return done
             door.failed(who, invitation_id_of(key))
             error = "bad"
         token = pre_token(request)
@@ -112,7 +112,9 @@ def partner_router(ctx: PortalContext) -> APIRouter:
         if data is None:
             return not_found(ctx, request)
         recent = ctx.partners.leads(session.partner_id or "")[:5]
-        return page(request, "overview.html", session, data=data, tier=data.tier, recent=recent, nav="overview")
+        return page(
+            request, "overview.html", session, data=data, tier=data.tier, recent=recent, nav="overview"
+        )
 
     @router.get("/leads")
     def leads(request: Request) -> Response:
@@ -195,11 +197,15 @@ def partner_router(ctx: PortalContext) -> APIRouter:
         except (CrmRetriableError, CrmError, CrmBridgeError):
             return form_page(request, session, values, {}, "unavailable", status=503)
         if outcome.status == "rejected":
-            return form_page(request, session, values, {"customer_name": outcome.error}, "registered_error", 422)
+            return form_page(
+                request, session, values, {"customer_name": outcome.error}, "registered_error", 422
+            )
         if outcome.status == "failed":
             return form_page(request, session, values, {}, "refused:" + outcome.error, status=422)
         key = outcome.lead_crm_id or submission.external_id
-        return redirect(f"/portal/leads/{key}?new={'existing' if outcome.status == 'existing' else 'created'}")
+        return redirect(
+            f"/portal/leads/{key}?new={'existing' if outcome.status == 'existing' else 'created'}"
+        )
 
     @router.get("/tier")
     def tier(request: Request) -> Response:
@@ -240,5 +246,9 @@ def partner_router(ctx: PortalContext) -> APIRouter:
         return page(
             request, "leaderboard.html", session, rows=rows, period=chosen, periods=choices, nav="leaderboard"
         )
+
+    @router.get("/{rest:path}")
+    def unknown(request: Request, rest: str) -> Response:
+        return not_found(ctx, request)
 
     return router
