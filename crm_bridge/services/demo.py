@@ -67,6 +67,22 @@ class DemoResult:
     crm_requests: int = 0
 
 
+def department_goals(now: datetime, partners: int) -> dict[str, dict[str, int]]:
+    """The department's plan for the current and the previous month (Europe/Moscow, the demo's zone),
+    sized to the demo network (so the dashboard shows plan against actual)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Moscow")
+    month = Period.containing(now, "month", zone)
+    targets = {
+        "revenue": partners * 700_000,
+        "leads": partners * 4,
+        "conversion": 20,
+        "new_partners": max(1, partners // 25),
+    }
+    return {month.key: targets, month.previous(zone).key: targets}
+
+
 def lead_stages(layout: DesiredLayout) -> list[str]:
     """The lead funnel's open stage keys in order."""
     funnel = next(f for f in layout.funnels if f.key == "leads")
@@ -139,6 +155,7 @@ def run_demo(
         stale.unlink()
     config = demo_config(f"sqlite:///{db}", kind, section)
     config["reports"]["out_dir"] = str(out_dir / "reports")
+    config["goals"]["department"] = department_goals(moment, per_type * 4)
     write_private(
         result.config_path,
         f"# Written by `crm-bridge demo`: a {spec_for(kind).title} sandbox on a local port.\n"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import requests
 from fastapi import FastAPI
 
 from crm_bridge.bootstrap import App, bootstrap
@@ -33,6 +34,7 @@ class PortalWorld:
     ctx: PortalContext
     web: FastAPI
     out_dir: Path
+    webhook_url: str
 
     def partners(self) -> list[Partner]:
         """Partners by name (the first two are the tests' "ours" and "theirs")."""
@@ -43,6 +45,23 @@ class PortalWorld:
 
     def sync(self) -> None:
         sync(self.app.adapter, self.app.store, self.app.portal, now=datetime.now(UTC))
+
+    def move_lead(self, lead_id: str, stage_key: str) -> None:
+        """Move a partner lead (a deal of the lead funnel on Bitrix24) to ``stage_key`` in the CRM, the way a
+        manager would, through the CRM's REST API (``crm.deal.update``)."""
+        deals = self.sandbox.emulator.dump()["records"]["deal"]
+        there = next(
+            lead.crm_id
+            for lead in self.app.store.leads(self.app.portal)
+            if lead.stage == stage_key and lead.crm_id != lead_id
+        )
+        code = next(d["STAGE_ID"] for d in deals if d["ID"] == there)
+        answer = requests.post(
+            f"{self.webhook_url.rstrip('/')}/crm.deal.update.json",
+            json={"id": lead_id, "fields": {"STAGE_ID": code}},
+            timeout=10,
+        )
+        answer.raise_for_status()
 
     def await_downgrade(self, partner: Partner, to_tier: str) -> PendingTier:
         """A downgrade of ``partner`` waiting for the head (as ``tiers evaluate`` with
@@ -77,4 +96,4 @@ def build_world(out_dir: Path) -> PortalWorld:
     ctx = portal_context(app, engine, environ={"CRM_BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN})
     web = create_app(WebContext(bridge=app, services={"engine": engine}))
     mount_portal(web, ctx)
-    return PortalWorld(sandbox, app, engine, ctx, web, out_dir)
+    return PortalWorld(sandbox, app, engine, ctx, web, out_dir, env["B24_WEBHOOK_URL"])
