@@ -170,6 +170,19 @@ def command(
             )
 
 
+def _remember_env(dotenv: Path, env: dict[str, str]) -> None:
+    """Put the sandbox's variables (its local webhook URL or token) into the demo's private ``.env``, so
+    other commands on the demo's config reach the running sandbox."""
+    from crm_bridge.security.files import write_private
+
+    kept = [
+        line
+        for line in (dotenv.read_text(encoding="utf-8").splitlines() if dotenv.exists() else [])
+        if line.split("=", 1)[0] not in env
+    ]
+    write_private(dotenv, "\n".join([*kept, *(f"{k}={v}" for k, v in env.items())]) + "\n")
+
+
 def serve_demo(
     obj: CliContext, sandbox: Sandbox, result: DemoResult, kind: str, rate_limit: bool, port: int
 ) -> None:
@@ -189,6 +202,7 @@ def serve_demo(
         raise UsageError(f"demo --serve: the {kind} adapter has no demo support")
     _, env = demo.crm_section(sandbox.config_snippet(), rate_limit)
     settings = load_settings(result.config_path, environ={**os.environ, **env})
+    _remember_env(result.config_path.parent / ".env", env)  # `crm-bridge --config <demo> …` works meanwhile
     token = os.environ.get(ADMIN_TOKEN_ENV) or secrets.token_urlsafe(24)
     os.environ[ADMIN_TOKEN_ENV] = token  # the dashboard's sign-in reads it when the daemon starts
     metrics = BridgeMetrics()

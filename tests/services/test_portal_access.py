@@ -1,0 +1,106 @@
+"""Portal sign-in as a use case (``services.portal.access``): invitations stored hashed, expiring and
+revocable; sessions server-side, never outliving their invitation; the head's secret compared in full."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from crm_bridge.domain.model import Partner
+from crm_bridge.errors import DataError, UsageError
+from crm_bridge.fake import FakeClock
+from crm_bridge.services.portal.access import PortalAccess, find_partner, invitation_id_of
+from crm_bridge.store import Store, open_store
+from crm_bridge.store.portal import PortalRepository
+from crm_bridge.store.portal_schema import portal_invitations, portal_sessions
+
+PORTAL = "bitrix24:test"
+DAY = 86400
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with open_store("sqlite://") as opened:
+        yield opened
+
+
+def access(store: Store, clock: FakeClock, **options: object) -> PortalAccess:
+    return PortalAccess(PortalRepository(store.engine), PORTAL, clock=clock, **options)  # type: ignore[arg-type]
+
+
+def test_only_a_salted_hash_of_an_invitation_and_of_a_session_is_stored(store: Store) -> None:
+    portal = access(store, FakeClock())
+    issued = portal.invite("42")
+    session = portal.sign_in_partner(issued.key)
+    assert session is not None
+
+    with store.engine.connect() as conn:
+        rows = [*conn.execute(select(portal_invitations)), *conn.execute(select(portal_sessions))]
+    stored = [str(v) for row in rows for v in row]
+    assert len(rows) == 2
+    secret = issued.key.split("_", 2)[2]
+    assert not any(secret in value or session.token in value for value in stored)
+    assert session.record.partner_id == "42" and invitation_id_of(issued.key) == issued.invitation_id
+
+
+def test_an_invitation_expires_and_its_session_never_outlives_it(store: Store) -> None:
+    clock = FakeClock()
+    portal = access(store, clock, invitation_days=2, session_hours=72)
+    issued = portal.invite("42")
+    clock.advance(DAY)
+    session = portal.sign_in_partner(issued.key)
+    assert session is not None and portal.session(session.token, "partner") is not None
+
+    clock.advance(DAY + 1)
+
+    assert portal.session(session.token, "partner") is None  # capped at the invitation's end, not 72 h
+    assert portal.sign_in_partner(issued.key) is None
+
+
+def test_revoking_ends_the_sessions_signed_in_with_that_invitation_only(store: Store) -> None:
+    portal = access(store, FakeClock())
+    first, second = portal.invite("42"), portal.invite("42")
+    one, two = portal.sign_in_partner(first.key), portal.sign_in_partner(second.key)
+    assert one is not None and two is not None
+
+    portal.revoke(first.invitation_id)
+
+    assert portal.session(one.token, "partner") is None
+    assert portal.session(two.token, "partner") is not None
+    with pytest.raises(DataError, match="already revoked"):
+        portal.revoke(first.key)
+    with pytest.raises(UsageError, match="no portal invitation"):
+        portal.revoke("nosuchid0000")
+
+
+def test_a_key_with_a_wrong_secret_or_unknown_id_signs_nobody_in(store: Store) -> None:
+    portal = access(store, FakeClock())
+    key = portal.invite("42").key
+    wrong_secret = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    unknown_id = "cbp_" + "z" * 12 + key[16:]
+
+    assert [portal.sign_in_partner(k) for k in (wrong_secret, unknown_id, "", "cbp_x", key + "x")] == [
+        None
+    ] * 5
+
+
+def test_the_heads_secret_must_match_in_full_and_be_long_enough(store: Store) -> None:
+    portal = access(store, FakeClock(), admin_token="s3cret-s3cret-s3cret")
+    assert portal.sign_in_admin("s3cret-s3cret-s3cre") is None
+    head = portal.sign_in_admin("s3cret-s3cret-s3cret")
+    assert head is not None and portal.session(head.token, "admin") is not None
+    assert portal.session(head.token, "partner") is None  # a head's session is no partner's
+    assert access(store, FakeClock()).sign_in_admin("") is None  # no secret configured: the door is shut
+    with pytest.raises(UsageError, match="at least 16 characters"):
+        access(store, FakeClock(), admin_token="short")
+
+
+def test_a_partner_is_found_by_id_or_exact_name_and_a_miss_suggests_names() -> None:
+    partners = [Partner("1", "ООО Вектор"), Partner("2", "ООО Вектор Плюс"), Partner("3", "АО Орион")]
+
+    assert find_partner(partners, "3").name == "АО Орион"
+    assert find_partner(partners, "ооо вектор").crm_id == "1"
+    with pytest.raises(UsageError, match=r"did you mean ООО Вектор \(id 1\), ООО Вектор Плюс \(id 2\)"):
+        find_partner(partners, "Вектор")
