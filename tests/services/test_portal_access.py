@@ -21,8 +21,9 @@ DAY = 86400
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("sqlite://") as opened:
+def store(store_url: str) -> Iterator[Store]:
+    """SQLite, and PostgreSQL when CRM_BRIDGE_TEST_PG_URL is set (the ``store_url`` fixture)."""
+    with open_store(store_url) as opened:
         yield opened
 
 
