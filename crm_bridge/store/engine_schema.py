@@ -18,7 +18,6 @@ from sqlalchemy import (
 
 from crm_bridge.store.types import JsonText, UtcDateTime
 
-
 metadata = MetaData()
 
 # Deal registrations: one row per partner lead that came through the bridge (CSV or HTTP). The row is

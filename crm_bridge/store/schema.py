@@ -20,7 +20,6 @@ from sqlalchemy import (
 
 from crm_bridge.store.types import JsonText, UtcDateTime, money
 
-
 metadata = MetaData()
 
 PORTAL = 200  # "bitrix24:example.bitrix24.ru"

@@ -23,10 +23,11 @@ from sqlalchemy import (
 )
 
 from crm_bridge.errors import StateError
-from . import engine_schema_v2 as engine_schema
-from . import schema_v3 as schema
 from crm_bridge.store.db import write_transaction
 from crm_bridge.store.types import UtcDateTime
+
+from . import engine_schema_v2 as engine_schema
+from . import schema_v3 as schema
 
 _versions_metadata = MetaData()
 schema_version = Table(
