@@ -39,6 +39,7 @@ VERBS: tuple[str, ...] = (
     "sandbox",
     "demo",
     "secrets",
+    "db",
 )
 
 

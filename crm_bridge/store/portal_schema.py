@@ -1,14 +1,12 @@
 """Tables of the partner portal and the head's dashboard (the ``portal`` component of the state store):
 partner invitations (salted hashes of the secret only) and server-side web sessions (hashes of the
-cookie's token only), so a copy of the database signs nobody in."""
+cookie's token only), so a copy of the database signs nobody in. Created by the Alembic revision ``0002_portal``."""
 
 from __future__ import annotations
 
 from sqlalchemy import Column, Index, MetaData, String, Table
 
 from crm_bridge.store.types import UtcDateTime
-
-PORTAL_SCHEMA_VERSION = 1
 
 metadata = MetaData()
 
