@@ -1,6 +1,6 @@
-"""Tables of the partner portal and the head's dashboard (the ``portal`` component of the state store):
-partner invitations (salted hashes of the secret only) and server-side web sessions (hashes of the
-cookie's token only), so a copy of the database signs nobody in. Created by the Alembic revision ``0002_portal``."""
+"""Tables of the partner portal and the head's dashboard: partner invitations (salted hashes of the
+secret only) and server-side web sessions (hashes of the cookie's token only), so a copy of the
+database signs nobody in. Created by the Alembic revision ``0002_portal``."""
 
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ def schema_differences(url: str) -> list[object]:
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            return list(compare_metadata(ctx, [schema.metadata, engine_schema.metadata, portal_schema.metadata]))
+            declared = [schema.metadata, engine_schema.metadata, portal_schema.metadata]
+            return list(compare_metadata(ctx, declared))
     finally:
         engine.dispose()
 

@@ -201,6 +201,7 @@ class PortalAccess:
         self, kind: str, partner_id: str | None, invitation_id: str | None, cap: datetime | None
     ) -> NewSession:
         now = self._clock()
+        self._repo.purge_sessions(self._portal, now)  # expired rows go as new ones come
         expires = now + self._session_life
         if cap is not None:
             expires = min(expires, cap)
