@@ -340,3 +340,16 @@ def test_the_head_rejects_a_downgrade_on_the_dashboard_through_the_tier_service(
 def test_unknown_portal_paths_get_the_portal_not_found_page(world: PortalWorld) -> None:
     answer = TestClient(world.web).get("/portal/no/such/page")
     assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
+
+
+def test_tier_names_follow_the_pages_language(world: PortalWorld, ours_theirs: tuple[str, str]) -> None:
+    partner = next(p for p in world.partners() if p.crm_id == ours_theirs[0])
+    levels = {lv.key: lv.name for lv in world.app.settings.tiers.levels}
+    client = signed_in(world, partner.crm_id)
+
+    english = client.get("/portal/tier", headers={"accept-language": "en"}).text
+    russian = client.get("/portal/tier", headers={"accept-language": "ru"}).text
+
+    key = partner.tier or "bronze"
+    assert f'id="tier-name">{levels[key].get("en")}<' in english
+    assert f'id="tier-name">{levels[key].get("ru")}<' in russian

@@ -105,7 +105,6 @@ def admin_router(ctx: PortalContext) -> APIRouter:
                 "period": chosen,
                 "periods": choices,
                 "flash": flash,
-                "tier_names": data.report.tier_names,
             },
             area="admin",
         )

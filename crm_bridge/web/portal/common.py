@@ -64,6 +64,7 @@ class PortalContext:
     partner_throttle: AuthThrottle
     admin_throttle: AuthThrottle
     public_url: str = ""
+    tier_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # lang -> tier key -> name
     templates: Jinja2Templates = field(init=False)
 
     def __post_init__(self) -> None:
@@ -119,6 +120,10 @@ def portal_context(
         partner_throttle=AuthThrottle(app.store.bucket, app.clock, limits, prefix="portal-auth"),
         admin_throttle=AuthThrottle(app.store.bucket, app.clock, limits, prefix="admin-auth"),
         public_url=public,
+        tier_labels={
+            lang: {level.key: level.name.get(lang) or level.key for level in settings.tiers.levels}
+            for lang in i18n.LANGS
+        },
     )
 
 
@@ -172,6 +177,7 @@ def render(
         "when": lambda m: i18n.when(m.astimezone(zone) if m else None, lang),
         "period_name": lambda key: i18n.period_name(key, lang),
         "width": bar_width,
+        "tier_label": lambda key: ctx.tier_labels.get(lang, {}).get(key or "", key or "—"),
         "here": quote(
             request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&-_."
         ),

@@ -231,7 +231,6 @@ def partner_router(ctx: PortalContext) -> APIRouter:
             currency=currency,
             period=chosen,
             periods=choices,
-            tier_names=ctx.partners.tier_names,
             nav="rewards",
         )
 
