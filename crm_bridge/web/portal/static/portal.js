@@ -17,6 +17,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     signInFromLink();
+    var tab = document.querySelector(".tabs a.on");  // on a phone the tab bar scrolls: show the current tab
+    if (tab && tab.parentNode.scrollWidth > tab.parentNode.clientWidth) {
+      tab.parentNode.scrollLeft = tab.offsetLeft - (tab.parentNode.clientWidth - tab.clientWidth) / 2;
+    }
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
