@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 AMOUNT_PATTERN = r"^[0-9]+([.,][0-9]{1,2})?$"
 
@@ -14,7 +14,7 @@ AMOUNT_PATTERN = r"^[0-9]+([.,][0-9]{1,2})?$"
 EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE_PATTERN = r"^$|^[^0-9]*([0-9][^0-9]*){7,}$"  # any notation with at least 7 digits
 TAX_ID_PATTERN = r"^$|^[0-9]{10}([0-9]{2})?$"
-EXAMPLE_LEAD = {
+EXAMPLE_LEAD: dict[str, JsonValue] = {
     "customer_name": "ООО Ромашка",
     "email": "ivan@romashka.ru",
     "phone": "+7 495 123-45-67",
