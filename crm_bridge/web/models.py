@@ -6,32 +6,64 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 AMOUNT_PATTERN = r"^[0-9]+([.,][0-9]{1,2})?$"
 
 
+EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE_PATTERN = r"^$|^[^0-9]*([0-9][^0-9]*){7,}$"  # any notation with at least 7 digits
+TAX_ID_PATTERN = r"^$|^[0-9]{10}([0-9]{2})?$"
+EXAMPLE_LEAD: dict[str, JsonValue] = {
+    "customer_name": "ООО Ромашка",
+    "email": "ivan@romashka.ru",
+    "phone": "+7 495 123-45-67",
+    "tax_id": "7707083893",
+    "amount": "150000.00",
+    "comment": "Needs 40 licences before March",
+}
+
+
 class LeadSubmission(BaseModel):
     """A partner lead (deal registration). At least one of email, phone or tax_id identifies the
-    customer (it is what channel-conflict detection compares)."""
+    customer (it is what channel-conflict detection compares). Texts are trimmed before they are
+    checked; an amount above ``intake.max_amount`` (10,000,000,000 by default) is refused with 422."""
 
-    model_config = ConfigDict(extra="forbid", title="LeadSubmission")
+    model_config = ConfigDict(
+        extra="forbid",
+        title="LeadSubmission",
+        json_schema_extra={
+            "anyOf": [{"required": ["email"]}, {"required": ["phone"]}, {"required": ["tax_id"]}],
+            "examples": [EXAMPLE_LEAD],
+        },
+    )
 
     customer_name: Annotated[
         str, Field(min_length=1, max_length=255, description="The end customer's company or person name.")
     ]
     email: Annotated[
-        str, Field(max_length=254, description="Customer e-mail; compared case-insensitively.")
+        str,
+        Field(
+            max_length=254, pattern=EMAIL_PATTERN, description="Customer e-mail; compared case-insensitively."
+        ),
     ] = ""
     phone: Annotated[
-        str, Field(max_length=40, description="Customer phone in any usual notation; normalised to E.164.")
+        str,
+        Field(
+            max_length=40,
+            pattern=PHONE_PATTERN,
+            description="Customer phone in any usual notation (at least 7 digits); normalised to E.164.",
+        ),
     ] = ""
-    tax_id: Annotated[str, Field(max_length=20, description="Customer tax id (ИНН: 10 or 12 digits).")] = ""
+    tax_id: Annotated[
+        str,
+        Field(max_length=20, pattern=TAX_ID_PATTERN, description="Customer tax id (ИНН: 10 or 12 digits)."),
+    ] = ""
     amount: Annotated[
-        str | float | None,
+        Annotated[str, Field(pattern=AMOUNT_PATTERN)] | Annotated[float, Field(ge=0)] | None,
         Field(
             description='Expected deal amount in the CRM\'s currency, as a decimal string ("1500.50", '
-            '"1 500,50") or a number; at most two decimal places, not above intake.max_amount.'
+            '"1500,5") or a number; at most two decimal places.'
         ),
     ] = None
     comment: Annotated[str, Field(max_length=4000)] = ""

@@ -103,6 +103,9 @@ def test_the_core_wheel_carries_no_crm_and_the_adapter_wheel_carries_its_mapping
     adapter = zipfile.ZipFile(wheels["bitrix24"]).namelist()
 
     assert "crm_bridge/py.typed" in core
+    # the Alembic scripts ship inside the package: a wheel install migrates its state store
+    for name in ("env.py", "script.py.mako", "versions/0001_initial.py", "legacy.py"):
+        assert f"crm_bridge/store/migrations/{name}" in core
     assert not [n for n in core if n.startswith(("tests/", "adapters/", "mappings/", "crm_bridge_"))]
     assert not [n for n in core if "bitrix" in n.lower()]
     assert "crm_bridge_bitrix24/mappings/bitrix24.yaml" in adapter
@@ -177,6 +180,17 @@ def test_the_demo_runs_from_the_clean_venv(clean_venv: Path, tmp_path: Path) -> 
     assert "Starting a Bitrix24 sandbox" in result.stdout
     assert (tmp_path / "demo" / "config.yaml").is_file()
     assert list((tmp_path / "demo" / "reports").glob("*.html"))
+    current = _run(
+        clean_venv / "bin" / "crm-bridge",
+        "--config",
+        tmp_path / "demo" / "config.yaml",
+        "db",
+        "current",
+        cwd=tmp_path / "demo",
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "B24_WEBHOOK_URL": "https://a.bitrix24.ru/rest/1/x/"},
+    )
+    assert current.returncode == 0, current.stderr[-3000:]
+    assert "pending:    none: the store is up to date" in current.stdout  # migrated from the wheel
 
 
 def test_a_fourth_crm_plugs_in_as_its_own_distribution_without_touching_the_core(
