@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from alembic import command
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
@@ -77,10 +80,10 @@ def upgrade(engine: Engine, target: str = "head") -> Migration:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         before = _revision(conn)
         adopted: dict[str, int] | None = None
-        cfg = _config(conn)
+        script = _script()
         if before is None and legacy.has_legacy_versions(conn):
             adopted = legacy.bring_to_baseline(conn)
-            command.stamp(cfg, legacy.BASELINE)
+            _run(conn, lambda rev, _ctx: script._stamp_revs(legacy.BASELINE, rev), legacy.BASELINE)
             before = legacy.BASELINE
         if before is not None and before not in _known():
             raise StateError(
@@ -89,9 +92,25 @@ def upgrade(engine: Engine, target: str = "head") -> Migration:
                 "point state.url at another database"
             )
         if before != head() or target != "head":
-            command.upgrade(cfg, target)
+            _run(conn, lambda rev, _ctx: script._upgrade_revs(target, rev), target)
         after = _revision(conn) or ""
     return Migration(before, after, adopted)
+
+
+def _run(conn: Connection, fn: Callable[[Any, Any], Iterable[Any]], destination: str) -> None:
+    """Run ``fn``'s steps on ``conn`` in its transaction -- what ``alembic upgrade``/``stamp`` do through
+    ``env.py``, without loading it and the revision files again on every open (the scripts are read
+    once per process)."""
+    from crm_bridge.store import engine_schema, schema
+
+    with EnvironmentContext(_config(conn), _script(), fn=fn, destination_rev=destination) as env:
+        env.configure(
+            connection=conn,
+            target_metadata=[schema.metadata, engine_schema.metadata],
+            render_as_batch=True,
+        )
+        with env.begin_transaction():
+            env.run_migrations()
 
 
 def _known() -> set[str]:
