@@ -13,10 +13,9 @@ with that versioning's own steps and stamped (``migrations/legacy.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from alembic.config import Config
