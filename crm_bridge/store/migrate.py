@@ -13,13 +13,11 @@ with that versioning's own steps and stamped (``migrations/legacy.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
+from alembic import command
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
@@ -79,10 +77,9 @@ def upgrade(engine: Engine, target: str = "head") -> Migration:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         before = _revision(conn)
         adopted: dict[str, int] | None = None
-        script = _script()
         if before is None and legacy.has_legacy_versions(conn):
             adopted = legacy.bring_to_baseline(conn)
-            _run(conn, lambda rev, _ctx: script._stamp_revs(legacy.BASELINE, rev), legacy.BASELINE)
+            command.stamp(_config(conn), legacy.BASELINE)
             before = legacy.BASELINE
         if before is not None and before not in _known():
             raise StateError(
@@ -91,25 +88,9 @@ def upgrade(engine: Engine, target: str = "head") -> Migration:
                 "point state.url at another database"
             )
         if before != head() or target != "head":
-            _run(conn, lambda rev, _ctx: script._upgrade_revs(target, rev), target)
+            command.upgrade(_config(conn), target)
         after = _revision(conn) or ""
     return Migration(before, after, adopted)
-
-
-def _run(conn: Connection, fn: Callable[[Any, Any], Iterable[Any]], destination: str) -> None:
-    """Run ``fn``'s steps on ``conn`` in its transaction -- what ``alembic upgrade``/``stamp`` do through
-    ``env.py``, without loading it and the revision files again on every open (the scripts are read
-    once per process)."""
-    from crm_bridge.store import engine_schema, schema
-
-    with EnvironmentContext(_config(conn), _script(), fn=fn, destination_rev=destination) as env:
-        env.configure(
-            connection=conn,
-            target_metadata=[schema.metadata, engine_schema.metadata],
-            render_as_batch=True,
-        )
-        with env.begin_transaction():
-            env.run_migrations()
 
 
 def _known() -> set[str]:
