@@ -126,7 +126,13 @@ def build_daemon(
         )
         listen_host = host or settings.intake.listen_host
         listen_port = settings.intake.listen_port if port is None else port
-        server = WebServer(web, listen_host, listen_port, graceful_timeout=stop_timeout)
+        server = WebServer(
+            web,
+            listen_host,
+            listen_port,
+            graceful_timeout=stop_timeout,
+            trusted_proxies=settings.intake.trusted_proxies,
+        )
     daemon = Daemon(
         runners,
         {name: schedules[name] for name in runners},

@@ -1,6 +1,6 @@
 """Throttling failed API-key attempts at the partner intake, per client address and per key id,
-independent of the web framework: both HTTP servers call ``AuthThrottle`` before checking a key and
-tell it about each refusal.
+independent of the web framework: the intake API (``intake_api``) calls ``AuthThrottle`` before
+checking a key and tells it about each refusal.
 
 Each (address) and (key id) has a leaky bucket of failures in the state store (``BucketStore``:
 shared by every replica): ``limit`` failures fit, one drains every ``window / limit`` seconds. While

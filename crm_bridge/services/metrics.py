@@ -18,8 +18,11 @@ JOB_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 1
 # what ``generate_latest`` writes (newer clients call the same text "1.0.0" when names are UTF-8)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-_VERSION = re.compile(r"^(v\d+(\.\d+)?|api|rest)$", re.IGNORECASE)
-_ID_LIKE = re.compile(r"^[0-9a-f-]{6,}$|^\d+$|\*\*\*|<|%", re.IGNORECASE)
+_VERSION = re.compile(r"^(api|rest)$", re.IGNORECASE)
+# a resource or method name: letters, dots, dashes, underscores -- never a digit, so ids, versions,
+# tokens and webhook secrets (which redaction may not know) never become a label value
+_NAME = re.compile(r"^[A-Za-z][A-Za-z._-]{0,47}$")
+_HEX_ID = re.compile(r"^[0-9a-f-]{6,}$", re.IGNORECASE)
 
 
 def method_family(endpoint: str) -> str:
@@ -27,9 +30,11 @@ def method_family(endpoint: str) -> str:
 
     RPC style (the last segment is a dotted method, ``crm.deal.list`` / ``crm.deal.list.json``): the
     method without its action (``crm.deal``). REST style: up to three resource segments after the API
-    prefix and version, ids dropped (``/api/v4/leads/123/notes`` -> ``leads/notes``)."""
+    prefix, ids and versions dropped (``/api/v4/leads/123/notes`` -> ``leads/notes``). Only segments
+    of letters count, so no id, token or secret can reach a label."""
     _method, _, path = endpoint.partition(" ")
-    segments = [s for s in path.split("?", 1)[0].split("/") if s and not _ID_LIKE.search(s) and len(s) <= 48]
+    raw = path.split("?", 1)[0].split("/")
+    segments = [s for s in raw if _NAME.match(s) and not _HEX_ID.match(s)]
     if not segments:
         return "other"
     last = segments[-1].removesuffix(".json")

@@ -77,10 +77,9 @@ def upgrade(engine: Engine, target: str = "head") -> Migration:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         before = _revision(conn)
         adopted: dict[str, int] | None = None
-        cfg = _config(conn)
         if before is None and legacy.has_legacy_versions(conn):
             adopted = legacy.bring_to_baseline(conn)
-            command.stamp(cfg, legacy.BASELINE)
+            command.stamp(_config(conn), legacy.BASELINE)
             before = legacy.BASELINE
         if before is not None and before not in _known():
             raise StateError(
@@ -89,7 +88,7 @@ def upgrade(engine: Engine, target: str = "head") -> Migration:
                 "point state.url at another database"
             )
         if before != head() or target != "head":
-            command.upgrade(cfg, target)
+            command.upgrade(_config(conn), target)
         after = _revision(conn) or ""
     return Migration(before, after, adopted)
 

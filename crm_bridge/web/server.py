@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -17,7 +18,15 @@ log = logging.getLogger("crm_bridge.daemon.http")
 
 
 class WebServer:
-    def __init__(self, app: ASGIApp, host: str, port: int, *, graceful_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str,
+        port: int,
+        *,
+        graceful_timeout: float = 30.0,
+        trusted_proxies: Sequence[str] = ("127.0.0.1",),
+    ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # Bound now (not in the thread) so a taken port is an error of ``crm-bridge run`` at once and
         # port 0 is known before start.
@@ -30,6 +39,9 @@ class WebServer:
             lifespan="off",
             timeout_graceful_shutdown=max(1, round(graceful_timeout)),
             server_header=False,
+            # the client address (per-address throttling) from X-Forwarded-For of these proxies only
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

@@ -49,6 +49,8 @@ def test_crm_requests_are_counted_by_crm_method_family_and_status() -> None:
         ("PATCH /crm/v3/objects/deals/batch/update", "crm/objects/deals"),
         ("GET /crm/v3/objects/contacts/9f8e7d6c-aaaa", "crm/objects/contacts"),
         ("GET /", "other"),
+        ("POST /bot1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage", "sendMessage"),
+        ("POST /rest/1/k2x9q7w3e5r8t1y4/crm.lead.add", "crm.lead"),
     ],
 )
 def test_the_method_family_is_bounded_ids_and_secrets_left_out(endpoint: str, family: str) -> None:

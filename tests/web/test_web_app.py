@@ -212,3 +212,25 @@ def test_each_app_has_its_own_metrics_registry() -> None:
     first.leads_refused(3)
     assert first.value("crm_bridge_leads_refused_total") == 3
     assert second.value("crm_bridge_leads_refused_total") == 0
+
+
+class ClientRecorder:
+    def __init__(self) -> None:
+        self.clients: list[str | None] = []
+
+    def submit(
+        self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
+    ) -> ApiAnswer:
+        self.clients.append(client)
+        return ApiAnswer("unauthorized", {"error": "unauthorized", "message": "unknown API key"})
+
+
+@pytest.mark.parametrize(("trusted", "seen"), [(("127.0.0.1",), "203.0.113.7"), ((), "127.0.0.1")])
+def test_the_client_address_comes_from_x_forwarded_for_only_of_a_trusted_proxy(
+    trusted: tuple[str, ...], seen: str
+) -> None:
+    recorder = ClientRecorder()
+    app = create_app(WebContext(intake=recorder))
+    with WebServer(app, "127.0.0.1", 0, trusted_proxies=trusted) as srv:
+        requests.post(f"{srv.url}/v1/leads", json={}, headers={"X-Forwarded-For": "203.0.113.7"}, timeout=5)
+    assert recorder.clients == [seen]
