@@ -12,7 +12,7 @@ from amo_support import DESIRED, LEAD_STAGES, counts, provision, seed_partner, w
 
 from crm_bridge.domain.model import CustomerIdentity
 from crm_bridge.errors import CrmValidationError
-from crm_bridge.ports import Entity, LeadDraft, RecordRef, TaskDraft
+from crm_bridge.ports import Entity, LeadDraft, RecordRef, RecordUpdate, TaskDraft
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_amocrm import AmoCrmAdapter
 
@@ -230,3 +230,32 @@ def test_the_pipeline_limit_is_reported_before_anything_is_written(
 
     assert "50 lead pipelines" in str(caught.value) and "48" in str(caught.value)
     assert writes(sandbox) == 0
+
+
+def test_first_touch_and_furthest_stage_cost_one_events_request_per_ten_changed_leads(
+    provisioned: AmoCrmAdapter, sandbox: Sandbox
+) -> None:
+    partner = seed_partner(sandbox, provisioned)
+    pipeline = provisioned.catalog().funnels["leads"]
+    past = int(datetime.now(UTC).timestamp()) - 3600
+    ids = sandbox.emulator.seed(
+        {
+            "leads": [
+                {"name": f"L{i}", "pipeline_id": pipeline, "created_at": past, "updated_at": past}
+                for i in range(30)
+            ]
+        }
+    )["leads"]
+    moved = [str(i) for i in ids[:12]]
+    provisioned.update_records([RecordUpdate(Entity.LEAD, i, stage=LEAD_STAGES[2]) for i in moved])
+    provisioned.update_records([RecordUpdate(Entity.LEAD, i, stage=LEAD_STAGES[1]) for i in moved])
+    sandbox.log.clear()
+
+    leads = {r.crm_id: r for page in provisioned.changed_since(Entity.LEAD, None) for r in page.records}
+
+    assert counts(sandbox)["GET /api/v4/events"] == ceil(12 / 10)  # only the 12 leads that changed
+    assert {leads[i].furthest_stage for i in moved} == {LEAD_STAGES[2]}  # type: ignore[union-attr]
+    assert all(leads[i].first_touch_at is not None for i in moved)  # type: ignore[union-attr]
+    untouched = [r for i, r in leads.items() if i not in moved]
+    assert {(r.first_touch_at, r.furthest_stage) for r in untouched} == {(None, LEAD_STAGES[0])}  # type: ignore[union-attr]
+    assert partner
