@@ -1,15 +1,23 @@
-"""RecordWriter and PartnerFieldWriter for amoCRM: partner leads and deals created in arrays of 250
-(``POST /api/v4/leads``), each carrying its external id in the ``external_id`` field; updates of leads
-and companies in PATCH arrays of 250.
+"""RecordWriter and PartnerFieldWriter for amoCRM: partner leads and deals created with their external
+id in the ``external_id`` field; updates of leads and companies in PATCH arrays of 250.
 
-Idempotency: before creating, the drafts' external ids are looked up (``filter[custom_fields_values]
-[<field id>][]=…``, 80 per request), so a push retried after a crash finds the leads it already made.
-N drafts cost ceil(N/80) lookups + ceil(N/250) lead adds + ceil(C/250) contact adds (C = drafts with
-a customer) + one request per round of refused items.
+Drafts go in units of ``UNIT`` (400), up to ``max_concurrency`` units at once. A unit first looks up
+its external ids (``filter[custom_fields_values][<field id>][]=…``, 80 per request), so a push retried
+after a crash finds the leads it already made; then it creates the missing ones:
 
-The customer becomes a contact (name, PHONE, EMAIL; the INN in the contact's name line when given)
-linked to the lead, and the partner company is linked to the lead too, so both show on the card.
-amoCRM refuses a lead linking a company that does not exist: that draft fails alone.
+* a lead with a customer through the complex add (``POST /api/v4/leads/complex``, 50 a request, the
+  documented maximum): the lead, its new contact (name, PHONE, EMAIL; the INN in the contact's name)
+  and the link to the partner company in one request — amoCRM writes them together, so no crash can
+  leave a contact without its lead, and the lookup of a rerun finds the lead and so its contact;
+* a lead without a customer, and every deal, in arrays of 250 (``POST /api/v4/leads``);
+* the intake comment as a note on the lead (``POST /api/v4/leads/notes``, 250 a request, note_type
+  ``service_message`` from the service "crm-bridge"). For leads the lookup found already there (a
+  rerun), their notes are read first (80 leads a request) and only a missing comment is added.
+
+A unit of n drafts (c with a customer, p without, k with a comment; e of the comment ones found
+already there) costs ceil(n/80) + ceil(c/50) + ceil(p/250) + ceil(k/250) requests, + ceil(e/80) on a
+rerun, + one request per round of refused items. amoCRM refuses a lead linking a company that does
+not exist: that draft fails alone.
 """
 
 from __future__ import annotations
