@@ -23,8 +23,14 @@ class MemoryBucket:
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
         return self.take_all([Bucket(key, capacity, drain_per_second)], now)
 
-    def take_all(self, buckets: Sequence[Bucket], now: float) -> float:
+    reads_clock_under_lock = True
+
+    def take_all(
+        self, buckets: Sequence[Bucket], now: float, *, clock: Callable[[], float] | None = None
+    ) -> float:
         with self._lock:
+            if clock is not None:  # the time once the lock is held (see SqlBucketStore.take_all)
+                now = max(now, clock())
             states = {b.key: b.current(*self._levels.get(b.key, (0.0, 0.0)), now) for b in buckets}
             wait = max((b.wait(*states[b.key], now) for b in buckets), default=0.0)
             if wait == 0.0:
@@ -114,6 +120,8 @@ class RateLimiter:
 
     def _take(self, buckets: Sequence[Bucket]) -> float:
         now = self._clock()
+        if getattr(self.bucket, "reads_clock_under_lock", False):
+            return self.bucket.take_all(buckets, now, clock=self._clock)  # type: ignore[call-arg]
         if len(buckets) == 1 and buckets[0].window <= 0:  # any BucketStore can take one leaky bucket
             only = buckets[0]
             return self.bucket.take(

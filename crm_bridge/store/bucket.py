@@ -5,7 +5,7 @@ and the ``ports.SpendLedger`` of amounts spent in sliding windows (a CRM's serve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
@@ -32,9 +32,17 @@ class SqlBucketStore:
         return the seconds to wait. ``now`` is Unix time from the caller's clock."""
         return self.take_all([Bucket(key, capacity, drain_per_second)], now)
 
-    def take_all(self, buckets: Sequence[Bucket], now: float) -> float:
+    # RateLimiter hands ``clock`` to a store that reads the time once it holds the rows' lock
+    reads_clock_under_lock = True
+
+    def take_all(
+        self, buckets: Sequence[Bucket], now: float, *, clock: Callable[[], float] | None = None
+    ) -> float:
         """One request into every bucket if it fits in all (0.0), else nothing and the longest wait.
-        Rows are locked in key order, so concurrent callers never deadlock."""
+        Rows are locked in key order, so concurrent callers never deadlock. ``clock``: the time is
+        read again once the rows are locked, so a caller that waited for another process's
+        transaction is not granted at the (earlier) time it asked — that would let two requests
+        leave closer together than the bucket allows."""
         if not buckets:
             return 0.0
         t = rate_buckets
@@ -51,6 +59,8 @@ class SqlBucketStore:
                 .with_for_update()
             ).all()
             stored = {key: (level, updated) for key, level, updated in rows}
+            if clock is not None:
+                now = max(now, clock())
             states = {b.key: b.current(*stored[b.key], now) for b in ordered}
             wait = max(b.wait(*states[b.key], now) for b in ordered)
             if wait == 0.0:

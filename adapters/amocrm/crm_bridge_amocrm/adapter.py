@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.errors import CrmError, CrmValidationError
 from crm_bridge.ports import (
+    ALL_CAPABILITIES,
     AdapterContext,
     CrmUser,
     DealDraft,
@@ -44,6 +45,9 @@ class AmoCrmAdapter:
 
     name = "amocrm"
     capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 250 records per call
+    # users (/api/v4/users), record counts of stages prune may delete (a one-row lead list per stage),
+    # first touch and furthest stage (the events API): see observe.py and lead_events.py
+    port_capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,

@@ -63,17 +63,31 @@ class AmoClient:
             return list(pool.map(func, chunks))
 
     # -- array writes ---------------------------------------------------------------------------------
-    def write(self, method: str, path: str, key: str, items: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        """POST (add) or PATCH (update) ``items`` in arrays of 250; one result per item, in order.
-        Raises only for failures of the whole request (auth, block, exhausted retries)."""
-        chunks = [list(range(i, min(i + MAX_BATCH, len(items)))) for i in range(0, len(items), MAX_BATCH)]
+    def write(
+        self,
+        method: str,
+        path: str,
+        key: str,
+        items: Sequence[dict[str, Any]],
+        *,
+        batch: int = MAX_BATCH,
+        parallel: bool = True,
+    ) -> list[ItemResult]:
+        """POST (add) or PATCH (update) ``items`` in arrays of ``batch``; one result per item, in
+        order. Raises only for failures of the whole request (auth, block, exhausted retries).
+        ``parallel=False``: the arrays one after another (the caller already runs in a worker)."""
+        chunks = [list(range(i, min(i + batch, len(items)))) for i in range(0, len(items), batch)]
         results: list[ItemResult | None] = [None] * len(items)
 
         def run(indexes: list[int]) -> None:
             for index, result in self._write_chunk(method, path, key, items, indexes).items():
                 results[index] = result
 
-        self.map_chunks(run, chunks)
+        if parallel:
+            self.map_chunks(run, chunks)
+        else:
+            for chunk in chunks:
+                run(chunk)
         return [r or ItemResult(None, "no answer for this item") for r in results]
 
     def _write_chunk(
@@ -84,7 +98,10 @@ class AmoClient:
         while pending:
             payload = [{**items[i], "request_id": str(i)} for i in pending]
             try:
-                if method == "POST":
+                body: Any
+                if method == "POST" and path.endswith("/complex"):
+                    body = self.transport.post_array(path, payload)
+                elif method == "POST":
                     body = self.transport.post(path, payload)
                 else:
                     body = self.transport.patch(path, payload)
@@ -96,8 +113,8 @@ class AmoClient:
                     out[i] = ItemResult(None, exc.problems[str(i)])
                 pending = [i for i in pending if i not in refused]
                 continue
-            answered = (body.get("_embedded") or {}).get(key) or []
-            by_request = {str(a.get("request_id")): a for a in answered if isinstance(a, dict)}
+            answered = body if isinstance(body, list) else (body.get("_embedded") or {}).get(key) or []
+            by_request = {_request_id(a): a for a in answered if isinstance(a, dict)}
             for position, i in enumerate(pending):
                 answer = by_request.get(str(i))
                 if answer is None and position < len(answered) and "request_id" not in answered[position]:
@@ -109,6 +126,14 @@ class AmoClient:
                 )
             pending = []
         return out
+
+
+def _request_id(answer: dict[str, Any]) -> str:
+    """An answer's request_id: a string, or (complex add) the array of the request_ids merged into it."""
+    rid = answer.get("request_id")
+    if isinstance(rid, list):
+        return str(rid[0]) if rid else ""
+    return str(rid)
 
 
 def fail_all(count: int, error: CrmBridgeError | str) -> list[ItemResult]:

@@ -9,6 +9,7 @@ and 143 (lost) are amoCRM's own, in every pipeline: only their names can change 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class Snapshot:
     pipelines: dict[int, dict[str, Any]] = field(default_factory=dict)  # ours only, by id
     all_pipelines: int = 0  # pipelines on the account (its limit is 50)
     fields: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # amo entity -> fields
+    counts: dict[tuple[int, int], int] = field(default_factory=dict)  # (pipeline, status) -> 0 / 1+
 
 
 class LayoutReader:
@@ -81,7 +83,8 @@ class LayoutReader:
             key = self.state.funnel_key(pid)
             statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
             stages = tuple(
-                self._stage(key, pid, s) for s in sorted(statuses, key=lambda s: (s["sort"], s["id"]))
+                self._counted(snap, key, pid, self._stage(key, pid, s))
+                for s in sorted(statuses, key=lambda s: (s["sort"], s["id"]))
             )
             funnels.append(
                 ObservedFunnel(str(pid), key, str(pipeline["name"]), stages, int(pipeline["sort"]))
@@ -107,6 +110,28 @@ class LayoutReader:
             system=system,
             fixed=kind is not StageKind.OPEN,
         )
+
+    def _counted(self, snap: Snapshot, funnel: str | None, pid: int, stage: ObservedStage) -> ObservedStage:
+        """``stage`` with its record count when ``provision --prune`` may delete it: an open stage of our
+        pipelines that the configured layout does not name (every open one without a configured
+        layout). amoCRM gives no totals: one lead list of one row tells 0 or "at least 1"."""
+        if stage.system or stage.kind is not StageKind.OPEN or funnel is None:
+            return stage
+        desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+        if desired is not None and stage.key in {s.key for s in desired.stages}:
+            return stage
+        sid = int(stage.crm_id)
+        if (pid, sid) not in snap.counts:
+            body = self.client.get(
+                "api/v4/leads",
+                {
+                    "filter[statuses][0][pipeline_id]": pid,
+                    "filter[statuses][0][status_id]": sid,
+                    "limit": 1,
+                },
+            )
+            snap.counts[(pid, sid)] = len((body or {}).get("_embedded", {}).get("leads") or [])
+        return dataclasses.replace(stage, record_count=snap.counts[(pid, sid)])
 
     def _stage_by_desired(self, funnel: str, status: dict[str, Any]) -> str | None:
         desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)

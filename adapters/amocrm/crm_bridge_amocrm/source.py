@@ -24,6 +24,7 @@ from crm_bridge.errors import DataError, NotFound
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
 from crm_bridge_amocrm.catalog import AmoCatalog, field_id
 from crm_bridge_amocrm.client import MAX_BATCH, AmoClient
+from crm_bridge_amocrm.lead_events import LeadEvents
 from crm_bridge_amocrm.rows import RowReader
 from crm_bridge_amocrm.scan import OPEN_END, KeysetScan
 
@@ -55,6 +56,7 @@ class RecordLister:
         self.page_size = page_size
         self.workers = workers
         self.skipped = 0
+        self.events = LeadEvents(client, catalog, lead_funnel, workers)
 
     def query(self, entity: Entity, catalog: AmoCatalog) -> tuple[str, str, dict[str, Any]]:
         if entity is Entity.PARTNER:
@@ -99,6 +101,8 @@ class RecordLister:
             if pending is not None:
                 yield RecordPage(entity, pending[0], pending[1])
             records = self._records(rows, translate, after)
+            if entity is Entity.LEAD and records:
+                records = list(self.events.enrich(rows, records))  # type: ignore[arg-type]
             for row in rows:
                 stamp = (int(row.get("updated_at") or 0), int(row["id"]))
                 newest = stamp if newest is None or stamp > newest else newest

@@ -141,6 +141,14 @@ class AmoTransport:
     def post(self, path: str, payload: Any) -> dict[str, Any]:
         return self._body(self.http.post(path, json=payload))
 
+    def post_array(self, path: str, payload: Any) -> list[Any]:
+        """A POST answered with a bare JSON array (``/api/v4/leads/complex``)."""
+        response = self.http.post(path, json=payload)
+        body = _json(response)
+        if not isinstance(body, list):
+            raise CrmError(f"amoCRM answered HTTP {response.status_code} with no JSON array", crm=CRM)
+        return body
+
     def patch(self, path: str, payload: Any) -> dict[str, Any]:
         # an update sets absolute values: sending it twice changes nothing more (safe to resend)
         return self._body(self.http.patch(path, json=payload, idempotent=True))

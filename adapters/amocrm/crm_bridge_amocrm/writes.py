@@ -1,19 +1,28 @@
-"""RecordWriter and PartnerFieldWriter for amoCRM: partner leads and deals created in arrays of 250
-(``POST /api/v4/leads``), each carrying its external id in the ``external_id`` field; updates of leads
-and companies in PATCH arrays of 250.
+"""RecordWriter and PartnerFieldWriter for amoCRM: partner leads and deals created with their external
+id in the ``external_id`` field; updates of leads and companies in PATCH arrays of 250.
 
-Idempotency: before creating, the drafts' external ids are looked up (``filter[custom_fields_values]
-[<field id>][]=…``, 80 per request), so a push retried after a crash finds the leads it already made.
-N drafts cost ceil(N/80) lookups + ceil(N/250) lead adds + ceil(C/250) contact adds (C = drafts with
-a customer) + one request per round of refused items.
+Drafts go in units of ``UNIT`` (400), up to ``max_concurrency`` units at once. A unit first looks up
+its external ids (``filter[custom_fields_values][<field id>][]=…``, 80 per request), so a push retried
+after a crash finds the leads it already made; then it creates the missing ones:
 
-The customer becomes a contact (name, PHONE, EMAIL; the INN in the contact's name line when given)
-linked to the lead, and the partner company is linked to the lead too, so both show on the card.
-amoCRM refuses a lead linking a company that does not exist: that draft fails alone.
+* a lead with a customer through the complex add (``POST /api/v4/leads/complex``, 50 a request, the
+  documented maximum): the lead, its new contact (name, PHONE, EMAIL; the INN in the contact's name)
+  and the link to the partner company in one request — amoCRM writes them together, so no crash can
+  leave a contact without its lead, and the lookup of a rerun finds the lead and so its contact;
+* a lead without a customer, and every deal, in arrays of 250 (``POST /api/v4/leads``);
+* the intake comment as a note on the lead (``POST /api/v4/leads/notes``, 250 a request, note_type
+  ``service_message`` from the service "crm-bridge"). For leads the lookup found already there (a
+  rerun), their notes are read first (80 leads a request) and only a missing comment is added.
+
+A unit of n drafts (c with a customer, p without, k with a comment; e of the comment ones found
+already there) costs ceil(n/80) + ceil(c/50) + ceil(p/250) + ceil(k/250) requests, + ceil(e/80) on a
+rerun, + one request per round of refused items. amoCRM refuses a lead linking a company that does
+not exist: that draft fails alone.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -22,11 +31,16 @@ from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
 from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
 from crm_bridge_amocrm.catalog import AmoCatalog, field_id, status_of
-from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.client import MAX_BATCH, AmoClient
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.rows import field_entry, price_of, values_of
 
 LOOKUP_CHUNK = 80  # external ids per lookup: the URL stays under ~7 KB (servers refuse 8 KB request lines)
+COMPLEX_BATCH = 50  # leads per /api/v4/leads/complex request (documented maximum)
+UNIT = 400  # drafts per unit of work: 5 lookups of 80, 8 complex adds of 50 (or 2 plain adds)
+NOTE_TYPE = "service_message"
+NOTE_SERVICE = "crm-bridge"
+log = logging.getLogger(__name__)
 
 
 def _fail(ext: str, error: CrmBridgeError | str) -> WriteOutcome:
@@ -48,7 +62,12 @@ class RecordWrites:
 
     # -- lookups --------------------------------------------------------------------------------------
     def existing(
-        self, catalog: AmoCatalog, entity: FieldEntity, external_ids: Sequence[str]
+        self,
+        catalog: AmoCatalog,
+        entity: FieldEntity,
+        external_ids: Sequence[str],
+        *,
+        parallel: bool = True,
     ) -> dict[str, str]:
         """External id -> lead id of leads carrying it (the oldest wins if a duplicate slipped in)."""
         info = catalog.field(entity, "external_id")
@@ -66,7 +85,8 @@ class RecordWrites:
             return self.client.fetch_all(f"api/v4/leads?{query}", "leads", {"order[id]": "asc"})
 
         found: dict[str, str] = {}
-        for rows in self.client.map_chunks(look, chunks):
+        answers = self.client.map_chunks(look, chunks) if parallel else [look(c) for c in chunks]
+        for rows in answers:
             for row in rows:
                 value = (values_of(row).get(field_id(info)) or [{}])[0].get("value")
                 if value is not None and str(value) not in found:
@@ -89,30 +109,58 @@ class RecordWrites:
         entity: FieldEntity,
         build: Callable[[Any], dict[str, Any]],
     ) -> list[WriteOutcome]:
-        existing = self.existing(catalog, entity, [d.external_id for d in drafts])
+        """Units of ``UNIT`` drafts, up to ``max_concurrency`` units at once; each unit looks up its
+        external ids, then creates what is missing. Overlapping the units keeps the shared rate limit
+        busy while one unit waits for its lookups' answers (no barrier between lookups and adds)."""
+        unique = list({d.external_id: d for d in drafts}.values())
+        units = [unique[i : i + UNIT] for i in range(0, len(unique), UNIT)]
         results: dict[str, WriteOutcome] = {}
-        to_create: list[tuple[Any, dict[str, Any]]] = []
+        for part in self.client.map_chunks(lambda u: self._create_unit(catalog, u, entity, build), units):
+            results.update(part)
+        return [results[d.external_id] for d in drafts]
+
+    def _create_unit(
+        self,
+        catalog: AmoCatalog,
+        drafts: Sequence[Any],
+        entity: FieldEntity,
+        build: Callable[[Any], dict[str, Any]],
+    ) -> dict[str, WriteOutcome]:
+        existing = self.existing(catalog, entity, [d.external_id for d in drafts], parallel=False)
+        results: dict[str, WriteOutcome] = {}
+        plain: list[tuple[Any, dict[str, Any]]] = []
+        combined: list[tuple[Any, dict[str, Any]]] = []
         for draft in drafts:
             ext = draft.external_id
-            if ext in results or any(d.external_id == ext for d, _ in to_create):
-                continue
             if ext in existing:
                 results[ext] = WriteOutcome(ext, existing[ext], created=False)
                 continue
             try:
-                to_create.append((draft, build(draft)))
+                body = build(draft)
             except CrmBridgeError as exc:
                 results[ext] = _fail(ext, exc)
-        if entity is FieldEntity.LEAD:
-            self._attach_contacts(to_create)
-        answers = self.client.write("POST", "api/v4/leads", "leads", [body for _, body in to_create])
-        for (draft, _), answer in zip(to_create, answers, strict=True):
-            results[draft.external_id] = (
-                WriteOutcome(draft.external_id, answer.crm_id, created=True)
-                if answer.crm_id
-                else _fail(draft.external_id, f"amoCRM refused the lead: {answer.error}")
+                continue
+            if _has_customer(draft):
+                body.setdefault("_embedded", {})["contacts"] = [self._contact(draft)]
+                combined.append((draft, body))
+            else:
+                plain.append((draft, body))
+        for path, batch, items in (
+            ("api/v4/leads/complex", COMPLEX_BATCH, combined),
+            ("api/v4/leads", MAX_BATCH, plain),
+        ):
+            answers = self.client.write(
+                "POST", path, "leads", [b for _, b in items], batch=batch, parallel=False
             )
-        return [results[d.external_id] for d in drafts]
+            for (draft, _), answer in zip(items, answers, strict=True):
+                results[draft.external_id] = (
+                    WriteOutcome(draft.external_id, answer.crm_id, created=True)
+                    if answer.crm_id
+                    else _fail(draft.external_id, f"amoCRM refused the lead: {answer.error}")
+                )
+        if entity is FieldEntity.LEAD:
+            self._comments(drafts, results)
+        return results
 
     def _common(
         self, catalog: AmoCatalog, entity: FieldEntity, ext: str, partner_id: str | None
@@ -163,30 +211,59 @@ class RecordWrites:
             body["_embedded"] = {"companies": [{"id": _int(draft.partner_id, "partner")}]}
         return body
 
-    def _attach_contacts(self, to_create: list[tuple[Any, dict[str, Any]]]) -> None:
-        """Create the customers as contacts (one array per 250) and link each to its lead."""
-        wanted = [(draft, body) for draft, body in to_create if _has_customer(draft)]
-        if not wanted:
-            return
+    def _contact(self, draft: LeadDraft) -> dict[str, Any]:
+        """The customer as the lead's new contact (name, PHONE, EMAIL; the INN in the name line)."""
         codes = self.mapping.contact_fields
-        contacts = []
-        for draft, _ in wanted:
-            name = draft.customer_name or draft.customer.email or draft.customer.phone or draft.title
-            if draft.customer.tax_id:
-                name = f"{name} (ИНН {draft.customer.tax_id})"
-            values = [
-                {"field_code": code, "values": [{"value": value, "enum_code": "WORK"}]}
-                for code, value in ((codes.phone, draft.customer.phone), (codes.email, draft.customer.email))
-                if value
-            ]
-            contact: dict[str, Any] = {"name": name[:255], "custom_fields_values": values or None}
-            if draft.manager_user_id:
-                contact["responsible_user_id"] = int(draft.manager_user_id)
-            contacts.append(contact)
-        answers = self.client.write("POST", "api/v4/contacts", "contacts", contacts)
-        for (_, body), answer in zip(wanted, answers, strict=True):
-            if answer.crm_id:  # a refused contact (bad phone…) does not stop its lead
-                body.setdefault("_embedded", {})["contacts"] = [{"id": int(answer.crm_id)}]
+        name = draft.customer_name or draft.customer.email or draft.customer.phone or draft.title
+        if draft.customer.tax_id:
+            name = f"{name} (ИНН {draft.customer.tax_id})"
+        values = [
+            {"field_code": code, "values": [{"value": value, "enum_code": "WORK"}]}
+            for code, value in ((codes.phone, draft.customer.phone), (codes.email, draft.customer.email))
+            if value
+        ]
+        contact: dict[str, Any] = {"name": name[:255]}
+        if values:
+            contact["custom_fields_values"] = values
+        if draft.manager_user_id:
+            contact["responsible_user_id"] = int(draft.manager_user_id)
+        return contact
+
+    def _comments(self, drafts: Sequence[Any], results: Mapping[str, WriteOutcome]) -> None:
+        """Each lead's intake comment as a note on it (``POST /api/v4/leads/notes``, 250 a request,
+        note_type ``service_message`` from crm-bridge, so it is not taken for the manager's touch).
+        Leads found already there (a rerun after a crash between the lead and its note) get theirs
+        only when it is missing: their notes are read first (80 leads a request)."""
+        wanted = {
+            int(outcome.crm_id): d.comment
+            for d in drafts
+            if isinstance(d, LeadDraft)
+            and d.comment.strip()
+            and (outcome := results.get(d.external_id)) is not None
+            and outcome.ok
+            and outcome.crm_id
+        }
+        found = [int(o.crm_id) for o in results.values() if o.ok and o.crm_id and not o.created]
+        rechecked = [lead for lead in found if lead in wanted]
+        for start in range(0, len(rechecked), LOOKUP_CHUNK):
+            part = rechecked[start : start + LOOKUP_CHUNK]
+            notes = self.client.fetch_all(
+                "api/v4/leads/notes",
+                "notes",
+                {"filter[entity_id][]": part, "filter[note_type]": NOTE_TYPE},
+            )
+            for note in notes:
+                lead = int(note.get("entity_id") or 0)
+                if (note.get("params") or {}).get("text") == wanted.get(lead):
+                    wanted.pop(lead, None)
+        items = [
+            {"entity_id": lead, "note_type": NOTE_TYPE, "params": {"service": NOTE_SERVICE, "text": text}}
+            for lead, text in wanted.items()
+        ]
+        if items:  # a refused note does not undo its lead: logged, the lead stays created
+            for answer in self.client.write("POST", "api/v4/leads/notes", "notes", items, parallel=False):
+                if answer.error:
+                    log.warning("amoCRM refused a lead's comment note: %s", answer.error)
 
     # -- updates --------------------------------------------------------------------------------------
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:

@@ -12,7 +12,7 @@ from amo_support import DESIRED, LEAD_STAGES, counts, provision, seed_partner, w
 
 from crm_bridge.domain.model import CustomerIdentity
 from crm_bridge.errors import CrmValidationError
-from crm_bridge.ports import Entity, LeadDraft, RecordRef, TaskDraft
+from crm_bridge.ports import Entity, LeadDraft, RecordRef, RecordUpdate, TaskDraft
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_amocrm import AmoCrmAdapter
 
@@ -123,16 +123,23 @@ def test_a_crowded_second_is_read_alone_and_nothing_is_lost(
     assert counts(sandbox)["GET /api/v4/leads"] <= ceil(750 / 250) + 3
 
 
-def test_pushing_n_leads_with_customers(provisioned: AmoCrmAdapter, sandbox: Sandbox) -> None:
+def test_pushing_n_leads_with_customers_and_comments(provisioned: AmoCrmAdapter, sandbox: Sandbox) -> None:
     partner = seed_partner(sandbox, provisioned)
     n = 520
     customer = CustomerIdentity(email="buyer@example.com", phone="+79161234567", tax_id="7707083893")
     drafts = [
         LeadDraft(
-            f"ext-{i}", partner, f"Lead {i}", customer_name="Buyer", customer=customer, amount=Decimal("10.4")
+            f"ext-{i}",
+            partner,
+            f"Lead {i}",
+            customer_name="Buyer",
+            customer=customer,
+            amount=Decimal("10.4"),
+            comment="Call after 5 pm" if i % 2 == 0 else "",
         )
         for i in range(n)
     ]
+    units = [400, n - 400]  # drafts are handled in units of 400, each looked up and then created
     sandbox.log.clear()
 
     outcomes = provisioned.create_leads(drafts)
@@ -143,18 +150,25 @@ def test_pushing_n_leads_with_customers(provisioned: AmoCrmAdapter, sandbox: San
     assert all(o.ok and o.created for o in outcomes)
     assert pushed == {
         "GET /api/v4/leads": ceil(n / 80),  # external ids looked up, 80 a request (URLs under 8 KB)
-        "POST /api/v4/contacts": ceil(n / 250),
-        "POST /api/v4/leads": ceil(n / 250),
+        "POST /api/v4/leads/complex": ceil(n / 50),  # lead and contact together, 50 a request
+        "POST /api/v4/leads/notes": sum(ceil(u / 2 / 250) for u in units),  # the comments
     }
     assert [o.crm_id for o in again] == [o.crm_id for o in outcomes] and not any(o.created for o in again)
-    assert counts(sandbox) == {"GET /api/v4/leads": ceil(n / 80)}
+    # a rerun finds every lead; the notes of the leads with a comment are read, none is added twice
+    assert counts(sandbox) == {
+        "GET /api/v4/leads": ceil(n / 80),
+        "GET /api/v4/leads/notes": sum(ceil(u / 2 / 80) for u in units),
+    }
     longest = max(len(str(e["query"])) for e in sandbox.requests())
     assert longest < 8_000
     dump = sandbox.emulator.dump()
     lead = dump["leads"][0]
     assert lead["price"] == 10 and len(lead["_contact_ids"]) == 1  # amoCRM keeps whole amounts
     contact = next(c for c in dump["contacts"] if c["id"] == lead["_contact_ids"][0])
-    assert contact["name"] == "Buyer (ИНН 7707083893)"
+    assert contact["name"] == "Buyer (ИНН 7707083893)" and len(dump["contacts"]) == n
+    notes = [note for note in dump["notes"] if note["entity_id"] == lead["id"]]
+    assert [note["params"]["text"] for note in notes] == ["Call after 5 pm"]
+    assert len(dump["notes"]) == n // 2
 
 
 def test_a_refused_lead_fails_alone_and_its_neighbours_are_created(
@@ -216,3 +230,32 @@ def test_the_pipeline_limit_is_reported_before_anything_is_written(
 
     assert "50 lead pipelines" in str(caught.value) and "48" in str(caught.value)
     assert writes(sandbox) == 0
+
+
+def test_first_touch_and_furthest_stage_cost_one_events_request_per_ten_changed_leads(
+    provisioned: AmoCrmAdapter, sandbox: Sandbox
+) -> None:
+    partner = seed_partner(sandbox, provisioned)
+    pipeline = provisioned.catalog().funnels["leads"]
+    past = int(datetime.now(UTC).timestamp()) - 3600
+    ids = sandbox.emulator.seed(
+        {
+            "leads": [
+                {"name": f"L{i}", "pipeline_id": pipeline, "created_at": past, "updated_at": past}
+                for i in range(30)
+            ]
+        }
+    )["leads"]
+    moved = [str(i) for i in ids[:12]]
+    provisioned.update_records([RecordUpdate(Entity.LEAD, i, stage=LEAD_STAGES[2]) for i in moved])
+    provisioned.update_records([RecordUpdate(Entity.LEAD, i, stage=LEAD_STAGES[1]) for i in moved])
+    sandbox.log.clear()
+
+    leads = {r.crm_id: r for page in provisioned.changed_since(Entity.LEAD, None) for r in page.records}
+
+    assert counts(sandbox)["GET /api/v4/events"] == ceil(12 / 10)  # only the 12 leads that changed
+    assert {leads[i].furthest_stage for i in moved} == {LEAD_STAGES[2]}  # type: ignore[union-attr]
+    assert all(leads[i].first_touch_at is not None for i in moved)  # type: ignore[union-attr]
+    untouched = [r for i, r in leads.items() if i not in moved]
+    assert {(r.first_touch_at, r.furthest_stage) for r in untouched} == {(None, LEAD_STAGES[0])}  # type: ignore[union-attr]
+    assert partner

@@ -22,7 +22,7 @@ from crm_bridge.sandbox.server import Sandbox
 pytestmark = pytest.mark.slow
 
 CLI = str(Path(sys.executable).parent / "crm-bridge")
-ROWS = 1_000  # four arrays of 250
+ROWS = 1_000  # 20 complex adds of 50 (each lead with its customer as a new contact)
 PATIENCE = 120.0  # upper bound for a process to reach a state; never asserted on as a duration
 
 
@@ -66,6 +66,12 @@ def csv_leads(sandbox: Sandbox) -> list[dict[str, object]]:
     return out
 
 
+def adds(sandbox: Sandbox) -> int:
+    """Arrays of leads amoCRM answered (customers come with their contact through the complex add)."""
+    counts = sandbox.counts()
+    return counts.get("POST /api/v4/leads", 0) + counts.get("POST /api/v4/leads/complex", 0)
+
+
 def test_an_import_killed_at_any_moment_and_rerun_creates_every_lead_exactly_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -91,10 +97,10 @@ def test_an_import_killed_at_any_moment_and_rerun_creates_every_lead_exactly_onc
     command = [CLI, "--config", str(config), "intake", "import", str(csv_path)]
     kills = 0
     for _ in range(3):  # each run is killed as soon as one more array of leads was answered
-        before = sandbox.counts().get("POST /api/v4/leads", 0)
+        before = adds(sandbox)
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + PATIENCE
-        while proc.poll() is None and sandbox.counts().get("POST /api/v4/leads", 0) <= before:
+        while proc.poll() is None and adds(sandbox) <= before:
             assert time.monotonic() < deadline, "the import made no progress"
             time.sleep(0.005)
         if proc.poll() is None:
@@ -125,3 +131,7 @@ def test_an_import_killed_at_any_moment_and_rerun_creates_every_lead_exactly_onc
     assert sorted(str(lead["name"]).split(" — ")[0] for lead in leads) == sorted(
         f"Клиент {i}" for i in range(ROWS)
     )
+    # each customer became exactly one contact, linked to its lead (no contact without its lead)
+    contacts = sandbox.emulator.dump()["contacts"]
+    assert all(len(lead["_contact_ids"]) == 1 for lead in leads)
+    assert sorted(c["name"] for c in contacts) == sorted(f"Клиент {i}" for i in range(ROWS))

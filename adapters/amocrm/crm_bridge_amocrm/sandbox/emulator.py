@@ -15,7 +15,9 @@ from typing import Any
 
 from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
 from crm_bridge_amocrm.sandbox import account as account
+from crm_bridge_amocrm.sandbox import complex as complex_add
 from crm_bridge_amocrm.sandbox import entities as entities
+from crm_bridge_amocrm.sandbox import events as events
 from crm_bridge_amocrm.sandbox import fields as fields
 from crm_bridge_amocrm.sandbox import pipelines as pipelines
 from crm_bridge_amocrm.sandbox import webhooks as webhooks
@@ -70,6 +72,9 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             rf"/api/v4/{_E}/custom_fields/(\d+)",
             {"GET": fields.get_field, "PATCH": fields.update_fields, "DELETE": fields.delete_field},
         ),
+        (r"/api/v4/leads/complex", {"POST": complex_add.add_complex}),
+        (r"/api/v4/events", {"GET": events.list_events}),
+        (rf"/api/v4/{_E}/notes", {"GET": events.list_notes, "POST": events.add_notes}),
         (
             rf"/api/v4/{_E}",
             {"GET": entities.list_records, "POST": entities.add_records, "PATCH": entities.update_records},

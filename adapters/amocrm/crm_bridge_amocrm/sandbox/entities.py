@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 from crm_bridge.sandbox.core import SandboxResponse
+from crm_bridge_amocrm.sandbox import events
 from crm_bridge_amocrm.sandbox.listing import candidates, filter_of, page_of, record_filter
 from crm_bridge_amocrm.sandbox.render import render, with_params
 from crm_bridge_amocrm.sandbox.store import (
@@ -62,6 +63,7 @@ def add_records(call: Call, entity: str) -> SandboxResponse:
         _apply(call, entity, record, item, changes, creating=True)
         call.state.records[entity][rid] = record
         call.emit(entity, "add", record)
+        record_added(call, entity, record)
         answers.append(
             {
                 "id": rid,
@@ -102,6 +104,13 @@ def update_records(call: Call, entity: str, rid: int | None = None) -> SandboxRe
     return SandboxResponse(body=body, records=len(answers))
 
 
+def record_added(call: Call, entity: str, record: dict[str, Any]) -> None:
+    """The ``<entity>_added`` event (with the lead's first status) for the events API."""
+    after = events.status_value(record["pipeline_id"], record["status_id"]) if entity == "leads" else None
+    kind = f"{events.ENTITY_NAMES[entity]}_added"
+    events.record(call, kind, entity, record["id"], after, at=record["created_at"])
+
+
 def _emit_update(call: Call, entity: str, before: dict[str, Any], after: dict[str, Any]) -> None:
     snapshot = {
         **after,
@@ -114,6 +123,15 @@ def _emit_update(call: Call, entity: str, before: dict[str, Any], after: dict[st
         after["pipeline_id"],
     ):
         call.emit(entity, "status", snapshot)
+        events.record(
+            call,
+            "lead_status_changed",
+            entity,
+            after["id"],
+            events.status_value(after["pipeline_id"], after["status_id"]),
+            events.status_value(before["pipeline_id"], before["status_id"]),
+            at=after["updated_at"],
+        )
     if before["responsible_user_id"] != after["responsible_user_id"]:
         call.emit(
             entity, "responsible", {**snapshot, "_old_responsible_user_id": before["responsible_user_id"]}

@@ -34,7 +34,7 @@ TASK_TYPES = [
 _FIRST_IDS = {
     "user": 8000001, "pipeline": 7000001, "status": 60000001, "leads": 20000001, "contacts": 30000001,
     "companies": 40000001, "tasks": 50000001, "field": 900001, "enum": 1500001, "tag": 300001,
-    "webhook": 1001, "group": 1,
+    "webhook": 1001, "group": 1, "note": 70000001, "event": 1,
 }  # fmt: skip
 
 
@@ -55,6 +55,8 @@ class AmoState:
     pending_item_failures: int = 0  # fault injection: trailing items of the next bulk write are refused
     mutations: int = 0  # counts record writes: invalidates the lists' updated_at index
     index: dict[str, Any] = field(default_factory=dict)  # entity -> (mutations, sorted (updated_at, id))
+    events: list[dict[str, Any]] = field(default_factory=list)  # GET /api/v4/events, oldest first
+    notes: dict[int, dict[str, Any]] = field(default_factory=dict)  # notes of leads, by note id
 
     def next_id(self, kind: str) -> int:
         value = self.sequences[kind]
@@ -84,6 +86,8 @@ class AmoState:
             "custom_fields": {e: list(copy.deepcopy(f).values()) for e, f in self.fields.items()},
             **{e: list(copy.deepcopy(r).values()) for e, r in self.records.items()},
             "webhooks": list(copy.deepcopy(self.webhooks).values()),
+            "events": copy.deepcopy(self.events),
+            "notes": list(copy.deepcopy(self.notes).values()),
             "internal": {
                 "created_at": self.created_at,
                 "admin_user_id": self.admin_user_id,
@@ -103,7 +107,7 @@ class AmoState:
             created_at=internal["created_at"],
         )
         state.admin_user_id = internal["admin_user_id"]
-        state.sequences = dict(internal["sequences"])
+        state.sequences = {**_FIRST_IDS, **internal["sequences"]}
         state.tags = copy.deepcopy(internal["tags"])
         state.users = {u["id"]: copy.deepcopy(u) for u in data["users"]}
         state.pipelines = {
@@ -118,6 +122,8 @@ class AmoState:
         }
         state.records = {e: {r["id"]: r for r in copy.deepcopy(data[e])} for e in (*ENTITY_TYPES, "tasks")}
         state.webhooks = {h["id"]: h for h in copy.deepcopy(data["webhooks"])}
+        state.events = copy.deepcopy(data.get("events") or [])
+        state.notes = {n["id"]: n for n in copy.deepcopy(data.get("notes") or [])}
         return state
 
 
