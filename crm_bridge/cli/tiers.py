@@ -36,7 +36,7 @@ def evaluate(obj: CliContext) -> None:
 
     app, service = _service(obj)
     run = service.evaluate(app.clock())
-    obj.console.print(describe(run))
+    obj.console.print(escape(describe(run, obj.settings().locale)))
     if run.changes:
         locale, tiers, partners = _names(obj)
         t = labels(locale)

@@ -24,6 +24,7 @@ from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
 from crm_bridge.ports import LeadDraft, RecordWriter, capabilities_of
 from crm_bridge.services.intake_fields import AmountRule, LeadFields
+from crm_bridge.services.notify_message import notice
 from crm_bridge.store import Store
 from crm_bridge.store.engine_intake import Registration
 
@@ -263,10 +264,13 @@ class IntakeService:
             if curator is not None and curator not in recipients:
                 recipients.append(curator)
         names = {pid: (p.name if p else pid) for pid, p in partners.items()}
-        text = (
-            f"Channel conflict: {names[reg.partner_id]} registered the lead «{reg.customer_name}», "
-            f"but {names.get(reg.owner_partner_id or '', reg.owner_partner_id)} registered this customer "
-            f"first and keeps it. The lead was created flagged for review. {reg.reason}."
+        text = notice(
+            self._notifier,
+            "channel_conflict",
+            partner=names[reg.partner_id],
+            customer=reg.customer_name,
+            owner=names.get(reg.owner_partner_id or "", reg.owner_partner_id),
+            reason=reg.reason,
         )
         if recipients:
             self._notifier.notify(
