@@ -89,7 +89,9 @@ _EN: dict[str, str] = {
     "did_unassigned": ", {count} without an eligible manager",
     "did_refused": ", {count} refused by the CRM",
     "did_refused_lead": "lead {lead} to {manager} (user {user}): {error}",
-    "did_refused_failed": "AssignmentsRefused: the CRM refused {count} lead assignment(s), retried next cycle: {leads}",
+    "did_refused_failed": (
+        "AssignmentsRefused: the CRM refused {count} lead assignment(s), retried next cycle: {leads}"
+    ),
     "did_escalated": "{count} overdue lead(s) escalated",
     "did_tiers": "{evaluated} partner(s) evaluated, {changes} tier change(s)",
     "did_awaiting": ", {count} downgrade(s) await approval",
