@@ -175,13 +175,17 @@ class Distributor:
         by_user = {m.crm_user_id: m.key for m in self._team.managers}
         loads: Counter[str] = Counter()
         candidates: list[Lead] = []
-        # a lead the CRM refused to assign ("failed") is decided again: the cause may be fixed by now
+        # a lead the CRM refused to assign ("failed") is decided again: the cause may be fixed by now.
+        # The CRM may have taken the responsible user and refused only the task (Bitrix24 keeps any
+        # ASSIGNED_BY_ID, tasks.task.add refuses an unknown RESPONSIBLE_ID): that lead is still ours.
         settled = self._repo.lead_ids(self._portal, ("pending", "done", "skipped"))
+        refused = {r.lead_crm_id: r.manager_user_id for r in self._repo.all(self._portal, status="failed")}
         oldest = now - self._s.max_age
         for lead in self._store.leads(self._portal):
             if lead.stage_kind is not StageKind.OPEN:
                 continue
-            if lead.manager_user_id in by_user:
+            retry = lead.crm_id in refused and lead.manager_user_id in (None, "", refused[lead.crm_id])
+            if lead.manager_user_id in by_user and not retry:
                 loads[by_user[lead.manager_user_id or ""]] += 1
             elif lead.partner_id and lead.created_at >= oldest and lead.crm_id not in settled:
                 candidates.append(lead)  # no manager, or a CRM user who is not a sales manager
