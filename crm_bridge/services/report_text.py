@@ -5,8 +5,9 @@ and money in readable units ("1,5 млн ₽" rather than "1e6")."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from crm_bridge.texts import words
 
@@ -62,3 +63,14 @@ def in_unit(value: Decimal | None, divisor: Decimal, locale: str) -> str:
 
 def day(moment: date | datetime, locale: str) -> str:
     return f"{moment:%d.%m.%Y}" if locale == "ru" else f"{moment:%Y-%m-%d}"
+
+
+def tier_words(period_end: datetime, now: datetime, timezone: str, locale: str) -> tuple[str, str]:
+    """The tier column's heading and its footnote: the tier on the period's last day for a period that
+    has ended, today's tier (and "the period has not ended yet") for one still running at ``now``."""
+    t, tz = labels(locale), ZoneInfo(timezone)
+    if now < period_end:
+        today = day(now.astimezone(tz), locale)
+        return t["tier_today"].format(date=today), t["note_tier_open"].format(date=today)
+    last = day((period_end - timedelta(seconds=1)).astimezone(tz), locale)
+    return t["tier_on"].format(date=last), t["note_tier"].format(date=last)

@@ -43,6 +43,7 @@ _EN: dict[str, str] = {
     "rank": "#",
     "points": "points",
     "tier_changes": "Tier changes in the period",
+    "no_tier_changes": "none.",
     "when": "when",
     "from": "from",
     "to": "to",
@@ -57,9 +58,14 @@ _EN: dict[str, str] = {
         "have won deals and 0 % conversion (deals from earlier leads, or repeat deals), or a conversion "
         "without won deals in the period (its leads were won after the period ended)."
     ),
+    "tier_today": "tier today ({date})",
     "note_tier": (
-        "Tier: the partner's tier on the period's last day ({date}), not today's; the change column shows "
-        "the period's tier changes (↑ upgrade, ↓ downgrade)."
+        "Tier: the partner's tier on the period's last day ({date}), not today's. The period's upgrades (↑) "
+        "and downgrades (↓) are listed under “Tier changes in the period”."
+    ),
+    "note_tier_open": (
+        "Tier: the partner's tier today ({date}), as the period has not ended yet. Its upgrades (↑) and "
+        "downgrades (↓) so far are listed under “Tier changes in the period”."
     ),
     "no_data": "No partners or leads in the state store yet: run `crm-bridge sync` first.",
     "statements": "Reward statements, {period} ({unit})",
@@ -131,6 +137,7 @@ _RU: dict[str, str] = {
     "rank": "№",
     "points": "баллы",
     "tier_changes": "Изменения уровней за период",
+    "no_tier_changes": "не было.",
     "when": "когда",
     "from": "было",
     "to": "стало",
@@ -145,9 +152,14 @@ _RU: dict[str, str] = {
         "закрылись. Поэтому у партнёра бывают выигранные сделки при конверсии 0 % (сделки по прежним "
         "лидам или повторные) и конверсия без выигранных сделок в периоде (лиды выиграны уже после него)."
     ),
+    "tier_today": "уровень сегодня ({date})",
     "note_tier": (
-        "Уровень — уровень партнёра в последний день периода ({date}), а не сегодняшний; в столбце "
-        "изменений — смены уровня за период (↑ повышение, ↓ понижение)."
+        "Уровень — уровень партнёра в последний день периода ({date}), а не сегодняшний. Повышения (↑) "
+        "и понижения (↓) за период перечислены в разделе «Изменения уровней за период»."
+    ),
+    "note_tier_open": (
+        "Уровень — сегодняшний уровень партнёра ({date}): период ещё не закончился. Повышения (↑) и "
+        "понижения (↓) с его начала перечислены в разделе «Изменения уровней за период»."
     ),
     "no_data": "В хранилище ещё нет партнёров и лидов: сначала выполните `crm-bridge sync`.",
     "statements": "Начисления партнёрам, {period} ({unit})",
