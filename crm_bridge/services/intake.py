@@ -44,6 +44,7 @@ class IntakePolicy:
     default_phone_country_code: str = "+7"
     currency: str = ""
     amount_rule: AmountRule = AmountRule()
+    locale: str = "en"  # the language of the registration reasons (lead comment, notifications)
 
     @classmethod
     def from_settings(cls, settings: Any) -> IntakePolicy:
@@ -58,6 +59,7 @@ class IntakePolicy:
             default_phone_country_code=intake.default_phone_country_code,
             currency=settings.rewards.currency,
             amount_rule=AmountRule(places=places, maximum=intake.max_amount),
+            locale=str(settings.locale),
         )
 
 
@@ -204,8 +206,14 @@ class IntakeService:
             if r.status != "failed"
         ]
         new = RegistrationRecord(sub.partner_id, customer, now, None, sub.external_id)
+        policy = self._policy
         decision = check_registration(
-            new, existing, self._policy.protection_window_days, self._policy.registration_expiry_days, now
+            new,
+            existing,
+            policy.protection_window_days,
+            policy.registration_expiry_days,
+            now,
+            locale=policy.locale,
         )
         reg = Registration(
             external_id=sub.external_id,

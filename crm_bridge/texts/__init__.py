@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crm_bridge.texts import console, distribution, notify, report, tiers
+from crm_bridge.texts import console, distribution, notify, registration, report, tiers
 
 LOCALES: tuple[str, ...] = ("en", "ru")
 
@@ -24,6 +24,7 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
     "tiers": tiers.TEXT,
     "tier_metrics": tiers.METRICS,
     "distribution": distribution.TEXT,
+    "registration": registration.TEXT,
 }
 
 

@@ -99,18 +99,21 @@ def test_an_import_then_a_cycle_of_the_jobs_with_its_notifications_and_tasks_are
     config: Path, portal: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     sandbox, _ = portal
-    partner = sandbox.emulator.dump()["records"]["company"][1]["ID"]
+    companies = sandbox.emulator.dump()["records"]["company"]
+    partner, rival = companies[1]["ID"], companies[2]["ID"]
     csv = tmp_path / "leads.csv"
-    csv.write_text(
+    csv.write_text(  # a good row, a rejected one, and another partner's claim on the same customer
         "partner_id,customer_name,email,phone,tax_id,amount,comment\n"
         f"{partner},ООО Ромашка,buyer@romashka.example,,,150000,\n"
-        f"{partner},ООО Лютик,lutik@example.ru,,,1e30,\n",
+        f"{partner},ООО Лютик,lutik@example.ru,,,1e30,\n"
+        f"{rival},ООО Ромашка,buyer@romashka.example,,,90000,\n",
         encoding="utf-8",
     )
     code, out = cli(config, capsys, "intake", "import", str(csv))
 
     assert code == 1  # a row was rejected
     assert "Импорт leads.csv" in out and "лидов создано" in out and "Отклонённые строки" in out
+    assert re.search(r"конфликты каналов \(созданы с пометкой\) *│ *1 │", out)
     assert english_words(out.replace("leads.csv", "")) == []
 
     before = len(sandbox.emulator.dump()["tasks"])
@@ -123,6 +126,9 @@ def test_an_import_then_a_cycle_of_the_jobs_with_its_notifications_and_tasks_are
     notes = [n["message"] for n in dump["notifications"]]
     tasks = [f"{t['title']} {t['description']}" for t in dump["tasks"][before:]]
     assert any("Вам новый партнёрский лид" in n for n in notes)
+    assert any(
+        "Конфликт каналов" in n and "первым зарегистрировал этого клиента (эл. почта)" in n for n in notes
+    )
     assert any("Почему вам:" in t for t in tasks)
     for text in notes + tasks:
         assert english_words(text) == [], text
