@@ -180,4 +180,5 @@ def command(obj: CliContext, period_key: str | None, fmt: str, out: Path | None)
         render_tables(data, obj.console)
         return
     target = write_report(data, fmt, out or Path(settings.reports.out_dir))
-    obj.console.print(f"Report for {period.key} written to {target}")
+    said = labels(data.locale)["report_written"].format(period=period.key, path=target)
+    obj.console.print(escape(said))

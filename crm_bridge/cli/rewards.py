@@ -216,10 +216,11 @@ def command(
             click.echo(text, nl=False)
             return
         write_private(out, text)
-        console.print(f"{'Leaderboard' if board else 'Statements'} for {period.key} written to {out}")
+        said = labels(settings.locale)["board_written" if board else "statements_written"]
+        console.print(escape(said.format(period=period.key, path=out)))
         return
     if not result.statements:
-        console.print("No partners in the state store yet: run `crm-bridge sync` first.")
+        console.print(labels(settings.locale)["no_partners"])
         return
     if board:
         render_leaderboard(result, console, locale=settings.locale)

@@ -146,3 +146,17 @@ def test_the_tables_a_sales_head_reads_are_russian(
     assert code == 0, out
     assert out.strip()
     assert english_words(out) == []
+
+
+def test_files_written_by_report_and_rewards_are_announced_in_russian(
+    config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for args in (
+        ("report", "--format", "html", "--out", str(tmp_path / "report.html")),
+        ("rewards", "--format", "csv", "--out", str(tmp_path / "rewards.csv")),
+        ("rewards", "--leaderboard", "--format", "csv", "--out", str(tmp_path / "board.csv")),
+    ):
+        code, out = cli(config, capsys, *args)
+
+        assert code == 0, out
+        assert "записан" in out and english_words(out) == []
