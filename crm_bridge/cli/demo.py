@@ -3,7 +3,9 @@ with demo support, ``--crm`` to choose), no config and no network needed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -15,83 +17,98 @@ from crm_bridge.errors import UsageError
 from crm_bridge.plugin import demo_kinds, spec_for
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import DemoResult, run_demo
+from crm_bridge.services.report_text import number
+from crm_bridge.texts import LOCALES, words
 
 
-def _rub(value: object) -> str:
-    return f"{value:,.0f} ₽".replace(",", " ")
+def _rub(value: Any, locale: str) -> str:
+    return f"{number(value, locale)} ₽"
 
 
-def _pct(value: object) -> str:
-    return "-" if value is None else f"{value:.1f} %"
+def _pct(value: Any, locale: str) -> str:
+    return "-" if value is None else f"{number(value, locale, 1)} %"
 
 
 def render(result: DemoResult, console: Console) -> None:
-    """Print what the demo did: funnels, leads per manager, tier changes, KPIs, files, timings."""
-    funnels = Table(title="Funnels created in the CRM", title_justify="left")
-    funnels.add_column("funnel")
-    funnels.add_column("stages")
+    """Print what the demo did — funnels, leads per manager, tier changes, KPIs, files, timings — in the
+    demo config's locale."""
+    loc = result.locale
+    t = words("console", loc)
+    funnels = Table(title=t["demo_funnels"], title_justify="left")
+    funnels.add_column(t["demo_funnel"])
+    funnels.add_column(t["demo_stages"])
     for name, stages in result.funnels:
-        funnels.add_row(name, " → ".join(stages))
+        funnels.add_row(escape(name), escape(" → ".join(stages)))
     console.print(funnels)
-    changes = ", ".join(f"{n} {a}" for a, n in result.provisioned.items()) or "nothing to change"
-    console.print(f"Provisioning: {changes}.")
+    changes = ", ".join(f"{t.get(f'plan_{a}', a)}: {n}" for a, n in result.provisioned.items())
+    console.print(t["demo_provisioned"].format(changes=changes or t["demo_nothing"]))
     seeded = result.seeded
+    synced = ", ".join(f"{t.get(f'entity_{e}', e)} {n}" for e, n in result.synced.items())
     console.print(
-        f"Seeded partner network: {seeded.get('partners', 0)} partners, {seeded.get('leads', 0)} partner "
-        f"leads, {seeded.get('repeat_deals', 0)} repeat deals; synced "
-        + ", ".join(f"{n} {e}s" for e, n in result.synced.items())
-        + "."
+        t["demo_seeded"].format(
+            partners=seeded.get("partners", 0),
+            leads=seeded.get("leads", 0),
+            repeat=seeded.get("repeat_deals", 0),
+            synced=synced,
+        )
     )
-    managers = Table(title="New partner leads distributed per manager", title_justify="left")
-    managers.add_column("manager")
-    managers.add_column("leads", justify="right")
-    managers.add_column("why (first assignment)", overflow="fold")
+    managers = Table(title=t["demo_managers"], title_justify="left")
+    managers.add_column(t["demo_manager"])
+    managers.add_column(t["demo_leads"], justify="right")
+    managers.add_column(t["demo_why"], overflow="fold")
     why = dict(result.sample_reasons)
     for name, count in result.per_manager:
-        managers.add_row(name, str(count), why.get(name, "-"))
+        managers.add_row(escape(name), str(count), escape(why.get(name, "-")))
     console.print(managers)
-    tiers = Table(title="Tier changes", title_justify="left")
-    for header in ("partner", "from", "to", "reason"):
-        tiers.add_column(header, overflow="fold")
+    tiers = Table(title=t["demo_tiers"], title_justify="left")
+    for header in ("demo_partner", "demo_from", "demo_to", "demo_reason"):
+        tiers.add_column(t[header], overflow="fold")
     for move in result.tier_moves:
         arrow = "[green]↑[/green]" if move.direction == "up" else "[red]↓[/red]"
-        tiers.add_row(escape(move.partner), move.old, f"{arrow} {move.new}", move.reason)
-    console.print(tiers if result.tier_moves else "Tier changes: none.")
-    if result.tier_warnings:
-        console.print(
-            f"Downgrade warnings (grace period started): {len(result.tier_warnings)} — "
-            + ", ".join(result.tier_warnings[:5])
-            + (" …" if len(result.tier_warnings) > 5 else "")
+        tiers.add_row(
+            escape(move.partner), escape(move.old), f"{arrow} {escape(move.new)}", escape(move.reason)
         )
+    console.print(tiers if result.tier_moves else t["demo_no_tier_changes"])
+    if result.tier_warnings:
+        names = ", ".join(result.tier_warnings[:5]) + (" …" if len(result.tier_warnings) > 5 else "")
+        console.print(escape(t["demo_warnings"].format(count=len(result.tier_warnings), names=names)))
     if result.kpis is not None:
         k = result.kpis
-        kpis = Table(title=f"Department KPIs, {result.kpi_period}", title_justify="left")
-        kpis.add_column("KPI")
-        kpis.add_column("value", justify="right")
+        kpis = Table(title=t["demo_kpis"].format(period=result.kpi_period), title_justify="left")
+        kpis.add_column(t["demo_kpi"])
+        kpis.add_column(t["demo_value"], justify="right")
         for label, value in (
-            ("partners (active in the period)", f"{k.partners} ({k.active_partners})"),
-            ("new partners", str(k.new_partners)),
-            ("partner leads", str(k.leads)),
-            ("qualified leads", str(k.qualified)),
-            ("lead → won conversion", _pct(k.conversion)),
-            ("won deals (repeat)", f"{k.won} ({k.repeat_won})"),
-            ("revenue", _rub(k.revenue)),
-            ("repeat share", _pct(k.repeat_share)),
+            ("kpi_partners", f"{k.partners} ({k.active_partners})"),
+            ("kpi_new_partners", str(k.new_partners)),
+            ("kpi_leads", str(k.leads)),
+            ("kpi_qualified", str(k.qualified)),
+            ("kpi_conversion", _pct(k.conversion, loc)),
+            ("kpi_won", f"{k.won} ({k.repeat_won})"),
+            ("kpi_revenue", _rub(k.revenue, loc)),
+            ("kpi_repeat_share", _pct(k.repeat_share, loc)),
         ):
-            kpis.add_row(label, value)
+            kpis.add_row(t[label], value)
         console.print(kpis)
     if result.leaders:
-        console.print(
-            f"Rewards for {result.kpi_period}: {_rub(result.rewards_total)} "
-            f"to {result.rewards_paid} partners; leaderboard: "
-            + ", ".join(f"{rank}. {name} ({points} pts)" for rank, name, points in result.leaders)
+        leaders = ", ".join(
+            t["demo_leader"].format(rank=rank, name=name, points=points)
+            for rank, name, points in result.leaders
         )
-    timing = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.timings.items())
-    console.print(f"Timings: {timing}; {result.crm_requests} requests to the CRM.")
-    console.print(f"Config used: {result.config_path}")
+        said = t["demo_rewards"].format(
+            period=result.kpi_period,
+            total=_rub(result.rewards_total, loc),
+            paid=result.rewards_paid,
+            leaders=leaders,
+        )
+        console.print(escape(said))
+    timing = ", ".join(
+        t["demo_seconds"].format(step=t.get(f"step_{step}", step), seconds=number(seconds, loc, 2))
+        for step, seconds in result.timings.items()
+    )
+    console.print(t["demo_timings"].format(timings=timing, requests=result.crm_requests))
+    console.print(escape(t["demo_config"].format(path=result.config_path)))
     for path in result.reports:
-        kind = "Report (open in a browser)" if path.suffix == ".html" else "CSV"
-        console.print(f"{kind}: {path}")
+        console.print(escape(t["demo_html" if path.suffix == ".html" else "demo_csv"].format(path=path)))
 
 
 def _note(kind: str) -> str:
@@ -126,6 +143,13 @@ def _note(kind: str) -> str:
     + ").",
 )
 @click.option(
+    "--locale",
+    type=click.Choice(LOCALES),
+    default="ru",
+    show_default=True,
+    help="The language of the demo's config: its funnels, report, notifications and this summary.",
+)
+@click.option(
     "--serve",
     is_flag=True,
     help="Then keep the sandbox and run the daemon over the demo's data: the partner portal (with a "
@@ -140,7 +164,14 @@ def _note(kind: str) -> str:
 )
 @click.pass_obj
 def command(
-    obj: CliContext, out_dir: Path, seed: int, kind: str | None, rate_limit: bool, serve: bool, port: int
+    obj: CliContext,
+    out_dir: Path,
+    seed: int,
+    kind: str | None,
+    rate_limit: bool,
+    locale: str,
+    serve: bool,
+    port: int,
 ) -> None:
     """Run crm-bridge end to end against a local CRM sandbox: provision the four partner funnels,
     seed a partner network (partners of every type with curators, a few thousand leads and deals over
@@ -149,25 +180,23 @@ def command(
     console = obj.console
     if kind is None:
         raise UsageError("demo: no installed CRM adapter can run the demo (install crm-bridge-<crm>)")
-    console.print(f"[dim]• Starting a {spec_for(kind).title} sandbox on a local port…[/dim]")
+    t = words("console", locale)
+    console.print(f"[dim]• {escape(t['demo_starting'].format(crm=spec_for(kind).title))}…[/dim]")
     with Sandbox(kind, rate_limit=rate_limit) as sandbox:
         result = run_demo(
             out_dir.resolve(),
             sandbox,
             seed=seed,
             rate_limit=rate_limit,
-            progress=lambda label: console.print(f"[dim]• {label}…[/dim]"),
+            locale=locale,
+            progress=lambda label: console.print(f"[dim]• {escape(label)}…[/dim]"),
         )
         result.crm_requests = sandbox.request_count()
         render(result, console)
         if serve:
-            serve_demo(obj, sandbox, result, kind, rate_limit, port)
+            serve_demo(obj, sandbox, result, kind, rate_limit, port, t)
         else:
-            console.print(
-                "Partner portal and dashboard: [bold]crm-bridge demo --serve[/bold] runs the demo and "
-                "keeps it running with a sign-in link for a demo partner and the head's secret.",
-                highlight=False,
-            )
+            console.print(t["demo_serve_hint"], highlight=False)
 
 
 def _remember_env(dotenv: Path, env: dict[str, str]) -> None:
@@ -184,7 +213,13 @@ def _remember_env(dotenv: Path, env: dict[str, str]) -> None:
 
 
 def serve_demo(
-    obj: CliContext, sandbox: Sandbox, result: DemoResult, kind: str, rate_limit: bool, port: int
+    obj: CliContext,
+    sandbox: Sandbox,
+    result: DemoResult,
+    kind: str,
+    rate_limit: bool,
+    port: int,
+    t: Mapping[str, str],
 ) -> None:
     """Run the daemon (jobs, intake API, partner portal, dashboard) over the demo's config and state
     while the sandbox stays up; print a partner's sign-in link and the head's secret."""
@@ -216,15 +251,10 @@ def serve_demo(
         partners = sorted(app.store.partners(app.portal), key=lambda p: (p.name not in leaders, p.name))
         partner = partners[0]
         invitation = PortalAccess.for_app(app).invite(partner.crm_id, label="crm-bridge demo")
-        console.print(
-            f"\n[bold]Partner portal[/bold] for {escape(partner.name)} (open the link):", highlight=False
-        )
+        console.print("\n" + t["demo_serve_portal"].format(partner=escape(partner.name)), highlight=False)
         click.echo(f"  {url}/portal/signin#{invitation.key}")
-        console.print("[bold]Head's dashboard[/bold]:", highlight=False)
-        click.echo(f"  {url}/admin/   secret ({ADMIN_TOKEN_ENV}): {token}")
-        console.print(
-            f"Another partner's link: crm-bridge --config {result.config_path} partners invite "
-            '"<name or id>" (while this runs). Stop with Ctrl+C.',
-            highlight=False,
-        )
+        console.print(t["demo_serve_dashboard"], highlight=False)
+        click.echo(f"  {url}/admin/   {t['demo_serve_secret']} ({ADMIN_TOKEN_ENV}): {token}")
+        more = f'crm-bridge --config {result.config_path} partners invite "<name or id>"'
+        console.print(t["demo_serve_more"].format(command=escape(more)), highlight=False)
         daemon.run_until_signal()

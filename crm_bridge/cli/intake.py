@@ -16,6 +16,7 @@ from rich.table import Table
 from crm_bridge.cli.output import CliContext, is_interactive
 from crm_bridge.errors import UsageError
 from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.texts import words
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
@@ -42,31 +43,38 @@ def import_(obj: CliContext, csv_file: Path) -> None:
 
     app = obj.app()
     engine = Engine(app, notifier=make_notifier(app))
-    progress = RichImportProgress(obj.console, csv_file.name) if is_interactive() else None
+    t = words("console", str(app.settings.locale))
+    progress = (
+        RichImportProgress(obj.console, t["import_progress"].format(file=csv_file.name))
+        if is_interactive()
+        else None
+    )
     try:
         report = import_csv(csv_file, engine.intake_service(), now=app.clock(), progress=progress)
     finally:
         if progress is not None:
             progress.stop()
-    table = Table(title=f"Import of {csv_file.name}", show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("rows", justify="right")
-    table.add_row("rows read", str(report.rows))
-    table.add_row("leads created", str(report.count("created")))
-    table.add_row("already created before", str(report.count("existing")))
-    table.add_row("channel conflicts (created flagged)", str(report.conflicts))
-    table.add_row("rejected", str(len(report.rejects)))
+    table = Table(
+        title=t["import_title"].format(file=escape(csv_file.name)), show_header=False, title_justify="left"
+    )
+    table.add_column(t["import_what"], style="bold")
+    table.add_column(t["import_rows"], justify="right")
+    table.add_row(t["import_read"], str(report.rows))
+    table.add_row(t["import_created"], str(report.count("created")))
+    table.add_row(t["import_existing"], str(report.count("existing")))
+    table.add_row(t["import_conflicts"], str(report.conflicts))
+    table.add_row(t["import_rejected"], str(len(report.rejects)))
     obj.console.print(table)
     if report.rejects_file is not None:
-        obj.console.print(f"Rejected rows with the reason: {report.rejects_file}")
+        obj.console.print(t["import_rejects_file"].format(path=escape(str(report.rejects_file))))
         raise click.exceptions.Exit(1)
 
 
 class RichImportProgress:
-    """A progress bar on a terminal: rows handed to the CRM of the file's good rows."""
+    """A progress bar on a terminal: rows handed to the CRM of the file's good rows (``label`` beside it)."""
 
-    def __init__(self, console: Console, name: str) -> None:
-        self._name = name
+    def __init__(self, console: Console, label: str) -> None:
+        self._label = label
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -78,7 +86,7 @@ class RichImportProgress:
 
     def begin(self, total: int) -> None:
         self._progress.start()
-        self._task = self._progress.add_task(f"import {self._name}", total=total)
+        self._task = self._progress.add_task(self._label, total=total)
 
     def advance(self, rows: int) -> None:
         if self._task is not None:

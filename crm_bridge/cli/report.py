@@ -86,7 +86,7 @@ def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
     ]
     headers = (
         t["partner"],
-        t["tier_on"].format(date=day(data.last_day, loc)),
+        data.tier_words[0],
         t["leads_short"],
         t["won_short"],
         t["conversion_short"],
@@ -95,7 +95,7 @@ def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
     )
     partners = compact_table(f"{shown}; {t['revenue']}, {p_unit_name}", headers, cells, left=2)
     console.print(partners)
-    console.print(f"[dim]{t['note_tier'].format(date=day(data.last_day, loc))}[/dim]", soft_wrap=False)
+    console.print(f"[dim]{data.tier_words[1]}[/dim]", soft_wrap=False)
     console.print(f"[dim]{t['note_won']}[/dim]", soft_wrap=False)
     if data.tier_moves:
         moves = Table(title=t["tier_changes"], title_justify="left", box=box.SIMPLE_HEAD)
@@ -107,6 +107,8 @@ def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
                 day(m.at.astimezone(data.last_day.tzinfo), loc), escape(m.partner_name), move_text(data, [m])
             )
         console.print(moves)
+    else:
+        console.print(f"{t['tier_changes']}: {t['no_tier_changes']}")
     board = Table(title=t["board"], title_justify="left")
     board.add_column(t["rank"], justify="right")
     board.add_column(t["partner"], overflow="fold")
@@ -178,4 +180,5 @@ def command(obj: CliContext, period_key: str | None, fmt: str, out: Path | None)
         render_tables(data, obj.console)
         return
     target = write_report(data, fmt, out or Path(settings.reports.out_dir))
-    obj.console.print(f"Report for {period.key} written to {target}")
+    said = labels(data.locale)["report_written"].format(period=period.key, path=target)
+    obj.console.print(escape(said))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from crm_bridge.domain.rewards import MdfClaim
 from crm_bridge.errors import DataError, UsageError
 from crm_bridge.security.files import write_private
 from crm_bridge.services.report_data import default_period
-from crm_bridge.services.report_text import day, in_unit, labels, money_unit, number
+from crm_bridge.services.report_text import in_unit, labels, money_unit, number, tier_words
 from crm_bridge.services.rewards import RewardsResult, leaderboard_csv, rewards_for, statements_csv
 
 MDF_COLUMNS = ("partner_id", "description", "requested", "approved", "reimbursed")
@@ -60,7 +60,14 @@ _KINDS = ("commission", "plan_bonus", "over_performance", "mdf")
 WIDE = 110  # from this terminal width on, amounts are shown exactly (kopecks included)
 
 
-def render_statements(result: RewardsResult, console: Console, locale: str = "en") -> None:
+def render_statements(
+    result: RewardsResult,
+    console: Console,
+    locale: str = "en",
+    *,
+    now: datetime | None = None,
+    timezone: str = "UTC",
+) -> None:
     """One row per partner. Kinds nobody earned are left out; on a terminal narrower than ``WIDE``
     columns amounts are in a readable unit (``тыс. ₽``) so the table stays within 80 columns."""
     t = labels(locale)
@@ -78,7 +85,7 @@ def render_statements(result: RewardsResult, console: Console, locale: str = "en
     title = t["statements"].format(period=result.period.key, unit=unit)
     headers = [
         t["partner"],
-        t["tier_on"].format(date=day(result.period.end - timedelta(seconds=1), locale)),
+        tier_words(result.period.end, now or datetime.now(UTC), timezone, locale)[0],
         t["revenue"],
         t["plan"],
         *(t[k] for k in kinds),
@@ -209,15 +216,16 @@ def command(
             click.echo(text, nl=False)
             return
         write_private(out, text)
-        console.print(f"{'Leaderboard' if board else 'Statements'} for {period.key} written to {out}")
+        said = labels(settings.locale)["board_written" if board else "statements_written"]
+        console.print(escape(said.format(period=period.key, path=out)))
         return
     if not result.statements:
-        console.print("No partners in the state store yet: run `crm-bridge sync` first.")
+        console.print(labels(settings.locale)["no_partners"])
         return
     if board:
         render_leaderboard(result, console, locale=settings.locale)
     elif partner_id:
         render_lines(result, partner_id, console, settings.locale)
     else:
-        render_statements(result, console, settings.locale)
+        render_statements(result, console, settings.locale, timezone=settings.timezone)
         render_leaderboard(result, console, limit=10, locale=settings.locale)

@@ -11,12 +11,14 @@ from rich.table import Table
 from crm_bridge.cli.output import CliContext, is_interactive
 from crm_bridge.ports import Entity
 from crm_bridge.services.sync import SyncResult
+from crm_bridge.texts import words
 
 
 class RichSyncProgress:
     """A progress bar per entity: records stored of the CRM's total, and records per second."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, locale: str = "en") -> None:
+        self._t = words("console", locale)
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -33,14 +35,17 @@ class RichSyncProgress:
         if not self._live:
             self._progress.start()
             self._live = True
-        label = f"{'backfill' if backfill else 'sync'} {entity.value}s"
+        t = self._t
+        mode = t["sync_backfill"] if backfill else t["sync_title"].lower()
+        label = t["sync_progress"].format(mode=mode, entity=t.get(f"entity_{entity.value}", entity.value))
         self._tasks[entity] = self._progress.add_task(label, total=total, rate="")
 
     def advance(self, entity: Entity, records: int) -> None:
         task_id = self._tasks[entity]
         self._progress.advance(task_id, records)
         speed = self._progress.tasks[task_id].speed
-        self._progress.update(task_id, rate=f"{speed:,.0f} rec/s" if speed else "")
+        rate = self._t["sync_rate"].format(rate=f"{speed:,.0f}".replace(",", " ")) if speed else ""
+        self._progress.update(task_id, rate=rate)
 
     def end(self, entity: Entity) -> None:
         task_id = self._tasks[entity]
@@ -51,15 +56,20 @@ class RichSyncProgress:
             self._live = False
 
 
-def result_table(result: SyncResult) -> Table:
-    table = Table(title="Sync", title_justify="left")
+def result_table(result: SyncResult, locale: str = "en") -> Table:
+    t = words("console", locale)
+    table = Table(title=t["sync_title"], title_justify="left")
     for column in ("entity", "records", "pages", "mode", "cursor"):
-        table.add_column(column)
+        table.add_column(t[f"sync_{column}"])
     for e in result.entities:
         cursor = f"{e.cursor.modified_at:%Y-%m-%d %H:%M:%S}" if e.cursor else "-"
-        mode = "backfill" if e.backfill else "incremental"
+        mode = t["sync_backfill"] if e.backfill else t["sync_incremental"]
         table.add_row(
-            e.entity.value, str(e.records), str(e.pages), mode + (" (stopped)" if e.stopped else ""), cursor
+            t.get(f"entity_{e.entity.value}", e.entity.value),
+            str(e.records),
+            str(e.pages),
+            mode + (t["sync_stopped"] if e.stopped else ""),
+            cursor,
         )
     return table
 
@@ -77,7 +87,8 @@ def command(obj: CliContext, once: bool) -> None:
     from crm_bridge.daemon.cycle import run_cycle
 
     app = obj.app()
-    progress = RichSyncProgress(obj.console) if is_interactive() else None
+    locale = str(app.settings.locale)
+    progress = RichSyncProgress(obj.console, locale) if is_interactive() else None
     if once:
         failed = run_cycle(app, obj.console, progress=progress)
         if failed:
@@ -86,4 +97,4 @@ def command(obj: CliContext, once: bool) -> None:
     from crm_bridge.services.sync import sync
 
     result = sync(app.adapter, app.store, app.portal, now=app.clock(), progress=progress)
-    obj.console.print(result_table(result))
+    obj.console.print(result_table(result, locale))

@@ -36,7 +36,7 @@ def evaluate(obj: CliContext) -> None:
 
     app, service = _service(obj)
     run = service.evaluate(app.clock())
-    obj.console.print(describe(run))
+    obj.console.print(escape(describe(run, obj.settings().locale)))
     if run.changes:
         locale, tiers, partners = _names(obj)
         t = labels(locale)
@@ -141,7 +141,13 @@ def approve(obj: CliContext, pending_id: int, by: str) -> None:
     """Apply the downgrade PENDING_ID (see `tiers list`)."""
     app, service = _service(obj)
     change = service.approve(pending_id, by=by, now=app.clock())
-    obj.console.print(f"Applied: partner {change.partner_id} {change.old} → {change.new}.")
+    locale, tiers, partners = _names(obj)
+    said = labels(locale)["applied"].format(
+        partner=partners.get(change.partner_id, change.partner_id),
+        old=_tier(tiers, change.old),
+        new=_tier(tiers, change.new),
+    )
+    obj.console.print(escape(said))
 
 
 @command.command("reject")
@@ -152,7 +158,11 @@ def reject(obj: CliContext, pending_id: int, by: str) -> None:
     """Keep the partner's tier: the downgrade PENDING_ID is dropped."""
     app, service = _service(obj)
     row = service.reject(pending_id, by=by, now=app.clock())
-    obj.console.print(f"Rejected: partner {row.partner_id} stays {row.from_tier}.")
+    locale, tiers, partners = _names(obj)
+    partner = partners.get(row.partner_id, row.partner_id)
+    obj.console.print(
+        escape(labels(locale)["rejected"].format(partner=partner, tier=_tier(tiers, row.from_tier)))
+    )
 
 
 @command.command("history")

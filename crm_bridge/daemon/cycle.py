@@ -7,60 +7,82 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from crm_bridge.bootstrap import App
 from crm_bridge.daemon.engine import Engine
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.redaction import redact
-from crm_bridge.services.distribute import DistributeResult
+from crm_bridge.services.distribute import AssignmentsRefused, DistributeResult
 from crm_bridge.services.distribute_escalation import EscalationResult
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify import FlushResult, Notifier, notifier_from_settings
 from crm_bridge.services.sync import SyncProgress, SyncResult
 from crm_bridge.services.tiers import TierRun
+from crm_bridge.texts import words
 
 
-def describe(result: object) -> str:
-    """One line about what a job did."""
+def describe(result: object, locale: str = "en") -> str:
+    """One line about what a job did (or, for an ``AssignmentsRefused``, what it refused), in ``locale``."""
+    t = words("console", locale)
+    if isinstance(result, AssignmentsRefused):
+        leads = "; ".join(
+            t["did_refused_lead"].format(
+                lead=r.lead_crm_id, manager=r.manager_key, user=r.manager_user_id, error=r.error
+            )
+            for r in result.result.failed[:5]
+        )
+        return t["did_refused_failed"].format(count=len(result.result.failed), leads=leads)
     if isinstance(result, SyncResult):
-        return ", ".join(f"{e.records} {e.entity.value}(s)" for e in result.entities) + " pulled"
+        parts = ", ".join(
+            t["did_sync_part"].format(
+                entity=t.get(f"pulled_{e.entity.value}", e.entity.value), count=e.records
+            )
+            for e in result.entities
+        )
+        return t["did_sync"].format(parts=parts)
     if isinstance(result, DistributeResult):
         per = ", ".join(f"{k}: {n}" for k, n in sorted(result.per_manager().items()))
-        text = f"{len(result.assigned)} lead(s) assigned" + (f" ({per})" if per else "")
+        text = t["did_assigned"].format(count=len(result.assigned))
+        text += t["did_per_manager"].format(per=per) if per else ""
         if result.unassigned:
-            text += f", {len(result.unassigned)} without an eligible manager"
-        return text + (f", {len(result.failed)} refused by the CRM" if result.failed else "")
+            text += t["did_unassigned"].format(count=len(result.unassigned))
+        return text + (t["did_refused"].format(count=len(result.failed)) if result.failed else "")
     if isinstance(result, EscalationResult):
-        return f"{len(result.escalated)} overdue lead(s) escalated"
+        return t["did_escalated"].format(count=len(result.escalated))
     if isinstance(result, TierRun):
         moves = "; ".join(f"{c.partner_id}: {c.old or '-'} → {c.new}" for c in result.changes)
-        text = f"{result.evaluated} partner(s) evaluated, {len(result.changes)} tier change(s)"
+        text = t["did_tiers"].format(evaluated=result.evaluated, changes=len(result.changes))
         text += f" ({moves})" if moves else ""
         if result.awaiting_approval:
-            text += f", {len(result.awaiting_approval)} downgrade(s) await approval"
+            text += t["did_awaiting"].format(count=len(result.awaiting_approval))
         return text
     if isinstance(result, FlushResult):
-        text = f"{result.sent} notification(s) sent"
-        text += f", {result.retrying} to retry" if result.retrying else ""
-        text += f", {result.failed} given up" if result.failed else ""
+        text = t["did_sent"].format(count=result.sent)
+        text += t["did_retrying"].format(count=result.retrying) if result.retrying else ""
+        text += t["did_given_up"].format(count=result.failed) if result.failed else ""
         for channel, error in sorted(result.undeliverable.items()):
-            text += f"; {channel} undeliverable: {error}"
+            text += t["did_undeliverable"].format(channel=channel, error=error)
         return text
     if isinstance(result, list) and all(isinstance(p, Path) for p in result):
-        return "report written to " + ", ".join(str(p) for p in result) if result else "no report file format"
+        paths = ", ".join(str(p) for p in result)
+        return t["did_report"].format(paths=paths) if result else t["did_no_report"]
     return "" if result is None else str(result)
 
 
 def run_cycle(
     app: App, console: Console, *, progress: SyncProgress | None = None, engine: Engine | None = None
 ) -> list[str]:
-    """Run each enabled job once; print a table; return the names of the jobs that failed."""
+    """Run each enabled job once; print a table (in the config's locale); return the names of the jobs
+    that failed."""
     engine = engine or Engine(app, notifier=make_notifier(app), progress=progress)
+    locale = str(app.settings.locale)
+    t = words("console", locale)
     schedules = app.settings.schedule.jobs()
-    table = Table(title="One cycle of the jobs", title_justify="left")
-    for column in ("job", "outcome", "what happened"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=t["cycle_title"], title_justify="left")
+    for column in ("cycle_job", "cycle_outcome", "cycle_what"):
+        table.add_column(t[column], overflow="fold")
     failed: list[str] = []
     for name, job in engine.jobs().items():
         if not schedules[name].enabled:
@@ -68,17 +90,26 @@ def run_cycle(
         box: dict[str, object] = {}
 
         def run(job: Callable[[], object] = job, box: dict[str, object] = box) -> None:
-            box["result"] = job()
+            try:
+                box["result"] = job()
+            except AssignmentsRefused as exc:  # shown in the locale; the runner logs and counts it
+                box["refused"] = exc
+                raise
 
         runner = JobRunner(name, run, redact=redact)
+        label = t.get(f"job_{name}", name)
         if runner():
             result = box.get("result")
             warning = isinstance(result, FlushResult) and bool(result.undeliverable)
-            outcome = "[yellow]warning[/yellow]" if warning else "[green]ok[/green]"
-            table.add_row(name, outcome, describe(result))
+            outcome = (
+                f"[yellow]{t['outcome_warning']}[/yellow]" if warning else f"[green]{t['outcome_ok']}[/green]"
+            )
+            table.add_row(label, outcome, escape(describe(result, locale)))
         else:
             failed.append(name)
-            table.add_row(name, "[red]failed[/red]", runner.status.last_error or "")
+            refused = box.get("refused")
+            what = describe(refused, locale) if refused is not None else runner.status.last_error or ""
+            table.add_row(label, f"[red]{t['outcome_failed']}[/red]", escape(redact(what)))
     console.print(table)
     return failed
 

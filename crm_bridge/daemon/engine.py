@@ -26,6 +26,7 @@ from crm_bridge.services.distribute_escalation import EscalationResult, Escalato
 from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge.services.notify_message import notice
 from crm_bridge.services.sync import SyncProgress, SyncResult, sync
 from crm_bridge.services.sync_watch import SyncWatch
 from crm_bridge.services.tiers import TierRun, TierService, TierSettings
@@ -174,7 +175,8 @@ class Engine:
             write_private(target, report_csv(data) if fmt == "csv" else render_html(data))
             written.append(target)
         if written and self._notify is not None and self.team.head is not None:
-            text = f"The partner report for {period.key} is ready: {', '.join(str(p) for p in written)}"
+            paths = ", ".join(str(p) for p in written)
+            text = notice(self._notify, "report_ready", period=period.key, paths=paths)
             self._notify.notify("report_ready", [self.team.head], text, key=f"report_ready:{period.key}")
         return written
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_bridge.domain.model import Lead, Manager
+from crm_bridge.texts import words
 
 STRATEGIES: tuple[str, ...] = ("round_robin", "weighted", "least_loaded", "territory", "sticky")
 FALLBACKS: tuple[str, ...] = ("round_robin", "weighted", "least_loaded")
@@ -44,6 +45,7 @@ class DistributionPolicy:
     fallback: str = "least_loaded"
     sticky_per_partner: bool = False
     rules: tuple[RoutingRule, ...] = ()
+    locale: str = "en"  # the language of the decisions' reasons (en, ru)
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -92,7 +94,8 @@ class Skip:
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """The decision for one lead, explaining itself. ``manager_key`` None means nobody is eligible.
-    ``capacity_left`` is after this lead (None = unlimited). ``reason`` is English text for a CRM task."""
+    ``capacity_left`` is after this lead (None = unlimited). ``reason`` is text for a CRM task, in the
+    policy's locale."""
 
     lead_id: str
     manager_key: str | None
@@ -104,12 +107,17 @@ class Assignment:
     reason: str
 
 
-def _why_not(manager: Manager, loads: Mapping[str, int]) -> str | None:
+def _why_not(manager: Manager, loads: Mapping[str, int], t: Mapping[str, str]) -> str | None:
     if not manager.active:
-        return "inactive"
+        return t["inactive"]
     if manager.capacity is not None and loads.get(manager.key, 0) >= manager.capacity:
-        return f"at capacity ({loads.get(manager.key, 0)}/{manager.capacity} open leads)"
+        return t["at_capacity"].format(load=loads.get(manager.key, 0), capacity=manager.capacity)
     return None
+
+
+def _strategy(name: str, t: Mapping[str, str]) -> str:
+    """``territory+round_robin`` -> each part's name in the locale."""
+    return "+".join(t.get(f"strategy_{part}", part) for part in name.split("+"))
 
 
 def _with(state: DistributionState, **parts: dict[str, Any]) -> DistributionState:
@@ -148,7 +156,7 @@ def _pick(
     return chosen, _with(state, current={pool_id: current})
 
 
-def _territory(lead: Lead, eligible: list[Manager]) -> tuple[list[Manager], str]:
+def _territory(lead: Lead, eligible: list[Manager], t: Mapping[str, str]) -> tuple[list[Manager], str]:
     """Managers matching the lead's region and specialisation best (both > either > none)."""
 
     def score(m: Manager) -> int:
@@ -161,10 +169,10 @@ def _territory(lead: Lead, eligible: list[Manager]) -> tuple[list[Manager], str]
         return [], ""
     what = []
     if best >= 2:
-        what.append(f"region {lead.region!r}")
+        what.append(t["region"].format(value=lead.region))
     if best % 2:
-        what.append(f"specialisation {lead.specialisation!r}")
-    return [m for m in eligible if score(m) == best], " and ".join(what)
+        what.append(t["specialisation"].format(value=lead.specialisation))
+    return [m for m in eligible if score(m) == best], t["and"].join(what)
 
 
 def assign(
@@ -180,10 +188,11 @@ def assign(
     ``managers`` in configured order (round-robin follows it). Order of decision: the partner's sticky
     manager if still available, then the first matching rule with someone available, then the
     policy's strategy over everybody (territory without a match and sticky use ``fallback``)."""
+    t = words("distribution", policy.locale)
     skipped: list[Skip] = []
     ok: set[str] = set()
     for m in managers:
-        why = _why_not(m, loads)
+        why = _why_not(m, loads, t)
         if why:
             skipped.append(Skip(m.key, why))
         else:
@@ -198,23 +207,23 @@ def assign(
         chosen, strategy, detail = (
             by_key[previous],
             "sticky",
-            f"kept with partner {lead.partner_id}'s manager",
+            t["sticky_kept"].format(partner=lead.partner_id),
         )
     elif previous:
-        detail = f"partner {lead.partner_id}'s manager {previous} unavailable; "
+        detail = t["sticky_unavailable"].format(partner=lead.partner_id, manager=previous)
     for index, rule in enumerate(policy.rules if chosen is None else ()):
         if not rule.matches(lead, partner_type):
             continue
         label = rule.name or f"rules[{index}]"
         pool = [by_key[k] for k in rule.managers if k in by_key]
         if not any(m.key in ok for m in pool):
-            detail += f"rule {label} matched but none of its managers is available; "
+            detail += t["rule_unavailable"].format(rule=label)
             rule_unavailable = True
             continue
         plain = rule.strategy or policy.strategy
         strategy = plain if plain in FALLBACKS else policy.fallback
         chosen, state = _pick(strategy, f"rule:{label}", pool, ok, loads, state)
-        rule_text = f"rule {label}"
+        rule_text = t["rule"].format(rule=label)
         break
     if chosen is None and ok:
         pool, pool_id = list(managers), "all"
@@ -222,9 +231,9 @@ def assign(
         if rule_unavailable:
             strategy = policy.fallback
         elif policy.strategy == "territory":
-            matched, what = _territory(lead, [m for m in managers if m.active])
+            matched, what = _territory(lead, [m for m in managers if m.active], t)
             if matched and not any(m.key in ok for m in matched):
-                detail += f"territory: managers for {what} are all at capacity, using {policy.fallback}; "
+                detail += t["territory_full"].format(what=what, fallback=_strategy(policy.fallback, t))
                 strategy = policy.fallback
             elif matched:
                 pool, pool_id, strategy = (
@@ -232,29 +241,31 @@ def assign(
                     "territory:" + ",".join(m.key for m in matched),
                     "territory",
                 )
-                rule_text = f"territory: matched {what}"
+                rule_text = t["territory_matched"].format(what=what)
             else:
-                detail += "territory: no manager covers the lead's region or specialisation; "
+                detail += t["territory_none"]
         plain = policy.fallback if strategy == "territory" else strategy
         chosen, state = _pick(plain, pool_id, pool, ok, loads, state)
         if strategy == "territory":
             strategy = f"territory+{plain}"
-    skip_text = "; ".join(f"{s.manager_key} skipped: {s.why}" for s in skipped)
+    skip_text = "; ".join(t["skipped"].format(manager=s.manager_key, why=s.why) for s in skipped)
     if chosen is None:
-        reason = f"no eligible manager for lead {lead.crm_id}: " + (
-            detail + skip_text or "no managers configured"
-        )
+        reason = t["nobody"].format(lead=lead.crm_id) + (detail + skip_text or t["no_managers"])
         return Assignment(
             lead.crm_id, None, None, strategy, rule_text, None, tuple(skipped), reason.strip("; ")
         ), state
     if sticky and lead.partner_id:
         state = _with(state, sticky={lead.partner_id: chosen.key})
     left = None if chosen.capacity is None else chosen.capacity - loads.get(chosen.key, 0) - 1
-    parts = [f"lead {lead.crm_id} assigned to {chosen.name} ({chosen.key}) by {strategy}"]
+    said = t["assigned"].format(
+        lead=lead.crm_id, name=chosen.name, key=chosen.key, strategy=_strategy(strategy, t)
+    )
+    parts = [said]
     parts += [rule_text] if rule_text else []
     parts += [detail.strip("; ")] if detail else []
     parts += [
-        f"open leads {loads.get(chosen.key, 0) + 1}" + (f"/{chosen.capacity}" if chosen.capacity else "")
+        t["open_leads"].format(count=loads.get(chosen.key, 0) + 1)
+        + (t["of_capacity"].format(capacity=chosen.capacity) if chosen.capacity else "")
     ]
     parts += [skip_text] if skip_text else []
     assignment = Assignment(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.texts import words
 
 _NOT_DIGIT = re.compile(r"\D")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s\-().\u00a0]+$")
@@ -16,7 +17,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_LABELS = {"email": "e-mail", "phone": "phone", "tax_id": "tax id"}
 
 
 def normalise_email(raw: str) -> str:
@@ -156,19 +156,21 @@ def check_registration(
     window_days: int,
     expiry_days: int,
     now: datetime,
+    *,
+    locale: str = "en",
 ) -> RegistrationDecision:
     """Who owns ``new.customer`` at ``now``. The earliest still-protecting registration of the same
     customer (any of e-mail, phone or tax id equal) wins; if it is another partner's, ``new`` is a
     channel conflict. Registrations past their window or ``expiry_days`` without progress free the
-    customer (returned in ``lapsed`` so the caller can say so). Identities must be normalised."""
+    customer (returned in ``lapsed`` so the caller can say so). Identities must be normalised. The
+    reason is written in ``locale``."""
+    t = words("registration", locale)
     if window_days < 1 or expiry_days < 1:
         raise ValueError("window_days and expiry_days must be at least 1")
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if new.customer.is_empty():
-        return RegistrationDecision(
-            False, new.partner_id, "no e-mail, phone or tax id to compare: not checked"
-        )
+        return RegistrationDecision(False, new.partner_id, t["not_checked"])
     owner: RegistrationRecord | None = None
     owner_match: tuple[str, ...] = ()
     lapsed: list[RegistrationRecord] = []
@@ -185,16 +187,15 @@ def check_registration(
         if owner is None or key < (owner.registered_at, owner.partner_id, owner.external_id):
             owner, owner_match = reg, matched
     if owner is None:
-        reason = "new customer: no other partner's registration protects it"
+        reason = t["new"]
         if lapsed:
-            who = ", ".join(sorted({r.partner_id for r in lapsed}))
-            reason = f"customer free again: earlier registration(s) by {who} lapsed"
+            reason = t["free_again"].format(who=", ".join(sorted({r.partner_id for r in lapsed})))
         return RegistrationDecision(False, new.partner_id, reason, lapsed=tuple(lapsed))
     until = owner.protected_until(window_days, expiry_days)
-    on = " and ".join(_LABELS[k] for k in owner_match)
-    when = f"{owner.registered_at:%Y-%m-%d}, protected until {until:%Y-%m-%d}"
+    on = t["and"].join(t[k] for k in owner_match)
+    when = t["when"].format(registered=f"{owner.registered_at:%Y-%m-%d}", until=f"{until:%Y-%m-%d}")
     if owner.partner_id == new.partner_id:
-        reason = f"partner {new.partner_id} already registered this customer ({on}) on {when}"
+        reason = t["own"].format(partner=new.partner_id, on=on, when=when)
         return RegistrationDecision(False, new.partner_id, reason, owner_match, owner, until, tuple(lapsed))
-    reason = f"channel conflict: partner {owner.partner_id} registered this customer ({on}) first, on {when}"
+    reason = t["conflict"].format(owner=owner.partner_id, on=on, when=when)
     return RegistrationDecision(True, owner.partner_id, reason, owner_match, owner, until, tuple(lapsed))

@@ -12,16 +12,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from crm_bridge.domain.tier_text import METRICS_RU as _METRICS_RU
-from crm_bridge.domain.tier_text import TEXT as _TEXT
+from crm_bridge.texts import words
 
-METRICS: dict[str, str] = {
-    "revenue": "revenue",
-    "won_deals": "won deals",
-    "leads": "leads",
-    "qualified_leads": "qualified leads",
-    "conversion": "conversion %",
-}
+METRICS: Mapping[str, str] = words("tier_metrics", "en")  # the metrics a threshold may name
 
 
 def _metric(name: str) -> str:
@@ -153,12 +146,12 @@ class TierDecision:
     downgrade_at: datetime | None = None
 
 
-def _t(policy: TierPolicy) -> dict[str, str]:
-    return _TEXT.get(policy.locale, _TEXT["en"])
+def _t(policy: TierPolicy) -> Mapping[str, str]:
+    return words("tiers", policy.locale)
 
 
 def _metric_name(policy: TierPolicy, metric: str) -> str:
-    return _METRICS_RU.get(metric, metric) if policy.locale == "ru" else METRICS[metric]
+    return words("tier_metrics", policy.locale).get(metric, metric)
 
 
 def _tier_name(policy: TierPolicy, level: TierLevel) -> str:

@@ -34,6 +34,7 @@ from crm_bridge.services.provision import ProvisionResult, desired_layout_for, p
 from crm_bridge.services.sync import sync
 from crm_bridge.services.tiers import TierService, TierSettings
 from crm_bridge.services.tiers_apply import TierFunnel
+from crm_bridge.texts import words
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class DemoResult:
     leaders: list[tuple[int, str, int]] = field(default_factory=list)  # rank, partner, points
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     crm_requests: int = 0
+    locale: str = "ru"  # the demo config's: what the console summary is written in
 
 
 def department_goals(now: datetime, partners: int) -> dict[str, dict[str, int]]:
@@ -95,11 +97,11 @@ def _head(settings: Settings) -> Curator | None:
 
 
 class _Timer:
-    def __init__(self, timings: dict[str, float], progress: Callable[[str], None]) -> None:
-        self.timings, self.progress = timings, progress
+    def __init__(self, timings: dict[str, float], progress: Callable[[str], None], locale: str) -> None:
+        self.timings, self.progress, self._words = timings, progress, words("console", locale)
 
-    def step(self, name: str, label: str) -> _Step:
-        self.progress(label)
+    def step(self, name: str) -> _Step:
+        self.progress(self._words[f"demo_step_{name}"])
         return _Step(self.timings, name)
 
 
@@ -133,6 +135,7 @@ def run_demo(
     fresh_leads: int = 60,
     rate_limit: bool = False,
     now: datetime | None = None,
+    locale: str = "ru",
     progress: Callable[[str], None] = lambda label: None,
     after_jobs: Callable[[App, DemoResult, datetime], None] | None = None,
 ) -> DemoResult:
@@ -140,7 +143,8 @@ def run_demo(
     ``sandbox`` the caller runs (the adapter's ``DemoSupport`` turns its config
     snippet into the crm section and seeds it). ``rate_limit`` keeps the client to the CRM's limits;
     without it the client never waits. ``after_jobs`` runs extra steps on the wired application before
-    it closes. Raises ConfigError when the adapter has no demo support."""
+    it closes. ``locale`` is the demo config's (``ru`` or ``en``): the report, notifications and the
+    console summary speak it. Raises ConfigError when the adapter has no demo support."""
     kind = sandbox.kind
     support = spec_for(kind).demo
     if support is None:
@@ -148,14 +152,15 @@ def run_demo(
     section, env = support.crm_section(sandbox.config_snippet(), rate_limit)
     private_dir(out_dir)
     moment = now or datetime.now(UTC)
-    result = DemoResult(out_dir=out_dir, config_path=out_dir / "config.yaml")
-    timer = _Timer(result.timings, progress)
+    result = DemoResult(out_dir=out_dir, config_path=out_dir / "config.yaml", locale=locale)
+    timer = _Timer(result.timings, progress, locale)
     db = out_dir / "crm_bridge_demo.db"
     for stale in out_dir.glob("crm_bridge_demo.db*"):
         stale.unlink()
     config = demo_config(f"sqlite:///{db}", kind, section)
     config["reports"]["out_dir"] = str(out_dir / "reports")
     config["goals"]["department"] = department_goals(moment, per_type * 4)
+    config["locale"] = locale
     write_private(
         result.config_path,
         f"# Written by `crm-bridge demo`: a {spec_for(kind).title} sandbox on a local port.\n"
@@ -167,14 +172,14 @@ def run_demo(
     settings = load_settings(result.config_path, environ=env)
     with bootstrap(settings) as app:
         layout = desired_layout_for(settings)
-        with timer.step("provision", "Provisioning the four partner funnels"):
+        with timer.step("provision"):
             done: ProvisionResult = provision(app.adapter, layout)
         result.provisioned = done.summary()
         result.funnels = [
             (f.name, [s.name for s in sorted(f.stages, key=lambda s: s.sort)])
             for f in sorted(layout.funnels, key=lambda f: f.sort)
         ]
-        with timer.step("seed", "Seeding the partner network"):
+        with timer.step("seed"):
             net = generate(moment, seed=seed, per_type=per_type, months=months, fresh_leads=fresh_leads)
             result.seeded = support.seed(sandbox.emulator, app.adapter, net)
         _jobs(app, settings, layout, result, timer, moment)
@@ -186,12 +191,12 @@ def run_demo(
 def _jobs(
     app: App, settings: Settings, layout: DesiredLayout, result: DemoResult, timer: _Timer, now: datetime
 ) -> None:
-    with timer.step("sync", "Syncing partners, leads and deals"):
+    with timer.step("sync"):
         synced = sync(app.adapter, app.store, app.portal, now=now)
     result.synced = {e.entity.value: e.records for e in synced.entities}
     team = team_from_settings(settings)
     names = {m.key: m.name for m in team.managers}
-    with timer.step("distribute", "Distributing new partner leads"):
+    with timer.step("distribute"):
         distributed = Distributor(
             app.adapter, app.store, app.portal, team, settings_from(settings)
         ).distribute(now)
@@ -213,7 +218,7 @@ def _jobs(
         curators=settings.domain_curators(),
         head=_head(settings),
     )
-    with timer.step("tiers", "Evaluating partner tiers"):
+    with timer.step("tiers"):
         run = service.evaluate(now)
     partners = {p.crm_id: p.name for p in app.store.partners(app.portal)}
     label = tier_settings.names
@@ -228,7 +233,7 @@ def _jobs(
         for c in run.changes
     ]
     result.tier_warnings = [partners.get(p, p) for p in run.warnings]
-    with timer.step("resync", "Syncing the changes back"):
+    with timer.step("resync"):
         sync(app.adapter, app.store, app.portal, now=datetime.now(UTC))
     period = Period.containing(now, "month", _zone(settings)).previous(_zone(settings))
     kpis = compute_kpis(
@@ -239,7 +244,7 @@ def _jobs(
         lead_stages=lead_stages(layout),
     )
     result.kpi_period, result.kpis = period.key, kpis.department
-    with timer.step("report", "Computing rewards and writing the report"):
+    with timer.step("report"):
         _report(app, settings, layout, result, period, now)
 
 

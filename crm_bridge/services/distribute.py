@@ -34,6 +34,7 @@ from crm_bridge.services.distribute_result import DistributeResult as Distribute
 from crm_bridge.services.sla import WorkingCalendar, add_working_time, zone
 from crm_bridge.store import Store
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.distribute")
 
@@ -73,6 +74,7 @@ class DistributionSettings:
     escalate_after: timedelta = timedelta(0)  # extra working time after the SLA
     escalate_to: str = "curator"  # or "head"
     max_age: timedelta = timedelta(days=30)  # older leads without a manager are not "new"
+    locale: str = "en"  # the language of task texts and notifications
 
 
 # A lead is "without a manager" when its responsible user is none of the configured managers: CRMs
@@ -114,7 +116,8 @@ def settings_from(settings: Any) -> DistributionSettings:
         )
         for r in d.rules
     )
-    policy = DistributionPolicy(d.strategy, d.fallback, d.sticky_per_partner, rules)
+    locale = str(getattr(settings, "locale", "en"))
+    policy = DistributionPolicy(d.strategy, d.fallback, d.sticky_per_partner, rules, locale=locale)
     return DistributionSettings(
         policy=policy,
         sla=timedelta(hours=d.sla_hours),
@@ -122,6 +125,7 @@ def settings_from(settings: Any) -> DistributionSettings:
         escalation=d.escalation.enabled,
         escalate_after=timedelta(hours=d.escalation.after_hours),
         escalate_to=d.escalation.to,
+        locale=locale,
     )
 
 
@@ -171,13 +175,17 @@ class Distributor:
         by_user = {m.crm_user_id: m.key for m in self._team.managers}
         loads: Counter[str] = Counter()
         candidates: list[Lead] = []
-        # a lead the CRM refused to assign ("failed") is decided again: the cause may be fixed by now
+        # a lead the CRM refused to assign ("failed") is decided again: the cause may be fixed by now.
+        # The CRM may have taken the responsible user and refused only the task (Bitrix24 keeps any
+        # ASSIGNED_BY_ID, tasks.task.add refuses an unknown RESPONSIBLE_ID): that lead is still ours.
         settled = self._repo.lead_ids(self._portal, ("pending", "done", "skipped"))
+        refused = {r.lead_crm_id: r.manager_user_id for r in self._repo.all(self._portal, status="failed")}
         oldest = now - self._s.max_age
         for lead in self._store.leads(self._portal):
             if lead.stage_kind is not StageKind.OPEN:
                 continue
-            if lead.manager_user_id in by_user:
+            retry = lead.crm_id in refused and lead.manager_user_id in (None, "", refused[lead.crm_id])
+            if lead.manager_user_id in by_user and not retry:
                 loads[by_user[lead.manager_user_id or ""]] += 1
             elif lead.partner_id and lead.created_at >= oldest and lead.crm_id not in settled:
                 candidates.append(lead)  # no manager, or a CRM user who is not a sales manager
@@ -276,25 +284,29 @@ class Distributor:
             result.assigned.append(replace(rec, status="done", task_crm_id=task.crm_id))
             manager = next((m for m in self._team.managers if m.key == rec.manager_key), None)
             if self._notifier is not None and manager is not None:
-                text = f"New partner lead for you: {tasks[batch.index(rec)].title}. {rec.reason}"
+                said = words("notify", self._s.locale)["lead_assigned"]
+                text = said.format(title=tasks[batch.index(rec)].title, reason=rec.reason)
                 self._notifier.notify(
                     "lead_assigned", [manager], text, key=f"lead_assigned:{rec.lead_crm_id}"
                 )
 
     def _task(self, rec: AssignmentRecord, lead: Lead | None, partner: Partner | None) -> TaskDraft:
         manager = next(m for m in self._team.managers if m.key == rec.manager_key)
-        title_lead = lead.title if lead else f"lead {rec.lead_crm_id}"
+        t = words("notify", self._s.locale)
+        title_lead = lead.title if lead else t["lead_task_fallback_title"].format(id=rec.lead_crm_id)
         customer = lead.customer_name if lead else ""
         partner_name = partner.name if partner else (rec.partner_id or "")
         title = self._s.task_title.format(partner=partner_name, lead=title_lead, customer=customer)
         if rec.deadline is None:
             raise AssertionError("invariant broken: rec.deadline is not None")
         local = rec.deadline.astimezone(zone(manager.timezone))
-        description = (
-            f"Partner lead from {partner_name}: {title_lead}.\n"
-            f"First touch due by {local:%Y-%m-%d %H:%M} ({manager.timezone}), "
-            f"{self._s.sla.total_seconds() / 3600:g} working hours after assignment.\n"
-            f"Why you: {rec.reason}"
+        description = t["lead_task"].format(
+            partner=partner_name,
+            lead=title_lead,
+            due=f"{local:%Y-%m-%d %H:%M}",
+            zone=manager.timezone,
+            hours=f"{self._s.sla.total_seconds() / 3600:g}",
+            reason=rec.reason,
         )
         return TaskDraft(
             rec.task_external_id or f"lead-task:{rec.lead_crm_id}",

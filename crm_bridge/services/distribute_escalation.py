@@ -15,6 +15,7 @@ from crm_bridge.services.distribute import DistributionSettings, Notify, Team
 from crm_bridge.services.sla import add_working_time, zone
 from crm_bridge.store import Store
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.escalate")
 
@@ -96,9 +97,8 @@ class Escalator:
                 )
                 result.escalated.append((rec, target))
                 if self._notifier is not None:
-                    text = (
-                        f"Escalation: partner lead «{lead.title}» ({who}) is overdue since {self._due(rec)}."
-                    )
+                    said = words("notify", self._s.locale)["escalated"]
+                    text = said.format(lead=lead.title, manager=who, due=self._due(rec))
                     key = f"lead_escalated:{rec.lead_crm_id}"
                     self._notifier.notify("lead_escalated", [target], text, key=key)
         log.info("escalate: %d lead(s) escalated", len(result.escalated))
@@ -120,13 +120,13 @@ class Escalator:
         self, rec: AssignmentRecord, lead: Lead, target: Curator, manager: str, now: datetime
     ) -> TaskDraft:
         deadline = add_working_time(now, self._s.sla, self._team.default_calendar, zone(self._team.timezone))
-        description = (
-            f"The partner lead «{lead.title}» assigned to {manager} is untouched past its SLA "
-            f"(first touch was due {self._due(rec)}).\nAssigned because: {rec.reason}"
+        t = words("notify", self._s.locale)
+        description = t["escalation_task"].format(
+            lead=lead.title, manager=manager, due=self._due(rec), reason=rec.reason
         )
         return TaskDraft(
             f"escalation:{rec.lead_crm_id}",
-            f"Overdue partner lead: {lead.title}"[:255],
+            t["escalation_task_title"].format(lead=lead.title)[:255],
             description,
             target.crm_user_id,
             deadline,

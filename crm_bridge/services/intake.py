@@ -24,6 +24,7 @@ from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
 from crm_bridge.ports import LeadDraft, RecordWriter, capabilities_of
 from crm_bridge.services.intake_fields import AmountRule, LeadFields
+from crm_bridge.services.notify_message import notice
 from crm_bridge.store import Store
 from crm_bridge.store.engine_intake import Registration
 
@@ -43,6 +44,7 @@ class IntakePolicy:
     default_phone_country_code: str = "+7"
     currency: str = ""
     amount_rule: AmountRule = AmountRule()
+    locale: str = "en"  # the language of the registration reasons (lead comment, notifications)
 
     @classmethod
     def from_settings(cls, settings: Any) -> IntakePolicy:
@@ -57,6 +59,7 @@ class IntakePolicy:
             default_phone_country_code=intake.default_phone_country_code,
             currency=settings.rewards.currency,
             amount_rule=AmountRule(places=places, maximum=intake.max_amount),
+            locale=str(settings.locale),
         )
 
 
@@ -203,8 +206,14 @@ class IntakeService:
             if r.status != "failed"
         ]
         new = RegistrationRecord(sub.partner_id, customer, now, None, sub.external_id)
+        policy = self._policy
         decision = check_registration(
-            new, existing, self._policy.protection_window_days, self._policy.registration_expiry_days, now
+            new,
+            existing,
+            policy.protection_window_days,
+            policy.registration_expiry_days,
+            now,
+            locale=policy.locale,
         )
         reg = Registration(
             external_id=sub.external_id,
@@ -263,10 +272,13 @@ class IntakeService:
             if curator is not None and curator not in recipients:
                 recipients.append(curator)
         names = {pid: (p.name if p else pid) for pid, p in partners.items()}
-        text = (
-            f"Channel conflict: {names[reg.partner_id]} registered the lead «{reg.customer_name}», "
-            f"but {names.get(reg.owner_partner_id or '', reg.owner_partner_id)} registered this customer "
-            f"first and keeps it. The lead was created flagged for review. {reg.reason}."
+        text = notice(
+            self._notifier,
+            "channel_conflict",
+            partner=names[reg.partner_id],
+            customer=reg.customer_name,
+            owner=names.get(reg.owner_partner_id or "", reg.owner_partner_id),
+            reason=reg.reason,
         )
         if recipients:
             self._notifier.notify(

@@ -12,6 +12,7 @@ from datetime import datetime
 from crm_bridge.domain.model import Curator, CustomerIdentity, StageKind
 from crm_bridge.domain.registration import RegistrationRecord
 from crm_bridge.services.intake import IntakePolicy, Notify
+from crm_bridge.services.notify_message import notice
 from crm_bridge.store import Store
 from crm_bridge.store.engine_intake import Registration
 
@@ -66,10 +67,12 @@ def refresh_registrations(
         partner = store.records.partner(portal, reg.partner_id)
         curator = by_key.get(partner.curator_key or "") if partner else None
         if notifier is not None and curator is not None:
-            text = (
-                f"The registration of «{reg.customer_name}» by {partner.name if partner else reg.partner_id} "
-                f"lapsed after {policy.registration_expiry_days} days without progress; "
-                "the customer is free again."
+            text = notice(
+                notifier,
+                "registration_expired",
+                customer=reg.customer_name,
+                partner=partner.name if partner else reg.partner_id,
+                days=policy.registration_expiry_days,
             )
             notifier.notify(
                 "registration_expired", [curator], text, key=f"registration_expired:{reg.external_id}"

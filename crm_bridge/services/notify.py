@@ -28,19 +28,18 @@ from crm_bridge.services.notify_channels import (
     TelegramBot,
 )
 from crm_bridge.services.notify_routing import (
-    EVENT_SUBJECTS,
     Recipient,
     RetryPolicy,
     Routing,
     people_from_settings,
 )
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.notify")
 
 KIND = "notify"  # outbox kind of notifications
 
 __all__ = [
-    "EVENT_SUBJECTS",
     "KIND",
     "FlushResult",
     "Notifier",
@@ -92,9 +91,13 @@ class Notifier:
         self._retry = retry
         self._observe = observe
 
+    @property
+    def locale(self) -> str:
+        """The language of the notifications (``notice`` writes their texts in it)."""
+        return self._locale
+
     def subject(self, event: str) -> str:
-        names = EVENT_SUBJECTS.get(event)
-        title = names.get(self._locale, names["en"]) if names else event.replace("_", " ")
+        title = words("subjects", self._locale).get(event) or event.replace("_", " ")
         return f"crm-bridge: {title}"
 
     def notify(self, event: str, recipients: Iterable[Any], text: str, *, key: str) -> None:

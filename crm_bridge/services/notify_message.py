@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["SENT", "Channel", "Delivery", "Message"]
+from crm_bridge.texts import words
+
+__all__ = ["SENT", "Channel", "Delivery", "Message", "notice"]
+
+
+def notice(notifier: object, key: str, **params: object) -> str:
+    """The notification text ``key`` (catalogue section ``notify``) filled with ``params``, in the
+    notifier's locale (``Notifier.locale``; English for a notifier without one)."""
+    return words("notify", str(getattr(notifier, "locale", "en")))[key].format(**params)
 
 
 @dataclass(frozen=True, slots=True)

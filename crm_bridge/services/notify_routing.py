@@ -1,5 +1,6 @@
 """Who hears about what: recipients and their addresses per channel, the per-event routing of the
-config's ``notifications`` section, the back-off of failed deliveries, and the event subjects."""
+config's ``notifications`` section, and the back-off of failed deliveries (the event subjects are in
+the catalogue, ``crm_bridge.texts``)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-EVENT_SUBJECTS: dict[str, dict[str, str]] = {
-    "new_partner": {"ru": "Новый партнёр", "en": "New partner"},
-    "lead_assigned": {"ru": "Новый партнёрский лид", "en": "New partner lead"},
-    "lead_escalated": {"ru": "Просроченный партнёрский лид", "en": "Overdue partner lead"},
-    "channel_conflict": {"ru": "Конфликт каналов", "en": "Channel conflict"},
-    "registration_expired": {"ru": "Регистрация сделки истекла", "en": "Deal registration expired"},
-    "tier_changed": {"ru": "Уровень партнёра изменён", "en": "Partner tier changed"},
-    "tier_downgrade_warning": {"ru": "Риск понижения уровня", "en": "Tier downgrade warning"},
-    "tier_downgrade_pending": {"ru": "Понижение уровня ждёт решения", "en": "Tier downgrade awaits approval"},
-    "sync_failed": {"ru": "Ошибка синхронизации", "en": "Sync failed"},
-    "report_ready": {"ru": "Отчёт готов", "en": "Report ready"},
-}
 
 
 @dataclass(frozen=True, slots=True)

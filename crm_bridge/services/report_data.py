@@ -17,6 +17,7 @@ from crm_bridge.domain.model import FunnelKey, Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import LeaderboardRow
 from crm_bridge.errors import UsageError
+from crm_bridge.services.report_text import tier_words
 from crm_bridge.services.rewards import GoalBook, rewards_for, tier_at
 from crm_bridge.store import Store
 
@@ -68,6 +69,11 @@ class ReportData:
     def last_day(self) -> datetime:
         """The period's last day in the config's time zone (its end is exclusive)."""
         return (self.period.end - timedelta(seconds=1)).astimezone(ZoneInfo(self.timezone))
+
+    @property
+    def tier_words(self) -> tuple[str, str]:
+        """The tier column's heading and footnote (``report_text.tier_words``)."""
+        return tier_words(self.period.end, self.generated_at, self.timezone, self.locale)
 
     @property
     def generated_local(self) -> datetime:

@@ -179,12 +179,11 @@ def _render_html(data: ReportData) -> str:
             for g in data.department_goals
         ],
     )
-    last_day = day(data.last_day, loc)
     partners = _table(
         [
             t["partner"],
             t["type"],
-            t["tier_on"].format(date=last_day),
+            data.tier_words[0],
             t["tier_change"],
             t["curator"],
             t["leads_short"],
@@ -262,11 +261,11 @@ def _render_html(data: ReportData) -> str:
         f"<h2>{e(t['partners'])}</h2>",
         f'<figure class="chart">{revenue_chart(data)}</figure>',
         partners,
-        f'<p class="notes">{e(t["note_tier"].format(date=last_day))}</p>',
+        f'<p class="notes">{e(data.tier_words[1])}</p>',
         f'<p class="notes">{e(t["note_won"])}</p>',
     ]
-    if data.tier_moves:
-        parts.append(f"<h2>{e(t['tier_changes'])}</h2>{moves}")
+    parts.append(f"<h2>{e(t['tier_changes'])}</h2>")
+    parts.append(moves if data.tier_moves else f"<p>{e(t['no_tier_changes'])}</p>")
     parts.append(f"<h2>{e(t['board'])}</h2>{board}")
     body = "\n".join(parts)
     return (

@@ -15,6 +15,7 @@ from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import Entity
 from crm_bridge.redaction import redact
 from crm_bridge.services.intake import Notify
+from crm_bridge.services.notify_message import notice
 from crm_bridge.store import Store
 
 log = logging.getLogger("crm_bridge.sync")
@@ -68,10 +69,7 @@ class SyncWatch:
             return
         if self._notifier is None or self._head is None:
             return
-        text = (
-            f"Sync with the CRM failed: {redact(f'{type(exc).__name__}: {exc}')}. crm-bridge retries on "
-            "schedule; until it succeeds, assignments, tiers and reports use the data of the last good sync."
-        )
+        text = notice(self._notifier, "sync_failed", error=redact(f"{type(exc).__name__}: {exc}"))
         self._notifier.notify("sync_failed", [self._head], text, key=f"sync_failed:{since}")
 
     def _recovered(self) -> None:
@@ -90,7 +88,7 @@ class SyncWatch:
             recipients = [c for c in (curator, self._head) if c is not None]
             if not recipients:
                 continue
-            text = f"New partner in the CRM: {partner.name} (id {partner.crm_id})."
+            text = notice(self._notifier, "new_partner", name=partner.name, id=partner.crm_id)
             if curator is None:
-                text += " It has no curator yet."
+                text += notice(self._notifier, "new_partner_no_curator")
             self._notifier.notify("new_partner", recipients, text, key=f"new_partner:{partner.crm_id}")

@@ -32,6 +32,7 @@ from crm_bridge.domain.tiers import (
     evaluate,
 )
 from crm_bridge.errors import UsageError
+from crm_bridge.services.notify_message import notice
 from crm_bridge.services.tiers_apply import Notify, TierApplier, TierCrm, TierFunnel
 from crm_bridge.store import Store
 from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
@@ -110,7 +111,9 @@ class TierService:
         self._head = head
         self._notifier = notifier
         self._pending = TierPendingRepository(store.engine)
-        self._applier = TierApplier(adapter, store, portal, funnel, self._curator, settings.names, notifier)
+        self._applier = TierApplier(
+            adapter, store, portal, funnel, self._curator, settings.names, notifier, settings.policy.locale
+        )
 
     def _curator(self, partner: Partner | None) -> Curator | None:
         return self._curators.get(partner.curator_key or "") if partner else None
@@ -261,10 +264,7 @@ class TierService:
         run.warnings.append(partner.crm_id)
         curator = self._curator(partner)
         if self._notifier is not None and curator is not None:
-            text = (
-                f"Tier warning for {partner.name}: {reason}. Please tell the partner; a downgrade follows "
-                "if the figures do not recover."
-            )
+            text = notice(self._notifier, "tier_warning", partner=partner.name, reason=reason)
             self._notifier.notify(
                 "tier_downgrade_warning", [curator], text, key=f"tier_warning:{partner.crm_id}:{key}"
             )
@@ -272,9 +272,14 @@ class TierService:
     def _ask_head(self, partner: Partner, row: PendingTier) -> None:
         if self._notifier is None or self._head is None:
             return
-        text = (
-            f"Tier downgrade of {partner.name} ({row.from_tier} -> {row.to_tier}) awaits your approval: "
-            f"crm-bridge tiers approve {row.id} (or reject {row.id}). {row.reason}"
+        text = notice(
+            self._notifier,
+            "tier_pending",
+            partner=partner.name,
+            old=row.from_tier,
+            new=row.to_tier,
+            id=row.id,
+            reason=row.reason,
         )
         self._notifier.notify("tier_downgrade_pending", [self._head], text, key=f"tier_pending:{row.id}")
 

@@ -24,6 +24,7 @@ from crm_bridge.ports import (
     TaskSink,
 )
 from crm_bridge.store import Store
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.tiers")
 
@@ -68,6 +69,7 @@ class TierApplier:
         curator_of: Callable[[Partner | None], Curator | None],
         names: Mapping[str, str],
         notifier: Notify | None,
+        locale: str = "en",
     ) -> None:
         self._crm = adapter
         self._store = store
@@ -76,6 +78,7 @@ class TierApplier:
         self._curator_of = curator_of
         self._names = names
         self._notifier = notifier
+        self._words = words("notify", locale)
 
     def apply_many(self, items: Sequence[Pending], now: datetime) -> list[str]:
         """Apply recorded changes ``(partner id, partner, todo)`` — todo: history_id, old, new,
@@ -99,20 +102,21 @@ class TierApplier:
             name = partner.name if partner else pid
             old = todo.get("old") or ""
             label = f"{self._names.get(old, old or '—')} → {self._names.get(todo['new'], todo['new'])}"
-            kind = "upgrade" if todo["direction"] == "up" else "downgrade"
+            t = self._words
+            kind = t["tier_up"] if todo["direction"] == "up" else t["tier_down"]
             card = cards.get(pid)
             tasks.append(
                 TaskDraft(
                     f"tier-task:{todo['history_id']}",
-                    f"{name}: tier {label}"[:255],
-                    f"{name}: tier {label} ({kind}).\n{todo['reason']}",
+                    t["tier_task_title"].format(partner=name, change=label)[:255],
+                    t["tier_task"].format(partner=name, change=label, direction=kind, reason=todo["reason"]),
                     curator.crm_user_id,
                     now + timedelta(days=TASK_DAYS),
                     RecordRef(Entity.DEAL, card) if card else RecordRef(Entity.PARTNER, pid),
                 )
             )
             if self._notifier is not None:
-                text = f"Tier change: {name} {label}. {todo['reason']}"
+                text = t["tier_changed"].format(partner=name, change=label, reason=todo["reason"])
                 self._notifier.notify(
                     "tier_changed", [curator], text, key=f"tier_changed:{todo['history_id']}"
                 )

@@ -36,14 +36,14 @@ def test_the_demo_runs_end_to_end_in_an_empty_directory_and_names_funnels_manage
         assert funnel in out
     for manager in MANAGERS:
         assert manager["name"] in out
-    assert "Tier changes" in out and "» выполнены: " in out  # a change, with its reason in the locale (ru)
-    assert "Department KPIs" in out
+    assert "Изменения уровней" in out and "» выполнены: " in out  # a change, with its reason in the locale
+    assert "Показатели отдела" in out
     config = tmp_path / "out" / "config.yaml"
-    assert f"Config used: {config}" in out
+    assert f"Конфигурация: {config}" in out
     assert config.is_file() and (tmp_path / "out" / "crm_bridge_demo.db").is_file()
     report = tmp_path / "out" / "reports" / "partner-report-"
-    assert f"Report (open in a browser): {report}" in out
+    assert f"Отчёт (откройте в браузере): {report}" in out
     html = next((tmp_path / "out" / "reports").glob("partner-report-*.html")).read_text(encoding="utf-8")
     assert "<svg" in html
-    assert "Rewards for " in out and "leaderboard: 1. " in out
+    assert "Вознаграждения за " in out and "рейтинг: 1. " in out
     assert "error" not in done.stderr.lower()

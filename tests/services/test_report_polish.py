@@ -82,8 +82,13 @@ def test_generated_at_is_in_the_configs_zone_and_the_tier_column_says_when(confi
     words = visible(page(config, "2026-11"))
 
     assert "Сформирован: 20.11.2026 12:30 (Europe/Moscow)" in words  # 09:30 UTC
-    assert "уровень на 30.11.2026" in words
-    assert "в последний день периода (30.11.2026), а не сегодняшний" in words
+    # November has not ended on the 20th: the tier shown is today's, and the column says so
+    assert "уровень сегодня (20.11.2026)" in words and "уровень на 30.11.2026" not in words
+    assert "сегодняшний уровень партнёра (20.11.2026): период ещё не закончился" in words
+    ended = visible(page(config, "2026-10"))  # an ended period: the tier on its last day
+    assert "уровень на 31.10.2026" in ended
+    assert "в последний день периода (31.10.2026), а не сегодняшний" in ended
+    assert "Изменения уровней за период не было." in ended  # the November upgrade is not October's
 
 
 def test_the_periods_tier_changes_and_the_won_conversion_footnote_are_shown(config: Path) -> None:

@@ -164,5 +164,5 @@ def test_the_demo_runs_on_amocrm(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 0, done.stderr
-    assert "Обработка партнёрских лидов" in done.stdout and "Tier changes" in done.stdout
-    assert "Department KPIs" in done.stdout and "Rewards for " in done.stdout
+    assert "Обработка партнёрских лидов" in done.stdout and "Изменения уровней" in done.stdout
+    assert "Показатели отдела" in done.stdout and "Вознаграждения за " in done.stdout  # the demo is ru

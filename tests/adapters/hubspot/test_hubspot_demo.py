@@ -36,7 +36,7 @@ def test_the_demo_runs_on_hubspot_and_syncs_what_it_seeded(sandbox: Sandbox, tmp
     dump = sandbox.emulator.dump()
     manager_ids = {str(m["crm_user_id"]) for m in MANAGERS}
     lead_tasks = [
-        t for t in dump["objects"]["tasks"] if "Why you:" in (t["properties"].get("hs_task_body") or "")
+        t for t in dump["objects"]["tasks"] if "Почему вам:" in (t["properties"].get("hs_task_body") or "")
     ]
     assert len(lead_tasks) == FRESH
     assert {t["properties"]["hubspot_owner_id"] for t in lead_tasks} <= manager_ids

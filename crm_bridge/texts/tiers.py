@@ -1,5 +1,5 @@
 """The words of the tier policy's reasons (why a partner moved, or is warned), per locale (``en``,
-``ru``). ``{placeholders}`` are filled by ``crm_bridge.domain.tiers``."""
+``ru``). ``{placeholders}`` are filled by ``crm_bridge.domain.tiers``; the metric names thresholds use."""
 
 from __future__ import annotations
 
@@ -39,10 +39,18 @@ TEXT: dict[str, dict[str, str]] = {
         "due": "; понижение {due} UTC, если показатели не восстановятся",
     },
 }
-METRICS_RU: dict[str, str] = {
+_METRICS_RU: dict[str, str] = {
     "revenue": "выручка",
     "won_deals": "выигранные сделки",
     "leads": "лиды",
     "qualified_leads": "квалифицированные лиды",
     "conversion": "конверсия, %",
 }
+_METRICS_EN: dict[str, str] = {
+    "revenue": "revenue",
+    "won_deals": "won deals",
+    "leads": "leads",
+    "qualified_leads": "qualified leads",
+    "conversion": "conversion %",
+}
+METRICS: dict[str, dict[str, str]] = {"en": _METRICS_EN, "ru": _METRICS_RU}
