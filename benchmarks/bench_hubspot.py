@@ -5,8 +5,8 @@ per record).
     .venv/bin/python benchmarks/bench_hubspot.py [--deals 100000] [--push 10000]
 
 Phases, each in a fresh process (memory and the client-side budgets start clean; the emulator's
-window is emptied before each): provisioning; backfill of N/4 and N deals (list pages of 100 with
-``after`` cursors, one search for the total); push of M and M/4 new deals (batch creates of 100, four in
+window is emptied before each): provisioning; backfill of N/4 and N deals (searches of 200 in
+``hs_object_id`` order, in keyset id windows walked four at a time); push of M and M/4 new deals (batch creates of 100, four in
 flight). Reported per phase: wall time, HTTP requests and 429s (the sandbox's request log), the bound
 the limits allow — max((requests - 100) / 10 per s, searches / 5 per s) — with the ratio wall / bound,
 and the tracemalloc peak of a second run of the same phase (memory flat in N = the same peak for N/4

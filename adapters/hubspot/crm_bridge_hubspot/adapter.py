@@ -64,7 +64,12 @@ class HubSpotAdapter:
         self._catalog: Catalog[str] | None = None
         self._snapshot: Snapshot | None = None
         self.lister = RecordLister(
-            transport, self.catalog, {o: k for k, o in owners.items()}, mapping.lead_funnel, ctx.clock
+            transport,
+            self.catalog,
+            {o: k for k, o in owners.items()},
+            mapping.lead_funnel,
+            ctx.clock,
+            concurrency=transport.config.max_concurrency,
         )
         self.writes = RecordWrites(transport, mapping, self.catalog, owners)
         self.tasks = TaskWrites(transport, mapping, ctx.kv, ctx.clock)

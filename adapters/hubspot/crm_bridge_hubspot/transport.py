@@ -53,6 +53,7 @@ CRM = "hubspot"
 TOKEN_KEY = "crm.hubspot.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.hubspot.oauth.refresh_token"
 TOKENS_KV_KEY = "hubspot.oauth_tokens"
+SEARCH_SHARE = 0.95
 log = logging.getLogger("crm_bridge_hubspot")
 
 
@@ -151,10 +152,9 @@ class HubSpotTransport:
             sleep=ctx.sleep,
             on_request=ctx.on_request,
         )
-        search_burst = 1 if budgets.search_per_second > 1 else budgets.search_per_second
-        search = LimiterPolicy(
-            search_burst, max(0.1, budgets.search_per_second - search_burst), key=f"{key}:search"
-        )
+        # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any second (a
+        # 5% margin against arrival jitter), and the backfill's keyset windows keep that pace.
+        search = LimiterPolicy(1, budgets.search_per_second * SEARCH_SHARE, key=f"{key}:search")
         self.search_limiter = RateLimiter(
             search, search.key, bucket=ctx.bucket, clock=ctx.clock, sleep=ctx.sleep
         )
