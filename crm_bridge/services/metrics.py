@@ -3,6 +3,7 @@ and ``BridgeMetrics``: the metrics crm-bridge's daemon serves at ``/metrics``.
 
     metrics = BridgeMetrics()
     ctx = AdapterContext(..., on_request=metrics.on_request)     # CRM requests by status
+    ctx = AdapterContext(..., on_quota=metrics.crm_quota)        # a CRM's daily quota, paused work
     sync(..., on_page=metrics.records_synced)                    # records synced
     JobRunner(name, fn, observer=metrics)                        # job durations, last success
     text = metrics.render()
@@ -249,6 +250,20 @@ class BridgeMetrics(MetricsRegistry):
         self.job_duration = self.histogram(
             "crm_bridge_job_duration_seconds", "How long scheduled job runs took.", ("job",)
         )
+        self.crm_daily_quota_remaining = self.gauge(
+            "crm_bridge_crm_daily_quota_remaining",
+            "Requests the CRM still allows today, as its last answer reported (CRMs with a daily quota).",
+            ("crm",),
+        )
+        self.crm_daily_quota_limit = self.gauge(
+            "crm_bridge_crm_daily_quota_limit", "The CRM's daily request quota, as it reports it.", ("crm",)
+        )
+        self.crm_paused = self.gauge(
+            "crm_bridge_crm_paused",
+            "1 while scheduled work on the CRM is paused, by reason (daily_quota: the daily quota is "
+            "down to the reserve kept for people; work goes on when it resets), else 0.",
+            ("crm", "reason"),
+        )
         self.job_last_success = self.gauge(
             "crm_bridge_job_last_success_timestamp_seconds",
             "Unix time of each job's last successful run.",
@@ -258,6 +273,13 @@ class BridgeMetrics(MetricsRegistry):
     def on_request(self, crm: str, endpoint: str, status: int) -> None:
         """``AdapterContext.on_request``: one request sent (the endpoint is not a label: unbounded)."""
         self.crm_requests.inc(crm=crm, status=str(status))
+
+    def crm_quota(self, crm: str, remaining: int, limit: int, paused: str) -> None:
+        """``AdapterContext.on_quota``: the CRM's daily quota as its last answer reported it;
+        ``paused`` names why scheduled work is paused ("" = it is not)."""
+        self.crm_daily_quota_remaining.set(remaining, crm=crm)
+        self.crm_daily_quota_limit.set(limit, crm=crm)
+        self.crm_paused.set(1 if paused == "daily_quota" else 0, crm=crm, reason="daily_quota")
 
     def records_synced(self, entity: object, records: int) -> None:
         """``sync(on_page=...)``: a page of ``records`` of ``entity`` stored."""

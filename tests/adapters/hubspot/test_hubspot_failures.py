@@ -4,6 +4,7 @@ waited out by their policy, the daily quota kept in reserve, and search paging p
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,10 +12,11 @@ from hs_support import MemoryKV, Sleeps, config, make_adapter
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import RateLimited
-from crm_bridge.ports import Entity, LeadDraft, PartnerUpdate, SyncCursor
+from crm_bridge.ports import AdapterContext, Entity, LeadDraft, PartnerUpdate, SyncCursor
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge_hubspot import HubSpotAdapter
+from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge_hubspot import HubSpotAdapter, build_adapter
 
 
 def _partner(sandbox: Sandbox, adapter: HubSpotAdapter) -> str:
@@ -83,6 +85,37 @@ def test_the_daily_quota_reserve_pauses_requests_and_says_why(sandbox: Sandbox, 
         adapter.list_users()
 
     assert sandbox.request_count() == sent and (caught.value.retry_after or 0) > 0
+    adapter.close()
+
+
+def test_a_paused_daily_quota_shows_in_the_log_and_metrics_and_work_goes_on_after_midnight(
+    sandbox: Sandbox, kv: MemoryKV, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.emulator.limits.daily = 10  # type: ignore[attr-defined]
+    sandbox.emulator.set_rate_limit(True)
+    now = [datetime(2026, 12, 6, 22, 0, tzinfo=UTC).timestamp()]
+    metrics = BridgeMetrics()
+    ctx = AdapterContext(kv=kv, clock=lambda: now[0], on_quota=metrics.crm_quota)
+    adapter = build_adapter(config(sandbox, daily_reserve=0.5), ctx)
+    for _ in range(4):
+        adapter.list_users()
+    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0' in metrics.render()
+
+    with caplog.at_level(logging.INFO, logger="crm_bridge_hubspot"):
+        adapter.list_users()  # the answer reports 5 of 10 left: the reserve
+        with pytest.raises(RateLimited, match="paused: the daily API quota"):
+            adapter.list_users()
+        paused = metrics.render()
+        sent = sandbox.request_count()
+        sandbox.emulator.limits.reset()  # type: ignore[attr-defined]  # HubSpot's new day
+        now[0] += 2 * 3600 + 1  # past midnight UTC
+        adapter.list_users()
+
+    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 1' in paused
+    assert 'crm_bridge_crm_daily_quota_remaining{crm="hubspot"} 5' in paused
+    assert "scheduled work pauses until 2026-12-07 00:00 UTC" in caplog.text
+    assert sandbox.request_count() == sent + 1 and "quota has reset" in caplog.text
+    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0' in metrics.render()
     adapter.close()
 
 
