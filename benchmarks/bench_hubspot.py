@@ -8,7 +8,8 @@ Phases, each in a fresh process (memory and the client-side budgets start clean;
 window is emptied before each): provisioning; backfill of N/4 and N deals (searches of 200 in
 ``hs_object_id`` order, in keyset id windows walked four at a time); push of M and M/4 new deals (batch creates of 100, four in
 flight). Reported per phase: wall time, HTTP requests and 429s (the sandbox's request log), the bound
-the limits allow — max((requests - 100) / 10 per s, searches / 5 per s) — with the ratio wall / bound,
+the limits allow — max(floor((requests - 1) / 100) * 10 s, (searches - 1) / 5 per s): the last request
+of a rolling 10-second window of 100 cannot go earlier — with the ratio wall / bound,
 and the tracemalloc peak of a second run of the same phase (memory flat in N = the same peak for N/4
 and N).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -153,7 +155,11 @@ def _created(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bound(r: dict[str, Any]) -> float:
-    return max(max(0, r["requests"] - WINDOW) / PER_SECOND, r["searches"] / SEARCHES)
+    """The least time the limits allow for the phase's requests: under a rolling window of 100 per 10 s
+    the k-th request (from 0) cannot go before floor(k / 100) * 10 s (the first 100 at once, the next
+    100 when those age out), and searches go at most 5 a second."""
+    window = math.floor(max(0, r["requests"] - 1) / WINDOW) * WINDOW / PER_SECOND
+    return max(window, max(0, r["searches"] - 1) / SEARCHES)
 
 
 def _row(label: str, r: dict[str, Any]) -> str:

@@ -124,7 +124,6 @@ def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -
 # each missing one as degraded; the second assertion holds them to that).
 KNOWN_GAPS: dict[str, set[Capability]] = {
     "amocrm-sandbox": set(Capability),
-    "hubspot-sandbox": set(Capability),
 }
 
 

@@ -6,7 +6,9 @@ carrying the configured funnel's label (a first run on an account that already h
 remembered id, else by label and kind within its funnel, else — for the won and lost ends — by
 probability 1.0 / 0.0. A property is
 ours by the name the mapping gives it. HubSpot stages have no colour: the one configured when the
-stage was last written (kept in the state store), else the configured one, is reported.
+stage was last written (kept in the state store), else the configured one, is reported. Record counts
+of our funnels' stages (``provision --prune`` deletes only an empty stage): one search per pipeline
+for its total, and one per stage of a pipeline that holds deals.
 """
 
 from __future__ import annotations
@@ -111,10 +113,15 @@ class LayoutReader:
             colours = {s.key: s.color for s in desired.stages} if desired else {}
             stages: list[ObservedStage] = []
             used: set[str] = set()
+            holding = self.count(pipeline["id"]) if key is not None else 0
             for stage in sorted(pipeline.get("stages", []), key=lambda s: s.get("displayOrder", 0)):
                 skey = self._stage_key(key, stage, used)
                 if skey is not None:
                     used.add(skey)
+                if key is None:
+                    count = None
+                else:  # a pipeline with no deal has none in any stage
+                    count = self.count(pipeline["id"], stage["id"]) if holding else 0
                 stages.append(
                     ObservedStage(
                         crm_id=stage["id"],
@@ -124,7 +131,7 @@ class LayoutReader:
                         kind=stage_kind(stage),
                         sort=int(stage.get("displayOrder", 0)),
                         color=self.state.colours.get(stage["id"]) or colours.get(skey or "", ""),
-                        record_count=None,
+                        record_count=count,
                     )
                 )
             funnels.append(
@@ -137,6 +144,22 @@ class LayoutReader:
                 )
             )
         return ObservedLayout(tuple(funnels), tuple(self._fields(snap)))
+
+    def count(self, pipeline: str, stage: str | None = None) -> int:
+        """Deals in ``pipeline`` (or in its ``stage``): the ``total`` of one search (archived deals are
+        not counted; HubSpot itself refuses to delete a stage that still holds deals)."""
+        filters = [{"propertyName": "pipeline", "operator": "EQ", "value": pipeline}]
+        if stage is not None:
+            filters.append({"propertyName": "dealstage", "operator": "EQ", "value": stage})
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": ["hs_object_id"],
+            "properties": ["dealstage"],
+            "limit": 1,
+            "after": "0",
+        }
+        answer = self.transport.call("POST", "/crm/v3/objects/deals/search", json=body)
+        return int(answer.get("total") or 0)
 
     def _wanted(self) -> list[tuple[FieldEntity, str, FieldType | None]]:
         if self.desired is not None:

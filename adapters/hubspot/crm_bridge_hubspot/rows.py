@@ -26,6 +26,8 @@ DEAL_PROPERTIES = (
 )
 COMPANY_PROPERTIES = ("name", "hs_lastmodifieddate")
 MODIFIED = "hs_lastmodifieddate"
+# HubSpot's calculated properties of each deal stage (one pair per stage id, created with the stage)
+ENTERED, EXITED = "hs_date_entered_", "hs_date_exited_"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -73,7 +75,29 @@ class RowReader:
     def properties(self, entity: FieldEntity) -> list[str]:
         base = COMPANY_PROPERTIES if entity is FieldEntity.PARTNER else DEAL_PROPERTIES
         ours = [f.code for k, f in self.catalog.fields.items() if k.startswith(entity.value + ".")]
+        if entity is FieldEntity.LEAD:  # first touch and furthest stage
+            ours += [f"{p}{code}" for code in self._lead_stages() for p in (ENTERED, EXITED)]
         return list(dict.fromkeys([*base, *ours]))
+
+    def _lead_stages(self) -> list[str]:
+        """Codes of the lead funnel's stages in their order (the catalog keeps the display order)."""
+        return [code for code, info in self.catalog.stages.items() if info.funnel == self.lead_funnel]
+
+    def _history(self, row: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+        """(first touch, furthest open stage) from HubSpot's per-stage calculated properties
+        ``hs_date_entered_<stage id>`` / ``hs_date_exited_<stage id>``: the first touch is the earliest
+        time the lead left a stage (its first stage move; none when it never moved), the furthest stage
+        the last, in the funnel's order, of the open stages it entered (or stands in)."""
+        props = row.get("properties") or {}
+        exits = [t for code in self._lead_stages() if (t := parse_time(props.get(EXITED + code)))]
+        reached = [
+            code
+            for code in self._lead_stages()
+            if self.catalog.stages[code].kind is StageKind.OPEN
+            and (props.get(ENTERED + code) or code == props.get("dealstage"))
+        ]
+        furthest = self.catalog.stages[reached[-1]].key if reached else None
+        return (min(exits) if exits else None), furthest
 
     def _value(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> Any:
         info = self.catalog.field(entity, key)
@@ -130,8 +154,11 @@ class RowReader:
 
     def lead(self, row: Mapping[str, Any]) -> Lead:
         props = row.get("properties") or {}
+        first_touch, furthest = self._history(row)
         return Lead(
             **self._common(row, FieldEntity.LEAD),
+            first_touch_at=first_touch,
+            furthest_stage=furthest,
             manager_user_id=_id(props.get("hubspot_owner_id")),
             region=_text(self._value(row, FieldEntity.LEAD, "region")),
             specialisation=_text(self._value(row, FieldEntity.LEAD, "specialisation")),

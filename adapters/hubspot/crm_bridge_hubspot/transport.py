@@ -43,7 +43,7 @@ from crm_bridge.http import (
     HttpPolicy,
     KvTokenStore,
     LimiterPolicy,
-    RateLimiter,
+    RateBudget,
     RefreshingToken,
     StaticToken,
 )
@@ -177,6 +177,18 @@ class HubSpotTransport:
             max_retries=config.http.max_retries,
             backoff_cap=config.http.max_backoff,
             limiter=window,
+            # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any second
+            # (a 5% margin against arrival jitter). A budget of the policy, so a retried search
+            # waits for its turn again.
+            budgets=(
+                RateBudget.leaky(
+                    "search",
+                    1,
+                    budgets.search_per_second * SEARCH_SHARE,
+                    paths=(r"/search$",),
+                    key=f"{key}:search",
+                ),
+            ),
             concurrency=config.max_concurrency,
             retry_after_from=self._retry_after,
             translate_error=self._translate,
@@ -194,12 +206,6 @@ class HubSpotTransport:
             sleep=ctx.sleep,
             on_request=ctx.on_request,
         )
-        # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any second (a
-        # 5% margin against arrival jitter), and the backfill's keyset windows keep that pace.
-        search = LimiterPolicy(1, budgets.search_per_second * SEARCH_SHARE, key=f"{key}:search")
-        self.search_limiter = RateLimiter(
-            search, search.key, bucket=ctx.bucket, clock=ctx.clock, sleep=ctx.sleep
-        )
         self.daily = DailyQuota(budgets, ctx.clock, getattr(ctx, 'on_quota', None))
 
     def call(
@@ -212,8 +218,6 @@ class HubSpotTransport:
         idempotent: bool = False,
     ) -> Any:
         self.daily.check()
-        if path.endswith("/search"):
-            self.search_limiter.acquire()
         response = self.http.request(method, path, params=params, json=json, idempotent=idempotent)
         self.daily.observe(response)
         if not response.content:

@@ -3,7 +3,8 @@ OpenAPI specs). Formulas, with N records, P distinct partners, D deals in the ac
 
 * provisioning an empty account: 5 reads (pipelines; properties and groups of companies and deals)
   + 4 pipelines (each created with its stages) + 2 property groups + 2 property batch creates + the
-  5 reads again = 18; a second run: the 5 reads, nothing written;
+  5 reads again and 4 record counts (a search per pipeline; one per stage of a pipeline holding
+  deals) = 22; a second run: the 5 reads and the 4 counts, nothing written;
 * backfill of one entity with D records: searches of 200 in id order, ceil(D/200) + 1 (the highest id,
   when D > 200), + at most one part-filled page per id window (none with dense ids);
 * push of N new leads: ceil(P/100) company checks + ceil(N/100) batch creates; pushed again by a
@@ -35,7 +36,7 @@ def _partner(sandbox: Sandbox, adapter: HubSpotAdapter, name: str = "Vector LLC"
     return str(seeded["companies"][0])
 
 
-def test_provisioning_an_empty_account_takes_18_requests_and_a_second_run_writes_nothing(
+def test_provisioning_an_empty_account_takes_22_requests_and_a_second_run_writes_nothing(
     adapter: HubSpotAdapter, sandbox: Sandbox
 ) -> None:
     first = provision(adapter)
@@ -45,9 +46,9 @@ def test_provisioning_an_empty_account_takes_18_requests_and_a_second_run_writes
 
     second = provision(adapter)
 
-    assert first.writes and first_count == 18
+    assert first.writes and first_count == 18 + 4
     assert sorted(first_writes).count("POST /crm/v3/pipelines/deals") == 4
-    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 5
+    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 5 + 4
 
 
 def test_a_backfill_reads_200_records_a_search_in_parallel_id_windows(

@@ -180,6 +180,21 @@ class HsState:
         return state
 
 
+STAGE_ENTERED, STAGE_EXITED = "hs_date_entered_", "hs_date_exited_"
+
+
+def stage_property(state: HsState, name: str) -> bool:
+    """Whether ``name`` is one of the calculated properties HubSpot keeps for each deal stage
+    (``hs_date_entered_<stage id>``, ``hs_date_exited_<stage id>``) of an existing stage."""
+    for prefix in (STAGE_ENTERED, STAGE_EXITED):
+        if name.startswith(prefix):
+            sid = name[len(prefix) :]
+            return any(
+                s["id"] == sid for p in state.pipelines.get("deals", {}).values() for s in p["stages"]
+            )
+    return False
+
+
 def property_model(
     name: str, label: str, kind: str, field_type: str, group: str, now: float, **extra: Any
 ) -> dict[str, Any]:
