@@ -191,6 +191,9 @@ class HubSpotTransport:
             ),
             concurrency=config.max_concurrency,
             retry_after_from=self._retry_after,
+            # a 429 is answered before anything runs: resent even for a write without an idempotency
+            # key (a search is a POST; without this a 429 ended it)
+            refused_before_running=lambda response: response.status_code == 429,
             translate_error=self._translate,
             default_headers={"Accept": "application/json", "Content-Type": "application/json"},
         )
@@ -218,6 +221,7 @@ class HubSpotTransport:
         idempotent: bool = False,
     ) -> Any:
         self.daily.check()
+        idempotent = idempotent or path.endswith("/search")  # a search reads: safe to resend
         response = self.http.request(method, path, params=params, json=json, idempotent=idempotent)
         self.daily.observe(response)
         if not response.content:

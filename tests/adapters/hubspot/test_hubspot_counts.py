@@ -1,12 +1,14 @@
 """Request counts of the HubSpot adapter on the emulator (every request checked against HubSpot's
 OpenAPI specs). Formulas, with N records, P distinct partners, D deals in the account:
 
-* provisioning an empty account: 5 reads (pipelines; properties and groups of companies and deals)
-  + 4 pipelines (each created with its stages) + 2 property groups + 2 property batch creates + the
-  5 reads again and 4 record counts (a search per pipeline; one per stage of a pipeline holding
-  deals) = 22; a second run: the 5 reads and the 4 counts, nothing written;
+* provisioning an empty account: 6 reads (pipelines; properties and groups of companies and deals;
+  the deal -> company association labels) + 4 pipelines (each created with its stages) + 2 property
+  groups + 2 property batch creates + 1 association label + the 6 reads again and 4 record counts
+  (a search per pipeline; one per stage of a pipeline holding deals) = 25; a second run: the 6
+  reads and the 4 counts, nothing written;
 * backfill of one entity with D records: searches of 200 in id order, ceil(D/200) + 1 (the highest id,
-  when D > 200), + at most one part-filled page per id window (none with dense ids);
+  when D > 200), + at most one part-filled page per id window (none with dense ids); partner leads
+  also one association read per 100 (their partner, by the partner label): ceil(D/100) more;
 * push of N new leads: ceil(P/100) company checks + ceil(N/100) batch creates; pushed again by a
   fresh process: ceil(P/100) + 2 * ceil(N/100) (each create answers 409, one batch read resolves it);
 * N tasks: ceil(N/100); pushed again: none.
@@ -36,7 +38,7 @@ def _partner(sandbox: Sandbox, adapter: HubSpotAdapter, name: str = "Vector LLC"
     return str(seeded["companies"][0])
 
 
-def test_provisioning_an_empty_account_takes_22_requests_and_a_second_run_writes_nothing(
+def test_provisioning_an_empty_account_takes_25_requests_and_a_second_run_writes_nothing(
     adapter: HubSpotAdapter, sandbox: Sandbox
 ) -> None:
     first = provision(adapter)
@@ -46,9 +48,10 @@ def test_provisioning_an_empty_account_takes_22_requests_and_a_second_run_writes
 
     second = provision(adapter)
 
-    assert first.writes and first_count == 18 + 4
+    assert first.writes and first_count == 6 + 4 + 2 + 2 + 1 + 6 + 4
     assert sorted(first_writes).count("POST /crm/v3/pipelines/deals") == 4
-    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 5 + 4
+    assert "POST /crm/associations/v4/deals/companies/labels" in first_writes
+    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 6 + 4
 
 
 def test_a_backfill_reads_200_records_a_search_in_parallel_id_windows(
@@ -61,8 +64,12 @@ def test_a_backfill_reads_200_records_a_search_in_parallel_id_windows(
     pages = list(provisioned.changed_since(Entity.LEAD, None))
 
     ids = [r.crm_id for p in pages for r in p.records]
+    searches = [r for r in sandbox.requests() if r["path"].endswith("/search")]
+    labels = [r for r in sandbox.requests() if r["path"].endswith("/associations/deals/companies/batch/read")]
     assert len(ids) == len(set(ids)) == 1050 and pages[0].total == 1050
-    assert sandbox.request_count() == math.ceil(1050 / 200) + 1  # + the highest id; dense ids
+    assert len(searches) == math.ceil(1050 / 200) + 1  # + the highest id; dense ids
+    assert len(labels) == math.ceil(1050 / 100) == sandbox.request_count() - len(searches)
+    assert {r.partner_id for p in pages for r in p.records} == {partner}  # through the partner label
     assert all(p.cursor is not None and p.cursor.resume for p in pages[:-1])
     assert pages[-1].cursor is not None and not pages[-1].cursor.resume
 

@@ -73,6 +73,17 @@ def test_a_429_of_the_ten_second_window_is_waited_out(
     assert users and len(sleeps.waits) == 2 and all(w > 0 for w in sleeps.waits)
 
 
+def test_a_search_answered_429_is_sent_again_after_the_wait(
+    provisioned: HubSpotAdapter, sandbox: Sandbox, sleeps: Sleeps
+) -> None:
+    sandbox.faults.set(FaultPlan(sequence=[429]))  # the next request (a search, a POST) is refused
+
+    pages = list(provisioned.changed_since(Entity.PARTNER, None))
+
+    searches = [r for r in sandbox.requests() if r["path"].endswith("/search")]
+    assert pages and [r["status"] for r in searches] == [429, 200] and len(sleeps.waits) == 1
+
+
 def test_the_daily_quota_reserve_pauses_requests_and_says_why(sandbox: Sandbox, kv: MemoryKV) -> None:
     sandbox.emulator.limits.daily = 10  # type: ignore[attr-defined]
     sandbox.emulator.set_rate_limit(True)

@@ -172,7 +172,7 @@ def _check_associations(state: HsState, object_type: str, raw: Any) -> list[tupl
                 spec.get("associationTypeId"),
                 spec.get("associationCategory", "HUBSPOT_DEFINED"),
             )
-            to_type = association_target(object_type, type_id)
+            to_type = association_target(state, object_type, type_id)
             if to_type is None:
                 raise fail(
                     400, "VALIDATION_ERROR", f"{type_id} is not a valid association type id for {object_type}"
@@ -184,9 +184,9 @@ def _check_associations(state: HsState, object_type: str, raw: Any) -> list[tupl
     return links
 
 
-def association_target(object_type: str, type_id: Any) -> str | None:
+def association_target(state: HsState, object_type: str, type_id: Any) -> str | None:
     for (src, dst), default in DEFAULT_ASSOCIATION.items():
-        if src == object_type and (type_id == default or type_id in LABELLED_ASSOCIATION.get((src, dst), {})):
+        if src == object_type and (type_id == default or type_id in state.labels(src, dst)):
             return dst
     return None
 

@@ -36,15 +36,20 @@ _PREFIXES = [
     ("/crm/v3/properties", "properties.v3"),
     ("/crm/v3/owners", "owners.v3"),
     ("/crm/v4/", "associations.v4"),
+    ("/crm/associations/v4/", "associations-schema.v4"),
     ("/app-webhooks/2026-09/", "webhooks.2026-09"),
 ]
+
+
+BUNDLED = Path(__file__).parent / "specs"  # official specs the shared folder lacks (see its README)
 
 
 @cache
 def _spec(directory: str, name: str) -> Any:
     from openapi_core import OpenAPI
 
-    return OpenAPI.from_file_path(str(Path(directory) / f"{name}.json"))
+    path = Path(directory) / f"{name}.json"
+    return OpenAPI.from_file_path(str(path if path.exists() else BUNDLED / f"{name}.json"))
 
 
 def spec_for(path: str) -> tuple[str, str] | None:
