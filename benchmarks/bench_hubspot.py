@@ -6,12 +6,12 @@ per record).
 
 Phases, each in a fresh process (memory and the client-side budgets start clean; the emulator's
 window is emptied before each): provisioning; backfill of N/4 and N deals (searches of 200 in
-``hs_object_id`` order, in keyset id windows walked four at a time); push of M and M/4 new deals (batch creates of 100, four in
-flight). Reported per phase: wall time, HTTP requests and 429s (the sandbox's request log), the bound
-the limits allow — max(floor((requests - 1) / 100) * 10 s, (searches - 1) / 5 per s): the last request
-of a rolling 10-second window of 100 cannot go earlier — with the ratio wall / bound,
-and the tracemalloc peak of a second run of the same phase (memory flat in N = the same peak for N/4
-and N).
+``hs_object_id`` order, in keyset id windows walked four at a time); push of M and M/4 new deals
+(batch creates of 100, four in flight). Reported per phase: wall time, HTTP requests and 429s (the
+sandbox's request log), the bound the limits allow — max(floor((requests - 1) / 100) * 10 s,
+(searches - 1) / 5 s): under a rolling 10-second window of 100 the last request cannot go earlier —
+with the ratio wall / bound, and the tracemalloc peak of a second run of the same phase (memory flat
+in N = the same peak for N/4 and N).
 """
 
 from __future__ import annotations

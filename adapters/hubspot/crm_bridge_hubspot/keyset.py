@@ -50,7 +50,7 @@ class KeysetPlan:
 
     def take(self, count: int) -> list[Window]:
         """Up to ``count`` windows to send now: continuations first, then the lowest new ones."""
-        out = []
+        out: list[Window] = []
         while self.queue and len(out) < count:
             window = self.queue.popleft()
             self.open[window] = None

@@ -4,10 +4,10 @@ companies and deals, as an ``ObservedLayout``.
 Recognition (the toolkit's rules): a pipeline is ours by the id the state store remembers, else by
 carrying the configured funnel's label (a first run on an account that already has it); a stage by its
 remembered id, else by label and kind within its funnel, else — for the won and lost ends — by
-probability 1.0 / 0.0. A property is
-ours by the name the mapping gives it; the lead's partner reference is the partner association label
-(``associations.partner_label``), observed from the deal -> company labels. HubSpot stages have no colour: the one configured when the
-stage was last written (kept in the state store), else the configured one, is reported. Record counts
+probability 1.0 / 0.0. A property is ours by the name the mapping gives it; the lead's partner
+reference is the partner association label (``associations.partner_label``), observed from the
+deal -> company labels. HubSpot stages have no colour: the one configured when the stage was last
+written (kept in the state store), else the configured one, is reported. Record counts
 of our funnels' stages (``provision --prune`` deletes only an empty stage): one search per pipeline
 for its total, and one per stage of a pipeline that holds deals.
 """
@@ -189,9 +189,11 @@ class LayoutReader:
                 type_id = partner_label_type(snap.labels, self.mapping)
                 if type_id is not None:  # the lead's partner reference: the association label
                     label = self.mapping.associations.partner_label.label
-                    desired = next(
-                        (f for f in self.desired.fields if (f.entity, f.key) == LABEL_FIELD), None
-                    ) if self.desired else None
+                    desired = (
+                        next((f for f in self.desired.fields if (f.entity, f.key) == LABEL_FIELD), None)
+                        if self.desired
+                        else None
+                    )
                     out.append(
                         ObservedField(
                             crm_id=f"label:{type_id}",

@@ -209,7 +209,7 @@ class HubSpotTransport:
             sleep=ctx.sleep,
             on_request=ctx.on_request,
         )
-        self.daily = DailyQuota(budgets, ctx.clock, getattr(ctx, 'on_quota', None))
+        self.daily = DailyQuota(budgets, ctx.clock, getattr(ctx, "on_quota", None))
 
     def call(
         self,

@@ -191,13 +191,16 @@ class RecordWrites:
         if lines:
             props["description"] = "\n".join(lines)
         contact = contacts.get(draft.customer.email.strip().lower()) if draft.customer.email else None
-        label = catalog.field(*LABEL_FIELD)
-        if label is None and draft.partner_id:
+        found = catalog.field(*LABEL_FIELD)
+        if found is None and draft.partner_id:
             raise CrmValidationError(
                 "the partner association label is missing: run crm-bridge provision", crm="hubspot"
             )
-        partner_label = int(label.code) if label is not None else None
-        return {"properties": props, "associations": self._associations(draft.partner_id, contact, partner_label)}
+        partner_label = int(found.code) if found is not None else None
+        return {
+            "properties": props,
+            "associations": self._associations(draft.partner_id, contact, partner_label),
+        }
 
     def _deal_input(self, catalog: Catalog[str], draft: DealDraft) -> dict[str, Any]:
         if draft.funnel == self.mapping.lead_funnel:

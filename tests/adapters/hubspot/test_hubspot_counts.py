@@ -91,7 +91,9 @@ def test_a_backfill_stopped_midway_resumes_after_what_was_stored(
 
     rest = [r.crm_id for p in provisioned.changed_since(Entity.LEAD, stopped) for r in p.records]
 
-    assert set(first) | set(rest) == {r.crm_id for p in provisioned.changed_since(Entity.LEAD, None) for r in p.records}
+    assert set(first) | set(rest) == {
+        r.crm_id for p in provisioned.changed_since(Entity.LEAD, None) for r in p.records
+    }
     assert all(int(i) > int(stopped.resume) for i in rest)
     assert len(set(first) | set(rest)) == 1050
 

@@ -224,7 +224,10 @@ def update_label(call: HsCall, from_name: str, to_name: str) -> Any:
     """``PublicAssociationDefinitionUpdateRequest`` {associationTypeId, label, inverseLabel?}."""
     from_type, to_type = object_type_of(from_name), object_type_of(to_name)
     body = call.json_body()
-    spec = call.state.user_labels.get((from_type, to_type), {}).get(body.get("associationTypeId"))
+    type_id = body.get("associationTypeId")
+    spec = call.state.user_labels.get((from_type, to_type), {}).get(
+        type_id if isinstance(type_id, int) else -1
+    )
     if spec is None or not isinstance(body.get("label"), str):
         raise fail(404, "OBJECT_NOT_FOUND", f"No association label {body.get('associationTypeId')}")
     spec["label"] = body["label"]

@@ -116,7 +116,9 @@ class HsState:
 
     def labels(self, from_type: str, to_type: str) -> dict[int, tuple[str, str]]:
         """Labelled association types of a pair: type id -> (category, label)."""
-        out = {t: ("HUBSPOT_DEFINED", lb) for t, lb in LABELLED_ASSOCIATION.get((from_type, to_type), {}).items()}
+        out = {
+            t: ("HUBSPOT_DEFINED", lb) for t, lb in LABELLED_ASSOCIATION.get((from_type, to_type), {}).items()
+        }
         for type_id, spec in self.user_labels.get((from_type, to_type), {}).items():
             out[type_id] = ("USER_DEFINED", spec["label"])
         return out
@@ -226,9 +228,7 @@ def stage_property(state: HsState, name: str) -> bool:
     for prefix in (STAGE_ENTERED, STAGE_EXITED):
         if name.startswith(prefix):
             sid = name[len(prefix) :]
-            return any(
-                s["id"] == sid for p in state.pipelines.get("deals", {}).values() for s in p["stages"]
-            )
+            return any(s["id"] == sid for p in state.pipelines.get("deals", {}).values() for s in p["stages"])
     return False
 
 
