@@ -31,6 +31,9 @@ _OBJECTS = {
     "0-27": ("tasks.v3", "tasks"),
 }
 _OBJECT_PATH = re.compile(r"^/crm/v3/objects/([^/]+)(/.*)?$")
+# HubSpot's guide and SDK spell the association-label endpoints /crm/v4/associations/{from}/{to}/labels;
+# the official spec /crm/associations/v4/…: the same operations, checked against that spec
+_LABELS_PATH = re.compile(r"^/crm/v4/associations/([^/]+)/([^/]+)/labels(/.*)?$")
 _PREFIXES = [
     ("/crm/v3/pipelines", "pipelines.v3"),
     ("/crm/v3/properties", "properties.v3"),
@@ -54,6 +57,13 @@ def _spec(directory: str, name: str) -> Any:
 
 def spec_for(path: str) -> tuple[str, str] | None:
     """(spec name, the path as that spec spells it) for a CRM request path, or None."""
+    labels = _LABELS_PATH.match(path)
+    if labels:
+        rest = labels.group(3) or ""
+        return (
+            "associations-schema.v4",
+            f"/crm/associations/v4/{labels.group(1)}/{labels.group(2)}/labels{rest}",
+        )
     match = _OBJECT_PATH.match(path)
     if match:
         found = _OBJECTS.get(match.group(1).lower())
