@@ -104,6 +104,7 @@ def bootstrap(
     clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     on_request: Callable[[str, str, int], None] | None = None,
+    on_quota: Callable[[str, int, int, str], None] | None = None,
 ) -> App:
     """Wire the application from ``settings``.
 
@@ -111,7 +112,8 @@ def bootstrap(
     (created/migrated on open; raises StateError). ``adapter``: any ``CrmAdapter`` (a FakeCRM in
     tests); default: the installed adapter for ``crm.kind`` (raises ConfigError when missing).
     ``clock``/``sleep`` are handed to the adapter so throttling can be tested without real time;
-    ``on_request`` (crm, endpoint, status) is told about every CRM request (the daemon's /metrics)."""
+    ``on_request`` (crm, endpoint, status) is told about every CRM request and ``on_quota`` (crm,
+    remaining, limit, paused reason) about the CRM's daily quota where it reports one (/metrics)."""
     owned: list[Callable[[], None]] = []
     portal = portal_id(settings.crm, settings.state.portal)
     try:
@@ -130,6 +132,7 @@ def bootstrap(
                 clock=lambda: clock().timestamp(),
                 sleep=sleep,
                 on_request=on_request,
+                on_quota=on_quota,
             )
             adapter = factory(settings, context)
             owned.append(adapter.close)

@@ -330,3 +330,6 @@ class AdapterContext:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     on_request: Callable[[str, str, int], None] | None = None  # (crm, method/endpoint, status) for metrics
+    # (crm, requests left today, the daily limit, why scheduled work is paused or "") for metrics: told
+    # by an adapter whose CRM reports a daily quota, on every answer that reports it
+    on_quota: Callable[[str, int, int, str], None] | None = None

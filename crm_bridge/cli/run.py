@@ -36,7 +36,7 @@ def command(obj: CliContext, host: str | None, port: int | None, no_http: bool, 
 
     settings = obj.settings()
     metrics = BridgeMetrics()
-    with bootstrap(settings, on_request=metrics.http_observer) as app:
+    with bootstrap(settings, on_request=metrics.http_observer, on_quota=metrics.crm_quota) as app:
         daemon = build_daemon(
             app,
             metrics=metrics,

@@ -3,6 +3,7 @@
 
     metrics = BridgeMetrics()
     ctx = AdapterContext(..., on_request=metrics.http_observer)  # CRM requests, retries, limiter waits
+    ctx = AdapterContext(..., on_quota=metrics.crm_quota)        # a CRM's daily quota, paused work
     sync(..., on_page=metrics.records_synced)                    # records synced
     JobRunner(name, fn, observer=metrics)                        # job durations, last success
     body = metrics.render()                                      # Prometheus text exposition format
@@ -154,6 +155,25 @@ class BridgeMetrics:
             ("source", "reason"),
             registry=r,
         )
+        self.crm_daily_quota_remaining = Gauge(
+            "crm_bridge_crm_daily_quota_remaining",
+            "Requests the CRM still allows today, as its last answer reported (CRMs with a daily quota).",
+            ("crm",),
+            registry=r,
+        )
+        self.crm_daily_quota_limit = Gauge(
+            "crm_bridge_crm_daily_quota_limit",
+            "The CRM's daily request quota, as it reports it.",
+            ("crm",),
+            registry=r,
+        )
+        self.crm_paused = Gauge(
+            "crm_bridge_crm_paused",
+            "1 while scheduled work on the CRM is paused, by reason (daily_quota: the daily quota is "
+            "down to the reserve kept for people; work goes on when it resets), else 0.",
+            ("crm", "reason"),
+            registry=r,
+        )
         self.job_runs = Counter(
             "crm_bridge_job_runs",
             "Scheduled job runs, by job and outcome (ok, error).",
@@ -189,6 +209,13 @@ class BridgeMetrics:
     def on_request(self, crm: str, endpoint: str, status: int) -> None:
         """``AdapterContext.on_request``: one request sent (the family, not the endpoint: bounded)."""
         self.crm_requests.labels(crm=crm, family=method_family(endpoint), status=str(status)).inc()
+
+    def crm_quota(self, crm: str, remaining: int, limit: int, paused: str) -> None:
+        """``AdapterContext.on_quota``: the CRM's daily quota as its last answer reported it;
+        ``paused`` names why scheduled work is paused ("" = it is not)."""
+        self.crm_daily_quota_remaining.labels(crm=crm).set(remaining)
+        self.crm_daily_quota_limit.labels(crm=crm).set(limit)
+        self.crm_paused.labels(crm=crm, reason="daily_quota").set(1 if paused == "daily_quota" else 0)
 
     def records_synced(self, entity: object, records: int) -> None:
         """``sync(on_page=...)``: a page of ``records`` of ``entity`` stored."""

@@ -119,12 +119,9 @@ def test_the_user_directory_lists_active_users_with_names(crm: ContractTarget) -
     assert users[anna].active and "Анна" in users[anna].name
 
 
-# Targets that do not yet give a capability the fake has; each is named by doctor as degraded. Shrink it.
-# Adapters that landed alongside the capability contract and do not declare theirs yet (doctor names
-# each missing one as degraded; the second assertion holds them to that).
-KNOWN_GAPS: dict[str, set[Capability]] = {
-    "hubspot-sandbox": set(Capability),
-}
+# Targets that do not yet give a capability the fake has; each is named by doctor as degraded. Every
+# adapter declares every capability today: keep it empty.
+KNOWN_GAPS: dict[str, set[Capability]] = {}
 
 
 def test_every_capability_of_the_fake_is_declared_or_named_by_doctor(

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from hubspot import HubSpot
 from hubspot.crm.associations.v4 import AssociationSpec
+from hubspot.crm.associations.v4.schema import ApiException as AssociationsSchemaApiException
+from hubspot.crm.associations.v4.schema import PublicAssociationDefinitionCreateRequest
 from hubspot.crm.companies import ApiException as CompanyApiException
 from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
 from hubspot.crm.contacts import (
@@ -216,6 +218,43 @@ def test_a_deal_created_with_associations_and_a_labelled_one_added(api: HubSpot)
         341,
         5,
     }
+
+
+def test_a_user_defined_association_label_is_created_listed_and_used(api: HubSpot) -> None:
+    schema = api.crm.associations.v4.schema.definitions_api
+    made = schema.create(
+        "deals",
+        "companies",
+        PublicAssociationDefinitionCreateRequest(
+            name="crm_bridge_partner", label="Partner (crm-bridge)", inverse_label="Partner lead (crm-bridge)"
+        ),
+    )
+    [spec] = [s for s in schema.get_all("deals", "companies").results if s.category == "USER_DEFINED"]
+    [inverse] = [s for s in schema.get_all("companies", "deals").results if s.category == "USER_DEFINED"]
+    company = api.crm.companies.basic_api.create(CompanyInput(properties={"name": "Vector"}, associations=[]))
+    deal = api.crm.deals.basic_api.create(
+        SimplePublicObjectInputForCreate(properties={"dealname": "D"}, associations=[])
+    )
+
+    labelled = api.crm.associations.v4.basic_api.create(
+        "deals",
+        deal.id,
+        "companies",
+        company.id,
+        [AssociationSpec(association_category="USER_DEFINED", association_type_id=spec.type_id)],
+    )
+    with pytest.raises(AssociationsSchemaApiException) as again:
+        schema.create(
+            "deals",
+            "companies",
+            PublicAssociationDefinitionCreateRequest(name="crm_bridge_partner", label="P"),
+        )
+
+    assert [s.label for s in made.results] == [
+        "Partner (crm-bridge)"
+    ] and spec.label == "Partner (crm-bridge)"
+    assert inverse.label == "Partner lead (crm-bridge)" and labelled.labels == ["Partner (crm-bridge)"]
+    assert again.value.status == 409
 
 
 def test_oauth_code_exchange_and_refresh(api: HubSpot, sandbox: Sandbox) -> None:

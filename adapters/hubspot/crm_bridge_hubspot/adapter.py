@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.errors import CrmError, CrmValidationError, StateError
 from crm_bridge.ports import (
+    ALL_CAPABILITIES,
     AdapterContext,
     CrmUser,
     DealDraft,
@@ -42,6 +43,9 @@ class HubSpotAdapter:
 
     name = "hubspot"
     capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 100 records per call
+    # stage record counts: a search's total (observe.py); first touch and furthest stage: the stages'
+    # calculated hs_date_entered_/hs_date_exited_ properties (rows.py); users: the owners API
+    port_capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,
@@ -64,7 +68,12 @@ class HubSpotAdapter:
         self._catalog: Catalog[str] | None = None
         self._snapshot: Snapshot | None = None
         self.lister = RecordLister(
-            transport, self.catalog, {o: k for k, o in owners.items()}, mapping.lead_funnel, ctx.clock
+            transport,
+            self.catalog,
+            {o: k for k, o in owners.items()},
+            mapping.lead_funnel,
+            ctx.clock,
+            concurrency=transport.config.max_concurrency,
         )
         self.writes = RecordWrites(transport, mapping, self.catalog, owners)
         self.tasks = TaskWrites(transport, mapping, ctx.kv, ctx.clock)

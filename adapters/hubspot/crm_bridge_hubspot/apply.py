@@ -28,8 +28,8 @@ from crm_bridge.domain.layout import (
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import ConfigError, CrmError
 from crm_bridge_hubspot.layout_state import HubSpotLayout
-from crm_bridge_hubspot.mapping import HubSpotMapping
-from crm_bridge_hubspot.observe import PIPELINES, Snapshot
+from crm_bridge_hubspot.mapping import LABEL_FIELD, HubSpotMapping
+from crm_bridge_hubspot.observe import LABELS, PIPELINES, Snapshot, partner_label_type
 from crm_bridge_hubspot.transport import HubSpotTransport
 
 Failure = tuple[str, Exception]
@@ -193,6 +193,9 @@ class LayoutWriter:
             field = item.desired
             if not isinstance(field, DesiredField):
                 raise TypeError(f"{item.path}: a field step without its field")
+            if (field.entity, field.key) == LABEL_FIELD:
+                failures += self._partner_label(item, snap)
+                continue
             obj = self.mapping.object_of(field.entity)
             name = self.mapping.name(field.entity, field.key)
             try:
@@ -230,6 +233,24 @@ class LayoutWriter:
             except CrmError as exc:
                 failures.append((path, exc))
         return failures
+
+    def _partner_label(self, item: PlanItem, snap: Snapshot) -> list[Failure]:
+        """The lead's partner reference: the deal -> company association label (and its inverse). Its
+        text is the mapping's; the field label the config gives is remembered (an update writes
+        nothing to HubSpot)."""
+        if isinstance(item.desired, DesiredField):
+            self.state.label_field = item.desired.label
+            self.save_state()
+        if item.action is not PlanAction.CREATE or partner_label_type(snap.labels, self.mapping) is not None:
+            return []
+        spec = self.mapping.associations.partner_label
+        body = {"name": spec.name, "label": spec.label, "inverseLabel": spec.inverse_label}
+        try:
+            answer = self.transport.call("POST", LABELS, json=body)
+        except CrmError as exc:
+            return [(item.path, exc)]
+        snap.labels.extend(answer.get("results") or [])
+        return []
 
     def _property_input(self, field: DesiredField, name: str) -> dict[str, Any]:
         kind, field_type = self.mapping.types[field.type]

@@ -31,11 +31,22 @@ class Group(_Strict):
     label: str = Field(min_length=1)
 
 
+class PartnerLabel(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    inverse_label: str = Field(min_length=1)
+
+
 class Associations(_Strict):
     deal_to_company: int
     deal_to_contact: int
     task_to_deal: int
     task_to_company: int
+    partner_label: PartnerLabel
+
+
+# The lead's partner reference is the partner association label (mapping ``associations.partner_label``)
+LABEL_FIELD = (FieldEntity.LEAD, "partner_ref")
 
 
 def property_for(key: str) -> str:

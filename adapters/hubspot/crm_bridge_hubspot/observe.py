@@ -4,14 +4,17 @@ companies and deals, as an ``ObservedLayout``.
 Recognition (the toolkit's rules): a pipeline is ours by the id the state store remembers, else by
 carrying the configured funnel's label (a first run on an account that already has it); a stage by its
 remembered id, else by label and kind within its funnel, else — for the won and lost ends — by
-probability 1.0 / 0.0. A property is
-ours by the name the mapping gives it. HubSpot stages have no colour: the one configured when the
-stage was last written (kept in the state store), else the configured one, is reported.
+probability 1.0 / 0.0. A property is ours by the name the mapping gives it; the lead's partner
+reference is the partner association label (``associations.partner_label``), observed from the
+deal -> company labels. HubSpot stages have no colour: the one configured when the stage was last
+written (kept in the state store), else the configured one, is reported. Record counts
+of our funnels' stages (``provision --prune`` deletes only an empty stage): one search per pipeline
+for its total, and one per stage of a pipeline that holds deals.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crm_bridge.domain.layout import (
@@ -28,7 +31,7 @@ from crm_bridge.domain.layout import (
 from crm_bridge.domain.model import StageKind
 from crm_bridge.toolkit.recognition import funnels_by_name, stage_key_by_name
 from crm_bridge_hubspot.layout_state import HubSpotLayout
-from crm_bridge_hubspot.mapping import HubSpotMapping
+from crm_bridge_hubspot.mapping import LABEL_FIELD, HubSpotMapping
 from crm_bridge_hubspot.transport import HubSpotTransport
 
 PIPELINES = "/crm/v3/pipelines/deals"
@@ -39,6 +42,19 @@ class Snapshot:
     pipelines: list[dict[str, Any]]
     properties: dict[str, dict[str, dict[str, Any]]]  # object -> name -> property
     groups: dict[str, set[str]]  # object -> group names
+    labels: list[dict[str, Any]] = field(default_factory=list)  # deal -> company association types
+
+
+LABELS = "/crm/associations/v4/deals/companies/labels"  # the associations schema spec's spelling
+
+
+def partner_label_type(labels: list[dict[str, Any]], mapping: HubSpotMapping) -> int | None:
+    """The type id of the partner association label (USER_DEFINED, the mapping's label), if it exists."""
+    wanted = mapping.associations.partner_label.label
+    for spec in labels:
+        if spec.get("category") == "USER_DEFINED" and spec.get("label") == wanted:
+            return int(spec["typeId"])
+    return None
 
 
 def stage_kind(stage: dict[str, Any]) -> StageKind:
@@ -74,7 +90,8 @@ class LayoutReader:
             properties[obj] = {p["name"]: p for p in found}
             listed = self.transport.call("GET", f"/crm/v3/properties/{obj}/groups")["results"]
             groups[obj] = {g["name"] for g in listed}
-        return Snapshot(pipelines, properties, groups)
+        labels = self.transport.call("GET", LABELS)["results"]
+        return Snapshot(pipelines, properties, groups, labels)
 
     # -- recognition (crm_bridge.toolkit.recognition) -----------------------------------------------
     def _desired_funnel(self, key: str | None) -> DesiredFunnel | None:
@@ -111,10 +128,15 @@ class LayoutReader:
             colours = {s.key: s.color for s in desired.stages} if desired else {}
             stages: list[ObservedStage] = []
             used: set[str] = set()
+            holding = self.count(pipeline["id"]) if key is not None else 0
             for stage in sorted(pipeline.get("stages", []), key=lambda s: s.get("displayOrder", 0)):
                 skey = self._stage_key(key, stage, used)
                 if skey is not None:
                     used.add(skey)
+                if key is None:
+                    count = None
+                else:  # a pipeline with no deal has none in any stage
+                    count = self.count(pipeline["id"], stage["id"]) if holding else 0
                 stages.append(
                     ObservedStage(
                         crm_id=stage["id"],
@@ -124,7 +146,7 @@ class LayoutReader:
                         kind=stage_kind(stage),
                         sort=int(stage.get("displayOrder", 0)),
                         color=self.state.colours.get(stage["id"]) or colours.get(skey or "", ""),
-                        record_count=None,
+                        record_count=count,
                     )
                 )
             funnels.append(
@@ -138,14 +160,51 @@ class LayoutReader:
             )
         return ObservedLayout(tuple(funnels), tuple(self._fields(snap)))
 
+    def count(self, pipeline: str, stage: str | None = None) -> int:
+        """Deals in ``pipeline`` (or in its ``stage``): the ``total`` of one search (archived deals are
+        not counted; HubSpot itself refuses to delete a stage that still holds deals)."""
+        filters = [{"propertyName": "pipeline", "operator": "EQ", "value": pipeline}]
+        if stage is not None:
+            filters.append({"propertyName": "dealstage", "operator": "EQ", "value": stage})
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": ["hs_object_id"],
+            "properties": ["dealstage"],
+            "limit": 1,
+            "after": "0",
+        }
+        answer = self.transport.call("POST", "/crm/v3/objects/deals/search", json=body)
+        return int(answer.get("total") or 0)
+
     def _wanted(self) -> list[tuple[FieldEntity, str, FieldType | None]]:
         if self.desired is not None:
             return [(f.entity, f.key, f.type) for f in self.desired.fields]
-        return [(e, k, None) for e, names in self.mapping.properties.items() for k in names]
+        named = [(e, k, None) for e, names in self.mapping.properties.items() for k in names]
+        return [*named, (*LABEL_FIELD, None)]
 
     def _fields(self, snap: Snapshot) -> list[ObservedField]:
         out = []
         for entity, key, wanted in self._wanted():
+            if (entity, key) == LABEL_FIELD:
+                type_id = partner_label_type(snap.labels, self.mapping)
+                if type_id is not None:  # the lead's partner reference: the association label
+                    label = self.mapping.associations.partner_label.label
+                    desired = (
+                        next((f for f in self.desired.fields if (f.entity, f.key) == LABEL_FIELD), None)
+                        if self.desired
+                        else None
+                    )
+                    out.append(
+                        ObservedField(
+                            crm_id=f"label:{type_id}",
+                            code=str(type_id),
+                            key=key,
+                            entity=entity,
+                            label=self.state.label_field or (desired.label if desired else label),
+                            type=wanted or FieldType.INTEGER,
+                        )
+                    )
+                continue
             name = self.mapping.name(entity, key)
             prop = snap.properties.get(self.mapping.object_of(entity), {}).get(name)
             if prop is None:

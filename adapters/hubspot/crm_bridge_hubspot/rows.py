@@ -13,6 +13,7 @@ from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
 from crm_bridge.errors import DataError
 from crm_bridge.toolkit.catalog import Catalog, FieldInfo
+from crm_bridge_hubspot.mapping import LABEL_FIELD
 
 DEAL_PROPERTIES = (
     "dealname",
@@ -26,6 +27,9 @@ DEAL_PROPERTIES = (
 )
 COMPANY_PROPERTIES = ("name", "hs_lastmodifieddate")
 MODIFIED = "hs_lastmodifieddate"
+# HubSpot's calculated properties of each deal stage (one pair per stage id, created with the stage)
+ENTERED, EXITED = "hs_date_entered_", "hs_date_exited_"
+PARTNER_KEY = "partner_by_label"  # set on a lead's row: its partner company, by the association label
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -72,8 +76,36 @@ class RowReader:
 
     def properties(self, entity: FieldEntity) -> list[str]:
         base = COMPANY_PROPERTIES if entity is FieldEntity.PARTNER else DEAL_PROPERTIES
-        ours = [f.code for k, f in self.catalog.fields.items() if k.startswith(entity.value + ".")]
+        ours = [
+            f.code
+            for k, f in self.catalog.fields.items()
+            if k.startswith(entity.value + ".") and k != f"{LABEL_FIELD[0].value}.{LABEL_FIELD[1]}"
+        ]
+        if entity is FieldEntity.LEAD:  # first touch and furthest stage; the deals' partner property
+            ours += [f"{p}{code}" for code in self._lead_stages() for p in (ENTERED, EXITED)]
+            deal_ref = self.catalog.field(FieldEntity.DEAL, "partner_ref")
+            ours += [deal_ref.code] if deal_ref is not None else []
         return list(dict.fromkeys([*base, *ours]))
+
+    def _lead_stages(self) -> list[str]:
+        """Codes of the lead funnel's stages in their order (the catalog keeps the display order)."""
+        return [code for code, info in self.catalog.stages.items() if info.funnel == self.lead_funnel]
+
+    def _history(self, row: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+        """(first touch, furthest open stage) from HubSpot's per-stage calculated properties
+        ``hs_date_entered_<stage id>`` / ``hs_date_exited_<stage id>``: the first touch is the earliest
+        time the lead left a stage (its first stage move; none when it never moved), the furthest stage
+        the last, in the funnel's order, of the open stages it entered (or stands in)."""
+        props = row.get("properties") or {}
+        exits = [t for code in self._lead_stages() if (t := parse_time(props.get(EXITED + code)))]
+        reached = [
+            code
+            for code in self._lead_stages()
+            if self.catalog.stages[code].kind is StageKind.OPEN
+            and (props.get(ENTERED + code) or code == props.get("dealstage"))
+        ]
+        furthest = self.catalog.stages[reached[-1]].key if reached else None
+        return (min(exits) if exits else None), furthest
 
     def _value(self, row: Mapping[str, Any], entity: FieldEntity, key: str) -> Any:
         info = self.catalog.field(entity, key)
@@ -129,9 +161,16 @@ class RowReader:
         }
 
     def lead(self, row: Mapping[str, Any]) -> Lead:
+        """``row[PARTNER_KEY]``: the company associated with the partner label (source.py reads it);
+        a lead without one (created before the label existed) falls back to the partner property."""
         props = row.get("properties") or {}
+        first_touch, furthest = self._history(row)
+        common = self._common(row, FieldEntity.LEAD)
+        common["partner_id"] = row.get(PARTNER_KEY) or _id(self._value(row, FieldEntity.DEAL, "partner_ref"))
         return Lead(
-            **self._common(row, FieldEntity.LEAD),
+            **common,
+            first_touch_at=first_touch,
+            furthest_stage=furthest,
             manager_user_id=_id(props.get("hubspot_owner_id")),
             region=_text(self._value(row, FieldEntity.LEAD, "region")),
             specialisation=_text(self._value(row, FieldEntity.LEAD, "specialisation")),

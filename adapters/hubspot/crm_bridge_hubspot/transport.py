@@ -6,9 +6,10 @@ process share them), each a leaky bucket sized so no rolling window can exceed t
 * the 10-second window (100 or 190 by tier): the HTTP policy's own limiter, burst ``N/20``, drain
   ``(N - burst)/10`` per second — at most N in any 10 s;
 * the search endpoints' per-second limit: a second limiter taken before every ``…/search`` call;
-* the daily quota: read from ``X-HubSpot-RateLimit-Daily-Remaining`` on every answer; when fewer than
-  ``daily_reserve`` requests are left, requests fail at once with ``RateLimited`` (retry after the
-  next midnight UTC) so scheduled work pauses and says so instead of spending the last of the quota.
+* the daily quota: read from ``X-HubSpot-RateLimit-Daily``/``-Daily-Remaining`` on every answer; when
+  no more than ``daily_reserve`` requests are left, requests fail at once with ``RateLimited`` (retry
+  after the next midnight UTC) so scheduled work pauses, says so in the log and in ``on_quota``
+  (/metrics), instead of spending the last of the quota.
 
 Error answers become crm-bridge errors naming HubSpot's ``category``, ``message`` and ``correlationId``;
 a 429 is waited out by its ``policyName`` (TEN_SECONDLY_ROLLING, SECONDLY) and a DAILY one is not.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +43,7 @@ from crm_bridge.http import (
     HttpPolicy,
     KvTokenStore,
     LimiterPolicy,
-    RateLimiter,
+    RateBudget,
     RefreshingToken,
     StaticToken,
 )
@@ -53,6 +55,7 @@ CRM = "hubspot"
 TOKEN_KEY = "crm.hubspot.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.hubspot.oauth.refresh_token"
 TOKENS_KV_KEY = "hubspot.oauth_tokens"
+SEARCH_SHARE = 0.95
 log = logging.getLogger("crm_bridge_hubspot")
 
 
@@ -80,38 +83,78 @@ def seconds_to_midnight(now: float) -> float:
 
 
 class DailyQuota:
-    """The daily budget as HubSpot reports it in its headers, shared through the bucket's key."""
+    """The daily budget as HubSpot reports it on every answer (``X-HubSpot-RateLimit-Daily`` and
+    ``-Daily-Remaining``). When no more than the reserve is left, requests stop before they are sent
+    (``RateLimited``, retry after the next midnight UTC) and stay stopped until then: scheduled work
+    pauses and says so once in the log, and ``on_quota`` (the daemon's /metrics) shows it. After that
+    midnight requests go again and the next answer tells the new figure (HubSpot resets the quota at
+    midnight in the account's time zone: an account east of UTC waits a little longer than needed,
+    one west of it pauses again at once until its own midnight is past)."""
 
-    def __init__(self, budgets: Budgets, clock: Any) -> None:
+    def __init__(
+        self, budgets: Budgets, clock: Any, on_quota: Callable[[str, int, int, str], None] | None = None
+    ) -> None:
         self.limit = budgets.daily
         self.share = budgets.daily_reserve / budgets.daily if budgets.daily else 0.0
         self.remaining: int | None = None
+        self.paused_until: float | None = None
         self._clock = clock
+        self._on_quota = on_quota
         self._lock = threading.Lock()
 
     def observe(self, response: requests.Response) -> None:
         value = response.headers.get("X-HubSpot-RateLimit-Daily-Remaining")
-        if value is not None and value.isdigit():
-            with self._lock:
-                self.remaining = int(value)
-            daily = response.headers.get("X-HubSpot-RateLimit-Daily")
+        if value is None or not value.isdigit():
+            return
+        daily = response.headers.get("X-HubSpot-RateLimit-Daily")
+        with self._lock:
+            self.remaining = int(value)
             if daily is not None and daily.isdigit():
                 self.limit = int(daily)
+            pausing = self.remaining <= self.reserve and self.paused_until is None
+            if pausing:
+                now = self._clock()
+                self.paused_until = now + seconds_to_midnight(now)
+            remaining, limit, paused = self.remaining, self.limit, self.paused_until is not None
+        if pausing:
+            log.warning(
+                "hubspot: the daily API quota is nearly used up (%d of %d left, %d kept in reserve); "
+                "scheduled work pauses until %s",
+                remaining,
+                limit,
+                self.reserve,
+                datetime.fromtimestamp(self.paused_until or 0, UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            )
+        if self._on_quota is not None:
+            self._on_quota(CRM, remaining, limit, "daily_quota" if paused else "")
 
     @property
     def reserve(self) -> int:
         return int(self.limit * self.share)
 
     def check(self) -> None:
-        remaining = self.remaining
-        if remaining is not None and remaining <= self.reserve:
-            wait = seconds_to_midnight(self._clock())
-            message = (
-                f"hubspot: the daily API quota is nearly used up ({remaining} of {self.limit} left, "
-                f"{self.reserve} kept in reserve); scheduled work pauses until the quota resets"
-            )
-            log.warning(message)
-            raise RateLimited(message, crm=CRM, retry_after=wait)
+        """Raise ``RateLimited`` while paused; a pause ends at the midnight it waits for."""
+        with self._lock:
+            until = self.paused_until
+            if until is None:
+                return
+            now = self._clock()
+            if now >= until:
+                self.paused_until, self.remaining = None, None
+                resumed = True
+            else:
+                resumed = False
+        if resumed:
+            log.info("hubspot: the daily quota has reset; scheduled work goes on")
+            if self._on_quota is not None:
+                self._on_quota(CRM, self.limit, self.limit, "")
+            return
+        message = (
+            f"hubspot: paused: the daily API quota is nearly used up ({self.remaining} of {self.limit} "
+            f"left, {self.reserve} kept in reserve); work goes on after "
+            f"{datetime.fromtimestamp(until, UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+        )
+        raise RateLimited(message, crm=CRM, retry_after=until - now)
 
 
 class HubSpotTransport:
@@ -134,8 +177,23 @@ class HubSpotTransport:
             max_retries=config.http.max_retries,
             backoff_cap=config.http.max_backoff,
             limiter=window,
+            # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any second
+            # (a 5% margin against arrival jitter). A budget of the policy, so a retried search
+            # waits for its turn again.
+            budgets=(
+                RateBudget.leaky(
+                    "search",
+                    1,
+                    budgets.search_per_second * SEARCH_SHARE,
+                    paths=(r"/search$",),
+                    key=f"{key}:search",
+                ),
+            ),
             concurrency=config.max_concurrency,
             retry_after_from=self._retry_after,
+            # a 429 is answered before anything runs: resent even for a write without an idempotency
+            # key (a search is a POST; without this a 429 ended it)
+            refused_before_running=lambda response: response.status_code == 429,
             translate_error=self._translate,
             default_headers={"Accept": "application/json", "Content-Type": "application/json"},
         )
@@ -151,14 +209,7 @@ class HubSpotTransport:
             sleep=ctx.sleep,
             on_request=ctx.on_request,
         )
-        search_burst = 1 if budgets.search_per_second > 1 else budgets.search_per_second
-        search = LimiterPolicy(
-            search_burst, max(0.1, budgets.search_per_second - search_burst), key=f"{key}:search"
-        )
-        self.search_limiter = RateLimiter(
-            search, search.key, bucket=ctx.bucket, clock=ctx.clock, sleep=ctx.sleep
-        )
-        self.daily = DailyQuota(budgets, ctx.clock)
+        self.daily = DailyQuota(budgets, ctx.clock, getattr(ctx, "on_quota", None))
 
     def call(
         self,
@@ -170,8 +221,7 @@ class HubSpotTransport:
         idempotent: bool = False,
     ) -> Any:
         self.daily.check()
-        if path.endswith("/search"):
-            self.search_limiter.acquire()
+        idempotent = idempotent or path.endswith("/search")  # a search reads: safe to resend
         response = self.http.request(method, path, params=params, json=json, idempotent=idempotent)
         self.daily.observe(response)
         if not response.content:

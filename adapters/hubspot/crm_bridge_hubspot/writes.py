@@ -3,7 +3,8 @@
 Creates (leads, deals): one ``batch/create`` per 100 drafts, each input carrying our external id in
 the ``hasUniqueValue`` property and as ``objectWriteTraceId``, associated at creation to the partner's
 company and the customer's contact (upserted by e-mail, one ``batch/upsert`` per 100 e-mails). Because
-the external id is unique, a resent create cannot duplicate: HubSpot answers 409 for the chunk, and
+the external id is unique, a resent create cannot duplicate (a lead's partner company carries the
+partner association label besides the unlabeled type): HubSpot answers 409 for the chunk, and
 the chunk is resolved with one ``batch/read`` by the external id (those exist: ``created=False``) and a
 create of the rest. Partners are checked to exist first (one ``batch/read`` per 100 unknown ids).
 Requests for N new leads of P partners: ceil(N/100) + ceil(P/100) (+ ceil(E/100) with E e-mails).
@@ -21,7 +22,7 @@ from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
 from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
 from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.batch import Answer, BatchWriter
-from crm_bridge_hubspot.mapping import HubSpotMapping
+from crm_bridge_hubspot.mapping import LABEL_FIELD, HubSpotMapping
 from crm_bridge_hubspot.rows import property_value
 from crm_bridge_hubspot.transport import HubSpotTransport
 
@@ -143,10 +144,13 @@ class RecordWrites:
         answers = self.batch.run("/crm/v3/objects/contacts/batch/upsert", items, by="email", idempotent=True)
         return {k: a.crm_id for k, a in answers.items() if a.crm_id is not None}
 
-    def _associations(self, partner_id: str | None, contact_id: str | None) -> list[dict[str, Any]]:
+    def _associations(
+        self, partner_id: str | None, contact_id: str | None, label: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The partner's company (with the partner label for a lead) and the customer's contact."""
         links = []
         if partner_id:
-            links.append(_link(partner_id, self.mapping.associations.deal_to_company))
+            links.append(_link(partner_id, self.mapping.associations.deal_to_company, label))
         if contact_id:
             links.append(_link(contact_id, self.mapping.associations.deal_to_contact))
         return links
@@ -162,7 +166,7 @@ class RecordWrites:
     def _common(self, catalog: Catalog[str], entity: FieldEntity, partner_id: str | None) -> dict[str, str]:
         props: dict[str, str] = {}
         ref = catalog.field(entity, "partner_ref")
-        if ref is not None and partner_id:
+        if ref is not None and partner_id and (entity, "partner_ref") != LABEL_FIELD:
             props[ref.code] = partner_id
         return props
 
@@ -187,7 +191,16 @@ class RecordWrites:
         if lines:
             props["description"] = "\n".join(lines)
         contact = contacts.get(draft.customer.email.strip().lower()) if draft.customer.email else None
-        return {"properties": props, "associations": self._associations(draft.partner_id, contact)}
+        found = catalog.field(*LABEL_FIELD)
+        if found is None and draft.partner_id:
+            raise CrmValidationError(
+                "the partner association label is missing: run crm-bridge provision", crm="hubspot"
+            )
+        partner_label = int(found.code) if found is not None else None
+        return {
+            "properties": props,
+            "associations": self._associations(draft.partner_id, contact, partner_label),
+        }
 
     def _deal_input(self, catalog: Catalog[str], draft: DealDraft) -> dict[str, Any]:
         if draft.funnel == self.mapping.lead_funnel:
@@ -277,8 +290,8 @@ def _conflict(answer: Answer) -> bool:
     return answer.crm_id is None and bool(answer.error) and "CONFLICT" in (answer.error or "")
 
 
-def _link(to_id: str, type_id: int) -> dict[str, Any]:
-    return {
-        "to": {"id": to_id},
-        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
-    }
+def _link(to_id: str, type_id: int, label: int | None = None) -> dict[str, Any]:
+    types = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]
+    if label is not None:
+        types.append({"associationCategory": "USER_DEFINED", "associationTypeId": label})
+    return {"to": {"id": to_id}, "types": types}

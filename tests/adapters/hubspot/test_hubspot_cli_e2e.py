@@ -83,7 +83,7 @@ def test_every_verb_through_the_cli(tmp_path: Path, sandbox: Sandbox) -> None:
     second = _cli(tmp_path, sandbox, "provision")
 
     assert first.returncode == 0, first.stderr
-    assert provisioned == 18
+    assert provisioned == 25  # test_hubspot_counts: the provisioning formula
     assert second.returncode == 0 and "nothing written" in second.stdout, second.stdout
     assert writes(sandbox) == []
     doctor = _cli(tmp_path, sandbox, "doctor")
@@ -95,8 +95,21 @@ def test_every_verb_through_the_cli(tmp_path: Path, sandbox: Sandbox) -> None:
     partner = sandbox.emulator.seed(
         {"companies": [{"properties": {"name": "Vector LLC", "crm_bridge_partner_type": "reseller"}}]}
     )["companies"][0]
-    deal = {"pipeline": leads["id"], "dealstage": first_stage["id"], "crm_bridge_partner_ref": partner}
-    sandbox.emulator.seed({"deals": [{"properties": {**deal, "dealname": f"Lead {i}"}} for i in range(3)]})
+    [label] = [lb["typeId"] for lb in state["labels"] if lb["from"] == "deals"]  # made by provisioning
+    deal = {"pipeline": leads["id"], "dealstage": first_stage["id"]}
+    by_label = [
+        {
+            "to": {"id": str(partner)},
+            "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": label}],
+        }
+    ]
+    sandbox.emulator.seed(
+        {
+            "deals": [
+                {"properties": {**deal, "dealname": f"Lead {i}"}, "associations": by_label} for i in range(3)
+            ]
+        }
+    )
     sandbox.advance(2)
 
     synced = _cli(tmp_path, sandbox, "sync", "--once")

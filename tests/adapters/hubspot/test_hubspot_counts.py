@@ -1,10 +1,14 @@
 """Request counts of the HubSpot adapter on the emulator (every request checked against HubSpot's
 OpenAPI specs). Formulas, with N records, P distinct partners, D deals in the account:
 
-* provisioning an empty account: 5 reads (pipelines; properties and groups of companies and deals)
-  + 4 pipelines (each created with its stages) + 2 property groups + 2 property batch creates + the
-  5 reads again = 18; a second run: the 5 reads, nothing written;
-* backfill of one entity: 1 search (the total, for the progress bar) + ceil(D/100) list pages;
+* provisioning an empty account: 6 reads (pipelines; properties and groups of companies and deals;
+  the deal -> company association labels) + 4 pipelines (each created with its stages) + 2 property
+  groups + 2 property batch creates + 1 association label + the 6 reads again and 4 record counts
+  (a search per pipeline; one per stage of a pipeline holding deals) = 25; a second run: the 6
+  reads and the 4 counts, nothing written;
+* backfill of one entity with D records: searches of 200 in id order, ceil(D/200) + 1 (the highest id,
+  when D > 200), + at most one part-filled page per id window (none with dense ids); partner leads
+  also one association read per 100 (their partner, by the partner label): ceil(D/100) more;
 * push of N new leads: ceil(P/100) company checks + ceil(N/100) batch creates; pushed again by a
   fresh process: ceil(P/100) + 2 * ceil(N/100) (each create answers 409, one batch read resolves it);
 * N tasks: ceil(N/100); pushed again: none.
@@ -34,7 +38,7 @@ def _partner(sandbox: Sandbox, adapter: HubSpotAdapter, name: str = "Vector LLC"
     return str(seeded["companies"][0])
 
 
-def test_provisioning_an_empty_account_takes_18_requests_and_a_second_run_writes_nothing(
+def test_provisioning_an_empty_account_takes_25_requests_and_a_second_run_writes_nothing(
     adapter: HubSpotAdapter, sandbox: Sandbox
 ) -> None:
     first = provision(adapter)
@@ -44,23 +48,54 @@ def test_provisioning_an_empty_account_takes_18_requests_and_a_second_run_writes
 
     second = provision(adapter)
 
-    assert first.writes and first_count == 18
+    assert first.writes and first_count == 6 + 4 + 2 + 2 + 1 + 6 + 4
     assert sorted(first_writes).count("POST /crm/v3/pipelines/deals") == 4
-    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 5
+    assert "POST /crm/associations/v4/deals/companies/labels" in first_writes
+    assert second.is_noop and writes(sandbox) == [] and sandbox.request_count() == 6 + 4
 
 
-def test_a_backfill_lists_a_hundred_deals_a_page_after_one_search_for_the_total(
+def test_a_backfill_reads_200_records_a_search_in_parallel_id_windows(
     provisioned: HubSpotAdapter, sandbox: Sandbox
 ) -> None:
     partner = _partner(sandbox, provisioned)
-    provisioned.create_leads(_leads(250, partner))
+    provisioned.create_leads(_leads(1050, partner))
     sandbox.log.clear()
 
     pages = list(provisioned.changed_since(Entity.LEAD, None))
 
-    assert sum(len(p.records) for p in pages) == 250 and pages[0].total == 250
-    assert sandbox.request_count() == 1 + math.ceil(250 / 100)
-    assert [p.cursor for p in pages[:-1]] == [None, None] and pages[-1].cursor is not None
+    ids = [r.crm_id for p in pages for r in p.records]
+    searches = [r for r in sandbox.requests() if r["path"].endswith("/search")]
+    labels = [r for r in sandbox.requests() if r["path"].endswith("/associations/deals/companies/batch/read")]
+    assert len(ids) == len(set(ids)) == 1050 and pages[0].total == 1050
+    assert len(searches) == math.ceil(1050 / 200) + 1  # + the highest id; dense ids
+    assert len(labels) == math.ceil(1050 / 100) == sandbox.request_count() - len(searches)
+    assert {r.partner_id for p in pages for r in p.records} == {partner}  # through the partner label
+    assert all(p.cursor is not None and p.cursor.resume for p in pages[:-1])
+    assert pages[-1].cursor is not None and not pages[-1].cursor.resume
+
+
+def test_a_backfill_stopped_midway_resumes_after_what_was_stored(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    provisioned.create_leads(_leads(1050, partner))
+    first: list[str] = []
+    listing = provisioned.changed_since(Entity.LEAD, None)
+    for page in listing:
+        first += [r.crm_id for r in page.records]
+        if len(first) >= 600:
+            stopped = page.cursor
+            break
+    listing.close()  # type: ignore[attr-defined]  # the sync stops reading: the workers stop too
+    assert stopped is not None and stopped.resume.isdigit()
+
+    rest = [r.crm_id for p in provisioned.changed_since(Entity.LEAD, stopped) for r in p.records]
+
+    assert set(first) | set(rest) == {
+        r.crm_id for p in provisioned.changed_since(Entity.LEAD, None) for r in p.records
+    }
+    assert all(int(i) > int(stopped.resume) for i in rest)
+    assert len(set(first) | set(rest)) == 1050
 
 
 def test_pushing_250_leads_takes_one_company_check_and_three_batches_and_again_resolves_conflicts(

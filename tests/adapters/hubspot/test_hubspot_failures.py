@@ -4,6 +4,7 @@ waited out by their policy, the daily quota kept in reserve, and search paging p
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,10 +12,11 @@ from hs_support import MemoryKV, Sleeps, config, make_adapter
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import RateLimited
-from crm_bridge.ports import Entity, LeadDraft, PartnerUpdate, SyncCursor
+from crm_bridge.ports import AdapterContext, Entity, LeadDraft, PartnerUpdate, SyncCursor
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge_hubspot import HubSpotAdapter
+from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge_hubspot import HubSpotAdapter, build_adapter
 
 
 def _partner(sandbox: Sandbox, adapter: HubSpotAdapter) -> str:
@@ -71,6 +73,17 @@ def test_a_429_of_the_ten_second_window_is_waited_out(
     assert users and len(sleeps.waits) == 2 and all(w > 0 for w in sleeps.waits)
 
 
+def test_a_search_answered_429_is_sent_again_after_the_wait(
+    provisioned: HubSpotAdapter, sandbox: Sandbox, sleeps: Sleeps
+) -> None:
+    sandbox.faults.set(FaultPlan(sequence=[429]))  # the next request (a search, a POST) is refused
+
+    pages = list(provisioned.changed_since(Entity.PARTNER, None))
+
+    searches = [r for r in sandbox.requests() if r["path"].endswith("/search")]
+    assert pages and [r["status"] for r in searches] == [429, 200] and len(sleeps.waits) == 1
+
+
 def test_the_daily_quota_reserve_pauses_requests_and_says_why(sandbox: Sandbox, kv: MemoryKV) -> None:
     sandbox.emulator.limits.daily = 10  # type: ignore[attr-defined]
     sandbox.emulator.set_rate_limit(True)
@@ -86,6 +99,37 @@ def test_the_daily_quota_reserve_pauses_requests_and_says_why(sandbox: Sandbox, 
     adapter.close()
 
 
+def test_a_paused_daily_quota_shows_in_the_log_and_metrics_and_work_goes_on_after_midnight(
+    sandbox: Sandbox, kv: MemoryKV, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.emulator.limits.daily = 10  # type: ignore[attr-defined]
+    sandbox.emulator.set_rate_limit(True)
+    now = [datetime(2026, 12, 6, 22, 0, tzinfo=UTC).timestamp()]
+    metrics = BridgeMetrics()
+    ctx = AdapterContext(kv=kv, clock=lambda: now[0], on_quota=metrics.crm_quota)
+    adapter = build_adapter(config(sandbox, daily_reserve=0.5), ctx)
+    for _ in range(4):
+        adapter.list_users()
+    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0.0' in metrics.render().decode()
+
+    with caplog.at_level(logging.INFO, logger="crm_bridge_hubspot"):
+        adapter.list_users()  # the answer reports 5 of 10 left: the reserve
+        with pytest.raises(RateLimited, match="paused: the daily API quota"):
+            adapter.list_users()
+        paused = metrics.render().decode()
+        sent = sandbox.request_count()
+        sandbox.emulator.limits.reset()  # type: ignore[attr-defined]  # HubSpot's new day
+        now[0] += 2 * 3600 + 1  # past midnight UTC
+        adapter.list_users()
+
+    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 1.0' in paused
+    assert 'crm_bridge_crm_daily_quota_remaining{crm="hubspot"} 5.0' in paused
+    assert "scheduled work pauses until 2026-12-07 00:00 UTC" in caplog.text
+    assert sandbox.request_count() == sent + 1 and "quota has reset" in caplog.text
+    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0.0' in metrics.render().decode()
+    adapter.close()
+
+
 @pytest.mark.slow
 def test_more_than_10000_changes_are_read_by_moving_the_search_window(
     provisioned: HubSpotAdapter, sandbox: Sandbox
@@ -93,7 +137,7 @@ def test_more_than_10000_changes_are_read_by_moving_the_search_window(
     partner = _partner(sandbox, provisioned)
     catalog = provisioned.catalog()
     pipeline, stage = catalog.funnels["leads"], catalog.stage_code("leads", None)
-    ref = catalog.field(FieldEntity.LEAD, "partner_ref")
+    ref = catalog.field(FieldEntity.DEAL, "partner_ref")  # leads made before the partner label: the property
     assert ref is not None and stage is not None
     start = SyncCursor(datetime.now(UTC) - timedelta(minutes=1))
     deals = [
@@ -106,5 +150,5 @@ def test_more_than_10000_changes_are_read_by_moving_the_search_window(
     ids = [r.crm_id for page in provisioned.changed_since(Entity.LEAD, start) for r in page.records]
 
     assert len(ids) == 10_150 and len(set(ids)) == 10_150
-    searches = sandbox.request_count()
+    searches = len([r for r in sandbox.requests() if r["path"].endswith("/search")])
     assert searches == 51  # ceil(10,150 / 200): 50 pages, then the window moves on (the query would 400)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_bridge_hubspot.sandbox.objects import object_type_of
-from crm_bridge_hubspot.sandbox.store import DEFAULT_ASSOCIATION, LABELLED_ASSOCIATION, OBJECT_TYPE_IDS, iso
+from crm_bridge_hubspot.sandbox.store import DEFAULT_ASSOCIATION, OBJECT_TYPE_IDS, iso
 from crm_bridge_hubspot.sandbox.wire import HsCall, fail, int_param, no_content, ok, standard_error
 
 MAX_INPUTS = 100
@@ -22,11 +22,11 @@ def _require(call: HsCall, object_type: str, oid: str) -> None:
         raise fail(404, "OBJECT_NOT_FOUND", f"No {object_type} with id {oid}", context={"id": [oid]})
 
 
-def _valid_types(from_type: str, to_type: str) -> set[int]:
+def _valid_types(call: HsCall, from_type: str, to_type: str) -> set[int]:
     default = DEFAULT_ASSOCIATION.get((from_type, to_type))
     if default is None:
         raise fail(400, "VALIDATION_ERROR", f"{from_type} cannot be associated with {to_type}")
-    return {default, *LABELLED_ASSOCIATION.get((from_type, to_type), {})}
+    return {default, *call.state.labels(from_type, to_type)}
 
 
 def _spec(types: dict[int, tuple[str, str | None]], from_type: str, to_type: str) -> list[dict[str, Any]]:
@@ -67,14 +67,14 @@ def _batch(call: HsCall, results: list[Any], errors: list[dict[str, Any]], statu
 
 def put_default(call: HsCall, from_name: str, fid: str, to_name: str, tid: str) -> Any:
     from_type, to_type = object_type_of(from_name), object_type_of(to_name)
-    _valid_types(from_type, to_type)
+    _valid_types(call, from_type, to_type)
     _require(call, from_type, fid)
     _require(call, to_type, tid)
     return _batch(call, _default_pair(call, from_type, fid, to_type, tid), [], 200)
 
 
 def _labels(call: HsCall, from_type: str, fid: str, to_type: str, tid: str, specs: Any) -> dict[str, Any]:
-    allowed = _valid_types(from_type, to_type)
+    allowed = _valid_types(call, from_type, to_type)
     if not isinstance(specs, list) or not specs:
         raise fail(400, "VALIDATION_ERROR", "Invalid input JSON: expected an array of association specs")
     for spec in specs:
@@ -147,7 +147,7 @@ def _ids(item: dict[str, Any], key: str) -> str:
 
 def batch(call: HsCall, from_name: str, to_name: str, action: str) -> Any:
     from_type, to_type = object_type_of(from_name), object_type_of(to_name)
-    _valid_types(from_type, to_type)
+    _valid_types(call, from_type, to_type)
     results: list[Any] = []
     missing: list[str] = []
     for item in _inputs(call):
@@ -182,3 +182,63 @@ def batch(call: HsCall, from_name: str, to_name: str, action: str) -> Any:
     if missing:
         errors.append(standard_error(404, "OBJECT_NOT_FOUND", "Some objects do not exist", {"ids": missing}))
     return _batch(call, results, errors, 201 if action == "create" else 200)
+
+
+# -- association labels (associations schema v4) ------------------------------------------------------
+def _label_specs(call: HsCall, from_type: str, to_type: str) -> list[dict[str, Any]]:
+    """``AssociationSpecWithLabel`` items of a pair: the unlabeled type, HubSpot's labelled ones, then
+    the account's USER_DEFINED labels (``label`` only where there is one)."""
+    out: list[dict[str, Any]] = [
+        {"category": "HUBSPOT_DEFINED", "typeId": DEFAULT_ASSOCIATION[(from_type, to_type)]}
+    ]
+    for type_id, (category, label) in sorted(call.state.labels(from_type, to_type).items()):
+        out.append({"category": category, "typeId": type_id, "label": label})
+    return out
+
+
+def list_labels(call: HsCall, from_name: str, to_name: str) -> Any:
+    from_type, to_type = object_type_of(from_name), object_type_of(to_name)
+    _valid_types(call, from_type, to_type)
+    found = _label_specs(call, from_type, to_type)
+    return ok({"results": found}, records=len(found))
+
+
+def create_label(call: HsCall, from_name: str, to_name: str) -> Any:
+    """``PublicAssociationDefinitionCreateRequest`` {label, name, inverseLabel?}: the label and its
+    inverse; answers the pair's labels. A second label with the same name or label is refused."""
+    from_type, to_type = object_type_of(from_name), object_type_of(to_name)
+    _valid_types(call, from_type, to_type)
+    body = call.json_body()
+    label, name, inverse = body.get("label"), body.get("name"), body.get("inverseLabel")
+    if not isinstance(label, str) or not label.strip() or not isinstance(name, str) or not name.strip():
+        raise fail(400, "VALIDATION_ERROR", "label and name are required")
+    existing = call.state.user_labels.get((from_type, to_type), {}).values()
+    if any(spec["name"] == name or spec["label"] == label for spec in existing):
+        raise fail(409, "CONFLICT", f"An association label {label!r} ({name}) already exists")
+    call.state.add_label(from_type, to_type, name, label, inverse if isinstance(inverse, str) else None)
+    found = [s for s in _label_specs(call, from_type, to_type) if s["category"] == "USER_DEFINED"]
+    return ok({"results": found}, records=len(found))
+
+
+def update_label(call: HsCall, from_name: str, to_name: str) -> Any:
+    """``PublicAssociationDefinitionUpdateRequest`` {associationTypeId, label, inverseLabel?}."""
+    from_type, to_type = object_type_of(from_name), object_type_of(to_name)
+    body = call.json_body()
+    type_id = body.get("associationTypeId")
+    spec = call.state.user_labels.get((from_type, to_type), {}).get(
+        type_id if isinstance(type_id, int) else -1
+    )
+    if spec is None or not isinstance(body.get("label"), str):
+        raise fail(404, "OBJECT_NOT_FOUND", f"No association label {body.get('associationTypeId')}")
+    spec["label"] = body["label"]
+    return no_content()
+
+
+def delete_label(call: HsCall, from_name: str, to_name: str, type_id: str) -> Any:
+    from_type, to_type = object_type_of(from_name), object_type_of(to_name)
+    pair = call.state.user_labels.get((from_type, to_type), {})
+    spec = pair.pop(int(type_id), None) if type_id.isdigit() else None
+    if spec is None:
+        raise fail(404, "OBJECT_NOT_FOUND", f"No association label {type_id}")
+    call.state.user_labels.get((to_type, from_type), {}).pop(int(spec["inverse"]), None)
+    return no_content()

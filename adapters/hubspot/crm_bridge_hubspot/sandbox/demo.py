@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from crm_bridge.demo_network import CURATORS, MANAGERS, DemoNetwork
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.domain.model import StageKind
+from crm_bridge_hubspot.mapping import load_mapping
 
 
 class _Field(Protocol):
@@ -78,7 +79,9 @@ def seed_network(portal: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[s
         for partner in net.partners
     ]
     company_ids = portal.seed({"companies": companies}).get("companies", [])
-    ref = _name(catalog, FieldEntity.LEAD, "partner_ref")
+    ref = _name(catalog, FieldEntity.DEAL, "partner_ref")  # deals: the partner property
+    label = int(_name(catalog, FieldEntity.LEAD, "partner_ref"))  # leads: the partner association label
+    lead_funnel = load_mapping().lead_funnel
     manager_ids = {m["key"]: str(m["crm_user_id"]) for m in MANAGERS}
     deals = []
     for rec in net.records:
@@ -87,14 +90,25 @@ def seed_network(portal: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[s
             "pipeline": catalog.funnels[rec.funnel],
             "dealstage": _stage(catalog, rec.funnel, rec.stage),
             "amount": str(rec.amount),
-            ref: company_ids[rec.partner],
             "createdate": _ms(rec.created),
         }
+        labelled: list[dict[str, Any]] = []
+        if rec.funnel == lead_funnel:
+            kind = {"associationCategory": "USER_DEFINED", "associationTypeId": label}
+            labelled.append({"to": {"id": str(company_ids[rec.partner])}, "types": [kind]})
+        else:
+            props[ref] = company_ids[rec.partner]
         if rec.manager:
             props["hubspot_owner_id"] = manager_ids[rec.manager]
         if rec.closed is not None:
             props["closedate"] = _ms(rec.closed)
-        deals.append({"properties": props, "associate": {"companies": [str(company_ids[rec.partner])]}})
+        deals.append(
+            {
+                "properties": props,
+                "associations": labelled,
+                "associate": {"companies": [str(company_ids[rec.partner])]},
+            }
+        )
     created = portal.seed({"deals": deals}).get("deals", [])
     return {
         "users": len(owners()),

@@ -2,7 +2,9 @@
 or unique property, update, archive, and list with ``after`` cursor paging (limit 10 by default, 100 max).
 
 Records render as ``SimplePublicObject``: ``{id, properties (all strings; requested-but-unset ones are
-null), createdAt, updatedAt, archived}`` plus ``associations`` when asked for.
+null), createdAt, updatedAt, archived}`` plus ``associations`` when asked for. A deal's stage changes
+set HubSpot's calculated ``hs_date_entered_<stage id>`` / ``hs_date_exited_<stage id>`` properties,
+which exist for every stage of every deal pipeline.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from crm_bridge_hubspot.sandbox.store import (
     LABELLED_ASSOCIATION,
     MODIFIED_PROPERTY,
     SINGULAR,
+    STAGE_ENTERED,
+    STAGE_EXITED,
     HsState,
     iso,
     resolve_type,
+    stage_property,
 )
 from crm_bridge_hubspot.sandbox.values import clean_properties, find_by_unique, unique_key, unique_properties
 from crm_bridge_hubspot.sandbox.wire import (
@@ -49,7 +54,11 @@ def render(
     names = DEFAULT_READ[object_type] if properties is None else properties
     out: dict[str, Any] = {
         "id": record["id"],
-        "properties": {n: record["properties"].get(n) for n in names if n in schema},
+        "properties": {
+            n: record["properties"].get(n)
+            for n in names
+            if n in schema or (object_type == "deals" and stage_property(state, n))
+        },
         "createdAt": record["createdAt"],
         "updatedAt": record["updatedAt"],
         "archived": record["archived"],
@@ -133,6 +142,13 @@ def update_record(call: HsCall, object_type: str, record: dict[str, Any], raw: A
 def _write(call: HsCall, object_type: str, record: dict[str, Any], values: dict[str, str]) -> None:
     stamp = iso(call.now)
     values = {**values, MODIFIED_PROPERTY[object_type]: stamp, "hs_lastmodifieddate": stamp}
+    before, after = record["properties"].get("dealstage"), values.get("dealstage")
+    if object_type == "deals" and after and after != before:
+        # HubSpot's calculated stage properties: when the deal entered its new stage and left the old
+        # one (the latest time, when it does so again)
+        values[f"{STAGE_ENTERED}{after}"] = stamp
+        if before:
+            values[f"{STAGE_EXITED}{before}"] = stamp
     for name, value in values.items():
         record["properties"][name] = value
         record["history"].setdefault(name, []).insert(
@@ -156,7 +172,7 @@ def _check_associations(state: HsState, object_type: str, raw: Any) -> list[tupl
                 spec.get("associationTypeId"),
                 spec.get("associationCategory", "HUBSPOT_DEFINED"),
             )
-            to_type = association_target(object_type, type_id)
+            to_type = association_target(state, object_type, type_id)
             if to_type is None:
                 raise fail(
                     400, "VALIDATION_ERROR", f"{type_id} is not a valid association type id for {object_type}"
@@ -168,9 +184,9 @@ def _check_associations(state: HsState, object_type: str, raw: Any) -> list[tupl
     return links
 
 
-def association_target(object_type: str, type_id: Any) -> str | None:
+def association_target(state: HsState, object_type: str, type_id: Any) -> str | None:
     for (src, dst), default in DEFAULT_ASSOCIATION.items():
-        if src == object_type and (type_id == default or type_id in LABELLED_ASSOCIATION.get((src, dst), {})):
+        if src == object_type and (type_id == default or type_id in state.labels(src, dst)):
             return dst
     return None
 

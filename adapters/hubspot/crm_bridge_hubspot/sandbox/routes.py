@@ -70,6 +70,12 @@ _CRM: list[tuple[str, dict[str, Handler]]] = [
         {"PUT": assoc.put_labelled, "DELETE": assoc.delete_association},
     ),
     (rf"/crm/v4/associations/{_T}/{_T}/batch/(create|read|archive)", {"POST": assoc.batch}),
+    # association labels: the official spec's path and the one HubSpot's guide and SDK use
+    (
+        rf"/crm/(?:associations/v4|v4/associations)/{_T}/{_T}/labels",
+        {"GET": assoc.list_labels, "POST": assoc.create_label, "PUT": assoc.update_label},
+    ),
+    (rf"/crm/(?:associations/v4|v4/associations)/{_T}/{_T}/labels/{_ID}", {"DELETE": assoc.delete_label}),
     (rf"/crm/v4/associations/{_T}/{_T}/batch/associate/(default)", {"POST": assoc.batch}),
 ]
 CRM_ROUTES = [(re.compile(p), m) for p, m in _CRM]

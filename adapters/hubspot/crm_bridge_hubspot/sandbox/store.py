@@ -45,6 +45,7 @@ LABELLED_ASSOCIATION = {
     ("deals", "companies"): {5: "Primary"},
     ("companies", "deals"): {6: "Primary"},
 }
+USER_LABEL_TYPES = 1001  # type ids HubSpot gives USER_DEFINED labels start low in the thousands
 INVERSE_TYPE = {279: 280, 3: 4, 341: 342, 204: 203, 192: 191, 216: 215, 1: 2, 5: 6}
 INVERSE_TYPE.update({v: k for k, v in list(INVERSE_TYPE.items())})
 MODIFIED_PROPERTY = {
@@ -109,6 +110,34 @@ class HsState:
     pending_batch_failures: int = 0  # fault injection: trailing inputs of the next batch writes fail (207)
     # (object type, unique property) -> value -> record id: built on first lookup, kept by every write
     unique_index: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # USER_DEFINED association labels: (from, to) -> type id -> {"label", "name", "inverse"}
+    user_labels: dict[tuple[str, str], dict[int, dict[str, Any]]] = field(default_factory=dict)
+    next_label_type: int = USER_LABEL_TYPES
+
+    def labels(self, from_type: str, to_type: str) -> dict[int, tuple[str, str]]:
+        """Labelled association types of a pair: type id -> (category, label)."""
+        out = {
+            t: ("HUBSPOT_DEFINED", lb) for t, lb in LABELLED_ASSOCIATION.get((from_type, to_type), {}).items()
+        }
+        for type_id, spec in self.user_labels.get((from_type, to_type), {}).items():
+            out[type_id] = ("USER_DEFINED", spec["label"])
+        return out
+
+    def inverse(self, from_type: str, to_type: str, type_id: int) -> int:
+        spec = self.user_labels.get((from_type, to_type), {}).get(type_id)
+        return int(spec["inverse"]) if spec else INVERSE_TYPE.get(type_id, type_id)
+
+    def add_label(self, from_type: str, to_type: str, name: str, label: str, inverse: str | None) -> None:
+        """A USER_DEFINED label and its inverse (the same label when none is given)."""
+        forward, back = self.next_label_type, self.next_label_type + 1
+        self.next_label_type += 2
+        pair = self.user_labels.setdefault((from_type, to_type), {})
+        pair[forward] = {"label": label, "name": name, "inverse": back}
+        if from_type == to_type:
+            pair[back] = {"label": inverse or label, "name": f"{name}_inverse", "inverse": forward}
+        else:
+            reverse = self.user_labels.setdefault((to_type, from_type), {})
+            reverse[back] = {"label": inverse or label, "name": name, "inverse": forward}
 
     def next_id(self) -> str:
         self.sequence += 1
@@ -117,10 +146,10 @@ class HsState:
     def associate(
         self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int, category: str
     ) -> None:
-        label = LABELLED_ASSOCIATION.get((from_type, to_type), {}).get(type_id)
+        label = self.labels(from_type, to_type).get(type_id, ("", None))[1]
         self.associations.setdefault((from_type, from_id, to_type, to_id), {})[type_id] = (category, label)
-        back = INVERSE_TYPE.get(type_id, type_id)
-        back_label = LABELLED_ASSOCIATION.get((to_type, from_type), {}).get(back)
+        back = self.inverse(from_type, to_type, type_id)
+        back_label = self.labels(to_type, from_type).get(back, ("", None))[1]
         self.associations.setdefault((to_type, to_id, from_type, from_id), {})[back] = (category, back_label)
 
     def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> bool:
@@ -153,7 +182,13 @@ class HsState:
                 }
                 for k, v in self.associations.items()
             ],
+            "labels": [
+                {"from": f, "to": t, "typeId": i, **spec}
+                for (f, t), specs in self.user_labels.items()
+                for i, spec in specs.items()
+            ],
             "internal": {
+                "next_label_type": self.next_label_type,
                 "sequence": self.sequence,
                 "search_delay": self.search_delay,
                 "indexed_at": [[t, i, at] for (t, i), at in self.indexed_at.items()],
@@ -173,11 +208,28 @@ class HsState:
         for link in data["associations"]:
             key = (link["from"][0], link["from"][1], link["to"][0], link["to"][1])
             state.associations[key] = {t["typeId"]: (t["category"], t["label"]) for t in link["types"]}
+        for spec in data.get("labels", []):
+            entry = {k: spec[k] for k in ("label", "name", "inverse")}
+            state.user_labels.setdefault((spec["from"], spec["to"]), {})[spec["typeId"]] = entry
         internal = data["internal"]
+        state.next_label_type = internal.get("next_label_type", USER_LABEL_TYPES)
         state.sequence = internal["sequence"]
         state.search_delay = internal["search_delay"]
         state.indexed_at = {(t, i): at for t, i, at in internal["indexed_at"]}
         return state
+
+
+STAGE_ENTERED, STAGE_EXITED = "hs_date_entered_", "hs_date_exited_"
+
+
+def stage_property(state: HsState, name: str) -> bool:
+    """Whether ``name`` is one of the calculated properties HubSpot keeps for each deal stage
+    (``hs_date_entered_<stage id>``, ``hs_date_exited_<stage id>``) of an existing stage."""
+    for prefix in (STAGE_ENTERED, STAGE_EXITED):
+        if name.startswith(prefix):
+            sid = name[len(prefix) :]
+            return any(s["id"] == sid for p in state.pipelines.get("deals", {}).values() for s in p["stages"])
+    return False
 
 
 def property_model(
