@@ -134,7 +134,7 @@ _EN: dict[str, str] = {
 
 _RU: dict[str, str] = {
     "demo_starting": "Запускаю песочницу {crm} на локальном порту",
-    "demo_serve_hint": "Портал партнёра и панель руководителя: [bold]crm-bridge demo --serve[/bold] "
+    "demo_serve_hint": "Портал партнёра и панель руководителя: [bold]`crm-bridge demo --serve`[/bold] "
     "запускает демо и оставляет его работать, со ссылкой для входа демо-партнёра и секретом руководителя.",
     "demo_serve_portal": "[bold]Портал партнёра[/bold] {partner} (откройте ссылку):",
     "demo_serve_dashboard": "[bold]Панель руководителя[/bold]:",
