@@ -85,8 +85,25 @@ def _engine_v2(conn: Connection) -> None:
     engine_schema.tier_pending_open.create(conn)
 
 
+def _engine_v3(conn: Connection) -> None:
+    """intake_registrations.payload and .sent_at (the intake queue), and an index by status."""
+    t = engine_schema.intake_registrations
+    have = {c["name"] for c in inspect(conn).get_columns(t.name)}
+    for name in ("payload", "sent_at"):
+        if name not in have:
+            kind = t.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {t.name} ADD COLUMN {name} {kind}"))
+    have_index = {i["name"] for i in inspect(conn).get_indexes(t.name)}
+    for index in t.indexes:
+        if index.name == "ix_engine_intake_status" and index.name not in have_index:
+            index.create(conn)
+
+
 ENGINE = Component(
-    "engine", engine_schema.metadata, engine_schema.ENGINE_SCHEMA_VERSION, upgrades={2: _engine_v2}
+    "engine",
+    engine_schema.metadata,
+    engine_schema.ENGINE_SCHEMA_VERSION,
+    upgrades={2: _engine_v2, 3: _engine_v3},
 )
 DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE)
 

@@ -107,7 +107,7 @@ def test_good_rows_become_leads_and_bad_rows_go_to_the_rejects_file(
     )
     assert [(r[0], r[1]) for r in rejects[1:]] == [
         ("3", "customer_name: is required"),
-        ("4", "partner_id 999: no such partner in the CRM (or not synced yet: run `crm-bridge sync --once`)"),
+        ("4", "partner_id 999: no such partner in the CRM (a company with a partner type)"),
         ("5", "amount: 'abc' is not a number (write 1500.50 or 1 500,50)"),
     ]
 

@@ -28,6 +28,7 @@ from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.config import CAPABILITIES
+from crm_bridge_amocrm.intake import IntakeWrites
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.observe import LayoutReader, Snapshot
@@ -75,6 +76,9 @@ class AmoCrmAdapter:
             workers=client.concurrency,
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
+        self.intake = IntakeWrites(
+            client, self.writes, self.catalog, {uid: key for key, uid in user_ids.items()}
+        )
         self.tasks = TaskWrites(client, mapping, ctx.kv, ctx.clock)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
