@@ -4,25 +4,29 @@ the HTTP port (intake endpoint, /healthz, /metrics, /openapi.json) over the same
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
 from crm_bridge.bootstrap import App
 from crm_bridge.daemon.engine import Engine
+from crm_bridge.daemon.intake_writer import IntakeWriter
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.daemon.scheduler import Daemon
 from crm_bridge.daemon.server import DaemonHttpServer, HttpApp, Reply
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.redaction import redact
-from crm_bridge.services.intake_api import IntakeApi
+from crm_bridge.services.intake_api import ApiAnswer, IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sla import zone
 
 _STATUS = {
-    "created": 201,
+    "accepted": 202,
     "existing": 200,
+    "found": 200,
+    "not_found": 404,
     "invalid": 400,
     "unauthorized": 401,
     "throttled": 429,
@@ -36,13 +40,28 @@ def openapi_document() -> bytes:
     return files("crm_bridge").joinpath("openapi/intake.json").read_bytes()
 
 
-def intake_endpoint(api: IntakeApi) -> Any:
+def reply_of(answer: ApiAnswer) -> Reply:
+    headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
+    if answer.kind == "accepted":
+        headers["Location"] = str(answer.body.get("status_url", ""))
+    return Reply(_STATUS[answer.kind], answer.body, headers)
+
+
+def intake_endpoint(api: IntakeApi, on_queued: Callable[[], None] = lambda: None) -> Any:
     def endpoint(
         api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
     ) -> Reply:
         answer = api.submit(api_key, payload, idempotency_key, client)
-        headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
-        return Reply(_STATUS[answer.kind], answer.body, headers)
+        if answer.kind == "accepted":
+            on_queued()  # the writer drains soon
+        return reply_of(answer)
+
+    return endpoint
+
+
+def lead_status_endpoint(api: IntakeApi) -> Any:
+    def endpoint(api_key: str | None, registration_id: str, client: str | None = None) -> Reply:
+        return reply_of(api.status(api_key, registration_id, client))
 
     return endpoint
 
@@ -76,7 +95,12 @@ def build_daemon(
             return False, {**body, "status": "degraded", "store": redact(str(exc))}
         return ok, body
 
+    writer: IntakeWriter | None = None
     if http:
+        drain_service = engine.intake_service()
+        writer = IntakeWriter(
+            lambda: engine.drain_intake(drain_service), stopping=stopping, observer=metrics, redact=redact
+        )
         api = IntakeApi(
             ApiKeys(app.store.intake, app.portal),
             engine.intake_service(),
@@ -88,7 +112,8 @@ def build_daemon(
             health=health,
             metrics=metrics.render,
             openapi=openapi_document(),
-            intake=intake_endpoint(api),
+            intake=intake_endpoint(api, writer.wake),
+            lead_status=lead_status_endpoint(api),
             max_body=settings.intake.max_body_kb * 1024,
         )
         listen_host = host or settings.intake.listen_host
@@ -101,6 +126,7 @@ def build_daemon(
         http=server,
         stop_timeout=stop_timeout,
         stopping=stopping,
+        background=[writer] if writer is not None else [],
     )
     daemon_ref.append(daemon)
     return daemon

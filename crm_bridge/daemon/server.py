@@ -1,4 +1,5 @@
-"""The daemon's HTTP port (stdlib ThreadingHTTPServer): POST /v1/leads (partner intake), GET /healthz,
+"""The daemon's HTTP port (stdlib ThreadingHTTPServer): POST /v1/leads (partner intake: 202 and queued),
+GET /v1/leads/{registration_id} (what became of it), GET /healthz,
 GET /metrics (Prometheus text) and GET /openapi.json. Knows HTTP only; the work is done by callables."""
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, app.metrics().encode("utf-8"), PROMETHEUS_CONTENT_TYPE)
         elif path == "/openapi.json":
             self._send(200, app.openapi, "application/json")
+        elif path.startswith("/v1/leads/") and app.lead_status is not None:
+            auth = self.headers.get("Authorization", "")
+            api_key = (
+                auth[7:].strip() if auth.lower().startswith("bearer ") else self.headers.get("X-Api-Key")
+            )
+            registration_id = path[len("/v1/leads/") :]
+            self._send_json(
+                app.lead_status(api_key or None, registration_id, client=str(self.client_address[0]))
+            )
         else:
             self._send_json(problem(404, "not_found", f"no such endpoint: GET {path}"))
 
@@ -127,6 +137,7 @@ class HttpApp:
     openapi: bytes
     intake: IntakeEndpoint | None = None
     max_body: int = MAX_BODY  # bytes (intake.max_body_kb)
+    lead_status: Callable[..., Reply] | None = None  # (api_key, registration_id, client=) -> Reply
 
 
 class _Server(ThreadingHTTPServer):

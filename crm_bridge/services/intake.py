@@ -35,6 +35,7 @@ log = logging.getLogger("crm_bridge.intake")
 
 WAVE_BATCHES = 20  # CRM batches registered and sent together (the adapter sends them concurrently)
 UNKNOWN_PARTNER_TTL = timedelta(minutes=5)  # how long an id the CRM did not know stays unknown
+LINGER = timedelta(seconds=1)  # how long a queued lead may wait for its CRM batch to fill
 
 
 @dataclass
@@ -47,6 +48,7 @@ class DrainReport:
     failed: int = 0
     uncertain: int = 0
     unresolved: int = 0
+    waiting: bool = False  # young leads wait for a fuller batch: drain again shortly
 
 
 class Notify(Protocol):
@@ -148,6 +150,7 @@ class IntakeService:
         self._writes = LeadWrites(adapter, self._repo, portal, checkpoint=checkpoint)
         self._partners: dict[str, Partner] = {}  # partners known by id (store or CRM)
         self._unknown: dict[str, datetime] = {}  # ids the CRM did not know as partners, until when
+        self.wave_batches = WAVE_BATCHES
         self.uncertain_writes = 0  # writes of the last submit whose answer was lost (then looked up)
         self.unresolved = 0  # leads of the last submit still uncertain after every lookup
 
@@ -167,7 +170,7 @@ class IntakeService:
         self.unresolved = 0
         self._resolve_partners([s.partner_id for s in submissions], now)
         outcomes: list[IntakeOutcome] = []
-        wave = capabilities_of(self._adapter).write_batch * WAVE_BATCHES
+        wave = capabilities_of(self._adapter).write_batch * self.wave_batches
         for start in range(0, len(submissions), wave):
             batch = self._wave(submissions[start : start + wave], now)
             outcomes.extend(batch)
@@ -180,6 +183,7 @@ class IntakeService:
         daemon's writer creates them). Outcomes: ``queued`` (or ``existing``/``failed`` for a repeated
         submission), ``rejected`` with the reason; ``registration_id`` says where to ask later."""
         self._resolve_partners([s.partner_id for s in submissions], now)
+        known = set(self._repo.registrations(self._portal, [s.external_id for s in submissions]))
         regs, results = self._register(submissions, now)
         out: list[IntakeOutcome] = []
         for index, sub in enumerate(submissions):
@@ -187,35 +191,47 @@ class IntakeService:
                 out.append(results[index])
                 continue
             reg = regs[index]
-            status = {"created": "existing", "failed": "failed"}.get(reg.status, "queued")
+            if reg.status == "failed":
+                status = "failed"
+            else:
+                status = "existing" if sub.external_id in known else "queued"
             out.append(self._outcome(sub, reg, status, error=reg.error or ""))
         return out
 
-    def drain(self, *, now: datetime, source: str = "api", limit: int | None = None) -> DrainReport:
+    def drain(
+        self, *, now: datetime, source: str = "api", limit: int | None = None, linger: timedelta = LINGER
+    ) -> DrainReport:
         """Create queued registrations from ``source`` in the CRM, a wave at a time, until the queue is
-        empty (or ``limit`` leads were handled). Safe to run in several processes: the caller holds the
-        store lock ``intake-writer:<portal>``."""
+        empty (or ``limit`` leads were handled). Only full CRM batches go while the newest leads are
+        younger than ``linger`` (a burst fills the batches; a lone lead waits at most ``linger``);
+        ``DrainReport.waiting`` then says to call again shortly. The caller holds the store lock
+        ``intake-writer:<portal>`` so that one process drains at a time."""
         report = DrainReport()
-        wave = capabilities_of(self._adapter).write_batch * WAVE_BATCHES
+        batch = capabilities_of(self._adapter).write_batch
+        wave = batch * self.wave_batches
         while limit is None or report.handled < limit:
-            regs = self._repo.queued(
-                self._portal, source, wave if limit is None else min(wave, limit - report.handled)
-            )
+            size = wave if limit is None else min(wave, limit - report.handled)
+            regs = self._repo.queued(self._portal, source, size)
+            full = len(regs) - len(regs) % batch
+            if len(regs) > full and regs[full].registered_at > now - linger:
+                regs = regs[:full]  # a part batch of young leads waits to fill up
+                report.waiting = True
             if not regs:
                 break
             self._resolve_partners([r.partner_id for r in regs], now)
-            items = [(reg, self._draft_of(reg)) for reg in regs]
-            result = self._writes.write(items, now=now)
+            result = self._writes.write([(reg, self._draft_of(reg)) for reg in regs], now=now)
             for reg in regs:
                 if reg.external_id in result.created:
                     self._tell_conflict_reg(reg)
             report.handled += len(regs)
-            report.created += sum(1 for _, (_, made) in result.created.items() if made)
+            report.created += sum(1 for _, made in result.created.values() if made)
             report.failed += len(result.failed)
             report.uncertain += result.uncertain
             if result.unresolved:
                 report.unresolved += len(result.unresolved)
                 break  # the CRM keeps losing answers: leave the rest for the next round
+            if report.waiting:
+                break
         return report
 
     def registration(self, registration_id: int) -> Registration | None:

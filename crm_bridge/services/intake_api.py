@@ -117,7 +117,10 @@ class IntakeApi:
             return _problem(
                 "invalid", "invalid_request", outcome.error, [{"field": "partner", "message": outcome.error}]
             )
-        body = lead_state(outcome.registration_id, sub.external_id, outcome.status, outcome)
+        if outcome.status == "failed":
+            return _problem("refused", "refused", f"CRM refused the lead: {outcome.error}")
+        state = "created" if outcome.lead_crm_id else "queued"
+        body = lead_state(outcome.registration_id, sub.external_id, state, outcome)
         return ApiAnswer("accepted" if outcome.status == "queued" else "existing", body)
 
     def status(self, api_key: str | None, registration_id: str, client: str | None = None) -> ApiAnswer:

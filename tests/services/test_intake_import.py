@@ -13,7 +13,6 @@ import pytest
 
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Partner
-from crm_bridge.errors import TransientError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
 from crm_bridge.services.intake import IntakePolicy, IntakeService
@@ -173,16 +172,17 @@ def test_a_crash_between_steps_then_a_rerun_creates_every_lead_exactly_once(
     assert store.pending(PORTAL, "lead") == []
 
 
-def test_a_lost_crm_answer_after_the_create_does_not_double_the_lead_on_rerun(
+def test_a_lost_crm_answer_after_the_create_is_looked_up_at_once_and_the_import_finishes(
     tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
 ) -> None:
     path = write_csv(tmp_path, good_rows(partners[0].crm_id, 3))
-    crm.failures.fail_next("transient", method="create_leads", when="after")
-    with pytest.raises(TransientError):
-        import_csv(path, service(crm, store), now=fake_clock())
-    assert len(crm.state.leads) == 3
+    crm.failures.fail_next("transient", method="send_leads", when="after")
     report = import_csv(path, service(crm, store), now=fake_clock())
-    assert report.count("existing") == 3 and len(crm.state.leads) == 3
+    assert (report.count("created"), report.uncertain) == (3, 3)
+    assert (crm.calls["send_leads"], crm.calls["find_leads"]) == (1, 1)
+    assert len(crm.state.leads) == 3
+    again = import_csv(path, service(crm, store), now=fake_clock())
+    assert again.count("existing") == 3 and len(crm.state.leads) == 3
     assert {
         b.crm_id
         for b in (store.lookup(PORTAL, "lead", crm_id=lead.crm_id) for lead in crm.state.leads.values())
@@ -285,5 +285,7 @@ def test_the_import_tells_its_progress_bar_the_good_rows_and_each_batch(
 
     rows = [*good_rows(partners[0].crm_id, 120), f"{partners[0].crm_id};;bad@x.ru;;;;"]
     progress = Progress()
-    import_csv(write_csv(tmp_path, rows), service(crm, store), now=fake_clock(), progress=progress)
+    small_waves = service(crm, store)
+    small_waves.wave_batches = 1  # a wave of one CRM batch (50 rows) per step
+    import_csv(write_csv(tmp_path, rows), small_waves, now=fake_clock(), progress=progress)
     assert progress.total == 120 and sum(progress.steps) == 120 and len(progress.steps) >= 2
