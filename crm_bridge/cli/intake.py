@@ -35,7 +35,11 @@ def import_(obj: CliContext, csv_file: Path) -> None:
 
     Bad rows go to FILE.rejects.csv next to it with their row number and reason; good rows go
     through. Running the import again never creates a lead twice. Exit status 1 when rows were
-    rejected."""
+    rejected.
+
+    Leads go in the CRM's largest batches without a lookup first; when the CRM's answer to a batch is
+    lost (timeout, reset, 5xx), its leads are looked up by external id at once and the missing ones
+    created, so the import finishes in one run ("answers lost, looked up and finished")."""
     from crm_bridge.daemon.cycle import make_notifier
     from crm_bridge.daemon.engine import Engine
     from crm_bridge.services.intake_import import import_csv
@@ -56,7 +60,15 @@ def import_(obj: CliContext, csv_file: Path) -> None:
     table.add_row("already created before", str(report.count("existing")))
     table.add_row("channel conflicts (created flagged)", str(report.conflicts))
     table.add_row("rejected", str(len(report.rejects)))
+    table.add_row("answers lost, looked up and finished", str(report.uncertain))
+    if report.unresolved:
+        table.add_row("still uncertain (run the import again)", str(report.unresolved))
     obj.console.print(table)
+    if report.unresolved:
+        obj.console.print(
+            f"{report.unresolved} lead(s) could not be confirmed: the CRM kept losing answers. "
+            "Run the same import again: it looks them up first and creates none twice."
+        )
     if report.rejects_file is not None:
         obj.console.print(f"Rejected rows with the reason: {report.rejects_file}")
         raise click.exceptions.Exit(1)

@@ -289,3 +289,25 @@ def test_the_import_tells_its_progress_bar_the_good_rows_and_each_batch(
     small_waves.wave_batches = 1  # a wave of one CRM batch (50 rows) per step
     import_csv(write_csv(tmp_path, rows), small_waves, now=fake_clock(), progress=progress)
     assert progress.total == 120 and sum(progress.steps) == 120 and len(progress.steps) >= 2
+
+
+def test_a_create_that_never_reached_the_crm_is_looked_up_found_missing_and_sent_again_once(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    path = write_csv(tmp_path, good_rows(partners[0].crm_id, 3))
+    crm.failures.fail_next("transient", method="send_leads", when="before")
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert (report.count("created"), report.uncertain) == (3, 3)
+    assert (crm.calls["send_leads"], crm.calls["find_leads"]) == (2, 1)
+    assert len(crm.state.leads) == 3
+
+
+def test_an_import_right_after_provision_looks_partners_up_in_the_crm_once_and_saves_them(
+    tmp_path: Path, crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    fresh = [crm.seed_partner(f"ООО Новый {i}") for i in range(3)]  # in the CRM, never synced
+    rows = [f"{fresh[i % 3].crm_id};Клиент {i};c{i}@x.ru;;;;" for i in range(120)]
+    report = import_csv(write_csv(tmp_path, rows), service(crm, store), now=fake_clock())
+    assert report.count("created") == 120 and crm.calls["find_partners"] == 1
+    assert crm.calls["create_leads"] == crm.calls["find_leads"] == 0 and crm.calls["send_leads"] == 1
+    assert {p.crm_id for p in store.partners(PORTAL)} >= {p.crm_id for p in fresh}
