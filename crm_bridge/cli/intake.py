@@ -74,6 +74,31 @@ def import_(obj: CliContext, csv_file: Path) -> None:
         raise click.exceptions.Exit(1)
 
 
+@command.command("drain")
+@click.pass_obj
+def drain(obj: CliContext) -> None:
+    """Create the leads partners submitted through the API that are still queued, now, and exit.
+
+    The daemon's intake writer does this continuously; use it when the daemon is stopped. Safe beside
+    a running daemon (one writer at a time) and after a crash (uncertain leads are looked up first)."""
+    from datetime import timedelta
+
+    from crm_bridge.daemon.cycle import make_notifier
+    from crm_bridge.daemon.engine import Engine
+
+    app = obj.app()
+    engine = Engine(app, notifier=make_notifier(app))
+    service = engine.intake_service()
+    with app.store.locks.lock(f"intake-writer:{app.portal}", timeout=60):
+        report = service.drain(now=app.clock(), linger=timedelta(0))
+    obj.console.print(
+        f"Queued leads: {report.handled} handled, {report.created} created, {report.failed} refused by "
+        f"the CRM, {report.uncertain} answer(s) lost and looked up"
+    )
+    if report.failed or report.unresolved:
+        raise click.exceptions.Exit(1)
+
+
 class RichImportProgress:
     """A progress bar on a terminal: rows handed to the CRM of the file's good rows."""
 

@@ -6,7 +6,12 @@ Request counts come from the sandbox's request log."""
 from __future__ import annotations
 
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +21,12 @@ import pytest
 
 from crm_bridge.bootstrap import bootstrap
 from crm_bridge.config import load_settings
+from crm_bridge.daemon.engine import Engine
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge.services.intake_api import IntakeApi
+from crm_bridge.services.intake_keys import ApiKeys
 from test_engine_bitrix24 import cli, config_text
 
 SETUP_REQUESTS = 3  # reading the layout (cached after provision), the partner lookup: a small constant
@@ -138,3 +146,61 @@ def test_a_company_that_is_not_a_partner_is_a_clear_rejected_row(
     assert f"partner_id {plain}: no such partner in the CRM" in rejects
     assert "partner_id 999999: no such partner in the CRM" in rejects
     assert len(our_leads(sandbox)) == 1
+
+
+CLI = str(Path(sys.executable).parent / "crm-bridge")
+PATIENCE = 120.0  # upper bound for a process to reach a state; never asserted on as a duration
+
+
+def queue_api_leads(config: Path, partner_ids: list[str], n: int) -> None:
+    """``n`` leads submitted through the API use case (registered and queued, not yet in the CRM)."""
+    with bootstrap(load_settings(config)) as app:
+        keys = ApiKeys(app.store.intake, app.portal)
+        engine = Engine(app)
+        api = IntakeApi(keys, engine.intake_service(), app.clock)
+        secrets = {pid: keys.create(pid, now=app.clock()).key for pid in partner_ids}
+        for i in range(n):
+            pid = partner_ids[i % len(partner_ids)]
+            body = {"customer_name": f"Клиент {i}", "email": f"api{i}@example.ru"}
+            assert api.submit(secrets[pid], body, f"order-{i}").kind == "accepted"
+
+
+def api_leads(sandbox: Sandbox) -> list[str]:
+    return [
+        str(d["ORIGIN_ID"])
+        for d in sandbox.emulator.dump()["records"]["deal"]
+        if str(d.get("ORIGIN_ID", "")).startswith("api:")
+    ]
+
+
+@pytest.mark.slow
+def test_the_intake_writer_killed_mid_queue_and_restarted_creates_every_queued_lead_exactly_once(
+    sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(config, capsys, "provision")[0] == 0
+    ids = partners(sandbox, config, 4)[:-1]
+    rows = 600  # twelve create batches
+    queue_api_leads(config, ids, rows)
+    assert api_leads(sandbox) == []
+    sandbox.latency = 0.05  # every answer takes 50 ms: the writer lasts long enough to be killed
+    command = [CLI, "--config", str(config), "intake", "drain"]
+    kills = 0
+    for target in (1, rows // 3, 2 * rows // 3):
+        before = len(api_leads(sandbox))
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + PATIENCE
+        while proc.poll() is None and len(api_leads(sandbox)) < max(target, before + 1):
+            assert time.monotonic() < deadline, "the writer made no progress"
+            time.sleep(0.01)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait(PATIENCE)
+    sandbox.latency = 0.0
+    assert kills >= 1
+    done = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE)
+    assert done.returncode == 0, done.stderr
+    leads = api_leads(sandbox)
+    assert len(leads) == rows and len(set(leads)) == rows  # lost 0, duplicated 0
+    with bootstrap(load_settings(config)) as app:
+        assert app.store.intake.queue_size(app.portal, "api") == 0
