@@ -322,11 +322,18 @@ class IntakeService:
 
     def _decide(self, reg: Registration, earlier: list[Registration], *, now: datetime) -> Registration:
         """The channel-conflict decision (domain: ``check_registration``) against the registrations of
-        the same customer stored before it (refused ones do not count)."""
-        new = _record(reg)
+        the same customer stored before it (refused ones do not count). Called under the customer's
+        lock: what is stored was registered first, whatever clock its request read, so the new one is
+        registered no earlier than any of them."""
+        at = max([now, *(r.registered_at for r in earlier)])
+        reg = replace(reg, registered_at=at, progress_at=at)
         existing = [_record(r) for r in earlier if r.status != "failed"]
         decision = check_registration(
-            new, existing, self._policy.protection_window_days, self._policy.registration_expiry_days, now
+            _record(reg),
+            existing,
+            self._policy.protection_window_days,
+            self._policy.registration_expiry_days,
+            at,
         )
         return replace(
             reg,

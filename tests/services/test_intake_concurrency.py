@@ -43,9 +43,13 @@ def test_partners_racing_for_one_customer_get_exactly_one_winner_each_time(
         kinds: list[tuple[str, bool]] = []
         lock = threading.Lock()
 
-        def submit(key: str, round_: int = round_, barrier: threading.Barrier = barrier) -> None:
-            # each racer its own service and store connection, as in separate processes or threads
-            api = IntakeApi(ApiKeys(store.intake, PORTAL), IntakeService(crm, store, PORTAL), fake_clock)
+        def submit(
+            key: str, skew: int, round_: int = round_, barrier: threading.Barrier = barrier
+        ) -> None:
+            # each racer its own service and clock (read before the race, a little apart, as requests
+            # in several threads or processes read it), the store shared
+            read = fake_clock() + timedelta(milliseconds=skew)
+            api = IntakeApi(ApiKeys(store.intake, PORTAL), IntakeService(crm, store, PORTAL), lambda: read)
             body = {"customer_name": f"Клиент {round_}", "tax_id": "7707083893" if round_ == 0 else ""}
             body["email"] = f"client{round_}@x.ru"
             barrier.wait()
@@ -53,7 +57,7 @@ def test_partners_racing_for_one_customer_get_exactly_one_winner_each_time(
             with lock:
                 kinds.append((answer.kind, bool(answer.body.get("conflict"))))
 
-        threads = [threading.Thread(target=submit, args=(k,)) for k in keys]
+        threads = [threading.Thread(target=submit, args=(k, 10 * i)) for i, k in enumerate(keys)]
         for t in threads:
             t.start()
         for t in threads:
@@ -65,7 +69,8 @@ def test_partners_racing_for_one_customer_get_exactly_one_winner_each_time(
     for reg in regs:  # every loser names the one winner of its customer
         if reg.conflict:
             assert reg.owner_partner_id == winners[reg.email]
-    report = IntakeService(crm, store, PORTAL).drain(now=fake_clock(), linger=timedelta(0))
+    later = fake_clock() + timedelta(seconds=1)
+    report = IntakeService(crm, store, PORTAL).drain(now=later, linger=timedelta(0))
     assert report.created == ROUNDS * RACERS  # the conflicts are created too, flagged for review
     flagged = [lead for lead in crm.state.leads.values() if lead.conflict]
     assert len(flagged) == ROUNDS * (RACERS - 1)
