@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,6 +37,9 @@ log = logging.getLogger("crm_bridge.intake")
 WAVE_BATCHES = 20  # CRM batches registered and sent together (the adapter sends them concurrently)
 UNKNOWN_PARTNER_TTL = timedelta(minutes=5)  # how long an id the CRM did not know stays unknown
 LINGER = timedelta(seconds=1)  # how long a queued lead may wait for its CRM batch to fill
+
+
+Registered = tuple[dict[int, "Registration"], dict[int, "IntakeOutcome"]]  # registrations, rejects by index
 
 
 @dataclass
@@ -170,12 +174,21 @@ class IntakeService:
         self.unresolved = 0
         self._resolve_partners([s.partner_id for s in submissions], now)
         outcomes: list[IntakeOutcome] = []
-        wave = capabilities_of(self._adapter).write_batch * self.wave_batches
-        for start in range(0, len(submissions), wave):
-            batch = self._wave(submissions[start : start + wave], now)
-            outcomes.extend(batch)
-            if progress is not None:
-                progress(len(batch))
+        size = capabilities_of(self._adapter).write_batch * self.wave_batches
+        waves = [submissions[start : start + size] for start in range(0, len(submissions), size)]
+        # The next wave is registered (store only) while this one is with the CRM: the store's work
+        # hides behind the CRM's rate limit instead of adding to it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-register") as pool:
+            ahead: Future[Registered] | None = pool.submit(self._register, waves[0], now) if waves else None
+            for index, subs in enumerate(waves):
+                if ahead is None:
+                    raise AssertionError("invariant broken: every wave is registered ahead")
+                registered = ahead.result()
+                ahead = pool.submit(self._register, waves[index + 1], now) if index + 1 < len(waves) else None
+                batch = self._wave(subs, registered, now)
+                outcomes.extend(batch)
+                if progress is not None:
+                    progress(len(batch))
         return outcomes
 
     def register(self, submissions: Sequence[LeadSubmission], *, now: datetime) -> list[IntakeOutcome]:
@@ -237,8 +250,10 @@ class IntakeService:
     def registration(self, registration_id: int) -> Registration | None:
         return self._repo.registration_by_id(self._portal, registration_id)
 
-    def _wave(self, subs: Sequence[LeadSubmission], now: datetime) -> list[IntakeOutcome]:
-        regs, results = self._register(subs, now)
+    def _wave(
+        self, subs: Sequence[LeadSubmission], registered: Registered, now: datetime
+    ) -> list[IntakeOutcome]:
+        regs, results = registered
         items: list[tuple[Registration, LeadDraft]] = []
         for index, sub in enumerate(subs):
             if index in results:
@@ -273,9 +288,7 @@ class IntakeService:
         log.info("intake: %d lead(s), %d created", len(subs), created)
         return [results[i] for i in range(len(subs))]
 
-    def _register(
-        self, subs: Sequence[LeadSubmission], now: datetime
-    ) -> tuple[dict[int, Registration], dict[int, IntakeOutcome]]:
+    def _register(self, subs: Sequence[LeadSubmission], now: datetime) -> Registered:
         """Registrations of ``subs`` by index (stored ones reused, new ones decided and stored in one
         transaction), and outcomes of the rejected ones by index."""
         rejected: dict[int, IntakeOutcome] = {}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, func, select, text, update
 
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.engine_schema import intake_registrations
@@ -68,6 +68,29 @@ def identity_lock_key(portal: str, kind: str, value: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _keys(reg: Registration) -> list[tuple[str, str]]:
+    pairs = (("email", reg.email), ("phone", reg.phone), ("tax_id", reg.tax_id))
+    return [(k, v) for k, v in pairs if v]
+
+
+def _index(by_identity: dict[tuple[str, str], list[Registration]], reg: Registration) -> None:
+    for key in _keys(reg):
+        by_identity.setdefault(key, []).append(reg)
+
+
+def _candidates(
+    by_identity: dict[tuple[str, str], list[Registration]], reg: Registration
+) -> list[Registration]:
+    """Registrations sharing any non-empty identity key with ``reg`` (the store's side of the matching
+    rule ``domain.registration.check_registration`` applies; it decides, this picks candidates), in
+    the order they were registered."""
+    seen: dict[str, Registration] = {}
+    for key in _keys(reg):
+        for other in by_identity.get(key, []):
+            seen.setdefault(other.external_id, other)
+    return sorted(seen.values(), key=lambda r: (r.registered_at, r.id if r.id is not None else 1 << 62))
+
+
 def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
     for start in range(0, len(items), IN_CHUNK):
         yield list(items[start : start + IN_CHUNK])
@@ -111,20 +134,31 @@ class RegistrationBatches:
                         if value
                     }
                 )
-                for key in keys:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-            for reg in regs:
-                stored = self._one(conn, portal, reg.external_id)
-                if stored is None:
-                    decided = decide(reg, self._matching(conn, portal, reg))
-                    values = {name: getattr(decided, name) for name in _REG_COLUMNS}
+                if keys:  # in one statement, in key order (two batches never wait on each other in a circle)
                     conn.execute(
-                        insert_missing(conn, t, ("portal", "external_id")), [{"portal": portal, **values}]
+                        text(
+                            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+                            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+                        ),
+                        {"keys": keys},
                     )
-                    stored = self._one(conn, portal, reg.external_id)
-                if stored is None:
-                    raise AssertionError("invariant broken: a registration just stored is there")
-                out.append(stored)
+            found = self._by_external_id(conn, portal, [r.external_id for r in regs])
+            by_identity: dict[tuple[str, str], list[Registration]] = {}
+            for stored in self._sharing_identity(conn, portal, regs):
+                _index(by_identity, stored)
+            inserted: list[dict[str, Any]] = []
+            for reg in regs:
+                if reg.external_id in found:
+                    continue
+                earlier = _candidates(by_identity, reg)
+                decided = decide(reg, earlier)
+                _index(by_identity, decided)  # a later one of this batch sees it
+                found[reg.external_id] = decided
+                inserted.append({"portal": portal, **{n: getattr(decided, n) for n in _REG_COLUMNS}})
+            if inserted:
+                conn.execute(insert_missing(conn, t, ("portal", "external_id")), inserted)
+                found.update(self._by_external_id(conn, portal, [row["external_id"] for row in inserted]))
+            out = [found[reg.external_id] for reg in regs]
         return out
 
     def mark_sent(self, portal: str, external_ids: Sequence[str], at: datetime) -> None:
@@ -146,11 +180,15 @@ class RegistrationBatches:
         """``created``: (external id, CRM id) — the registration is created and the id binding bound;
         ``failed``: (external id, reason) the CRM refused. One transaction."""
         t, b = intake_registrations, bindings
+        by_ext = and_(t.c.portal == portal, t.c.external_id == bindparam("ext"))
         with state_errors("saving created leads"), write_transaction(self._engine) as conn:
-            for ext, crm_id in created:
-                cond = and_(t.c.portal == portal, t.c.external_id == ext)
-                conn.execute(update(t).where(cond).values(status="created", lead_crm_id=crm_id, error=None))
             if created:
+                conn.execute(
+                    update(t)
+                    .where(by_ext)
+                    .values(status="created", lead_crm_id=bindparam("crm_id"), error=None),
+                    [{"ext": ext, "crm_id": crm_id} for ext, crm_id in created],
+                )
                 rows = [
                     {
                         "portal": portal,
@@ -165,17 +203,21 @@ class RegistrationBatches:
                     for ext, crm_id in created
                 ]
                 conn.execute(insert_missing(conn, b, ("portal", "entity", "external_id")), rows)
-                for ext, crm_id in created:  # a reservation left by an older crm-bridge
-                    cond = and_(
-                        b.c.portal == portal,
-                        b.c.entity == "lead",
-                        b.c.external_id == ext,
-                        b.c.crm_id.is_(None),
-                    )
-                    conn.execute(update(b).where(cond).values(crm_id=crm_id, status="bound", bound_at=at))
-            for ext, reason in failed:
-                cond = and_(t.c.portal == portal, t.c.external_id == ext)
-                conn.execute(update(t).where(cond).values(status="failed", error=reason))
+                reserved = and_(  # a reservation left by an older crm-bridge
+                    b.c.portal == portal,
+                    b.c.entity == "lead",
+                    b.c.external_id == bindparam("ext"),
+                    b.c.crm_id.is_(None),
+                )
+                conn.execute(
+                    update(b).where(reserved).values(crm_id=bindparam("crm_id"), status="bound", bound_at=at),
+                    [{"ext": ext, "crm_id": crm_id} for ext, crm_id in created],
+                )
+            if failed:
+                conn.execute(
+                    update(t).where(by_ext).values(status="failed", error=bindparam("reason")),
+                    [{"ext": ext, "reason": reason} for ext, reason in failed],
+                )
 
     def queued(self, portal: str, source: str, limit: int) -> list[Registration]:
         """Registrations from ``source`` waiting to be created in the CRM, oldest first."""
@@ -199,17 +241,25 @@ class RegistrationBatches:
             return int(conn.execute(query).scalar_one())
 
     @staticmethod
-    def _one(conn: Connection, portal: str, external_id: str) -> Registration | None:
+    def _by_external_id(
+        conn: Connection, portal: str, external_ids: Sequence[str]
+    ) -> dict[str, Registration]:
         t = intake_registrations
-        row = conn.execute(select(t).where(t.c.portal == portal, t.c.external_id == external_id)).first()
-        return registration_of(row._mapping) if row else None
+        found: dict[str, Registration] = {}
+        for part in _chunks(list(dict.fromkeys(external_ids))):
+            rows = conn.execute(select(t).where(t.c.portal == portal, t.c.external_id.in_(part)))
+            found.update({r.external_id: registration_of(r._mapping) for r in rows})
+        return found
 
     @staticmethod
-    def _matching(conn: Connection, portal: str, reg: Registration) -> list[Registration]:
+    def _sharing_identity(conn: Connection, portal: str, regs: Sequence[Registration]) -> list[Registration]:
+        """Stored registrations sharing an e-mail, phone or tax id with any of ``regs``, oldest first
+        (a pre-filter: ``_candidates`` says which concern which)."""
         t = intake_registrations
-        pairs = ((t.c.email, reg.email), (t.c.phone, reg.phone), (t.c.tax_id, reg.tax_id))
-        conds = [col == val for col, val in pairs if val]
-        if not conds:
-            return []
-        query = select(t).where(t.c.portal == portal, or_(*conds)).order_by(t.c.registered_at, t.c.id)
-        return [registration_of(r._mapping) for r in conn.execute(query)]
+        out: dict[int, Registration] = {}
+        for column, name in ((t.c.email, "email"), (t.c.phone, "phone"), (t.c.tax_id, "tax_id")):
+            values = sorted({getattr(r, name) for r in regs if getattr(r, name)})
+            for part in _chunks(values):
+                for row in conn.execute(select(t).where(t.c.portal == portal, column.in_(part))):
+                    out[row.id] = registration_of(row._mapping)
+        return sorted(out.values(), key=lambda r: (r.registered_at, r.id or 0))
