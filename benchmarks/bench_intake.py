@@ -202,7 +202,11 @@ def api_phase(server: SandboxProcess, work: Path, partners_n: int, total: int) -
         for j in range(per_partner):
             # customers 0..raced-1 of partner 2k and 2k+1 are the same company: a channel conflict
             who = (index // 2) * 2 if j < raced else index
-            body = {"customer_name": f"Клиент {who}-{j}", "email": f"api{who}-{j}@example.ru", "amount": "1000"}
+            body = {
+                "customer_name": f"Клиент {who}-{j}",
+                "email": f"api{who}-{j}@example.ru",
+                "amount": "1000",
+            }
             sent = time.perf_counter()
             resp = session.post(f"{url}/v1/leads", json=body, headers={**headers, "Idempotency-Key": f"{j}"})
             took = time.perf_counter() - sent
@@ -261,7 +265,9 @@ def api_phase(server: SandboxProcess, work: Path, partners_n: int, total: int) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--api", type=int, default=2_000)
     parser.add_argument("--partners", type=int, default=50)

@@ -38,6 +38,7 @@ VERBS: tuple[str, ...] = (
     "sandbox",
     "demo",
     "secrets",
+    "db",
 )
 
 

@@ -153,6 +153,8 @@ def configure_logging(settings: Settings | None, *, log_format: str | None, verb
     handler._crm_bridge = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic tells its context at INFO on every start; its warnings (and, with -vv, all) stay
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose >= 2 else max(level, logging.WARNING))
 
 
 def error_lines(exc: CrmBridgeError) -> list[str]:

@@ -1,5 +1,6 @@
-"""``crm-bridge run``: the daemon — the jobs of the ``schedule`` config section, and one HTTP port for
-the partner intake endpoint, /healthz and /metrics; stops gracefully on SIGTERM/SIGINT."""
+"""``crm-bridge run``: the daemon — the jobs of the ``schedule`` config section, and one HTTP port
+(FastAPI under uvicorn) for the partner intake endpoint, /healthz, /readyz, /metrics, /openapi.json and
+/docs; stops gracefully on SIGTERM/SIGINT (requests in flight finish, then the jobs stop)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ log = logging.getLogger("crm_bridge.daemon")
     type=click.FloatRange(0.1, 3600),
     default=30.0,
     show_default=True,
-    help="Seconds a stop waits for running jobs to finish their batch.",
+    help="Seconds a stop waits for requests in flight, then for running jobs to finish their batch.",
 )
 @click.pass_obj
 def command(obj: CliContext, host: str | None, port: int | None, no_http: bool, stop_timeout: float) -> None:
@@ -35,7 +36,7 @@ def command(obj: CliContext, host: str | None, port: int | None, no_http: bool, 
 
     settings = obj.settings()
     metrics = BridgeMetrics()
-    with bootstrap(settings, on_request=metrics.on_request) as app:
+    with bootstrap(settings, on_request=metrics.http_observer) as app:
         daemon = build_daemon(
             app,
             metrics=metrics,
@@ -49,6 +50,9 @@ def command(obj: CliContext, host: str | None, port: int | None, no_http: bool, 
         obj.console.print(
             f"crm-bridge daemon running{where}; jobs: {', '.join(daemon.runners)}. Stop with Ctrl+C."
         )
-        log.info("daemon listening%s (POST /v1/leads, GET /healthz, /metrics, /openapi.json)", where)
+        log.info(
+            "daemon listening%s (POST /v1/leads, GET /healthz, /readyz, /metrics, /openapi.json, /docs)",
+            where,
+        )
         clean = daemon.run_until_signal()
         obj.console.print("stopped" if clean else f"stopped after {stop_timeout:g}s with a job still running")

@@ -188,6 +188,8 @@ class IntakeConfig(Strict):
     )
     max_body_kb: int = Field(default=256, ge=1, le=10240)
     failed_key_attempts: FailedKeyAttempts = Field(default_factory=FailedKeyAttempts)
+    # leads one partner key may send per minute (a leaky bucket, bursts up to this many); then 429
+    requests_per_minute: int = Field(default=120, ge=1, le=100_000)
     # the largest lead amount accepted (CSV and API); anything above is refused as a likely typo
     max_amount: Decimal = Field(default=Decimal("10000000000"), gt=0, le=Decimal("1000000000000000"))
 

@@ -1,69 +1,92 @@
 """Wiring ``crm-bridge run``: the engine's jobs as contained runners on the configured schedule, and
-the HTTP port (intake endpoint, /healthz, /metrics, /openapi.json) over the same application."""
+the web application (``crm_bridge.web``: intake API, /healthz, /readyz, /metrics, /openapi.json, /docs
+and any further routers) served by uvicorn over the same application."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from importlib.resources import files
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from fastapi import APIRouter
 
 from crm_bridge.bootstrap import App
 from crm_bridge.daemon.engine import Engine
 from crm_bridge.daemon.intake_writer import IntakeWriter
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.daemon.scheduler import Daemon
-from crm_bridge.daemon.server import DaemonHttpServer, HttpApp, Reply
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.redaction import redact
-from crm_bridge.services.intake_api import ApiAnswer, IntakeApi
+from crm_bridge.services.intake_api import FloodLimit, IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sla import zone
+from crm_bridge.web.app import create_app
+from crm_bridge.web.context import WebContext
+from crm_bridge.web.server import WebServer
 
-_STATUS = {
-    "accepted": 202,
-    "existing": 200,
-    "found": 200,
-    "not_found": 404,
-    "invalid": 400,
-    "unauthorized": 401,
-    "throttled": 429,
-    "refused": 422,
-    "unavailable": 503,
-}
+CRM_READY_TTL = 60.0  # seconds a CRM readiness answer is reused: a probe must not spend the CRM's budget
 
 
-def openapi_document() -> bytes:
-    """The published OpenAPI schema of the intake endpoint (package data)."""
-    return files("crm_bridge").joinpath("openapi/intake.json").read_bytes()
+def store_check(app: App) -> Callable[[], str | None]:
+    def check() -> str | None:
+        try:
+            app.store.get_state(app.portal, "health")
+        except CrmBridgeError as exc:
+            return redact(str(exc))
+        return None
+
+    return check
 
 
-def reply_of(answer: ApiAnswer) -> Reply:
-    headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
-    if answer.kind == "accepted":
-        headers["Location"] = str(answer.body.get("status_url", ""))
-    return Reply(_STATUS[answer.kind], answer.body, headers)
+def crm_check(app: App, ttl: float = CRM_READY_TTL) -> Callable[[], str | None]:
+    """The CRM answers: the adapter's ``connection`` diagnostic, remembered for ``ttl`` seconds."""
+    lock = threading.Lock()
+    cached: list[tuple[float, str | None]] = []
+
+    def check() -> str | None:
+        with lock:
+            if cached and time.monotonic() - cached[0][0] < ttl:
+                return cached[0][1]
+            try:
+                checks = app.adapter.check()
+                failed = [c for c in checks if c.name == "connection" and not c.ok]
+                reason = redact(f"{app.adapter.name}: {failed[0].detail}") if failed else None
+            except CrmBridgeError as exc:
+                reason = redact(f"{app.adapter.name}: {exc}")
+            cached[:] = [(time.monotonic(), reason)]
+            return reason
+
+    return check
 
 
-def intake_endpoint(api: IntakeApi, on_queued: Callable[[], None] = lambda: None) -> Any:
-    def endpoint(
-        api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
-    ) -> Reply:
-        answer = api.submit(api_key, payload, idempotency_key, client)
-        if answer.kind == "accepted":
-            on_queued()  # the writer drains soon
-        return reply_of(answer)
-
-    return endpoint
-
-
-def lead_status_endpoint(api: IntakeApi) -> Any:
-    def endpoint(api_key: str | None, registration_id: str, client: str | None = None) -> Reply:
-        return reply_of(api.status(api_key, registration_id, client))
-
-    return endpoint
+def build_web_context(
+    app: App,
+    metrics: BridgeMetrics,
+    engine: Engine,
+    health: Callable[[], tuple[bool, dict[str, Any]]],
+    writer: IntakeWriter | None = None,
+) -> WebContext:
+    settings = app.settings
+    api = IntakeApi(
+        ApiKeys(app.store.intake, app.portal),
+        engine.intake_service(),
+        app.clock,
+        throttle=AuthThrottle(app.store.bucket, app.clock, AuthLimits.from_settings(settings)),
+        flood=FloodLimit(app.store.bucket, settings.intake.requests_per_minute),
+        on_auth_refused=metrics.intake_auth_refused,
+    )
+    return WebContext(
+        metrics=metrics,
+        bridge=app,
+        intake=api,
+        health=health,
+        ready_checks={"store": store_check(app), "crm": crm_check(app)},
+        max_body=settings.intake.max_body_kb * 1024,
+        services={"engine": engine, "intake_writer": writer},
+    )
 
 
 def build_daemon(
@@ -75,8 +98,10 @@ def build_daemon(
     port: int | None = None,
     http: bool = True,
     stop_timeout: float = 30.0,
+    routers: Sequence[APIRouter] = (),
 ) -> Daemon:
-    """The daemon for ``app``; ``host``/``port`` override ``intake.listen_host``/``listen_port``."""
+    """The daemon for ``app``; ``host``/``port`` override ``intake.listen_host``/``listen_port``;
+    ``routers`` are mounted on the web application beside the intake API."""
     settings = app.settings
     stopping = threading.Event()
     engine = Engine(app, metrics=metrics, notifier=notifier, stopping=stopping)
@@ -84,7 +109,7 @@ def build_daemon(
         name: JobRunner(name, job, observer=metrics, redact=redact) for name, job in engine.jobs().items()
     }
     schedules = settings.schedule.jobs()
-    server: DaemonHttpServer | None = None
+    server: WebServer | None = None
     daemon_ref: list[Daemon] = []
 
     def health() -> tuple[bool, dict[str, Any]]:
@@ -101,24 +126,11 @@ def build_daemon(
         writer = IntakeWriter(
             lambda: engine.drain_intake(drain_service), stopping=stopping, observer=metrics, redact=redact
         )
-        api = IntakeApi(
-            ApiKeys(app.store.intake, app.portal),
-            engine.intake_service(),
-            app.clock,
-            throttle=AuthThrottle(app.store.bucket, app.clock, AuthLimits.from_settings(settings)),
-            on_auth_refused=metrics.intake_auth_refused,
-        )
-        http_app = HttpApp(
-            health=health,
-            metrics=metrics.render,
-            openapi=openapi_document(),
-            intake=intake_endpoint(api, writer.wake),
-            lead_status=lead_status_endpoint(api),
-            max_body=settings.intake.max_body_kb * 1024,
-        )
+        ctx = build_web_context(app, metrics, engine, health, writer)
+        web = create_app(ctx, routers=routers)
         listen_host = host or settings.intake.listen_host
         listen_port = settings.intake.listen_port if port is None else port
-        server = DaemonHttpServer(listen_host, listen_port, http_app)
+        server = WebServer(web, listen_host, listen_port, graceful_timeout=stop_timeout)
     daemon = Daemon(
         runners,
         {name: schedules[name] for name in runners},

@@ -86,7 +86,7 @@ def run_cycle(
 def make_notifier(app: App, metrics: BridgeMetrics | None = None) -> Notifier:
     """The outbox notifier (``crm_bridge.services.notify``) wired from the config."""
     observe = metrics.notification if metrics is not None else None
-    on_request = metrics.on_request if metrics is not None else None
+    on_request = metrics.http_observer if metrics is not None else None
     return notifier_from_settings(
         app.settings,
         app.store,

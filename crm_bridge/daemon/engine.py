@@ -120,6 +120,7 @@ class Engine:
         if self.metrics is not None:
             for manager, count in result.per_manager().items():
                 self.metrics.leads_distributed(manager, count)
+            self.metrics.tasks_created("distribution", sum(1 for a in result.assigned if a.task_crm_id))
             if result.failed:
                 self.metrics.leads_refused(len(result.failed))
         if result.failed:
@@ -131,7 +132,10 @@ class Engine:
         escalator = Escalator(
             app.adapter, app.store, app.portal, self.team, self.distribution, notifier=self._notify
         )
-        return escalator.escalate(app.clock())
+        result = escalator.escalate(app.clock())
+        if self.metrics is not None:
+            self.metrics.tasks_created("escalation", len(result.escalated))
+        return result
 
     def tier_service(self) -> TierService:
         app = self.app

@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from crm_bridge.config.ops import JobSchedule
 from crm_bridge.daemon.jobs import JobRunner
-from crm_bridge.daemon.server import DaemonHttpServer
+from crm_bridge.web.server import WebServer
 
 log = logging.getLogger("crm_bridge.daemon")
 CRITICAL_JOBS = ("sync",)  # a failing one turns /healthz to 503 "degraded" until it succeeds again
@@ -59,7 +59,7 @@ class Daemon:
         schedules: Mapping[str, JobSchedule],
         tz: ZoneInfo,
         *,
-        http: DaemonHttpServer | None = None,
+        http: WebServer | None = None,
         stop_timeout: float = 30.0,
         stopping: threading.Event | None = None,
         now: Callable[[], datetime] | None = None,
@@ -118,10 +118,13 @@ class Daemon:
         }
 
     def stop(self) -> bool:
-        """Stop scheduling, let running jobs finish their batch (up to ``stop_timeout`` seconds), stop
-        the HTTP port. True when every job finished in time."""
+        """Stop the HTTP port first (no new requests; those in flight finish), then stop scheduling and
+        let running jobs finish their batch (up to ``stop_timeout`` seconds). True when every job
+        finished in time."""
         if self._stopped.is_set():
             return True
+        if self.http is not None:
+            self.http.stop()
         self.stopping.set()
         self._scheduler.shutdown(wait=False)
         deadline = time.monotonic() + self.stop_timeout
@@ -130,8 +133,6 @@ class Daemon:
         for worker in self.background:
             worker.stop(max(0.0, deadline - time.monotonic()))
         clean = not any(r.status.running for r in self.runners.values())
-        if self.http is not None:
-            self.http.stop()
         self._stopped.set()
         if clean:
             log.info("daemon stopped")
@@ -146,8 +147,7 @@ class Daemon:
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             log.info("received %s, stopping", signal.Signals(signum).name)
-            self.stopping.set()
-            wake.set()
+            wake.set()  # stop() drains the HTTP port first, then tells the jobs
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:

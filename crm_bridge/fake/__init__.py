@@ -134,12 +134,20 @@ class FakeCRM:
     # LeadIntakeWriter
     def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
         """No lookup first: a draft whose external id exists already is refused (strict), so a caller
-        resending a lead it should have looked up is caught. A failed call (injected: before or after
-        the write) makes every draft of it uncertain, as an adapter's lost answer does."""
-        try:
-            return self._batch("send_leads", drafts, lambda d: records.send_lead(self.state, d, self.clock()))
-        except CrmRetriableError as exc:
-            return [WriteOutcome(d.external_id, None, error=exc.message, uncertain=True) for d in drafts]
+        resending a lead it should have looked up is caught. One call (one "request") per
+        ``capabilities.write_batch`` drafts, as an adapter packs them; a failed call (injected: before
+        or after the write) makes every draft of it uncertain, as an adapter's lost answer does."""
+        size = max(1, self.capabilities.write_batch)
+        out: list[WriteOutcome] = []
+        for start in range(0, len(drafts), size):
+            part = drafts[start : start + size]
+            try:
+                out += self._batch(
+                    "send_leads", part, lambda d: records.send_lead(self.state, d, self.clock())
+                )
+            except CrmRetriableError as exc:
+                out += [WriteOutcome(d.external_id, None, error=exc.message, uncertain=True) for d in part]
+        return out
 
     def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:
         def run() -> dict[str, str]:

@@ -73,7 +73,9 @@ class HttpClient:
     ``auth`` injects credentials per request (default: none). ``bucket`` shares the rate budgets across
     processes (``Store.bucket``); without it they are per process. ``clock`` (Unix time) and
     ``sleep`` drive the limiter, Retry-After dates and back-off, so tests run without real time.
-    ``on_request(crm, "METHOD path", status)`` is called after every attempt (metrics)."""
+    ``on_request(crm, "METHOD path", status)`` is called after every attempt (metrics); when it also
+    has ``retried(crm, reason)`` and ``waited(crm, seconds)`` (``ports.HttpObserver``), those hear of
+    each retry and each client-side rate-limit wait."""
 
     def __init__(
         self,
@@ -99,8 +101,17 @@ class HttpClient:
         pool = HTTPAdapter(pool_connections=1, pool_maxsize=policy.concurrency, max_retries=0)
         self.session.mount("https://", pool)
         self.session.mount("http://", pool)
+        retried = getattr(on_request, "retried", None)
+        waited = getattr(on_request, "waited", None)
+        self._on_retry: Callable[[str, str], None] | None = retried if callable(retried) else None
+        on_wait: Callable[[str, float], None] | None = waited if callable(waited) else None
         self.limiter = RateLimiter(
-            policy.limiter, policy.limiter_key, bucket=bucket, clock=clock, sleep=sleep
+            policy.limiter,
+            policy.limiter_key,
+            bucket=bucket,
+            clock=clock,
+            sleep=sleep,
+            on_wait=(lambda seconds: on_wait(policy.name, seconds)) if on_wait is not None else None,
         )
 
     def close(self) -> None:
@@ -145,6 +156,7 @@ class HttpClient:
             retry=retry_if_exception(lambda exc: self._retriable(exc, resend_ok)),
             wait=self._wait,
             sleep=self._sleep,
+            before_sleep=self._before_retry,
             reraise=True,
         )
         try:
@@ -265,6 +277,13 @@ class HttpClient:
         if wait is not None and wait > self.policy.max_retry_after:
             return False  # the caller reschedules rather than sleeping that long
         return resend_ok or exc.resend_safe
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        if self._on_retry is None:
+            return
+        exc = state.outcome.exception() if state.outcome is not None else None
+        status = getattr(exc.error, "status", None) if isinstance(exc, _Failed) else None
+        self._on_retry(self.policy.name, str(status or NO_RESPONSE))
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None

@@ -74,8 +74,10 @@ class RateLimiter:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         max_wait: float = 300.0,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         self.policy = policy
+        self._on_wait = on_wait  # told the seconds of each wait (metrics)
         self.key = key
         self.bucket: BucketStore = bucket if bucket is not None else MemoryBucket()
         self._clock = clock
@@ -105,6 +107,8 @@ class RateLimiter:
                     f"(the next request fits in {wait:.0f} s)",
                     retry_after=wait,
                 )
+            if self._on_wait is not None:
+                self._on_wait(wait)
             self._sleep(wait)
             waited += wait
 

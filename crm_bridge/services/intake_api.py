@@ -2,7 +2,8 @@
 the lead (the channel conflict decided in the store) and queue it — answered at once, without waiting
 for the CRM; the daemon's intake writer creates queued leads in the CRM's batches. ``status`` tells a
 partner what became of a registration (queued, created with the CRM id, failed). Returns ``ApiAnswer``s
-the daemon's HTTP port turns into responses (``crm_bridge/openapi/intake.json`` documents them):
+the daemon's HTTP port turns into responses (``crm_bridge.web.intake``; its models generate
+``/openapi.json``):
 
 * ``accepted`` (202): registered and queued; ``registration_id`` + ``status_url`` to ask later;
 * ``existing`` (200): the same submission again (idempotency key or same body): its current state;
@@ -11,6 +12,7 @@ the daemon's HTTP port turns into responses (``crm_bridge/openapi/intake.json`` 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +22,7 @@ from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
 from crm_bridge.services.intake import IntakeService, LeadSubmission, content_key
 from crm_bridge.services.intake_fields import FIELDS, check_lead_fields
 from crm_bridge.services.intake_keys import ApiKeys, key_id_of
-from crm_bridge.services.intake_throttle import AuthThrottle
+from crm_bridge.services.intake_throttle import AuthThrottle, FailureBuckets
 
 log = logging.getLogger("crm_bridge.intake.api")
 
@@ -29,8 +31,8 @@ MAX_IDEMPOTENCY_KEY = 200
 
 @dataclass(frozen=True, slots=True)
 class ApiAnswer:
-    """``kind``: accepted | existing | found | not_found | invalid | unauthorized | throttled | refused |
-    unavailable."""
+    """``kind``: accepted | existing | found | not_found | invalid | unauthorized | throttled |
+    rate_limited | refused | unavailable."""
 
     kind: str
     body: dict[str, Any]
@@ -44,6 +46,24 @@ def _problem(kind: str, error: str, message: str, problems: list[dict[str, str]]
     return ApiAnswer(kind, body)
 
 
+@dataclass(frozen=True, slots=True)
+class FloodLimit:
+    """``per_minute`` requests per partner key (a leaky bucket in the state store, shared by every
+    replica; bursts up to ``per_minute``). ``take`` answers 0 or the whole seconds to wait."""
+
+    buckets: FailureBuckets
+    per_minute: int
+
+    def take(self, key_id: str, now: datetime) -> int:
+        wait = self.buckets.take(
+            f"intake-rate:key:{key_id}",
+            capacity=float(self.per_minute),
+            drain_per_second=self.per_minute / 60.0,
+            now=now.timestamp(),
+        )
+        return 0 if wait <= 0 else max(1, math.ceil(wait))
+
+
 @dataclass
 class IntakeApi:
     keys: ApiKeys
@@ -52,6 +72,7 @@ class IntakeApi:
     throttle: AuthThrottle | None = None  # failed key attempts per client address and key id
     on_auth_refused: Callable[[str], None] = lambda outcome: None  # "unauthorized" | "throttled" (metrics)
     counters: dict[str, int] = field(default_factory=dict)  # answers by kind (for /metrics)
+    flood: FloodLimit | None = None  # requests per valid key (a partner's script in a loop)
 
     def submit(
         self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
@@ -83,6 +104,14 @@ class IntakeApi:
         if partner_id is None:
             self.on_auth_refused("unauthorized")
             return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+        try:
+            wait = self.flood.take(key_id, now) if self.flood is not None else 0
+        except CrmBridgeError as exc:
+            log.error("intake: cannot count the key's requests: %s", exc)
+            return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
+        if wait:
+            message = f"more than {self.flood.per_minute if self.flood else 0} leads a minute from this key"
+            return ApiAnswer("rate_limited", {"error": "too_many_requests", "message": message}, wait)
         if not isinstance(payload, dict):
             return _problem("invalid", "invalid_request", "the body must be a JSON object")
         problems = [{"field": k, "message": "unknown field"} for k in payload if k not in FIELDS]

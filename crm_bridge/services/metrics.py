@@ -1,283 +1,221 @@
-"""A small thread-safe metrics registry rendered in the Prometheus text exposition format (0.0.4),
-and ``BridgeMetrics``: the metrics crm-bridge's daemon serves at ``/metrics``.
+"""``BridgeMetrics``: the metrics crm-bridge's daemon serves at ``/metrics``, kept in a
+``prometheus_client`` ``CollectorRegistry`` of its own (one per daemon / per test: nothing global).
 
     metrics = BridgeMetrics()
-    ctx = AdapterContext(..., on_request=metrics.on_request)     # CRM requests by status
+    ctx = AdapterContext(..., on_request=metrics.http_observer)  # CRM requests, retries, limiter waits
     sync(..., on_page=metrics.records_synced)                    # records synced
     JobRunner(name, fn, observer=metrics)                        # job durations, last success
-    text = metrics.render()
+    body = metrics.render()                                      # Prometheus text exposition format
 """
 
 from __future__ import annotations
 
-import math
 import re
-import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
-_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-DEFAULT_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-LabelValues = tuple[str, ...]
+JOB_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+# what ``generate_latest`` writes (newer clients call the same text "1.0.0" when names are UTF-8)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+_VERSION = re.compile(r"^(v\d+(\.\d+)?|api|rest)$", re.IGNORECASE)
+_ID_LIKE = re.compile(r"^[0-9a-f-]{6,}$|^\d+$|\*\*\*|<|%", re.IGNORECASE)
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+def method_family(endpoint: str) -> str:
+    """A bounded label for ``"METHOD /path"`` (the path itself is unbounded: ids, portals).
+
+    RPC style (the last segment is a dotted method, ``crm.deal.list`` / ``crm.deal.list.json``): the
+    method without its action (``crm.deal``). REST style: up to three resource segments after the API
+    prefix and version, ids dropped (``/api/v4/leads/123/notes`` -> ``leads/notes``)."""
+    _method, _, path = endpoint.partition(" ")
+    segments = [s for s in path.split("?", 1)[0].split("/") if s and not _ID_LIKE.search(s) and len(s) <= 48]
+    if not segments:
+        return "other"
+    last = segments[-1].removesuffix(".json")
+    if "." in last:
+        parts = last.split(".")
+        return ".".join(parts[:-1]) if len(parts) > 1 else last
+    resources = [s for s in segments if not _VERSION.match(s)]
+    return "/".join(resources[:3]) or "other"
 
 
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
+class HttpObserver:
+    """What the HTTP layer reports (``ports.HttpObserver``): passed as ``AdapterContext.on_request``.
+    Called with (crm, "METHOD path", status) after each attempt; ``retried``/``waited`` on retries
+    and on client-side rate-limit waits."""
+
+    def __init__(self, metrics: BridgeMetrics) -> None:
+        self._metrics = metrics
+
+    def __call__(self, crm: str, endpoint: str, status: int) -> None:
+        self._metrics.on_request(crm, endpoint, status)
+
+    def retried(self, crm: str, reason: str) -> None:
+        self._metrics.crm_retries.labels(crm=crm, reason=reason).inc()
+
+    def waited(self, crm: str, seconds: float) -> None:
+        self._metrics.rate_limit_waits.labels(crm=crm).inc()
+        self._metrics.rate_limit_wait_seconds.labels(crm=crm).inc(max(0.0, seconds))
 
 
-def _labels(names: Sequence[str], values: Sequence[str], extra: tuple[str, str] | None = None) -> str:
-    pairs = [f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra is not None:
-        pairs.append(f'{extra[0]}="{_escape_label(extra[1])}"')
-    return "{" + ",".join(pairs) + "}" if pairs else ""
-
-
-@dataclass
-class _Metric:
-    name: str
-    help: str
-    label_names: tuple[str, ...]
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def _key(self, labels: dict[str, str]) -> LabelValues:
-        if set(labels) != set(self.label_names):
-            raise ValueError(
-                f"{self.name}: labels must be exactly {list(self.label_names)}, got {sorted(labels)}"
-            )
-        return tuple(str(labels[n]) for n in self.label_names)
-
-
-@dataclass
-class Counter(_Metric):
-    """A value that only goes up (``_total`` is added to the name when missing)."""
-
-    values: dict[LabelValues, float] = field(default_factory=dict)
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        if amount < 0:
-            raise ValueError(f"{self.name}: a counter cannot go down")
-        key = self._key(labels)
-        with self.lock:
-            self.values[key] = self.values.get(key, 0.0) + amount
-
-    def value(self, **labels: str) -> float:
-        with self.lock:
-            return self.values.get(self._key(labels), 0.0)
-
-    def lines(self) -> list[str]:
-        with self.lock:
-            items = sorted(self.values.items())
-        return [f"{self.name}{_labels(self.label_names, k)} {_number(v)}" for k, v in items]
-
-
-@dataclass
-class Gauge(_Metric):
-    """A value that goes up and down, or is set (e.g. a Unix timestamp)."""
-
-    values: dict[LabelValues, float] = field(default_factory=dict)
-
-    def set(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        with self.lock:
-            self.values[key] = float(value)
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        with self.lock:
-            self.values[key] = self.values.get(key, 0.0) + amount
-
-    def value(self, **labels: str) -> float | None:
-        with self.lock:
-            return self.values.get(self._key(labels))
-
-    def lines(self) -> list[str]:
-        with self.lock:
-            items = sorted(self.values.items())
-        return [f"{self.name}{_labels(self.label_names, k)} {_number(v)}" for k, v in items]
-
-
-@dataclass
-class Histogram(_Metric):
-    """Observations counted into cumulative ``le`` buckets, with ``_sum`` and ``_count``."""
-
-    buckets: tuple[float, ...] = DEFAULT_BUCKETS
-    series: dict[LabelValues, list[float]] = field(default_factory=dict)  # bucket counts..., sum, count
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        with self.lock:
-            row = self.series.setdefault(key, [0.0] * (len(self.buckets) + 2))
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    row[i] += 1
-            row[-2] += value
-            row[-1] += 1
-
-    def count(self, **labels: str) -> int:
-        with self.lock:
-            row = self.series.get(self._key(labels))
-        return int(row[-1]) if row else 0
-
-    def lines(self) -> list[str]:
-        with self.lock:
-            items = sorted((k, list(v)) for k, v in self.series.items())
-        out: list[str] = []
-        for key, row in items:
-            for i, bound in enumerate(self.buckets):
-                out.append(
-                    f"{self.name}_bucket{_labels(self.label_names, key, ('le', _number(bound)))} "
-                    f"{_number(row[i])}"
-                )
-            out.append(
-                f"{self.name}_bucket{_labels(self.label_names, key, ('le', '+Inf'))} {_number(row[-1])}"
-            )
-            out.append(f"{self.name}_sum{_labels(self.label_names, key)} {_number(row[-2])}")
-            out.append(f"{self.name}_count{_labels(self.label_names, key)} {_number(row[-1])}")
-        return out
-
-
-class MetricsRegistry:
-    """Metrics by name; ``render()`` is the body of ``GET /metrics``. Safe to use from many threads."""
-
-    def __init__(self) -> None:
-        self._metrics: dict[str, Counter | Gauge | Histogram] = {}
-        self._lock = threading.Lock()
-
-    def _add(self, metric: Counter | Gauge | Histogram) -> None:
-        if not _NAME.match(metric.name):
-            raise ValueError(f"{metric.name!r} is not a valid metric name")
-        for label in metric.label_names:
-            if not _LABEL.match(label) or label.startswith("__") or label == "le":
-                raise ValueError(f"{metric.name}: {label!r} is not a valid label name")
-        with self._lock:
-            if metric.name in self._metrics:
-                raise ValueError(f"metric {metric.name} is registered twice")
-            self._metrics[metric.name] = metric
-
-    def counter(self, name: str, help: str, labels: Iterable[str] = ()) -> Counter:  # noqa: A002
-        metric = Counter(name if name.endswith("_total") else f"{name}_total", help, tuple(labels))
-        self._add(metric)
-        return metric
-
-    def gauge(self, name: str, help: str, labels: Iterable[str] = ()) -> Gauge:  # noqa: A002
-        metric = Gauge(name, help, tuple(labels))
-        self._add(metric)
-        return metric
-
-    def histogram(
-        self,
-        name: str,
-        help: str,  # noqa: A002
-        labels: Iterable[str] = (),
-        buckets: Sequence[float] = DEFAULT_BUCKETS,
-    ) -> Histogram:
-        ordered = tuple(sorted(float(b) for b in buckets if not math.isinf(b)))
-        if not ordered or len(set(ordered)) != len(ordered):
-            raise ValueError(f"{name}: buckets must be distinct numbers")
-        metric = Histogram(name, help, tuple(labels), buckets=ordered)
-        self._add(metric)
-        return metric
-
-    def render(self) -> str:
-        """Every metric in the text exposition format, one ``# HELP``/``# TYPE`` block each."""
-        with self._lock:
-            metrics = sorted(self._metrics.values(), key=lambda m: m.name)
-        out: list[str] = []
-        for metric in metrics:
-            kind = {Counter: "counter", Gauge: "gauge", Histogram: "histogram"}[type(metric)]
-            out.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
-            out.append(f"# TYPE {metric.name} {kind}")
-            out.extend(metric.lines())
-        return "\n".join(out) + "\n"
-
-
-class BridgeMetrics(MetricsRegistry):
+class BridgeMetrics:
     """The daemon's metrics. Its methods match the hooks the rest of crm-bridge calls:
-    ``AdapterContext.on_request``, ``sync(on_page=)``, ``JobObserver.job_finished``."""
+    ``AdapterContext.on_request`` (``http_observer``), ``sync(on_page=)``, ``JobObserver.job_finished``,
+    the intake API's outcome hooks."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.crm_requests = self.counter(
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.crm_requests = Counter(
             "crm_bridge_crm_requests",
-            "Requests sent to the CRM, by CRM and HTTP status (0 = no answer).",
-            ("crm", "status"),
+            "Requests sent to the CRM, by CRM, method family and HTTP status (0 = no answer).",
+            ("crm", "family", "status"),
+            registry=r,
         )
-        self.records_synced_total = self.counter(
+        self.crm_retries = Counter(
+            "crm_bridge_crm_retries",
+            "CRM requests sent again after a retriable failure, by CRM and reason (the status; "
+            "0 = no answer).",
+            ("crm", "reason"),
+            registry=r,
+        )
+        self.rate_limit_waits = Counter(
+            "crm_bridge_rate_limit_waits",
+            "Times a CRM request waited for the client-side rate limiter, by CRM.",
+            ("crm",),
+            registry=r,
+        )
+        self.rate_limit_wait_seconds = Counter(
+            "crm_bridge_rate_limit_wait_seconds",
+            "Seconds CRM requests waited for the client-side rate limiter, by CRM.",
+            ("crm",),
+            registry=r,
+        )
+        self.records_synced_total = Counter(
             "crm_bridge_records_synced",
             "Records pulled from the CRM into the state store, by entity.",
             ("entity",),
+            registry=r,
         )
-        self.leads_distributed_total = self.counter(
+        self.leads_distributed_total = Counter(
             "crm_bridge_leads_distributed",
             "Partner leads given a manager and a task, by manager.",
             ("manager",),
+            registry=r,
         )
-        self.leads_refused_total = self.counter(
+        self.leads_refused_total = Counter(
             "crm_bridge_leads_refused",
             "Partner lead assignments the CRM refused (retried next cycle).",
+            registry=r,
         )
-        self.notifications_total = self.counter(
+        self.tasks_created_total = Counter(
+            "crm_bridge_tasks_created",
+            "CRM tasks created, by kind (distribution: a manager's task for a new lead; escalation: "
+            "a curator's task for a lead nobody touched in time).",
+            ("kind",),
+            registry=r,
+        )
+        self.notifications_total = Counter(
             "crm_bridge_notifications",
             "Notifications handled by the outbox, by channel and outcome (sent, retry, failed).",
             ("channel", "outcome"),
+            registry=r,
         )
-        self.intake_auth_refused_total = self.counter(
+        self.intake_requests_total = Counter(
+            "crm_bridge_intake_requests",
+            "Partner lead intake requests answered, by outcome (created, existing, invalid, "
+            "unauthorized, throttled, rate_limited, refused, unavailable, too_large, "
+            "unsupported_media_type).",
+            ("outcome",),
+            registry=r,
+        )
+        self.intake_auth_refused_total = Counter(
             "crm_bridge_intake_auth_refused",
             "Intake requests refused for their API key, by outcome (unauthorized: 401 for a missing, "
             "unknown or wrong key; throttled: 429 after too many failed attempts).",
             ("outcome",),
+            registry=r,
         )
-        self.job_runs = self.counter(
-            "crm_bridge_job_runs", "Scheduled job runs, by job and outcome (ok, error).", ("job", "outcome")
+        self.events_received_total = Counter(
+            "crm_bridge_events_received",
+            "Events the daemon's HTTP port received from outside (partner leads), by source.",
+            ("source",),
+            registry=r,
         )
-        self.job_duration = self.histogram(
-            "crm_bridge_job_duration_seconds", "How long scheduled job runs took.", ("job",)
+        self.events_rejected_total = Counter(
+            "crm_bridge_events_rejected",
+            "Received events refused (bad key, bad body, flood, too large), by source and reason.",
+            ("source", "reason"),
+            registry=r,
         )
-        self.job_last_success = self.gauge(
+        self.job_runs = Counter(
+            "crm_bridge_job_runs",
+            "Scheduled job runs, by job and outcome (ok, error).",
+            ("job", "outcome"),
+            registry=r,
+        )
+        self.job_duration = Histogram(
+            "crm_bridge_job_duration_seconds",
+            "How long scheduled job runs took.",
+            ("job",),
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        self.job_last_success = Gauge(
             "crm_bridge_job_last_success_timestamp_seconds",
             "Unix time of each job's last successful run.",
             ("job",),
+            registry=r,
         )
+        self.http_observer = HttpObserver(self)
 
+    # -- reading (tests, the dashboard) -------------------------------------------------------------
+    def value(self, name: str, **labels: str) -> float:
+        """The current value of one sample (``crm_bridge_leads_refused_total``...), 0 when absent."""
+        found = self.registry.get_sample_value(name, labels)
+        return 0.0 if found is None else float(found)
+
+    def render(self) -> bytes:
+        """Every metric in the Prometheus text exposition format (the body of ``GET /metrics``)."""
+        return generate_latest(self.registry)
+
+    # -- hooks -----------------------------------------------------------------------------------
     def on_request(self, crm: str, endpoint: str, status: int) -> None:
-        """``AdapterContext.on_request``: one request sent (the endpoint is not a label: unbounded)."""
-        self.crm_requests.inc(crm=crm, status=str(status))
+        """``AdapterContext.on_request``: one request sent (the family, not the endpoint: bounded)."""
+        self.crm_requests.labels(crm=crm, family=method_family(endpoint), status=str(status)).inc()
 
     def records_synced(self, entity: object, records: int) -> None:
         """``sync(on_page=...)``: a page of ``records`` of ``entity`` stored."""
-        self.records_synced_total.inc(records, entity=str(getattr(entity, "value", entity)))
+        self.records_synced_total.labels(entity=str(getattr(entity, "value", entity))).inc(records)
 
     def leads_distributed(self, manager: str, count: int = 1) -> None:
-        self.leads_distributed_total.inc(count, manager=manager)
+        self.leads_distributed_total.labels(manager=manager).inc(count)
 
     def leads_refused(self, count: int = 1) -> None:
         self.leads_refused_total.inc(count)
 
+    def tasks_created(self, kind: str, count: int = 1) -> None:
+        if count:
+            self.tasks_created_total.labels(kind=kind).inc(count)
+
     def notification(self, channel: str, outcome: str) -> None:
-        self.notifications_total.inc(channel=channel, outcome=outcome)
+        self.notifications_total.labels(channel=channel, outcome=outcome).inc()
 
     def intake_auth_refused(self, outcome: str) -> None:
-        self.intake_auth_refused_total.inc(outcome=outcome)
+        self.intake_auth_refused_total.labels(outcome=outcome).inc()
+
+    def intake_answered(self, outcome: str) -> None:
+        """One intake request answered (also counted as an event received, and rejected unless the
+        lead was accepted or the failure was ours)."""
+        self.intake_requests_total.labels(outcome=outcome).inc()
+        self.events_received_total.labels(source="intake").inc()
+        if outcome not in ("created", "existing", "unavailable"):
+            self.events_rejected_total.labels(source="intake", reason=outcome).inc()
 
     def job_finished(self, name: str, seconds: float, ok: bool, finished_at: float) -> None:
         """``JobObserver``: a job run ended."""
-        self.job_runs.inc(job=name, outcome="ok" if ok else "error")
-        self.job_duration.observe(seconds, job=name)
+        self.job_runs.labels(job=name, outcome="ok" if ok else "error").inc()
+        self.job_duration.labels(job=name).observe(seconds)
         if ok:
-            self.job_last_success.set(finished_at, job=name)
+            self.job_last_success.labels(job=name).set(finished_at)

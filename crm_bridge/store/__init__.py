@@ -36,15 +36,16 @@ API (``Store``):
   ``audit_entries(portal, event=None, *, since=None, until=None, limit=None)`` (oldest first).
 - ``intake``: the engine component's ``IntakeRepository`` (registrations, partner API keys).
 
-Adding tables (e.g. another component of the engine):
-1. Declare them in a module of this package on a ``MetaData`` of your own, with a version constant
-   (see ``engine_schema.py``); use ``types.UtcDateTime``/``types.money()``/``types.JsonText`` for
-   datetimes, money and JSON so SQLite and PostgreSQL behave alike.
-2. Register it in ``migrate.DEFAULT_COMPONENTS`` as ``Component(name, metadata, version)``. A fresh
-   database gets ``create_all``; a database already holding the component runs ``upgrades[n]``
-   (a ``Callable[[Connection], None]``) for each version up to the new one — so when a table changes,
-   bump the version, update the MetaData *and* add the upgrade step. New tables added to a component
-   that already exists need a step too (``table.create(conn)``).
+Adding or changing tables:
+1. Declare them in a module of this package on a ``MetaData`` (see ``engine_schema.py``); use
+   ``types.UtcDateTime``/``types.money()``/``types.JsonText`` for datetimes, money and JSON so SQLite
+   and PostgreSQL behave alike. A new ``MetaData`` goes into ``target_metadata`` in
+   ``migrations/env.py``.
+2. Write an Alembic revision in ``migrations/versions/`` (``down_revision`` = the current head):
+   ``alembic -c crm_bridge/store/migrations/alembic.ini revision --autogenerate -m "what"`` against a
+   store at head (``CRM_BRIDGE_STATE_URL``), then read it: write the column types out (not this
+   package's types), use ``op.batch_alter_table`` for ALTERs SQLite lacks. Every ``open_store``,
+   ``crm-bridge run`` and ``crm-bridge db upgrade`` applies it, under a lock (see ``migrate``).
 3. Write a repository class taking the ``Engine`` (``store.engine``): writes inside
    ``db.write_transaction(engine)``, reads in ``engine.connect()``, both wrapped in
    ``db.state_errors("what")``; upserts with ``upsert.upsert``/``upsert.insert_missing``. Expose it as a
@@ -55,7 +56,7 @@ from __future__ import annotations
 
 from crm_bridge.store.bindings import Binding
 from crm_bridge.store.facade import DEFAULT_URL, Store, open_store
-from crm_bridge.store.migrate import Component, Migration
+from crm_bridge.store.migrate import Migration
 from crm_bridge.store.outbox import AuditEntry, OutboxItem
 from crm_bridge.store.strategy import TierChangeRecord
 
@@ -63,7 +64,6 @@ __all__ = [
     "DEFAULT_URL",
     "AuditEntry",
     "Binding",
-    "Component",
     "Migration",
     "OutboxItem",
     "Store",

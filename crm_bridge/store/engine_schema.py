@@ -1,6 +1,6 @@
 """Tables of the partner-sales engine (intake registrations, partner API keys, lead assignments,
 tier grace/approval state): the ``engine`` component of the state store (see ``crm_bridge.store``).
-Changing a table means bumping ``ENGINE_SCHEMA_VERSION`` and adding an upgrade step in ``migrate``."""
+Changing a table means an Alembic revision too (see ``crm_bridge.store``)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ from sqlalchemy import (
 )
 
 from crm_bridge.store.types import JsonText, UtcDateTime
-
-# 2: tier_pending.status 24 long; at most one open move per partner
-# 3: intake_registrations.payload (the lead as submitted: the writer job builds the CRM draft from it)
-#    and .sent_at (a create carrying the lead was sent: until it is created, its write is uncertain)
-ENGINE_SCHEMA_VERSION = 3
 
 metadata = MetaData()
 

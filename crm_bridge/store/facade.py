@@ -4,7 +4,7 @@ creates/migrates the schema."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from crm_bridge.store.bucket import SqlBucketStore, SqlSpendLedger
 from crm_bridge.store.db import make_engine, safe_url, state_errors
 from crm_bridge.store.kv import KeyValueNamespace, check_secrets, reseal_all
 from crm_bridge.store.locks import SqlLockProvider
-from crm_bridge.store.migrate import DEFAULT_COMPONENTS, Component, Migration, migrate
+from crm_bridge.store.migrate import Migration, upgrade
 from crm_bridge.store.outbox import AuditEntry, AuditRepository, OutboxItem, OutboxRepository
 from crm_bridge.store.records import RecordRepository
 from crm_bridge.store.strategy import StrategyRepository, TierChangeRecord
@@ -45,7 +45,7 @@ class Store:
         self.engine = engine  # for repositories of other components (see the package docstring)
         # secrets at rest: the keys are read from the process environment on first use
         self.keyring = keyring or Keyring(lambda: os.environ.get(SECRET_KEY_ENV))
-        self.migrations: list[Migration] = []
+        self.migration: Migration | None = None  # what open_store's upgrade did
         self._clock = clock
         self.bucket = SqlBucketStore(engine)  # ports.BucketStore
         self.ledger = SqlSpendLedger(engine)  # ports.SpendLedger
@@ -203,21 +203,22 @@ class Store:
 def open_store(
     url: str = DEFAULT_URL,
     *,
-    components: Sequence[Component] = DEFAULT_COMPONENTS,
+    migrate: bool = True,
     clock: Callable[[], datetime] = _utc_now,
     keyring: Keyring | None = None,
 ) -> Store:
     """Connect to ``url`` (``sqlite:///path.db``, ``sqlite://`` in memory, ``postgresql+psycopg://…``)
-    and create or upgrade the schema. ``keyring``: the keys secrets are stored under (default:
+    and create or upgrade the schema (Alembic, ``crm_bridge.store.migrate``; ``migrate=False`` skips it,
+    for ``crm-bridge db current``). ``keyring``: the keys secrets are stored under (default:
     ``CRM_BRIDGE_SECRET_KEY`` from the process environment, read on first use). Raises StateError
     (message without the password)."""
     engine = make_engine(url)
     try:
         with state_errors(f"opening {safe_url(url)}"):
-            migrations = migrate(engine, components)
+            migration = upgrade(engine) if migrate else None
     except StateError:
         engine.dispose()
         raise
     store = Store(engine, clock=clock, keyring=keyring)
-    store.migrations = migrations
+    store.migration = migration
     return store

@@ -1,175 +1,114 @@
-"""Versioned DDL: each schema component (a MetaData with a version and upgrade steps) is created on an
-empty database and upgraded step by step on an older one; ``schema_version`` remembers where each is."""
+"""Schema migrations of the state store with Alembic (revisions in ``crm_bridge/store/migrations``,
+shipped inside the package). ``upgrade(engine)`` runs on every ``open_store`` and on
+``crm-bridge db upgrade``; ``current(engine)`` is what ``crm-bridge db current`` shows.
+
+Two processes starting at once: the whole upgrade runs in one transaction that first takes a lock --
+``pg_advisory_xact_lock`` on PostgreSQL, ``BEGIN IMMEDIATE`` (the database's write lock, waited for up
+to the busy timeout) on SQLite -- and reads the version only after it holds it. The second process
+waits, then finds the store at head and does nothing. DDL is transactional on both databases, so a
+failed upgrade leaves the store as it was.
+
+A store from before Alembic (the hand-written ``schema_version`` table) is brought to the baseline
+with that versioning's own steps and stamped (``migrations/legacy.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
 
 from crm_bridge.errors import StateError
-from crm_bridge.store import engine_schema, schema
 from crm_bridge.store.db import write_transaction
-from crm_bridge.store.types import UtcDateTime
+from crm_bridge.store.migrations import legacy
 
-_versions_metadata = MetaData()
-schema_version = Table(
-    "schema_version",
-    _versions_metadata,
-    Column("component", String(64), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("migrated_at", UtcDateTime, nullable=False),
-)
-
-Upgrade = Callable[[Connection], None]
-
-
-@dataclass(frozen=True)
-class Component:
-    """A named group of tables. ``upgrades[n]`` turns version ``n - 1`` into ``n`` (ALTER TABLE…, data
-    moves); a fresh database gets ``metadata.create_all`` at ``version`` directly, so ``metadata`` must
-    always describe the latest version."""
-
-    name: str
-    metadata: MetaData
-    version: int
-    upgrades: Mapping[int, Upgrade] = field(default_factory=dict)
-
-
-def _core_3(conn: Connection) -> None:
-    """sync_cursors.resume: where a backfill that stopped midway goes on from (a store that has the
-    column already, from a development build that numbered this step 2, is left as it is)."""
-    if "resume" in {c["name"] for c in inspect(conn).get_columns("sync_cursors")}:
-        return
-    conn.execute(text("ALTER TABLE sync_cursors ADD COLUMN resume VARCHAR(200) NOT NULL DEFAULT ''"))
-
-
-CORE = Component(
-    "core",
-    schema.metadata,
-    schema.CORE_VERSION,
-    upgrades={2: lambda conn: schema.budget_spend.create(conn, checkfirst=True), 3: _core_3},
-)
-
-
-def _engine_v2(conn: Connection) -> None:
-    """tier_pending: ``status`` 24 characters long (PostgreSQL refused "awaiting_approval"); open moves
-    doubled by concurrent writers closed but the newest; then the unique index on open moves."""
-    t = engine_schema.tier_pending
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE engine_tier_pending ALTER COLUMN status TYPE VARCHAR(24)"))
-    open_rows = conn.execute(
-        select(t.c.id, t.c.portal, t.c.partner_id)
-        .where(t.c.status.in_(engine_schema.TIER_OPEN))
-        .order_by(t.c.id)
-    ).all()
-    newest = {(r.portal, r.partner_id): r.id for r in open_rows}
-    stale = [r.id for r in open_rows if newest[(r.portal, r.partner_id)] != r.id]
-    if stale:
-        conn.execute(update(t).where(t.c.id.in_(stale)).values(status="cancelled", decided_by="migration"))
-    engine_schema.tier_pending_open.create(conn)
-
-
-def _engine_v3(conn: Connection) -> None:
-    """intake_registrations.payload and .sent_at (the intake queue), and an index by status."""
-    t = engine_schema.intake_registrations
-    have = {c["name"] for c in inspect(conn).get_columns(t.name)}
-    for name in ("payload", "sent_at"):
-        if name not in have:
-            kind = t.c[name].type.compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE {t.name} ADD COLUMN {name} {kind}"))
-    have_index = {i["name"] for i in inspect(conn).get_indexes(t.name)}
-    for index in t.indexes:
-        if index.name == "ix_engine_intake_status" and index.name not in have_index:
-            index.create(conn)
-
-
-ENGINE = Component(
-    "engine",
-    engine_schema.metadata,
-    engine_schema.ENGINE_SCHEMA_VERSION,
-    upgrades={2: _engine_v2, 3: _engine_v3},
-)
-DEFAULT_COMPONENTS: tuple[Component, ...] = (CORE, ENGINE)
-
+SCRIPT_LOCATION = "crm_bridge.store:migrations"
 _PG_MIGRATION_LOCK = 0x63726D62  # "crmb": one migrating process at a time on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """What ``migrate`` did to one component: ``before`` None = created from scratch."""
+    """What ``upgrade`` did: ``before`` None = an empty database; ``legacy`` = the pre-Alembic
+    component versions the store had (``{"core": 3, "engine": 2}``) when it was adopted."""
 
-    component: str
-    before: int | None
-    after: int
+    before: str | None
+    after: str
+    legacy: dict[str, int] | None = None
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after
+        return self.before != self.after or self.legacy is not None
 
 
-def migrate(engine: Engine, components: Sequence[Component] = DEFAULT_COMPONENTS) -> list[Migration]:
-    """Bring every component to its version in one transaction (all or nothing). Raises StateError
-    when the database was written by a newer crm-bridge or an upgrade step is missing."""
-    done: list[Migration] = []
+def _config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
+
+
+@lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def head() -> str:
+    """The newest revision this crm-bridge knows."""
+    found = _script().get_current_head()
+    if found is None:
+        raise AssertionError("invariant broken: the package has no migrations")
+    return found
+
+
+def _revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, target: str = "head") -> Migration:
+    """Bring the schema to ``target`` in one locked transaction (all or nothing). Raises StateError
+    when the database was written by a newer crm-bridge."""
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        _versions_metadata.create_all(conn)
-        for component in components:
-            done.append(_migrate_one(conn, component))
-    return done
-
-
-def _migrate_one(conn: Connection, component: Component) -> Migration:
-    now = datetime.now(UTC)
-    current = conn.execute(
-        select(schema_version.c.version).where(schema_version.c.component == component.name)
-    ).scalar_one_or_none()
-    if current is None:
-        component.metadata.create_all(conn)
-        conn.execute(
-            insert(schema_version).values(
-                component=component.name, version=component.version, migrated_at=now
+        before = _revision(conn)
+        adopted: dict[str, int] | None = None
+        cfg = _config(conn)
+        if before is None and legacy.has_legacy_versions(conn):
+            adopted = legacy.bring_to_baseline(conn)
+            command.stamp(cfg, legacy.BASELINE)
+            before = legacy.BASELINE
+        if before is not None and before not in _known():
+            raise StateError(
+                f"the state store's schema is at revision {before}, which this crm-bridge does not know "
+                f"(its newest is {head()}): it was written by a newer crm-bridge; upgrade crm-bridge or "
+                "point state.url at another database"
             )
-        )
-        return Migration(component.name, None, component.version)
-    if current > component.version:
-        raise StateError(
-            f"the state store's {component.name} schema is version {current}, newer than this crm-bridge "
-            f"knows ({component.version}): upgrade crm-bridge or point state.url at another database"
-        )
-    for version in range(current + 1, component.version + 1):
-        step = component.upgrades.get(version)
-        if step is None:
-            raise StateError(f"no upgrade step of the {component.name} schema to version {version}")
-        step(conn)
-    if current != component.version:
-        conn.execute(
-            update(schema_version)
-            .where(schema_version.c.component == component.name)
-            .values(version=component.version, migrated_at=now)
-        )
-    return Migration(component.name, current, component.version)
+        if before != head() or target != "head":
+            command.upgrade(cfg, target)
+        after = _revision(conn) or ""
+    return Migration(before, after, adopted)
 
 
-def versions(engine: Engine) -> dict[str, int]:
-    """The schema version of each component recorded in the database."""
+def _known() -> set[str]:
+    return {rev.revision for rev in _script().walk_revisions()}
+
+
+def current(engine: Engine) -> str | None:
+    """The revision recorded in the database (None: empty or pre-Alembic)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(schema_version.c.component, schema_version.c.version)).all()
-    return {name: version for name, version in rows}
+        return _revision(conn)
+
+
+def pending(engine: Engine) -> list[str]:
+    """Revisions ``upgrade`` would apply, oldest first (a pre-Alembic store: from the baseline)."""
+    with engine.connect() as conn:
+        at = _revision(conn)
+        if at is None and legacy.has_legacy_versions(conn):
+            at = legacy.BASELINE
+    revisions = [r.revision for r in _script().iterate_revisions(head(), at)]
+    return list(reversed(revisions))

@@ -186,8 +186,8 @@ class RegistrationBatches:
                 conn.execute(
                     update(t)
                     .where(by_ext)
-                    .values(status="created", lead_crm_id=bindparam("crm_id"), error=None),
-                    [{"ext": ext, "crm_id": crm_id} for ext, crm_id in created],
+                    .values(status="created", lead_crm_id=bindparam("b_crm_id"), error=None),
+                    [{"ext": ext, "b_crm_id": crm_id} for ext, crm_id in created],
                 )
                 rows = [
                     {
@@ -210,13 +210,15 @@ class RegistrationBatches:
                     b.c.crm_id.is_(None),
                 )
                 conn.execute(
-                    update(b).where(reserved).values(crm_id=bindparam("crm_id"), status="bound", bound_at=at),
-                    [{"ext": ext, "crm_id": crm_id} for ext, crm_id in created],
+                    update(b)
+                    .where(reserved)
+                    .values(crm_id=bindparam("b_crm_id"), status="bound", bound_at=at),
+                    [{"ext": ext, "b_crm_id": crm_id} for ext, crm_id in created],
                 )
             if failed:
                 conn.execute(
-                    update(t).where(by_ext).values(status="failed", error=bindparam("reason")),
-                    [{"ext": ext, "reason": reason} for ext, reason in failed],
+                    update(t).where(by_ext).values(status="failed", error=bindparam("b_reason")),
+                    [{"ext": ext, "b_reason": reason} for ext, reason in failed],
                 )
 
     def queued(self, portal: str, source: str, limit: int) -> list[Registration]:

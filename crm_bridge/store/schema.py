@@ -1,6 +1,7 @@
-"""Tables of the state store's core component (version ``CORE_VERSION``): key-value state, rate-limit
+"""Tables of the state store's core: key-value state, rate-limit
 buckets, locks, id bindings, sync cursors, replicated partners/leads/deals, strategy state, tier history,
-outbox and audit log. Every business table is keyed by ``portal`` (which CRM instance)."""
+outbox and audit log. Every business table is keyed by ``portal`` (which CRM instance).
+Changing a table means an Alembic revision too (see ``crm_bridge.store``)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ from sqlalchemy import (
 )
 
 from crm_bridge.store.types import JsonText, UtcDateTime, money
-
-CORE_VERSION = 3  # 2: budget_spend; 3: sync_cursors.resume (a backfill's position when it stopped midway)
 
 metadata = MetaData()
 

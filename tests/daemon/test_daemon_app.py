@@ -74,7 +74,9 @@ def test_the_daemon_serves_intake_health_and_metrics_while_its_jobs_run(
         fake_clock.advance(2)  # past the linger: the writer sends the lone lead without a fuller batch
         status: dict[str, object] = {}
         for _ in range(int(WAIT / 0.05)):  # the writer drains in the background
-            status = requests.get(f"{url}{queued['status_url']}", headers={"X-Api-Key": key}, timeout=WAIT).json()
+            status = requests.get(
+                f"{url}{queued['status_url']}", headers={"X-Api-Key": key}, timeout=WAIT
+            ).json()
             if status["status"] == "created":
                 break
             daemon.stopping.wait(0.05)
@@ -124,7 +126,7 @@ def test_the_distribute_job_counts_leads_per_manager(app: App, fake_clock: FakeC
     engine = Engine(app, metrics=metrics)
     engine.sync()
     engine.distribute()
-    assert metrics.leads_distributed_total.value(manager="ivan") == 1
+    assert metrics.value("crm_bridge_leads_distributed_total", manager="ivan") == 1
 
 
 def test_a_configured_report_job_writes_each_format_and_tells_the_head(
@@ -190,8 +192,8 @@ def test_a_refused_assignment_fails_the_distribute_job_in_the_cycle_healthz_and_
     ok, health = daemon.health()
     job = health["jobs"]["distribute"]
     assert job["failures"] == 1 and "unknown user '7'" in job["last_error"]
-    assert metrics.leads_refused_total.value() == 1
-    assert 'crm_bridge_job_runs_total{job="distribute",outcome="error"} 1' in metrics.render()
+    assert metrics.value("crm_bridge_leads_refused_total") == 1
+    assert 'crm_bridge_job_runs_total{job="distribute",outcome="error"} 1' in metrics.render().decode()
     fake.add_user("7", "Иван")
     assert daemon.runners["distribute"]()
     assert fake.state.leads[lead.crm_id].manager_user_id == "7"

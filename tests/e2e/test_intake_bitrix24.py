@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from test_engine_bitrix24 import cli, config_text
 
 from crm_bridge.bootstrap import bootstrap
 from crm_bridge.config import load_settings
@@ -27,7 +28,6 @@ from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.intake_api import IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
-from test_engine_bitrix24 import cli, config_text
 
 SETUP_REQUESTS = 3  # reading the layout (cached after provision), the partner lookup: a small constant
 
@@ -60,7 +60,9 @@ def partners(sandbox: Sandbox, config: Path, count: int) -> list[str]:
 
 def write_rows(path: Path, partner_ids: list[str], n: int) -> Path:
     lines = ["partner_id;customer_name;email;phone;tax_id;amount;comment"]
-    lines += [f"{partner_ids[i % len(partner_ids)]};Клиент {i};c{i}@example.ru;;;{100 + i};" for i in range(n)]
+    lines += [
+        f"{partner_ids[i % len(partner_ids)]};Клиент {i};c{i}@example.ru;;;{100 + i};" for i in range(n)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
     return path
 

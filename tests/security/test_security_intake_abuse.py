@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 import requests
 
-from crm_bridge.daemon.app import intake_endpoint, openapi_document
-from crm_bridge.daemon.server import DaemonHttpServer, HttpApp
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
@@ -24,6 +22,8 @@ from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store
+from crm_bridge.web import WebContext, create_app
+from crm_bridge.web.server import WebServer
 
 PORTAL = "fake:test"
 LEAD = {"customer_name": "ООО Ромашка", "email": "ivan@romashka.ru"}
@@ -63,13 +63,8 @@ def test_an_address_failing_too_often_gets_429_with_retry_after_even_for_a_good_
     api: tuple[IntakeApi, str, BridgeMetrics], fake_clock: FakeClock
 ) -> None:
     intake, key, metrics = api
-    app = HttpApp(
-        health=lambda: (True, {}),
-        metrics=metrics.render,
-        openapi=openapi_document(),
-        intake=intake_endpoint(intake),
-    )
-    with DaemonHttpServer("127.0.0.1", 0, app) as server:
+    app = create_app(WebContext(metrics=metrics, intake=intake))
+    with WebServer(app, "127.0.0.1", 0) as server:
         bad = [post(server.url, f"cbk_{'x' * 12}_{'y' * 43}").status_code for _ in range(3)]
         held = post(server.url, key)
         text = requests.get(f"{server.url}/metrics", timeout=10).text
@@ -80,8 +75,9 @@ def test_an_address_failing_too_often_gets_429_with_retry_after_even_for_a_good_
     assert held.status_code == 429 and held.json()["error"] == "too_many_attempts"
     assert 1 <= int(held.headers["Retry-After"]) <= 100
     assert after.status_code == 202, after.text
-    assert 'crm_bridge_intake_auth_refused_total{outcome="unauthorized"} 3' in text
-    assert 'crm_bridge_intake_auth_refused_total{outcome="throttled"} 1' in text
+    assert 'crm_bridge_intake_auth_refused_total{outcome="unauthorized"} 3.0' in text
+    assert 'crm_bridge_intake_auth_refused_total{outcome="throttled"} 1.0' in text
+    assert 'crm_bridge_intake_requests_total{outcome="unauthorized"} 3.0' in text
 
 
 def test_a_key_id_guessed_from_many_addresses_is_held_back_and_other_keys_are_not(

@@ -150,7 +150,10 @@ def test_a_lost_answer_in_the_writer_is_looked_up_and_the_lead_is_created_once(
     key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
     intake = api(crm, store, fake_clock)
     for n in range(3):
-        assert intake.submit(key, {"customer_name": f"Клиент {n}", "email": f"c{n}@x.ru"}, str(n)).kind == "accepted"
+        assert (
+            intake.submit(key, {"customer_name": f"Клиент {n}", "email": f"c{n}@x.ru"}, str(n)).kind
+            == "accepted"
+        )
     crm.failures.fail_next("transient", method="send_leads", when="after")
     report = drain(intake, fake_clock)
     assert (report.handled, report.uncertain, report.created) == (3, 3, 3)

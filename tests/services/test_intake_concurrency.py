@@ -44,7 +44,12 @@ def test_partners_racing_for_one_customer_get_exactly_one_winner_each_time(
         lock = threading.Lock()
 
         def submit(
-            key: str, skew: int, round_: int = round_, barrier: threading.Barrier = barrier
+            key: str,
+            skew: int,
+            round_: int = round_,
+            barrier: threading.Barrier = barrier,
+            kinds: list[tuple[str, bool]] = kinds,
+            lock: threading.Lock = lock,
         ) -> None:
             # each racer its own service and clock (read before the race, a little apart, as requests
             # in several threads or processes read it), the store shared

@@ -309,5 +309,5 @@ def test_an_import_right_after_provision_looks_partners_up_in_the_crm_once_and_s
     rows = [f"{fresh[i % 3].crm_id};Клиент {i};c{i}@x.ru;;;;" for i in range(120)]
     report = import_csv(write_csv(tmp_path, rows), service(crm, store), now=fake_clock())
     assert report.count("created") == 120 and crm.calls["find_partners"] == 1
-    assert crm.calls["create_leads"] == crm.calls["find_leads"] == 0 and crm.calls["send_leads"] == 1
+    assert crm.calls["create_leads"] == crm.calls["find_leads"] == 0 and crm.calls["send_leads"] == 3
     assert {p.crm_id for p in store.partners(PORTAL)} >= {p.crm_id for p in fresh}

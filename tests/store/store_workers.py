@@ -49,3 +49,14 @@ def take_all_many(url: str, attempts: int, now: float) -> int:
         return sum(store.bucket.take_all(buckets, now) == 0.0 for _ in range(attempts))
     finally:
         store.close()
+
+
+def open_and_report(url: str) -> str:
+    """Open (and so migrate) the store; return the revision it is at."""
+    from crm_bridge.store.migrate import current
+
+    store = open_store(url)
+    try:
+        return current(store.engine) or ""
+    finally:
+        store.close()

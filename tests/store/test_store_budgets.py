@@ -4,13 +4,16 @@ budgets, in the state store, across processes."""
 from __future__ import annotations
 
 import multiprocessing
+from datetime import UTC, datetime
 
 import pytest
 import store_workers
+from legacy_store import build_legacy_store
 from sqlalchemy import text
 
 from crm_bridge.ports import Bucket
 from crm_bridge.store import Store, open_store
+from crm_bridge.store.db import make_engine
 
 DAY = 86_400.0
 NOON = 1_764_158_400.0  # 12:00 UTC
@@ -54,15 +57,17 @@ def test_the_ledger_returns_recent_spending_in_order_and_forgets_the_old(store: 
 
 
 def test_a_version_1_state_store_gets_the_ledger_when_opened(store_url: str) -> None:
-    first = open_store(store_url)
-    first.kv("ns").set("kept", {"a": 1})
-    with first.engine.begin() as conn:
-        conn.execute(text("DROP TABLE budget_spend"))
-        conn.execute(text("UPDATE schema_version SET version = 1 WHERE component = 'core'"))
-    first.close()
+    build_legacy_store(store_url, core=1)  # the old release's code path, rewound to core 1
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO kv_entries (namespace, key, value, updated_at) VALUES ('ns', 'kept', :v, :at)"),
+            {"v": '{"a":1}', "at": datetime(2026, 1, 1, tzinfo=UTC)},
+        )
+    engine.dispose()
     again = open_store(store_url)
     try:
-        assert [(m.component, m.before, m.after) for m in again.migrations if m.changed] == [("core", 1, 3)]
+        assert again.migration is not None and again.migration.legacy == {"core": 1, "engine": 2}
         again.ledger.spend([("k", 1.0, 2.0)], forget_before=0.0)
         assert again.ledger.spent(["k"], since=0.0) == {"k": [(1.0, 2.0)]}
         assert again.kv("ns").get("kept") == {"a": 1}

@@ -8,13 +8,14 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, text, update
+from legacy_store import build_legacy_store
+from sqlalchemy import insert
 
 from crm_bridge.store import Store, open_store
+from crm_bridge.store.db import make_engine
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
-from crm_bridge.store.engine_schema import tier_pending, tier_pending_open
+from crm_bridge.store.engine_schema import tier_pending
 from crm_bridge.store.engine_tiers import TierPendingRepository
-from crm_bridge.store.migrate import schema_version
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WRITERS = 6
@@ -78,8 +79,9 @@ def test_concurrent_distributions_keep_one_assignment_per_lead(store_url: str) -
 
 
 def test_an_engine_schema_of_version_1_is_upgraded_keeping_the_newest_open_move(store_url: str) -> None:
-    with open_store(store_url) as store, store.engine.begin() as conn:
-        tier_pending_open.drop(conn)
+    build_legacy_store(store_url, engine=1)  # the old release's code path, rewound to engine 1
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
         for n in range(3):
             conn.execute(
                 insert(tier_pending).values(
@@ -92,9 +94,7 @@ def test_an_engine_schema_of_version_1_is_upgraded_keeping_the_newest_open_move(
                     effective_at=NOW,
                 )
             )
-        conn.execute(update(schema_version).where(schema_version.c.component == "engine").values(version=1))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE engine_tier_pending ALTER COLUMN status TYPE VARCHAR(16)"))
+    engine.dispose()
 
     with open_store(store_url) as store:
         repo = TierPendingRepository(store.engine)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from legacy_store import build_legacy_store
 from sqlalchemy import text
 
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
 from crm_bridge.store import open_store
-from crm_bridge.store.migrate import versions
+from crm_bridge.store.db import make_engine
+from crm_bridge.store.migrate import current, head
 
 PORTAL = "bitrix24:example"
 AT = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -24,9 +26,9 @@ def test_a_resume_position_is_stored_with_the_cursor_and_cleared_by_the_finished
 
 
 def test_a_store_of_core_schema_1_gets_the_resume_column_and_keeps_its_cursors(store_url: str) -> None:
-    with open_store(store_url) as store, store.engine.begin() as conn:  # rewind to schema 1
-        conn.execute(text("ALTER TABLE sync_cursors DROP COLUMN resume"))
-        conn.execute(text("UPDATE schema_version SET version = 1 WHERE component = 'core'"))
+    build_legacy_store(store_url, core=1)  # the old release's code path, rewound to core 1
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO sync_cursors (portal, entity, modified_at, last_id) "
@@ -34,9 +36,10 @@ def test_a_store_of_core_schema_1_gets_the_resume_column_and_keeps_its_cursors(s
             ),
             {"p": PORTAL, "at": AT.replace(tzinfo=None) if "sqlite" in store_url else AT},
         )
+    engine.dispose()
 
     with open_store(store_url) as store:
-        core = next(m for m in store.migrations if m.component == "core")
-        assert (core.before, core.after) == (1, 3) and versions(store.engine)["core"] == 3
+        assert store.migration is not None and store.migration.legacy == {"core": 1, "engine": 2}
+        assert current(store.engine) == head()
         kept = store.get_cursor(PORTAL, Entity.LEAD)
         assert kept is not None and (kept.last_id, kept.resume) == ("37", "")

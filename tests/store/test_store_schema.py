@@ -1,30 +1,52 @@
-"""Opening the state store: schema created on an empty database, a no-op on an existing one, upgraded
-step by step, refused when written by a newer crm-bridge; SQLite runs in WAL mode."""
+"""Opening the state store: Alembic creates the schema on an empty database, changes nothing on one at
+head, adopts a database created by the release before Alembic (core 3 / engine 2, and older) keeping
+its rows, refuses one written by a newer crm-bridge, and two processes starting at once both succeed;
+SQLite runs in WAL mode."""
 
 from __future__ import annotations
 
+import multiprocessing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, inspect, text
+import store_workers
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from legacy_store import build_legacy_store
+from sqlalchemy import inspect, text
 
 from crm_bridge.errors import StateError
-from crm_bridge.store import Component, open_store
-from crm_bridge.store.migrate import DEFAULT_COMPONENTS, versions
+from crm_bridge.store import engine_schema, open_store, schema
+from crm_bridge.store.db import make_engine
+from crm_bridge.store.migrate import current, head, pending
 
 NOW_TABLES = {"kv_entries", "bindings", "sync_cursors", "leads", "deals", "partners", "outbox", "audit_log"}
+AT = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
-def test_an_empty_database_gets_every_table_and_its_version(store_url: str) -> None:
+def schema_differences(url: str) -> list[object]:
+    """What Alembic's autogenerate would change to make the database match today's MetaData."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(ctx, [schema.metadata, engine_schema.metadata]))
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_database_gets_every_table_at_the_newest_revision(store_url: str) -> None:
     store = open_store(store_url)
     try:
-        assert all(m.before is None for m in store.migrations)
+        assert store.migration is not None and store.migration.before is None
+        assert store.migration.after == head() == current(store.engine)
         tables = set(inspect(store.engine).get_table_names())
-        assert NOW_TABLES <= tables
-        assert "engine_intake_registrations" in tables
-        assert versions(store.engine) == {c.name: c.version for c in DEFAULT_COMPONENTS}
+        assert NOW_TABLES <= tables and "engine_intake_registrations" in tables
+        assert "schema_version" not in tables
     finally:
         store.close()
+    assert schema_differences(store_url) == []  # the revisions build exactly what the code declares
 
 
 def test_opening_an_existing_database_again_changes_nothing(store_url: str) -> None:
@@ -33,54 +55,104 @@ def test_opening_an_existing_database_again_changes_nothing(store_url: str) -> N
     first.close()
     again = open_store(store_url)
     try:
-        assert [m.changed for m in again.migrations] == [False] * len(DEFAULT_COMPONENTS)
+        assert again.migration is not None and not again.migration.changed
         assert again.kv("ns").get("kept") == {"a": 1}
+        assert pending(again.engine) == []
     finally:
         again.close()
 
 
-def _component(version: int, upgrades: dict[int, object] | None = None) -> Component:
-    md = MetaData()
-    columns = [Column("id", Integer, primary_key=True), Column("name", String(20))]
-    if version >= 2:
-        columns.append(Column("note", String(50)))
-    Table("extra_things", md, *columns)
-    return Component("extra", md, version, upgrades or {})  # type: ignore[arg-type]
+def _seed_old_rows(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO kv_entries (namespace, key, value, updated_at) VALUES ('ns', 'kept', :v, :at)"),
+            {"v": '{"a":1}', "at": AT},
+        )
+        for n in range(2):  # two open moves of one partner: possible before engine 2
+            conn.execute(
+                text(
+                    "INSERT INTO engine_tier_pending (portal, partner_id, to_tier, reason, status, "
+                    "started_at, effective_at) VALUES ('p', '101', :t, '', 'grace', :at, :at)"
+                ),
+                {"t": f"t{n}", "at": AT},
+            )
+    engine.dispose()
 
 
-def _add_note(conn: Connection) -> None:
-    conn.execute(text("ALTER TABLE extra_things ADD COLUMN note VARCHAR(50)"))
+@pytest.mark.parametrize(("core", "engine"), [(3, 2), (1, 1), (2, 1)])
+def test_a_store_of_the_release_before_alembic_is_adopted_with_its_rows(
+    store_url: str, core: int, engine: int
+) -> None:
+    build_legacy_store(store_url, core=core, engine=engine)
+    if engine == 1:
+        _seed_old_rows(store_url)
+    else:
+        _seed_old_rows_kv_only(store_url)
+    with open_store(store_url) as store:
+        assert store.migration is not None
+        assert store.migration.legacy == {"core": core, "engine": engine}
+        assert current(store.engine) == head()
+        assert "schema_version" not in inspect(store.engine).get_table_names()
+        assert store.kv("ns").get("kept") == {"a": 1}
+        if engine == 1:
+            with store.engine.connect() as conn:
+                statuses = conn.execute(text("SELECT status FROM engine_tier_pending ORDER BY id")).scalars()
+                assert list(statuses) == ["cancelled", "grace"]  # the newest open move kept
+    assert schema_differences(store_url) == []  # the same schema as a store created today
+    with open_store(store_url) as again:
+        assert again.migration is not None and not again.migration.changed
 
 
-def test_an_older_component_is_upgraded_step_by_step_keeping_its_rows(store_url: str) -> None:
-    v1 = open_store(store_url, components=[*DEFAULT_COMPONENTS, _component(1)])
-    with v1.engine.begin() as conn:
-        conn.execute(text("INSERT INTO extra_things (id, name) VALUES (1, 'kept')"))
-    v1.close()
-    v2 = open_store(store_url, components=[*DEFAULT_COMPONENTS, _component(2, {2: _add_note})])
-    try:
-        extra = [m for m in v2.migrations if m.component == "extra"][0]
-        assert (extra.before, extra.after) == (1, 2)
-        with v2.engine.connect() as conn:
-            assert conn.execute(text("SELECT name, note FROM extra_things")).one() == ("kept", None)
-        assert versions(v2.engine)["extra"] == 2
-    finally:
-        v2.close()
-
-
-def test_a_missing_upgrade_step_refuses_to_open_and_leaves_the_version(store_url: str) -> None:
-    open_store(store_url, components=[*DEFAULT_COMPONENTS, _component(1)]).close()
-    with pytest.raises(StateError, match="no upgrade step of the extra schema to version 2"):
-        open_store(store_url, components=[*DEFAULT_COMPONENTS, _component(2)])
-    check = open_store(store_url)
-    assert versions(check.engine)["extra"] == 1
-    check.close()
+def _seed_old_rows_kv_only(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO kv_entries (namespace, key, value, updated_at) VALUES ('ns', 'kept', :v, :at)"),
+            {"v": '{"a":1}', "at": AT},
+        )
+    engine.dispose()
 
 
 def test_a_database_from_a_newer_crm_bridge_is_refused_with_advice(store_url: str) -> None:
-    open_store(store_url, components=[*DEFAULT_COMPONENTS, _component(2)]).close()
-    with pytest.raises(StateError, match="newer than this crm-bridge knows.*upgrade crm-bridge"):
-        open_store(store_url, components=[*DEFAULT_COMPONENTS, _component(1)])
+    open_store(store_url).close()
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    with pytest.raises(StateError, match="does not know.*newer crm-bridge; upgrade crm-bridge"):
+        open_store(store_url)
+
+
+def test_a_pre_alembic_store_newer_than_the_last_hand_written_versions_is_refused(store_url: str) -> None:
+    build_legacy_store(store_url)
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE schema_version SET version = 4 WHERE component = 'core'"))
+    engine.dispose()
+    with pytest.raises(StateError, match="newer than this crm-bridge knows"):
+        open_store(store_url)
+    engine = make_engine(store_url)
+    try:  # refused without a change
+        assert "schema_version" in inspect(engine).get_table_names() and current(engine) is None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_processes_starting_at_once_migrate_once_and_all_open(store_url: str, legacy: bool) -> None:
+    if legacy:
+        build_legacy_store(store_url, core=1, engine=1)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        revisions = pool.map(store_workers.open_and_report, [store_url] * 3)
+    assert revisions == [head()] * 3
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_files_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
