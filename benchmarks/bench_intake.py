@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import socket
 import sqlite3
 import statistics
@@ -136,9 +137,9 @@ def import_phase(
     control(server.base, "requests", "DELETE")
     if faults:
         control(server.base, "faults", "POST", faults)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     done = cli(cfg, "intake", "import", str(csv_path))
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
     control(server.base, "faults", "DELETE")
     log = control(server.base, "requests")["requests"]
     made = [d for d in deals_with_prefix(server.base, "csv:") if d not in before]
@@ -146,6 +147,7 @@ def import_phase(
     return {
         "rc": done.returncode,
         "wall": wall,
+        "cpu": cpu,
         "requests": len(log),
         "refused": sum(1 for r in log if r["status"] not in (0, 200)),
         "resets": lost_answers,
@@ -154,6 +156,12 @@ def import_phase(
         "dup": len(made) - len(set(made)),
         "out": done.stdout[-600:] + done.stderr[-600:],
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes: the import's own work."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -291,7 +299,8 @@ def main() -> None:
                 ratio = r["wall"] / bound if bound else float("nan")
                 rows.append(
                     f"| {label} | {r['requests']} (ceil(N/50) = {formula}) | {r['wall']:.1f} s | "
-                    f"{bound:.1f} s | **{ratio:.2f}** | resets {r['resets']}, rc {r['rc']}, "
+                    f"{bound:.1f} s | **{ratio:.2f}** (crm-bridge CPU {r['cpu']:.1f} s) | "
+                    f"resets {r['resets']}, rc {r['rc']}, "
                     f"lost {r['lost']}, dup {r['dup']} |"
                 )
                 if r["rc"] != 0:
@@ -308,6 +317,8 @@ def main() -> None:
             )
         finally:
             server.stop()
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at the end")
     print("| phase | requests (formula) | wall | bound | ratio | exactly once |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
