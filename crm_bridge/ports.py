@@ -147,6 +147,9 @@ class WriteOutcome:
     crm_id: str | None
     created: bool = False
     error: str | None = None  # non-secret reason when this item failed
+    # The request carrying this item was sent but its answer was lost (timeout, reset, 5xx): the CRM
+    # may or may not have done the write. Look it up by external id before writing it again.
+    uncertain: bool = False
 
     @property
     def ok(self) -> bool:
@@ -236,6 +239,32 @@ class RecordWriter(Protocol):
 
 
 @runtime_checkable
+class LeadIntakeWriter(Protocol):
+    """The partner-lead intake's write path: creates at the CRM's full batch size without a lookup
+    first, lookups only where an earlier write is uncertain, and partners looked up by id. The caller
+    (``services.intake``) keeps, in the state store, which drafts were ever sent."""
+
+    def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        """Create leads never sent to the CRM before, without looking them up first, packed in the
+        CRM's largest batches. One outcome per draft, in order. A request whose answer was lost after
+        it was sent (timeout, connection reset, 5xx) gives each of its drafts ``uncertain=True`` and
+        does not raise; refusals come back as ``error``. Raises only when nothing can go on (auth,
+        the layout missing)."""
+        ...
+
+    def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:
+        """External id -> CRM id of the leads crm-bridge created with these ids (the oldest when a
+        duplicate slipped in), packed as the CRM allows. Raises CrmRetriableError when the CRM cannot
+        answer."""
+        ...
+
+    def find_partners(self, crm_ids: Sequence[str]) -> dict[str, Partner]:
+        """Those of ``crm_ids`` that are partners in the CRM (a company carrying the partner type),
+        read in batches; ids that are no company or no partner are absent."""
+        ...
+
+
+@runtime_checkable
 class TaskSink(Protocol):
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[WriteOutcome]:
         """Create tasks for CRM users, bound to a record, idempotently by ``external_id``."""
@@ -277,6 +306,7 @@ class CrmAdapter(
     FunnelAdmin,
     RecordSource,
     RecordWriter,
+    LeadIntakeWriter,
     TaskSink,
     NotificationSink,
     PartnerFieldWriter,

@@ -36,7 +36,11 @@ def import_(obj: CliContext, csv_file: Path) -> None:
 
     Bad rows go to FILE.rejects.csv next to it with their row number and reason; good rows go
     through. Running the import again never creates a lead twice. Exit status 1 when rows were
-    rejected."""
+    rejected.
+
+    Leads go in the CRM's largest batches without a lookup first; when the CRM's answer to a batch is
+    lost (timeout, reset, 5xx), its leads are looked up by external id at once and the missing ones
+    created, so the import finishes in one run ("answers lost, looked up and finished")."""
     from crm_bridge.daemon.cycle import make_notifier
     from crm_bridge.daemon.engine import Engine
     from crm_bridge.services.intake_import import import_csv
@@ -64,9 +68,41 @@ def import_(obj: CliContext, csv_file: Path) -> None:
     table.add_row(t["import_existing"], str(report.count("existing")))
     table.add_row(t["import_conflicts"], str(report.conflicts))
     table.add_row(t["import_rejected"], str(len(report.rejects)))
+    table.add_row(t["import_uncertain"], str(report.uncertain))
+    if report.unresolved:
+        table.add_row(t["import_unresolved"], str(report.unresolved))
     obj.console.print(table)
+    if report.unresolved:
+        obj.console.print(t["import_unresolved_hint"].format(count=report.unresolved))
     if report.rejects_file is not None:
         obj.console.print(t["import_rejects_file"].format(path=escape(str(report.rejects_file))))
+        raise click.exceptions.Exit(1)
+
+
+@command.command("drain")
+@click.pass_obj
+def drain(obj: CliContext) -> None:
+    """Create the leads partners submitted through the API that are still queued, now, and exit.
+
+    The daemon's intake writer does this continuously; use it when the daemon is stopped. Safe beside
+    a running daemon (one writer at a time) and after a crash (uncertain leads are looked up first)."""
+    from datetime import timedelta
+
+    from crm_bridge.daemon.cycle import make_notifier
+    from crm_bridge.daemon.engine import Engine
+
+    app = obj.app()
+    engine = Engine(app, notifier=make_notifier(app))
+    service = engine.intake_service()
+    with app.store.locks.lock(f"intake-writer:{app.portal}", timeout=60):
+        report = service.drain(now=app.clock(), linger=timedelta(0))
+    t = words("console", str(app.settings.locale))
+    obj.console.print(
+        t["drain_summary"].format(
+            handled=report.handled, created=report.created, failed=report.failed, uncertain=report.uncertain
+        )
+    )
+    if report.failed or report.unresolved:
         raise click.exceptions.Exit(1)
 
 

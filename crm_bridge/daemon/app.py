@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from crm_bridge.bootstrap import App
 from crm_bridge.daemon.engine import Engine
+from crm_bridge.daemon.intake_writer import IntakeWriter
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.daemon.scheduler import Daemon
 from crm_bridge.errors import CrmBridgeError
@@ -63,7 +64,11 @@ def crm_check(app: App, ttl: float = CRM_READY_TTL) -> Callable[[], str | None]:
 
 
 def build_web_context(
-    app: App, metrics: BridgeMetrics, engine: Engine, health: Callable[[], tuple[bool, dict[str, Any]]]
+    app: App,
+    metrics: BridgeMetrics,
+    engine: Engine,
+    health: Callable[[], tuple[bool, dict[str, Any]]],
+    writer: IntakeWriter | None = None,
 ) -> WebContext:
     settings = app.settings
     api = IntakeApi(
@@ -81,7 +86,7 @@ def build_web_context(
         health=health,
         ready_checks={"store": store_check(app), "crm": crm_check(app)},
         max_body=settings.intake.max_body_kb * 1024,
-        services={"engine": engine},
+        services={"engine": engine, "intake_writer": writer},
     )
 
 
@@ -116,8 +121,13 @@ def build_daemon(
             return False, {**body, "status": "degraded", "store": redact(str(exc))}
         return ok, body
 
+    writer: IntakeWriter | None = None
     if http:
-        ctx = build_web_context(app, metrics, engine, health)
+        drain_service = engine.intake_service()
+        writer = IntakeWriter(
+            lambda: engine.drain_intake(drain_service), stopping=stopping, observer=metrics, redact=redact
+        )
+        ctx = build_web_context(app, metrics, engine, health, writer)
         web = create_app(ctx, routers=routers)
         from crm_bridge.web.portal import mount_portal, portal_context
 
@@ -140,6 +150,7 @@ def build_daemon(
         http=server,
         stop_timeout=stop_timeout,
         stopping=stopping,
+        background=[writer] if writer is not None else [],
     )
     daemon_ref.append(daemon)
     return daemon

@@ -14,6 +14,7 @@ from typing import Any
 from crm_bridge.bootstrap import App
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.model import FunnelKey, StageKind
+from crm_bridge.errors import StateError
 from crm_bridge.security.files import write_private
 from crm_bridge.services.distribute import (
     AssignmentsRefused,
@@ -23,7 +24,7 @@ from crm_bridge.services.distribute import (
     team_from_settings,
 )
 from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
-from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
+from crm_bridge.services.intake import DrainReport, IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify_message import notice
@@ -34,6 +35,7 @@ from crm_bridge.services.tiers_apply import TierFunnel
 
 log = logging.getLogger("crm_bridge.engine")
 
+WRITER_LOCK_WAIT = 1.0  # seconds a replica waits for the intake writer lock before leaving it be
 JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "notify", "report")
 
 
@@ -190,6 +192,19 @@ class Engine:
             curators=self.team.curators,
             notifier=self._notify,
         )
+
+    def drain_intake(self, service: IntakeService | None = None) -> DrainReport:
+        """Create the API's queued leads in the CRM (one process at a time: the writer lock; a
+        replica that finds it held leaves the queue to the holder)."""
+        app = self.app
+        service = service or self.intake_service()
+        try:
+            with app.store.locks.lock(f"intake-writer:{app.portal}", timeout=WRITER_LOCK_WAIT):
+                return service.drain(now=app.clock())
+        except StateError as exc:
+            if "held by another" in str(exc):
+                return DrainReport()
+            raise
 
     def run_once(self, enabled: Callable[[str], bool] = lambda name: True) -> dict[str, object]:
         """Run every enabled job once, in ``JOB_ORDER``; results by job name. A job's CrmBridgeError

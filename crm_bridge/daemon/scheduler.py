@@ -8,10 +8,10 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
@@ -39,6 +39,14 @@ def trigger_for(schedule: JobSchedule, tz: ZoneInfo) -> BaseTrigger:
     return trigger
 
 
+class Background(Protocol):
+    """A thread the daemon starts after the scheduler and stops before the HTTP port."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 30.0) -> None: ...
+
+
 class Daemon:
     """Runs ``runners`` on their ``schedules`` and serves ``http`` until stopped.
 
@@ -55,7 +63,9 @@ class Daemon:
         stop_timeout: float = 30.0,
         stopping: threading.Event | None = None,
         now: Callable[[], datetime] | None = None,
+        background: Sequence[Background] = (),
     ) -> None:
+        self.background = list(background)  # threads beside the jobs (the intake writer)
         self.runners = dict(runners)
         self._schedules = dict(schedules)
         self._tz = tz
@@ -88,6 +98,8 @@ class Daemon:
                 **extra,
             )
         self._scheduler.start()
+        for worker in self.background:
+            worker.start()
         if self.http is not None:
             self.http.start()
         log.info("daemon started: jobs %s", ", ".join(j.id for j in self._scheduler.get_jobs()) or "none")
@@ -118,6 +130,8 @@ class Daemon:
         deadline = time.monotonic() + self.stop_timeout
         while any(r.status.running for r in self.runners.values()) and time.monotonic() < deadline:
             time.sleep(0.05)
+        for worker in self.background:
+            worker.stop(max(0.0, deadline - time.monotonic()))
         clean = not any(r.status.running for r in self.runners.values())
         self._stopped.set()
         if clean:

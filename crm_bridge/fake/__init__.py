@@ -24,7 +24,7 @@ from typing import TypeVar
 from crm_bridge.capabilities import Capabilities
 from crm_bridge.domain.layout import ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner, PartnerType
-from crm_bridge.errors import CrmValidationError, NotFound
+from crm_bridge.errors import CrmRetriableError, CrmValidationError, NotFound
 from crm_bridge.fake import layout, records
 from crm_bridge.fake.failures import FailureInjector
 from crm_bridge.fake.state import LEAD_FUNNEL, FakeClock, FakeState
@@ -130,6 +130,38 @@ class FakeCRM:
     # RecordWriter
     def create_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
         return self._batch("create_leads", drafts, lambda d: records.create_lead(self.state, d, self.clock()))
+
+    # LeadIntakeWriter
+    def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        """No lookup first: a draft whose external id exists already is refused (strict), so a caller
+        resending a lead it should have looked up is caught. One call (one "request") per
+        ``capabilities.write_batch`` drafts, as an adapter packs them; a failed call (injected: before
+        or after the write) makes every draft of it uncertain, as an adapter's lost answer does."""
+        size = max(1, self.capabilities.write_batch)
+        out: list[WriteOutcome] = []
+        for start in range(0, len(drafts), size):
+            part = drafts[start : start + size]
+            try:
+                out += self._batch(
+                    "send_leads", part, lambda d: records.send_lead(self.state, d, self.clock())
+                )
+            except CrmRetriableError as exc:
+                out += [WriteOutcome(d.external_id, None, error=exc.message, uncertain=True) for d in part]
+        return out
+
+    def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:
+        def run() -> dict[str, str]:
+            found = (self.state.by_external_id(Entity.LEAD, ext) for ext in dict.fromkeys(external_ids))
+            return {lead.external_id: lead.crm_id for lead in found if lead is not None and lead.external_id}
+
+        return self._call("find_leads", run)
+
+    def find_partners(self, crm_ids: Sequence[str]) -> dict[str, Partner]:
+        def run() -> dict[str, Partner]:
+            found = (self.state.partners.get(i) for i in dict.fromkeys(crm_ids))
+            return {p.crm_id: p for p in found if p is not None}
+
+        return self._call("find_partners", run)
 
     def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
         return self._batch("create_deals", drafts, lambda d: records.create_deal(self.state, d, self.clock()))

@@ -99,6 +99,11 @@ def create_lead(state: FakeState, draft: LeadDraft, now: datetime) -> WriteOutco
                 "external id already used by another partner's lead", Entity.LEAD, draft.external_id
             )
         return WriteOutcome(draft.external_id, existing.crm_id, created=False)
+    return send_lead(state, draft, now)
+
+
+def send_lead(state: FakeState, draft: LeadDraft, now: datetime) -> WriteOutcome:
+    """Create without looking up: a repeated external id is refused as a duplicate."""
     lead = insert_lead(
         state,
         partner_id=draft.partner_id,

@@ -22,6 +22,10 @@ class FaultPlan:
     * ``slow_ms`` added to a ``slow_fraction`` of requests (seeded);
     * ``drop_at``: request numbers (1-based, counted from when the plan was set) whose connection is
       closed without an answer; ``drop_fraction`` drops a seeded fraction;
+    * ``drop_after_at`` / ``drop_after_fraction``: the CRM runs the request (and commits its writes), then
+      the connection is reset before the answer goes out — a proxy or load balancer dropping the answer;
+      ``drop_after_match`` (a substring of the request's path or body, e.g. ``crm.deal.add``) limits the
+      fraction to matching requests (request numbers in ``drop_after_at`` always count all requests);
     * ``expire_token_at``: from that request number on, one answer is the CRM's 401 expired token;
     * ``batch_fail``: emulator-specific partial batch failure (e.g. Bitrix24 command keys to fail).
     """
@@ -33,6 +37,9 @@ class FaultPlan:
     slow_fraction: float = 0.0
     drop_at: list[int] = field(default_factory=list)
     drop_fraction: float = 0.0
+    drop_after_at: list[int] = field(default_factory=list)
+    drop_after_fraction: float = 0.0
+    drop_after_match: str = ""
     expire_token_at: int | None = None
     batch_fail: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
@@ -46,11 +53,13 @@ class FaultPlan:
             raise ValueError(
                 f"unknown fault option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        for name in ("sequence", "statuses", "drop_at"):
+        for name in ("sequence", "statuses", "drop_at", "drop_after_at"):
             value = data.get(name, [])
             if not isinstance(value, list) or not all(type(v) is int for v in value):
                 raise ValueError(f"{name} must be a list of integers")
-        for name in ("fraction", "slow_fraction", "drop_fraction", "slow_ms"):
+        if not isinstance(data.get("drop_after_match", ""), str):
+            raise ValueError("drop_after_match must be a string")
+        for name in ("fraction", "slow_fraction", "drop_fraction", "drop_after_fraction", "slow_ms"):
             value = data.get(name, 0.0)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name} must be a number")
@@ -69,6 +78,7 @@ class FaultPlan:
 class FaultDecision:
     status: int = 0  # 0 = no injected status
     drop: bool = False
+    drop_after: bool = False  # run the request, then reset the connection instead of answering
     extra_delay: float = 0.0  # seconds
     expire_token: bool = False
 
@@ -92,13 +102,21 @@ class FaultInjector:
     def clear(self) -> None:
         self.set(FaultPlan())
 
-    def decide(self) -> FaultDecision:
+    def decide(self, described: str = "") -> FaultDecision:
+        """The fault for the next request; ``described`` (its path and body) is what
+        ``drop_after_match`` is searched in."""
         with self._lock:
             self._n += 1
             plan, n = self.plan, self._n
             drop = n in plan.drop_at or (plan.drop_fraction > 0 and self._rng.random() < plan.drop_fraction)
             if drop:
                 return FaultDecision(drop=True)
+            matching = not plan.drop_after_match or plan.drop_after_match in described
+            drop_after = n in plan.drop_after_at or (
+                plan.drop_after_fraction > 0 and matching and self._rng.random() < plan.drop_after_fraction
+            )
+            if drop_after:
+                return FaultDecision(drop_after=True)
             delay = 0.0
             if plan.slow_ms and (plan.slow_fraction >= 1.0 or self._rng.random() < plan.slow_fraction):
                 delay = plan.slow_ms / 1000.0

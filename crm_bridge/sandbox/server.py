@@ -195,7 +195,10 @@ class Sandbox:
         if request.path.startswith(CONTROL_PREFIX):
             return self._control(request)
         started = time.monotonic()
-        decision = self.faults.decide()
+        described = ""
+        if self.faults.plan.drop_after_match:
+            described = request.path + " " + request.body.decode("utf-8", "replace")
+        decision = self.faults.decide(described)
         if decision.drop:
             response = SandboxResponse(status=0, drop_connection=True)
         elif decision.expire_token:
@@ -208,6 +211,10 @@ class Sandbox:
             except Exception as exc:  # an emulator bug must look like a CRM 500, and be visible
                 response = self.emulator.error_response(500)
                 response.headers["X-Sandbox-Error"] = type(exc).__name__
+        if decision.drop_after:  # the CRM did the work; the answer never reaches the caller
+            response = SandboxResponse(
+                status=0, drop_connection=True, records=response.records, headers=response.headers
+            )
         delay = self.latency + self.per_record * response.records + decision.extra_delay
         spent = time.monotonic() - started
         if delay > spent:

@@ -1,14 +1,15 @@
 """Partner-lead intake, shared by the HTTP endpoint and the CSV import: deal registration (channel
 conflict) and exactly-once creation of each lead in the CRM's lead funnel.
 
-Per lead, in this order — each step safe to repeat after a crash at any point:
-1. the registration row (with the conflict decision) is written once, keyed by the lead's external
-   id; a rerun finds it and reuses the decision;
-2. a pending binding (portal, lead, external id) is reserved in the store;
-3. ``adapter.create_leads`` creates it, idempotent by external id in the CRM (a retried create finds
-   the half-done record instead of making another);
-4. the binding is bound to the CRM id and the registration marked created; curators are notified of
-   a conflict through the outbox (idempotency key per lead).
+Per wave of leads, in this order — each step safe to repeat after a crash at any point:
+1. partners the store does not know are looked up in the CRM (one batched lookup, cached, saved);
+2. the registrations (with the conflict decision, taken under a lock on the customer's identity) are
+   written once, keyed by the lead's external id; a rerun finds them and reuses the decisions;
+3. ``intake_write.LeadWrites`` creates them in the CRM's largest batches: never-sent ones without a
+   lookup, uncertain ones (sent, never answered for certain) looked up by external id first;
+4. registrations are marked created with the CRM id (and the id binding); curators are notified of a
+   conflict through the outbox (idempotency key per lead).
+The HTTP API only registers (``register``): the daemon's intake writer (``drain``) does step 3 and 4.
 """
 
 from __future__ import annotations
@@ -16,19 +17,43 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
 from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
-from crm_bridge.ports import LeadDraft, RecordWriter, capabilities_of
+from crm_bridge.ports import Entity, LeadDraft, LeadIntakeWriter, RecordPage, RecordWriter, capabilities_of
 from crm_bridge.services.intake_fields import AmountRule, LeadFields
+from crm_bridge.services.intake_write import LeadWrites, WriteResult
 from crm_bridge.services.notify_message import notice
 from crm_bridge.store import Store
 from crm_bridge.store.engine_intake import Registration
 
 log = logging.getLogger("crm_bridge.intake")
+
+WAVE_BATCHES = 20  # CRM batches registered and sent together (the adapter sends them concurrently)
+UNKNOWN_PARTNER_TTL = timedelta(minutes=5)  # how long an id the CRM did not know stays unknown
+LINGER = timedelta(seconds=1)  # how long a queued lead may wait for its CRM batch to fill
+
+
+Registered = tuple[dict[int, "Registration"], dict[int, "IntakeOutcome"]]  # registrations, rejects by index
+
+
+@dataclass
+class DrainReport:
+    """One drain of the intake queue: leads handled, created now, refused, answers lost (looked up),
+    still uncertain (looked up again next round)."""
+
+    handled: int = 0
+    created: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    unresolved: int = 0
+    waiting: bool = False  # young leads wait for a fuller batch: drain again shortly
 
 
 class Notify(Protocol):
@@ -76,8 +101,9 @@ class LeadSubmission:
 
 @dataclass(frozen=True, slots=True)
 class IntakeOutcome:
-    """``status``: created (now), existing (created by an earlier run or request), rejected (bad
-    input: ``error`` says why, nothing written), failed (the CRM refused it: ``error``)."""
+    """``status``: created (now), existing (created by an earlier run or request), queued (registered,
+    the daemon's writer creates it), rejected (bad input: ``error`` says why, nothing written), failed
+    (the CRM refused it: ``error``)."""
 
     submission: LeadSubmission
     status: str
@@ -86,6 +112,7 @@ class IntakeOutcome:
     owner_partner_id: str | None = None
     reason: str = ""
     error: str = ""
+    registration_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -127,7 +154,12 @@ class IntakeService:
         self.country_code = policy.default_phone_country_code
         self._curators = {c.key: c for c in curators}
         self._notifier = notifier
-        self._checkpoint = checkpoint  # tests inject crashes between steps here
+        self._writes = LeadWrites(adapter, self._repo, portal, checkpoint=checkpoint)
+        self._partners: dict[str, Partner] = {}  # partners known by id (store or CRM)
+        self._unknown: dict[str, datetime] = {}  # ids the CRM did not know as partners, until when
+        self.wave_batches = WAVE_BATCHES
+        self.uncertain_writes = 0  # writes of the last submit whose answer was lost (then looked up)
+        self.unresolved = 0  # leads of the last submit still uncertain after every lookup
 
     def submit(
         self,
@@ -137,85 +169,157 @@ class IntakeService:
         progress: Callable[[int], None] | None = None,
     ) -> list[IntakeOutcome]:
         """Register and create ``submissions`` (in order: an earlier one wins a conflict with a later
-        one). Per-lead problems come back as outcomes; CRM outages raise (``CrmRetriableError``) after
-        the leads reserved so far are safe to resume by running again. ``progress`` is told how many
-        submissions each finished batch handled (the CLI's progress bar)."""
+        one). Per-lead problems come back as outcomes; a write whose answer is lost is looked up and
+        finished in this call (``uncertain_writes`` counts them). A CRM outage that even lookups cannot
+        get through raises ``CrmRetriableError``; what was registered so far is safe to resume by
+        running again. ``progress`` is told how many submissions each finished wave handled."""
+        self.uncertain_writes = 0
+        self.unresolved = 0
+        self._resolve_partners([s.partner_id for s in submissions], now)
         outcomes: list[IntakeOutcome] = []
-        size = capabilities_of(self._adapter).write_batch  # leads per create call, as the CRM allows
-        for start in range(0, len(submissions), size):
-            batch = self._batch(submissions[start : start + size], now)
-            outcomes.extend(batch)
-            if progress is not None:
-                progress(len(batch))
+        size = capabilities_of(self._adapter).write_batch * self.wave_batches
+        waves = [submissions[start : start + size] for start in range(0, len(submissions), size)]
+        # The next wave is registered (store only) while this one is with the CRM: the store's work
+        # hides behind the CRM's rate limit instead of adding to it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-register") as pool:
+            ahead: Future[Registered] | None = pool.submit(self._register, waves[0], now) if waves else None
+            for index, subs in enumerate(waves):
+                if ahead is None:
+                    raise AssertionError("invariant broken: every wave is registered ahead")
+                registered = ahead.result()
+                ahead = pool.submit(self._register, waves[index + 1], now) if index + 1 < len(waves) else None
+                batch = self._wave(subs, registered, now)
+                outcomes.extend(batch)
+                if progress is not None:
+                    progress(len(batch))
         return outcomes
 
-    def _batch(self, subs: Sequence[LeadSubmission], now: datetime) -> list[IntakeOutcome]:
-        results: dict[int, IntakeOutcome] = {}
-        to_create: list[tuple[int, LeadSubmission, Registration]] = []
+    def register(self, submissions: Sequence[LeadSubmission], *, now: datetime) -> list[IntakeOutcome]:
+        """Validate and register ``submissions`` without writing to the CRM (the API's queue: the
+        daemon's writer creates them). Outcomes: ``queued`` (or ``existing``/``failed`` for a repeated
+        submission), ``rejected`` with the reason; ``registration_id`` says where to ask later."""
+        self._resolve_partners([s.partner_id for s in submissions], now)
+        known = set(self._repo.registrations(self._portal, [s.external_id for s in submissions]))
+        regs, results = self._register(submissions, now)
+        out: list[IntakeOutcome] = []
+        for index, sub in enumerate(submissions):
+            if index in results:
+                out.append(results[index])
+                continue
+            reg = regs[index]
+            if reg.status == "failed":
+                status = "failed"
+            else:
+                status = "existing" if sub.external_id in known else "queued"
+            out.append(self._outcome(sub, reg, status, error=reg.error or ""))
+        return out
+
+    def drain(
+        self, *, now: datetime, source: str = "api", limit: int | None = None, linger: timedelta = LINGER
+    ) -> DrainReport:
+        """Create queued registrations from ``source`` in the CRM, a wave at a time, until the queue is
+        empty (or ``limit`` leads were handled). Only full CRM batches go while the newest leads are
+        younger than ``linger`` (a burst fills the batches; a lone lead waits at most ``linger``);
+        ``DrainReport.waiting`` then says to call again shortly. The caller holds the store lock
+        ``intake-writer:<portal>`` so that one process drains at a time."""
+        report = DrainReport()
+        batch = capabilities_of(self._adapter).write_batch
+        wave = batch * self.wave_batches
+        while limit is None or report.handled < limit:
+            size = wave if limit is None else min(wave, limit - report.handled)
+            regs = self._repo.queued(self._portal, source, size)
+            full = len(regs) - len(regs) % batch
+            if len(regs) > full and regs[full].registered_at > now - linger:
+                regs = regs[:full]  # a part batch of young leads waits to fill up
+                report.waiting = True
+            if not regs:
+                break
+            self._resolve_partners([r.partner_id for r in regs], now)
+            result = self._writes.write([(reg, self._draft_of(reg)) for reg in regs], now=now)
+            for reg in regs:
+                if reg.external_id in result.created:
+                    self._tell_conflict_reg(reg)
+            report.handled += len(regs)
+            report.created += sum(1 for _, made in result.created.values() if made)
+            report.failed += len(result.failed)
+            report.uncertain += result.uncertain
+            if result.unresolved:
+                report.unresolved += len(result.unresolved)
+                break  # the CRM keeps losing answers: leave the rest for the next round
+            if report.waiting:
+                break
+        return report
+
+    def registration(self, registration_id: int) -> Registration | None:
+        return self._repo.registration_by_id(self._portal, registration_id)
+
+    def _wave(
+        self, subs: Sequence[LeadSubmission], registered: Registered, now: datetime
+    ) -> list[IntakeOutcome]:
+        regs, results = registered
+        items: list[tuple[Registration, LeadDraft]] = []
         for index, sub in enumerate(subs):
-            reg = self._repo.registration(self._portal, sub.external_id)
-            if reg is not None and reg.status == "created":
+            if index in results:
+                continue
+            reg = regs[index]
+            if reg.status == "created":
                 results[index] = self._outcome(sub, reg, "existing")
                 self._tell_conflict(sub, reg)
                 continue
-            if reg is None:
-                reg_or_error = self._register(sub, now)
-                if isinstance(reg_or_error, str):
-                    results[index] = IntakeOutcome(sub, "rejected", error=reg_or_error)
-                    continue
-                reg = reg_or_error
-            self._store.reserve(
-                self._portal, "lead", sub.external_id, content_key(sub.partner_id, sub.fields)
-            )
-            to_create.append((index, sub, reg))
-        self._checkpoint("reserved")
-        if to_create:
-            drafts = [self._draft(sub, reg) for _, sub, reg in to_create]
-            written = self._adapter.create_leads(drafts)
-            self._checkpoint("created")
-            for (index, sub, reg), out in zip(to_create, written, strict=True):
-                if out.ok and out.crm_id:
-                    self._store.bind(self._portal, "lead", sub.external_id, out.crm_id)
-                    self._repo.mark_created(self._portal, sub.external_id, out.crm_id)
-                    results[index] = self._outcome(
-                        sub, reg, "created" if out.created else "existing", out.crm_id
-                    )
-                    self._tell_conflict(sub, reg)
-                else:
-                    error = out.error or "the CRM did not return an id"
-                    self._repo.mark_failed(self._portal, sub.external_id, error)
-                    results[index] = IntakeOutcome(sub, "failed", error=f"CRM refused the lead: {error}")
+            items.append((reg, self._draft(sub, reg)))
+        written = self._writes.write(items, now=now) if items else WriteResult()
+        self.uncertain_writes += written.uncertain
+        self.unresolved += len(written.unresolved)
+        for index, sub in enumerate(subs):
+            if index in results:
+                continue
+            reg = regs[index]
+            ext = sub.external_id
+            if ext in written.created:
+                crm_id, made = written.created[ext]
+                results[index] = self._outcome(sub, reg, "created" if made else "existing", crm_id)
+                self._tell_conflict(sub, reg)
+            elif ext in written.failed:
+                results[index] = IntakeOutcome(
+                    sub, "failed", error=f"CRM refused the lead: {written.failed[ext]}"
+                )
+            else:
+                results[index] = IntakeOutcome(
+                    sub, "failed", error="the CRM's answer was lost repeatedly; run the import again"
+                )
         created = sum(1 for o in results.values() if o.status == "created")
         log.info("intake: %d lead(s), %d created", len(subs), created)
         return [results[i] for i in range(len(subs))]
 
-    def _register(self, sub: LeadSubmission, now: datetime) -> Registration | str:
-        partner = self._partner(sub.partner_id)
-        if partner is None:
-            return (
-                f"partner_id {sub.partner_id}: no such partner in the CRM "
-                "(or not synced yet: run `crm-bridge sync --once`)"
-            )
+    def _register(self, subs: Sequence[LeadSubmission], now: datetime) -> Registered:
+        """Registrations of ``subs`` by index (stored ones reused, new ones decided and stored in one
+        transaction), and outcomes of the rejected ones by index."""
+        rejected: dict[int, IntakeOutcome] = {}
+        stored = self._repo.registrations(self._portal, [s.external_id for s in subs])
+        new: list[Registration] = []
+        for index, sub in enumerate(subs):
+            if sub.external_id in stored:
+                continue
+            reg_or_error = self._new_registration(sub, now)
+            if isinstance(reg_or_error, str):
+                rejected[index] = IntakeOutcome(sub, "rejected", error=reg_or_error)
+            else:
+                new.append(reg_or_error)
+        if new:
+            decide = partial(self._decide, now=now)
+            for reg in self._repo.register_many(self._portal, new, decide):
+                stored[reg.external_id] = reg
+        regs = {i: stored[s.external_id] for i, s in enumerate(subs) if i not in rejected}
+        return regs, rejected
+
+    def _new_registration(self, sub: LeadSubmission, now: datetime) -> Registration | str:
+        if self._partner(sub.partner_id) is None:
+            return f"partner_id {sub.partner_id}: no such partner in the CRM (a company with a partner type)"
         try:
             customer = normalise_identity(sub.fields.customer, self._policy.default_phone_country_code)
         except ValueError as exc:
             return str(exc)
-        existing = [
-            _record(r)
-            for r in self._repo.matching(self._portal, customer.email, customer.phone, customer.tax_id)
-            if r.status != "failed"
-        ]
-        new = RegistrationRecord(sub.partner_id, customer, now, None, sub.external_id)
-        policy = self._policy
-        decision = check_registration(
-            new,
-            existing,
-            policy.protection_window_days,
-            policy.registration_expiry_days,
-            now,
-            locale=policy.locale,
-        )
-        reg = Registration(
+        return Registration(
             external_id=sub.external_id,
             partner_id=sub.partner_id,
             customer_name=sub.fields.customer_name,
@@ -224,16 +328,84 @@ class IntakeService:
             tax_id=customer.tax_id,
             source=sub.source,
             status="pending",
+            conflict=False,
+            owner_partner_id=None,
+            reason="",
+            registered_at=now,
+            progress_at=now,
+            payload={"amount": format(sub.fields.amount, "f"), "comment": sub.fields.comment},
+        )
+
+    def _decide(self, reg: Registration, earlier: list[Registration], *, now: datetime) -> Registration:
+        """The channel-conflict decision (domain: ``check_registration``) against the registrations of
+        the same customer stored before it (refused ones do not count). Called under the customer's
+        lock: what is stored was registered first, whatever clock its request read, so the new one is
+        registered no earlier than any of them."""
+        at = max([now, *(r.registered_at for r in earlier)])
+        reg = replace(reg, registered_at=at, progress_at=at)
+        existing = [_record(r) for r in earlier if r.status != "failed"]
+        decision = check_registration(
+            _record(reg),
+            existing,
+            self._policy.protection_window_days,
+            self._policy.registration_expiry_days,
+            at,
+            locale=self._policy.locale,
+        )
+        return replace(
+            reg,
             conflict=decision.conflict,
             owner_partner_id=decision.owner_partner_id,
             reason=decision.reason,
-            registered_at=now,
-            progress_at=now,
         )
-        return self._repo.add_registration(self._portal, reg)
+
+    def _resolve_partners(self, partner_ids: Iterable[str], now: datetime) -> None:
+        """Know every partner of ``partner_ids``: from the cache, the store (synced), else one batched
+        lookup in the CRM (saved to the store, so a fresh install needs no sync first). An id the CRM
+        does not know as a partner is remembered as unknown for ``UNKNOWN_PARTNER_TTL``."""
+        wanted = [p for p in dict.fromkeys(partner_ids) if p and p.isdigit()]
+        missing: list[str] = []
+        for pid in wanted:
+            if pid in self._partners:
+                continue
+            unknown_until = self._unknown.get(pid)
+            if unknown_until is not None and unknown_until > now:
+                continue
+            stored = self._store.records.partner(self._portal, pid)
+            if stored is not None:
+                self._partners[pid] = stored
+            else:
+                missing.append(pid)
+        if not missing or not isinstance(self._adapter, LeadIntakeWriter):
+            return
+        found = self._adapter.find_partners(missing)
+        if found:
+            self._store.save_page(self._portal, RecordPage(Entity.PARTNER, list(found.values()), None))
+            self._partners.update(found)
+        for pid in missing:
+            if pid not in found:
+                self._unknown[pid] = now + UNKNOWN_PARTNER_TTL
 
     def _partner(self, partner_id: str) -> Partner | None:
-        return self._store.records.partner(self._portal, partner_id) if partner_id else None
+        if not partner_id:
+            return None
+        if partner_id not in self._partners:
+            stored = self._store.records.partner(self._portal, partner_id)
+            if stored is None:
+                return None
+            self._partners[partner_id] = stored
+        return self._partners[partner_id]
+
+    def _draft_of(self, reg: Registration) -> LeadDraft:
+        """The CRM draft of a queued registration (the lead's fields kept in its payload)."""
+        payload = reg.payload or {}
+        fields = LeadFields(
+            customer_name=reg.customer_name,
+            customer=CustomerIdentity(email=reg.email, phone=reg.phone, tax_id=reg.tax_id),
+            amount=Decimal(str(payload.get("amount") or "0")),
+            comment=str(payload.get("comment") or ""),
+        )
+        return self._draft(LeadSubmission(reg.external_id, reg.partner_id, fields, reg.source), reg)
 
     def _draft(self, sub: LeadSubmission, reg: Registration) -> LeadDraft:
         partner = self._partner(sub.partner_id)
@@ -255,11 +427,22 @@ class IntakeService:
 
     @staticmethod
     def _outcome(
-        sub: LeadSubmission, reg: Registration, status: str, crm_id: str | None = None
+        sub: LeadSubmission, reg: Registration, status: str, crm_id: str | None = None, error: str = ""
     ) -> IntakeOutcome:
         return IntakeOutcome(
-            sub, status, crm_id or reg.lead_crm_id, reg.conflict, reg.owner_partner_id, reg.reason
+            sub,
+            status,
+            crm_id or reg.lead_crm_id,
+            reg.conflict,
+            reg.owner_partner_id,
+            reg.reason,
+            error,
+            reg.id,
         )
+
+    def _tell_conflict_reg(self, reg: Registration) -> None:
+        fields = LeadFields(reg.customer_name, CustomerIdentity(), Decimal("0"))
+        self._tell_conflict(LeadSubmission(reg.external_id, reg.partner_id, fields, reg.source), reg)
 
     def _tell_conflict(self, sub: LeadSubmission, reg: Registration) -> None:
         """Both partners' curators hear of a conflict once (the outbox drops a repeated key)."""

@@ -1,6 +1,13 @@
 """The partner intake API as a use case: authenticate the partner's key, check the JSON body, register
-and create the lead exactly once. Returns an ``ApiAnswer`` the daemon's HTTP port turns into a
-response (``crm_bridge.web.intake``; its models generate ``/openapi.json``)."""
+the lead (the channel conflict decided in the store) and queue it — answered at once, without waiting
+for the CRM; the daemon's intake writer creates queued leads in the CRM's batches. ``status`` tells a
+partner what became of a registration (queued, created with the CRM id, failed). Returns ``ApiAnswer``s
+the daemon's HTTP port turns into responses (``crm_bridge.web.intake``; its models generate
+``/openapi.json``):
+
+* ``accepted`` (202): registered and queued; ``registration_id`` + ``status_url`` to ask later;
+* ``existing`` (200): the same submission again (idempotency key or same body): its current state;
+* ``found`` (200): ``GET /v1/leads/{registration_id}``; ``not_found`` (404) for another partner's id."""
 
 from __future__ import annotations
 
@@ -24,8 +31,8 @@ MAX_IDEMPOTENCY_KEY = 200
 
 @dataclass(frozen=True, slots=True)
 class ApiAnswer:
-    """``kind``: created | existing | invalid | unauthorized | throttled | rate_limited | refused |
-    unavailable."""
+    """``kind``: accepted | existing | found | not_found | invalid | unauthorized | throttled |
+    rate_limited | refused | unavailable."""
 
     kind: str
     body: dict[str, Any]
@@ -120,8 +127,8 @@ class IntakeApi:
             key = content_key("body", *(str(payload.get(name, "")).strip() for name in FIELDS))
         sub = LeadSubmission(f"api:{partner_id}:{key}", partner_id, fields, "api")
         try:
-            (outcome,) = self.service.submit([sub], now=now)
-        except CrmRetriableError as exc:
+            (outcome,) = self.service.register([sub], now=now)
+        except CrmRetriableError as exc:  # the partner lookup could not reach the CRM
             wait = int(exc.retry_after) if exc.retry_after else 30
             log.warning("intake: CRM unavailable: %s", exc)
             return ApiAnswer(
@@ -140,13 +147,56 @@ class IntakeApi:
                 "invalid", "invalid_request", outcome.error, [{"field": "partner", "message": outcome.error}]
             )
         if outcome.status == "failed":
-            return _problem("refused", "refused", outcome.error)
-        body: dict[str, Any] = {
-            "lead_id": outcome.lead_crm_id or "",
-            "external_id": sub.external_id,
-            "status": "created" if outcome.status == "created" else "existing",
-            "conflict": outcome.conflict,
-        }
-        if outcome.conflict:
-            body["message"] = "this customer is registered by another partner; the lead is flagged for review"
-        return ApiAnswer(body["status"], body)
+            return _problem("refused", "refused", f"CRM refused the lead: {outcome.error}")
+        state = "created" if outcome.lead_crm_id else "queued"
+        body = lead_state(outcome.registration_id, sub.external_id, state, outcome)
+        return ApiAnswer("accepted" if outcome.status == "queued" else "existing", body)
+
+    def status(self, api_key: str | None, registration_id: str, client: str | None = None) -> ApiAnswer:
+        """``GET /v1/leads/{registration_id}``: the partner's own registration, as ``submit`` answers."""
+        now = self.clock()
+        key_id = key_id_of(api_key or "")
+        try:
+            held = self.throttle.check(client, key_id) if self.throttle else None
+            if held is not None:
+                self.on_auth_refused("throttled")
+                message = "too many failed API key attempts; retry later"
+                return ApiAnswer(
+                    "throttled", {"error": "too_many_attempts", "message": message}, held.retry_after
+                )
+            partner_id = self.keys.verify(api_key, now=now)
+            if partner_id is None and self.throttle is not None:
+                self.throttle.failed(client, key_id)
+            if partner_id is None:
+                self.on_auth_refused("unauthorized")
+                return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+            reg = (
+                self.service.registration(int(registration_id))
+                if registration_id.isdigit() and len(registration_id) < 19
+                else None
+            )
+        except CrmBridgeError as exc:
+            log.error("intake: cannot read a registration: %s", exc)
+            return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
+        if reg is None or reg.partner_id != partner_id:  # another partner's lead is not yours to see
+            return _problem("not_found", "not_found", f"no lead registration {registration_id} of yours")
+        status = {"created": "created", "failed": "failed"}.get(reg.status, "queued")
+        body = lead_state(reg.id, reg.external_id, status, reg)
+        if reg.status == "failed":
+            body["message"] = f"the CRM refused the lead: {reg.error or 'no reason given'}"
+        return ApiAnswer("found", body)
+
+
+def lead_state(registration_id: int | None, external_id: str, status: str, source: Any) -> dict[str, Any]:
+    """The JSON a partner sees about one registration (``source``: an outcome or a registration)."""
+    body: dict[str, Any] = {
+        "registration_id": registration_id,
+        "external_id": external_id,
+        "status": status,  # queued | created | failed
+        "lead_id": getattr(source, "lead_crm_id", None),
+        "conflict": bool(getattr(source, "conflict", False)),
+        "status_url": f"/v1/leads/{registration_id}",
+    }
+    if body["conflict"]:
+        body["message"] = "this customer is registered by another partner; the lead is flagged for review"
+    return body

@@ -33,6 +33,8 @@ class ImportReport:
     outcomes: list[tuple[int, IntakeOutcome]] = field(default_factory=list)  # (row, outcome)
     rejects: list[Reject] = field(default_factory=list)
     rejects_file: Path | None = None
+    uncertain: int = 0  # lead writes whose answer was lost (then looked up and finished in this run)
+    unresolved: int = 0  # leads still uncertain after every lookup (the next run looks them up first)
 
     def count(self, status: str) -> int:
         return sum(1 for _, o in self.outcomes if o.status == status)
@@ -100,6 +102,7 @@ def import_csv(
     outcomes = service.submit(
         [sub for _, sub in accepted], now=now, progress=progress.advance if progress else None
     )
+    report.uncertain, report.unresolved = service.uncertain_writes, service.unresolved
     by_row = {r.row: r for r in parsed.rows}
     for (row_number, _), outcome in zip(accepted, outcomes, strict=True):
         report.outcomes.append((row_number, outcome))

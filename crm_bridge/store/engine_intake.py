@@ -12,30 +12,10 @@ from sqlalchemy import Engine, RowMapping, and_, or_, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.engine_schema import intake_api_keys, intake_registrations
+from crm_bridge.store.registrations import _REG_COLUMNS, RegistrationBatches
+from crm_bridge.store.registrations import Registration as Registration
+from crm_bridge.store.registrations import registration_of as _registration
 from crm_bridge.store.upsert import insert_missing
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """A deal registration: the lead a partner registered for a customer (identity normalised)."""
-
-    external_id: str
-    partner_id: str
-    customer_name: str
-    email: str
-    phone: str
-    tax_id: str
-    source: str
-    status: str  # pending | created | failed
-    conflict: bool
-    owner_partner_id: str | None
-    reason: str
-    registered_at: datetime
-    progress_at: datetime
-    lead_crm_id: str | None = None
-    lead_stage: str | None = None
-    expired_at: datetime | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +30,14 @@ class ApiKeyRecord:
     last_used_at: datetime | None = None
 
 
-_REG_FIELDS = tuple(Registration.__dataclass_fields__)
 _KEY_FIELDS = tuple(ApiKeyRecord.__dataclass_fields__)
-
-
-def _registration(m: Mapping[str, Any] | RowMapping) -> Registration:
-    return Registration(**{name: m[name] for name in _REG_FIELDS})
 
 
 def _key(m: Mapping[str, Any] | RowMapping) -> ApiKeyRecord:
     return ApiKeyRecord(**{name: m[name] for name in _KEY_FIELDS})
 
 
-class IntakeRepository:
+class IntakeRepository(RegistrationBatches):
     """Registrations and API keys of one state store, keyed by ``portal``."""
 
     def __init__(self, engine: Engine) -> None:
@@ -78,7 +53,7 @@ class IntakeRepository:
     def add_registration(self, portal: str, reg: Registration) -> Registration:
         """Insert ``reg``; when its external id is already there, keep and return the stored one: the
         first decision about a lead is final."""
-        values = {name: getattr(reg, name) for name in _REG_FIELDS}
+        values = {name: getattr(reg, name) for name in _REG_COLUMNS}
         with state_errors("saving a registration"), write_transaction(self._engine) as conn:
             conn.execute(
                 insert_missing(conn, intake_registrations, ("portal", "external_id")),

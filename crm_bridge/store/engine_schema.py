@@ -45,12 +45,15 @@ intake_registrations = Table(
     Column("registered_at", UtcDateTime, nullable=False),
     Column("progress_at", UtcDateTime, nullable=False),  # last progress of the lead
     Column("expired_at", UtcDateTime, nullable=True),
+    Column("payload", JsonText, nullable=True),  # v3: the lead's fields as submitted
+    Column("sent_at", UtcDateTime, nullable=True),  # v3: last create request that carried it
     UniqueConstraint("portal", "external_id", name="uq_engine_intake_ext"),
 )
 Index("ix_engine_intake_email", intake_registrations.c.portal, intake_registrations.c.email)
 Index("ix_engine_intake_phone", intake_registrations.c.portal, intake_registrations.c.phone)
 Index("ix_engine_intake_tax", intake_registrations.c.portal, intake_registrations.c.tax_id)
 Index("ix_engine_intake_lead", intake_registrations.c.portal, intake_registrations.c.lead_crm_id)
+Index("ix_engine_intake_status", intake_registrations.c.portal, intake_registrations.c.status)
 
 # Partner API keys for the HTTP intake: only a salted SHA-256 of the secret part is kept.
 intake_api_keys = Table(

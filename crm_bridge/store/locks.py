@@ -2,11 +2,13 @@
 
 PostgreSQL: a session advisory lock on a 64-bit hash of the name, held on a dedicated connection (a
 crashed holder's session ends and frees it). SQLite: a row in ``named_locks`` with owner and expiry,
-taken in ``BEGIN IMMEDIATE`` and polled; an expired row (crashed holder) is taken over."""
+taken in ``BEGIN IMMEDIATE`` and polled; an expired row, or one whose owner process is gone (SQLite is
+a local file: every holder runs on this machine), is taken over."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,7 +55,7 @@ class SqlLockProvider:
             with self._advisory(name, timeout):
                 yield
         else:
-            owner = uuid.uuid4().hex
+            owner = f"{os.getpid()}:{uuid.uuid4().hex}"
             self._acquire_row(name, owner, timeout)
             try:
                 yield
@@ -93,8 +95,22 @@ class SqlLockProvider:
             now = self._clock()
             with state_errors(f"lock {name}"), write_transaction(self._engine) as conn:
                 held = conn.execute(select(t.c.owner, t.c.expires).where(t.c.name == name)).first()
-                if held is None or held.expires <= now:
+                if held is None or held.expires <= now or not _alive(held.owner):
                     row = {"name": name, "owner": owner, "expires": now + self._ttl}
                     conn.execute(upsert(conn, t, ["name"]), [row])
                     return
             self._deadline_passed(name, deadline)
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process that took a SQLite lock (owner ``<pid>:<token>``) still runs."""
+    pid_text = owner.split(":", 1)[0]
+    if ":" not in owner or not pid_text.isdigit():
+        return True  # an owner from an older crm-bridge: trust the expiry
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by another user
+    return True

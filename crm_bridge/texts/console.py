@@ -129,6 +129,12 @@ _EN: dict[str, str] = {
     "import_conflicts": "channel conflicts (created flagged)",
     "import_rejected": "rejected",
     "import_rejects_file": "Rejected rows with the reason: {path}",
+    "import_uncertain": "answers lost, looked up and finished",
+    "import_unresolved": "still uncertain (run the import again)",
+    "import_unresolved_hint": "{count} lead(s) could not be confirmed: the CRM kept losing answers. "
+    "Run the same import again: it looks them up first and creates none twice.",
+    "drain_summary": "Queued leads: {handled} handled, {created} created, {failed} refused by the CRM, "
+    "{uncertain} answer(s) lost and looked up",
     "import_progress": "import {file}",
 }
 
@@ -252,6 +258,12 @@ _RU: dict[str, str] = {
     "import_conflicts": "конфликты каналов (созданы с пометкой)",
     "import_rejected": "отклонено",
     "import_rejects_file": "Отклонённые строки с причиной: {path}",
+    "import_uncertain": "ответы потеряны, лиды найдены и доделаны",
+    "import_unresolved": "не подтверждены (запустите импорт ещё раз)",
+    "import_unresolved_hint": "Не удалось подтвердить лидов: {count} — CRM продолжала терять ответы. "
+    "Запустите тот же импорт ещё раз: он сначала найдёт их и ни одного не создаст дважды.",
+    "drain_summary": "Лиды в очереди: обработано {handled}, создано {created}, отклонено CRM {failed}, "
+    "потерянных ответов проверено {uncertain}",
     "import_progress": "импорт {file}",
 }
 

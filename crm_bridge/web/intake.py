@@ -17,8 +17,10 @@ from crm_bridge.web.context import Context
 from crm_bridge.web.models import LeadAccepted, LeadSubmission, Problem, problem_body
 
 STATUS = {
-    "created": 201,
+    "accepted": 202,
     "existing": 200,
+    "found": 200,
+    "not_found": 404,
     "invalid": 422,
     "unauthorized": 401,
     "throttled": 429,
@@ -49,8 +51,8 @@ def _problem(description: str, *, retry: bool = False) -> dict[str, Any]:
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "model": LeadAccepted,
-        "description": "The lead already existed (a retry): the original lead is returned, nothing "
-        "was created.",
+        "description": "The same lead again (a retry): its registration as it stands (queued, or "
+        "created with its CRM id); nothing new is registered or created.",
     },
     400: _problem("The body is not JSON (or not UTF-8)."),
     401: _problem("No API key, or the key is unknown or revoked."),
@@ -86,9 +88,11 @@ router = APIRouter(tags=["intake"])
         "the partner reference; a customer already registered by another partner within the protection "
         "window is accepted but flagged as a channel conflict (the first registrant keeps it). Sending "
         "the same request again (same Idempotency-Key, or the same content without one) never creates a "
-        "second lead."
+        "second lead. The answer comes at once (202 Accepted, with a `Location` header): the lead is "
+        "registered and queued, and the daemon's intake writer creates it in the CRM in batches within the "
+        "CRM's rate limit, usually within seconds; `GET /v1/leads/{registration_id}` tells its CRM id."
     ),
-    status_code=201,
+    status_code=202,
     response_model=LeadAccepted,
     responses=RESPONSES,
     openapi_extra={
@@ -129,8 +133,47 @@ async def submit_lead(
     api_key = bearer_key.credentials if bearer_key is not None else header_key
     client = request.client.host if request.client is not None else None
     answer = await run_in_threadpool(intake.submit, api_key or None, payload, idempotency_key, client)
+    headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
+    if answer.kind == "accepted":
+        headers["Location"] = str(answer.body.get("status_url", ""))
+        writer = ctx.services.get("intake_writer")
+        if writer is not None:
+            writer.wake()  # the writer drains soon
+    return _answer(ctx, answer.kind, STATUS[answer.kind], answer.body, headers or None)
+
+
+@router.get(
+    "/v1/leads/{registration_id}",
+    operation_id="getLead",
+    summary="What became of a lead registration",
+    description=(
+        "The partner's own registration (another partner's id answers 404): queued while the intake "
+        "writer creates it in the CRM, created with the CRM's lead id, or failed with the CRM's reason."
+    ),
+    response_model=LeadAccepted,
+    responses={
+        401: _problem("No API key, or the key is unknown or revoked."),
+        404: _problem("No such registration of this partner."),
+        429: _problem("Too many failed API key attempts from this address or for this key id.", retry=True),
+        503: _problem("The state store is temporarily unavailable.", retry=True),
+    },
+)
+async def lead_status(
+    registration_id: str,
+    request: Request,
+    ctx: Context,
+    bearer_key: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    header_key: Annotated[str | None, Depends(api_key_header)],
+) -> JSONResponse:
+    intake = ctx.intake
+    status = getattr(intake, "status", None)
+    if status is None:
+        return _answer(ctx, "not_found", 404, problem_body("not_found", "the intake API is not enabled"))
+    api_key = bearer_key.credentials if bearer_key is not None else header_key
+    client = request.client.host if request.client is not None else None
+    answer = await run_in_threadpool(status, api_key or None, registration_id, client)
     headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else None
-    return _answer(ctx, answer.kind, STATUS[answer.kind], answer.body, headers)
+    return JSONResponse(answer.body, status_code=STATUS[answer.kind], headers=headers)
 
 
 def _answer(

@@ -70,18 +70,30 @@ class LeadSubmission(BaseModel):
 
 
 class LeadAccepted(BaseModel):
-    """The lead is in the CRM (created now, or found: a retry)."""
+    """A lead registration: accepted and queued (202), or what became of it (200: a repeated submission,
+    or ``GET /v1/leads/{registration_id}``). The daemon's intake writer creates queued leads in the CRM
+    in its largest batches, usually within seconds; ``lead_id`` is set from then on."""
 
-    lead_id: Annotated[str, Field(description="The lead's id in the CRM.")]
+    registration_id: Annotated[
+        int, Field(description="The registration's id: GET /v1/leads/{registration_id} tells its state.")
+    ]
     external_id: Annotated[str, Field(description="crm-bridge's idempotency key of this lead.")]
-    status: Literal["created", "existing"]
+    status: Annotated[
+        Literal["queued", "created", "failed"],
+        Field(
+            description="queued: registered, the CRM lead is being created; created: in the CRM "
+            "(lead_id); failed: the CRM refused it (message says why; sending it again will not help)."
+        ),
+    ]
+    lead_id: Annotated[str | None, Field(description="The lead's id in the CRM once created.")] = None
     conflict: Annotated[
         bool,
         Field(
-            description="True when the customer is already registered by another partner; the lead is "
-            "kept for the first registrant's review."
+            description="Another partner registered this customer first, within the protection window: "
+            "the lead is created flagged for review and that partner keeps the customer."
         ),
     ]
+    status_url: Annotated[str, Field(description="Where to ask for this registration's state.")]
     message: str | None = None
 
 

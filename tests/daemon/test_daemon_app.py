@@ -68,8 +68,20 @@ def test_the_daemon_serves_intake_health_and_metrics_while_its_jobs_run(
             headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "A-1"},
             timeout=WAIT,
         )
-        assert resp.status_code == 201, resp.text
-        lead_id = resp.json()["lead_id"]
+        assert resp.status_code == 202, resp.text
+        queued = resp.json()
+        assert queued["status"] == "queued" and resp.headers["Location"] == queued["status_url"]
+        fake_clock.advance(2)  # past the linger: the writer sends the lone lead without a fuller batch
+        status: dict[str, object] = {}
+        for _ in range(int(WAIT / 0.05)):  # the writer drains in the background
+            status = requests.get(
+                f"{url}{queued['status_url']}", headers={"X-Api-Key": key}, timeout=WAIT
+            ).json()
+            if status["status"] == "created":
+                break
+            daemon.stopping.wait(0.05)
+        lead_id = status["lead_id"]
+        assert status["status"] == "created" and lead_id, status
         retry = requests.post(
             f"{url}/v1/leads",
             json={"customer_name": "ООО Ромашка", "email": "ivan@romashka.ru"},
@@ -82,7 +94,8 @@ def test_the_daemon_serves_intake_health_and_metrics_while_its_jobs_run(
         text = requests.get(f"{url}/metrics", timeout=WAIT).text
     finally:
         assert daemon.stop()
-    assert fake.state.leads[lead_id].partner_id == partner.crm_id
+    assert fake.state.leads[str(lead_id)].partner_id == partner.crm_id
+    assert len(fake.state.leads) == 1
     assert health["status"] == "ok" and set(health["jobs"]) == {
         "sync",
         "distribute",

@@ -74,7 +74,7 @@ def test_an_address_failing_too_often_gets_429_with_retry_after_even_for_a_good_
     assert bad == [401, 401, 401]
     assert held.status_code == 429 and held.json()["error"] == "too_many_attempts"
     assert 1 <= int(held.headers["Retry-After"]) <= 100
-    assert after.status_code == 201, after.text
+    assert after.status_code == 202, after.text
     assert 'crm_bridge_intake_auth_refused_total{outcome="unauthorized"} 3.0' in text
     assert 'crm_bridge_intake_auth_refused_total{outcome="throttled"} 1.0' in text
     assert 'crm_bridge_intake_requests_total{outcome="unauthorized"} 3.0' in text
@@ -90,7 +90,7 @@ def test_a_key_id_guessed_from_many_addresses_is_held_back_and_other_keys_are_no
 
     assert kinds == ["unauthorized"] * 4 + ["throttled"]
     assert intake.submit(key, LEAD, None, client="10.9.9.9").kind == "throttled"  # the key id is held
-    assert intake.submit(other, LEAD, None, client="10.9.9.9").kind == "created"
+    assert intake.submit(other, LEAD, None, client="10.9.9.9").kind == "accepted"
 
 
 def test_replicas_on_one_store_share_the_count_of_failures(

@@ -68,7 +68,7 @@ def test_intake_creates_leads_in_batches_of_the_adapters_write_batch(
     subs = [submission(i, partner.crm_id) for i in range(5)]
     outcomes = IntakeService(crm, store, PORTAL).submit(subs, now=fake_clock())
     assert [o.status for o in outcomes] == ["created"] * 5
-    assert crm.calls["create_leads"] == 3  # 2 + 2 + 1
+    assert crm.calls["send_leads"] == 3  # 2 + 2 + 1
     assert len(crm.state.leads) == 5
 
 
@@ -96,7 +96,7 @@ def test_an_adapter_declaring_nothing_gets_the_default_batch(store: Store, fake_
     sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
     subs = [submission(i, partner.crm_id) for i in range(60)]
     IntakeService(crm, store, PORTAL).submit(subs, now=fake_clock())
-    assert crm.calls["create_leads"] == 2
+    assert crm.calls["send_leads"] == 2
 
 
 class BellOnly:

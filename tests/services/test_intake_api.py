@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
-from crm_bridge.services.intake import IntakePolicy, IntakeService
+from crm_bridge.services.intake import DrainReport, IntakePolicy, IntakeService
 from crm_bridge.services.intake_api import IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_registrations import refresh_registrations
@@ -56,7 +57,11 @@ def api(crm: FakeCRM, store: Store, clock: FakeClock, **kw: Any) -> IntakeApi:
     return IntakeApi(ApiKeys(store.intake, PORTAL), service, clock)
 
 
-def test_a_partner_key_creates_a_lead_for_that_partner_and_a_retry_returns_the_same_lead(
+def drain(intake: IntakeApi, clock: FakeClock) -> DrainReport:
+    return intake.service.drain(now=clock(), linger=timedelta(0))
+
+
+def test_a_partner_key_queues_a_lead_the_writer_creates_it_once_and_the_partner_reads_its_id(
     crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
 ) -> None:
     key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
@@ -64,11 +69,31 @@ def test_a_partner_key_creates_a_lead_for_that_partner_and_a_retry_returns_the_s
     body = {"customer_name": "ООО Ромашка", "email": "Ivan@Romashka.ru", "amount": "1500.50"}
     first = intake.submit(key, body, "order-77")
     again = intake.submit(key, body, "order-77")
-    assert (first.kind, again.kind) == ("created", "existing")
-    assert first.body["lead_id"] == again.body["lead_id"] and first.body["conflict"] is False
-    lead = crm.state.leads[first.body["lead_id"]]
+    assert (first.kind, again.kind) == ("accepted", "existing")
+    assert first.body["status"] == again.body["status"] == "queued" and first.body["lead_id"] is None
+    assert first.body["registration_id"] == again.body["registration_id"]
+    assert crm.calls["send_leads"] == 0  # answered before the CRM hears of it
+    assert drain(intake, fake_clock).created == 1
+    status = intake.status(key, str(first.body["registration_id"]))
+    assert status.kind == "found" and status.body["status"] == "created"
+    lead = crm.state.leads[status.body["lead_id"]]
     assert (lead.partner_id, lead.customer.email) == (partner.crm_id, "ivan@romashka.ru")
-    assert len(crm.state.leads) == 1
+    assert intake.submit(key, body, "order-77").body["lead_id"] == status.body["lead_id"]
+    assert drain(intake, fake_clock).handled == 0 and len(crm.state.leads) == 1
+
+
+def test_a_partner_cannot_read_another_partners_registration(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    other = crm.seed_partner("ООО Бета")
+    keys = ApiKeys(store.intake, PORTAL)
+    mine, theirs = (keys.create(p.crm_id, now=fake_clock()).key for p in (partner, other))
+    intake = api(crm, store, fake_clock)
+    answer = intake.submit(theirs, {"customer_name": "Чужой", "email": "c@x.ru"}, "1")
+    assert answer.kind == "accepted"  # the other partner is looked up in the CRM: no sync needed
+    assert intake.status(mine, str(answer.body["registration_id"])).kind == "not_found"
+    assert intake.status(mine, "abc").kind == "not_found"
+    assert intake.status("cbk_nope", "1").kind == "unauthorized"
 
 
 def test_without_an_idempotency_key_the_same_content_is_one_lead(
@@ -77,7 +102,7 @@ def test_without_an_idempotency_key_the_same_content_is_one_lead(
     key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
     intake = api(crm, store, fake_clock)
     body = {"customer_name": "ООО Ромашка", "phone": "+7 900 123 45 67"}
-    assert [intake.submit(key, body, None).kind for _ in range(2)] == ["created", "existing"]
+    assert [intake.submit(key, body, None).kind for _ in range(2)] == ["accepted", "existing"]
 
 
 def test_bad_keys_and_bad_bodies_are_answered_without_touching_the_crm(
@@ -101,20 +126,39 @@ def test_bad_keys_and_bad_bodies_are_answered_without_touching_the_crm(
     assert huge.body["problems"] == [
         {"field": "amount", "message": "1e+30 is more than the maximum 10,000,000,000 (intake.max_amount)"}
     ]
-    assert crm.calls["create_leads"] == 0
+    assert crm.calls["create_leads"] == crm.calls["send_leads"] == 0
     assert intake.counters == {"unauthorized": 2, "invalid": 3}
 
 
-def test_a_crm_outage_answers_unavailable_with_a_retry_delay_and_the_retry_creates_once(
+def test_a_crm_outage_during_the_partner_lookup_answers_unavailable_and_the_retry_is_accepted_once(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    fresh = crm.seed_partner("ООО Новый")  # in the CRM, never synced
+    key = ApiKeys(store.intake, PORTAL).create(fresh.crm_id, now=fake_clock()).key
+    intake = api(crm, store, fake_clock)
+    crm.failures.fail_next("rate_limit", method="find_partners")
+    busy = intake.submit(key, {"customer_name": "Ромашка", "tax_id": "7707083893"}, "k1")
+    assert busy.kind == "unavailable" and busy.retry_after is not None and busy.retry_after >= 1
+    assert intake.submit(key, {"customer_name": "Ромашка", "tax_id": "7707083893"}, "k1").kind == "accepted"
+    drain(intake, fake_clock)
+    assert len(crm.state.leads) == 1
+
+
+def test_a_lost_answer_in_the_writer_is_looked_up_and_the_lead_is_created_once(
     crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
 ) -> None:
     key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
     intake = api(crm, store, fake_clock)
-    crm.failures.fail_next("rate_limit", method="create_leads", when="after")
-    busy = intake.submit(key, {"customer_name": "Ромашка", "tax_id": "7707083893"}, "k1")
-    assert busy.kind == "unavailable" and busy.retry_after is not None and busy.retry_after >= 1
-    assert intake.submit(key, {"customer_name": "Ромашка", "tax_id": "7707083893"}, "k1").kind == "existing"
-    assert len(crm.state.leads) == 1
+    for n in range(3):
+        assert (
+            intake.submit(key, {"customer_name": f"Клиент {n}", "email": f"c{n}@x.ru"}, str(n)).kind
+            == "accepted"
+        )
+    crm.failures.fail_next("transient", method="send_leads", when="after")
+    report = drain(intake, fake_clock)
+    assert (report.handled, report.uncertain, report.created) == (3, 3, 3)
+    assert crm.calls["find_leads"] == 1 and crm.calls["send_leads"] == 1
+    assert len(crm.state.leads) == 3
 
 
 def test_a_lead_that_moves_keeps_its_registration_and_an_idle_one_lapses_and_the_curator_hears(
@@ -123,8 +167,10 @@ def test_a_lead_that_moves_keeps_its_registration_and_an_idle_one_lapses_and_the
     key = ApiKeys(store.intake, PORTAL).create(partner.crm_id, now=fake_clock()).key
     policy = IntakePolicy(protection_window_days=120, registration_expiry_days=30)
     intake = api(crm, store, fake_clock, policy=policy)
-    moving = intake.submit(key, {"customer_name": "Движется", "email": "m@x.ru"}, "1").body["lead_id"]
+    queued = intake.submit(key, {"customer_name": "Движется", "email": "m@x.ru"}, "1").body
     intake.submit(key, {"customer_name": "Стоит", "email": "s@x.ru"}, "2")
+    drain(intake, fake_clock)
+    moving = intake.status(key, str(queued["registration_id"])).body["lead_id"]
     notifier = RecordingNotifier()
     for day in range(0, 40, 10):
         fake_clock.advance(10 * 86400)

@@ -13,7 +13,6 @@ import pytest
 
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Partner
-from crm_bridge.errors import TransientError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
 from crm_bridge.services.intake import IntakePolicy, IntakeService
@@ -107,7 +106,7 @@ def test_good_rows_become_leads_and_bad_rows_go_to_the_rejects_file(
     )
     assert [(r[0], r[1]) for r in rejects[1:]] == [
         ("3", "customer_name: is required"),
-        ("4", "partner_id 999: no such partner in the CRM (or not synced yet: run `crm-bridge sync --once`)"),
+        ("4", "partner_id 999: no such partner in the CRM (a company with a partner type)"),
         ("5", "amount: 'abc' is not a number (write 1500.50 or 1 500,50)"),
     ]
 
@@ -173,16 +172,17 @@ def test_a_crash_between_steps_then_a_rerun_creates_every_lead_exactly_once(
     assert store.pending(PORTAL, "lead") == []
 
 
-def test_a_lost_crm_answer_after_the_create_does_not_double_the_lead_on_rerun(
+def test_a_lost_crm_answer_after_the_create_is_looked_up_at_once_and_the_import_finishes(
     tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
 ) -> None:
     path = write_csv(tmp_path, good_rows(partners[0].crm_id, 3))
-    crm.failures.fail_next("transient", method="create_leads", when="after")
-    with pytest.raises(TransientError):
-        import_csv(path, service(crm, store), now=fake_clock())
-    assert len(crm.state.leads) == 3
+    crm.failures.fail_next("transient", method="send_leads", when="after")
     report = import_csv(path, service(crm, store), now=fake_clock())
-    assert report.count("existing") == 3 and len(crm.state.leads) == 3
+    assert (report.count("created"), report.uncertain) == (3, 3)
+    assert (crm.calls["send_leads"], crm.calls["find_leads"]) == (1, 1)
+    assert len(crm.state.leads) == 3
+    again = import_csv(path, service(crm, store), now=fake_clock())
+    assert again.count("existing") == 3 and len(crm.state.leads) == 3
     assert {
         b.crm_id
         for b in (store.lookup(PORTAL, "lead", crm_id=lead.crm_id) for lead in crm.state.leads.values())
@@ -285,5 +285,29 @@ def test_the_import_tells_its_progress_bar_the_good_rows_and_each_batch(
 
     rows = [*good_rows(partners[0].crm_id, 120), f"{partners[0].crm_id};;bad@x.ru;;;;"]
     progress = Progress()
-    import_csv(write_csv(tmp_path, rows), service(crm, store), now=fake_clock(), progress=progress)
+    small_waves = service(crm, store)
+    small_waves.wave_batches = 1  # a wave of one CRM batch (50 rows) per step
+    import_csv(write_csv(tmp_path, rows), small_waves, now=fake_clock(), progress=progress)
     assert progress.total == 120 and sum(progress.steps) == 120 and len(progress.steps) >= 2
+
+
+def test_a_create_that_never_reached_the_crm_is_looked_up_found_missing_and_sent_again_once(
+    tmp_path: Path, crm: FakeCRM, store: Store, partners: tuple[Partner, Partner], fake_clock: FakeClock
+) -> None:
+    path = write_csv(tmp_path, good_rows(partners[0].crm_id, 3))
+    crm.failures.fail_next("transient", method="send_leads", when="before")
+    report = import_csv(path, service(crm, store), now=fake_clock())
+    assert (report.count("created"), report.uncertain) == (3, 3)
+    assert (crm.calls["send_leads"], crm.calls["find_leads"]) == (2, 1)
+    assert len(crm.state.leads) == 3
+
+
+def test_an_import_right_after_provision_looks_partners_up_in_the_crm_once_and_saves_them(
+    tmp_path: Path, crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    fresh = [crm.seed_partner(f"ООО Новый {i}") for i in range(3)]  # in the CRM, never synced
+    rows = [f"{fresh[i % 3].crm_id};Клиент {i};c{i}@x.ru;;;;" for i in range(120)]
+    report = import_csv(write_csv(tmp_path, rows), service(crm, store), now=fake_clock())
+    assert report.count("created") == 120 and crm.calls["find_partners"] == 1
+    assert crm.calls["create_leads"] == crm.calls["find_leads"] == 0 and crm.calls["send_leads"] == 3
+    assert {p.crm_id for p in store.partners(PORTAL)} >= {p.crm_id for p in fresh}

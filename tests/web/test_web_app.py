@@ -31,9 +31,15 @@ class RecordingIntake:
         self.calls.append((api_key, payload, idempotency_key))
         if api_key != "cbk_good":
             return ApiAnswer("unauthorized", {"error": "unauthorized", "message": "unknown API key"})
-        return ApiAnswer(
-            "created", {"lead_id": "42", "external_id": "api:abc", "status": "created", "conflict": False}
-        )
+        body = {
+            "registration_id": 7,
+            "external_id": "api:abc",
+            "status": "queued",
+            "lead_id": None,
+            "conflict": False,
+            "status_url": "/v1/leads/7",
+        }
+        return ApiAnswer("accepted", body)
 
 
 @pytest.fixture
@@ -84,7 +90,7 @@ def test_lead_post_passes_the_key_body_and_idempotency_key_and_matches_the_schem
         headers={"Authorization": "Bearer cbk_good", "Idempotency-Key": "crm-77"},
     ).prepare()
     resp = requests.Session().send(req, timeout=5)
-    assert resp.status_code == 201
+    assert resp.status_code == 202 and resp.headers["Location"] == "/v1/leads/7"
     assert intake.calls == [("cbk_good", body, "crm-77")]
     spec.validate_request(RequestsOpenAPIRequest(req))
     spec.validate_response(RequestsOpenAPIRequest(req), RequestsOpenAPIResponse(resp))
@@ -92,7 +98,7 @@ def test_lead_post_passes_the_key_body_and_idempotency_key_and_matches_the_schem
 
 def test_the_key_may_also_come_in_the_x_api_key_header(server: WebServer, intake: RecordingIntake) -> None:
     resp = requests.post(f"{server.url}/v1/leads", json={}, headers={"X-Api-Key": "cbk_good"}, timeout=5)
-    assert resp.status_code == 201
+    assert resp.status_code == 202
     assert intake.calls[0][0] == "cbk_good"
 
 

@@ -78,6 +78,13 @@ def send(spec: OpenAPI, url: str, *, key: str | None, body: Any = None, **kwargs
     return resp
 
 
+def get(spec: OpenAPI, url: str, path: str, *, key: str) -> requests.Response:
+    req = requests.Request("GET", f"{url}{path}", headers={"X-Api-Key": key}).prepare()
+    resp = requests.Session().send(req, timeout=30)
+    spec.validate_response(RequestsOpenAPIRequest(req), RequestsOpenAPIResponse(resp))
+    return resp
+
+
 def test_every_intake_answer_is_described_by_the_published_schema(
     app: App, served: tuple[str, BridgeMetrics], fake_clock: FakeClock
 ) -> None:
@@ -94,8 +101,13 @@ def test_every_intake_answer_is_described_by_the_published_schema(
     large = send(spec, url, key=key, body={"customer_name": "x" * 2000, "email": "a@b.ru"})
     flood = send(spec, url, key=key, body={**LEAD, "email": "other@romashka.ru"})
 
-    assert (created.status_code, created.json()["status"]) == (201, "created")
-    assert (again.status_code, again.json()["lead_id"]) == (200, created.json()["lead_id"])
+    assert (created.status_code, created.json()["status"]) == (202, "queued")
+    assert created.headers["Location"] == created.json()["status_url"]
+    assert (again.status_code, again.json()["registration_id"]) == (200, created.json()["registration_id"])
+    status = get(spec, url, created.json()["status_url"], key=key)
+    assert (status.status_code, status.json()["status"]) == (200, "queued")
+    assert get(spec, url, "/v1/leads/999999", key=key).status_code == 404
+    assert get(spec, url, created.json()["status_url"], key="cbk_nope").status_code == 401
     assert invalid.status_code == 422 and invalid.json()["error"] == "invalid_request"
     assert {p["field"] for p in invalid.json()["problems"]} == {"colour", "customer_name", "email"}
     assert (unknown.status_code, media.status_code, large.status_code) == (401, 415, 413)
@@ -103,9 +115,9 @@ def test_every_intake_answer_is_described_by_the_published_schema(
     assert flood.status_code == 429 and flood.json()["error"] == "too_many_requests"
     assert int(flood.headers["Retry-After"]) >= 1
     other = send(spec, url, key=partner_key(app, fake_clock, "ООО Бета"), body=LEAD)
-    assert other.status_code == 201  # another partner's key is not held back
+    assert other.status_code == 202  # another partner's key is not held back
     assert metrics.value("crm_bridge_intake_requests_total", outcome="rate_limited") == 1
-    assert metrics.value("crm_bridge_intake_requests_total", outcome="created") == 2
+    assert metrics.value("crm_bridge_intake_requests_total", outcome="accepted") == 2
     assert metrics.value("crm_bridge_events_rejected_total", source="intake", reason="invalid") == 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
+from crm_bridge.domain.model import Partner
 from crm_bridge.errors import CrmError, CrmValidationError
 from crm_bridge.ports import (
     ALL_CAPABILITIES,
@@ -29,6 +30,7 @@ from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.config import CAPABILITIES
+from crm_bridge_amocrm.intake import IntakeWrites
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.observe import LayoutReader, Snapshot
@@ -79,6 +81,9 @@ class AmoCrmAdapter:
             workers=client.concurrency,
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
+        self.intake = IntakeWrites(
+            client, self.writes, self.catalog, {uid: key for key, uid in user_ids.items()}
+        )
         self.tasks = TaskWrites(client, mapping, ctx.kv, ctx.clock)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
@@ -133,6 +138,15 @@ class AmoCrmAdapter:
 
     def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
         return self.writes.create_deals(drafts) if drafts else []
+
+    def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        return self.intake.send_leads(drafts) if drafts else []
+
+    def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:
+        return self.intake.find_leads(external_ids) if external_ids else {}
+
+    def find_partners(self, crm_ids: Sequence[str]) -> dict[str, Partner]:
+        return self.intake.find_partners(crm_ids) if crm_ids else {}
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
         return self.writes.update_records(updates) if updates else []

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
+from crm_bridge.domain.model import Partner
 from crm_bridge.errors import CrmError, CrmValidationError
 from crm_bridge.ports import (
     ALL_CAPABILITIES,
@@ -30,6 +31,7 @@ from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
 from crm_bridge_bitrix24.config import CAPABILITIES
+from crm_bridge_bitrix24.intake import IntakeWrites
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
@@ -91,6 +93,9 @@ class Bitrix24Adapter:
             LeadHistory(client, self.catalog, mapping.lead_funnel).enrich,
         )
         self.writes = RecordWrites(client, mapping, self.catalog, user_ids)
+        self.intake = IntakeWrites(
+            client, mapping, self.catalog, self.writes, {uid: key for key, uid in user_ids.items()}
+        )
         self.tasks = TaskWrites(client, mapping, ctx.kv)
         self.notifications = Notifications(client, mapping)
 
@@ -141,6 +146,15 @@ class Bitrix24Adapter:
 
     def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
         return self.writes.create_deals(drafts)
+
+    def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        return self.intake.send_leads(drafts)
+
+    def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:
+        return self.intake.find_leads(external_ids)
+
+    def find_partners(self, crm_ids: Sequence[str]) -> dict[str, Partner]:
+        return self.intake.find_partners(crm_ids)
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
         return self.writes.update_records(updates)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
+from crm_bridge.domain.model import Partner
 from crm_bridge.errors import CrmError, CrmValidationError, StateError
 from crm_bridge.ports import (
     ALL_CAPABILITIES,
@@ -26,6 +27,7 @@ from crm_bridge.ports import (
 from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.apply import LayoutWriter
 from crm_bridge_hubspot.config import CAPABILITIES
+from crm_bridge_hubspot.intake import IntakeWrites
 from crm_bridge_hubspot.layout_state import CATALOG_KEY, HubSpotLayout
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.observe import LayoutReader, Snapshot
@@ -76,6 +78,13 @@ class HubSpotAdapter:
             concurrency=transport.config.max_concurrency,
         )
         self.writes = RecordWrites(transport, mapping, self.catalog, owners)
+        self.intake = IntakeWrites(
+            self.writes,
+            self.catalog,
+            {o: k for k, o in owners.items()},
+            mapping.lead_funnel,
+            transport.config.max_concurrency,
+        )
         self.tasks = TaskWrites(transport, mapping, ctx.kv, ctx.clock)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
@@ -141,6 +150,15 @@ class HubSpotAdapter:
 
     def create_deals(self, drafts: Sequence[DealDraft]) -> list[WriteOutcome]:
         return self.writes.create_deals(drafts)
+
+    def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
+        return self.intake.send_leads(drafts)
+
+    def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:
+        return self.intake.find_leads(external_ids)
+
+    def find_partners(self, crm_ids: Sequence[str]) -> dict[str, Partner]:
+        return self.intake.find_partners(crm_ids)
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
         return self.writes.update_records(updates)

@@ -63,6 +63,37 @@ def _eq(actual: Any, expected: Any) -> bool:
     return bool(x == y)
 
 
+_SETS: dict[int, tuple[list[Any], frozenset[str] | None]] = {}
+
+
+def _plain(value: Any) -> bool:
+    """Text ``_eq`` compares as lower-cased text: no number, date or yes/no."""
+    if not isinstance(value, str) or not value or value.lower() in _TRUE | _FALSE:
+        return False
+    try:
+        Decimal(value)
+        return False
+    except (InvalidOperation, ValueError):
+        pass
+    return parse_time(value) is None
+
+
+def _in(actual: Any, values: list[Any]) -> bool:
+    """``@`` (IN): as ``_eq`` against each value, with a set lookup for plain text (ORIGIN_ID, codes)
+    — a real portal answers an IN filter from an index, not by comparing every row with every value."""
+    if _plain(actual):
+        held = _SETS.get(id(values))
+        if held is None or held[0] is not values:
+            lowered = frozenset(v.lower() for v in values) if all(_plain(v) for v in values) else None
+            held = (values, lowered)
+            if len(_SETS) > 256:
+                _SETS.clear()
+            _SETS[id(values)] = held
+        if held[1] is not None:
+            return str(actual).lower() in held[1]
+    return any(_eq(actual, v) for v in values)
+
+
 def _like(actual: Any, pattern: str, *, wildcards: bool) -> bool:
     """LIKE: ``%`` looks for a substring; ``=%``/``%=`` take ``%`` wildcards in the value."""
     values = actual if isinstance(actual, list) else [actual]
@@ -87,7 +118,7 @@ def matches(
         actual = value_of(row, name.upper())
         if op in ("@", "!@"):
             values = expected if isinstance(expected, list) else [expected]
-            if any(_eq(actual, v) for v in values) == (op == "!@"):
+            if _in(actual, values) == (op == "!@"):
                 return False
         elif op in ("%", "!%"):
             if _like(actual, str(expected), wildcards=False) == (op == "!%"):
