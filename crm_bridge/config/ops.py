@@ -87,6 +87,7 @@ class ScheduleConfig(Strict):
     distribute: JobSchedule = _every(60)
     escalate: JobSchedule = _every(300)
     tiers: JobSchedule = JobSchedule(cron="0 3 * * *")
+    lifecycle: JobSchedule = _every(900)  # scorecard, onboarding, training, plans, access
     notify: JobSchedule = _every(30)
     report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
 
@@ -146,6 +147,10 @@ EventName = Literal[
     "tier_downgrade_pending",
     "sync_failed",
     "report_ready",
+    "prospect_scored",
+    "partner_onboarded",
+    "plan_reminder",
+    "access_changed",
 ]
 
 

@@ -17,6 +17,7 @@ from crm_bridge.services.distribute import DistributeResult
 from crm_bridge.services.distribute_escalation import EscalationResult
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify import FlushResult, Notifier, notifier_from_settings
+from crm_bridge.services.partners.cycle import LifecycleRun
 from crm_bridge.services.sync import SyncProgress, SyncResult
 from crm_bridge.services.tiers import TierRun
 
@@ -40,6 +41,8 @@ def describe(result: object) -> str:
         if result.awaiting_approval:
             text += f", {len(result.awaiting_approval)} downgrade(s) await approval"
         return text
+    if isinstance(result, LifecycleRun):
+        return result.describe()
     if isinstance(result, FlushResult):
         text = f"{result.sent} notification(s) sent"
         text += f", {result.retrying} to retry" if result.retrying else ""

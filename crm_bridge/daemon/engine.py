@@ -26,6 +26,9 @@ from crm_bridge.services.distribute_escalation import EscalationResult, Escalato
 from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge.services.partners.context import InviteHook, Lifecycle
+from crm_bridge.services.partners.cycle import LifecycleRun, run_lifecycle
+from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.sync import SyncProgress, SyncResult, sync
 from crm_bridge.services.sync_watch import SyncWatch
 from crm_bridge.services.tiers import TierRun, TierService, TierSettings
@@ -33,7 +36,7 @@ from crm_bridge.services.tiers_apply import TierFunnel
 
 log = logging.getLogger("crm_bridge.engine")
 
-JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "notify", "report")
+JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "lifecycle", "notify", "report")
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Engine:
             "distribute": self.distribute,
             "escalate": self.escalate,
             "tiers": self.tiers,
+            "lifecycle": self.lifecycle,
         }
         if self.notifier is not None:
             jobs["notify"] = self.notify
@@ -143,10 +147,29 @@ class Engine:
             curators=self.team.curators,
             head=self.team.head,
             notifier=self._notify,
+            training=TrainingService(self.partner_lifecycle()).certified_people,
         )
 
     def tiers(self) -> TierRun:
         return self.tier_service().evaluate(self.app.clock())
+
+    def partner_lifecycle(self, invite: InviteHook | None = None) -> Lifecycle:
+        """The partner lifecycle's services wired to this application (``crm_bridge.services.partners``).
+        ``invite``: the partner portal's invitation function, called once per onboarded partner."""
+        app = self.app
+        return Lifecycle(
+            app.adapter,
+            app.store,
+            app.portal,
+            app.settings,
+            curators=self.team.curators,
+            head=self.team.head,
+            notifier=self._notify,
+            invite=invite,
+        )
+
+    def lifecycle(self) -> LifecycleRun:
+        return run_lifecycle(self.partner_lifecycle(), self.app.clock(), lead_stages=tuple(self.lead_stages))
 
     def notify(self) -> object:
         if self.notifier is None:

@@ -45,4 +45,5 @@ METRICS_RU: dict[str, str] = {
     "leads": "лиды",
     "qualified_leads": "квалифицированные лиды",
     "conversion": "конверсия, %",
+    "certified_people": "сертифицированные сотрудники",
 }

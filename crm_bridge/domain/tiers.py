@@ -21,6 +21,7 @@ METRICS: dict[str, str] = {
     "leads": "leads",
     "qualified_leads": "qualified leads",
     "conversion": "conversion %",
+    "certified_people": "certified people",
 }
 
 
@@ -44,8 +45,8 @@ class HysteresisMode(StrEnum):
 @dataclass(frozen=True, slots=True)
 class TierLevel:
     """A tier; a partner earns it when every threshold given is met. ``thresholds`` maps a metric
-    (``revenue``, ``won_deals``, ``leads``, ``qualified_leads``, ``conversion`` — a ``min_`` prefix
-    is accepted) to its minimum."""
+    (``revenue``, ``won_deals``, ``leads``, ``qualified_leads``, ``conversion``,
+    ``certified_people`` — a ``min_`` prefix is accepted) to its minimum."""
 
     key: str
     name: str = ""

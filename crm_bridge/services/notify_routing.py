@@ -19,6 +19,10 @@ EVENT_SUBJECTS: dict[str, dict[str, str]] = {
     "tier_downgrade_pending": {"ru": "Понижение уровня ждёт решения", "en": "Tier downgrade awaits approval"},
     "sync_failed": {"ru": "Ошибка синхронизации", "en": "Sync failed"},
     "report_ready": {"ru": "Отчёт готов", "en": "Report ready"},
+    "prospect_scored": {"ru": "Решение по кандидату в партнёры", "en": "Prospective partner scored"},
+    "partner_onboarded": {"ru": "Новый партнёр: адаптация", "en": "New partner: onboarding"},
+    "plan_reminder": {"ru": "План партнёра отстаёт", "en": "Partner plan behind schedule"},
+    "access_changed": {"ru": "Эксклюзивный доступ изменён", "en": "Exclusive access changed"},
 }
 
 

@@ -59,11 +59,17 @@ def _core_3(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sync_cursors ADD COLUMN resume VARCHAR(200) NOT NULL DEFAULT ''"))
 
 
+def _core_4(conn: Connection) -> None:
+    """The partner lifecycle's tables (issue 14): scorecard/onboarding/access state, plans, training."""
+    for table in (schema.partner_lifecycle, schema.partner_plans, schema.training_completions):
+        table.create(conn, checkfirst=True)
+
+
 CORE = Component(
     "core",
     schema.metadata,
     schema.CORE_VERSION,
-    upgrades={2: lambda conn: schema.budget_spend.create(conn, checkfirst=True), 3: _core_3},
+    upgrades={2: lambda conn: schema.budget_spend.create(conn, checkfirst=True), 3: _core_3, 4: _core_4},
 )
 
 
