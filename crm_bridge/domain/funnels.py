@@ -306,7 +306,8 @@ def desired_layout(
             "training_completed", FieldEntity.PARTNER, label("training_completed"), FieldType.ENUM, yes_no
         ),
         *(DesiredField(k, FieldEntity.PARTNER, label(k), FieldType.INTEGER) for k in LIFECYCLE_SCORE_FIELDS),
-        DesiredField("score_total", FieldEntity.PARTNER, label("score_total"), FieldType.NUMBER),
+        # whole percents: an INTEGER field reads back as itself in every CRM (HubSpot has one number type)
+        DesiredField("score_total", FieldEntity.PARTNER, label("score_total"), FieldType.INTEGER),
         DesiredField(
             "score_verdict",
             FieldEntity.PARTNER,
@@ -317,7 +318,7 @@ def desired_layout(
         DesiredField("score_reason", FieldEntity.PARTNER, label("score_reason"), FieldType.STRING),
         DesiredField("plan_period", FieldEntity.PARTNER, label("plan_period"), FieldType.STRING),
         DesiredField("plan_targets", FieldEntity.PARTNER, label("plan_targets"), FieldType.STRING),
-        DesiredField("plan_progress", FieldEntity.PARTNER, label("plan_progress"), FieldType.NUMBER),
+        DesiredField("plan_progress", FieldEntity.PARTNER, label("plan_progress"), FieldType.INTEGER),
         DesiredField("certified_people", FieldEntity.PARTNER, label("certified_people"), FieldType.INTEGER),
         DesiredField("access", FieldEntity.PARTNER, label("access"), FieldType.STRING),
         DesiredField("partner_ref", FieldEntity.LEAD, label("partner_ref"), FieldType.INTEGER),

@@ -21,6 +21,7 @@ from crm_bridge.domain.plans import PlanStatus, ReminderRule, plan_status, remin
 from crm_bridge.ports import PartnerUpdate
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.services.partners.csv_input import raise_problems, read_rows
+from crm_bridge.services.partners.scorecard import whole
 
 log = logging.getLogger("crm_bridge.partners")
 
@@ -163,7 +164,7 @@ class PlanService:
                     {
                         "plan_period": period.key,
                         "plan_targets": targets_text(_targets_of(s), life.locale)[:250],
-                        "plan_progress": s.fulfilment,
+                        "plan_progress": whole(s.fulfilment),
                     },
                 )
                 for p, s in run.statuses

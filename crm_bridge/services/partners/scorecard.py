@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from crm_bridge.domain.model import Deal, Partner
 from crm_bridge.domain.scorecard import Scorecard, ScoreResult, Verdict, evaluate
@@ -48,6 +48,11 @@ class ScoreRun:
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
+
+
+def whole(value: Decimal | None) -> int | None:
+    """A percent as the CRM's whole-number field shows it (half up)."""
+    return None if value is None else int(value.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def _hash(card: Scorecard, scores: dict[str, int]) -> str:
@@ -111,7 +116,7 @@ class ScorecardService:
         fields = [
             PartnerUpdate(
                 p.crm_id,
-                {"score_total": r.score, "score_verdict": r.verdict.value, "score_reason": r.reason[:250]},
+                {"score_total": whole(r.score), "score_verdict": r.verdict.value, "score_reason": r.reason[:250]},
             )
             for p, _, r, _ in todo
         ]
