@@ -49,23 +49,23 @@ def score(obj: CliContext, dry_run: bool) -> None:
     ru = locale == "ru"
     run = ScorecardService(engine.partner_lifecycle()).run(app.clock(), dry_run=dry_run)
     sel = settings.selection
-    title = "Отбор партнёров (6.1)" if ru else "Partner selection scorecard (6.1)"
-    table = Table(title=f"{title}: pass mark {sel.pass_mark} %", title_justify="left")
-    table.add_column("партнёр" if ru else "partner", overflow="fold")
     weights = sel.full_weights()
-    for c in QUALIFICATION_CRITERIA:
-        table.add_column(f"{criterion_name(c, locale)} ×{weights[c].normalize():f}", justify="right", overflow="fold")
-    for label in (("оценка %", "score %"), ("решение", "verdict"), ("действие", "action")):
-        table.add_column(label[0] if ru else label[1], overflow="fold")
+    order = ", ".join(f"{criterion_name(c, locale)} ×{weights[c].normalize():f}" for c in QUALIFICATION_CRITERIA)
+    title = "Отбор партнёров (6.1)" if ru else "Partner selection scorecard (6.1)"
+    mark = f"проходной балл {sel.pass_mark} %" if ru else f"pass mark {sel.pass_mark} %"
+    table = Table(title=f"{title}, {mark}", title_justify="left", caption=order, caption_justify="left")
+    heads = ("партнёр", "оценки", "%", "решение", "действие") if ru else ("partner", "scores", "%", "verdict", "action")
+    for i, head in enumerate(heads):
+        table.add_column(head, justify="right" if i == 2 else "left", overflow="fold")
     for row in run.rows:
-        scores = [str(row.partner.qualification.get(c, "—")) for c in QUALIFICATION_CRITERIA]
+        scores = "·".join(str(row.partner.qualification.get(c, "–")) for c in QUALIFICATION_CRITERIA)
         result = row.result
         verdict = "—" if result is None else result.verdict.value
         action = _ACTIONS.get(row.action, (row.action, row.action))[1 if ru else 0]
         why = escape(row.error or (result.reason if result else ""))
         table.add_row(
             escape(row.partner.name),
-            *scores,
+            scores,
             "—" if result is None or result.score is None else f"{result.score}",
             f"{verdict}\n[dim]{why}[/dim]" if why else verdict,
             action,
