@@ -86,12 +86,40 @@ def render(result: DemoResult, console: Console) -> None:
             f"to {result.rewards_paid} partners; leaderboard: "
             + ", ".join(f"{rank}. {name} ({points} pts)" for rank, name, points in result.leaders)
         )
+    _lifecycle(result, console)
     timing = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.timings.items())
     console.print(f"Timings: {timing}; {result.crm_requests} requests to the CRM.")
     console.print(f"Config used: {result.config_path}")
     for path in result.reports:
         kind = "Report (open in a browser)" if path.suffix == ".html" else "CSV"
         console.print(f"{kind}: {path}")
+
+
+def _lifecycle(result: DemoResult, console: Console) -> None:
+    """The partner lifecycle part (issue 14): scorecard, onboarding, training, plans, access."""
+    life = result.lifecycle
+    if life is None:
+        return
+    if life.scored:
+        table = Table(title="Selection scorecard of the prospects (6.1)", title_justify="left")
+        for name in ("prospect", "score %", "verdict", "action"):
+            table.add_column(name, overflow="fold")
+        for row in life.scored:
+            table.add_row(*(escape(str(c)) for c in row))
+        console.print(table)
+    for name, curator, steps in life.onboarded:
+        console.print(f"Onboarded: {escape(name)} — curator {escape(curator)}, {steps} onboarding task(s) on the card.")
+    completions, partners = life.training
+    console.print(f"Training: {completions} completion(s) of {partners} partner(s) imported and pushed to the cards.")
+    console.print(f"Individual plans: {life.plans} imported for the quarter; " + "; ".join(escape(x) for x in life.plan_lines))
+    for text in life.reminders[:2]:
+        console.print(f"  reminder → curator: {escape(text)}")
+    if len(life.reminders) > 2:
+        console.print(f"  … {len(life.reminders) - 2} more plan reminder(s)")
+    for text in life.access[:3]:
+        console.print(f"Access: {escape(text)}")
+    if len(life.access) > 3:
+        console.print(f"  … {len(life.access) - 3} more access change(s)")
 
 
 def _note(kind: str) -> str:

@@ -65,6 +65,7 @@ class DemoResult:
     leaders: list[tuple[int, str, int]] = field(default_factory=list)  # rank, partner, points
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     crm_requests: int = 0
+    lifecycle: Any = None  # services.demo_lifecycle.LifecycleDemo
 
 
 def lead_stages(layout: DesiredLayout) -> list[str]:
@@ -196,8 +197,16 @@ def _jobs(
         curators=settings.domain_curators(),
         head=_head(settings),
     )
+    from crm_bridge.services.demo_lifecycle import Collected, after_tiers, before_tiers, lifecycle
+
+    life = lifecycle(app, settings, head=_head(settings), notifier=Collected())
+    before_tiers(life, now)
     with timer.step("tiers", "Evaluating partner tiers"):
         run = service.evaluate(now)
+    with timer.step("lifecycle", "Partner lifecycle: scorecard, onboarding, training, plans, access"):
+        result.lifecycle = after_tiers(
+            life, now, result.out_dir, tuple(lead_stages(layout)), seed=7
+        )
     partners = {p.crm_id: p.name for p in app.store.partners(app.portal)}
     label = tier_settings.names
     result.tier_moves = [

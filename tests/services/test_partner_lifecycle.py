@@ -210,7 +210,7 @@ def test_plans_import_track_push_and_remind_when_the_quarter_runs_ahead_of_the_p
 
     done = plans.import_csv(csv)
     world["clock"].advance(timedelta(days=33).total_seconds())  # 2026-12-05: 71 % of Q4 gone
-    run = plans.run(world["clock"](), "quarter")
+    run = plans.run(world["clock"]())
 
     assert done.plans == 1 and done.periods == ("2026-Q4",)
     (status,) = [s for _, s in run.statuses]

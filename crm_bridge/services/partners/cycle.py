@@ -38,6 +38,6 @@ def run_lifecycle(life: Lifecycle, now: datetime, *, lead_stages: tuple[str, ...
     scored = ScorecardService(life).run(now)
     onboarded = OnboardingService(life).run(now) if life.settings.onboarding.automatic else None
     pushed = TrainingService(life).push(now)
-    plans = PlanService(life, lead_stages=lead_stages).run(now, life.settings.goals.by_tier.period)
+    plans = PlanService(life, lead_stages=lead_stages).run(now)
     access = AccessService(life).run(now)
     return LifecycleRun(scored, onboarded, pushed, plans, access)

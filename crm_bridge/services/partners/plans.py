@@ -151,23 +151,27 @@ class PlanService:
             result.append((partner, plan_status(pid, period, targets, metrics, now)))
         return result
 
-    def run(self, now: datetime, kind: str = "quarter") -> PlanRun:
-        """The current ``kind`` period's plans: pushed to the partner cards (when ``plans.push_to_crm``)
-        and reminders queued for the plans that lag."""
-        period = Period.containing(now, kind, self.tz)
-        run = PlanRun(self.statuses(period, now))
+    def run(self, now: datetime) -> PlanRun:
+        """The plans of the month, quarter and year under way: the shortest one of each partner
+        pushed to its card (when ``plans.push_to_crm``), reminders queued for every plan that lags."""
+        run = PlanRun()
+        for kind in ("month", "quarter", "year"):
+            run.statuses += self.statuses(Period.containing(now, kind, self.tz), now)
         life = self.life
-        if life.settings.plans.push_to_crm and run.statuses:
+        shown: dict[str, tuple[Partner, PlanStatus]] = {}
+        for partner, status in run.statuses:
+            shown.setdefault(partner.crm_id, (partner, status))
+        if life.settings.plans.push_to_crm and shown:
             updates = [
                 PartnerUpdate(
                     p.crm_id,
                     {
-                        "plan_period": period.key,
+                        "plan_period": s.period.key,
                         "plan_targets": targets_text(_targets_of(s), life.locale)[:250],
                         "plan_progress": whole(s.fulfilment),
                     },
                 )
-                for p, s in run.statuses
+                for p, s in shown.values()
             ]
             for i in range(0, len(updates), 50):
                 for update, out in zip(updates[i : i + 50], life.crm.update_partners(updates[i : i + 50]), strict=True):
@@ -185,7 +189,7 @@ class PlanService:
                     "plan_reminder",
                     life.told(partner),
                     reminder_text(partner, status, life.locale),
-                    key=f"plan_reminder:{partner.crm_id}:{period.key}:{mark}",
+                    key=f"plan_reminder:{partner.crm_id}:{status.period.key}:{mark}",
                 )
         return run
 
