@@ -108,10 +108,17 @@ def _lifecycle(result: DemoResult, console: Console) -> None:
             table.add_row(*(escape(str(c)) for c in row))
         console.print(table)
     for name, curator, steps in life.onboarded:
-        console.print(f"Onboarded: {escape(name)} — curator {escape(curator)}, {steps} onboarding task(s) on the card.")
+        console.print(
+            f"Onboarded: {escape(name)} — curator {escape(curator)}, {steps} onboarding task(s) on the card."
+        )
     completions, partners = life.training
-    console.print(f"Training: {completions} completion(s) of {partners} partner(s) imported and pushed to the cards.")
-    console.print(f"Individual plans: {life.plans} imported for the quarter; " + "; ".join(escape(x) for x in life.plan_lines))
+    console.print(
+        f"Training: {completions} completion(s) of {partners} partner(s) imported and pushed to the cards."
+    )
+    console.print(
+        f"Individual plans: {life.plans} imported for the quarter; "
+        + "; ".join(escape(x) for x in life.plan_lines)
+    )
     for text in life.reminders[:2]:
         console.print(f"  reminder → curator: {escape(text)}")
     if len(life.reminders) > 2:

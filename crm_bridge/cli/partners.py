@@ -50,11 +50,17 @@ def score(obj: CliContext, dry_run: bool) -> None:
     run = ScorecardService(engine.partner_lifecycle()).run(app.clock(), dry_run=dry_run)
     sel = settings.selection
     weights = sel.full_weights()
-    order = ", ".join(f"{criterion_name(c, locale)} ×{weights[c].normalize():f}" for c in QUALIFICATION_CRITERIA)
+    order = ", ".join(
+        f"{criterion_name(c, locale)} ×{weights[c].normalize():f}" for c in QUALIFICATION_CRITERIA
+    )
     title = "Отбор партнёров (6.1)" if ru else "Partner selection scorecard (6.1)"
     mark = f"проходной балл {sel.pass_mark} %" if ru else f"pass mark {sel.pass_mark} %"
     table = Table(title=f"{title}, {mark}", title_justify="left", caption=order, caption_justify="left")
-    heads = ("партнёр", "оценки", "%", "решение", "действие") if ru else ("partner", "scores", "%", "verdict", "action")
+    heads = (
+        ("партнёр", "оценки", "%", "решение", "действие")
+        if ru
+        else ("partner", "scores", "%", "verdict", "action")
+    )
     for i, head in enumerate(heads):
         table.add_column(head, justify="right" if i == 2 else "left", overflow="fold")
     for row in run.rows:
@@ -72,7 +78,8 @@ def score(obj: CliContext, dry_run: bool) -> None:
         )
     if not run.rows:
         obj.console.print(
-            "No prospects in the acquisition funnel's scoring stages (selection.score_stages); run sync first."
+            "No prospects in the acquisition funnel's scoring stages (selection.score_stages); "
+            "run sync first."
         )
         return
     obj.console.print(table)
@@ -90,7 +97,9 @@ def onboard(obj: CliContext, dry_run: bool) -> None:
     app, engine = _engine(obj)
     run = OnboardingService(engine.partner_lifecycle()).run(app.clock(), dry_run=dry_run)
     if not run.rows:
-        obj.console.print("Nobody to onboard: no acquisition card at onboarding.trigger_stages (run sync first).")
+        obj.console.print(
+            "Nobody to onboard: no acquisition card at onboarding.trigger_stages (run sync first)."
+        )
         return
     curators = {c.key: c.name for c in obj.settings().curators}
     table = Table(title="Onboarding", title_justify="left")

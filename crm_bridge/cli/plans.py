@@ -41,7 +41,9 @@ def import_plans(obj: CliContext, csv_file: Path) -> None:
 
 
 @command.command("show")
-@click.option("--period", "period_key", default=None, help="2026-Q4, 2026-11 or 2026 (default: the current quarter).")
+@click.option(
+    "--period", "period_key", default=None, help="2026-Q4, 2026-11 or 2026 (default: the current quarter)."
+)
 @click.pass_obj
 def show(obj: CliContext, period_key: str | None) -> None:
     """Plan vs actual of every partner with a plan for the period, and how much of the period is gone."""
@@ -61,7 +63,9 @@ def show(obj: CliContext, period_key: str | None) -> None:
         period = Period.containing(now, settings.goals.by_tier.period, ZoneInfo(settings.timezone))
     statuses = service.statuses(period, now)
     if not statuses:
-        obj.console.print(f"No plans for {period.key} (crm-bridge plans import FILE, or goals: in the config).")
+        obj.console.print(
+            f"No plans for {period.key} (crm-bridge plans import FILE, or goals: in the config)."
+        )
         return
     gone = statuses[0][1].elapsed
     table = Table(title=f"Plan vs actual {period.key}: {gone} % of the period gone", title_justify="left")

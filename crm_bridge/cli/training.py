@@ -73,7 +73,12 @@ def show(obj: CliContext) -> None:
         obj.console.print("No training completions recorded yet (crm-bridge training import FILE).")
         return
     table = Table(title="Training and certification", title_justify="left")
-    for name, justify in (("partner", "left"), ("certified people", "right"), ("completions", "right"), ("last", "left")):
+    for name, justify in (
+        ("partner", "left"),
+        ("certified people", "right"),
+        ("completions", "right"),
+        ("last", "left"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for pid, s in sorted(stats.items(), key=lambda kv: (-kv[1].certified_people, names.get(kv[0], kv[0]))):
         last = s.last_completed_at.date().isoformat() if s.last_completed_at else "—"

@@ -72,8 +72,6 @@ def training_stats(
             people.setdefault(c.partner_id, set()).add(c.person_email.casefold())
     partners = set(people) | set(done) | set(certs)
     return {
-        pid: TrainingStats(
-            pid, len(people.get(pid, ())), done.get(pid, 0), certs.get(pid, 0), last.get(pid)
-        )
+        pid: TrainingStats(pid, len(people.get(pid, ())), done.get(pid, 0), certs.get(pid, 0), last.get(pid))
         for pid in partners
     }

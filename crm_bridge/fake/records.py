@@ -224,7 +224,11 @@ def update_partner(state: FakeState, update: PartnerUpdate, now: datetime) -> Wr
             _custom_values(state, Entity.PARTNER, key, value)
             custom[key] = value
     state.custom.setdefault((Entity.PARTNER, partner.crm_id), {}).update(custom)
-    scores = {k.removeprefix("score_"): v for k, v in custom.items() if k.removeprefix("score_") in QUALIFICATION_CRITERIA}
+    scores = {
+        k.removeprefix("score_"): v
+        for k, v in custom.items()
+        if k.removeprefix("score_") in QUALIFICATION_CRITERIA
+    }
     if scores:  # the scorecard's criteria read back as the adapters read them
         qualification = dict(partner.qualification)
         for criterion, value in scores.items():

@@ -204,9 +204,7 @@ def _jobs(
     with timer.step("tiers", "Evaluating partner tiers"):
         run = service.evaluate(now)
     with timer.step("lifecycle", "Partner lifecycle: scorecard, onboarding, training, plans, access"):
-        result.lifecycle = after_tiers(
-            life, now, result.out_dir, tuple(lead_stages(layout)), seed=7
-        )
+        result.lifecycle = after_tiers(life, now, result.out_dir, tuple(lead_stages(layout)), seed=7)
     partners = {p.crm_id: p.name for p in app.store.partners(app.portal)}
     label = tier_settings.names
     result.tier_moves = [

@@ -51,7 +51,13 @@ class LifecycleDemo:
 
 def lifecycle(app: App, settings: Any, *, head: Curator | None, notifier: Collected) -> Lifecycle:
     return Lifecycle(
-        app.adapter, app.store, app.portal, settings, curators=settings.domain_curators(), head=head, notifier=notifier
+        app.adapter,
+        app.store,
+        app.portal,
+        settings,
+        curators=settings.domain_curators(),
+        head=head,
+        notifier=notifier,
     )
 
 
@@ -60,13 +66,20 @@ def before_tiers(life: Lifecycle, now: datetime) -> None:
     AccessService(life).run(now)
 
 
-def after_tiers(life: Lifecycle, now: datetime, folder: Path, lead_stages: tuple[str, ...], seed: int) -> LifecycleDemo:
+def after_tiers(
+    life: Lifecycle, now: datetime, folder: Path, lead_stages: tuple[str, ...], seed: int
+) -> LifecycleDemo:
     out = LifecycleDemo()
     notes: Collected = life.notifier  # type: ignore[assignment]
     for row in ScorecardService(life).run(now).rows:
         r = row.result
         out.scored.append(
-            (row.partner.name, "—" if r is None or r.score is None else str(r.score), r.verdict.value if r else "—", row.action)
+            (
+                row.partner.name,
+                "—" if r is None or r.score is None else str(r.score),
+                r.verdict.value if r else "—",
+                row.action,
+            )
         )
     curators = {c.key: c.name for c in life.curators}
     for o in OnboardingService(life).run(now).rows:
@@ -81,7 +94,10 @@ def after_tiers(life: Lifecycle, now: datetime, folder: Path, lead_stages: tuple
     for p in active[:25]:
         for n in range(rng.randint(1, 3)):
             day = (now - timedelta(days=rng.randint(5, 200))).date().isoformat()
-            rows.append(f"{p.crm_id},person{n}.{p.crm_id}@partner.example,Сотрудник {n + 1},sales-basics,Основы продаж,{day}")
+            rows.append(
+                f"{p.crm_id},person{n}.{p.crm_id}@partner.example,Сотрудник {n + 1},"
+                f"sales-basics,Основы продаж,{day}"
+            )
     write_private(training_csv, "\n".join(rows) + "\n")
     service = TrainingService(life)
     done = service.import_csv(training_csv)
@@ -91,12 +107,18 @@ def after_tiers(life: Lifecycle, now: datetime, folder: Path, lead_stages: tuple
     plans_csv = folder / "partner-plans.csv"
     lines = ["partner_id,period,revenue,leads,won_deals,certified_people"]
     for p in active[:12]:
-        lines.append(f"{p.crm_id},{quarter.key},{rng.choice((1, 2, 3)) * 1_000_000},{rng.randint(6, 15)},{rng.randint(3, 8)},2")
+        lines.append(
+            f"{p.crm_id},{quarter.key},{rng.choice((1, 2, 3)) * 1_000_000},"
+            f"{rng.randint(6, 15)},{rng.randint(3, 8)},2"
+        )
     write_private(plans_csv, "\n".join(lines) + "\n")
     plans = PlanService(life, lead_stages=lead_stages)
     out.plans = plans.import_csv(plans_csv).plans
     run = plans.run(now)
     imported = [s for s in run.statuses if s[1].period.key == quarter.key]
-    out.plan_lines = [f"{p.name}: {s.fulfilment} % of the plan, {s.elapsed} % of {quarter.key} gone" for p, s in imported[:3]]
+    out.plan_lines = [
+        f"{p.name}: {s.fulfilment} % of the plan, {s.elapsed} % of {quarter.key} gone"
+        for p, s in imported[:3]
+    ]
     out.reminders = notes.of("plan_reminder")
     return out

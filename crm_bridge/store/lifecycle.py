@@ -75,7 +75,8 @@ def _targets_json(targets: Targets) -> dict[str, str]:
 
 def _targets(data: dict[str, Any]) -> Targets:
     whole = {"leads", "qualified_leads", "won_deals", "new_partners", "certified_people"}
-    return Targets(**{k: int(Decimal(v)) if k in whole else Decimal(v) for k, v in data.items()})
+    values: dict[str, Any] = {k: int(Decimal(v)) if k in whole else Decimal(v) for k, v in data.items()}
+    return Targets(**values)
 
 
 class PlanRepository:

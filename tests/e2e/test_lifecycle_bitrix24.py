@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_engine_bitrix24 import cli, writes
 
 from crm_bridge.bootstrap import bootstrap
 from crm_bridge.config import load_settings
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.sandbox.server import Sandbox
-from test_engine_bitrix24 import cli, writes
 
 CONFIG = """
 locale: en
@@ -65,11 +65,17 @@ def _seed(sandbox: Sandbox, config: Path) -> dict[str, Any]:
     with bootstrap(load_settings(config)) as app:
         catalog = app.adapter.catalog()  # type: ignore[attr-defined]
     ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
-    score = {c: catalog.field(FieldEntity.PARTNER, f"score_{c}").code for c in
-             ("values_fit", "audience_overlap", "reputation", "track_record", "scalability")}
+    score = {
+        c: catalog.field(FieldEntity.PARTNER, f"score_{c}").code
+        for c in ("values_fit", "audience_overlap", "reputation", "track_record", "scalability")
+    }
 
     def company(name: str, kind: str, values: tuple[int, ...]) -> dict[str, Any]:
-        return {"TITLE": name, ptype.code: ptype.options[kind], **dict(zip(score.values(), values, strict=False))}
+        return {
+            "TITLE": name,
+            ptype.code: ptype.options[kind],
+            **dict(zip(score.values(), values, strict=False)),
+        }
 
     ids = sandbox.emulator.seed(
         {
@@ -86,14 +92,28 @@ def _seed(sandbox: Sandbox, config: Path) -> dict[str, Any]:
     cards = sandbox.emulator.seed(
         {
             "deals": [
-                {"TITLE": f"{pid}: acquisition", "CATEGORY_ID": acquisition,
-                 "STAGE_ID": catalog.stage_code("acquisition", stage), ref.code: pid}
-                for pid, stage in ((good, "first_contact"), (small, "identification"), (integra, "agreement_signed"))
+                {
+                    "TITLE": f"{pid}: acquisition",
+                    "CATEGORY_ID": acquisition,
+                    "STAGE_ID": catalog.stage_code("acquisition", stage),
+                    ref.code: pid,
+                }
+                for pid, stage in (
+                    (good, "first_contact"),
+                    (small, "identification"),
+                    (integra, "agreement_signed"),
+                )
             ]
         }
     )["deals"]
     sandbox.advance(2)
-    return {"good": good, "small": small, "integra": integra, "cards": [str(c) for c in cards], "catalog": catalog}
+    return {
+        "good": good,
+        "small": small,
+        "integra": integra,
+        "cards": [str(c) for c in cards],
+        "catalog": catalog,
+    }
 
 
 def _company(sandbox: Sandbox, crm_id: str) -> dict[str, Any]:
@@ -156,13 +176,24 @@ def test_the_lifecycle_through_the_cli_on_the_bitrix24_sandbox(
     code, out = cli(config, capsys, "plans", "import", str(bad))
     assert code == 2 and "row 2: partner_id '424242' is not a partner" in out
     training = tmp_path / "training.csv"
-    training.write_text("email,course_id,completed_at\nann@integra.ru,sales,2026-10-01\nbob@integra.ru,sales,2026-10-02\n")
+    training.write_text(
+        "email,course_id,completed_at\nann@integra.ru,sales,2026-10-01\nbob@integra.ru,sales,2026-10-02\n"
+    )
     code, out = cli(config, capsys, "training", "import", str(training))
     assert code == 0 and "2 new" in out, out
     hook = tmp_path / "talentlms.json"
-    hook.write_text(json.dumps({"event": "user_completed_course", "data": {
-        "user": {"email": "cat@integra.ru"}, "course": {"id": 7, "name": "Advanced"},
-        "completed_at": "2026-10-03T10:00:00Z"}}))
+    hook.write_text(
+        json.dumps(
+            {
+                "event": "user_completed_course",
+                "data": {
+                    "user": {"email": "cat@integra.ru"},
+                    "course": {"id": 7, "name": "Advanced"},
+                    "completed_at": "2026-10-03T10:00:00Z",
+                },
+            }
+        )
+    )
     code, out = cli(config, capsys, "training", "webhook", str(hook), "--lms", "talentlms")
     assert code == 0 and "1 completion(s) received, 1 new" in out, out
     code, out = cli(config, capsys, "training", "show")

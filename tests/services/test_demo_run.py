@@ -36,7 +36,9 @@ def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None
 
 
 def test_everything_seeded_into_the_crm_is_synced_into_the_store(result: DemoResult) -> None:
-    assert result.provisioned == {"create": 63}  # four funnels, their stages, the partner fields (lifecycle: 13 + 2 verdict options)
+    assert result.provisioned == {
+        "create": 63
+    }  # four funnels, their stages, the partner fields (lifecycle: 13 + 2 verdict options)
     assert result.synced["partner"] == result.seeded["partners"] == 16
     assert result.synced["lead"] == result.seeded["leads"]
     assert result.synced["deal"] == result.seeded["repeat_deals"]

@@ -108,9 +108,13 @@ def _sync(w: dict[str, Any]) -> None:
     sync(w["fake"], w["life"].store, PORTAL, now=w["clock"]())
 
 
-def _prospect(w: dict[str, Any], name: str, scores: dict[str, int], stage: str, region: str = "") -> tuple[str, str]:
+def _prospect(
+    w: dict[str, Any], name: str, scores: dict[str, int], stage: str, region: str = ""
+) -> tuple[str, str]:
     fake: FakeCRM = w["fake"]
-    partner = fake.seed_partner(name, type=PartnerType.RESELLER, region=region, qualification=scores, prospect=True)
+    partner = fake.seed_partner(
+        name, type=PartnerType.RESELLER, region=region, qualification=scores, prospect=True
+    )
     card = fake.seed_deal(partner.crm_id, f"{name}: acquisition", funnel="acquisition", stage=stage)
     return partner.crm_id, card.crm_id
 
@@ -118,7 +122,9 @@ def _prospect(w: dict[str, Any], name: str, scores: dict[str, int], stage: str, 
 FULL = {"values_fit": 5, "audience_overlap": 4, "reputation": 4, "track_record": 3, "scalability": 3}
 
 
-def test_scorecard_writes_the_weighted_score_moves_the_cards_and_tells_the_head(world: dict[str, Any]) -> None:
+def test_scorecard_writes_the_weighted_score_moves_the_cards_and_tells_the_head(
+    world: dict[str, Any],
+) -> None:
     fake: FakeCRM = world["fake"]
     good, good_card = _prospect(world, "Romashka", FULL, "first_contact")
     weak, weak_card = _prospect(world, "Vektor", {**FULL, "scalability": 1}, "identification")
@@ -134,7 +140,10 @@ def test_scorecard_writes_the_weighted_score_moves_the_cards_and_tells_the_head(
     # (25·5 + 25·4 + 20·4 + 20·3 + 10·3) / (100·5) = 79 %
     assert (card["score_total"], card["score_verdict"]) == (79, "passed")
     assert fake.state.custom[(Entity.PARTNER, weak)]["score_verdict"] == "failed"
-    assert "below the minimum 2 on: Ability to scale" in fake.state.custom[(Entity.PARTNER, weak)]["score_reason"]
+    assert (
+        "below the minimum 2 on: Ability to scale"
+        in fake.state.custom[(Entity.PARTNER, weak)]["score_reason"]
+    )
     assert {r.partner.crm_id: r.action for r in run.rows} == {good: "moved", weak: "moved", half: "waiting"}
     told = world["notifier"].of("prospect_scored")
     assert len(told) == 2 and all(r[0].crm_user_id == "1" for r, _ in told)  # no curator yet: the head
@@ -154,7 +163,9 @@ def test_scorecard_dry_run_writes_nothing(world: dict[str, Any]) -> None:
     assert fake.state.deals[card].stage == "first_contact" and fake.calls["update_partners"] == 0
 
 
-def test_onboarding_assigns_the_regions_curator_tasks_tier_and_moves_the_card_once(world: dict[str, Any]) -> None:
+def test_onboarding_assigns_the_regions_curator_tasks_tier_and_moves_the_card_once(
+    world: dict[str, Any],
+) -> None:
     fake: FakeCRM = world["fake"]
     pid, card = _prospect(world, "Kazan Soft", FULL, "agreement_signed", region="Kazan")
     _sync(world)
@@ -176,7 +187,9 @@ def test_onboarding_assigns_the_regions_curator_tasks_tier_and_moves_the_card_on
     assert len(fake.state.tasks) == 5 and world["invited"] == [pid]
 
 
-def test_an_onboarding_cut_short_by_the_crm_is_finished_next_run_with_the_same_curator(world: dict[str, Any]) -> None:
+def test_an_onboarding_cut_short_by_the_crm_is_finished_next_run_with_the_same_curator(
+    world: dict[str, Any],
+) -> None:
     fake: FakeCRM = world["fake"]
     pid, card = _prospect(world, "Anywhere", FULL, "agreement_signed", region="Omsk")  # nobody covers Omsk
     _sync(world)
@@ -206,7 +219,9 @@ def test_plans_import_track_push_and_remind_when_the_quarter_runs_ahead_of_the_p
     _sync(world)
     plans = PlanService(world["life"], lead_stages=LEAD_STAGES)
     csv = tmp_path / "plans.csv"
-    csv.write_text(f"partner_id;period;revenue;won_deals\n{partner.crm_id};2026-Q4;1 000 000;10\n", encoding="utf-8")
+    csv.write_text(
+        f"partner_id;period;revenue;won_deals\n{partner.crm_id};2026-Q4;1 000 000;10\n", encoding="utf-8"
+    )
 
     done = plans.import_csv(csv)
     world["clock"].advance(timedelta(days=33).total_seconds())  # 2026-12-05: 71 % of Q4 gone
@@ -223,7 +238,9 @@ def test_plans_import_track_push_and_remind_when_the_quarter_runs_ahead_of_the_p
     assert text.startswith("Romashka: 71 % of the quarter 2026-Q4 gone, 20 % of the plan done")
 
 
-def test_a_plan_file_with_bad_rows_names_them_and_imports_nothing(world: dict[str, Any], tmp_path: Path) -> None:
+def test_a_plan_file_with_bad_rows_names_them_and_imports_nothing(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
     partner = world["fake"].seed_partner("Romashka")
     _sync(world)
     csv = tmp_path / "plans.csv"
@@ -237,7 +254,10 @@ def test_a_plan_file_with_bad_rows_names_them_and_imports_nothing(world: dict[st
     message = str(caught.value)
     assert "row 3: partner_id '999' is not a partner" in message
     assert "row 4: period:" in message
-    assert "row 5: revenue: 'lots' is not a number" in message and "row 5: leads: must be a whole number" in message
+    assert (
+        "row 5: revenue: 'lots' is not a number" in message
+        and "row 5: leads: must be a whole number" in message
+    )
     assert world["life"].store.plans.all(PORTAL) == {}
 
 
@@ -271,7 +291,9 @@ def test_training_csv_is_recorded_once_and_pushed_to_the_card(world: dict[str, A
     assert pushed == 1 and service.push(world["clock"]()) == 0
 
 
-def test_the_lms_webhook_checks_the_secret_and_reads_generic_and_talentlms_bodies(world: dict[str, Any]) -> None:
+def test_the_lms_webhook_checks_the_secret_and_reads_generic_and_talentlms_bodies(
+    world: dict[str, Any],
+) -> None:
     partner = world["fake"].seed_partner("Kazan Soft")
     _sync(world)
     hook = TrainingWebhook(_training(world, partner.crm_id))
@@ -295,7 +317,9 @@ def test_the_lms_webhook_checks_the_secret_and_reads_generic_and_talentlms_bodie
     second = hook.receive(talent, source="talentlms", token="s3cret-lms")
     other = hook.receive(b'{"event": "user_signup", "data": {}}', source="talentlms", token="s3cret-lms")
     with pytest.raises(WebhookRefused) as bad:
-        hook.receive(b'{"email": "x@nowhere.org", "course_id": "c", "completed_at": "2026-10-01"}', token="s3cret-lms")
+        hook.receive(
+            b'{"email": "x@nowhere.org", "course_id": "c", "completed_at": "2026-10-01"}', token="s3cret-lms"
+        )
 
     assert wrong.value.status == 401
     assert (first.new, second.new, other.received) == (1, 1, 0)
@@ -342,7 +366,9 @@ def test_gold_needs_two_certified_people_and_the_access_change_is_shown_and_told
     assert "Bronze → Silver. Gained: regions: Kazan; materials: Sales kit." in silver_text
 
     csv = tmp_path / "t.csv"
-    csv.write_text("email,course_id,completed_at\na@kazan-soft.ru,c1,2026-10-01\nb@kazan-soft.ru,c1,2026-10-02\n")
+    csv.write_text(
+        "email,course_id,completed_at\na@kazan-soft.ru,c1,2026-10-01\nb@kazan-soft.ru,c1,2026-10-02\n"
+    )
     training.import_csv(csv)
     world["clock"].advance(3600)
     _sync(world)
@@ -350,7 +376,10 @@ def test_gold_needs_two_certified_people_and_the_access_change_is_shown_and_told
     assert fake.state.partners[partner.crm_id].tier == "gold"
     access.run(world["clock"]())
     card = fake.state.custom[(Entity.PARTNER, partner.crm_id)]
-    assert card["access"] == "regions: Kazan; products: Pro edition; materials: Sales kit; events: Partner summit"
+    assert (
+        card["access"]
+        == "regions: Kazan; products: Pro edition; materials: Sales kit; events: Partner summit"
+    )
     gold = [t for _, t in world["notifier"].of("access_changed") if "Silver → Gold" in t]
     assert gold == ["Kazan Soft: tier Silver → Gold. Gained: products: Pro edition; events: Partner summit."]
 

@@ -29,7 +29,13 @@ def policy_from(settings: object) -> AccessPolicy:
     cfg = settings.access  # type: ignore[attr-defined]
     tiers = [level.key for level in settings.tiers.levels]  # type: ignore[attr-defined]
     by_tier = {
-        key: Access({k: frozenset(getattr(items, k)) for k in ("regions", "products", "materials", "events") if getattr(items, k)})
+        key: Access(
+            {
+                k: frozenset(getattr(items, k))
+                for k in ("regions", "products", "materials", "events")
+                if getattr(items, k)
+            }
+        )
         for key, items in cfg.tiers.items()
     }
     return AccessPolicy(tiers, by_tier, cfg.cumulative)
@@ -77,7 +83,9 @@ class AccessService:
             todo.append((partner, access_change(self.policy, pid, state.access_tier, tier), state))
         for i in range(0, len(todo), 50):
             chunk = todo[i : i + 50]
-            updates = [PartnerUpdate(p.crm_id, {"access": c.now.describe(life.locale)[:250]}) for p, c, _ in chunk]
+            updates = [
+                PartnerUpdate(p.crm_id, {"access": c.now.describe(life.locale)[:250]}) for p, c, _ in chunk
+            ]
             saved = []
             for (partner, change, state), out in zip(chunk, life.crm.update_partners(updates), strict=True):
                 if not out.ok:

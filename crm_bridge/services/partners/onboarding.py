@@ -103,14 +103,24 @@ class OnboardingService:
             plan = plan_onboarding(partner, choice, self.first_tier, self.checklist, signed_at)
             if dry_run:
                 row = OnboardRow(
-                    partner, card, plan.curator_key, plan.curator_why, plan.first_tier, len(plan.steps), "would onboard"
+                    partner,
+                    card,
+                    plan.curator_key,
+                    plan.curator_why,
+                    plan.first_tier,
+                    len(plan.steps),
+                    "would onboard",
                 )
                 run.rows.append(row)
                 continue
             recorded.append(replace(state, onboarding_status="recorded", onboarding=_plan_json(plan)))
         if dry_run:
             return run
-        fresh = [r for r in recorded if r.partner_id not in states or states[r.partner_id].onboarding_status != "recorded"]
+        fresh = [
+            r
+            for r in recorded
+            if r.partner_id not in states or states[r.partner_id].onboarding_status != "recorded"
+        ]
         life.store.lifecycle.save(life.portal, fresh)  # decided before any CRM write
         life.store.set_state(life.portal, TURN_STATE, {"turn": turn})
         for state in recorded:
@@ -120,7 +130,10 @@ class OnboardingService:
     def _apply(self, partner: Partner, card: Deal, state: LifecycleRow, now: datetime) -> OnboardRow:
         life, plan = self.life, state.onboarding or {}
         curator = life.curator(plan.get("curator"))
-        fields: dict[str, Any] = {"partner_since": datetime.fromisoformat(plan["since"]), "tier": plan["tier"]}
+        fields: dict[str, Any] = {
+            "partner_since": datetime.fromisoformat(plan["since"]),
+            "tier": plan["tier"],
+        }
         if curator is not None:
             fields["curator"] = curator.crm_user_id
         errors: list[str] = []
@@ -152,10 +165,21 @@ class OnboardingService:
         steps = len(plan.get("steps", []))
         if errors:
             log.warning("onboarding of partner %s not finished: %s", partner.crm_id, "; ".join(errors))
-            return OnboardRow(partner, card, plan.get("curator"), plan.get("why", ""), plan["tier"], steps, "error", "; ".join(errors))
+            return OnboardRow(
+                partner,
+                card,
+                plan.get("curator"),
+                plan.get("why", ""),
+                plan["tier"],
+                steps,
+                "error",
+                "; ".join(errors),
+            )
         life.store.lifecycle.save(life.portal, [replace(state, onboarding_status="done", onboarded_at=now)])
         self._tell(partner, curator, plan, steps)
-        return OnboardRow(partner, card, plan.get("curator"), plan.get("why", ""), plan["tier"], steps, "onboarded")
+        return OnboardRow(
+            partner, card, plan.get("curator"), plan.get("why", ""), plan["tier"], steps, "onboarded"
+        )
 
     def _tell(self, partner: Partner, curator: Any, plan: dict[str, Any], steps: int) -> None:
         if curator is None:

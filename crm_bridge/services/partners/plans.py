@@ -25,7 +25,14 @@ from crm_bridge.services.partners.scorecard import whole
 
 log = logging.getLogger("crm_bridge.partners")
 
-TARGETS: tuple[str, ...] = ("revenue", "leads", "qualified_leads", "won_deals", "conversion", "certified_people")
+TARGETS: tuple[str, ...] = (
+    "revenue",
+    "leads",
+    "qualified_leads",
+    "won_deals",
+    "conversion",
+    "certified_people",
+)
 _WHOLE = {"leads", "qualified_leads", "won_deals", "certified_people"}
 TARGET_NAMES = {
     "revenue": ("выручка", "revenue"),
@@ -70,7 +77,9 @@ class PlanService:
         self.lead_stages = lead_stages
         self.tz = ZoneInfo(life.settings.timezone)
         r = life.settings.plans.reminders
-        self.rule = ReminderRule(Decimal(r.from_elapsed_percent), Decimal(r.lag_percent), Decimal(r.step_percent))
+        self.rule = ReminderRule(
+            Decimal(r.from_elapsed_percent), Decimal(r.lag_percent), Decimal(r.step_percent)
+        )
 
     # -- import ---------------------------------------------------------------------------------
     def import_csv(self, path: Path) -> ImportResult:
@@ -174,7 +183,9 @@ class PlanService:
                 for p, s in shown.values()
             ]
             for i in range(0, len(updates), 50):
-                for update, out in zip(updates[i : i + 50], life.crm.update_partners(updates[i : i + 50]), strict=True):
+                for update, out in zip(
+                    updates[i : i + 50], life.crm.update_partners(updates[i : i + 50]), strict=True
+                ):
                     if out.ok:
                         run.pushed += 1
                     else:
@@ -205,7 +216,7 @@ def _kind_name(kind: str, locale: str) -> str:
 
 
 def reminder_text(partner: Partner, status: PlanStatus, locale: str) -> str:
-    """"Romashka: 70 % of the quarter gone, 30 % of the plan done (revenue 300000 of 1000000; …)"."""
+    """ "Romashka: 70 % of the quarter gone, 30 % of the plan done (revenue 300000 of 1000000; …)"."""
     behind = [r for r in status.rows if not r.met]
     detail = "; ".join(f"{target_name(r.target, locale)} {_fmt(r.actual)} / {_fmt(r.plan)}" for r in behind)
     gone, done = _fmt(status.elapsed), _fmt(status.fulfilment)

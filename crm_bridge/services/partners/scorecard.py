@@ -116,7 +116,11 @@ class ScorecardService:
         fields = [
             PartnerUpdate(
                 p.crm_id,
-                {"score_total": whole(r.score), "score_verdict": r.verdict.value, "score_reason": r.reason[:250]},
+                {
+                    "score_total": whole(r.score),
+                    "score_verdict": r.verdict.value,
+                    "score_reason": r.reason[:250],
+                },
             )
             for p, _, r, _ in todo
         ]

@@ -77,7 +77,9 @@ class TrainingService:
         known = set(self.life.partners())
         unknown = sorted({c.partner_id for c in completions} - known)
         if unknown:
-            raise DataError(f"no such partner(s) in the state store: {', '.join(unknown)} (run sync)", where="training")
+            raise DataError(
+                f"no such partner(s) in the state store: {', '.join(unknown)} (run sync)", where="training"
+            )
         return self.life.store.training.add(self.life.portal, completions)
 
     def import_csv(self, path: Path) -> TrainingImport:
@@ -159,7 +161,9 @@ class TrainingService:
         pushed = 0
         for i in range(0, len(updates), 50):
             chunk = updates[i : i + 50]
-            for (pid, shown, _), out in zip(chunk, life.crm.update_partners([u for *_, u in chunk]), strict=True):
+            for (pid, shown, _), out in zip(
+                chunk, life.crm.update_partners([u for *_, u in chunk]), strict=True
+            ):
                 if out.ok:
                     state[pid] = shown
                     pushed += 1

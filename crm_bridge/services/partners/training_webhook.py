@@ -75,7 +75,13 @@ class TrainingWebhook:
         self.service = service
 
     def receive(
-        self, body: bytes, *, source: str = "generic", authorization: str = "", token: str = "", now: datetime | None = None
+        self,
+        body: bytes,
+        *,
+        source: str = "generic",
+        authorization: str = "",
+        token: str = "",
+        now: datetime | None = None,
     ) -> WebhookResult:
         """Check the secret, parse ``body`` (``source``: generic | talentlms) and store the completions.
         Raises ``WebhookRefused`` with the HTTP status to answer; nothing is stored then."""
@@ -103,7 +109,10 @@ class TrainingWebhook:
             raw = data.get("completions", [data])
             if not isinstance(raw, list) or not raw or not all(isinstance(i, dict) for i in raw):
                 raise WebhookRefused("completions: give a non-empty list of completion objects")
-            items = [self._generic(item, f"completions[{i}]" if "completions" in data else "") for i, item in enumerate(raw)]
+            items = [
+                self._generic(item, f"completions[{i}]" if "completions" in data else "")
+                for i, item in enumerate(raw)
+            ]
         else:
             raise WebhookRefused(f"unknown LMS {source!r} (generic, talentlms)", 404)
         try:
@@ -112,7 +121,9 @@ class TrainingWebhook:
             raise WebhookRefused(exc.message, 422) from None
         return WebhookResult(len(items), new)
 
-    def _completion(self, where: str, email: str, partner_id: str, course: str, when: str, **rest: Any) -> Completion:
+    def _completion(
+        self, where: str, email: str, partner_id: str, course: str, when: str, **rest: Any
+    ) -> Completion:
         prefix = f"{where}." if where else ""
         if "@" not in email:
             raise WebhookRefused(f"{prefix}email: {email!r} is not an e-mail address", 422)

@@ -143,7 +143,10 @@ def _seed_prospects(account: Seedable, catalog: Catalog, net: DemoNetwork) -> in
             "custom_fields_values": [
                 {"field_id": int(ptype.code), "values": [{"enum_id": ptype.options[p.type.value]}]},
                 *(
-                    {"field_id": int(_field(catalog, FieldEntity.PARTNER, f"score_{c}").code), "values": [{"value": v}]}
+                    {
+                        "field_id": int(_field(catalog, FieldEntity.PARTNER, f"score_{c}").code),
+                        "values": [{"value": v}],
+                    }
                     for c, v in p.scores.items()
                 ),
             ],
