@@ -413,3 +413,28 @@ def test_config_names_unknown_tiers_and_stages_of_the_lifecycle_sections() -> No
 
 
 _ = (datetime, UTC)
+
+
+def test_the_webhook_answer_and_the_documented_generic_example_agree(world: dict[str, Any]) -> None:
+    from importlib.resources import files
+
+    import jsonschema
+
+    from crm_bridge.services.partners.training_webhook import answer
+
+    partner = world["fake"].seed_partner("Romashka")
+    _sync(world)
+    hook = TrainingWebhook(_training(world, partner.crm_id))
+    spec = json.loads(files("crm_bridge").joinpath("openapi/training.json").read_text(encoding="utf-8"))
+    schema = spec["components"]["schemas"]["Completion"]
+    example = {k: v["examples"][0] for k, v in schema["properties"].items() if "examples" in v}
+    example["partner_id"] = partner.crm_id
+    jsonschema.validate(example, schema)
+
+    status, body = answer(hook, json.dumps(example).encode(), source="generic", token="s3cret-lms")
+    again = answer(hook, json.dumps({"completions": [example]}).encode(), source="generic", token="s3cret-lms")
+    refused = answer(hook, b"not json", source="generic", token="s3cret-lms")
+
+    assert (status, body) == (200, {"received": 1, "new": 1})
+    assert again == (200, {"received": 1, "new": 0})
+    assert refused[0] == 400 and "not JSON" in refused[1]["error"]

@@ -180,3 +180,15 @@ class TrainingWebhook:
             course_name=_text(data, "data", "course", "name"),
             source="talentlms",
         )
+
+
+def answer(
+    hook: TrainingWebhook, body: bytes, *, source: str, authorization: str = "", token: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """The HTTP answer to a webhook POST, for whichever server hosts the route (status, JSON body):
+    200 with what was recorded, else the refusal's status and ``{"error": …}``. Routes:
+    ``POST /v1/training/completions`` (generic), ``POST /v1/training/talentlms``."""
+    try:
+        return 200, hook.receive(body, source=source, authorization=authorization, token=token).body()
+    except WebhookRefused as exc:
+        return exc.status, {"error": exc.message}
