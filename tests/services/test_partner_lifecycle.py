@@ -193,11 +193,12 @@ def test_an_onboarding_cut_short_by_the_crm_is_finished_next_run_with_the_same_c
     fake: FakeCRM = world["fake"]
     pid, card = _prospect(world, "Anywhere", FULL, "agreement_signed", region="Omsk")  # nobody covers Omsk
     _sync(world)
-    fake.failures.fail_next("transient", method="create_tasks")
+    fake.failures.fail_next("transient", method="create_tasks", when="after")  # done, answer lost
     with pytest.raises(Exception, match="transient|Transient"):
         OnboardingService(world["life"]).run(world["clock"]())
     assert world["life"].store.lifecycle.get(PORTAL, pid).onboarding_status == "recorded"
 
+    world["clock"].advance(600)  # the next cycle
     OnboardingService(world["life"]).run(world["clock"]())
 
     assert fake.state.partners[pid].curator_key == "anna"  # round-robin fallback, turn 0, kept
