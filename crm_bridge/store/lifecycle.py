@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from crm_bridge.domain.goals import Targets
 from crm_bridge.domain.training import Completion
@@ -131,7 +131,8 @@ class TrainingRepository:
         self._clock = clock
 
     def add(self, portal: str, completions: Sequence[Completion]) -> int:
-        """Store completions not stored yet (by ``Completion.key``); returns how many were new."""
+        """Store completions not stored yet (by ``Completion.key``); one stored already is moved to a
+        later completion date (a renewed certificate). Returns how many were new."""
         if not completions:
             return 0
         now = self._clock()
@@ -159,6 +160,17 @@ class TrainingRepository:
                 ).scalars()
             )
             conn.execute(insert_missing(conn, tc, ["portal", "completion_key"]), values)
+            for c in completions:  # a later completion of the same course renews the certificate
+                if c.key in before:
+                    conn.execute(
+                        update(tc)
+                        .where(
+                            tc.c.portal == portal,
+                            tc.c.completion_key == c.key,
+                            tc.c.completed_at < c.completed_at,
+                        )
+                        .values(completed_at=c.completed_at, certified=c.certified, source=c.source)
+                    )
         return len(set(keys) - before)
 
     def all(self, portal: str) -> list[Completion]:

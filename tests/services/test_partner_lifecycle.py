@@ -15,6 +15,7 @@ import pytest
 from crm_bridge.config import parse_settings
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.model import Curator, PartnerType
+from crm_bridge.domain.training import Completion
 from crm_bridge.errors import UsageError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
@@ -433,9 +434,24 @@ def test_the_webhook_answer_and_the_documented_generic_example_agree(world: dict
     jsonschema.validate(example, schema)
 
     status, body = answer(hook, json.dumps(example).encode(), source="generic", token="s3cret-lms")
-    again = answer(hook, json.dumps({"completions": [example]}).encode(), source="generic", token="s3cret-lms")
+    again = answer(
+        hook, json.dumps({"completions": [example]}).encode(), source="generic", token="s3cret-lms"
+    )
     refused = answer(hook, b"not json", source="generic", token="s3cret-lms")
 
     assert (status, body) == (200, {"received": 1, "new": 1})
     assert again == (200, {"received": 1, "new": 0})
     assert refused[0] == 400 and "not JSON" in refused[1]["error"]
+
+
+def test_a_later_completion_of_the_same_course_renews_the_certificate(world: dict[str, Any]) -> None:
+    partner = world["fake"].seed_partner("Romashka")
+    _sync(world)
+    service = _training(world, partner.crm_id)
+    now = world["clock"]()
+    old = [Completion(partner.crm_id, "a@kazan-soft.ru", "c1", now - timedelta(days=400))]
+    renewed = [Completion(partner.crm_id, "a@kazan-soft.ru", "c1", now - timedelta(days=2))]
+
+    assert service.record(old) == 1 and service.certified_people(now) == {partner.crm_id: 0}  # expired
+    assert service.record(renewed) == 0 and service.certified_people(now) == {partner.crm_id: 1}
+    assert service.record(old) == 0 and service.certified_people(now) == {partner.crm_id: 1}  # never back
