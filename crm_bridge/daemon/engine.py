@@ -148,6 +148,7 @@ class Engine:
             head=self.team.head,
             notifier=self._notify,
             training=TrainingService(self.partner_lifecycle()).certified_people,
+            prospects=self.partner_lifecycle().prospects,
         )
 
     def tiers(self) -> TierRun:

@@ -129,3 +129,16 @@ def plan_onboarding(
         partner.partner_since or signed_at,
         steps,
     )
+
+
+def prospect_stages(stages: Sequence[tuple[str, bool]], trigger_stages: Sequence[str]) -> frozenset[str]:
+    """The acquisition stages (``(key, lost)`` in funnel order) whose cards are prospects, not partners:
+    every open stage before the first stage that signs the agreement, and the lost stages (not a fit).
+    A prospect has no tier yet and is not evaluated for one."""
+    result: set[str] = set()
+    signed = False
+    for key, lost in stages:
+        signed = signed or key in trigger_stages
+        if lost or not signed:
+            result.add(key)
+    return frozenset(result)

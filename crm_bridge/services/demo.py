@@ -30,6 +30,7 @@ from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
 from crm_bridge.security.secrets import generate_key
 from crm_bridge.services.demo_config import demo_config
 from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
+from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
 from crm_bridge.services.sync import sync
 from crm_bridge.services.tiers import TierService, TierSettings
@@ -186,6 +187,9 @@ def _jobs(
         if rec.manager_key and rec.manager_key not in seen:
             seen.add(rec.manager_key)
             result.sample_reasons.append((names.get(rec.manager_key, rec.manager_key), rec.reason))
+    from crm_bridge.services.demo_lifecycle import Collected, after_tiers, before_tiers, lifecycle
+
+    life = lifecycle(app, settings, head=_head(settings), notifier=Collected())
     tier_settings = TierSettings.from_settings(settings)
     service = TierService(
         app.adapter,
@@ -196,10 +200,9 @@ def _jobs(
         funnel=TierFunnel.from_layout(layout),
         curators=settings.domain_curators(),
         head=_head(settings),
+        training=TrainingService(life).certified_people,
+        prospects=life.prospects,
     )
-    from crm_bridge.services.demo_lifecycle import Collected, after_tiers, before_tiers, lifecycle
-
-    life = lifecycle(app, settings, head=_head(settings), notifier=Collected())
     before_tiers(life, now)
     with timer.step("tiers", "Evaluating partner tiers"):
         run = service.evaluate(now)

@@ -455,3 +455,22 @@ def test_a_later_completion_of_the_same_course_renews_the_certificate(world: dic
     assert service.record(old) == 1 and service.certified_people(now) == {partner.crm_id: 0}  # expired
     assert service.record(renewed) == 0 and service.certified_people(now) == {partner.crm_id: 1}
     assert service.record(old) == 0 and service.certified_people(now) == {partner.crm_id: 1}  # never back
+
+
+def test_prospects_get_no_tier_until_their_agreement_is_signed(world: dict[str, Any]) -> None:
+    fake: FakeCRM = world["fake"]
+    early, _ = _prospect(world, "Early", FULL, "first_contact")
+    signed, _ = _prospect(world, "Signed", FULL, "agreement_signed")
+    unfit, _ = _prospect(world, "Unfit", FULL, "not_a_fit")
+    _sync(world)
+    service = _tiers(world, None)
+    service._prospects = world["life"].prospects  # as the engine wires it
+
+    service.evaluate(world["clock"]())
+
+    assert world["life"].prospects() == {early, unfit, signed}  # signed: until onboarded
+    assert {fake.state.partners[p].tier for p in (early, unfit, signed)} == {None}
+    OnboardingService(world["life"]).run(world["clock"]())
+    _sync(world)
+    assert world["life"].prospects() == {early, unfit}
+    assert fake.state.partners[signed].tier == "bronze"  # the onboarding's first tier

@@ -60,6 +60,29 @@ class Lifecycle:
     def partners(self) -> dict[str, Partner]:
         return {p.crm_id: p for p in self.store.partners(self.portal)}
 
+    def prospects(self) -> set[str]:
+        """Partner ids whose acquisition card says they are not partners yet (``prospect_stages``), and
+        the signed ones until onboarding gave them their first tier."""
+        from crm_bridge.config.funnels import funnel_specs
+        from crm_bridge.domain.model import StageKind
+        from crm_bridge.domain.onboarding import prospect_stages
+
+        spec = next(f for f in funnel_specs(self.settings.funnels) if f.key == FunnelKey.ACQUISITION.value)
+        stages = prospect_stages(
+            [(s.key, s.kind is StageKind.LOST) for s in spec.stages], self.settings.onboarding.trigger_stages
+        )
+        signing = set(self.settings.onboarding.trigger_stages)
+        onboarded = {
+            pid
+            for pid, row in self.store.lifecycle.all(self.portal).items()
+            if row.onboarding_status == "done"
+        }
+        return {
+            pid
+            for pid, card in self.acquisition_cards().items()
+            if card.stage in stages or (card.stage in signing and pid not in onboarded)
+        }
+
     def acquisition_cards(self) -> dict[str, Deal]:
         """Each partner's card in the acquisition funnel: the most recently changed one when there
         are several (a partner that came back gets a new card)."""
