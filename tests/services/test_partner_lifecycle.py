@@ -51,6 +51,11 @@ CONFIG: dict[str, Any] = {
             {"key": "gold", "name": "Gold", "min_won_deals": 2, "min_certified_people": 2},
         ],
     },
+    "rewards": {
+        "rule_sets": [
+            {"effective_from": "2026-01-01", "commission": {"by_tier": {"bronze": 5, "silver": 7, "gold": 10}}}
+        ]
+    },
     "selection": {"min_each": 2},
     "onboarding": {"curator_rule": "region"},
     "training": {"partner_domains": {"kazan-soft.ru": "PLACEHOLDER"}, "webhook_secret": "${LMS_SECRET}"},
@@ -474,3 +479,42 @@ def test_prospects_get_no_tier_until_their_agreement_is_signed(world: dict[str, 
     _sync(world)
     assert world["life"].prospects() == {early, unfit}
     assert fake.state.partners[signed].tier == "bronze"  # the onboarding's first tier
+
+
+def test_the_report_shows_the_imported_plan_with_the_training_target_against_actuals(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    from crm_bridge.domain.period import Period
+    from crm_bridge.services.report_csv import report_csv
+    from crm_bridge.services.report_data import build_report
+
+    partner = world["fake"].seed_partner("Kazan Soft", tier="silver")
+    _won(world, partner.crm_id, 250_000)
+    _sync(world)
+    service = _training(world, partner.crm_id)
+    service.record(
+        [Completion(partner.crm_id, "a@kazan-soft.ru", "c1", world["clock"]() - timedelta(days=3))]
+    )
+    plans = tmp_path / "plans.csv"
+    plans.write_text(f"partner_id,period,revenue,certified_people\n{partner.crm_id},2026-Q4,1000000,2\n")
+    PlanService(world["life"], lead_stages=LEAD_STAGES).import_csv(plans)
+    world["clock"].advance(3600)
+    settings = world["life"].settings
+
+    data = build_report(
+        world["life"].store,
+        PORTAL,
+        settings,
+        desired_layout_for(settings),
+        Period.quarter("2026-Q4"),
+        now=world["clock"](),
+    )
+
+    (row,) = [r for r in data.partners if r.partner.crm_id == partner.crm_id]
+    goals = {g.target: (g.plan, g.actual) for g in row.goals}
+    assert goals == {
+        "revenue": (Decimal(1000000), Decimal(250000)),
+        "certified_people": (Decimal(2), Decimal(1)),
+    }
+    lines = [line for line in report_csv(data).splitlines() if "certified_people" in line]
+    assert lines == [f"2026-Q4,partner,{partner.crm_id},Kazan Soft,certified_people,1,2,50"]
