@@ -199,6 +199,9 @@ def test_the_lifecycle_through_the_cli_on_the_bitrix24_sandbox(
     code, out = cli(config, capsys, "training", "show")
     assert code == 0 and "Integra" in out and " 3 " in out, out
 
+    code, out = cli(config, capsys, "plans", "show", "--period", "2026-Q4")
+    assert code == 0 and "Integra" in out and "training (certified)" in out, out
+
     # the lifecycle job pushes the training count and the plan to the card
     code, out = cli(config, capsys, "partners", "run")
     assert code == 0 and "1 training record(s) pushed" in out, out
