@@ -53,7 +53,10 @@ CONFIG: dict[str, Any] = {
     },
     "rewards": {
         "rule_sets": [
-            {"effective_from": "2026-01-01", "commission": {"by_tier": {"bronze": 5, "silver": 7, "gold": 10}}}
+            {
+                "effective_from": "2026-01-01",
+                "commission": {"by_tier": {"bronze": 5, "silver": 7, "gold": 10}},
+            }
         ]
     },
     "selection": {"min_each": 2},
