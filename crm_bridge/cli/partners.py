@@ -102,8 +102,14 @@ def onboard(obj: CliContext, dry_run: bool) -> None:
         )
         return
     curators = {c.key: c.name for c in obj.settings().curators}
-    table = Table(title="Onboarding", title_justify="left")
-    for name in ("partner", "curator", "how chosen", "tier", "tasks", "result"):
+    ru = obj.settings().locale == "ru"
+    table = Table(title="Адаптация новых партнёров" if ru else "Onboarding", title_justify="left")
+    heads = (
+        ("партнёр", "куратор", "как выбран", "уровень", "задачи", "итог")
+        if ru
+        else ("partner", "curator", "how chosen", "tier", "tasks", "result")
+    )
+    for name in heads:
         table.add_column(name, overflow="fold")
     for row in run.rows:
         table.add_row(

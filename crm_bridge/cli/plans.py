@@ -68,11 +68,20 @@ def show(obj: CliContext, period_key: str | None) -> None:
         )
         return
     gone = statuses[0][1].elapsed
-    table = Table(title=f"Plan vs actual {period.key}: {gone} % of the period gone", title_justify="left")
-    for name, justify in (("partner", "left"), ("target", "left"), ("plan", "right"), ("actual", "right")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    table.add_column("done %", justify="right")
-    table.add_column("plan done %", justify="right")
+    ru = locale == "ru"
+    title = (
+        f"План и факт {period.key}: прошло {gone} % периода"
+        if ru
+        else (f"Plan vs actual {period.key}: {gone} % of the period gone")
+    )
+    table = Table(title=title, title_justify="left")
+    heads = (
+        ("партнёр", "цель", "план", "факт", "вып. %", "план в целом %")
+        if ru
+        else ("partner", "target", "plan", "actual", "done %", "plan done %")
+    )
+    for i, name in enumerate(heads):
+        table.add_column(name, justify="left" if i < 2 else "right", overflow="fold")
     for partner, status in statuses:
         for i, row in enumerate(status.rows):
             done = "—" if row.fulfilment is None else f"{row.fulfilment}"
