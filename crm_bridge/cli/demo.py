@@ -121,8 +121,12 @@ def _lifecycle(result: DemoResult, console: Console, t: Mapping[str, str]) -> No
         table = Table(title=t["demo_life_scorecard"], title_justify="left")
         for name in ("demo_life_prospect", "demo_life_score", "demo_life_verdict", "demo_life_action"):
             table.add_column(t[name], overflow="fold")
-        for row in life.scored:
-            table.add_row(*(escape(str(c)) for c in row))
+        for name, score, verdict, action in life.scored:
+            said = (
+                t.get(f"demo_verdict_{verdict}", verdict),
+                t.get(f"demo_action_{action.replace(' ', '_')}", action),
+            )
+            table.add_row(escape(name), escape(score), *(escape(x) for x in said))
         console.print(table)
     for name, curator, steps in life.onboarded:
         console.print(escape(t["demo_life_onboarded"].format(name=name, curator=curator, steps=steps)))

@@ -205,4 +205,4 @@ def run_once(obj: CliContext) -> None:
     result = engine.lifecycle()
     if engine.notifier is not None:
         engine.notify()
-    obj.console.print(result.describe())
+    obj.console.print(result.describe(obj.settings().locale))

@@ -60,7 +60,7 @@ def describe(result: object, locale: str = "en") -> str:
             text += t["did_awaiting"].format(count=len(result.awaiting_approval))
         return text
     if isinstance(result, LifecycleRun):
-        return result.describe()
+        return result.describe(locale)
     if isinstance(result, FlushResult):
         text = t["did_sent"].format(count=result.sent)
         text += t["did_retrying"].format(count=result.retrying) if result.retrying else ""

@@ -28,7 +28,7 @@ def demo_config(state_url: str, kind: str, crm_section: dict[str, Any]) -> dict[
         "access": {
             "tiers": {
                 "silver": {"materials": ["Комплект продавца"], "events": ["Вебинары для партнёров"]},
-                "gold": {"products": ["Enterprise"], "regions": ["Тендеры федерального уровня"]},
+                "gold": {"products": ["Корпоративная редакция"], "regions": ["Тендеры федерального уровня"]},
                 "platinum": {"events": ["Партнёрская конференция"], "materials": ["Дорожная карта продукта"]},
             }
         },

@@ -23,6 +23,7 @@ from crm_bridge.services.partners.onboarding import OnboardingService
 from crm_bridge.services.partners.plans import PlanService
 from crm_bridge.services.partners.scorecard import ScorecardService
 from crm_bridge.services.partners.training import TrainingService
+from crm_bridge.texts import words
 
 
 class Collected:
@@ -116,8 +117,9 @@ def after_tiers(
     out.plans = plans.import_csv(plans_csv).plans
     run = plans.run(now)
     imported = [s for s in run.statuses if s[1].period.key == quarter.key]
+    said = words("console", life.locale)["demo_life_plan_line"]
     out.plan_lines = [
-        f"{p.name}: {s.fulfilment} % of the plan, {s.elapsed} % of {quarter.key} gone"
+        said.format(partner=p.name, done=s.fulfilment, gone=s.elapsed, period=quarter.key)
         for p, s in imported[:3]
     ]
     out.reminders = notes.of("plan_reminder")

@@ -30,6 +30,15 @@ _EN: dict[str, str] = {
         "Training: {completions} completion(s) of {partners} partner(s) imported and pushed to the cards."
     ),
     "demo_life_plans": "Individual plans: {count} imported for the quarter; {lines}",
+    "demo_life_plan_line": "{partner}: {done} % of the plan, {gone} % of {period} gone",
+    "demo_verdict_passed": "passed",
+    "demo_verdict_failed": "failed",
+    "demo_verdict_incomplete": "incomplete",
+    "demo_action_moved": "card moved",
+    "demo_action_would_move": "would move (dry run)",
+    "demo_action_waiting": "not fully scored",
+    "demo_action_decided": "decided earlier",
+    "demo_action_error": "error",
     "demo_life_reminder": "  reminder → curator: {text}",
     "demo_life_more_reminders": "  … {count} more plan reminder(s)",
     "demo_life_access": "Access: {text}",
@@ -90,6 +99,10 @@ _EN: dict[str, str] = {
     # one cycle of the jobs
     "cycle_title": "One cycle of the jobs",
     "cycle_job": "job",
+    "did_lifecycle": (
+        "{scored} prospect(s) scored, {onboarded} partner(s) onboarded, {training} training record(s) "
+        "pushed, {plans} plan(s) tracked, {reminders} reminder(s), {access} access change(s)"
+    ),
     "cycle_outcome": "outcome",
     "cycle_what": "what happened",
     "outcome_ok": "ok",
@@ -99,6 +112,7 @@ _EN: dict[str, str] = {
     "job_distribute": "distribute",
     "job_escalate": "escalate",
     "job_tiers": "tiers",
+    "job_lifecycle": "lifecycle",
     "job_notify": "notify",
     "job_report": "report",
     "did_sync": "{parts} pulled",
@@ -174,6 +188,15 @@ _RU: dict[str, str] = {
         "Обучение: импортировано прохождений — {completions}, партнёров — {partners}; записано в карточки."
     ),
     "demo_life_plans": "Индивидуальные планы: импортировано на квартал — {count}; {lines}",
+    "demo_life_plan_line": "{partner}: план выполнен на {done} %, прошло {gone} % периода {period}",
+    "demo_verdict_passed": "прошёл",
+    "demo_verdict_failed": "не прошёл",
+    "demo_verdict_incomplete": "оценён не полностью",
+    "demo_action_moved": "карточка перемещена",
+    "demo_action_would_move": "будет перемещена (проба)",
+    "demo_action_waiting": "оценены не все критерии",
+    "demo_action_decided": "решено ранее",
+    "demo_action_error": "ошибка",
     "demo_life_reminder": "  напоминание куратору: {text}",
     "demo_life_more_reminders": "  … ещё напоминаний о плане: {count}",
     "demo_life_access": "Доступ: {text}",
@@ -233,6 +256,11 @@ _RU: dict[str, str] = {
     "demo_csv": "Таблица CSV: {path}",
     "cycle_title": "Один цикл задач",
     "cycle_job": "задача",
+    "did_lifecycle": (
+        "оценено кандидатов: {scored}, адаптировано партнёров: {onboarded}, записей об обучении "
+        "передано: {training}, планов отслеживается: {plans}, напоминаний: {reminders}, изменений "
+        "доступа: {access}"
+    ),
     "cycle_outcome": "итог",
     "cycle_what": "что произошло",
     "outcome_ok": "успешно",
@@ -242,6 +270,7 @@ _RU: dict[str, str] = {
     "job_distribute": "распределение",
     "job_escalate": "эскалация",
     "job_tiers": "уровни",
+    "job_lifecycle": "жизненный цикл",
     "job_notify": "уведомления",
     "job_report": "отчёт",
     "did_sync": "получено: {parts}",

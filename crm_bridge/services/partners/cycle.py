@@ -13,6 +13,7 @@ from crm_bridge.services.partners.onboarding import OnboardingService, OnboardRu
 from crm_bridge.services.partners.plans import PlanRun, PlanService
 from crm_bridge.services.partners.scorecard import ScorecardService, ScoreRun
 from crm_bridge.services.partners.training import TrainingService
+from crm_bridge.texts import words
 
 
 @dataclass
@@ -23,15 +24,15 @@ class LifecycleRun:
     plans: PlanRun
     access: AccessRun
 
-    def describe(self) -> str:
-        parts = [
-            f"{self.scored.count('moved')} prospect(s) scored",
-            f"{self.onboarded.count('onboarded') if self.onboarded else 0} partner(s) onboarded",
-            f"{self.training_pushed} training record(s) pushed",
-            f"{len(self.plans.statuses)} plan(s) tracked, {self.plans.reminders} reminder(s)",
-            f"{len(self.access.changes)} access change(s)",
-        ]
-        return ", ".join(parts)
+    def describe(self, locale: str = "en") -> str:
+        return words("console", locale)["did_lifecycle"].format(
+            scored=self.scored.count("moved"),
+            onboarded=self.onboarded.count("onboarded") if self.onboarded else 0,
+            training=self.training_pushed,
+            plans=len(self.plans.statuses),
+            reminders=self.plans.reminders,
+            access=len(self.access.changes),
+        )
 
 
 def run_lifecycle(life: Lifecycle, now: datetime, *, lead_stages: tuple[str, ...]) -> LifecycleRun:
