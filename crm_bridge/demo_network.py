@@ -90,9 +90,22 @@ class DemoRecord:
 
 
 @dataclass
+class DemoProspect:
+    """A prospective partner (a company with the selection scores, no tier yet) and the stage of its
+    card in the acquisition funnel: scored at first contact, onboarded at agreement signed."""
+
+    name: str
+    type: PartnerType
+    region: str
+    scores: dict[str, int]
+    stage: str
+
+
+@dataclass
 class DemoNetwork:
     partners: list[DemoPartner] = field(default_factory=list)
     records: list[DemoRecord] = field(default_factory=list)
+    prospects: list[DemoProspect] = field(default_factory=list)
 
     def count(self, funnel: str) -> int:
         return sum(1 for r in self.records if r.funnel == funnel)
@@ -172,7 +185,33 @@ def generate(
                 specialisation=rng.choice(SPECIALISATIONS),
             )
         )
+    net.prospects = _prospects(random.Random(seed + 1), used)  # noqa: S311 (seeded demo data)
     return net
+
+
+_CRITERIA = ("values_fit", "audience_overlap", "reputation", "track_record", "scalability")
+# (stage, scores): two strong prospects, a big one without the values, one half scored, two signed
+_PROSPECTS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("first_contact", (5, 4, 4, 4, 3)),
+    ("identification", (4, 5, 3, 4, 4)),
+    ("first_contact", (1, 5, 5, 5, 5)),
+    ("first_contact", (4, 3)),
+    ("agreement_signed", (5, 4, 4, 3, 4)),
+    ("agreement_signed", (4, 4, 5, 4, 3)),
+)
+
+
+def _prospects(rng: random.Random, used: set[str]) -> list[DemoProspect]:
+    return [
+        DemoProspect(
+            _company(rng, used),
+            rng.choice(list(PartnerType)),
+            rng.choice(REGIONS),
+            dict(zip(_CRITERIA, scores, strict=False)),
+            stage,
+        )
+        for stage, scores in _PROSPECTS
+    ]
 
 
 def _lead(

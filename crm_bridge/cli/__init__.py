@@ -34,6 +34,8 @@ VERBS: tuple[str, ...] = (
     "intake",
     "tiers",
     "partners",
+    "plans",
+    "training",
     "report",
     "rewards",
     "sandbox",

@@ -101,6 +101,7 @@ def render(result: DemoResult, console: Console) -> None:
             leaders=leaders,
         )
         console.print(escape(said))
+    _lifecycle(result, console, t)
     timing = ", ".join(
         t["demo_seconds"].format(step=t.get(f"step_{step}", step), seconds=number(seconds, loc, 2))
         for step, seconds in result.timings.items()
@@ -109,6 +110,37 @@ def render(result: DemoResult, console: Console) -> None:
     console.print(escape(t["demo_config"].format(path=result.config_path)))
     for path in result.reports:
         console.print(escape(t["demo_html" if path.suffix == ".html" else "demo_csv"].format(path=path)))
+
+
+def _lifecycle(result: DemoResult, console: Console, t: Mapping[str, str]) -> None:
+    """The partner lifecycle part (issue 14): scorecard, onboarding, training, plans, access."""
+    life = result.lifecycle
+    if life is None:
+        return
+    if life.scored:
+        table = Table(title=t["demo_life_scorecard"], title_justify="left")
+        for name in ("demo_life_prospect", "demo_life_score", "demo_life_verdict", "demo_life_action"):
+            table.add_column(t[name], overflow="fold")
+        for name, score, verdict, action in life.scored:
+            said = (
+                t.get(f"demo_verdict_{verdict}", verdict),
+                t.get(f"demo_action_{action.replace(' ', '_')}", action),
+            )
+            table.add_row(escape(name), escape(score), *(escape(x) for x in said))
+        console.print(table)
+    for name, curator, steps in life.onboarded:
+        console.print(escape(t["demo_life_onboarded"].format(name=name, curator=curator, steps=steps)))
+    completions, partners = life.training
+    console.print(t["demo_life_training"].format(completions=completions, partners=partners))
+    console.print(escape(t["demo_life_plans"].format(count=life.plans, lines="; ".join(life.plan_lines))))
+    for text in life.reminders[:2]:
+        console.print(escape(t["demo_life_reminder"].format(text=text)))
+    if len(life.reminders) > 2:
+        console.print(t["demo_life_more_reminders"].format(count=len(life.reminders) - 2))
+    for text in life.access[:3]:
+        console.print(escape(t["demo_life_access"].format(text=text)))
+    if len(life.access) > 3:
+        console.print(t["demo_life_more_access"].format(count=len(life.access) - 3))
 
 
 def _note(kind: str) -> str:

@@ -87,6 +87,7 @@ class ScheduleConfig(Strict):
     distribute: JobSchedule = _every(60)
     escalate: JobSchedule = _every(300)
     tiers: JobSchedule = JobSchedule(cron="0 3 * * *")
+    lifecycle: JobSchedule = _every(900)  # scorecard, onboarding, training, plans, access
     notify: JobSchedule = _every(30)
     report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
 
@@ -146,6 +147,10 @@ EventName = Literal[
     "tier_downgrade_pending",
     "sync_failed",
     "report_ready",
+    "prospect_scored",
+    "partner_onboarded",
+    "plan_reminder",
+    "access_changed",
 ]
 
 
@@ -206,6 +211,9 @@ class PortalConfig(Strict):
     session_hours: int = Field(default=12, ge=1, le=720)  # a signed-in browser stays signed in this long
     # other partners on a partner's leaderboard: by name, or as "Partner #rank" (own row always named)
     leaderboard: Literal["names", "anonymous"] = "names"
+    # onboarding (partners onboard, the lifecycle job) issues the new partner a sign-in link and tells
+    # it to the curator, who passes it on; false: invitations only by `crm-bridge partners invite`
+    invite_on_onboarding: bool = True
 
 
 ReportFormat = Literal["table", "csv", "html"]

@@ -61,6 +61,8 @@ class CuratorConfig(Strict):
     email: str = ""
     telegram_chat_id: str = ""
     timezone: TimeZoneName | None = None
+    regions: list[NonEmpty] = Field(default_factory=list)  # onboarding.curator_rule: region
+    partner_types: list[PartnerType] = Field(default_factory=list)  # onboarding.curator_rule: partner_type
 
     def to_domain(self) -> Curator:
         return Curator(
@@ -69,6 +71,8 @@ class CuratorConfig(Strict):
             crm_user_id=self.crm_user_id,
             email=self.email,
             telegram_chat_id=self.telegram_chat_id,
+            regions=frozenset(self.regions),
+            partner_types=frozenset(t.value for t in self.partner_types),
         )
 
 

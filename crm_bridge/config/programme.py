@@ -21,6 +21,7 @@ THRESHOLD_KEYS: tuple[str, ...] = (
     "min_leads",
     "min_qualified_leads",
     "min_conversion",
+    "min_certified_people",
 )
 
 
@@ -35,6 +36,7 @@ class TierLevel(Strict):
     min_leads: Count | None = None
     min_qualified_leads: Count | None = None
     min_conversion: Percent | None = None  # won / submitted leads, percent
+    min_certified_people: Count | None = None  # people holding a valid certificate (``training``)
 
     def thresholds(self) -> dict[str, Decimal]:
         return {k: Decimal(v) for k in THRESHOLD_KEYS if (v := getattr(self, k)) is not None}
@@ -116,6 +118,7 @@ class PointsConfig(Strict):
     per_lead: Count = 1
     revenue_unit: Money | None = None  # one point per this much won revenue
     training_completed: Count = 50
+    per_certification: Count = 0  # per certificate a partner's person earns in the period
 
 
 class RuleSet(Strict):
@@ -173,6 +176,7 @@ class Targets(Strict):
     conversion: Percent | None = None
     new_partners: Count | None = None  # department plans only
     repeat_share: Percent | None = None  # department plans only: repeat deals / all won deals
+    certified_people: Count | None = None  # training: people holding a valid certificate
 
 
 class TierTargets(Strict):

@@ -11,6 +11,14 @@ from pydantic import Field, PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
+from crm_bridge.config.lifecycle import (
+    AccessConfig,
+    OnboardingConfig,
+    PlansConfig,
+    SelectionConfig,
+    TrainingConfig,
+    lifecycle_problems,
+)
 from crm_bridge.config.ops import (
     IntakeConfig,
     LoggingConfig,
@@ -51,6 +59,11 @@ class Settings(Strict):
     intake: IntakeConfig = IntakeConfig()
     reports: ReportsConfig = ReportsConfig()
     portal: PortalConfig = PortalConfig()
+    selection: SelectionConfig = SelectionConfig()
+    onboarding: OnboardingConfig = OnboardingConfig()
+    plans: PlansConfig = PlansConfig()
+    training: TrainingConfig = TrainingConfig()
+    access: AccessConfig = AccessConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -99,6 +112,7 @@ def parse_settings(data: Any, env: Mapping[str, str], *, source: Path | None = N
     problems += check_references(interpolated.data, interpolated.from_env)
     if settings is not None:
         problems += [Problem(("funnels", key), message) for key, message in funnel_problems(settings.funnels)]
+        problems += [Problem(loc, message) for loc, message in lifecycle_problems(settings)]
     if problems:
         raise ConfigError(_unique_lines(problems, interpolated.data))
     if settings is None:

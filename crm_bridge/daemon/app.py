@@ -86,8 +86,20 @@ def build_web_context(
         health=health,
         ready_checks={"store": store_check(app), "crm": crm_check(app)},
         max_body=settings.intake.max_body_kb * 1024,
-        services={"engine": engine, "intake_writer": writer},
+        services={
+            "engine": engine,
+            "intake_writer": writer,
+            "training_webhook": _training_webhook(engine),
+        },
     )
+
+
+def _training_webhook(engine: Engine) -> Any:
+    """The LMS webhook (``POST /v1/training/...``) over the engine's partner lifecycle."""
+    from crm_bridge.services.partners.training import TrainingService
+    from crm_bridge.services.partners.training_webhook import TrainingWebhook
+
+    return TrainingWebhook(TrainingService(engine.partner_lifecycle()))
 
 
 def build_daemon(

@@ -18,6 +18,7 @@ from crm_bridge.services.distribute import AssignmentsRefused, DistributeResult
 from crm_bridge.services.distribute_escalation import EscalationResult
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify import FlushResult, Notifier, notifier_from_settings
+from crm_bridge.services.partners.cycle import LifecycleRun
 from crm_bridge.services.sync import SyncProgress, SyncResult
 from crm_bridge.services.tiers import TierRun
 from crm_bridge.texts import words
@@ -58,6 +59,8 @@ def describe(result: object, locale: str = "en") -> str:
         if result.awaiting_approval:
             text += t["did_awaiting"].format(count=len(result.awaiting_approval))
         return text
+    if isinstance(result, LifecycleRun):
+        return result.describe(locale)
     if isinstance(result, FlushResult):
         text = t["did_sent"].format(count=result.sent)
         text += t["did_retrying"].format(count=result.retrying) if result.retrying else ""

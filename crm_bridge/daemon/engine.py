@@ -28,6 +28,9 @@ from crm_bridge.services.intake import DrainReport, IntakePolicy, IntakeService,
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify_message import notice
+from crm_bridge.services.partners.context import InviteHook, Lifecycle
+from crm_bridge.services.partners.cycle import LifecycleRun, run_lifecycle
+from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.sync import SyncProgress, SyncResult, sync
 from crm_bridge.services.sync_watch import SyncWatch
 from crm_bridge.services.tiers import TierRun, TierService, TierSettings
@@ -36,7 +39,7 @@ from crm_bridge.services.tiers_apply import TierFunnel
 log = logging.getLogger("crm_bridge.engine")
 
 WRITER_LOCK_WAIT = 1.0  # seconds a replica waits for the intake writer lock before leaving it be
-JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "notify", "report")
+JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "lifecycle", "notify", "report")
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Engine:
             "distribute": self.distribute,
             "escalate": self.escalate,
             "tiers": self.tiers,
+            "lifecycle": self.lifecycle,
         }
         if self.notifier is not None:
             jobs["notify"] = self.notify
@@ -150,10 +154,40 @@ class Engine:
             curators=self.team.curators,
             head=self.team.head,
             notifier=self._notify,
+            training=TrainingService(self.partner_lifecycle()).certified_people,
+            prospects=self.partner_lifecycle().prospects,
         )
 
     def tiers(self) -> TierRun:
         return self.tier_service().evaluate(self.app.clock())
+
+    def partner_lifecycle(self, invite: InviteHook | None = None) -> Lifecycle:
+        """The partner lifecycle's services wired to this application (``crm_bridge.services.partners``).
+        ``invite``: the partner portal's invitation function, called once per onboarded partner; by
+        default the portal's own (``PortalInvitations``: a sign-in link told to the curator) while
+        ``portal.invite_on_onboarding``."""
+        app = self.app
+        life = Lifecycle(
+            app.adapter,
+            app.store,
+            app.portal,
+            app.settings,
+            curators=self.team.curators,
+            head=self.team.head,
+            notifier=self._notify,
+            invite=invite,
+        )
+        if invite is None and app.settings.portal.invite_on_onboarding:
+            from crm_bridge.services.partners.portal_invite import PortalInvitations
+            from crm_bridge.services.portal.access import PortalAccess
+
+            life.invite = PortalInvitations(
+                PortalAccess.for_app(app), life, portal_public_url(app.settings), app.clock
+            )
+        return life
+
+    def lifecycle(self) -> LifecycleRun:
+        return run_lifecycle(self.partner_lifecycle(), self.app.clock(), lead_stages=tuple(self.lead_stages))
 
     def notify(self) -> object:
         if self.notifier is None:
@@ -216,3 +250,11 @@ class Engine:
             if enabled(name):
                 results[name] = job()
         return results
+
+
+def portal_public_url(settings: Any) -> str:
+    """Where partners open the portal: ``portal.public_url``, else the daemon's own address."""
+    url: str = (
+        settings.portal.public_url or f"http://{settings.intake.listen_host}:{settings.intake.listen_port}"
+    )
+    return url

@@ -18,7 +18,7 @@ from crm_bridge.domain.layout import (
     FieldEntity,
     FieldType,
 )
-from crm_bridge.domain.model import FunnelKey, PartnerType, StageKind
+from crm_bridge.domain.model import QUALIFICATION_CRITERIA, FunnelKey, PartnerType, StageKind
 
 LOCALES = ("ru", "en")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
@@ -236,7 +236,23 @@ _FIELD_LABELS: dict[str, tuple[str, str]] = {
     "partner_ref": ("Партнёр (ID компании)", "Partner (company ID)"),
     "external_id": ("Внешний ID crm-bridge", "crm-bridge external ID"),
     "conflict": ("Конфликт каналов", "Channel conflict"),
+    # the lifecycle (issue 14): scorecard, plan, training, exclusive access
+    "score_values_fit": ("Отбор: ценности и цели", "Selection: shared values and goals"),
+    "score_audience_overlap": ("Отбор: целевая аудитория", "Selection: audience overlap"),
+    "score_reputation": ("Отбор: репутация и компетенции", "Selection: reputation and competence"),
+    "score_track_record": ("Отбор: успешные кейсы", "Selection: track record"),
+    "score_scalability": ("Отбор: масштабируемость", "Selection: ability to scale"),
+    "score_total": ("Отбор: итоговая оценка, %", "Selection: weighted score, %"),
+    "score_verdict": ("Отбор: решение", "Selection: verdict"),
+    "score_reason": ("Отбор: обоснование", "Selection: reason"),
+    "plan_period": ("План: период", "Plan: period"),
+    "plan_targets": ("План: цели", "Plan: targets"),
+    "plan_progress": ("План: выполнение, %", "Plan: fulfilment, %"),
+    "certified_people": ("Сертифицированные сотрудники", "Certified people"),
+    "access": ("Эксклюзивный доступ", "Exclusive access"),
 }
+LIFECYCLE_SCORE_FIELDS: tuple[str, ...] = tuple(f"score_{c}" for c in QUALIFICATION_CRITERIA)
+_VERDICTS = (("passed", "Подходит", "Passed"), ("failed", "Не подходит", "Not a fit"))
 _YES_NO = (("yes", "Да", "Yes"), ("no", "Нет", "No"))
 
 
@@ -289,6 +305,22 @@ def desired_layout(
         DesiredField(
             "training_completed", FieldEntity.PARTNER, label("training_completed"), FieldType.ENUM, yes_no
         ),
+        *(DesiredField(k, FieldEntity.PARTNER, label(k), FieldType.INTEGER) for k in LIFECYCLE_SCORE_FIELDS),
+        # whole percents: an INTEGER field reads back as itself in every CRM (HubSpot has one number type)
+        DesiredField("score_total", FieldEntity.PARTNER, label("score_total"), FieldType.INTEGER),
+        DesiredField(
+            "score_verdict",
+            FieldEntity.PARTNER,
+            label("score_verdict"),
+            FieldType.ENUM,
+            tuple(DesiredOption(k, r if ru else e) for k, r, e in _VERDICTS),
+        ),
+        DesiredField("score_reason", FieldEntity.PARTNER, label("score_reason"), FieldType.STRING),
+        DesiredField("plan_period", FieldEntity.PARTNER, label("plan_period"), FieldType.STRING),
+        DesiredField("plan_targets", FieldEntity.PARTNER, label("plan_targets"), FieldType.STRING),
+        DesiredField("plan_progress", FieldEntity.PARTNER, label("plan_progress"), FieldType.INTEGER),
+        DesiredField("certified_people", FieldEntity.PARTNER, label("certified_people"), FieldType.INTEGER),
+        DesiredField("access", FieldEntity.PARTNER, label("access"), FieldType.STRING),
         DesiredField("partner_ref", FieldEntity.LEAD, label("partner_ref"), FieldType.INTEGER),
         DesiredField("external_id", FieldEntity.LEAD, label("external_id"), FieldType.STRING),
         DesiredField("conflict", FieldEntity.LEAD, label("conflict"), FieldType.ENUM, yes_no),

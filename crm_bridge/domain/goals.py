@@ -19,6 +19,7 @@ _METRIC = {
     "conversion": "conversion",
     "new_partners": "new_partners",
     "repeat_share": "repeat_share",
+    "certified_people": "certified_people",
 }
 
 
@@ -34,6 +35,7 @@ class Targets:
     conversion: Decimal | None = None
     new_partners: int | None = None
     repeat_share: Decimal | None = None
+    certified_people: int | None = None  # the training target: people holding a valid certificate
 
     def items(self) -> list[tuple[str, Decimal]]:
         return [(f.name, Decimal(v)) for f in fields(self) if (v := getattr(self, f.name)) is not None]

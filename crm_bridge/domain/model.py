@@ -64,6 +64,8 @@ class Curator:
     crm_user_id: str
     email: str = ""
     telegram_chat_id: str = ""
+    regions: frozenset[str] = frozenset()  # the regions it covers (onboarding's curator rule)
+    partner_types: frozenset[str] = frozenset()  # the partner types it covers
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class PointsRules:
     per_lead: int = 1
     revenue_unit: Decimal | None = None  # one point per this much won revenue
     training_completed: int = 50
+    per_certification: int = 0  # per certificate a partner's person earns in the period
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,12 +261,14 @@ class Activity:
     revenue: Decimal = ZERO
     training_completed: bool = False
     name: str = ""
+    certifications: int = 0  # certificates earned in the period (``domain.training``)
 
 
 def points(activity: Activity, rules: PointsRules) -> int:
     total = activity.won_deals * rules.per_won_deal + activity.leads * rules.per_lead
     if rules.revenue_unit:
         total += int((activity.revenue / rules.revenue_unit).to_integral_value(rounding=ROUND_FLOOR))
+    total += activity.certifications * rules.per_certification
     return total + (rules.training_completed if activity.training_completed else 0)
 
 

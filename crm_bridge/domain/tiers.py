@@ -37,8 +37,8 @@ class HysteresisMode(StrEnum):
 @dataclass(frozen=True, slots=True)
 class TierLevel:
     """A tier; a partner earns it when every threshold given is met. ``thresholds`` maps a metric
-    (``revenue``, ``won_deals``, ``leads``, ``qualified_leads``, ``conversion`` — a ``min_`` prefix
-    is accepted) to its minimum."""
+    (``revenue``, ``won_deals``, ``leads``, ``qualified_leads``, ``conversion``,
+    ``certified_people`` — a ``min_`` prefix is accepted) to its minimum."""
 
     key: str
     name: str = ""

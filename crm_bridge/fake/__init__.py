@@ -222,7 +222,10 @@ class FakeCRM:
         tier: str | None = None,
         curator_key: str | None = None,
         region: str = "",
+        qualification: dict[str, int] | None = None,
+        prospect: bool = False,
     ) -> Partner:
+        """A partner company made by hand; ``prospect``: not a partner yet (no "partner since")."""
         now = self.clock()
         partner = Partner(
             crm_id=self.state.new_id(),
@@ -231,7 +234,8 @@ class FakeCRM:
             tier=tier,
             curator_key=curator_key,
             region=region,
-            partner_since=now,
+            qualification=dict(qualification or {}),
+            partner_since=None if prospect else now,
             modified_at=now,
         )
         self.state.partners[partner.crm_id] = partner

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from crm_bridge.domain.layout import FieldEntity, FieldType
-from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
+from crm_bridge.domain.model import QUALIFICATION_CRITERIA, Deal, Lead, Partner, PartnerType, StageKind
 from crm_bridge.errors import CrmValidationError, NotFound
 from crm_bridge.fake.state import LEAD_FUNNEL, FakeState, Funnel, Notification, Stage, Task
 from crm_bridge.ports import (
@@ -220,12 +220,28 @@ def update_partner(state: FakeState, update: PartnerUpdate, now: datetime) -> Wr
         if key in ("tier", "partner_type"):
             _custom_values(state, Entity.PARTNER, key, value)
             changes[key if key == "tier" else "type"] = PartnerType(value) if key == "partner_type" else value
+        elif key == "curator":  # a user field: the CRM user id; the curator key as the adapters read it
+            _user(state, None if value in (None, "") else str(value), Entity.PARTNER)
+            changes["curator_key"] = state.curator_keys.get(str(value)) if value else None
         elif key in _PARTNER_ATTRS:
-            changes["curator_key" if key == "curator" else key] = value
+            changes[key] = value
         else:
             _custom_values(state, Entity.PARTNER, key, value)
             custom[key] = value
     state.custom.setdefault((Entity.PARTNER, partner.crm_id), {}).update(custom)
+    scores = {
+        k.removeprefix("score_"): v
+        for k, v in custom.items()
+        if k.removeprefix("score_") in QUALIFICATION_CRITERIA
+    }
+    if scores:  # the scorecard's criteria read back as the adapters read them
+        qualification = dict(partner.qualification)
+        for criterion, value in scores.items():
+            if value in (None, ""):
+                qualification.pop(criterion, None)
+            else:
+                qualification[criterion] = int(value)
+        changes["qualification"] = qualification
     state.partners[partner.crm_id] = dataclasses.replace(partner, **changes, modified_at=now)
     return WriteOutcome(update.crm_id, update.crm_id)
 

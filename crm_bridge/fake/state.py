@@ -115,6 +115,7 @@ class FakeState:
     users: dict[str, CrmUser] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    curator_keys: dict[str, str] = field(default_factory=dict)  # CRM user id -> curator key (as configured)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:

@@ -30,6 +30,7 @@ from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
 from crm_bridge.security.secrets import generate_key
 from crm_bridge.services.demo_config import demo_config
 from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
+from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
 from crm_bridge.services.sync import sync
 from crm_bridge.services.tiers import TierService, TierSettings
@@ -67,6 +68,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     crm_requests: int = 0
     locale: str = "ru"  # the demo config's: what the console summary is written in
+    lifecycle: Any = None  # services.demo_lifecycle.LifecycleDemo
 
 
 def department_goals(now: datetime, partners: int) -> dict[str, dict[str, int]]:
@@ -207,6 +209,9 @@ def _jobs(
         if rec.manager_key and rec.manager_key not in seen:
             seen.add(rec.manager_key)
             result.sample_reasons.append((names.get(rec.manager_key, rec.manager_key), rec.reason))
+    from crm_bridge.services.demo_lifecycle import Collected, after_tiers, before_tiers, lifecycle
+
+    life = lifecycle(app, settings, head=_head(settings), notifier=Collected())
     tier_settings = TierSettings.from_settings(settings)
     service = TierService(
         app.adapter,
@@ -217,9 +222,14 @@ def _jobs(
         funnel=TierFunnel.from_layout(layout),
         curators=settings.domain_curators(),
         head=_head(settings),
+        training=TrainingService(life).certified_people,
+        prospects=life.prospects,
     )
+    before_tiers(life, now)
     with timer.step("tiers"):
         run = service.evaluate(now)
+    with timer.step("lifecycle"):
+        result.lifecycle = after_tiers(life, now, result.out_dir, tuple(lead_stages(layout)), seed=7)
     partners = {p.crm_id: p.name for p in app.store.partners(app.portal)}
     label = tier_settings.names
     result.tier_moves = [

@@ -19,7 +19,19 @@ def demo_config(state_url: str, kind: str, crm_section: dict[str, Any]) -> dict[
         "logging": {"level": "WARNING"},
         "head": {k: v for k, v in HEAD.items() if k != "key"},
         "managers": [{**m, "capacity": 600} for m in MANAGERS],
-        "curators": list(CURATORS),
+        "curators": [
+            {**c, "regions": regions}
+            for c, regions in zip(CURATORS, (["MSK", "SPB"], ["URAL", "SIB"], ["VOLGA"]), strict=True)
+        ],
+        "selection": {"pass_mark": 65, "min_each": 2},
+        "onboarding": {"curator_rule": "region"},
+        "access": {
+            "tiers": {
+                "silver": {"materials": ["Комплект продавца"], "events": ["Вебинары для партнёров"]},
+                "gold": {"products": ["Корпоративная редакция"], "regions": ["Тендеры федерального уровня"]},
+                "platinum": {"events": ["Партнёрская конференция"], "materials": ["Дорожная карта продукта"]},
+            }
+        },
         "distribution": {"strategy": "weighted", "fallback": "least_loaded", "sla_hours": 4},
         "tiers": {
             "window_days": 180,

@@ -145,7 +145,8 @@ class BridgeMetrics:
         )
         self.events_received_total = Counter(
             "crm_bridge_events_received",
-            "Events the daemon's HTTP port received from outside (partner leads), by source.",
+            "Events the daemon's HTTP port received from outside (partner leads: intake; LMS course "
+            "completions: training), by source.",
             ("source",),
             registry=r,
         )
@@ -244,6 +245,13 @@ class BridgeMetrics:
         self.events_received_total.labels(source="intake").inc()
         if outcome not in ("created", "existing", "unavailable"):
             self.events_rejected_total.labels(source="intake", reason=outcome).inc()
+
+    def event_answered(self, source: str, outcome: str) -> None:
+        """One event of another ``source`` (``training``: an LMS webhook) answered: received, and
+        rejected with ``outcome`` as the reason unless it was ``accepted``."""
+        self.events_received_total.labels(source=source).inc()
+        if outcome != "accepted":
+            self.events_rejected_total.labels(source=source, reason=outcome).inc()
 
     def job_finished(self, name: str, seconds: float, ok: bool, finished_at: float) -> None:
         """``JobObserver``: a job run ended."""

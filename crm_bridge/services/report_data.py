@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,6 +106,15 @@ def lead_funnel(layout: DesiredLayout) -> tuple[list[str], str, dict[str, str]]:
     return [s.key for s in ordered if s.kind is StageKind.OPEN], won, {s.key: s.name for s in ordered}
 
 
+def certified_people(settings: Any, store: Store, portal: str, at: datetime) -> dict[str, int]:
+    """People of each partner holding a valid certificate at ``at`` (``domain.training``)."""
+    from crm_bridge.domain.training import training_stats
+
+    valid = settings.training.certificate_valid_days
+    stats = training_stats(store.training.all(portal), at, valid_days=valid)
+    return {pid: st.certified_people for pid, st in stats.items()}
+
+
 def build_report(
     store: Store,
     portal: str,
@@ -121,7 +131,8 @@ def build_report(
     leads = list(store.leads(portal))
     deals = list(store.deals(portal))
     kpis = compute_kpis(period, leads, deals, partners.values(), lead_stages=stages)
-    goals = GoalBook.from_settings(s)
+    goals = GoalBook.from_settings(s, store.plans.all(portal))
+    trained = certified_people(s, store, portal, min(now, period.end))
     dept_targets = goals.department.get(period.key)
     dept_goals = progress(dept_targets, kpis.department.metrics()) if dept_targets else ()
     history: dict[str, list[Any]] = {}
@@ -155,7 +166,9 @@ def build_report(
                 tier,
                 curators.get(partner.curator_key or "", ""),
                 k,
-                progress(targets, k.metrics()) if targets else (),
+                progress(targets, {**k.metrics(), "certified_people": Decimal(trained.get(pid, 0))})
+                if targets
+                else (),
                 tuple(m for m in moves if m.partner_id == pid),
             )
         )

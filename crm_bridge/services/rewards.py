@@ -74,10 +74,17 @@ class GoalBook:
     department: Mapping[str, Targets] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> GoalBook:
+    def from_settings(cls, settings: Any, imported: Goals | None = None) -> GoalBook:
+        """The config's goals; ``imported`` plans (``crm-bridge plans import``, partner -> period ->
+        targets) win over the config's for the same partner and period."""
         g = settings.goals
+        partners: dict[str, dict[str, Targets]] = {
+            pid: {key: _targets(t) for key, t in plans.items()} for pid, plans in g.partners.items()
+        }
+        for pid, plans in (imported or {}).items():
+            partners.setdefault(pid, {}).update(plans)
         return cls(
-            {pid: {key: _targets(t) for key, t in plans.items()} for pid, plans in g.partners.items()},
+            partners,
             {tier: _targets(t) for tier, t in g.by_tier.targets.items()},
             g.by_tier.period,
             {key: _targets(t) for key, t in g.department.items()},
@@ -115,6 +122,7 @@ def reward_rules(settings: Any) -> tuple[RewardRules, ...]:
                     r.points.per_lead,
                     r.points.revenue_unit,
                     r.points.training_completed,
+                    r.points.per_certification,
                 ),
             )
         )
@@ -166,6 +174,7 @@ def compute_rewards(
     mdf_claims: Mapping[str, Sequence[MdfClaim]] | None = None,
     mdf_budgets: Mapping[str, Decimal] | None = None,
     mdf_period_kind: str = "quarter",
+    certifications: Mapping[str, int] | None = None,
 ) -> RewardsResult:
     """Statements for every partner and the leaderboard for ``period``. ``default_tier`` is used for
     partners with no tier at all (the lowest level). ``mdf_budgets`` (tier -> budget) apply when the
@@ -210,7 +219,15 @@ def compute_rewards(
     kpis = compute_kpis(period, lead_list, deal_list, partner_list, lead_stages=lead_stages or ("_",))
     names = {p.crm_id: p.name for p in partner_list}
     activities = [
-        Activity(pid, k.won, k.leads, k.revenue, k.training_completed, names.get(pid, pid))
+        Activity(
+            pid,
+            k.won,
+            k.leads,
+            k.revenue,
+            k.training_completed,
+            names.get(pid, pid),
+            (certifications or {}).get(pid, 0),
+        )
         for pid, k in kpis.partners.items()
         if pid in names
     ]
@@ -220,6 +237,14 @@ def compute_rewards(
         raise DataError(str(exc), where=f"rewards for {period.key}") from exc
     board = leaderboard(activities, points)
     return RewardsResult(period, currency, tuple(statements), tuple(board), names)
+
+
+def certifications_in(settings: Any, store: Any, portal: str, period: Period) -> dict[str, int]:
+    """Certificates each partner's people earned in ``period`` (points, ``rewards...points``)."""
+    from crm_bridge.domain.training import training_stats
+
+    stats = training_stats(store.training.all(portal), period.end, period=period)
+    return {pid: s.certifications for pid, s in stats.items()}
 
 
 def rewards_for(settings: Any, store: Any, portal: str, period: Period, **options: Any) -> RewardsResult:
@@ -237,8 +262,9 @@ def rewards_for(settings: Any, store: Any, portal: str, period: Period, **option
         store.leads(portal),
         store.deals(portal),
         rules=reward_rules(settings),
-        goals=GoalBook.from_settings(settings),
+        goals=GoalBook.from_settings(settings, store.plans.all(portal)),
         tier_history=store.tier_history(portal),
+        certifications=certifications_in(settings, store, portal, period),
         lead_stages=stages,
         default_tier=settings.tiers.levels[0].key,
         currency=settings.rewards.currency,

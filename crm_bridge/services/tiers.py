@@ -12,7 +12,7 @@ finished by the next run and the history holds each change once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -102,7 +102,14 @@ class TierService:
         curators: Sequence[Curator] = (),
         head: Curator | None = None,
         notifier: Notify | None = None,
+        training: Callable[[datetime], Mapping[str, int]] | None = None,
+        prospects: Callable[[], Collection[str]] | None = None,
     ) -> None:
+        """``training``: certified people per partner at a moment (``min_certified_people``
+        thresholds); without it that metric counts as 0. ``prospects``: companies that are not
+        partners yet (the acquisition funnel says so), given no tier."""
+        self._training = training
+        self._prospects = prospects
         self._store = store
         self._portal = portal
         self._s = settings
@@ -130,7 +137,8 @@ class TierService:
         run = TierRun()
         state = self._state()
         self._finish_pending_applies(state, now)
-        partners = list(self._store.partners(self._portal))
+        skipped = set(self._prospects()) if self._prospects is not None else set()
+        partners = [p for p in self._store.partners(self._portal) if p.crm_id not in skipped]
         period = Period.rolling(now, self._s.policy.window_days)
         report = compute_kpis(
             period,
@@ -139,11 +147,14 @@ class TierService:
             partners,
             lead_stages=self._lead_stages,
         )
+        certified = self._training(now) if self._training is not None else {}
         for partner in partners:
             entry = dict(state.get(partner.crm_id, {}))
             current = self._current_tier(partner, entry)
             kpis = report.partners.get(partner.crm_id)
             metrics = kpis.metrics() if kpis else {}
+            if certified.get(partner.crm_id):
+                metrics = {**metrics, "certified_people": Decimal(certified[partner.crm_id])}
             hyst = TierState.from_dict(entry.get("hyst"))
             decision, new_hyst = evaluate(
                 self._s.policy, partner.crm_id, current, metrics, hyst, now, grace=self._s.grace

@@ -19,6 +19,7 @@ from crm_bridge.store.bindings import Binding, BindingRepository
 from crm_bridge.store.bucket import SqlBucketStore, SqlSpendLedger
 from crm_bridge.store.db import make_engine, safe_url, state_errors
 from crm_bridge.store.kv import KeyValueNamespace, check_secrets, reseal_all
+from crm_bridge.store.lifecycle import LifecycleRepository, PlanRepository, TrainingRepository
 from crm_bridge.store.locks import SqlLockProvider
 from crm_bridge.store.migrate import Migration, upgrade
 from crm_bridge.store.outbox import AuditEntry, AuditRepository, OutboxItem, OutboxRepository
@@ -55,6 +56,9 @@ class Store:
         self.strategy = StrategyRepository(engine, clock)
         self.outbox = OutboxRepository(engine, clock)
         self.audit_log = AuditRepository(engine)
+        self.lifecycle = LifecycleRepository(engine, clock)
+        self.plans = PlanRepository(engine, clock)
+        self.training = TrainingRepository(engine, clock)
         self._intake: IntakeRepository | None = None
 
     def close(self) -> None:

@@ -45,6 +45,10 @@ _EN: dict[str, str] = {
     "tier_up": "upgrade",
     "tier_down": "downgrade",
     "report_ready": "The partner report for {period} is ready: {paths}",
+    "portal_invitation": (
+        "{partner} is invited to the partner portal: please send this personal sign-in link to the "
+        "partner's contact (it works until {until}; do not forward it elsewhere): {link}"
+    ),
 }
 
 _RU: dict[str, str] = {
@@ -89,6 +93,10 @@ _RU: dict[str, str] = {
     "tier_up": "повышение",
     "tier_down": "понижение",
     "report_ready": "Отчёт по партнёрам за {period} готов: {paths}",
+    "portal_invitation": (
+        "{partner} приглашён в партнёрский портал: отправьте, пожалуйста, эту личную ссылку для входа "
+        "контактному лицу партнёра (действует до {until}; никому больше не пересылайте): {link}"
+    ),
 }
 
 TEXT: dict[str, dict[str, str]] = {"en": _EN, "ru": _RU}
@@ -104,6 +112,10 @@ _SUBJECTS: dict[str, dict[str, str]] = {
     "tier_downgrade_pending": {"ru": "Понижение уровня ждёт решения", "en": "Tier downgrade awaits approval"},
     "sync_failed": {"ru": "Ошибка синхронизации", "en": "Sync failed"},
     "report_ready": {"ru": "Отчёт готов", "en": "Report ready"},
+    "prospect_scored": {"ru": "Решение по кандидату в партнёры", "en": "Prospective partner scored"},
+    "partner_onboarded": {"ru": "Новый партнёр: адаптация", "en": "New partner: onboarding"},
+    "plan_reminder": {"ru": "План партнёра отстаёт", "en": "Partner plan behind schedule"},
+    "access_changed": {"ru": "Эксклюзивный доступ изменён", "en": "Exclusive access changed"},
 }
 # event -> subject, per locale
 SUBJECTS: dict[str, dict[str, str]] = {

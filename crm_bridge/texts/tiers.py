@@ -45,6 +45,7 @@ _METRICS_RU: dict[str, str] = {
     "leads": "лиды",
     "qualified_leads": "квалифицированные лиды",
     "conversion": "конверсия, %",
+    "certified_people": "сертифицированные сотрудники",
 }
 _METRICS_EN: dict[str, str] = {
     "revenue": "revenue",
@@ -52,5 +53,6 @@ _METRICS_EN: dict[str, str] = {
     "leads": "leads",
     "qualified_leads": "qualified leads",
     "conversion": "conversion %",
+    "certified_people": "certified people",
 }
 METRICS: dict[str, dict[str, str]] = {"en": _METRICS_EN, "ru": _METRICS_RU}

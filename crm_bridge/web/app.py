@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_bridge.redaction import redact
-from crm_bridge.web import intake, ops
+from crm_bridge.web import intake, ops, training
 from crm_bridge.web.context import WebContext
 from crm_bridge.web.limits import BodyLimit, RequestLog
 from crm_bridge.web.models import problem_body
@@ -43,7 +43,8 @@ def create_app(ctx: WebContext, *, routers: Sequence[APIRouter] = ()) -> FastAPI
         version=API_VERSION,
         description=(
             "The crm-bridge daemon's HTTP port: partners register leads (deal registrations) with their "
-            "API key; operations read liveness, readiness and Prometheus metrics."
+            "API key; an LMS reports partners' course completions (training webhooks); operations read "
+            "liveness, readiness and Prometheus metrics."
         ),
         openapi_url="/openapi.json",
         docs_url="/docs",
@@ -51,6 +52,7 @@ def create_app(ctx: WebContext, *, routers: Sequence[APIRouter] = ()) -> FastAPI
     )
     app.state.ctx = ctx
     app.include_router(intake.router)
+    app.include_router(training.router)
     app.include_router(ops.router)
     for router in routers:
         app.include_router(router)
@@ -58,6 +60,8 @@ def create_app(ctx: WebContext, *, routers: Sequence[APIRouter] = ()) -> FastAPI
     def on_refused(path: str, error: str) -> None:
         if path == "/v1/leads":
             ctx.metrics.intake_answered(error)
+        elif path.startswith("/v1/training/"):
+            ctx.metrics.event_answered(training.SOURCE, error)
 
     app.add_middleware(BodyLimit, max_body=ctx.max_body, on_refused=on_refused)
     app.add_middleware(RequestLog)
@@ -105,6 +109,7 @@ def create_app(ctx: WebContext, *, routers: Sequence[APIRouter] = ()) -> FastAPI
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components["LeadSubmission"] = intake.lead_submission_schema()
+            components.update(training.component_schemas())
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -272,6 +272,18 @@ class TestDealsTasksPartners:
         assert not outcome.ok
         assert _partner(crm, partner).tier != "diamond"
 
+    def test_selection_scores_written_to_a_partner_read_back_as_its_qualification(
+        self, crm: ContractTarget
+    ) -> None:
+        provision(crm.adapter, desired_layout())
+        partner = crm.seeder.partner("ООО «Вектор»")
+        scores = {"score_values_fit": 5, "score_reputation": 3, "score_total": 79, "score_verdict": "passed"}
+
+        [outcome] = crm.adapter.update_partners([PartnerUpdate(partner, scores)])
+
+        assert outcome.ok
+        assert _partner(crm, partner).qualification == {"values_fit": 5, "reputation": 3}
+
     def test_users_are_listed_and_the_connection_checks_out(self, crm: ContractTarget) -> None:
         manager = crm.seeder.user("Анна Смирнова")
 

@@ -101,6 +101,7 @@ def test_the_daemon_serves_intake_health_and_metrics_while_its_jobs_run(
         "distribute",
         "escalate",
         "tiers",
+        "lifecycle",
         "notify",
     }
     assert 'crm_bridge_records_synced_total{entity="partner"} 1' in text

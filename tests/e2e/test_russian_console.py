@@ -36,6 +36,8 @@ def english_words(text: str) -> list[str]:
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"\S*[/\\]\S*", " ", text)  # file paths and time zones
     text = re.sub(r"crm-bridge [a-z]+ (approve|reject) \d+", " ", text)  # a command to type
+    text = re.sub(r"crm-bridge [a-z]+( --[a-z-]+)*", " ", text)  # a verb to type (demo --serve)
+    text = re.sub(r"\b\d{4}-Q[1-4]\b", " ", text)  # a period key as the CLI takes it (2026-Q4)
     return [w for w in LATIN.findall(text) if w not in ALLOWED]
 
 

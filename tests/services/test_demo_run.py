@@ -36,10 +36,14 @@ def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None
 
 
 def test_everything_seeded_into_the_crm_is_synced_into_the_store(result: DemoResult) -> None:
-    assert result.provisioned == {"create": 48}  # four funnels, their stages, the partner fields
-    assert result.synced["partner"] == result.seeded["partners"] == 16
+    assert result.provisioned == {
+        "create": 63
+    }  # four funnels, their stages, the partner fields (lifecycle: 13 + 2 verdict options)
+    # 16 partners and 6 prospects (companies with their selection scores and an acquisition card each)
+    assert result.seeded["partners"] == 16 and result.seeded["prospects"] == 6
+    assert result.synced["partner"] == result.seeded["partners"] + result.seeded["prospects"]
     assert result.synced["lead"] == result.seeded["leads"]
-    assert result.synced["deal"] == result.seeded["repeat_deals"]
+    assert result.synced["deal"] == result.seeded["repeat_deals"] + result.seeded["prospects"]
 
 
 def test_each_fresh_lead_gets_a_manager_in_the_crm_and_a_task_with_the_reason(
@@ -62,8 +66,18 @@ def test_each_fresh_lead_gets_a_manager_in_the_crm_and_a_task_with_the_reason(
 def test_tier_changes_carry_reasons_and_kpis_cover_the_previous_month(result: DemoResult) -> None:
     assert all(move.reason.startswith("meets ") for move in result.tier_moves if move.direction == "up")
     assert result.kpi_period == "2026-10"
-    assert result.kpis is not None and result.kpis.partners == 16 and result.kpis.leads > 0
+    assert (
+        result.kpis is not None and result.kpis.partners == 16 + 6 and result.kpis.leads > 0
+    )  # prospects too
     assert (result.out_dir / "config.yaml").read_text(encoding="utf-8").count("${B24_WEBHOOK_URL}") == 1
+
+
+def test_the_lifecycle_part_scores_onboards_imports_and_reminds(result: DemoResult) -> None:
+    life = result.lifecycle
+    verdicts = {verdict for _, _, verdict, _ in life.scored}
+    assert verdicts == {"passed", "failed", "incomplete"} and len(life.scored) == 4
+    assert len(life.onboarded) == 2 and all(steps == 5 for _, _, steps in life.onboarded)
+    assert life.training[0] > 0 and life.plans > 0
 
 
 def test_the_report_and_reward_statements_are_written_for_the_kpi_period(result: DemoResult) -> None:

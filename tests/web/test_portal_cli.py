@@ -38,7 +38,7 @@ def test_an_invitation_printed_by_the_cli_signs_the_partner_in_until_it_is_revok
 
     assert main(["--config", config, "partners", "invitations", "--partner", partner.crm_id]) == 0
     listed = capsys.readouterr().out
-    assert invitation_id in listed and key.split("_")[2] not in listed and "live" in listed
+    assert invitation_id in listed and key.split("_", 2)[2] not in listed and "live" in listed
 
     assert main(["--config", config, "partners", "revoke", invitation_id]) == 0
     capsys.readouterr()

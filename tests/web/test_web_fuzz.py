@@ -1,7 +1,8 @@
 """API fuzzing: schemathesis generates requests from the published ``/openapi.json`` (bounded,
 derandomized: the same examples every run) and sends them to the real application -- the intake over
-a FakeCRM and a real state store. No answer may be a 5xx, and every answer must match the schema
-(status code documented, content type, body, headers)."""
+a FakeCRM and a real state store, and the LMS training webhooks (their secret is the partner's intake
+key here, so the requests "with the partner's key" reach the completions' parser). No answer may be a
+5xx, and every answer must match the schema (status code documented, content type, body, headers)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from crm_bridge.config import parse_settings
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
@@ -28,6 +30,9 @@ from crm_bridge.services.intake_api import FloodLimit, IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
+from crm_bridge.services.partners.context import Lifecycle
+from crm_bridge.services.partners.training import TrainingService
+from crm_bridge.services.partners.training_webhook import TrainingWebhook
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import open_store
@@ -62,12 +67,21 @@ def build_app(tmp: Path) -> FastAPI:
         metrics.intake_auth_refused,
         flood=FloodLimit(store.bucket, 100_000),
     )
+    settings = parse_settings(
+        {
+            "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24}"}},
+            "training": {"partner_domains": {"alfa.ru": partner.crm_id}, "webhook_secret": "${LMS}"},
+        },
+        {"B24": "https://b24.example.ru/rest/1/abcdef123456/", "LMS": KEY["key"]},
+    )
+    hook = TrainingWebhook(TrainingService(Lifecycle(crm, store, PORTAL, settings)))
     ctx = WebContext(
         metrics=metrics,
         store=store,
         intake=api,
         health=lambda: (True, {"status": "ok", "jobs": {}}),
         ready_checks={"store": lambda: None},
+        services={"training_webhook": hook},
     )
     return create_app(ctx)
 

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crm_bridge.domain.funnels import LIFECYCLE_SCORE_FIELDS
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
+from crm_bridge.domain.scorecard import scores_from_fields
 from crm_bridge.errors import DataError
 from crm_bridge_amocrm.catalog import AmoCatalog, FieldInfo, field_id, stage_ref
 
@@ -96,6 +98,9 @@ class RowReader:
             curator_key=self.curators.get(curator) if curator else None,
             partner_since=from_unix(since) if str(since or "").isdigit() else None,
             training_completed=self._yes(values, FieldEntity.PARTNER, "training_completed"),
+            qualification=scores_from_fields(
+                {k: self._plain(values, FieldEntity.PARTNER, k) for k in LIFECYCLE_SCORE_FIELDS}
+            ),
             modified_at=from_unix(row.get("updated_at")),
         )
 

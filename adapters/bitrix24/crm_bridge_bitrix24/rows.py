@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crm_bridge.domain.funnels import LIFECYCLE_SCORE_FIELDS
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
+from crm_bridge.domain.scorecard import scores_from_fields
 from crm_bridge.errors import DataError
 from crm_bridge_bitrix24.catalog import Catalog, FieldInfo
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
@@ -135,6 +137,9 @@ class RowReader:
             region=_text(region),
             partner_since=parse_datetime(since),
             training_completed=self._yes(row, FieldEntity.PARTNER, "training_completed"),
+            qualification=scores_from_fields(
+                {k: self._uf(row, FieldEntity.PARTNER, k)[1] for k in LIFECYCLE_SCORE_FIELDS}
+            ),
             modified_at=parse_datetime(row.get(self.r.modified_at)),
         )
 

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crm_bridge.domain.funnels import LIFECYCLE_SCORE_FIELDS
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.domain.model import Deal, Lead, Partner, PartnerType, StageKind
+from crm_bridge.domain.scorecard import scores_from_fields
 from crm_bridge.errors import DataError
 from crm_bridge.toolkit.catalog import Catalog, FieldInfo
 from crm_bridge_hubspot.mapping import LABEL_FIELD
@@ -127,6 +129,9 @@ class RowReader:
             region=_text(self._value(row, FieldEntity.PARTNER, "region")),
             partner_since=parse_time(self._value(row, FieldEntity.PARTNER, "partner_since")),
             training_completed=self._yes(row, FieldEntity.PARTNER, "training_completed"),
+            qualification=scores_from_fields(
+                {k: self._value(row, FieldEntity.PARTNER, k) for k in LIFECYCLE_SCORE_FIELDS}
+            ),
             modified_at=parse_time(props.get(MODIFIED) or row.get("updatedAt")),
         )
 

@@ -29,9 +29,11 @@ def sandbox() -> Iterator[Sandbox]:
 def test_the_demo_runs_on_hubspot_and_syncs_what_it_seeded(sandbox: Sandbox, tmp_path: Path) -> None:
     result = run_demo(tmp_path, sandbox, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
 
-    assert result.synced["partner"] == result.seeded["partners"] == 16
+    # 16 partners and 6 prospects (companies with their selection scores and an acquisition card each)
+    assert result.seeded["partners"] == 16 and result.seeded["prospects"] == 6
+    assert result.synced["partner"] == result.seeded["partners"] + result.seeded["prospects"]
     assert result.synced["lead"] == result.seeded["leads"]
-    assert result.synced["deal"] == result.seeded["repeat_deals"]
+    assert result.synced["deal"] == result.seeded["repeat_deals"] + result.seeded["prospects"]
     assert sum(n for _, n in result.per_manager) == FRESH
     dump = sandbox.emulator.dump()
     manager_ids = {str(m["crm_user_id"]) for m in MANAGERS}

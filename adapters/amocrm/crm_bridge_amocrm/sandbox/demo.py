@@ -120,10 +120,50 @@ def seed_network(account: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[
             lead["updated_at"] = _ts(rec.closed)
         leads.append(lead)
     created = _seed_chunks(account, "leads", leads)
+    prospects = _seed_prospects(account, catalog, net)
     return {
         "users": len(users()),
         "partners": len(company_ids),
+        "prospects": prospects,
         "leads": net.count("leads"),
         "repeat_deals": net.count("repeat"),
         "deals_created": len(created),
     }
+
+
+def _seed_prospects(account: Seedable, catalog: Catalog, net: DemoNetwork) -> int:
+    """The prospective partners: companies with their selection scores, a lead each in the
+    acquisition pipeline."""
+    if not net.prospects:
+        return 0
+    ptype = _field(catalog, FieldEntity.PARTNER, "partner_type")
+    companies = [
+        {
+            "name": p.name,
+            "custom_fields_values": [
+                {"field_id": int(ptype.code), "values": [{"enum_id": ptype.options[p.type.value]}]},
+                *(
+                    {
+                        "field_id": int(_field(catalog, FieldEntity.PARTNER, f"score_{c}").code),
+                        "values": [{"value": v}],
+                    }
+                    for c, v in p.scores.items()
+                ),
+            ],
+        }
+        for p in net.prospects
+    ]
+    ids = _seed_chunks(account, "companies", companies)
+    ref = _field(catalog, FieldEntity.DEAL, "partner_ref")
+    cards = [
+        {
+            "name": f"{p.name}: привлечение",
+            "pipeline_id": catalog.funnels["acquisition"],
+            "status_id": _status(catalog, "acquisition", p.stage),
+            "custom_fields_values": [{"field_id": int(ref.code), "values": [{"value": company_id}]}],
+            "_embedded": {"companies": [{"id": company_id}]},
+        }
+        for p, company_id in zip(net.prospects, ids, strict=True)
+    ]
+    _seed_chunks(account, "leads", cards)
+    return len(ids)

@@ -102,10 +102,41 @@ def seed_network(portal: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[s
             fields["DATE_MODIFY"] = _stamp(rec.closed)
         deals.append(fields)
     created = portal.seed({"deals": deals}).get("deals", [])
+    prospects = _seed_prospects(portal, catalog, net)
     return {
         "users": len(users()),
         "partners": len(company_ids),
+        "prospects": prospects,
         "leads": net.count("leads"),
         "repeat_deals": net.count("repeat"),
         "deals_created": len(created),
     }
+
+
+def _seed_prospects(portal: Seedable, catalog: Catalog, net: DemoNetwork) -> int:
+    """The prospective partners: companies with their selection scores, a card each in the
+    acquisition funnel."""
+    if not net.prospects:
+        return 0
+    ptype = _code(catalog, FieldEntity.PARTNER, "partner_type")
+    companies = [
+        {
+            "TITLE": p.name,
+            ptype.code: ptype.options[p.type.value],
+            **{_code(catalog, FieldEntity.PARTNER, f"score_{c}").code: v for c, v in p.scores.items()},
+        }
+        for p in net.prospects
+    ]
+    ids = portal.seed({"companies": companies}).get("companies", [])
+    ref = _code(catalog, FieldEntity.DEAL, "partner_ref")
+    cards = [
+        {
+            "TITLE": f"{p.name}: привлечение",
+            "CATEGORY_ID": catalog.funnels["acquisition"],
+            "STAGE_ID": _stage(catalog, "acquisition", p.stage),
+            ref.code: company_id,
+        }
+        for p, company_id in zip(net.prospects, ids, strict=True)
+    ]
+    portal.seed({"deals": cards})
+    return len(ids)

@@ -110,10 +110,46 @@ def seed_network(portal: Seedable, catalog: Catalog, net: DemoNetwork) -> dict[s
             }
         )
     created = portal.seed({"deals": deals}).get("deals", [])
+    prospects = _seed_prospects(portal, catalog, net)
     return {
         "users": len(owners()),
         "partners": len(company_ids),
+        "prospects": prospects,
         "leads": net.count("leads"),
         "repeat_deals": net.count("repeat"),
         "deals_created": len(created),
     }
+
+
+def _seed_prospects(portal: Seedable, catalog: Catalog, net: DemoNetwork) -> int:
+    """The prospective partners: companies with their selection scores, a deal each in the
+    acquisition pipeline."""
+    if not net.prospects:
+        return 0
+    p_ = FieldEntity.PARTNER
+    companies = [
+        {
+            "properties": {
+                "name": p.name,
+                _name(catalog, p_, "partner_type"): p.type.value,
+                **{_name(catalog, p_, f"score_{c}"): str(v) for c, v in p.scores.items()},
+            }
+        }
+        for p in net.prospects
+    ]
+    ids = portal.seed({"companies": companies}).get("companies", [])
+    ref = _name(catalog, FieldEntity.DEAL, "partner_ref")
+    cards = [
+        {
+            "properties": {
+                "dealname": f"{p.name}: привлечение",
+                "pipeline": catalog.funnels["acquisition"],
+                "dealstage": _stage(catalog, "acquisition", p.stage),
+                ref: company_id,
+            },
+            "associate": {"companies": [str(company_id)]},
+        }
+        for p, company_id in zip(net.prospects, ids, strict=True)
+    ]
+    portal.seed({"deals": cards})
+    return len(ids)
