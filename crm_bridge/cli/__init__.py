@@ -31,6 +31,8 @@ VERBS: tuple[str, ...] = (
     "provision",
     "sync",
     "run",
+    "status",
+    "state",
     "intake",
     "tiers",
     "report",

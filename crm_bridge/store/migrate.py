@@ -59,11 +59,17 @@ def _core_3(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sync_cursors ADD COLUMN resume VARCHAR(200) NOT NULL DEFAULT ''"))
 
 
+def _core_4(conn: Connection) -> None:
+    """job_leases and replicas: daemon replicas sharing one store (``crm_bridge.store.leases``)."""
+    schema.job_leases.create(conn, checkfirst=True)
+    schema.replicas.create(conn, checkfirst=True)
+
+
 CORE = Component(
     "core",
     schema.metadata,
     schema.CORE_VERSION,
-    upgrades={2: lambda conn: schema.budget_spend.create(conn, checkfirst=True), 3: _core_3},
+    upgrades={2: lambda conn: schema.budget_spend.create(conn, checkfirst=True), 3: _core_3, 4: _core_4},
 )
 
 

@@ -19,7 +19,8 @@ from sqlalchemy import (
 
 from crm_bridge.store.types import JsonText, UtcDateTime, money
 
-CORE_VERSION = 3  # 2: budget_spend; 3: sync_cursors.resume (a backfill's position when it stopped midway)
+CORE_VERSION = 4  # 2: budget_spend; 3: sync_cursors.resume (a backfill's position when it stopped midway);
+# 4: job_leases and replicas (several daemons on one PostgreSQL store)
 
 metadata = MetaData()
 
@@ -212,3 +213,33 @@ audit_log = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 Index("ix_audit_portal_at", audit_log.c.portal, audit_log.c.at)
+
+# Daemon replicas (``crm_bridge.store.leases``): which scheduled job each replica holds, until when (Unix
+# seconds of the database's clock), and the last run of each job whichever replica ran it.
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("portal", String(PORTAL), primary_key=True),
+    Column("job", String(64), primary_key=True),
+    Column("holder", String(KEY), nullable=False, default=""),  # replica id; "" = free
+    Column("expires", Float, nullable=False, default=0.0),
+    Column("acquired", Float, nullable=False, default=0.0),
+    Column("last_holder", String(KEY), nullable=False, default=""),
+    Column("last_started", Float, nullable=True),
+    Column("last_finished", Float, nullable=True),
+    Column("last_ok", Boolean, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("runs", Integer, nullable=False, default=0),
+)
+
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("id", String(KEY), primary_key=True),  # "<host>:<pid>:<random>"
+    Column("portal", String(PORTAL), nullable=False),
+    Column("host", String(KEY), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", Float, nullable=False),
+    Column("seen", Float, nullable=False),  # last heartbeat (the lease keeper's tick)
+    Column("stopped", Float, nullable=True),  # a clean stop; a killed replica stops being seen instead
+)

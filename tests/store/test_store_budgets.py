@@ -62,7 +62,7 @@ def test_a_version_1_state_store_gets_the_ledger_when_opened(store_url: str) -> 
     first.close()
     again = open_store(store_url)
     try:
-        assert [(m.component, m.before, m.after) for m in again.migrations if m.changed] == [("core", 1, 3)]
+        assert [(m.component, m.before, m.after) for m in again.migrations if m.changed] == [("core", 1, 4)]
         again.ledger.spend([("k", 1.0, 2.0)], forget_before=0.0)
         assert again.ledger.spent(["k"], since=0.0) == {"k": [(1.0, 2.0)]}
         assert again.kv("ns").get("kept") == {"a": 1}

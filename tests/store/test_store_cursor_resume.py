@@ -37,6 +37,6 @@ def test_a_store_of_core_schema_1_gets_the_resume_column_and_keeps_its_cursors(s
 
     with open_store(store_url) as store:
         core = next(m for m in store.migrations if m.component == "core")
-        assert (core.before, core.after) == (1, 3) and versions(store.engine)["core"] == 3
+        assert (core.before, core.after) == (1, 4) and versions(store.engine)["core"] == 4
         kept = store.get_cursor(PORTAL, Entity.LEAD)
         assert kept is not None and (kept.last_id, kept.resume) == ("37", "")
