@@ -47,7 +47,9 @@ def restore_command(obj: CliContext, backup_file: Path, yes: bool) -> None:
 
     settings = obj.settings()
     url = settings.state.url
-    if not yes and not click.confirm(f"Replace the state in {settings.state.masked_url()} with {backup_file}?"):
+    if not yes and not click.confirm(
+        f"Replace the state in {settings.state.masked_url()} with {backup_file}?"
+    ):
         raise ConfigError("restore declined: nothing changed")
     if backend(url) == "sqlite":
         guard = SqliteDaemonGuard(sqlite_path(url).resolve())

@@ -51,7 +51,8 @@ def collect(obj: CliContext) -> dict[str, Any]:
             leases = {lease.job: lease for lease in repo.leases()}
             cursors = health.cursors(store.engine, portal)
             depth = health.outbox_depth(store.engine, portal, now_dt)
-            budgets = health.budgets(store.engine, now)
+            buckets = health.buckets(store.engine)
+            windows = health.window_spend(store.engine, now - 3600)
     enabled = [name for name, sched in settings.schedule.jobs().items() if sched.enabled]
     jobs = []
     for name in enabled + sorted(set(leases) - set(enabled)):
@@ -108,20 +109,20 @@ def collect(obj: CliContext) -> dict[str, Any]:
                     "pending": d.pending,
                     "due": d.due,
                     "failed": d.failed,
-                    "oldest_pending": d.oldest_pending.isoformat(timespec="seconds") if d.oldest_pending else None,
+                    "oldest_pending": d.oldest_pending.isoformat(timespec="seconds")
+                    if d.oldest_pending
+                    else None,
                 }
                 for d in depth
             ],
         },
-        "rate_budget": [
-            {
-                "key": b.key,
-                "level_at_last_use": round(b.level, 3),
-                "last_use": _iso(b.updated),
-                "spent_last_hour": round(b.spent_last_hour, 3),
-            }
-            for b in budgets
-        ],
+        "rate_budget": {
+            "buckets": [
+                {"key": b.key, "level_at_last_use": round(b.level, 3), "last_use": _iso(b.updated)}
+                for b in buckets
+            ],
+            "windows_last_hour": {key: round(total, 3) for key, total in windows.items()},
+        },
     }
 
 
@@ -144,7 +145,9 @@ def render(obj: CliContext, data: dict[str, Any]) -> None:
     colour = {"running": "green", "stopped": "dim", "gone": "red"}
     for r in data["replicas"]:
         state = f"[{colour[r['state']]}]{r['state']}[/{colour[r['state']]}]"
-        replicas.add_row(escape(r["id"]), state, since(r["started"]), since(r["last_seen"]), ", ".join(r["holds"]))
+        replicas.add_row(
+            escape(r["id"]), state, since(r["started"]), since(r["last_seen"]), ", ".join(r["holds"])
+        )
     if not data["replicas"]:
         replicas.add_row("-", "no daemon has run on this store", "", "", "")
     console.print(replicas)
@@ -170,7 +173,12 @@ def render(obj: CliContext, data: dict[str, Any]) -> None:
     console.print(jobs)
     cursors = _table("Sync cursors", "entity", "cursor at", "lag", "backfill")
     for c in data["sync_cursors"]:
-        cursors.add_row(c["entity"], c["cursor"], _ago(c["lag_seconds"]), "in progress" if c["backfill_in_progress"] else "")
+        cursors.add_row(
+            c["entity"],
+            c["cursor"],
+            _ago(c["lag_seconds"]),
+            "in progress" if c["backfill_in_progress"] else "",
+        )
     if not data["sync_cursors"]:
         cursors.add_row("-", "never synced", "", "")
     console.print(cursors)
@@ -184,14 +192,29 @@ def render(obj: CliContext, data: dict[str, Any]) -> None:
         "oldest pending",
     )
     for d in box["by_kind"]:
-        outbox.add_row(d["kind"], str(d["pending"]), str(d["due"]), str(d["failed"]), since(d["oldest_pending"]))
+        outbox.add_row(
+            d["kind"], str(d["pending"]), str(d["due"]), str(d["failed"]), since(d["oldest_pending"])
+        )
     console.print(outbox)
-    budget = _table("CRM rate budget (one per CRM host, shared by every replica)", "budget", "level at last use", "last use", "spent in the last hour")
-    for b in data["rate_budget"]:
-        budget.add_row(escape(b["key"]), f"{b['level_at_last_use']:g}", since(b["last_use"]), f"{b['spent_last_hour']:g}")
-    if not data["rate_budget"]:
-        budget.add_row("-", "no CRM request yet", "", "")
+    rate = data["rate_budget"]
+    budget = _table(
+        "CRM rate budget (kept in the store: one budget for every replica)",
+        "budget",
+        "requests in it at last use",
+        "last use",
+    )
+    for b in rate["buckets"]:
+        budget.add_row(escape(b["key"]), f"{b['level_at_last_use']:g}", since(b["last_use"]))
+    if not rate["buckets"]:
+        budget.add_row("-", "no CRM request yet", "")
     console.print(budget)
+    windows = rate["windows_last_hour"]
+    if windows:
+        top = sorted(windows.items(), key=lambda kv: -kv[1])[:3]
+        console.print(
+            f"Sliding-window budgets, last hour: {len(windows)} key(s), {sum(windows.values()):g} spent; "
+            "most: " + ", ".join(f"{escape(k)} {v:g}" for k, v in top)
+        )
 
 
 @click.command("status")

@@ -128,7 +128,9 @@ class JobLeases:
             self.repo.release(self.id)
             self.repo.unregister(self.id)
         except StateError as exc:
-            log.warning("replica %s could not hand its leases back (they expire on their own): %s", self.id, exc)
+            log.warning(
+                "replica %s could not hand its leases back (they expire on their own): %s", self.id, exc
+            )
         if self.guard is not None:
             self.guard.release()
 

@@ -208,6 +208,8 @@ class Sandbox:
             except Exception as exc:  # an emulator bug must look like a CRM 500, and be visible
                 response = self.emulator.error_response(500)
                 response.headers["X-Sandbox-Error"] = type(exc).__name__
+            if decision.malformed:
+                response = malform(response, decision.malformed)
         delay = self.latency + self.per_record * response.records + decision.extra_delay
         spent = time.monotonic() - started
         if delay > spent:
@@ -323,6 +325,24 @@ def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     return Handler
+
+
+def malform(response: SandboxResponse, how: str) -> SandboxResponse:
+    """The answer broken as ``how`` says (``FaultPlan.malformed``), with status 200."""
+    if how == "html":
+        page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+        return SandboxResponse(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+    text, _ = _encode(response.body)
+    if how == "truncated":
+        return SandboxResponse(200, text[: max(1, len(text) // 2)], {"Content-Type": "application/json"})
+    body = response.body
+    if isinstance(body, dict):
+        body = {key: str(value) for key, value in body.items()}
+    elif isinstance(body, list):
+        body = [str(value) for value in body]
+    else:
+        body = {"result": str(body)}
+    return SandboxResponse(200, body)
 
 
 def _encode(body: Any) -> tuple[bytes, str]:

@@ -29,11 +29,10 @@ class OutboxDepth:
 
 
 @dataclass(frozen=True, slots=True)
-class BudgetRow:
+class BucketRow:
     key: str
     level: float  # requests in the bucket when it was last used
     updated: float  # Unix seconds of that use
-    spent_last_hour: float  # sliding-window ledgers (e.g. a CRM's server time), 0 when none
 
 
 def cursors(engine: Engine, portal: str) -> list[CursorRow]:
@@ -62,19 +61,22 @@ def outbox_depth(engine: Engine, portal: str, now: datetime) -> list[OutboxDepth
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [OutboxDepth(kind, int(p or 0), int(d or 0), int(f or 0), oldest) for kind, p, d, f, oldest in rows]
+    return [
+        OutboxDepth(kind, int(p or 0), int(d or 0), int(f or 0), oldest) for kind, p, d, f, oldest in rows
+    ]
 
 
-def budgets(engine: Engine, now: float) -> list[BudgetRow]:
-    """Every bucket of the store (budgets are keyed by the CRM's host, shared by every portal and replica)."""
-    b, s = rate_buckets, budget_spend
+def buckets(engine: Engine) -> list[BucketRow]:
+    """Every request bucket of the store (keyed by the CRM's host: shared by every portal and replica)."""
+    b = rate_buckets
     with engine.connect() as conn:
         rows = conn.execute(select(b.c.key, b.c.level, b.c.updated).order_by(b.c.key)).all()
-        spent = dict(
-            conn.execute(  # type: ignore[arg-type]
-                select(s.c.key, func.sum(s.c.amount)).where(s.c.at > now - 3600).group_by(s.c.key)
-            ).all()
-        )
-    found = [BudgetRow(r.key, float(r.level), float(r.updated), float(spent.pop(r.key, 0.0))) for r in rows]
-    found += [BudgetRow(key, 0.0, 0.0, float(total)) for key, total in sorted(spent.items())]
-    return found
+    return [BucketRow(r.key, float(r.level), float(r.updated)) for r in rows]
+
+
+def window_spend(engine: Engine, since: float) -> dict[str, float]:
+    """Amounts spent since ``since`` per sliding-window budget (``ports.SpendLedger``)."""
+    s = budget_spend
+    query = select(s.c.key, func.sum(s.c.amount)).where(s.c.at > since).group_by(s.c.key).order_by(s.c.key)
+    with engine.connect() as conn:
+        return {key: float(total) for key, total in conn.execute(query)}

@@ -101,9 +101,7 @@ class LeaseRepository:
                     values["acquired"] = now
                 conn.execute(update(t).where(t.c.portal == self.portal, t.c.job == job).values(**values))
                 held.add(job)
-            conn.execute(
-                update(replicas).where(replicas.c.id == replica).values(seen=now, stopped=None)
-            )
+            conn.execute(update(replicas).where(replicas.c.id == replica).values(seen=now, stopped=None))
         return held, now
 
     def release(self, replica: str, jobs: Sequence[str] | None = None) -> None:
@@ -167,7 +165,14 @@ class LeaseRepository:
             conn.execute(
                 delete(r).where(r.c.portal == self.portal, or_(r.c.seen < now - 86_400, r.c.id == replica))
             )
-            row = {"id": replica, "portal": self.portal, "host": host, "pid": pid, "started": now, "seen": now}
+            row = {
+                "id": replica,
+                "portal": self.portal,
+                "host": host,
+                "pid": pid,
+                "started": now,
+                "seen": now,
+            }
             conn.execute(upsert(conn, r, ["id"]), [{**row, "stopped": None}])
 
     def unregister(self, replica: str) -> None:

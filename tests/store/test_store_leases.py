@@ -93,7 +93,12 @@ def test_a_job_run_is_recorded_with_the_replica_that_ran_it(store: Store) -> Non
     clock.now += 3
     repo.finished("a", "sync", False, "CrmError: the CRM said no")
     sync = next(lease for lease in repo.leases() if lease.job == "sync")
-    assert (sync.last_holder, sync.runs, sync.last_ok, sync.last_error) == ("a", 1, False, "CrmError: the CRM said no")
+    assert (sync.last_holder, sync.runs, sync.last_ok, sync.last_error) == (
+        "a",
+        1,
+        False,
+        "CrmError: the CRM said no",
+    )
     assert sync.last_finished is not None and sync.last_started is not None
     assert sync.last_finished - sync.last_started == 3
 
