@@ -121,6 +121,7 @@ def test_a_rate_limit_says_when_to_try_again(
     assert main(["probe"]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         "error: bitrix24 is unavailable or throttling: QUERY_LIMIT_EXCEEDED; try again in 30s"
+        " — rerun `crm-bridge probe`: work already done is kept and not repeated"
     )
 
 
