@@ -134,7 +134,10 @@ def test_a_state_store_failure_is_one_line(
     verb(body)
 
     assert main(["probe"]) == 1
-    assert capsys.readouterr().err.splitlines()[-1] == "error: state store: database is locked"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: state store: database is locked"
+        " — rerun `crm-bridge probe`: work already done is kept and not repeated"
+    )
 
 
 def test_a_bug_is_one_internal_error_line_without_traceback(
