@@ -110,7 +110,11 @@ class World:
                 webhook_url: ${{B24_WEBHOOK_URL}}
                 rate_limit: {{burst: 10000, per_second: 10000}}
                 max_concurrency: 2
-                http: {{connect_timeout: 2, read_timeout: {self.read_timeout}, max_retries: {self.max_retries}, max_backoff: 0.2}}
+                http:
+                  connect_timeout: 2
+                  read_timeout: {self.read_timeout}
+                  max_retries: {self.max_retries}
+                  max_backoff: 0.2
             state:
               url: {self.state_url}
             logging:
