@@ -198,7 +198,7 @@ def report_error(exc: BaseException, *, verbose: int, command: Sequence[str] | N
         lines[-1] += rerun_hint(exc, command)
         for line in lines:
             click.echo(f"error: {line}", err=True)
-        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE
+        return EXIT_USAGE if isinstance(exc, ConfigError) or exc.exit_code == EXIT_USAGE else EXIT_FAILURE
     if verbose:
         click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
     detail = _redact(f"{type(exc).__name__}: {exc}")
