@@ -594,3 +594,63 @@ def replica_run(world: World, leads: int, kills: int, *, replicas: int = 3) -> R
         [k for k in tasks.elements() if k in {str(d["ID"]) for d in api_deals}],
     )
     return ReplicaResult(leads, kills, lost, duplicated, t_lost, t_dup, takeovers)
+
+
+# -- the fault matrix --------------------------------------------------------------------------------
+@dataclass
+class FaultResult:
+    runs: dict[str, list[int]]  # phase -> exit statuses of its runs until it finished
+    injected: int  # CRM requests answered with an injected error, dropped or too slow
+    leads: int
+    lost: int
+    duplicated: int
+    tasks_lost: int
+    tasks_duplicated: int
+    messages: list[str]  # the last stderr line of every run that exited 1
+
+
+def fault_run(
+    world: World, *, share: float, rows: int, new_leads: int, seed: int, max_tries: int = 12
+) -> FaultResult:
+    """Provision, sync, CSV import and a distribution cycle while ``share`` of the CRM requests fail;
+    each command is rerun until it finishes (a person following the error line); then, with the faults
+    stopped, each is run once more and the CRM is counted."""
+    runs: dict[str, list[int]] = {}
+    messages: list[str] = []
+
+    def through_faults(name: str, *args: str) -> None:
+        codes = runs.setdefault(name, [])
+        for _ in range(max_tries):
+            run = world.cli(*args)
+            codes.append(run.code if run.code is not None else -9)
+            if run.code == 0:
+                return
+            messages.append(
+                run.err.strip().splitlines()[-1] if run.err.strip() else f"(silent exit {run.code})"
+            )
+
+    plan = fault_plan(share, seed, slow_ms=world.read_timeout * 1400)
+    start = world.sandbox.request_count()
+    world.sandbox.faults.set(plan)
+    through_faults("provision", "provision")
+    world.sandbox.faults.clear()
+    partners = world.seed_partners(3)
+    world.seed_new_leads(partners[0], new_leads)
+    world.sandbox.faults.set(fault_plan(share, seed + 1, slow_ms=world.read_timeout * 1400))
+    through_faults("sync", "sync")
+    csv = world.csv(partners, rows)
+    through_faults("intake import", "intake", "import", str(csv))
+    through_faults("distribution", "sync", "--once")
+    logged = world.sandbox.requests()[start:]
+    injected = sum(1 for r in logged if r["status"] in (500, 502, 503))
+    world.sandbox.faults.clear()
+    for args in (("provision",), ("sync",), ("intake", "import", str(csv)), ("sync", "--once")):
+        final = world.cli(*args)
+        assert final.code == 0, (args, final.err)
+    csv_deals = world.csv_deals()
+    expected = [f"Клиент leads.csv {i}" for i in range(rows)]
+    lost, duplicated = lost_and_duplicated(expected, [str(d["TITLE"]).split(" — ")[0] for d in csv_deals])
+    leads = world.deals("New ") + csv_deals
+    ids = {str(d["ID"]) for d in leads}
+    t_lost, t_dup = lost_and_duplicated(sorted(ids), [k for k in world.assignment_tasks().elements()])
+    return FaultResult(runs, injected, len(leads), lost, duplicated, t_lost, t_dup, messages)
