@@ -76,6 +76,7 @@ def faults(console: Console, root: Path, rows: int, new_leads: int, seeds: int) 
         table.add_row(
             str(seed),
             reruns + (f" ({len(bad)} without a rerun hint)" if bad else ""),
+            str(result.requests),
             str(result.injected),
             str(result.leads),
             str(result.lost),
@@ -144,7 +145,7 @@ def replicas(console: Console, root: Path, leads: int, pg_url: str) -> None:
     )
     console.print(table)
     console.print(
-        "lease period 5 s: the job moves within one lease period when every value above is <= 5 (+ status polling)"
+        "lease period 5 s: the job moved within one lease period when each value is <= 5 (+ status polling)"
     )
 
 
@@ -160,7 +161,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("CRM_BRIDGE_SECRET_KEY", SECRET_KEY)
     only = set(args.only or ["faults", "kill", "replicas"])
-    console = Console()
+    console = Console(width=180)
     with tempfile.TemporaryDirectory(prefix="crm-bridge-chaos-") as tmp:
         root = Path(tmp)
         if "faults" in only:

@@ -600,6 +600,7 @@ def replica_run(world: World, leads: int, kills: int, *, replicas: int = 3) -> R
 @dataclass
 class FaultResult:
     runs: dict[str, list[int]]  # phase -> exit statuses of its runs until it finished
+    requests: int  # CRM requests made while the faults were on
     injected: int  # CRM requests answered with an injected error, dropped or too slow
     leads: int
     lost: int
@@ -642,7 +643,8 @@ def fault_run(
     through_faults("intake import", "intake", "import", str(csv))
     through_faults("distribution", "sync", "--once")
     logged = world.sandbox.requests()[start:]
-    injected = sum(1 for r in logged if r["status"] in (500, 502, 503))
+    requests_seen = len(logged)
+    injected = sum(1 for r in logged if r["status"] in (0, 500, 502, 503))  # 0: dropped
     world.sandbox.faults.clear()
     for args in (("provision",), ("sync",), ("intake", "import", str(csv)), ("sync", "--once")):
         final = world.cli(*args)
@@ -653,4 +655,4 @@ def fault_run(
     leads = world.deals("New ") + csv_deals
     ids = {str(d["ID"]) for d in leads}
     t_lost, t_dup = lost_and_duplicated(sorted(ids), [k for k in world.assignment_tasks().elements()])
-    return FaultResult(runs, injected, len(leads), lost, duplicated, t_lost, t_dup, messages)
+    return FaultResult(runs, requests_seen, injected, len(leads), lost, duplicated, t_lost, t_dup, messages)

@@ -38,12 +38,15 @@ def backup_name(url: str, now: datetime) -> str:
 
 def backup(url: str, target: Path) -> Path:
     """Write a consistent copy of the store at ``url`` to ``target`` (owner-only). Raises StateError."""
+    if backend(url) == "sqlite" and not sqlite_path(url).is_file():
+        raise ConfigError(f"state.url: there is no state file at {sqlite_path(url)} yet: nothing to back up")
     target.parent.mkdir(parents=True, exist_ok=True)
     create_private(target)
     if backend(url) == "sqlite":
         _sqlite_copy(sqlite_path(url), target)
     else:
-        _pg_tool("pg_dump", url, ["--format=custom", "--no-owner", f"--file={target}"])
+        schema = [f"--schema={name}" for name in _search_path(url)]
+        _pg_tool("pg_dump", url, ["--format=custom", "--no-owner", *schema, f"--file={target}"])
     return target
 
 
@@ -88,6 +91,15 @@ def _sqlite_copy(source: Path, target: Path) -> None:
             src.close()
     except sqlite3.Error as exc:
         raise StateError(f"copying {source} to {target} failed ({type(exc).__name__}: {exc})") from exc
+
+
+def _search_path(url: str) -> list[str]:
+    """Schemas named by ``options=-csearch_path=…`` in the URL: the store lives there, not in public."""
+    options = str(make_url(url).query.get("options", ""))
+    for option in options.split():
+        if option.startswith("-csearch_path="):
+            return [name.strip() for name in option.split("=", 1)[1].split(",") if name.strip()]
+    return []
 
 
 def libpq(url: str) -> tuple[str, dict[str, str]]:
