@@ -88,7 +88,8 @@ def faults(console: Console, root: Path, rows: int, new_leads: int, seeds: int) 
 
 
 def kills(console: Console, root: Path, kills_per_phase: int, sizes: dict[str, int]) -> None:
-    spans = {"intake import": 6.0, "sync": 2.0, "distribution": 3.0, "tier push": 2.0}
+    # about how long each command works at 200 ms per CRM answer (a kill is drawn within it)
+    spans = {"intake import": 3.0, "sync": 3.0, "distribution": 3.0, "tier push": 1.5}
     table = Table(title="Kill matrix: SIGKILL at a random moment, then a rerun")
     for column in ("phase", "size", "tries", "killed mid-work", "lost", "duplicated"):
         table.add_column(column, justify="right")

@@ -414,7 +414,7 @@ def kill_phase(
     """``kills`` runs of the phase's command SIGKILLed at a random moment up to ``span`` seconds after
     its first CRM request, then one run to the end; then the CRM is checked."""
     args, check = prepare_phase(world, phase, size)
-    world.sandbox.latency = 0.05  # every CRM answer takes 50 ms: the work lasts long enough to be hit
+    world.sandbox.latency = latency  # a cloud CRM's answer time: the work lasts long enough to be hit
     killed = 0
     for moment in kill_points(rng, span, kills):
         killed += world.run_killed(*args, then_seconds=moment).killed

@@ -10,7 +10,7 @@ import pytest
 from chaos_world import KILL_PHASES, World, kill_phase
 
 SIZE = {"intake import": 120, "sync": 300, "distribution": 12, "tier push": 6}
-SPAN = {"intake import": 3.0, "sync": 1.0, "distribution": 1.5, "tier push": 1.0}  # ~ seconds of CRM work
+SPAN = {"intake import": 0.8, "sync": 1.0, "distribution": 2.0, "tier push": 0.8}  # ~ seconds of CRM work
 
 
 @pytest.mark.parametrize("phase", KILL_PHASES)
