@@ -122,3 +122,36 @@ def test_a_restore_is_refused_while_a_daemon_runs_on_the_sqlite_file_and_for_a_f
     (tmp_path / "notes.txt").write_text("hello")
     code, _, err = run(config, capsys, "state", "restore", "--yes", str(tmp_path / "notes.txt"))
     assert code == 2 and "not a SQLite backup of crm-bridge" in err
+
+
+def test_the_backup_script_keeps_the_newest_backups_and_the_restore_script_needs_a_file(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    import subprocess
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    state = tmp_path / "state.db"
+    config = write_config(CONFIG.format(url=f"sqlite:///{state}"), env=ENV)
+    open_store(f"sqlite:///{state}").close()
+    backup = [
+        str(root / "scripts" / "backup.sh"),
+        "--config",
+        str(config),
+        "--dir",
+        str(tmp_path / "b"),
+        "--keep",
+        "2",
+    ]
+    for _ in range(3):
+        done = subprocess.run(["bash", *backup], capture_output=True, text=True, check=False)  # noqa: S603
+        assert done.returncode == 0, done.stderr
+        time.sleep(1.1)  # backup names carry the second they were taken
+    assert len(list((tmp_path / "b").iterdir())) == 2 and "removed old backup" in done.stdout
+    restore = subprocess.run(  # noqa: S603
+        ["bash", str(root / "scripts" / "restore.sh"), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert restore.returncode == 2 and "name the backup file" in restore.stderr
