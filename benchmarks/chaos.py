@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chaos_world import KILL_PHASES, World, fault_run, kill_phase, replica_run  # noqa: E402
+from chaos_matrices import KILL_PHASES, fault_run, kill_phase, replica_run  # noqa: E402
+from chaos_world import World  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 

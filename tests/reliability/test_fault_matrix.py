@@ -7,7 +7,8 @@ larger."""
 from __future__ import annotations
 
 import pytest
-from chaos_world import World, fault_run
+from chaos_matrices import fault_run
+from chaos_world import World
 
 
 @pytest.fixture

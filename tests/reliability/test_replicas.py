@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chaos_world import PATIENCE, World, replica_run, wait_until
+from chaos_matrices import replica_run
+from chaos_world import PATIENCE, World, wait_until
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
