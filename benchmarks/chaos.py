@@ -170,9 +170,9 @@ def main() -> int:
             faults(
                 console,
                 root,
-                rows=40 if args.quick else 400,
-                new_leads=10 if args.quick else 100,
-                seeds=1 if args.quick else 3,
+                rows=40 if args.quick else 200,
+                new_leads=10 if args.quick else 50,
+                seeds=1 if args.quick else 2,
             )
         if "kill" in only:
             sizes = {"intake import": 400, "sync": 2000, "distribution": 60, "tier push": 30}
