@@ -57,8 +57,9 @@ def faults(console: Console, root: Path, rows: int, new_leads: int, seeds: int) 
     )
     for column in (
         "seed",
-        "runs (exit 1 → rerun)",
-        "faults injected",
+        "runs per command (>1: exit 1, rerun)",
+        "CRM requests",
+        "5xx / dropped",
         "leads",
         "lost",
         "duplicated",

@@ -307,9 +307,8 @@ def fault_run(
             codes.append(run.code if run.code is not None else -9)
             if run.code == 0:
                 return
-            messages.append(
-                run.err.strip().splitlines()[-1] if run.err.strip() else f"(silent exit {run.code})"
-            )
+            errors = [line for line in run.err.splitlines() if line.startswith("error: ")]
+            messages.append(errors[-1] if errors else f"(exit {run.code} without an error line)")
 
     plan = fault_plan(share, seed, slow_ms=world.read_timeout * 1400)
     start = world.sandbox.request_count()

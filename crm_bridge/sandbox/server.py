@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -136,7 +137,7 @@ class Sandbox:
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> str:
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        self._server = _QuietServer((self._host, self._port), handler)
         self._server.daemon_threads = True
         server = self._server
         self._thread = threading.Thread(  # a short poll interval makes stop() quick (tests stop many)
@@ -282,6 +283,16 @@ class Sandbox:
                 return SandboxResponse(400, {"error": "POST {'advance': seconds}"})
             return SandboxResponse(200, {"now": self.clock()})
         return SandboxResponse(404, {"error": f"unknown control endpoint {method} {request.path}"})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up before its answer (a timeout, a killed process) is the client's business:
+    no traceback on standard error for it; anything else is still printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
