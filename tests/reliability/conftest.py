@@ -14,8 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from chaos_world import World, scan_for_secrets  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def world_options() -> dict[str, object]:

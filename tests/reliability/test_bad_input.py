@@ -16,6 +16,8 @@ from chaos_world import CSV_HEADER, World
 
 from crm_bridge.sandbox.faults import FaultPlan
 
+pytestmark = pytest.mark.slow  # real processes and CRM sandboxes
+
 # (dotted key, value) -> the key the error line must name
 BROKEN_CONFIGS: list[tuple[str, Any, str]] = [
     ("locale", "fr", "locale"),

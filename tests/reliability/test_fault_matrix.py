@@ -10,6 +10,8 @@ import pytest
 from chaos_matrices import fault_run
 from chaos_world import World
 
+pytestmark = pytest.mark.slow  # real processes and CRM sandboxes
+
 
 @pytest.fixture
 def world_options() -> dict[str, object]:

@@ -10,6 +10,9 @@ import pytest
 from chaos_matrices import KILL_PHASES, kill_phase
 from chaos_world import World
 
+pytestmark = pytest.mark.slow  # real processes and CRM sandboxes
+
+
 SIZE = {"intake import": 120, "sync": 300, "distribution": 12, "tier push": 6}
 SPAN = {"intake import": 0.8, "sync": 1.0, "distribution": 2.0, "tier push": 0.8}  # ~ seconds of CRM work
 

@@ -18,6 +18,9 @@ from chaos_world import PATIENCE, World, wait_until
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+pytestmark = pytest.mark.slow  # real processes and CRM sandboxes
+
+
 LEADS = 40
 
 

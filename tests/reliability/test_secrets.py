@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from chaos_world import World, scan_for_secrets
 
 from crm_bridge.sandbox.faults import FaultPlan
+
+pytestmark = pytest.mark.slow  # real processes and CRM sandboxes
 
 
 def test_the_scan_finds_a_token_in_printed_text_and_in_files(tmp_path: Path) -> None:
