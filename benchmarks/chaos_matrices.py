@@ -137,6 +137,8 @@ class ReplicaResult:
     tasks_lost: int
     tasks_duplicated: int
     takeover_seconds: list[float]
+    # each live replica at the end: (/healthz status, /readyz status, holds the distribute job here)
+    probes: list[tuple[int, int, bool]] = field(default_factory=list)
 
 
 class Replicas:
@@ -165,6 +167,14 @@ class Replicas:
     def wait_healthy(self) -> None:
         for replica in self.replicas:
             wait_until(f"replica on port {replica.port}", lambda r=replica: self.healthy(r))
+
+    def probe(self, replica: Replica) -> tuple[int, int, bool]:
+        """What a load balancer and a monitor see of ``replica``: /healthz, /readyz, and whether its
+        /healthz says it holds the distribute job."""
+        health = requests.get(f"http://127.0.0.1:{replica.port}/healthz", timeout=10)
+        ready = requests.get(f"http://127.0.0.1:{replica.port}/readyz", timeout=10)
+        held = bool(health.json().get("jobs", {}).get("distribute", {}).get("held_here"))
+        return health.status_code, ready.status_code, held
 
     def holder(self, job: str) -> str | None:
         run = self.world.cli("status", "--json")
@@ -267,6 +277,7 @@ def replica_run(world: World, leads: int, kills: int, *, replicas: int = 3) -> R
 
         wait_until("every lead assigned", all_assigned, PATIENCE * 10)
         time.sleep(world.lease)  # one more lease period: a duplicate would show up now
+        probes = [group.probe(r) for r in group.replicas if r.alive]
     finally:
         group.stop()
     api_deals = world.deals("Клиент api")
@@ -277,7 +288,7 @@ def replica_run(world: World, leads: int, kills: int, *, replicas: int = 3) -> R
         [str(d["ID"]) for d in api_deals],
         [k for k in tasks.elements() if k in {str(d["ID"]) for d in api_deals}],
     )
-    return ReplicaResult(leads, kills, lost, duplicated, t_lost, t_dup, takeovers)
+    return ReplicaResult(leads, kills, lost, duplicated, t_lost, t_dup, takeovers, probes)
 
 
 # -- the fault matrix --------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ def test_pg_three_replicas_lose_no_lead_and_duplicate_no_task_when_the_job_holde
     assert (result.lost, result.duplicated) == (0, 0), result
     assert (result.tasks_lost, result.tasks_duplicated) == (0, 0), result
     assert len(result.takeover_seconds) == 2
+    # every replica serves HTTP and is live and ready whether or not it holds jobs; one holds distribute
+    assert len(result.probes) == 3, result
+    assert [(health, ready) for health, ready, _ in result.probes] == [(200, 200)] * 3, result
+    assert sum(held for _, _, held in result.probes) == 1, result
 
 
 def test_a_second_daemon_on_one_sqlite_file_is_refused_and_a_killed_ones_restart_is_not(world: World) -> None:
