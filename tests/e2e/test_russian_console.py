@@ -36,6 +36,7 @@ def english_words(text: str) -> list[str]:
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"\S*[/\\]\S*", " ", text)  # file paths and time zones
     text = re.sub(r"crm-bridge [a-z]+ (approve|reject) \d+", " ", text)  # a command to type
+    text = re.sub(r"crm-bridge [a-z]+( --[a-z-]+)+", " ", text)  # a command to type (demo --serve)
     return [w for w in LATIN.findall(text) if w not in ALLOWED]
 
 
