@@ -121,3 +121,11 @@ class DataError(CrmBridgeError):
         super().__init__(f"{where}: {message}" if where else message)
         self.where = where
         self.reason = reason or message
+
+
+class BadInputFile(DataError):
+    """A file the user handed in (a CSV to import) cannot be used at all — not UTF-8, binary, the wrong
+    separator or header, a value no real row has. Nothing of it was done; exit status 2 like a config
+    error, since the user fixes the file, not the system."""
+
+    exit_code = 2

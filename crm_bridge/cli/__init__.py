@@ -31,6 +31,8 @@ VERBS: tuple[str, ...] = (
     "provision",
     "sync",
     "run",
+    "status",
+    "state",
     "intake",
     "tiers",
     "partners",
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, BrokenPipeError) or isinstance(exc.__context__, BrokenPipeError):
             code = _reader_gone()
         else:
-            code = report_error(exc, verbose=_invocation["verbose"])
+            code = report_error(exc, verbose=_invocation["verbose"], command=args)
     if argv is None:
         sys.exit(code)
     return code

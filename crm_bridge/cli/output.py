@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from crm_bridge.errors import (
     ConfigError,
     CrmBridgeError,
     CrmError,
+    CrmFatalError,
     CrmRetriableError,
     DataError,
     PermissionDenied,
@@ -180,13 +183,24 @@ def error_lines(exc: CrmBridgeError) -> list[str]:
     return [message]
 
 
-def report_error(exc: BaseException, *, verbose: int) -> int:
+def rerun_hint(exc: CrmBridgeError, command: Sequence[str] | None) -> str:
+    """What to run again after a runtime failure that a rerun gets past (the CRM unavailable or
+    throttling, a failed CRM call, the state store); empty for errors a rerun cannot fix."""
+    if command is None or isinstance(exc, CrmFatalError) or not isinstance(exc, (CrmError, StateError)):
+        return ""
+    return f" — rerun `crm-bridge {_redact(shlex.join(command))}`: work already done is kept and not repeated"
+
+
+def report_error(exc: BaseException, *, verbose: int, command: Sequence[str] | None = None) -> int:
     """Print ``exc`` for a human on stderr and return the exit code. Never a traceback for our own
-    errors; for a bug, one ``internal error`` line (and the traceback with -v)."""
+    errors; for a bug, one ``internal error`` line (and the traceback with -v). ``command``: the
+    arguments the CLI ran with, named in the hint of a failure a rerun gets past."""
     if isinstance(exc, CrmBridgeError):
-        for line in error_lines(exc):
+        lines = error_lines(exc)
+        lines[-1] += rerun_hint(exc, command)
+        for line in lines:
             click.echo(f"error: {line}", err=True)
-        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE
+        return EXIT_USAGE if isinstance(exc, ConfigError) or exc.exit_code == EXIT_USAGE else EXIT_FAILURE
     if verbose:
         click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
     detail = _redact(f"{type(exc).__name__}: {exc}")

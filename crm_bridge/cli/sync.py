@@ -92,6 +92,11 @@ def command(obj: CliContext, once: bool) -> None:
     if once:
         failed = run_cycle(app, obj.console, progress=progress)
         if failed:
+            click.echo(
+                f"error: job(s) failed: {', '.join(failed)} (see the table); rerun `crm-bridge sync --once` "
+                "when the cause is fixed: finished work is kept and not done twice",
+                err=True,
+            )
             raise click.exceptions.Exit(1)
         return
     from crm_bridge.services.sync import sync

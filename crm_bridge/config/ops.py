@@ -83,6 +83,9 @@ class ScheduleConfig(Strict):
     """The daemon's jobs (``crm-bridge run``). ``sync --once`` runs each enabled job once."""
 
     timezone: TimeZoneName | None = None  # default: the top-level timezone
+    # Several daemons on one PostgreSQL store: each job runs on the replica holding its lease; a dead
+    # replica's jobs move to another within this time.
+    lease: Annotated[Duration, Field(ge=3, le=600)] = 30.0
     sync: JobSchedule = _every(300)
     distribute: JobSchedule = _every(60)
     escalate: JobSchedule = _every(300)
@@ -92,7 +95,11 @@ class ScheduleConfig(Strict):
     report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
 
     def jobs(self) -> dict[str, JobSchedule]:
-        return {name: getattr(self, name) for name in type(self).model_fields if name != "timezone"}
+        return {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if isinstance(getattr(self, name), JobSchedule)
+        }
 
 
 class CrmChannel(Strict):

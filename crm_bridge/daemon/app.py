@@ -16,6 +16,7 @@ from crm_bridge.bootstrap import App
 from crm_bridge.daemon.engine import Engine
 from crm_bridge.daemon.intake_writer import IntakeWriter
 from crm_bridge.daemon.jobs import JobRunner
+from crm_bridge.daemon.replica import job_leases
 from crm_bridge.daemon.scheduler import Daemon
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.redaction import redact
@@ -24,6 +25,7 @@ from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sla import zone
+from crm_bridge.store.leases import LeaseRepository
 from crm_bridge.web.app import create_app
 from crm_bridge.web.context import WebContext
 from crm_bridge.web.server import WebServer
@@ -122,6 +124,14 @@ def build_daemon(
         name: JobRunner(name, job, observer=metrics, redact=redact) for name, job in engine.jobs().items()
     }
     schedules = settings.schedule.jobs()
+    engine_url = app.store.engine.url
+    leases = job_leases(  # first: a second daemon on one SQLite file is refused before anything starts
+        engine_url.database,
+        engine_url.get_backend_name(),
+        LeaseRepository(app.store.engine, app.portal),
+        [name for name in runners if schedules[name].enabled],
+        lease=settings.schedule.lease,
+    )
     server: WebServer | None = None
     daemon_ref: list[Daemon] = []
 
@@ -163,6 +173,7 @@ def build_daemon(
         stop_timeout=stop_timeout,
         stopping=stopping,
         background=[writer] if writer is not None else [],
+        leases=leases,
     )
     daemon_ref.append(daemon)
     return daemon

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
@@ -22,6 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from crm_bridge.config.ops import JobSchedule
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.web.server import WebServer
+
+if TYPE_CHECKING:
+    from crm_bridge.daemon.replica import JobLeases
 
 log = logging.getLogger("crm_bridge.daemon")
 CRITICAL_JOBS = ("sync",)  # a failing one turns /healthz to 503 "degraded" until it succeeds again
@@ -51,7 +54,9 @@ class Daemon:
     """Runs ``runners`` on their ``schedules`` and serves ``http`` until stopped.
 
     Interval jobs run once right at start, then every interval; cron jobs wait for their time.
-    ``stopping`` is set first on stop, so long jobs (sync) can finish their current batch and return."""
+    ``stopping`` is set first on stop, so long jobs (sync) can finish their current batch and return.
+    ``leases``: with several replicas on one store, a job runs here only while this replica holds its
+    lease; a job that moves here from a dead replica runs at once when it is an interval job."""
 
     def __init__(
         self,
@@ -64,9 +69,11 @@ class Daemon:
         stopping: threading.Event | None = None,
         now: Callable[[], datetime] | None = None,
         background: Sequence[Background] = (),
+        leases: JobLeases | None = None,
     ) -> None:
         self.background = list(background)  # threads beside the jobs (the intake writer)
         self.runners = dict(runners)
+        self.leases = leases
         self._schedules = dict(schedules)
         self._tz = tz
         self.http = http
@@ -79,7 +86,10 @@ class Daemon:
         self._stopped = threading.Event()
 
     def start(self) -> None:
-        for name, runner in self.runners.items():
+        if self.leases is not None:
+            self.leases.on_acquired = self._run_now
+            self.leases.start()
+        for name in self.runners:
             sched = self._schedules[name]
             if not sched.enabled:
                 continue
@@ -87,8 +97,9 @@ class Daemon:
             if sched.every is not None:
                 extra["next_run_time"] = self._now()
             self._scheduler.add_job(
-                runner,
+                self._run,
                 trigger_for(sched, self._tz),
+                args=(name,),
                 id=name,
                 name=name,
                 coalesce=True,
@@ -103,6 +114,29 @@ class Daemon:
         if self.http is not None:
             self.http.start()
         log.info("daemon started: jobs %s", ", ".join(j.id for j in self._scheduler.get_jobs()) or "none")
+
+    def _run(self, name: str) -> None:
+        """The scheduled call of job ``name``: skipped unless this replica holds its lease."""
+        runner, leases = self.runners[name], self.leases
+        if leases is None:
+            runner()
+            return
+        if not leases.holds(name):
+            log.debug("job %s skipped: held by another replica", name)
+            return
+        leases.run_started(name)
+        ok = runner()
+        leases.run_finished(name, ok, runner.status.last_error)
+
+    def _run_now(self, name: str) -> None:
+        """A job that moved here: an interval job runs now (coalesced with its schedule)."""
+        sched = self._schedules.get(name)
+        if sched is None or sched.every is None or not self._scheduler.running or self.stopping.is_set():
+            return
+        try:
+            self._scheduler.modify_job(name, next_run_time=self._now())
+        except LookupError:  # not scheduled (disabled) or already shut down
+            pass
 
     def scheduled_jobs(self) -> dict[str, dict[str, Any]]:
         """What the scheduler holds per job id: trigger, next run, coalesce, max instances, grace."""
@@ -133,6 +167,8 @@ class Daemon:
         for worker in self.background:
             worker.stop(max(0.0, deadline - time.monotonic()))
         clean = not any(r.status.running for r in self.runners.values())
+        if self.leases is not None:  # last: the jobs have stopped here, another replica may take them
+            self.leases.stop()
         self._stopped.set()
         if clean:
             log.info("daemon stopped")
@@ -161,6 +197,9 @@ class Daemon:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         jobs = {name: r.status.as_json() for name, r in self.runners.items()}
+        if self.leases is not None:
+            for name, job in jobs.items():
+                job["held_here"] = self.leases.holds(name)
         if self.stopping.is_set():
             return False, {"status": "stopping", "jobs": jobs}
         failing = [n for n in CRITICAL_JOBS if n in self.runners and self.runners[n].status.last_error]

@@ -27,7 +27,10 @@ class FaultPlan:
       ``drop_after_match`` (a substring of the request's path or body, e.g. ``crm.deal.add``) limits the
       fraction to matching requests (request numbers in ``drop_after_at`` always count all requests);
     * ``expire_token_at``: from that request number on, one answer is the CRM's 401 expired token;
-    * ``batch_fail``: emulator-specific partial batch failure (e.g. Bitrix24 command keys to fail).
+    * ``batch_fail``: emulator-specific partial batch failure (e.g. Bitrix24 command keys to fail);
+    * ``malformed``: how the next answers are broken, in order, with status 200 — ``html`` (an HTML
+      error page, as a proxy in front of the CRM sends), ``truncated`` (the real JSON cut in half),
+      ``types`` (the real JSON with every value of the top level turned into a string).
     """
 
     sequence: list[int] = field(default_factory=list)
@@ -42,6 +45,7 @@ class FaultPlan:
     drop_after_match: str = ""
     expire_token_at: int | None = None
     batch_fail: dict[str, Any] = field(default_factory=dict)
+    malformed: list[str] = field(default_factory=list)
     seed: int = 0
 
     @classmethod
@@ -65,6 +69,9 @@ class FaultPlan:
                 raise ValueError(f"{name} must be a number")
             if name != "slow_ms" and not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
+        kinds = data.get("malformed", [])
+        if not isinstance(kinds, list) or not all(k in MALFORMED for k in kinds):
+            raise ValueError(f"malformed must be a list of {', '.join(MALFORMED)}")
         if data.get("expire_token_at") is not None and not isinstance(data["expire_token_at"], int):
             raise ValueError("expire_token_at must be a request number")
         if not isinstance(data.get("batch_fail", {}), dict) or not isinstance(data.get("seed", 0), int):
@@ -74,9 +81,13 @@ class FaultPlan:
         return cls(**data)
 
 
+MALFORMED = ("html", "truncated", "types")
+
+
 @dataclass(frozen=True)
 class FaultDecision:
     status: int = 0  # 0 = no injected status
+    malformed: str = ""  # one of MALFORMED: the real answer broken that way
     drop: bool = False
     drop_after: bool = False  # run the request, then reset the connection instead of answering
     extra_delay: float = 0.0  # seconds
@@ -97,6 +108,7 @@ class FaultInjector:
             self._rng = random.Random(plan.seed)  # noqa: S311 (seeded emulator faults)
             self._n = 0
             self._sequence = list(plan.sequence)
+            self._malformed = list(plan.malformed)
             self._token_expired_sent = False
 
     def clear(self) -> None:
@@ -127,6 +139,8 @@ class FaultInjector:
             ):
                 self._token_expired_sent = True
                 return FaultDecision(expire_token=True, extra_delay=delay)
+            if self._malformed:
+                return FaultDecision(malformed=self._malformed.pop(0), extra_delay=delay)
             status = 0
             if self._sequence:
                 status = int(self._sequence.pop(0))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -136,7 +137,7 @@ class Sandbox:
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> str:
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        self._server = _QuietServer((self._host, self._port), handler)
         self._server.daemon_threads = True
         server = self._server
         self._thread = threading.Thread(  # a short poll interval makes stop() quick (tests stop many)
@@ -211,6 +212,8 @@ class Sandbox:
             except Exception as exc:  # an emulator bug must look like a CRM 500, and be visible
                 response = self.emulator.error_response(500)
                 response.headers["X-Sandbox-Error"] = type(exc).__name__
+            if decision.malformed:
+                response = malform(response, decision.malformed)
         if decision.drop_after:  # the CRM did the work; the answer never reaches the caller
             response = SandboxResponse(
                 status=0, drop_connection=True, records=response.records, headers=response.headers
@@ -289,6 +292,16 @@ class Sandbox:
         return SandboxResponse(404, {"error": f"unknown control endpoint {method} {request.path}"})
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up before its answer (a timeout, a killed process) is the client's business:
+    no traceback on standard error for it; anything else is still printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -330,6 +343,24 @@ def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     return Handler
+
+
+def malform(response: SandboxResponse, how: str) -> SandboxResponse:
+    """The answer broken as ``how`` says (``FaultPlan.malformed``), with status 200."""
+    if how == "html":
+        page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+        return SandboxResponse(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+    text, _ = _encode(response.body)
+    if how == "truncated":
+        return SandboxResponse(200, text[: max(1, len(text) // 2)], {"Content-Type": "application/json"})
+    body = response.body
+    if isinstance(body, dict):
+        body = {key: str(value) for key, value in body.items()}
+    elif isinstance(body, list):
+        body = [str(value) for value in body]
+    else:
+        body = {"result": str(body)}
+    return SandboxResponse(200, body)
 
 
 def _encode(body: Any) -> tuple[bytes, str]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_bridge.errors import DataError
+from crm_bridge.errors import BadInputFile
 from crm_bridge.security.csv_cells import SafeWriter
 from crm_bridge.security.files import create_private
 
@@ -53,19 +53,19 @@ def read_lead_csv(path: Path) -> CsvFile:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}", where=str(path)) from exc
+        raise BadInputFile(f"cannot read {path}: {exc.strerror or exc}", where=str(path)) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
+        raise BadInputFile(
             f"not UTF-8 text (first bad byte on line {line}); in Excel use 'Save as' -> 'CSV UTF-8'",
             where=str(path),
         ) from exc
     text = text.removeprefix(_BOM)
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
-        raise DataError(
+        raise BadInputFile(
             "the file is empty or starts with a blank line; the first row must be the header", where=str(path)
         )
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -75,7 +75,7 @@ def read_lead_csv(path: Path) -> CsvFile:
     _check_header(header, path)
     rows: list[CsvRow] = []
     rejects: list[Reject] = []
-    for index, fields in enumerate(reader, start=2):
+    for index, fields in enumerate(_rows(reader, path), start=2):
         if not any(f.strip() for f in fields):
             continue  # blank line or ";;;;;;" Excel leaves at the end
         values = {name: (fields[i].strip() if i < len(fields) else "") for i, name in enumerate(header)}
@@ -85,6 +85,21 @@ def read_lead_csv(path: Path) -> CsvFile:
             continue
         rows.append(CsvRow(index, values))
     return CsvFile(path=path, delimiter=delimiter, rows=tuple(rows), rejects=tuple(rejects))
+
+
+def _rows(reader: Iterator[list[str]], path: Path) -> Iterator[list[str]]:
+    """The rows after the header; a row the csv module cannot read (a value longer than its field
+    limit, 128 KiB: a binary file or a broken quote) refuses the file, naming the line."""
+    line = 1
+    try:
+        for fields in reader:
+            line = getattr(reader, "line_num", line + 1)
+            yield fields
+    except csv.Error as exc:
+        raise BadInputFile(
+            f"line {line + 1}: cannot be read as CSV ({exc}); is it the right file, saved as 'CSV UTF-8'?",
+            where=str(path),
+        ) from exc
 
 
 _SEPARATOR_NAMES = {"\t": "tabs", "|": "'|'", ":": "':'", " ": "spaces"}
@@ -98,7 +113,7 @@ def _check_separator(first_line: str, header: list[str], path: Path) -> None:
     for separator, name in _SEPARATOR_NAMES.items():
         names = [h.strip().strip('"').lower() for h in first_line.strip().split(separator)]
         if sum(h in COLUMNS for h in names) > 1:
-            raise DataError(
+            raise BadInputFile(
                 f"the columns are separated by {name}; save the file with ',' or ';' as the separator "
                 "(in Excel: 'Save as' -> 'CSV UTF-8')",
                 where=str(path),
@@ -118,7 +133,7 @@ def _check_header(header: list[str], path: Path) -> None:
     if repeated:
         problems.append(f"repeated column(s) {', '.join(repeated)}")
     if problems:
-        raise DataError(
+        raise BadInputFile(
             "header row: " + "; ".join(problems) + f" (expected exactly: {', '.join(COLUMNS)})",
             where=str(path),
         )

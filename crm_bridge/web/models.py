@@ -132,6 +132,10 @@ class JobState(BaseModel):
     last_error: str | None = None
     last_duration_seconds: float | None = None
     running: bool = False
+    held_here: bool | None = Field(
+        default=None,
+        description="This replica holds the job's lease (runs it); absent outside a daemon with leases.",
+    )
 
 
 class Health(BaseModel):

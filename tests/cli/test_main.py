@@ -121,6 +121,7 @@ def test_a_rate_limit_says_when_to_try_again(
     assert main(["probe"]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         "error: bitrix24 is unavailable or throttling: QUERY_LIMIT_EXCEEDED; try again in 30s"
+        " — rerun `crm-bridge probe`: work already done is kept and not repeated"
     )
 
 
@@ -133,7 +134,10 @@ def test_a_state_store_failure_is_one_line(
     verb(body)
 
     assert main(["probe"]) == 1
-    assert capsys.readouterr().err.splitlines()[-1] == "error: state store: database is locked"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: state store: database is locked"
+        " — rerun `crm-bridge probe`: work already done is kept and not repeated"
+    )
 
 
 def test_a_bug_is_one_internal_error_line_without_traceback(

@@ -17,7 +17,7 @@ from legacy_store import build_legacy_store
 from sqlalchemy import inspect, text
 
 from crm_bridge.errors import StateError
-from crm_bridge.store import engine_schema, lifecycle_schema, open_store, portal_schema, schema
+from crm_bridge.store import engine_schema, lease_schema, lifecycle_schema, open_store, portal_schema, schema
 from crm_bridge.store.db import make_engine
 from crm_bridge.store.migrate import current, head, pending
 
@@ -36,6 +36,7 @@ def schema_differences(url: str) -> list[object]:
                 engine_schema.metadata,
                 portal_schema.metadata,
                 lifecycle_schema.metadata,
+                lease_schema.metadata,
             ]
             return list(compare_metadata(ctx, declared))
     finally:

@@ -14,6 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 from crm_bridge.errors import CrmError, RateLimited
 from crm_bridge_bitrix24.budget import OperatingBudget
 from crm_bridge_bitrix24.encoding import command as encode_command
@@ -96,7 +98,7 @@ class Bitrix24Client:
         """Call one method. Raises crm-bridge errors; returns the parsed envelope."""
         self._respect_budget({method})
         body = self._post(method, dict(params or {}), is_idempotent(method))
-        envelope = Envelope.model_validate(body)
+        envelope = parse_answer(Envelope, body, method)
         if envelope.time is not None:
             spent = envelope.time
             self.budget.record_all(
@@ -174,8 +176,8 @@ class Bitrix24Client:
         encoded = {k: encode_command(c.method, c.params) for k, c in zip(keys, commands, strict=True)}
         payload = {"halt": 0, "cmd": encoded}
         idempotent = all(is_idempotent(c.method) for c in commands)
-        envelope = Envelope.model_validate(self._post("batch", payload, idempotent))
-        body = BatchBody.model_validate(envelope.result or {})
+        envelope = parse_answer(Envelope, self._post("batch", payload, idempotent), "batch")
+        body = parse_answer(BatchBody, envelope.result or {}, "batch")
         now = self.clock()
         self.budget.record_all(
             [
@@ -233,3 +235,21 @@ def _chunks(items: Iterable[Command], size: int) -> Iterator[list[Command]]:
 def pages_needed(total: int, already: int = 0) -> int:
     """How many 50-row pages hold ``total`` rows after the first ``already`` ones."""
     return max(0, math.ceil((total - already) / PAGE_SIZE))
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def parse_answer(model: type[_Model], body: Any, method: str) -> _Model:
+    """``body`` as ``model``; an answer of unexpected shape is a CrmError naming the call and the first
+    field that did not fit (never the values: they may hold customers' data)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the answer"
+        raise to_error(
+            "ERROR_UNEXPECTED_ANSWER",
+            f"{method} answered an unexpected shape ({where}: {first['msg'].lower()})",
+            status=200,
+        ) from None

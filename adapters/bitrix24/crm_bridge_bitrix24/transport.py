@@ -105,7 +105,12 @@ class Bitrix24Transport:
             with self._decoding:  # one answer parsed at a time (see __init__)
                 body = response.json()
         except ValueError as exc:
-            raise to_error("ERROR_UNEXPECTED_ANSWER", "not JSON", status=response.status_code) from exc
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            raise to_error(
+                "ERROR_UNEXPECTED_ANSWER",
+                f"{method}: the answer is not valid JSON ({kind}: a proxy's error page or a cut connection?)",
+                status=response.status_code,
+            ) from exc
         if isinstance(body, dict) and "error" in body and "result" not in body:
             err = ErrorBody.model_validate(body)
             raise to_error(str(err.error), err.error_description, status=response.status_code)

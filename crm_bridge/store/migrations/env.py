@@ -7,7 +7,7 @@ import os
 
 from alembic import context
 
-from crm_bridge.store import engine_schema, lifecycle_schema, portal_schema, schema
+from crm_bridge.store import engine_schema, lease_schema, lifecycle_schema, portal_schema, schema
 
 config = context.config
 target_metadata = [
@@ -15,6 +15,7 @@ target_metadata = [
     engine_schema.metadata,
     portal_schema.metadata,
     lifecycle_schema.metadata,
+    lease_schema.metadata,
 ]
 
 

@@ -4,7 +4,7 @@ hand-written "core schema 4" step of the issue 14 branch. Column types are writt
 stays what it is when the store's types change.
 
 Revision ID: 0004
-Revises: 0002 (to be re-chained after 0003 when that lands)
+Revises: 0003
 Create Date: 2026-12-07 01:20:00
 """
 
