@@ -89,6 +89,8 @@ class ScheduleConfig(Strict):
     tiers: JobSchedule = JobSchedule(cron="0 3 * * *")
     notify: JobSchedule = _every(30)
     report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
+    bot: JobSchedule = _every(10)  # the partner bot's pushes (when bot.enabled)
+    bot_updates: JobSchedule = _every(1)  # the partner bot's long polling (bot.mode polling)
 
     def jobs(self) -> dict[str, JobSchedule]:
         return {name: getattr(self, name) for name in type(self).model_fields if name != "timezone"}

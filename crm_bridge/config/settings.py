@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr, ValidationError, create_model
 
+from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
 from crm_bridge.config.ops import (
@@ -51,6 +52,7 @@ class Settings(Strict):
     intake: IntakeConfig = IntakeConfig()
     reports: ReportsConfig = ReportsConfig()
     portal: PortalConfig = PortalConfig()
+    bot: BotConfig = BotConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 

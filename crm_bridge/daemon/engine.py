@@ -74,6 +74,10 @@ class Engine:
         }
         if self.notifier is not None:
             jobs["notify"] = self.notify
+        if self.app.settings.bot.enabled:
+            jobs["bot"] = self.bot_push
+            if self.app.settings.bot.mode == "polling":
+                jobs["bot_updates"] = self.bot_updates
         if self.report_job is not None:
             jobs["report"] = self.report_job
         elif self.app.settings.schedule.report.enabled:
@@ -179,6 +183,22 @@ class Engine:
             text = notice(self._notify, "report_ready", period=period.key, paths=paths)
             self._notify.notify("report_ready", [self.team.head], text, key=f"report_ready:{period.key}")
         return written
+
+    def partner_bot(self) -> Any:
+        """The partners' Telegram bot (``crm_bridge.services.bot``), made once."""
+        if getattr(self, "_bot", None) is None:
+            from crm_bridge.services.bot.service import PartnerBot
+
+            self._bot = PartnerBot.for_app(self.app, self.intake_service(), head=self.team.head)
+        return self._bot
+
+    def bot_push(self) -> object:
+        return self.partner_bot().push()
+
+    def bot_updates(self) -> object:
+        if self.stopping.is_set():
+            return 0
+        return self.partner_bot().poll_once()
 
     def intake_service(self) -> IntakeService:
         app = self.app
