@@ -48,7 +48,9 @@ def _bot_code(obj: CliContext, partner_id: str) -> None:
 @command.command("invite")
 @click.argument("partner")
 @click.option("--label", default="", help="A note kept with the invitation (who it was sent to).")
-@click.option("--telegram", is_flag=True, help="Only a one-time code linking a Telegram chat to the partner's bot.")
+@click.option(
+    "--telegram", is_flag=True, help="Only a one-time code linking a Telegram chat to the partner's bot."
+)
 @click.pass_obj
 def invite(obj: CliContext, partner: str, label: str, telegram: bool) -> None:
     """Issue a personal sign-in link to the partner portal for PARTNER (its CRM id or exact name).
@@ -146,7 +148,9 @@ def unlink(obj: CliContext, partner: str) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Count the chats it would go to; send nothing.")
 @click.pass_obj
-def broadcast_news(obj: CliContext, text: str, tier: str | None, partner_type: str | None, dry_run: bool) -> None:
+def broadcast_news(
+    obj: CliContext, text: str, tier: str | None, partner_type: str | None, dry_run: bool
+) -> None:
     """News or an offer to the partners' Telegram chats (linked, not muted for news), queued in the
     outbox and sent by `crm-bridge run` within Telegram's limits, each chat once."""
     settings = obj.settings()

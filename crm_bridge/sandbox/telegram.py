@@ -44,7 +44,7 @@ class TelegramEmulator:
 
     kind = "telegram"
 
-    def __init__(self, token: str = "123456:TEST-token", username: str = "partners_test_bot") -> None:
+    def __init__(self, token: str = "123456:TEST-token", username: str = "partners_test_bot") -> None:  # noqa: S107
         self.token = token
         self.username = username
         self._clock: Callable[[], float] = time.time
@@ -83,7 +83,11 @@ class TelegramEmulator:
 
     def dump(self) -> dict[str, Any]:
         with self._cond:
-            return {"sent": list(self.outbox), "pending_updates": list(self._updates), "webhook": self.webhook}
+            return {
+                "sent": list(self.outbox),
+                "pending_updates": list(self._updates),
+                "webhook": self.webhook,
+            }
 
     def config_snippet(self, base_url: str) -> dict[str, Any]:
         return {"bot": {"enabled": True, "token": self.token, "base_url": base_url}}
@@ -105,7 +109,12 @@ class TelegramEmulator:
                     "message_id": 10_000 + update_id,
                     "date": int(self._clock()),
                     "chat": {"id": chat_id, "type": "private", "first_name": first_name},
-                    "from": {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": language},
+                    "from": {
+                        "id": chat_id,
+                        "is_bot": False,
+                        "first_name": first_name,
+                        "language_code": language,
+                    },
                     "text": text,
                 },
             }
@@ -114,7 +123,9 @@ class TelegramEmulator:
                 self._updates.append(update)
                 self._cond.notify_all()
         if hook is not None:
-            headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
+            headers = (
+                {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
+            )
             requests.post(hook["url"], json=update, headers=headers, timeout=30)
         return update_id
 
@@ -127,7 +138,10 @@ class TelegramEmulator:
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         head, _, method = request.path.rpartition("/")
         if head != f"/bot{self.token}":
-            return _error(401 if head.startswith("/bot") else 404, "Unauthorized" if head.startswith("/bot") else "Not Found")
+            return _error(
+                401 if head.startswith("/bot") else 404,
+                "Unauthorized" if head.startswith("/bot") else "Not Found",
+            )
         try:
             params = self._params(request)
         except ValueError:
@@ -170,7 +184,9 @@ class TelegramEmulator:
         with self._cond:
             if self.webhook is not None:
                 return _error(
-                    409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
                 )
             # "An update is considered confirmed as soon as getUpdates is called with an offset higher
             # than its update_id."
@@ -200,7 +216,9 @@ class TelegramEmulator:
                 while self._recent and self._recent[0] <= now - 1.0:
                     self._recent.popleft()
                 last = self._last_to_chat.get(chat_id)
-                if len(self._recent) >= GLOBAL_PER_SECOND or (last is not None and now - last < PER_CHAT_INTERVAL):
+                if len(self._recent) >= GLOBAL_PER_SECOND or (
+                    last is not None and now - last < PER_CHAT_INTERVAL
+                ):
                     self.refused_429 += 1
                     return _error(429, "Too Many Requests: retry after 1", 1)
                 self._recent.append(now)
@@ -211,7 +229,14 @@ class TelegramEmulator:
             if params.get("reply_markup"):
                 message["reply_markup"] = params["reply_markup"]
             self.outbox.append(message)
-        return _ok({"message_id": message_id, "date": int(now), "chat": {"id": chat_id, "type": "private"}, "text": text})
+        return _ok(
+            {
+                "message_id": message_id,
+                "date": int(now),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": text,
+            }
+        )
 
     def _set_webhook(self, params: dict[str, Any]) -> SandboxResponse:
         url = str(params.get("url") or "")
@@ -221,7 +246,9 @@ class TelegramEmulator:
         with self._cond:
             if not url:
                 self.webhook = None
-                return SandboxResponse(200, {"ok": True, "result": True, "description": "Webhook was deleted"})
+                return SandboxResponse(
+                    200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+                )
             if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
                 return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
             self.webhook = {"url": url, "secret_token": secret}
@@ -237,4 +264,6 @@ class TelegramEmulator:
     def _webhook_info(self, params: dict[str, Any]) -> SandboxResponse:
         with self._cond:
             url = self.webhook["url"] if self.webhook else ""
-            return _ok({"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)})
+            return _ok(
+                {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+            )

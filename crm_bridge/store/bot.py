@@ -56,7 +56,13 @@ class Question:
 def _chat(r: Any) -> Chat:
     opt = frozenset(k for k in (r.optouts or "").split(",") if k)
     return Chat(
-        r.chat_id, r.partner_id, r.lang, opt, dict(r.dialogue) if r.dialogue else None, r.linked_at, r.last_update
+        r.chat_id,
+        r.partner_id,
+        r.lang,
+        opt,
+        dict(r.dialogue) if r.dialogue else None,
+        r.linked_at,
+        r.last_update,
     )
 
 
@@ -83,7 +89,9 @@ class BotRepository:
         """Use the code (once: the row is updated only while unused and unexpired) and link the chat to
         its partner, in one transaction. The partner id, or None when the code was taken already."""
         t = bot_link_codes
-        cond = and_(t.c.portal == self._portal, t.c.code_id == code_id, t.c.used_at.is_(None), t.c.expires_at > at)
+        cond = and_(
+            t.c.portal == self._portal, t.c.code_id == code_id, t.c.used_at.is_(None), t.c.expires_at > at
+        )
         with state_errors("linking a chat"), write_transaction(self._engine) as conn:
             done = conn.execute(update(t).where(cond).values(used_at=at, used_by_chat=chat_id)).rowcount
             if not done:
@@ -129,7 +137,9 @@ class BotRepository:
         c = bot_chats
         with state_errors("updating a bot chat"), write_transaction(self._engine) as conn:
             conn.execute(
-                update(c).where(c.c.portal == self._portal, c.c.chat_id == chat_id).values(updated_at=at, **values)
+                update(c)
+                .where(c.c.portal == self._portal, c.c.chat_id == chat_id)
+                .values(updated_at=at, **values)
             )
 
     def unlink_partner(self, partner_id: str, at: datetime) -> int:
@@ -172,10 +182,15 @@ class BotRepository:
         if open_only:
             query = query.where(q.c.answered_at.is_(None))
         with state_errors("reading questions"), self._engine.connect() as conn:
-            return [Question(**{n: r._mapping[n] for n in Question.__dataclass_fields__}) for r in conn.execute(query)]
+            return [
+                Question(**{n: r._mapping[n] for n in Question.__dataclass_fields__})
+                for r in conn.execute(query)
+            ]
 
     # survey
-    def add_feedback(self, partner_id: str, chat_id: str, rnd: str, score: int, comment: str, at: datetime) -> None:
+    def add_feedback(
+        self, partner_id: str, chat_id: str, rnd: str, score: int, comment: str, at: datetime
+    ) -> None:
         row = {
             "portal": self._portal,
             "partner_id": partner_id,
@@ -198,7 +213,9 @@ class BotRepository:
         f = bot_feedback
         with state_errors("reading feedback"), self._engine.connect() as conn:
             found = conn.execute(
-                select(func.count()).where(f.c.portal == self._portal, f.c.chat_id == chat_id, f.c.round == rnd)
+                select(func.count()).where(
+                    f.c.portal == self._portal, f.c.chat_id == chat_id, f.c.round == rnd
+                )
             ).scalar_one()
         return bool(found)
 
@@ -208,14 +225,20 @@ class BotRepository:
         died mid-send) has it. Committed before the Bot API call: a crash after it never resends."""
         with state_errors("claiming a bot message"), write_transaction(self._engine) as conn:
             result = conn.execute(
-                update(outbox).where(outbox.c.id == item_id, outbox.c.status == "pending").values(status=SENDING)
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.status == "pending")
+                .values(status=SENDING)
             )
         return bool(result.rowcount)
 
     def release(self, item_id: int) -> None:
         """Back to pending: the Bot API refused the message before sending it (429, 5xx before the send)."""
         with state_errors("releasing a bot message"), write_transaction(self._engine) as conn:
-            conn.execute(update(outbox).where(outbox.c.id == item_id, outbox.c.status == SENDING).values(status="pending"))
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.status == SENDING)
+                .values(status="pending")
+            )
 
     def postpone(self, item_id: int, at: datetime) -> None:
         """Leave the pending item for later (its chat's budget is spent) without counting an attempt."""
@@ -226,6 +249,8 @@ class BotRepository:
         """Items left in ``sending`` (a sender died between its claim and its receipt): not resent."""
         with state_errors("reading the outbox"), self._engine.connect() as conn:
             rows = conn.execute(
-                select(outbox.c.id).where(outbox.c.portal == self._portal, outbox.c.kind == kind, outbox.c.status == SENDING)
+                select(outbox.c.id).where(
+                    outbox.c.portal == self._portal, outbox.c.kind == kind, outbox.c.status == SENDING
+                )
             ).all()
         return [int(r[0]) for r in rows]

@@ -15,7 +15,8 @@ _EN: dict[str, str] = {
         "/lead - register a lead\n/leads - my leads and their stages\n/tier - my tier and what the next "
         "one needs\n/rewards - my reward statement\n/top - the leaderboard\n/training - my training status\n"
         "/mute KIND, /unmute KIND - pushes: stage, tier, plan, news, survey\n/feedback - rate us\n"
-        "/lang ru|en\n/unlink\nAny other text is a question: I answer from the FAQ or pass it to your curator."
+        "/lang ru|en\n/unlink\nAny other text is a question: I answer from the FAQ or pass it to your "
+        "curator."
     ),
     "cancelled": "Cancelled.",
     "ask_customer_name": "Register a lead (/cancel to stop). The customer's company name?",
@@ -67,7 +68,9 @@ _EN: dict[str, str] = {
     "bad_kind": "Kinds: stage, tier, plan, news, survey.",
     "lang_done": "Language: English.",
     "faq_answer": "{answer}",
-    "question_passed": "I do not know the answer; I passed your question to your curator. The answer will come here.",
+    "question_passed": (
+        "I do not know the answer; I passed your question to your curator. The answer will come here."
+    ),
     "question_failed": "I could not pass your question to the curator now; please try again later.",
     "answer": "Your curator answers your question \u00ab{question}\u00bb:\n{answer}",
     "push_stage": "Lead {customer}: now at stage \u00ab{stage}\u00bb.",
@@ -99,7 +102,8 @@ _RU: dict[str, str] = {
     "help": (
         "/lead — зарегистрировать лид\n/leads — мои лиды и их стадии\n/tier — мой уровень и что нужно для "
         "следующего\n/rewards — мой расчёт вознаграждения\n/top — рейтинг партнёров\n/training — моё "
-        "обучение\n/mute ВИД, /unmute ВИД — уведомления: stage, tier, plan, news, survey\n/feedback — оценить "
+        "обучение\n/mute ВИД, /unmute ВИД — уведомления: stage, tier, plan, news, survey\n"
+        "/feedback — оценить "
         "нас\n/lang ru|en\n/unlink\nЛюбой другой текст — вопрос: отвечу из FAQ или передам куратору."
     ),
     "cancelled": "Отменено.",
@@ -164,7 +168,9 @@ _RU: dict[str, str] = {
     "tier_exclusive_lost": " Доступ к эксклюзивным сделкам закрыт.",
     "push_plan": "План на {period}: {lines}",
     "push_news": "{text}",
-    "survey_ask": "Насколько вероятно, что вы порекомендуете работу с нами коллеге? Ответьте 0–10 (/feedback).",
+    "survey_ask": (
+        "Насколько вероятно, что вы порекомендуете работу с нами коллеге? Ответьте 0–10 (/feedback)."
+    ),
     "survey_score": "Насколько вероятно, что вы порекомендуете работу с нами, от 0 до 10?",
     "survey_bad": "Число от 0 до 10, пожалуйста.",
     "survey_comment": "Спасибо! Хотите что-то добавить? («-» — пропустить)",

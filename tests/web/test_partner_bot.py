@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from portal_world import PortalWorld
 
 from crm_bridge.config.bot import BotConfig, FaqEntry
 from crm_bridge.domain.model import Partner
@@ -24,8 +24,6 @@ from crm_bridge.services.bot.links import LinkCodes
 from crm_bridge.services.bot.service import OFFSET_STATE, PartnerBot
 from crm_bridge.store.bot import BotRepository
 from crm_bridge.web.bot import SECRET_HEADER, bot_router
-
-from portal_world import PortalWorld
 
 TOKEN = "777000:partner-bot-test-token"
 FAQ = (
@@ -51,7 +49,9 @@ class FakeClock:
 
 
 class Harness:
-    def __init__(self, world: PortalWorld, tg: TelegramEmulator, sandbox: Sandbox, **api_options: Any) -> None:
+    def __init__(
+        self, world: PortalWorld, tg: TelegramEmulator, sandbox: Sandbox, **api_options: Any
+    ) -> None:
         self.world, self.tg, self.sandbox = world, tg, sandbox
         settings = world.app.settings.model_copy(
             update={"bot": BotConfig(enabled=True, token=TOKEN, faq=list(FAQ), survey_every_days=0)}
@@ -112,7 +112,11 @@ def new_chat() -> int:
 
 def ours_and_theirs(world: PortalWorld) -> tuple[Partner, Partner]:
     """Two partners that each have leads."""
-    with_leads = [p for p in world.partners() if any(True for _ in world.app.store.leads(world.app.portal, partner_id=p.crm_id))]
+    with_leads = [
+        p
+        for p in world.partners()
+        if any(True for _ in world.app.store.leads(world.app.portal, partner_id=p.crm_id))
+    ]
     return with_leads[0], with_leads[1]
 
 
@@ -124,13 +128,18 @@ def test_an_unlinked_chat_sees_only_how_to_link(harness: Harness) -> None:
     assert all("/link" in s for s in harness.tg.sent(chat))
 
 
-def test_a_code_links_once_and_a_wrong_used_or_expired_code_links_nothing(harness: Harness, world: PortalWorld) -> None:
+def test_a_code_links_once_and_a_wrong_used_or_expired_code_links_nothing(
+    harness: Harness, world: PortalWorld
+) -> None:
     ours, _ = ours_and_theirs(world)
     code = harness.code(ours)
     first, second, third = new_chat(), new_chat(), new_chat()
     assert ours.name in harness.say(first, f"/link {code}")[0]
     # reuse by another chat
-    assert "не подходит" in harness.say(second, f"/link {code}")[0] or "does not work" in harness.tg.sent(second)[-1]
+    assert (
+        "не подходит" in harness.say(second, f"/link {code}")[0]
+        or "does not work" in harness.tg.sent(second)[-1]
+    )
     assert "/link" in harness.say(second, "/leads")[0]
     # a wrong secret for a real code id, and garbage
     code_id = code.split("-")[0]
@@ -158,7 +167,14 @@ def test_a_partner_never_sees_another_partners_data(harness: Harness, world: Por
     harness.link(chat, ours)
     # trying: their id or name as an argument, linking their code on top, their lead's name
     their_code = harness.code(theirs)
-    for text in (f"/leads {theirs.crm_id}", f"/leads {theirs.name}", f"/tier {theirs.crm_id}", f"/link {their_code}", "/rewards", "/top"):
+    for text in (
+        f"/leads {theirs.crm_id}",
+        f"/leads {theirs.name}",
+        f"/tier {theirs.crm_id}",
+        f"/link {their_code}",
+        "/rewards",
+        "/top",
+    ):
         harness.say(chat, text)
     everything = "\n".join(harness.tg.sent(chat))
     assert not any(name in everything for name in their_customers)
@@ -171,7 +187,9 @@ def test_a_partner_never_sees_another_partners_data(harness: Harness, world: Por
     assert "/link" in harness.say(chat, "/leads")[0]
 
 
-def test_the_lead_dialogue_refuses_bad_input_at_each_step_then_registers_once(harness: Harness, world: PortalWorld) -> None:
+def test_the_lead_dialogue_refuses_bad_input_at_each_step_then_registers_once(
+    harness: Harness, world: PortalWorld
+) -> None:
     ours, _ = ours_and_theirs(world)
     chat = new_chat()
     harness.link(chat, ours)
@@ -198,7 +216,11 @@ def test_the_lead_dialogue_refuses_bad_input_at_each_step_then_registers_once(ha
     for text, expected in steps:
         said = harness.say(chat, text)
         assert expected in said[0], (text, said)
-    regs = [r for r in world.app.store.intake.of_partner(world.app.portal, ours.crm_id) if r.customer_name == "Bot Customer LLC"]
+    regs = [
+        r
+        for r in world.app.store.intake.of_partner(world.app.portal, ours.crm_id)
+        if r.customer_name == "Bot Customer LLC"
+    ]
     assert len(regs) == 1 and regs[0].lead_crm_id
     # the same "yes" replayed by Telegram (offset lost in a crash) registers nothing twice
     assert harness.say(chat, "/leads")[0].count("Bot Customer LLC") == 1
@@ -212,7 +234,8 @@ def test_a_linked_partner_hears_its_lead_move_once(harness: Harness, world: Port
     before = len(harness.tg.sent(chat))
     assert before == 1
     lead = next(
-        lead for lead in world.app.store.leads(world.app.portal, partner_id=ours.crm_id)
+        lead
+        for lead in world.app.store.leads(world.app.portal, partner_id=ours.crm_id)
         if lead.stage_kind.value == "open"
     )
     target = next(s for s in world.engine.lead_stages if s != lead.stage)
@@ -275,8 +298,17 @@ def test_a_broadcast_keeps_within_telegrams_limits(world: PortalWorld) -> None:
     clock = FakeClock()
     sends: list[float] = []
     with Sandbox("telegram", emulator=tg) as sb:
-        h = Harness(world, tg, sb, clock=clock, sleep=clock.sleep, messages_per_second=25.0,
-                    on_request=lambda method, endpoint, status: sends.append(clock.now) if "sendMessage" in endpoint else None)
+        h = Harness(
+            world,
+            tg,
+            sb,
+            clock=clock,
+            sleep=clock.sleep,
+            messages_per_second=25.0,
+            on_request=lambda method, endpoint, status: (
+                sends.append(clock.now) if "sendMessage" in endpoint else None
+            ),
+        )
         chats = [new_chat() for _ in range(60)]
         for i, chat in enumerate(chats):
             h.link(chat, ours if i % 2 else theirs)
@@ -287,7 +319,9 @@ def test_a_broadcast_keeps_within_telegrams_limits(world: PortalWorld) -> None:
         dry = h.bot.broadcast("Offer", tier=tier, partner_type=None, dry_run=True)
         assert sb.counts().get("POST sendMessage", 0) == tg_before  # a dry run sends nothing
         queued = h.bot.broadcast("Offer", tier=tier, partner_type=None)
-        assert len(queued) == len(dry) and {c.partner_id for c in queued} <= {p.crm_id for p in world.partners() if p.tier == tier}
+        assert len(queued) == len(dry) and {c.partner_id for c in queued} <= {
+            p.crm_id for p in world.partners() if p.tier == tier
+        }
         everyone = h.bot.broadcast("Offer to all", tier=None, partner_type=None)
         h.flush()
         h.flush()
@@ -345,7 +379,10 @@ def test_the_webhook_checks_the_secret_token(harness: Harness, world: PortalWorl
     app = FastAPI()
     app.include_router(bot_router(harness.bot, "hook-secret_123"))
     client = TestClient(app)
-    update = {"update_id": 900001, "message": {"message_id": 1, "date": 0, "chat": {"id": 4242, "type": "private"}, "text": "/help"}}
+    update = {
+        "update_id": 900001,
+        "message": {"message_id": 1, "date": 0, "chat": {"id": 4242, "type": "private"}, "text": "/help"},
+    }
     assert client.post("/telegram/webhook", json=update).status_code == 401
     assert client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: "wrong"}).status_code == 401
     harness.tg.chats.add(4242)

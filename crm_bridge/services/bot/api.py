@@ -93,7 +93,9 @@ class BotApi:
     def get_updates(self, offset: int, timeout: int | None = None) -> list[dict[str, Any]]:
         """Updates after ``offset`` (which confirms the ones before it). CrmError on failure."""
         wait = self.poll_timeout if timeout is None else timeout
-        result = self._call(self._poll, "getUpdates", {"offset": offset, "timeout": wait, "allowed_updates": ["message"]})
+        result = self._call(
+            self._poll, "getUpdates", {"offset": offset, "timeout": wait, "allowed_updates": ["message"]}
+        )
         return [u for u in result or [] if isinstance(u, dict)]
 
     def send_message(self, chat_id: str, text: str) -> Sent:
@@ -112,7 +114,9 @@ class BotApi:
         return Sent(True, (answer.get("result") or {}).get("message_id"))
 
     def set_webhook(self, url: str, secret: str) -> None:
-        self._call(self._poll, "setWebhook", {"url": url, "secret_token": secret, "allowed_updates": ["message"]})
+        self._call(
+            self._poll, "setWebhook", {"url": url, "secret_token": secret, "allowed_updates": ["message"]}
+        )
 
     def delete_webhook(self) -> None:
         self._call(self._poll, "deleteWebhook", {})

@@ -153,7 +153,9 @@ class Conversation:
             ctx.repo.update_chat(chat.chat_id, now, lang=lang)
             return [words("bot", lang)["lang_done"]]
         if command == "feedback":
-            ctx.repo.update_chat(chat.chat_id, now, dialogue={"flow": "survey", "step": "score", "values": {}})
+            ctx.repo.update_chat(
+                chat.chat_id, now, dialogue={"flow": "survey", "step": "score", "values": {}}
+            )
             return [t["survey_score"]]
         return [t["help"]]
 
@@ -181,7 +183,9 @@ class Conversation:
                 missing = t["tier_missing"].format(missing=_num(th.missing)) if not th.met else " ✓"
                 name = metrics.get(th.metric, th.metric)
                 lines.append(
-                    t["tier_line"].format(metric=name, actual=_num(th.actual), minimum=_num(th.minimum), missing=missing)
+                    t["tier_line"].format(
+                        metric=name, actual=_num(th.actual), minimum=_num(th.minimum), missing=missing
+                    )
                 )
         return "\n".join(lines)
 
@@ -193,7 +197,9 @@ class Conversation:
             return t["rewards_none"].format(period=period.key)
         lines = [t["rewards"].format(period=period.key, total=_num(statement.total), currency=currency)]
         for line in statement.lines:
-            lines.append(t["rewards_line"].format(what=line.description, amount=_num(line.amount), currency=currency))
+            lines.append(
+                t["rewards_line"].format(what=line.description, amount=_num(line.amount), currency=currency)
+            )
         return "\n".join(lines)
 
     def _top(self, chat: Chat, partner: Partner) -> str:
@@ -267,7 +273,9 @@ class Conversation:
         if outcome.status in ("rejected", "failed"):
             return [t["lead_refused"].format(error=outcome.error)]
         lead = outcome.lead_crm_id or sub.external_id
-        said = t["lead_created" if outcome.status == "created" else "lead_existing"].format(customer=customer, lead=lead)
+        said = t["lead_created" if outcome.status == "created" else "lead_existing"].format(
+            customer=customer, lead=lead
+        )
         return [said, t["lead_conflict"]] if outcome.conflict else [said]
 
     def _survey(
@@ -303,7 +311,7 @@ class Conversation:
         draft = TaskDraft(
             f"bot-question:{question_id}",
             f"Вопрос партнёра {partner.name} в Telegram"[:255],
-            f"{text[:4000]}\n\nОтветить: crm-bridge partners answer {question_id} \"…\"",
+            f'{text[:4000]}\n\nОтветить: crm-bridge partners answer {question_id} "…"',
             curator.crm_user_id,
             now + timedelta(hours=ctx.settings.bot.question_task_hours),
             RecordRef(Entity.PARTNER, partner.crm_id),

@@ -84,7 +84,9 @@ class Outbox:
                 result.retrying += 1
             else:
                 # no answer: Telegram may have delivered it; the Bot API has no idempotency key
-                self.store.outbox.mark_failed(item.id, f"not resent (may have been delivered): {sent.error}", None)
+                self.store.outbox.mark_failed(
+                    item.id, f"not resent (may have been delivered): {sent.error}", None
+                )
                 result.uncertain += 1
         for name, count in vars(result).items():
             self.counters[name] = self.counters.get(name, 0) + count
@@ -141,8 +143,12 @@ class PushPlanner:
                     elif kind == StageKind.LOST.value:
                         text = t["push_lost"].format(customer=customer)
                     else:
-                        text = t["push_stage"].format(customer=customer, stage=self.stage_names.get(stage, stage))
-                    self.outbox.queue(f"stage:{lead_id}:{stage}:{chat.chat_id}", chat.chat_id, text, "stage", now=now)
+                        text = t["push_stage"].format(
+                            customer=customer, stage=self.stage_names.get(stage, stage)
+                        )
+                    self.outbox.queue(
+                        f"stage:{lead_id}:{stage}:{chat.chat_id}", chat.chat_id, text, "stage", now=now
+                    )
                     queued += 1
         # stored after the pushes are queued: a crash in between queues them again, and their keys
         # make that a no-op
@@ -158,9 +164,11 @@ class PushPlanner:
         if seen is not None:
             levels = [lv.key for lv in self.settings.tiers.levels]
             for change in (h for h in history if h.id > int(seen.get("last", 0))):
-                up = levels.index(change.to_tier) > levels.index(change.from_tier) if (
-                    change.to_tier in levels and change.from_tier in levels
-                ) else True
+                up = (
+                    levels.index(change.to_tier) > levels.index(change.from_tier)
+                    if (change.to_tier in levels and change.from_tier in levels)
+                    else True
+                )
                 for chat in chats:
                     if "tier" in chat.optouts:
                         continue
@@ -192,7 +200,7 @@ class PushPlanner:
 
 
 def _exclusive(settings: Any, was: str | None, now: str | None, t: Any) -> str:
-    """" You now have access to exclusive deals" when the new tier has ``exclusive_access`` and the
+    """ " You now have access to exclusive deals" when the new tier has ``exclusive_access`` and the
     old one did not (and the reverse); "" when the tiers config says nothing about it."""
     flags = {lv.key: bool(getattr(lv, "exclusive_access", False)) for lv in settings.tiers.levels}
     before, after = flags.get(was or "", False), flags.get(now or "", False)
@@ -223,7 +231,11 @@ def broadcast(
             continue
         if tier is not None and partner.tier != tier:
             continue
-        ptype = partner.type.value if partner.type is not None and hasattr(partner.type, "value") else partner.type
+        ptype = (
+            partner.type.value
+            if partner.type is not None and hasattr(partner.type, "value")
+            else partner.type
+        )
         if partner_type is not None and ptype != partner_type:
             continue
         chosen.append(chat)

@@ -55,7 +55,13 @@ class PartnerBot:
 
     @classmethod
     def for_app(
-        cls, app: Any, intake: IntakeService, *, api: BotApi | None = None, curators: Any = None, head: Any = None
+        cls,
+        app: Any,
+        intake: IntakeService,
+        *,
+        api: BotApi | None = None,
+        curators: Any = None,
+        head: Any = None,
     ) -> PartnerBot:
         """Over ``app`` (``crm_bridge.bootstrap.App``); ``api`` defaults to ``bot.token``/``base_url``."""
         settings, store, portal = app.settings, app.store, app.portal
