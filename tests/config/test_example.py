@@ -19,7 +19,6 @@ ENV = {
     "B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/s3cr3tw3bh00k/",
     "TELEGRAM_BOT_TOKEN": "123456:ABC-token",
     "SMTP_PASSWORD": "smtp-password",
-    "PARTNER_BOT_TOKEN": "654321:partner-bot-token",
 }
 
 
@@ -46,7 +45,6 @@ def test_the_example_names_every_unset_variable() -> None:
         "crm.bitrix24.webhook_url: environment variable B24_WEBHOOK_URL is not set",
         "notifications.channels.telegram.bot_token: environment variable TELEGRAM_BOT_TOKEN is not set",
         "notifications.channels.email.password: environment variable SMTP_PASSWORD is not set",
-        "bot.token: environment variable PARTNER_BOT_TOKEN is not set",
     ]
 
 
