@@ -20,6 +20,7 @@ from crm_bridge.domain.model import Partner
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.sandbox.telegram import TelegramEmulator
 from crm_bridge.services.bot.api import BotApi
+from crm_bridge.services.bot.feedback import summarize
 from crm_bridge.services.bot.links import LinkCodes
 from crm_bridge.services.bot.service import OFFSET_STATE, PartnerBot
 from crm_bridge.store.bot import BotRepository
@@ -372,6 +373,12 @@ def test_the_survey_answer_is_stored(harness: Harness, world: PortalWorld) -> No
     harness.say(chat, "Fast answers")
     rows = [r for r in harness.bot.repo.feedback() if r["chat_id"] == str(chat)]
     assert [(r["score"], r["comment"]) for r in rows] == [(9, "Fast answers")]
+    # `report` shows them per curator and per tier
+    partners = {p.crm_id: p for p in world.partners()}
+    by_curator = {row.group: row for row in summarize(rows, partners, "curator")}
+    assert by_curator[ours.curator_key or "-"].answers == 1 and by_curator[ours.curator_key or "-"].nps == 100
+    by_tier = summarize([*rows, {**rows[0], "score": 3}], partners, "tier")
+    assert [(r.group, r.answers, str(r.average), r.nps) for r in by_tier] == [(ours.tier or "-", 2, "6.0", 0)]
 
 
 def test_the_webhook_checks_the_secret_token(harness: Harness, world: PortalWorld) -> None:
