@@ -5,6 +5,7 @@ what the stand-in received; leads go to the Bitrix24 sandbox through the intake 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -404,3 +405,40 @@ def test_the_webhook_checks_the_secret_token(harness: Harness, world: PortalWorl
         harness.api.get_updates(0, 0)
     harness.api.delete_webhook()
     assert harness.api.get_updates(0, 0) == []
+
+
+@pytest.fixture
+def config(world: PortalWorld, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("B24_WEBHOOK_URL", world.webhook_url)
+    return str(world.out_dir / "config.yaml")
+
+
+def test_the_cli_issues_a_telegram_code_counts_a_broadcast_and_refuses_bad_arguments(
+    harness: Harness, world: PortalWorld, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crm_bridge.cli import main
+
+    ours, _ = ours_and_theirs(world)
+    assert main(["--config", config, "partners", "invite", ours.crm_id, "--telegram"]) == 0
+    printed = capsys.readouterr().out
+    code = printed.split("/link ", 1)[1].split()[0]
+    assert "cbp_" not in printed  # only the bot's code
+    chat = new_chat()
+    assert ours.name in harness.say(chat, f"/start {code}")[0]
+    linked = len(harness.bot.repo.linked(ours.crm_id))
+
+    before = world.app.store.outbox.due(world.app.portal, "bot", now=harness.now + timedelta(days=1))
+    args = ["--config", config, "partners", "broadcast", "--dry-run", "Spring offer"]
+    assert main([*args[:4], "--tier", ours.tier or "", *args[4:]]) == 0
+    said = capsys.readouterr().out
+    assert re.search(r"Would send to \d+ chat\(s\) of \d+ partner\(s\)", said)
+    assert f"to {linked} chat(s)" in said or ours.tier is None
+    after = world.app.store.outbox.due(world.app.portal, "bot", now=harness.now + timedelta(days=1))
+    assert len(after) == len(before)  # a dry run queues nothing
+
+    assert main(["--config", config, "partners", "broadcast", "--tier", "diamond", "x"]) == 2
+    assert "not a tier key" in capsys.readouterr().err
+    assert main(["--config", config, "partners", "answer", "99999", "text"]) == 2
+    assert "no question 99999" in capsys.readouterr().err
+    assert main(["--config", config, "partners", "unlink", ours.crm_id]) == 0
+    assert "/link" in harness.say(chat, "/leads")[0]
