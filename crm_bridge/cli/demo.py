@@ -182,6 +182,14 @@ def command(
         raise UsageError("demo: no installed CRM adapter can run the demo (install crm-bridge-<crm>)")
     t = words("console", locale)
     console.print(f"[dim]• {escape(t['demo_starting'].format(crm=spec_for(kind).title))}…[/dim]")
+    scenes: list[Any] = []
+
+    def bot_scene(app: Any, result: Any, now: Any) -> None:
+        from crm_bridge.daemon.engine import Engine
+        from crm_bridge.services.bot.demo import run_bot_scene
+
+        scenes.append(run_bot_scene(app, Engine(app), now, locale))
+
     with Sandbox(kind, rate_limit=rate_limit) as sandbox:
         result = run_demo(
             out_dir.resolve(),
@@ -190,9 +198,16 @@ def command(
             rate_limit=rate_limit,
             locale=locale,
             progress=lambda label: console.print(f"[dim]• {escape(label)}…[/dim]"),
+            after_jobs=bot_scene,
         )
         result.crm_requests = sandbox.request_count()
         render(result, console)
+        for scene in scenes:
+            title = "Партнёрский бот в Telegram" if locale == "ru" else "The partners' Telegram bot"
+            console.print(f"\n[bold]{title}[/bold]")
+            for who, text in scene.lines:
+                style = "cyan" if who == "bot" else "green"
+                console.print(f"[{style}]{escape(who)}:[/{style}] {escape(text)}", highlight=False)
         if serve:
             serve_demo(obj, sandbox, result, kind, rate_limit, port, t)
         else:
