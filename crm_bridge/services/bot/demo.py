@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from pydantic import SecretStr
+
 from crm_bridge.config.bot import BotConfig
 from crm_bridge.domain.model import FunnelKey
 from crm_bridge.ports import Entity, RecordUpdate
@@ -35,7 +37,7 @@ def run_bot_scene(app: Any, engine: Any, now: datetime, locale: str) -> BotScene
     tg = TelegramEmulator(token=DEMO_TOKEN)
     clock = [now]
     settings = app.settings.model_copy(
-        update={"bot": BotConfig(enabled=True, token=DEMO_TOKEN, survey_every_days=0)}
+        update={"bot": BotConfig(enabled=True, token=SecretStr(DEMO_TOKEN), survey_every_days=0)}
     )
     shell = SimpleNamespace(
         settings=settings, store=app.store, portal=app.portal, clock=lambda: clock[0], adapter=app.adapter
