@@ -203,11 +203,15 @@ def command(
         result.crm_requests = sandbox.request_count()
         render(result, console)
         for scene in scenes:
-            title = "Партнёрский бот в Telegram" if locale == "ru" else "The partners' Telegram bot"
+            ru = locale == "ru"
+            title = "Партнёрский бот в Телеграме" if ru else "The partners' Telegram bot"
             console.print(f"\n[bold]{title}[/bold]")
             for who, text in scene.lines:
-                style = "cyan" if who == "bot" else "green"
-                console.print(f"[{style}]{escape(who)}:[/{style}] {escape(text)}", highlight=False)
+                bot = who == "bot"
+                shown = f"`{text}`" if not bot and text.startswith("/") else text  # a command typed
+                label = ("бот" if ru else "bot") if bot else who
+                style = "cyan" if bot else "green"
+                console.print(f"[{style}]{escape(label)}:[/{style}] {escape(shown)}", highlight=False)
         if serve:
             serve_demo(obj, sandbox, result, kind, rate_limit, port, t)
         else:

@@ -232,9 +232,10 @@ def test_a_linked_partner_hears_its_lead_move_once(harness: Harness, world: Port
     ours, _ = ours_and_theirs(world)
     chat = new_chat()
     harness.link(chat, ours)
+    harness.say(chat, "/mute plan")
     harness.push()  # the baseline: nothing old is pushed
     before = len(harness.tg.sent(chat))
-    assert before == 1
+    assert before == 2
     lead = next(
         lead
         for lead in world.app.store.leads(world.app.portal, partner_id=ours.crm_id)
@@ -255,6 +256,21 @@ def test_a_linked_partner_hears_its_lead_move_once(harness: Harness, world: Port
     after_mute = len(harness.tg.sent(chat))
     harness.push()
     assert len(harness.tg.sent(chat)) == after_mute
+
+
+def test_the_plan_reminder_comes_once_a_week(harness: Harness, world: PortalWorld) -> None:
+    ours, _ = ours_and_theirs(world)
+    assert ours.tier in world.app.settings.goals.by_tier.targets  # the demo gives every tier a plan
+    chat = new_chat()
+    harness.link(chat, ours)
+    before = len(harness.tg.sent(chat))
+    harness.push()
+    harness.push()
+    pushed = harness.tg.sent(chat)[before:]
+    assert len(pushed) == 1 and "%" in pushed[0]
+    harness.now += timedelta(days=7)
+    harness.push()
+    assert len(harness.tg.sent(chat)) == before + 2
 
 
 class DiesAfterSending(BotApi):

@@ -102,6 +102,7 @@ class PushPlanner:
     settings: Any
     stage_names: dict[str, str]
     tier_names: dict[str, str]
+    overview: Callable[[str], Any] | None = None  # PartnerPortal.overview: the month's plan progress
 
     def collect(self, now: datetime) -> int:
         """Queue pushes for what changed since the last run; how many were queued."""
@@ -116,6 +117,7 @@ class PushPlanner:
                 continue
             queued += self._leads(partner, mine, now)
             queued += self._tiers(partner, mine, now)
+            queued += self._plan(partner, mine, now)
         queued += self._survey(chats, now)
         return queued
 
@@ -182,6 +184,30 @@ class PushPlanner:
                     self.outbox.queue(f"tier:{change.id}:{chat.chat_id}", chat.chat_id, text, "tier", now=now)
                     queued += 1
         self.store.set_state(self.portal, name, {"last": last})
+        return queued
+
+    def _plan(self, partner: Partner, chats: list[Chat], now: datetime) -> int:
+        """Once a week (ISO week), the month's plan progress, when the partner has a plan."""
+        if self.overview is None:
+            return 0
+        wanted = [c for c in chats if "plan" not in c.optouts]
+        if not wanted:
+            return 0
+        view = self.overview(partner.crm_id)
+        if view is None or not view.plan:
+            return 0
+        year, week, _ = now.isocalendar()
+        queued = 0
+        for chat in wanted:
+            t = words("bot", chat.lang)
+            names = words("tier_metrics", chat.lang)
+            lines = "; ".join(
+                f"{names.get(g.target, g.target)} {g.fulfilment if g.fulfilment is not None else 0:.0f}%"
+                for g in view.plan
+            )
+            text = t["push_plan"].format(period=view.month.key, lines=lines)
+            self.outbox.queue(f"plan:{year}-W{week}:{chat.chat_id}", chat.chat_id, text, "plan", now=now)
+            queued += 1
         return queued
 
     def _survey(self, chats: Iterable[Chat], now: datetime) -> int:

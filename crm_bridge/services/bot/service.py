@@ -86,7 +86,9 @@ class PartnerBot:
         tasks = app.adapter if isinstance(app.adapter, TaskSink) else None
         ctx = Context(repo, links, view, intake, tasks, settings, app.clock, curator_of)
         outbox = Outbox(store, portal, repo, app.clock, cfg.per_chat_per_second)
-        planner = PushPlanner(store, portal, repo, outbox, settings, view.stage_names, view.tier_names)
+        planner = PushPlanner(
+            store, portal, repo, outbox, settings, view.stage_names, view.tier_names, view.overview
+        )
         return cls(store, portal, settings, api, Conversation(ctx), outbox, planner, repo, links, app.clock)
 
     def _require_api(self) -> BotApi:
