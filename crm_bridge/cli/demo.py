@@ -186,9 +186,12 @@ def command(
 
     def bot_scene(app: Any, result: Any, now: Any) -> None:
         from crm_bridge.daemon.engine import Engine
-        from crm_bridge.services.bot.demo import run_bot_scene
+        from crm_bridge.sandbox.telegram import TelegramEmulator
+        from crm_bridge.services.bot.demo import DEMO_TOKEN, run_bot_scene
 
-        scenes.append(run_bot_scene(app, Engine(app), now, locale))
+        tg = TelegramEmulator(token=DEMO_TOKEN)
+        with Sandbox("telegram", emulator=tg) as telegram:
+            scenes.append(run_bot_scene(app, Engine(app), now, locale, tg, telegram.base_url))
 
     with Sandbox(kind, rate_limit=rate_limit) as sandbox:
         result = run_demo(
