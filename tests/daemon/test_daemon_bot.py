@@ -4,6 +4,7 @@ secret token and refuses the others."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,6 +82,11 @@ def test_the_daemons_port_takes_telegrams_webhook_calls_with_the_secret_only(
             url = daemon.http.url + "/telegram/webhook"  # type: ignore[union-attr]
             tg.webhook = {"url": url, "secret_token": SECRET}  # as setWebhook would leave it
             tg.user_says(31337, "/leads")
+            # the webhook call or the bot job running beside it sends the reply: wait for it
+            for _ in range(600):
+                if tg.sent(31337):
+                    break
+                time.sleep(0.05)
             assert any("/link" in text for text in tg.sent(31337))
             update = {"update_id": 77, "message": {"chat": {"id": 31337, "type": "private"}, "text": "/top"}}
             refused = requests.post(

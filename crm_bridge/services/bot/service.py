@@ -6,8 +6,8 @@ settings): updates in (long polling or the webhook), answers and pushes out thro
     bot.push()               # queue what changed, send what is due; the daemon's bot job
 
 Updates are handled in order; the offset of the last handled one is stored after its replies are
-queued, and each chat remembers its last update, so an update replayed after a crash neither answers
-twice (reply keys) nor advances a dialogue twice."""
+queued, and each chat remembers the last update it handled, so an update replayed after a crash
+neither answers twice (reply keys) nor advances a dialogue twice."""
 
 from __future__ import annotations
 
@@ -107,8 +107,11 @@ class PartnerBot:
             return []  # groups and channels: the bot speaks to one person at a time
         chat_id = str(chat.get("id"))
         known = self.repo.chat(chat_id, lang=self.settings.locale, at=self.clock())
-        if known.last_update is not None and update_id <= known.last_update:
-            return []  # replayed after a crash: already answered
+        # the one update that can come again is the last one handled: its offset (polling) or its 200
+        # (webhook) was lost in a crash. Not "<=": Telegram restarts update ids at random after a
+        # week without updates (getUpdates docs), and those must not be taken for replays.
+        if known.last_update is not None and update_id == known.last_update:
+            return []
         language = str((message.get("from") or {}).get("language_code") or "")
         replies = self.conversation.answer(Incoming(update_id, chat_id, text[:4096], language))
         now = self.clock()
