@@ -214,6 +214,17 @@ def command(
         raise UsageError("demo: no installed CRM adapter can run the demo (install crm-bridge-<crm>)")
     t = words("console", locale)
     console.print(f"[dim]• {escape(t['demo_starting'].format(crm=spec_for(kind).title))}…[/dim]")
+    scenes: list[Any] = []
+
+    def bot_scene(app: Any, result: Any, now: Any) -> None:
+        from crm_bridge.daemon.engine import Engine
+        from crm_bridge.sandbox.telegram import TelegramEmulator
+        from crm_bridge.services.bot.demo import DEMO_TOKEN, run_bot_scene
+
+        tg = TelegramEmulator(token=DEMO_TOKEN)
+        with Sandbox("telegram", emulator=tg) as telegram:
+            scenes.append(run_bot_scene(app, Engine(app), now, locale, tg, telegram.base_url))
+
     with Sandbox(kind, rate_limit=rate_limit) as sandbox:
         result = run_demo(
             out_dir.resolve(),
@@ -222,9 +233,20 @@ def command(
             rate_limit=rate_limit,
             locale=locale,
             progress=lambda label: console.print(f"[dim]• {escape(label)}…[/dim]"),
+            after_jobs=bot_scene,
         )
         result.crm_requests = sandbox.request_count()
         render(result, console)
+        for scene in scenes:
+            ru = locale == "ru"
+            title = "Партнёрский бот в Телеграме" if ru else "The partners' Telegram bot"
+            console.print(f"\n[bold]{title}[/bold]")
+            for who, text in scene.lines:
+                bot = who == "bot"
+                shown = f"`{text}`" if not bot and text.startswith("/") else text  # a command typed
+                label = ("бот" if ru else "bot") if bot else who
+                style = "cyan" if bot else "green"
+                console.print(f"[{style}]{escape(label)}:[/{style}] {escape(shown)}", highlight=False)
         if serve:
             serve_demo(obj, sandbox, result, kind, rate_limit, port, t)
         else:

@@ -4,9 +4,13 @@ Portal: ``invite PARTNER`` prints a personal link (and its key) once, ``invitati
 the secrets), ``revoke ID`` ends one and every browser signed in with it.
 Lifecycle: ``score`` (the 6.1 selection scorecard of the prospects), ``onboard`` (partners whose agreement
 is signed), ``run`` (the daemon's lifecycle job once). Onboarding also runs by itself in the daemon's
-``lifecycle`` job unless ``onboarding.automatic: false``."""
+``lifecycle`` job unless ``onboarding.automatic: false``.
+Telegram bot: ``invite PARTNER --telegram`` (a one-time chat link code), ``unlink``, ``broadcast`` (news to
+the linked chats), ``questions`` and ``answer`` (the questions the bot's FAQ could not answer)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -15,6 +19,7 @@ from rich.table import Table
 from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.model import QUALIFICATION_CRITERIA
 from crm_bridge.domain.scorecard import criterion_name
+from crm_bridge.errors import UsageError
 from crm_bridge.services.portal.access import PortalAccess, find_partner
 
 
@@ -35,20 +40,48 @@ def _link(obj: CliContext, key: str) -> str:
 
 @click.group("partners")
 def command() -> None:
-    """Partner portal access (invite, invitations, revoke) and the partner lifecycle (score, onboard, run)."""
+    """Partner portal access (invite, invitations, revoke), the partner lifecycle (score, onboard, run)
+    and the partner Telegram bot (invite --telegram, unlink, broadcast, questions, answer)."""
+
+
+def _bot_code(obj: CliContext, partner_id: str) -> None:
+    from crm_bridge.services.bot.links import LinkCodes
+    from crm_bridge.store.bot import BotRepository
+
+    app = obj.app()
+    cfg = obj.settings().bot
+    codes = LinkCodes(BotRepository(app.store.engine, app.portal), clock=app.clock, hours=cfg.link_code_hours)
+    code = codes.issue(partner_id)
+    obj.console.print(
+        f"Telegram link code (one use, valid {cfg.link_code_hours} h, until {code.expires_at:%Y-%m-%d %H:%M} "
+        "UTC). Shown once:",
+        highlight=False,
+    )
+    link = code.deep_link(cfg.username)
+    if link:
+        click.echo(f"  bot link: {link}")
+    click.echo(f"  in the bot: /link {code.code}")
 
 
 @command.command("invite")
 @click.argument("partner")
 @click.option("--label", default="", help="A note kept with the invitation (who it was sent to).")
+@click.option(
+    "--telegram", is_flag=True, help="Only a one-time code linking a Telegram chat to the partner's bot."
+)
 @click.pass_obj
-def invite(obj: CliContext, partner: str, label: str) -> None:
+def invite(obj: CliContext, partner: str, label: str, telegram: bool) -> None:
     """Issue a personal sign-in link to the partner portal for PARTNER (its CRM id or exact name).
 
     The link and its key are shown once and only a hash is kept: send the link to the partner over a
-    channel you trust. It works for portal.invitation_days days, until `partners revoke`."""
+    channel you trust. It works for portal.invitation_days days, until `partners revoke`. With
+    bot.enabled a one-time Telegram link code comes with it; --telegram issues only that code."""
     app = obj.app()
     found = find_partner(app.store.partners(app.portal), partner)
+    if telegram:
+        obj.console.print(f"Partner {escape(found.name)} (id {found.crm_id}).", highlight=False)
+        _bot_code(obj, found.crm_id)
+        return
     issued = PortalAccess.for_app(app).invite(found.crm_id, label=label)
     days = obj.settings().portal.invitation_days
     obj.console.print(
@@ -59,6 +92,8 @@ def invite(obj: CliContext, partner: str, label: str) -> None:
     click.echo(f"  link: {_link(obj, issued.key)}")
     click.echo(f"  key:  {issued.key}")
     obj.console.print(f"Revoke with: crm-bridge partners revoke {issued.invitation_id}", highlight=False)
+    if obj.settings().bot.enabled:
+        _bot_code(obj, found.crm_id)
 
 
 @command.command("invitations")
@@ -197,6 +232,79 @@ def onboard(obj: CliContext, dry_run: bool) -> None:
     obj.console.print(table)
 
 
+def _bot(obj: CliContext) -> Any:
+    from crm_bridge.daemon.engine import Engine
+
+    return Engine(obj.app()).partner_bot()
+
+
+@command.command("unlink")
+@click.argument("partner")
+@click.pass_obj
+def unlink(obj: CliContext, partner: str) -> None:
+    """Unlink every Telegram chat of PARTNER from the partner bot (they see nothing of it any more)."""
+    from crm_bridge.store.bot import BotRepository
+
+    app = obj.app()
+    found = find_partner(app.store.partners(app.portal), partner)
+    count = BotRepository(app.store.engine, app.portal).unlink_partner(found.crm_id, app.clock())
+    obj.console.print(f"Unlinked {count} Telegram chat(s) of {escape(found.name)}.", highlight=False)
+
+
+@command.command("broadcast")
+@click.argument("text")
+@click.option("--tier", default=None, help="Only partners of this tier key (e.g. gold).")
+@click.option(
+    "--type",
+    "partner_type",
+    type=click.Choice(["distributor", "reseller", "integrator", "referral"]),
+    default=None,
+    help="Only partners of this type.",
+)
+@click.option("--dry-run", is_flag=True, help="Count the chats it would go to; send nothing.")
+@click.pass_obj
+def broadcast_news(
+    obj: CliContext, text: str, tier: str | None, partner_type: str | None, dry_run: bool
+) -> None:
+    """News or an offer to the partners' Telegram chats (linked, not muted for news), queued in the
+    outbox and sent by `crm-bridge run` within Telegram's limits, each chat once."""
+    settings = obj.settings()
+    if not text.strip() or len(text) > 4000:
+        raise UsageError("the news text: 1 to 4000 characters")
+    levels = [lv.key for lv in settings.tiers.levels]
+    if tier is not None and tier not in levels:
+        raise UsageError(f"--tier {tier!r}: not a tier key of the config (one of {', '.join(levels)})")
+    bot = _bot(obj)
+    chats = bot.broadcast(text.strip(), tier=tier, partner_type=partner_type, dry_run=dry_run)
+    partners = len({c.partner_id for c in chats})
+    verb = "Would send" if dry_run else "Queued"
+    obj.console.print(f"{verb} to {len(chats)} chat(s) of {partners} partner(s).", highlight=False)
+
+
+@command.command("questions")
+@click.option("--open", "open_only", is_flag=True, help="Only the unanswered ones.")
+@click.pass_obj
+def questions(obj: CliContext, open_only: bool) -> None:
+    """Questions partners asked the bot that the FAQ did not answer (each is a task for the curator)."""
+    from crm_bridge.store.bot import BotRepository
+
+    app = obj.app()
+    names = {p.crm_id: p.name for p in app.store.partners(app.portal)}
+    table = Table(title="Partner questions", title_justify="left")
+    for header in ("id", "partner", "asked", "question", "task", "answered"):
+        table.add_column(header, overflow="fold")
+    for q in BotRepository(app.store.engine, app.portal).questions(open_only=open_only):
+        table.add_row(
+            str(q.id),
+            escape(names.get(q.partner_id, q.partner_id)),
+            f"{q.asked_at:%Y-%m-%d %H:%M}",
+            escape(q.text[:200]),
+            q.task_crm_id or "-",
+            f"{q.answered_at:%Y-%m-%d %H:%M}" if q.answered_at else "-",
+        )
+    obj.console.print(table)
+
+
 @command.command("run")
 @click.pass_obj
 def run_once(obj: CliContext) -> None:
@@ -206,3 +314,18 @@ def run_once(obj: CliContext) -> None:
     if engine.notifier is not None:
         engine.notify()
     obj.console.print(result.describe(obj.settings().locale))
+
+
+@command.command("answer")
+@click.argument("question_id", type=int)
+@click.argument("text")
+@click.pass_obj
+def answer(obj: CliContext, question_id: int, text: str) -> None:
+    """The curator's answer to question QUESTION_ID: it goes to the partner's Telegram chat."""
+    if not text.strip():
+        raise UsageError("the answer is empty")
+    try:
+        count = _bot(obj).answer_question(question_id, text.strip())
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    obj.console.print(f"Answer to question {question_id} queued for {count} chat(s).", highlight=False)

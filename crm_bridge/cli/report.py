@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 from rich import box
@@ -178,7 +179,30 @@ def command(obj: CliContext, period_key: str | None, fmt: str, out: Path | None)
         obj.console.print(labels(data.locale)["no_data"])
     if fmt == "table":
         render_tables(data, obj.console)
+        _feedback_tables(obj, app, period)
         return
     target = write_report(data, fmt, out or Path(settings.reports.out_dir))
     said = labels(data.locale)["report_written"].format(period=period.key, path=target)
     obj.console.print(escape(said))
+
+
+def _feedback_tables(obj: CliContext, app: Any, period: Any) -> None:
+    """The partner bot's survey answers of the period per curator and per tier (nothing when none)."""
+
+    from crm_bridge.services.bot.feedback import summarize
+    from crm_bridge.store.bot import BotRepository
+
+    answers = BotRepository(app.store.engine, app.portal).feedback()
+    partners = {p.crm_id: p for p in app.store.partners(app.portal)}
+    ru = obj.settings().locale == "ru"
+    for by, title in (("curator", "куратор" if ru else "curator"), ("tier", "уровень" if ru else "tier")):
+        rows = summarize(answers, partners, by, start=period.start, end=period.end)
+        if not rows:
+            return
+        heading = "Отзывы партнёров (опрос в боте)" if ru else "Partner feedback (bot survey)"
+        table = Table(title=f"{heading}: {title}", title_justify="left")
+        for column in (title, "ответов" if ru else "answers", "средняя" if ru else "average", "NPS"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.group, str(row.answers), str(row.average), str(row.nps))
+        obj.console.print(table)

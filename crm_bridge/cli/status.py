@@ -53,7 +53,11 @@ def collect(obj: CliContext) -> dict[str, Any]:
             depth = health.outbox_depth(store.engine, portal, now_dt)
             buckets = health.buckets(store.engine)
             windows = health.window_spend(store.engine, now - 3600)
-    enabled = [name for name, sched in settings.schedule.jobs().items() if sched.enabled]
+    bot = settings.bot
+    runs = {"bot": bot.enabled, "bot_updates": bot.enabled and bot.mode == "polling"}  # as the engine's jobs
+    enabled = [
+        name for name, sched in settings.schedule.jobs().items() if sched.enabled and runs.get(name, True)
+    ]
     jobs = []
     for name in enabled + sorted(set(leases) - set(enabled)):
         lease = leases.get(name)

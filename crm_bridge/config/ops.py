@@ -93,6 +93,8 @@ class ScheduleConfig(Strict):
     lifecycle: JobSchedule = _every(900)  # scorecard, onboarding, training, plans, access
     notify: JobSchedule = _every(30)
     report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
+    bot: JobSchedule = _every(10)  # the partner bot's pushes (when bot.enabled)
+    bot_updates: JobSchedule = _every(1)  # the partner bot's long polling (bot.mode polling)
 
     def jobs(self) -> dict[str, JobSchedule]:
         return {

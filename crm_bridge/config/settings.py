@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr, ValidationError, create_model
 
+from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
 from crm_bridge.config.lifecycle import (
@@ -64,6 +65,7 @@ class Settings(Strict):
     plans: PlansConfig = PlansConfig()
     training: TrainingConfig = TrainingConfig()
     access: AccessConfig = AccessConfig()
+    bot: BotConfig = BotConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 

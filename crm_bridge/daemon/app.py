@@ -5,6 +5,7 @@ over the same application."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -156,6 +157,17 @@ def build_daemon(
         mount_portal(
             web, portal_context(app, engine, jobs=lambda: {n: r.status.as_json() for n, r in runners.items()})
         )
+        bot_cfg = settings.bot
+        if bot_cfg.enabled and bot_cfg.mode == "webhook" and bot_cfg.webhook_secret is not None:
+            from crm_bridge.web.bot import PATH, bot_router
+
+            partner_bot = engine.partner_bot()
+            web.include_router(bot_router(partner_bot, bot_cfg.webhook_secret.get_secret_value()))
+            if settings.portal.public_url:
+                try:  # Telegram calls the public address; the proxy forwards /telegram/webhook here
+                    partner_bot.set_webhook(settings.portal.public_url.rstrip("/") + PATH)
+                except CrmBridgeError as exc:
+                    logging.getLogger("crm_bridge.bot").error("bot setWebhook failed: %s", redact(str(exc)))
         listen_host = host or settings.intake.listen_host
         listen_port = settings.intake.listen_port if port is None else port
         server = WebServer(

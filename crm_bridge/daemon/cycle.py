@@ -88,7 +88,7 @@ def run_cycle(
         table.add_column(t[column], overflow="fold")
     failed: list[str] = []
     for name, job in engine.jobs().items():
-        if not schedules[name].enabled:
+        if not schedules[name].enabled or name == "bot_updates":  # long polling is the daemon's
             continue
         box: dict[str, object] = {}
 

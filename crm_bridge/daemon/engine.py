@@ -39,7 +39,17 @@ from crm_bridge.services.tiers_apply import TierFunnel
 log = logging.getLogger("crm_bridge.engine")
 
 WRITER_LOCK_WAIT = 1.0  # seconds a replica waits for the intake writer lock before leaving it be
-JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "lifecycle", "notify", "report")
+JOB_ORDER: tuple[str, ...] = (
+    "sync",
+    "distribute",
+    "escalate",
+    "tiers",
+    "lifecycle",
+    "notify",
+    "bot",
+    "bot_updates",
+    "report",
+)
 
 
 @dataclass
@@ -80,6 +90,10 @@ class Engine:
         }
         if self.notifier is not None:
             jobs["notify"] = self.notify
+        if self.app.settings.bot.enabled:
+            jobs["bot"] = self.bot_push
+            if self.app.settings.bot.mode == "polling":
+                jobs["bot_updates"] = self.bot_updates
         if self.report_job is not None:
             jobs["report"] = self.report_job
         elif self.app.settings.schedule.report.enabled:
@@ -215,6 +229,22 @@ class Engine:
             text = notice(self._notify, "report_ready", period=period.key, paths=paths)
             self._notify.notify("report_ready", [self.team.head], text, key=f"report_ready:{period.key}")
         return written
+
+    def partner_bot(self) -> Any:
+        """The partners' Telegram bot (``crm_bridge.services.bot``), made once."""
+        if getattr(self, "_bot", None) is None:
+            from crm_bridge.services.bot.service import PartnerBot
+
+            self._bot = PartnerBot.for_app(self.app, self.intake_service(), head=self.team.head)
+        return self._bot
+
+    def bot_push(self) -> object:
+        return self.partner_bot().push()
+
+    def bot_updates(self) -> object:
+        if self.stopping.is_set():
+            return 0
+        return self.partner_bot().poll_once()
 
     def intake_service(self) -> IntakeService:
         app = self.app

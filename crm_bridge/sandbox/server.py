@@ -107,10 +107,12 @@ class Sandbox:
         faults: FaultPlan | None = None,
         emulator_options: dict[str, Any] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        emulator: Emulator | None = None,
     ) -> None:
         self.kind = kind
         self._offset = 0.0
-        self.emulator = create_emulator(kind, **(emulator_options or {}))
+        # ``emulator``: a ready one (e.g. the Telegram Bot API stand-in, which is no CRM plugin)
+        self.emulator = emulator or create_emulator(kind, **(emulator_options or {}))
         self.emulator.set_clock(self.clock)
         self.emulator.set_rate_limit(rate_limit)
         self.latency = latency_ms / 1000.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crm_bridge.texts import console, distribution, notify, registration, report, tiers
+from crm_bridge.texts import bot, console, distribution, notify, registration, report, tiers
 
 LOCALES: tuple[str, ...] = ("en", "ru")
 
@@ -25,6 +25,7 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
     "tier_metrics": tiers.METRICS,
     "distribution": distribution.TEXT,
     "registration": registration.TEXT,
+    "bot": bot.TEXT,
 }
 
 

@@ -37,6 +37,27 @@ def run(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[i
     return code, out.out, out.err
 
 
+@pytest.mark.parametrize(("mode", "bot_jobs"), [("polling", ["bot", "bot_updates"]), ("webhook", ["bot"])])
+def test_status_lists_the_partner_bots_jobs_only_when_the_daemon_runs_them(
+    tmp_path: Path,
+    write_config: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+    bot_jobs: list[str],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    bot = (
+        "bot:\n  enabled: true\n  token: ${{PARTNER_BOT_TOKEN}}\n"
+        f"  mode: {mode}\n  webhook_secret: ${{{{PARTNER_BOT_WEBHOOK_SECRET}}}}\n"
+    )
+    env = {**ENV, "PARTNER_BOT_TOKEN": "123:abc", "PARTNER_BOT_WEBHOOK_SECRET": "s3cret"}
+    config = write_config((CONFIG + bot).format(url=url), env=env)
+    code, out, _ = run(config, capsys, "status", "--json")
+    jobs = [j["job"] for j in json.loads(out)["jobs"]]
+    assert code == 0
+    assert jobs == ["sync", "distribute", "escalate", "tiers", "lifecycle", "notify", *bot_jobs]
+
+
 def test_status_shows_who_holds_which_job_the_cursor_lag_the_outbox_and_the_budget(
     store_url: str, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -48,7 +69,7 @@ def test_status_shows_who_holds_which_job_the_cursor_lag_the_outbox_and_the_budg
     assert code == 0 and fresh["replicas"] == [] and fresh["sync_cursors"] == []
     assert {j["job"]: j["holder"] for j in fresh["jobs"]} == dict.fromkeys(
         ["sync", "distribute", "escalate", "tiers", "lifecycle", "notify"]
-    )
+    )  # the partner bot's jobs only with bot.enabled
     with open_store(store_url) as store:
         repo = LeaseRepository(store.engine, portal)
         repo.register("hostA:11:aa", "hostA", 11)
