@@ -121,3 +121,15 @@ class DataError(CrmBridgeError):
         super().__init__(f"{where}: {message}" if where else message)
         self.where = where
         self.reason = reason or message
+
+
+class EventRefused(CrmBridgeError):
+    """An inbound CRM event request the receiver refuses: ``status`` is the HTTP answer (400 malformed,
+    401 bad signature or token, 403 another account or portal, 413 too large) and ``reason`` a short
+    metric label (``signature``, ``token``, ``stale``, ``account``, ``malformed``…). The message names
+    the problem without echoing the request."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason

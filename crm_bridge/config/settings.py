@@ -12,6 +12,7 @@ from pydantic import Field, PrivateAttr, ValidationError, create_model
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
 from crm_bridge.config.ops import (
+    EventsConfig,
     IntakeConfig,
     LoggingConfig,
     NotificationsConfig,
@@ -51,6 +52,7 @@ class Settings(Strict):
     intake: IntakeConfig = IntakeConfig()
     reports: ReportsConfig = ReportsConfig()
     portal: PortalConfig = PortalConfig()
+    events: EventsConfig = EventsConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from crm_bridge.bootstrap import App
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.model import FunnelKey, StageKind
+from crm_bridge.ports import Entity, EventPuller
 from crm_bridge.security.files import write_private
 from crm_bridge.services.distribute import (
     AssignmentsRefused,
@@ -22,6 +24,7 @@ from crm_bridge.services.distribute import (
     settings_from,
     team_from_settings,
 )
+from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
 from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
@@ -33,7 +36,7 @@ from crm_bridge.services.tiers_apply import TierFunnel
 
 log = logging.getLogger("crm_bridge.engine")
 
-JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "notify", "report")
+JOB_ORDER: tuple[str, ...] = ("sync", "distribute", "escalate", "tiers", "notify", "report", "events")
 
 
 @dataclass
@@ -77,9 +80,42 @@ class Engine:
             jobs["report"] = self.report_job
         elif self.app.settings.schedule.report.enabled:
             jobs["report"] = self.report
+        if self.app.settings.events.enabled:
+            jobs["events"] = self.events
         return jobs
 
+    def event_worker(self) -> EventWorker:
+        """The worker of queued CRM events; it pulls them first where the CRM keeps them for us
+        (an adapter that is an ``EventPuller`` and says ``pulls_events``)."""
+        app, cfg = self.app, self.app.settings.events
+        adapter = app.adapter
+        puller = adapter if isinstance(adapter, EventPuller) and getattr(adapter, "pulls_events", False) else None
+        metrics = self.metrics
+        return EventWorker(
+            app.store.events,
+            app.portal,
+            sync=lambda entities: self.sync_entities(entities),
+            after_sync=self.after_events,
+            clock=app.clock,
+            puller=puller,
+            on_pulled=(lambda n: metrics.crm_events_received(adapter.name, n)) if metrics else None,
+            batch=cfg.batch,
+            keep=timedelta(hours=cfg.keep_hours),
+        )
+
+    def events(self) -> EventRun:
+        return self.event_worker().run()
+
+    def after_events(self) -> None:
+        """What follows a sync driven by events: distribution of the new leads, then tiers."""
+        self.distribute()
+        self.tiers()
+
     def sync(self) -> SyncResult:
+        return self.sync_entities(None)
+
+    def sync_entities(self, entities: Sequence[Entity] | None) -> SyncResult:
+        """The sync job over ``entities`` (None: all); registrations are refreshed after it."""
         app = self.app
         on_page = self.metrics.records_synced if self.metrics else None
         now = app.clock()
@@ -95,6 +131,7 @@ class Engine:
                 progress=self.progress,
                 should_stop=self.stopping.is_set,
                 on_page=on_page,
+                **({"entities": entities} if entities is not None else {}),
             ),
             now,
         )

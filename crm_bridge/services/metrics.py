@@ -218,6 +218,14 @@ class BridgeMetrics:
         if outcome not in ("created", "existing", "unavailable"):
             self.events_rejected_total.labels(source="intake", reason=outcome).inc()
 
+    def crm_events_received(self, crm: str, count: int) -> None:
+        """``count`` events a CRM pushed (or we pulled) were stored in the event queue."""
+        self.events_received_total.labels(source=crm).inc(count)
+
+    def crm_events_refused(self, crm: str, reason: str) -> None:
+        """A CRM event request was refused (signature, token, stale, account, malformed, too_large)."""
+        self.events_rejected_total.labels(source=crm, reason=reason).inc()
+
     def job_finished(self, name: str, seconds: float, ok: bool, finished_at: float) -> None:
         """``JobObserver``: a job run ended."""
         self.job_runs.labels(job=name, outcome="ok" if ok else "error").inc()

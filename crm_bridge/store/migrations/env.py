@@ -7,10 +7,15 @@ import os
 
 from alembic import context
 
-from crm_bridge.store import engine_schema, portal_schema, schema
+from crm_bridge.store import engine_schema, events_schema, portal_schema, schema
 
 config = context.config
-target_metadata = [schema.metadata, engine_schema.metadata, portal_schema.metadata]
+target_metadata = [
+    schema.metadata,
+    engine_schema.metadata,
+    portal_schema.metadata,
+    events_schema.metadata,
+]
 
 
 def _run(connection: object) -> None:
