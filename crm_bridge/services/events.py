@@ -99,7 +99,7 @@ class EventWorker:
 class EventCounter(Protocol):
     def crm_events_received(self, crm: str, count: int) -> None: ...
 
-    def crm_events_refused(self, crm: str, reason: str) -> None: ...
+    def crm_events_refused(self, crm: str, reason: str, count: int = 1) -> None: ...
 
 
 @dataclass
@@ -138,6 +138,8 @@ class EventIntake:
             log.warning("%s event request refused (%s): %s", self.crm, exc.reason, exc)
             return EventAnswer(exc.status, {"error": exc.reason, "message": str(exc)})
         new = self.queue.add(self.portal, events, self.clock())
-        if self.metrics is not None and events:
-            self.metrics.crm_events_received(self.crm, len(events))
+        if self.metrics is not None and new:
+            self.metrics.crm_events_received(self.crm, new)
+        if self.metrics is not None and new < len(events):  # redeliveries: acknowledged, not queued
+            self.metrics.crm_events_refused(self.crm, "duplicate", len(events) - new)
         return EventAnswer(200, {"accepted": len(events), "new": new})
