@@ -17,8 +17,8 @@ Deliver = Callable[[str, bytes, dict[str, str]], None]
 class WebhookSender:
     """POSTs queued deliveries from one background thread, so a slow receiver never slows the API.
     A delivery that fails (no answer, or a status outside 2xx) is tried again up to ``retries`` times,
-    ``retry_delay`` seconds apart (the CRMs retry over hours; the sandbox compresses that), then
-    dropped; every attempt is logged. ``flush()`` waits for the queue to drain."""
+    ``retry_delay`` seconds after the first failure, doubling each time up to 8 s (the CRMs retry over
+    hours; the sandbox compresses that), then dropped; every attempt is logged. ``flush()`` waits for the queue to drain."""
 
     def __init__(self, timeout: float = 5.0, *, retries: int = 0, retry_delay: float = 0.5) -> None:
         self.timeout = timeout
@@ -74,6 +74,6 @@ class WebhookSender:
             self._queue.put(item)
             self._queue.task_done()  # the placeholder taken above
 
-        timer = threading.Timer(self.retry_delay, requeue)
+        timer = threading.Timer(min(8.0, self.retry_delay * 2 ** (item[3] - 1)), requeue)
         timer.daemon = True
         timer.start()
