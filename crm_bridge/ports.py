@@ -298,10 +298,11 @@ class EventReceiver(Protocol):
 
 @runtime_checkable
 class EventSubscriber(Protocol):
-    """An adapter that can register the receiver's URL with the CRM (done by ``crm-bridge provision``)."""
+    """An adapter that subscribes to its CRM's events by API (done by ``crm-bridge provision``)."""
 
-    def subscribe_events(self, url: str) -> str:
-        """Register ``url`` (idempotent); returns a one-line description of what is registered."""
+    def subscribe_events(self, url: str | None) -> str:
+        """Subscribe (idempotent): pushes go to ``url`` (None: no public receiver URL; a CRM that only
+        pushes then stays on polling). Returns one line saying what is subscribed, or why nothing."""
         ...
 
 

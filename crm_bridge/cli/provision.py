@@ -74,12 +74,12 @@ def command(obj: CliContext, dry_run: bool, prune: bool) -> None:
 
 
 def subscribe_events(app: App) -> str | None:
-    """With ``events.enabled`` and a ``public_url``, register the receiver with a CRM that takes
-    subscriptions by API; the line to print (None when there is nothing to do)."""
+    """With ``events.enabled``, subscribe to the CRM's events where it takes subscriptions by API (the
+    receiver URL from ``events.public_url``, or none: events the CRM keeps for us); the line to print."""
     cfg = app.settings.events
-    url = cfg.receiver_url() if cfg.enabled else None
-    if url is None:
+    if not cfg.enabled:
         return None
+    url = cfg.receiver_url()
     if not isinstance(app.adapter, EventSubscriber):
         return (
             f"Events: {app.adapter.name} subscriptions are set in the CRM (see README, 'Real-time events'); "
@@ -87,4 +87,4 @@ def subscribe_events(app: App) -> str | None:
         )
     what = app.adapter.subscribe_events(url)
     app.store.audit(app.portal, "events_subscribed", {"what": what}, app.clock())
-    return f"Events: {what} sent to the receiver (events.public_url)."
+    return f"Events: {what}."

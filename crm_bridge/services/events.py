@@ -66,10 +66,14 @@ class EventWorker:
         """Pull (when the CRM keeps events), then process every queued event in one coalesced pass.
         Raises what sync or distribution raise; unprocessed events then stay queued."""
         result = EventRun()
-        if self.puller is not None:
-            result.pulled = self.puller.pull_events(self._store_pulled)
-            if result.pulled and self.on_pulled is not None:
-                self.on_pulled(result.pulled)
+        if self.puller is not None:  # page after page until the CRM's queue is empty (or a batch)
+            while result.pulled < self.batch:
+                got = self.puller.pull_events(self._store_pulled)
+                result.pulled += got
+                if got and self.on_pulled is not None:
+                    self.on_pulled(got)
+                if not got:
+                    break
         pending = self.queue.pending(self.portal, self.batch)
         if not pending:
             return result

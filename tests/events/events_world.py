@@ -36,6 +36,7 @@ USERS = {
     "hubspot": ("100000001", "100000002", "100000003"),
     "amocrm": ("8000001", "8000002", "8000003"),
     "bitrix24": ("1", "2", "3"),
+    "bitrix24-oauth": ("1", "2", "3"),
 }
 
 
@@ -56,6 +57,17 @@ def crm_section(kind: str, sb: Sandbox, extra: str = "") -> str:
   amocrm:
     base_url: {snippet['crm']['amocrm']['base_url']}
     access_token: ${{AMOCRM_ACCESS_TOKEN}}{extra}"""
+    if kind == "bitrix24-oauth":
+        oauth = snippet["oauth"]
+        return f"""
+  bitrix24:
+    oauth:
+      portal_url: {oauth['portal_url']}
+      client_id: ${{B24_CLIENT_ID}}
+      client_secret: ${{B24_CLIENT_SECRET}}
+      refresh_token: ${{B24_REFRESH_TOKEN}}
+      token_url: {oauth['token_url']}
+    rate_limit: {{burst: 10000, per_second: 10000}}{extra}"""
     return f"""
   bitrix24:
     webhook_url: ${{B24_WEBHOOK_URL}}
@@ -70,7 +82,7 @@ def config_text(kind: str, sb: Sandbox, state_url: str, *, public: str | None = 
     if public:
         events += f"  public_url: {public}\n"
     return (
-        f"locale: en\ncrm:\n  kind: {kind}{crm_section(kind, sb, extra)}\n"
+        f"locale: en\ncrm:\n  kind: {kind.split('-')[0]}{crm_section(kind, sb, extra)}\n"
         f"state:\n  url: {state_url}\n"
         + textwrap.dedent(people)
         + "distribution:\n  strategy: round_robin\n"
@@ -107,6 +119,13 @@ def build(tmp_path: Path, kind: str, sb: Sandbox, **options: Any) -> World:
         "HUBSPOT_WEBHOOK_SECRET": HS_SECRET,
         "B24_APPLICATION_TOKEN": B24_APP_TOKEN,
     }
+    oauth = sb.config_snippet().get("oauth") or {}
+    if kind == "bitrix24-oauth":
+        env |= {
+            "B24_CLIENT_ID": oauth["client_id"],
+            "B24_CLIENT_SECRET": oauth["client_secret"],
+            "B24_REFRESH_TOKEN": oauth["refresh_token"],
+        }
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
     app = bootstrap(load_settings(path))
     metrics = BridgeMetrics()

@@ -187,11 +187,13 @@ class AmoCrmAdapter:
         """A webhook POST, checked against our account (see ``events``)."""
         return self.events.receive(request)
 
-    def subscribe_events(self, url: str) -> str:
+    def subscribe_events(self, url: str | None) -> str:
         """``POST /api/v4/webhooks``: amoCRM keeps one hook per destination (a repeat updates it)."""
+        if url is None:
+            return "amoCRM pushes webhooks only: set events.public_url, else polling stays the path"
         self._account()
         self.transport.post("api/v4/webhooks", {"destination": url, "settings": SETTINGS})
-        return f"amoCRM webhook for {len(SETTINGS)} event types"
+        return f"amoCRM webhook for {len(SETTINGS)} event types sent to the receiver (events.public_url)"
 
     def close(self) -> None:
         self.transport.close()

@@ -212,10 +212,12 @@ class Bitrix24Adapter:
             )
         return self._outgoing.receive(request)
 
-    def subscribe_events(self, url: str) -> str:
+    def subscribe_events(self, url: str | None) -> str:
         """Offline events are bound by API (``event.bind``); an outgoing webhook is set up in the portal."""
         if self.event_mode == "offline":
             return self._offline().subscribe()
+        if self.event_mode == "polling":
+            return "Bitrix24: polling stays the path (an inbound-webhook install without application_token)"
         return (
             "Bitrix24 outgoing webhook: set it up in the portal (Developer resources > Other > Outgoing "
             f"webhook) for {', '.join(EVENTS)} to the receiver URL, and its token as application_token"
