@@ -8,8 +8,8 @@ from rich.table import Table
 
 from crm_bridge.bootstrap import App
 from crm_bridge.cli.output import CliContext
-from crm_bridge.ports import EventSubscriber
 from crm_bridge.domain.layout import PlanAction, PlanItem
+from crm_bridge.ports import EventSubscriber
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
 
 _STYLE = {

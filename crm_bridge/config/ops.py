@@ -241,7 +241,9 @@ class EventsConfig(Strict):
     def _token(self) -> EventsConfig:
         token = self.path_token.get_secret_value() if self.path_token else ""
         if self.public_url is not None and len(token) < 16:
-            raise ValueError("public_url is set: set path_token (16+ random characters): ${CRM_BRIDGE_EVENTS_TOKEN}")
+            raise ValueError(
+                "public_url is set: set path_token (16+ random characters): ${CRM_BRIDGE_EVENTS_TOKEN}"
+            )
         return self
 
     def receiver_url(self) -> str | None:

@@ -18,8 +18,8 @@ from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.daemon.scheduler import Daemon
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import EventReceiver
-from crm_bridge.services.events import EventIntake
 from crm_bridge.redaction import redact
+from crm_bridge.services.events import EventIntake
 from crm_bridge.services.intake_api import FloodLimit, IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle

@@ -24,12 +24,12 @@ from crm_bridge.services.distribute import (
     settings_from,
     team_from_settings,
 )
-from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
+from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.intake import IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
-from crm_bridge.services.sync import SyncProgress, SyncResult, sync
+from crm_bridge.services.sync import ENTITIES, SyncProgress, SyncResult, sync
 from crm_bridge.services.sync_watch import SyncWatch
 from crm_bridge.services.tiers import TierRun, TierService, TierSettings
 from crm_bridge.services.tiers_apply import TierFunnel
@@ -89,7 +89,9 @@ class Engine:
         (an adapter that is an ``EventPuller`` and says ``pulls_events``)."""
         app, cfg = self.app, self.app.settings.events
         adapter = app.adapter
-        puller = adapter if isinstance(adapter, EventPuller) and getattr(adapter, "pulls_events", False) else None
+        puller = (
+            adapter if isinstance(adapter, EventPuller) and getattr(adapter, "pulls_events", False) else None
+        )
         metrics = self.metrics
         return EventWorker(
             app.store.events,
@@ -131,7 +133,7 @@ class Engine:
                 progress=self.progress,
                 should_stop=self.stopping.is_set,
                 on_page=on_page,
-                **({"entities": entities} if entities is not None else {}),
+                entities=ENTITIES if entities is None else entities,
             ),
             now,
         )

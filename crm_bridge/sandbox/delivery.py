@@ -18,7 +18,8 @@ class WebhookSender:
     """POSTs queued deliveries from one background thread, so a slow receiver never slows the API.
     A delivery that fails (no answer, or a status outside 2xx) is tried again up to ``retries`` times,
     ``retry_delay`` seconds after the first failure, doubling each time up to 8 s (the CRMs retry over
-    hours; the sandbox compresses that), then dropped; every attempt is logged. ``flush()`` waits for the queue to drain."""
+    hours; the sandbox compresses that), then dropped; every attempt is logged. ``flush()`` waits for
+    the queue to drain."""
 
     def __init__(self, timeout: float = 5.0, *, retries: int = 0, retry_delay: float = 0.5) -> None:
         self.timeout = timeout

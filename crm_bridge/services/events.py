@@ -128,7 +128,9 @@ class EventIntake:
     metrics: EventCounter | None = None
     public_url: str | None = None  # the base URL the CRM posts to (what HubSpot signs)
 
-    def receive(self, token: str, method: str, path: str, headers: dict[str, str], body: bytes) -> EventAnswer:
+    def receive(
+        self, token: str, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> EventAnswer:
         try:
             if not self.token or not hmac.compare_digest(token.encode(), self.token.encode()):
                 raise EventRefused(401, "token", "unknown event receiver token")

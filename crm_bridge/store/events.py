@@ -61,10 +61,7 @@ class EventQueueRepository:
         """Unprocessed events, oldest first."""
         t = crm_events
         query = (
-            select(t)
-            .where(t.c.portal == portal, t.c.processed_at.is_(None))
-            .order_by(t.c.id)
-            .limit(limit)
+            select(t).where(t.c.portal == portal, t.c.processed_at.is_(None)).order_by(t.c.id).limit(limit)
         )
         with state_errors("reading CRM events"), self._engine.connect() as conn:
             return [_queued(r._mapping) for r in conn.execute(query)]

@@ -45,7 +45,7 @@ def crm_section(kind: str, sb: Sandbox, extra: str = "") -> str:
     if kind == "hubspot":
         return f"""
   hubspot:
-    base_url: {snippet['crm']['hubspot']['base_url']}
+    base_url: {snippet["crm"]["hubspot"]["base_url"]}
     access_token: ${{HUBSPOT_ACCESS_TOKEN}}
     tier: professional
     per_ten_seconds: 100000
@@ -55,18 +55,18 @@ def crm_section(kind: str, sb: Sandbox, extra: str = "") -> str:
     if kind == "amocrm":
         return f"""
   amocrm:
-    base_url: {snippet['crm']['amocrm']['base_url']}
+    base_url: {snippet["crm"]["amocrm"]["base_url"]}
     access_token: ${{AMOCRM_ACCESS_TOKEN}}{extra}"""
     if kind == "bitrix24-oauth":
         oauth = snippet["oauth"]
         return f"""
   bitrix24:
     oauth:
-      portal_url: {oauth['portal_url']}
+      portal_url: {oauth["portal_url"]}
       client_id: ${{B24_CLIENT_ID}}
       client_secret: ${{B24_CLIENT_SECRET}}
       refresh_token: ${{B24_REFRESH_TOKEN}}
-      token_url: {oauth['token_url']}
+      token_url: {oauth["token_url"]}
     rate_limit: {{burst: 10000, per_second: 10000}}{extra}"""
     return f"""
   bitrix24:
@@ -75,7 +75,9 @@ def crm_section(kind: str, sb: Sandbox, extra: str = "") -> str:
     application_token: ${{B24_APPLICATION_TOKEN}}{extra}"""
 
 
-def config_text(kind: str, sb: Sandbox, state_url: str, *, public: str | None = PUBLIC, extra: str = "") -> str:
+def config_text(
+    kind: str, sb: Sandbox, state_url: str, *, public: str | None = PUBLIC, extra: str = ""
+) -> str:
     head, m1, m2 = USERS[kind]
     people = PEOPLE.replace('"HEAD"', f'"{head}"').replace('"M1"', f'"{m1}"').replace('"M2"', f'"{m2}"')
     events = "events:\n  enabled: true\n  path_token: ${CRM_BRIDGE_EVENTS_TOKEN}\n  max_body_kb: 64\n"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from hubspot_flow import HubSpotFlow
-
 from sandbox_fixture import MakeSandbox
 
 N = 1000

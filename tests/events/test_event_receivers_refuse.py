@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 from events_world import B24_APP_TOKEN, HS_PORTAL, HS_SECRET, PUBLIC, TOKEN, World, build
+from sandbox_fixture import MakeSandbox
 
 from crm_bridge.sandbox.server import Sandbox
-from sandbox_fixture import MakeSandbox
 
 PATH = f"/v1/events/{TOKEN}"
 

@@ -19,19 +19,20 @@ from typing import Any
 import pytest
 from events_world import TOKEN, World, build
 from hubspot_flow import free_port
+from sandbox_fixture import MakeSandbox
 
 from crm_bridge.cli import main
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.web.server import WebServer
-from sandbox_fixture import MakeSandbox
 
 
 def _post(url: str, token: str, body: Any) -> Any:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the local sandbox)
@@ -57,15 +58,33 @@ def test_amocrm_hooks_registered_by_provision_give_each_new_lead_one_task(
     assert main(["--config", config, "provision"]) == 0
     assert "Events: amoCRM webhook" in capsys.readouterr().out
     hooks = list(sb.emulator.state.webhooks.values())
-    assert [h["destination"] for h in hooks] == [f"http://127.0.0.1:{world.app.settings.events.public_url.port}/v1/events/{TOKEN}"]  # type: ignore[union-attr]
+    assert [h["destination"] for h in hooks] == [
+        f"http://127.0.0.1:{world.app.settings.events.public_url.port}/v1/events/{TOKEN}"
+    ]  # type: ignore[union-attr]
     assert "add_lead" in hooks[0]["settings"] and "add_task" not in hooks[0]["settings"]
 
     catalog = world.app.adapter.catalog()  # type: ignore[attr-defined]
     ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
     ref = catalog.field(FieldEntity.LEAD, "partner_ref")
-    sb.emulator.seed({"users": [{"id": i, "name": f"User {i}", "email": f"u{i}@example.com"} for i in (8000001, 8000002, 8000003)]})
+    sb.emulator.seed(
+        {
+            "users": [
+                {"id": i, "name": f"User {i}", "email": f"u{i}@example.com"}
+                for i in (8000001, 8000002, 8000003)
+            ]
+        }
+    )
     company = sb.emulator.seed(
-        {"companies": [{"name": "Vector", "custom_fields_values": [{"field_id": int(ptype.code), "values": [{"enum_id": ptype.options["reseller"]}]}]}]}
+        {
+            "companies": [
+                {
+                    "name": "Vector",
+                    "custom_fields_values": [
+                        {"field_id": int(ptype.code), "values": [{"enum_id": ptype.options["reseller"]}]}
+                    ],
+                }
+            ]
+        }
     )["companies"][0]
     token = sb.config_snippet()["env"]["AMOCRM_ACCESS_TOKEN"]
     leads = [
@@ -114,16 +133,25 @@ def test_bitrix24_offline_events_are_stored_before_they_are_cleared_and_give_eac
     assert main(["--config", str(world.app.settings.source), "provision"]) == 0
     assert "Bitrix24 offline events" in capsys.readouterr().out
     bound = sorted(t["events"][0] for t in sb.emulator.events.targets if t["kind"] == "offline")
-    assert bound == sorted(["ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMDEALDELETE", "ONCRMCOMPANYADD", "ONCRMCOMPANYUPDATE"])
+    assert bound == sorted(
+        ["ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMDEALDELETE", "ONCRMCOMPANYADD", "ONCRMCOMPANYUPDATE"]
+    )
 
     catalog = world.app.adapter.catalog()  # type: ignore[attr-defined]
     ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
     ref = catalog.field(FieldEntity.LEAD, "partner_ref")
-    company = sb.emulator.seed({"companies": [{"TITLE": "Vector", ptype.code: ptype.options["reseller"]}]})["companies"][0]
+    company = sb.emulator.seed({"companies": [{"TITLE": "Vector", ptype.code: ptype.options["reseller"]}]})[
+        "companies"
+    ][0]
     webhook = sb.config_snippet()["env"]["B24_WEBHOOK_URL"]
     commands = {
-        f"d{i}": "crm.deal.add?" + urllib.parse.urlencode(
-            {"fields[TITLE]": f"Lead {i}", "fields[CATEGORY_ID]": catalog.funnels["leads"], f"fields[{ref.code}]": company}
+        f"d{i}": "crm.deal.add?"
+        + urllib.parse.urlencode(
+            {
+                "fields[TITLE]": f"Lead {i}",
+                "fields[CATEGORY_ID]": catalog.funnels["leads"],
+                f"fields[{ref.code}]": company,
+            }
         )
         for i in range(70)
     }
@@ -161,6 +189,10 @@ def test_bitrix24_refuses_offline_event_methods_on_a_webhook_url(make_sandbox: M
     webhook = sb.config_snippet()["env"]["B24_WEBHOOK_URL"]
     for method in ("event.offline.get", "event.offline.clear", "event.bind"):
         with pytest.raises(urllib.error.HTTPError) as refused:
-            _post(f"{webhook}{method}.json", "", {"event": "ONCRMDEALADD", "event_type": "offline", "process_id": "x"})
+            _post(
+                f"{webhook}{method}.json",
+                "",
+                {"event": "ONCRMDEALADD", "event_type": "offline", "process_id": "x"},
+            )
         assert refused.value.code == 403
         assert json.loads(refused.value.read())["error"] == "WRONG_AUTH_TYPE"

@@ -31,13 +31,13 @@ from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.config import CAPABILITIES
+from crm_bridge_amocrm.events import SETTINGS, AmoEvents
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.observe import LayoutReader, Snapshot
 from crm_bridge_amocrm.source import RecordLister
 from crm_bridge_amocrm.tasks import TaskWrites
 from crm_bridge_amocrm.transport import AmoTransport
-from crm_bridge_amocrm.events import SETTINGS, AmoEvents
 from crm_bridge_amocrm.writes import RecordWrites
 
 

@@ -32,13 +32,12 @@ from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
 from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
-from crm_bridge_bitrix24.events import EVENTS, OFFLINE_LIMIT, OfflineEvents, OutgoingWebhook, domain_of
+from crm_bridge_bitrix24.events import EVENTS, OFFLINE_LIMIT, OfflineEvents, OutgoingWebhook
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.notify import Notifications
 from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
-from crm_bridge_bitrix24.plugin import instance_url
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.stage_counts import with_record_counts
 from crm_bridge_bitrix24.tasks import TaskWrites
@@ -188,14 +187,16 @@ class Bitrix24Adapter:
 
     # -- events (ports.EventReceiver, EventSubscriber, EventPuller) ---------------------------------
     event_mode = "polling"  # offline | outgoing_webhook | polling (configure_events)
+    events_enabled = False
     _outgoing: OutgoingWebhook | None = None
 
     def configure_events(self, config: Bitrix24Config, enabled: bool) -> None:
         """Which way events come (see ``events``); ``polling`` when events are off."""
+        self.events_enabled = enabled
         self.event_mode = config.event_mode() if enabled else "polling"
         if config.application_token is not None:
-            domain = domain_of(instance_url(config))
-            self._outgoing = OutgoingWebhook(config.application_token.get_secret_value(), domain)
+            token = config.application_token.get_secret_value()
+            self._outgoing = OutgoingWebhook(token, config.portal_host())
 
     @property
     def pulls_events(self) -> bool:

@@ -52,6 +52,17 @@ class Bitrix24Config(Strict):
     events: Literal["auto", "offline", "outgoing_webhook", "polling"] = "auto"
     application_token: SecretStr | None = None
 
+    def portal_host(self) -> str:
+        """The portal's host name (what its events carry as ``auth[domain]``)."""
+        from urllib.parse import urlsplit
+
+        url = (
+            str(self.oauth.portal_url)
+            if self.oauth
+            else (self.webhook_url or SecretStr("")).get_secret_value()
+        )
+        return urlsplit(url).hostname or ""
+
     def event_mode(self) -> str:
         """offline | outgoing_webhook | polling, as ``events`` resolves for this connection."""
         if self.events != "auto":

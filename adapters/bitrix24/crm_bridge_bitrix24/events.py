@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from crm_bridge.errors import EventRefused
 from crm_bridge.ports import CrmEvent, Entity, InboundRequest
@@ -66,10 +66,6 @@ class OutgoingWebhook:
         stamp = form.get("ts", "")
         digest = hashlib.sha256(f"{event}|{record}|{stamp}|{form.get('event_handler_id', '')}".encode())
         return [CrmEvent(event, entity_of(event), record, f"bitrix24:{digest.hexdigest()[:40]}")]
-
-
-def domain_of(url: str) -> str:
-    return urlsplit(url).hostname or ""
 
 
 @dataclass

@@ -8,13 +8,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.errors import CrmError, CrmValidationError, EventRefused, StateError
 from crm_bridge.ports import (
-    CrmEvent,
-    InboundRequest,
     AdapterContext,
+    CrmEvent,
     CrmUser,
     DealDraft,
     Entity,
     HealthCheck,
+    InboundRequest,
     LeadDraft,
     NotificationDraft,
     PartnerUpdate,

@@ -49,7 +49,9 @@ class HubSpotEvents:
         except ValueError:
             raise EventRefused(400, "malformed", "the body is not JSON") from None
         if not isinstance(items, list) or len(items) > MAX_EVENTS:
-            raise EventRefused(400, "malformed", f"the body is not a JSON array of at most {MAX_EVENTS} events")
+            raise EventRefused(
+                400, "malformed", f"the body is not a JSON array of at most {MAX_EVENTS} events"
+            )
         events = []
         for item in items:
             events.append(self._event(item))
@@ -74,7 +76,9 @@ class HubSpotEvents:
             event_id, portal, object_id = int(item["eventId"]), int(item["portalId"]), int(item["objectId"])
             kind = str(item["subscriptionType"])
         except (KeyError, TypeError, ValueError):
-            raise EventRefused(400, "malformed", "an event lacks eventId, portalId, objectId or subscriptionType") from None
+            raise EventRefused(
+                400, "malformed", "an event lacks eventId, portalId, objectId or subscriptionType"
+            ) from None
         if self.portal_id is not None and portal != self.portal_id:
             raise EventRefused(403, "account", f"an event of HubSpot account {portal}, not ours")
         singular = kind.split(".")[0]

@@ -63,7 +63,9 @@ class EventHub:
                 raise B24Error(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
             if any(t["kind"] == "offline" and t["events"] == [event] for t in self.targets):
                 raise B24Error(400, "ERROR_HANDLER_ALREADY_EXIST", "Handler already exists!")
-            self.targets.append({"id": self._id(), "kind": "offline", "url": "", "events": [event], "user": 0})
+            self.targets.append(
+                {"id": self._id(), "kind": "offline", "url": "", "events": [event], "user": 0}
+            )
             return Answer(True)
         if not event.startswith("ON") or not handler:
             raise B24Error(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
@@ -175,7 +177,6 @@ class EventHub:
                 form.update({f"auth[{k}]": v for k, v in auth.items()})
                 headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT}
                 self.deliver(target["url"], urlencode(form).encode(), headers)
-
 
     def _queue_offline(self, event: str, record_id: int, now: float) -> None:
         # offline-events.md: the same event of the same record not yet taken is kept once

@@ -34,9 +34,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("portal", "dedup_key", name="uq_crm_events_dedup"),
     )
-    op.create_index(
-        "ix_crm_events_pending", "crm_events", ["portal", "processed_at", "id"], unique=False
-    )
+    op.create_index("ix_crm_events_pending", "crm_events", ["portal", "processed_at", "id"], unique=False)
 
 
 def downgrade() -> None:
