@@ -17,7 +17,7 @@ from legacy_store import build_legacy_store
 from sqlalchemy import inspect, text
 
 from crm_bridge.errors import StateError
-from crm_bridge.store import engine_schema, open_store, portal_schema, schema
+from crm_bridge.store import engine_schema, events_schema, open_store, portal_schema, schema
 from crm_bridge.store.db import make_engine
 from crm_bridge.store.migrate import current, head, pending
 
@@ -31,7 +31,7 @@ def schema_differences(url: str) -> list[object]:
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            declared = [schema.metadata, engine_schema.metadata, portal_schema.metadata]
+            declared = [schema.metadata, engine_schema.metadata, portal_schema.metadata, events_schema.metadata]
             return list(compare_metadata(ctx, declared))
     finally:
         engine.dispose()
