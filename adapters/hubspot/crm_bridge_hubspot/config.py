@@ -62,7 +62,6 @@ class HubSpotConfig(Strict):
     # portal_id is the account's Hub ID: events of any other account are refused (403).
     webhook_secret: SecretStr | None = None
     portal_id: int | None = Field(default=None, gt=0)
-    app_id: int | None = Field(default=None, gt=0)  # the developer app whose subscriptions provision sets
 
     def events_secret(self) -> str | None:
         secret = self.webhook_secret or (self.oauth.client_secret if self.oauth else None)
