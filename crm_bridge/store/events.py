@@ -47,15 +47,8 @@ class EventQueueRepository:
             for e in events
         ]
         with state_errors("storing CRM events"), write_transaction(self._engine) as conn:
-            before = self._count(conn, portal)
-            conn.execute(insert_missing(conn, crm_events, ["portal", "dedup_key"]), rows)
-            return self._count(conn, portal) - before
-
-    @staticmethod
-    def _count(conn: object, portal: str) -> int:
-        t = crm_events
-        query = select(func.count()).select_from(t).where(t.c.portal == portal)
-        return int(conn.execute(query).scalar_one())  # type: ignore[attr-defined]
+            stmt = insert_missing(conn, crm_events, ["portal", "dedup_key"]).returning(crm_events.c.id)
+            return len(conn.execute(stmt, rows).all())  # the rows a conflict skipped return nothing
 
     def pending(self, portal: str, limit: int = 5000) -> list[QueuedEvent]:
         """Unprocessed events, oldest first."""

@@ -31,7 +31,12 @@ def schema_differences(url: str) -> list[object]:
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            declared = [schema.metadata, engine_schema.metadata, portal_schema.metadata, events_schema.metadata]
+            declared = [
+                schema.metadata,
+                engine_schema.metadata,
+                portal_schema.metadata,
+                events_schema.metadata,
+            ]
             return list(compare_metadata(ctx, declared))
     finally:
         engine.dispose()
