@@ -27,7 +27,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +95,9 @@ def write_config(tmp: Path, kind: str, sb: Sandbox, *, events: bool, poll: int, 
     section, env = crm_section(kind, sb)
     env["CRM_BRIDGE_EVENTS_TOKEN"] = TOKEN
     env["CRM_BRIDGE_SECRET_KEY"] = generate_key()  # the OAuth pair is kept encrypted in the store
-    schedule = (
-        f"schedule:\n  sync: {{every: {poll}s}}\n  distribute: {{every: {poll}s}}\n  escalate: {{enabled: false}}\n"
-        "  tiers: {enabled: false}\n  notify: {enabled: false}\n  events: {every: 1s}\n"
-        if not events
-        else "schedule:\n  escalate: {enabled: false}\n  tiers: {enabled: false}\n  notify: {enabled: false}\n"
-        "  events: {every: 1s}\n"
-    )
+    quiet = "  escalate: {enabled: false}\n  tiers: {enabled: false}\n  notify: {enabled: false}\n"
+    polling = "" if events else f"  sync: {{every: {poll}s}}\n  distribute: {{every: {poll}s}}\n"
+    schedule = "schedule:\n" + polling + quiet + "  events: {every: 1s}\n"
     text = (
         f"locale: en\ncrm:\n  kind: {kind}\n{section}state:\n  url: sqlite:///{tmp / 'state.db'}\n"
         f'head: {{name: Head, crm_user_id: "{head}"}}\n'
