@@ -285,7 +285,6 @@ class PartnerFieldWriter(Protocol):
 
 
 @runtime_checkable
-@runtime_checkable
 class EventReceiver(Protocol):
     """An adapter whose CRM pushes change events to crm-bridge's receiver (``POST /v1/events/<token>``)."""
 
@@ -317,6 +316,7 @@ class EventPuller(Protocol):
         ...
 
 
+@runtime_checkable
 class UserDirectory(Protocol):
     def list_users(self) -> list[CrmUser]:
         """The CRM's users (employees; no bots), deactivated ones included with ``active`` False:
