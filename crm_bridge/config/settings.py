@@ -20,6 +20,7 @@ from crm_bridge.config.lifecycle import (
     lifecycle_problems,
 )
 from crm_bridge.config.ops import (
+    EventsConfig,
     IntakeConfig,
     LoggingConfig,
     NotificationsConfig,
@@ -64,6 +65,7 @@ class Settings(Strict):
     plans: PlansConfig = PlansConfig()
     training: TrainingConfig = TrainingConfig()
     access: AccessConfig = AccessConfig()
+    events: EventsConfig = EventsConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 

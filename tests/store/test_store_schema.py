@@ -17,7 +17,15 @@ from legacy_store import build_legacy_store
 from sqlalchemy import inspect, text
 
 from crm_bridge.errors import StateError
-from crm_bridge.store import engine_schema, lease_schema, lifecycle_schema, open_store, portal_schema, schema
+from crm_bridge.store import (
+    engine_schema,
+    events_schema,
+    lease_schema,
+    lifecycle_schema,
+    open_store,
+    portal_schema,
+    schema,
+)
 from crm_bridge.store.db import make_engine
 from crm_bridge.store.migrate import current, head, pending
 
@@ -37,6 +45,7 @@ def schema_differences(url: str) -> list[object]:
                 portal_schema.metadata,
                 lifecycle_schema.metadata,
                 lease_schema.metadata,
+                events_schema.metadata,
             ]
             return list(compare_metadata(ctx, declared))
     finally:

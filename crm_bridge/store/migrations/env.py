@@ -7,7 +7,14 @@ import os
 
 from alembic import context
 
-from crm_bridge.store import engine_schema, lease_schema, lifecycle_schema, portal_schema, schema
+from crm_bridge.store import (
+    engine_schema,
+    events_schema,
+    lease_schema,
+    lifecycle_schema,
+    portal_schema,
+    schema,
+)
 
 config = context.config
 target_metadata = [
@@ -16,6 +23,7 @@ target_metadata = [
     portal_schema.metadata,
     lifecycle_schema.metadata,
     lease_schema.metadata,
+    events_schema.metadata,
 ]
 
 
