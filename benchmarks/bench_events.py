@@ -165,10 +165,11 @@ class Crm:
     def create_lead(self, n: int) -> str:
         auth = {"Authorization": f"Bearer {self.token}"}
         if self.kind == "hubspot":
-            props = {"dealname": f"Lead {n}", "pipeline": self.pipeline, self.ref: self.partner}
-            return str(
-                http("POST", f"{self.sb.base_url}/crm/v3/objects/deals", {"properties": props}, auth)["id"]
-            )
+            # the lead's partner is the partner association label provisioning made (its typeId)
+            props = {"dealname": f"Lead {n}", "pipeline": self.pipeline}
+            label = {"associationCategory": "USER_DEFINED", "associationTypeId": int(self.ref)}
+            deal = {"properties": props, "associations": [{"to": {"id": self.partner}, "types": [label]}]}
+            return str(http("POST", f"{self.sb.base_url}/crm/v3/objects/deals", deal, auth)["id"])
         if self.kind == "amocrm":
             lead = {
                 "name": f"Lead {n}",

@@ -47,8 +47,11 @@ def _call(sb: Sandbox, method: str, path: str, body: Any, *, hapikey: bool = Fal
     token = sb.config_snippet()["env"]["HUBSPOT_ACCESS_TOKEN"]
     headers = {"Content-Type": "application/json"} | ({} if hapikey else {"Authorization": f"Bearer {token}"})
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the local sandbox)
-        raw = answer.read()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the local sandbox)
+            raw = answer.read()
+    except urllib.error.HTTPError as exc:  # the emulator's answer says why
+        raise AssertionError(f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}") from None
     return json.loads(raw) if raw else None
 
 
@@ -62,7 +65,8 @@ class HubSpotFlow:
         provision(world.app.adapter, desired_layout_for(world.app.settings))
         catalog = world.app.adapter.catalog()  # type: ignore[attr-defined]
         ptype = catalog.field(FieldEntity.PARTNER, "partner_type")
-        self.ref = catalog.field(FieldEntity.LEAD, "partner_ref").code
+        # the lead's partner is the partner association label provisioning made (its typeId)
+        self.label = int(catalog.field(FieldEntity.LEAD, "partner_ref").code)
         self.pipeline = catalog.funnels["leads"]
         sb.emulator.seed(
             {
@@ -130,8 +134,17 @@ class HubSpotFlow:
         """``count`` partner leads in the lead pipeline, 100 per batch call; their deal ids."""
         ids: list[str] = []
         for first in range(start, start + count, 100):
+            by_label = [
+                {
+                    "to": {"id": self.partner},
+                    "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": self.label}],
+                }
+            ]
             inputs = [
-                {"properties": {"dealname": f"Lead {i}", "pipeline": self.pipeline, self.ref: self.partner}}
+                {
+                    "properties": {"dealname": f"Lead {i}", "pipeline": self.pipeline},
+                    "associations": by_label,
+                }
                 for i in range(first, min(first + 100, start + count))
             ]
             answer = _call(self.sb, "POST", "/crm/v3/objects/deals/batch/create", {"inputs": inputs})
