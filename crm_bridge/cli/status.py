@@ -53,7 +53,11 @@ def collect(obj: CliContext) -> dict[str, Any]:
             depth = health.outbox_depth(store.engine, portal, now_dt)
             buckets = health.buckets(store.engine)
             windows = health.window_spend(store.engine, now - 3600)
-    enabled = [name for name, sched in settings.schedule.jobs().items() if sched.enabled]
+    enabled = [
+        name
+        for name, sched in settings.schedule.jobs().items()
+        if sched.enabled and (name != "events" or settings.events.enabled)  # the daemon runs these
+    ]
     jobs = []
     for name in enabled + sorted(set(leases) - set(enabled)):
         lease = leases.get(name)

@@ -47,7 +47,7 @@ def test_status_shows_who_holds_which_job_the_cursor_lag_the_outbox_and_the_budg
     fresh = json.loads(out)
     assert code == 0 and fresh["replicas"] == [] and fresh["sync_cursors"] == []
     assert {j["job"]: j["holder"] for j in fresh["jobs"]} == dict.fromkeys(
-        ["sync", "distribute", "escalate", "tiers", "notify"]
+        ["sync", "distribute", "escalate", "tiers", "lifecycle", "notify"]
     )
     with open_store(store_url) as store:
         repo = LeaseRepository(store.engine, portal)
