@@ -129,3 +129,15 @@ class BadInputFile(DataError):
     error, since the user fixes the file, not the system."""
 
     exit_code = 2
+
+
+class EventRefused(CrmBridgeError):
+    """An inbound CRM event request the receiver refuses: ``status`` is the HTTP answer (400 malformed,
+    401 bad signature or token, 403 another account or portal, 413 too large) and ``reason`` a short
+    metric label (``signature``, ``token``, ``stale``, ``account``, ``malformed``…). The message names
+    the problem without echoing the request."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason

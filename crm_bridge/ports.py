@@ -157,6 +157,32 @@ class WriteOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class CrmEvent:
+    """A CRM's note that a record changed: a hint only — the worker re-reads the record through the
+    API before acting. ``entity`` None: a record crm-bridge does not sync (kept for counting only).
+    ``dedup_key``: the CRM's event id where it has one, else a digest of the event (a redelivery
+    of the same event is stored once). ``source``: ``webhook`` (pushed to us) or ``offline`` (pulled)."""
+
+    kind: str
+    entity: Entity | None
+    crm_id: str
+    dedup_key: str
+    source: str = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """An HTTP request a CRM sent to the event receiver, as received: ``url`` is the public URL the
+    CRM posted to (what it signed), ``headers`` have lower-case names, ``body`` is the raw bytes."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CrmUser:
     crm_id: str
     name: str
@@ -284,6 +310,38 @@ class NotificationSink(Protocol):
 class PartnerFieldWriter(Protocol):
     def update_partners(self, updates: Sequence[PartnerUpdate]) -> list[WriteOutcome]:
         """Write partner fields (tier…) by domain key; enum values are option keys (``gold``)."""
+        ...
+
+
+@runtime_checkable
+class EventReceiver(Protocol):
+    """An adapter whose CRM pushes change events to crm-bridge's receiver (``POST /v1/events/<token>``)."""
+
+    def receive_events(self, request: InboundRequest) -> list[CrmEvent]:
+        """Authenticate ``request`` as the CRM's (signature, token, account) and parse its events.
+        Makes no CRM call unless it must learn who the account is once. Raises
+        ``errors.EventRefused`` naming the status and reason of a request to refuse."""
+        ...
+
+
+@runtime_checkable
+class EventSubscriber(Protocol):
+    """An adapter that subscribes to its CRM's events by API (done by ``crm-bridge provision``)."""
+
+    def subscribe_events(self, url: str | None) -> str:
+        """Subscribe (idempotent): pushes go to ``url`` (None: no public receiver URL; a CRM that only
+        pushes then stays on polling). Returns one line saying what is subscribed, or why nothing."""
+        ...
+
+
+@runtime_checkable
+class EventPuller(Protocol):
+    """An adapter whose CRM keeps events for crm-bridge to fetch (no public endpoint needed)."""
+
+    def pull_events(self, store: Callable[[list[CrmEvent]], None], limit: int = 50) -> int:
+        """Fetch up to ``limit`` queued events, hand them to ``store`` (which commits them), then tell
+        the CRM they are consumed; returns how many were fetched. A crash before the CRM is told
+        means the same events come again (stored once by their ``dedup_key``)."""
         ...
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
+from crm_bridge.bootstrap import App
 from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.layout import PlanAction, PlanItem
+from crm_bridge.ports import EventSubscriber
 from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
 
 _STYLE = {
@@ -66,3 +68,23 @@ def command(obj: CliContext, dry_run: bool, prune: bool) -> None:
         console.print(f"[green]Done[/green]: {summary(result)}.")
     else:
         console.print(f"Everything is up to date: {summary(result)}; nothing written.")
+    line = subscribe_events(app)
+    if line:
+        console.print(line)
+
+
+def subscribe_events(app: App) -> str | None:
+    """With ``events.enabled``, subscribe to the CRM's events where it takes subscriptions by API (the
+    receiver URL from ``events.public_url``, or none: events the CRM keeps for us); the line to print."""
+    cfg = app.settings.events
+    if not cfg.enabled:
+        return None
+    url = cfg.receiver_url()
+    if not isinstance(app.adapter, EventSubscriber):
+        return (
+            f"Events: {app.adapter.name} subscriptions are set in the CRM (see README, 'Real-time events'); "
+            "the receiver is /v1/events/<events.path_token>."
+        )
+    what = app.adapter.subscribe_events(url)
+    app.store.audit(app.portal, "events_subscribed", {"what": what}, app.clock())
+    return f"Events: {what}."

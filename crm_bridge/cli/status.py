@@ -54,7 +54,11 @@ def collect(obj: CliContext) -> dict[str, Any]:
             buckets = health.buckets(store.engine)
             windows = health.window_spend(store.engine, now - 3600)
     bot = settings.bot
-    runs = {"bot": bot.enabled, "bot_updates": bot.enabled and bot.mode == "polling"}  # as the engine's jobs
+    runs = {  # as the engine's jobs: these run only when their feature is on
+        "bot": bot.enabled,
+        "bot_updates": bot.enabled and bot.mode == "polling",
+        "events": settings.events.enabled,
+    }
     enabled = [
         name for name, sched in settings.schedule.jobs().items() if sched.enabled and runs.get(name, True)
     ]

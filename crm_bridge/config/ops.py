@@ -95,6 +95,7 @@ class ScheduleConfig(Strict):
     report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
     bot: JobSchedule = _every(10)  # the partner bot's pushes (when bot.enabled)
     bot_updates: JobSchedule = _every(1)  # the partner bot's long polling (bot.mode polling)
+    events: JobSchedule = _every(2)  # the event worker (only when events.enabled)
 
     def jobs(self) -> dict[str, JobSchedule]:
         return {
@@ -236,3 +237,34 @@ class ReportsConfig(Strict):
     out_dir: Path = Path("reports")
     formats: list[ReportFormat] = Field(default_factory=_html_and_csv, min_length=1)
     period: Literal["previous_month", "previous_quarter", "current_month"] = "previous_month"  # scheduled job
+
+
+class EventsConfig(Strict):
+    """CRM events as the fast path (the scheduled sync stays the reconciliation sweep). ``path_token``
+    is the secret last segment of the receiver URL ``<public_url>/v1/events/<path_token>`` (from the
+    environment); ``public_url`` is where the CRM reaches the daemon (through the proxy) — ``crm-bridge
+    provision`` registers it with amoCRM/HubSpot; without one, Bitrix24 OAuth installs pull offline
+    events and everything else stays on polling. ``max_body_kb``: larger requests get 413.
+    ``keep_hours``: processed events are kept this long to drop redeliveries."""
+
+    enabled: bool = False
+    path_token: SecretStr | None = None
+    public_url: HttpUrl | None = None
+    max_body_kb: int = Field(default=1024, gt=0, le=65536)
+    batch: int = Field(default=5000, gt=0)
+    keep_hours: int = Field(default=48, gt=0)
+
+    @model_validator(mode="after")
+    def _token(self) -> EventsConfig:
+        token = self.path_token.get_secret_value() if self.path_token else ""
+        if self.public_url is not None and len(token) < 16:
+            raise ValueError(
+                "public_url is set: set path_token (16+ random characters): ${CRM_BRIDGE_EVENTS_TOKEN}"
+            )
+        return self
+
+    def receiver_url(self) -> str | None:
+        """The full receiver URL the CRM is given (None without ``public_url``)."""
+        if self.public_url is None or self.path_token is None:
+            return None
+        return f"{str(self.public_url).rstrip('/')}/v1/events/{self.path_token.get_secret_value()}"

@@ -21,6 +21,7 @@ from crm_bridge.config.lifecycle import (
     lifecycle_problems,
 )
 from crm_bridge.config.ops import (
+    EventsConfig,
     IntakeConfig,
     LoggingConfig,
     NotificationsConfig,
@@ -66,6 +67,7 @@ class Settings(Strict):
     training: TrainingConfig = TrainingConfig()
     access: AccessConfig = AccessConfig()
     bot: BotConfig = BotConfig()
+    events: EventsConfig = EventsConfig()
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -20,7 +20,9 @@ from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.daemon.replica import job_leases
 from crm_bridge.daemon.scheduler import Daemon
 from crm_bridge.errors import CrmBridgeError
+from crm_bridge.ports import EventReceiver
 from crm_bridge.redaction import redact
+from crm_bridge.services.events import EventIntake
 from crm_bridge.services.intake_api import FloodLimit, IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
@@ -82,6 +84,14 @@ def build_web_context(
         flood=FloodLimit(app.store.bucket, settings.intake.requests_per_minute),
         on_auth_refused=metrics.intake_auth_refused,
     )
+    services: dict[str, Any] = {
+        "engine": engine,
+        "intake_writer": writer,
+        "training_webhook": _training_webhook(engine),
+    }
+    intake = event_intake(app, metrics)
+    if intake is not None:
+        services["events"] = intake
     return WebContext(
         metrics=metrics,
         bridge=app,
@@ -89,11 +99,25 @@ def build_web_context(
         health=health,
         ready_checks={"store": store_check(app), "crm": crm_check(app)},
         max_body=settings.intake.max_body_kb * 1024,
-        services={
-            "engine": engine,
-            "intake_writer": writer,
-            "training_webhook": _training_webhook(engine),
-        },
+        services=services,
+        max_event_body=settings.events.max_body_kb * 1024,
+    )
+
+
+def event_intake(app: App, metrics: BridgeMetrics) -> EventIntake | None:
+    """The CRM event receiver when ``events.enabled`` and the CRM pushes events (None otherwise)."""
+    cfg = app.settings.events
+    if not cfg.enabled or cfg.path_token is None or not isinstance(app.adapter, EventReceiver):
+        return None
+    return EventIntake(
+        app.adapter,
+        app.store.events,
+        app.portal,
+        app.adapter.name,
+        cfg.path_token.get_secret_value(),
+        app.clock,
+        metrics,
+        public_url=str(cfg.public_url) if cfg.public_url else None,
     )
 
 

@@ -1,13 +1,14 @@
 """The engine's jobs wired to one application (settings, store, CRM adapter): sync, distribute,
-escalate, tiers, notify and report — the same functions for ``crm-bridge run`` (scheduled),
-``crm-bridge sync --once`` (each once, in order) and scripts."""
+escalate, tiers, lifecycle, events (when ``events.enabled``), notify and report — the same functions
+for ``crm-bridge run`` (scheduled), ``crm-bridge sync --once`` (each once, in order) and scripts."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from crm_bridge.bootstrap import App
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.model import FunnelKey, StageKind
 from crm_bridge.errors import StateError
+from crm_bridge.ports import Entity, EventPuller
 from crm_bridge.security.files import write_private
 from crm_bridge.services.distribute import (
     AssignmentsRefused,
@@ -24,6 +26,7 @@ from crm_bridge.services.distribute import (
     team_from_settings,
 )
 from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
+from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.intake import DrainReport, IntakePolicy, IntakeService, Notify
 from crm_bridge.services.intake_registrations import refresh_registrations
 from crm_bridge.services.metrics import BridgeMetrics
@@ -31,7 +34,7 @@ from crm_bridge.services.notify_message import notice
 from crm_bridge.services.partners.context import InviteHook, Lifecycle
 from crm_bridge.services.partners.cycle import LifecycleRun, run_lifecycle
 from crm_bridge.services.partners.training import TrainingService
-from crm_bridge.services.sync import SyncProgress, SyncResult, sync
+from crm_bridge.services.sync import ENTITIES, SyncProgress, SyncResult, sync
 from crm_bridge.services.sync_watch import SyncWatch
 from crm_bridge.services.tiers import TierRun, TierService, TierSettings
 from crm_bridge.services.tiers_apply import TierFunnel
@@ -45,6 +48,7 @@ JOB_ORDER: tuple[str, ...] = (
     "escalate",
     "tiers",
     "lifecycle",
+    "events",
     "notify",
     "bot",
     "bot_updates",
@@ -88,6 +92,8 @@ class Engine:
             "tiers": self.tiers,
             "lifecycle": self.lifecycle,
         }
+        if self.app.settings.events.enabled:
+            jobs["events"] = self.events
         if self.notifier is not None:
             jobs["notify"] = self.notify
         if self.app.settings.bot.enabled:
@@ -100,7 +106,40 @@ class Engine:
             jobs["report"] = self.report
         return jobs
 
+    def event_worker(self) -> EventWorker:
+        """The worker of queued CRM events; it pulls them first where the CRM keeps them for us
+        (an adapter that is an ``EventPuller`` and says ``pulls_events``)."""
+        app, cfg = self.app, self.app.settings.events
+        adapter = app.adapter
+        puller = (
+            adapter if isinstance(adapter, EventPuller) and getattr(adapter, "pulls_events", False) else None
+        )
+        metrics = self.metrics
+        return EventWorker(
+            app.store.events,
+            app.portal,
+            sync=lambda entities: self.sync_entities(entities),
+            after_sync=self.after_events,
+            clock=app.clock,
+            puller=puller,
+            on_pulled=(lambda n: metrics.crm_events_received(adapter.name, n)) if metrics else None,
+            batch=cfg.batch,
+            keep=timedelta(hours=cfg.keep_hours),
+        )
+
+    def events(self) -> EventRun:
+        return self.event_worker().run()
+
+    def after_events(self) -> None:
+        """What follows a sync driven by events: distribution of the new leads, then tiers."""
+        self.distribute()
+        self.tiers()
+
     def sync(self) -> SyncResult:
+        return self.sync_entities(None)
+
+    def sync_entities(self, entities: Sequence[Entity] | None) -> SyncResult:
+        """The sync job over ``entities`` (None: all); registrations are refreshed after it."""
         app = self.app
         on_page = self.metrics.records_synced if self.metrics else None
         now = app.clock()
@@ -116,6 +155,7 @@ class Engine:
                 progress=self.progress,
                 should_stop=self.stopping.is_set,
                 on_page=on_page,
+                entities=ENTITIES if entities is None else entities,
             ),
             now,
         )

@@ -253,6 +253,15 @@ class BridgeMetrics:
         if outcome != "accepted":
             self.events_rejected_total.labels(source=source, reason=outcome).inc()
 
+    def crm_events_received(self, crm: str, count: int) -> None:
+        """``count`` events a CRM pushed (or we pulled) were stored in the event queue."""
+        self.events_received_total.labels(source=crm).inc(count)
+
+    def crm_events_refused(self, crm: str, reason: str, count: int = 1) -> None:
+        """A CRM event request was refused (signature, token, stale, account, malformed, too_large),
+        or ``count`` events of an accepted one were redeliveries (``duplicate``: answered 200, not queued)."""
+        self.events_rejected_total.labels(source=crm, reason=reason).inc(count)
+
     def job_finished(self, name: str, seconds: float, ok: bool, finished_at: float) -> None:
         """``JobObserver``: a job run ended."""
         self.job_runs.labels(job=name, outcome="ok" if ok else "error").inc()

@@ -18,6 +18,7 @@ from crm_bridge.security.secrets import Keyring
 from crm_bridge.store.bindings import Binding, BindingRepository
 from crm_bridge.store.bucket import SqlBucketStore, SqlSpendLedger
 from crm_bridge.store.db import make_engine, safe_url, state_errors
+from crm_bridge.store.events import EventQueueRepository
 from crm_bridge.store.kv import KeyValueNamespace, check_secrets, reseal_all
 from crm_bridge.store.lifecycle import LifecycleRepository, PlanRepository, TrainingRepository
 from crm_bridge.store.locks import SqlLockProvider
@@ -59,6 +60,7 @@ class Store:
         self.lifecycle = LifecycleRepository(engine, clock)
         self.plans = PlanRepository(engine, clock)
         self.training = TrainingRepository(engine, clock)
+        self.events = EventQueueRepository(engine)  # CRM events the receivers stored
         self._intake: IntakeRepository | None = None
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_bridge.redaction import redact
-from crm_bridge.web import intake, ops, training
+from crm_bridge.web import events, intake, ops, training
 from crm_bridge.web.context import WebContext
 from crm_bridge.web.limits import BodyLimit, RequestLog
 from crm_bridge.web.models import problem_body
@@ -54,6 +54,7 @@ def create_app(ctx: WebContext, *, routers: Sequence[APIRouter] = ()) -> FastAPI
     app.include_router(intake.router)
     app.include_router(training.router)
     app.include_router(ops.router)
+    app.include_router(events.router)
     for router in routers:
         app.include_router(router)
 
@@ -62,8 +63,12 @@ def create_app(ctx: WebContext, *, routers: Sequence[APIRouter] = ()) -> FastAPI
             ctx.metrics.intake_answered(error)
         elif path.startswith("/v1/training/"):
             ctx.metrics.event_answered(training.SOURCE, error)
+        elif path.startswith("/v1/events/") and "events" in ctx.services:
+            ctx.metrics.crm_events_refused(ctx.services["events"].crm, error)
 
-    app.add_middleware(BodyLimit, max_body=ctx.max_body, on_refused=on_refused)
+    app.add_middleware(
+        BodyLimit, max_body=ctx.max_body, on_refused=on_refused, limits={"/v1/events/": ctx.max_event_body}
+    )
     app.add_middleware(RequestLog)
 
     @app.exception_handler(StarletteHTTPException)

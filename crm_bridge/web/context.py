@@ -62,6 +62,7 @@ class WebContext:
     health: Health = _alive
     ready_checks: Mapping[str, ReadyCheck] = field(default_factory=dict)
     max_body: int = MAX_BODY  # bytes (intake.max_body_kb)
+    max_event_body: int = 1024 * 1024  # bytes (events.max_body_kb) for POST /v1/events/<token>
     title: str = "crm-bridge"
     services: dict[str, Any] = field(default_factory=dict)
 

@@ -44,16 +44,24 @@ class RequestLog:
 
 class BodyLimit:
     def __init__(
-        self, app: ASGIApp, *, max_body: int, on_refused: Callable[[str, str], None] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        on_refused: Callable[[str, str], None] | None = None,
+        limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body
+        self.limits = dict(limits or {})  # path prefix -> its own limit (the CRM event receiver)
         self.on_refused = on_refused  # told (path, error) of each refused request (metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((v for k, v in self.limits.items() if path.startswith(k)), self.max_body)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
@@ -62,8 +70,8 @@ class BodyLimit:
                     scope, send, 400, "invalid_request", "the Content-Length header is not a number"
                 )
                 return
-            if int(length) > self.max_body:
-                await self._too_large(scope, send, f"the body is {int(length)} bytes")
+            if int(length) > limit:
+                await self._too_large(scope, send, f"the body is {int(length)} bytes", limit)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -74,8 +82,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                await self._too_large(scope, send, f"the body is more than {self.max_body} bytes")
+            if size > limit:
+                await self._too_large(scope, send, f"the body is more than {limit} bytes", limit)
                 return
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
@@ -91,8 +99,8 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, send: Send, what: str) -> None:
-        await self._refuse(scope, send, 413, "too_large", f"{what}; the limit is {self.max_body}")
+    async def _too_large(self, scope: Scope, send: Send, what: str, limit: int) -> None:
+        await self._refuse(scope, send, 413, "too_large", f"{what}; the limit is {limit}")
 
     async def _refuse(self, scope: Scope, send: Send, status: int, error: str, message: str) -> None:
         if self.on_refused is not None:

@@ -20,6 +20,7 @@ from crm_bridge.errors import StateError
 from crm_bridge.store import (
     bot_schema,
     engine_schema,
+    events_schema,
     lease_schema,
     lifecycle_schema,
     open_store,
@@ -46,6 +47,7 @@ def schema_differences(url: str) -> list[object]:
                 lifecycle_schema.metadata,
                 lease_schema.metadata,
                 bot_schema.metadata,
+                events_schema.metadata,
             ]
             return list(compare_metadata(ctx, declared))
     finally:

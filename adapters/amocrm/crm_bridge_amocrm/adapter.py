@@ -12,10 +12,12 @@ from crm_bridge.errors import CrmError, CrmValidationError
 from crm_bridge.ports import (
     ALL_CAPABILITIES,
     AdapterContext,
+    CrmEvent,
     CrmUser,
     DealDraft,
     Entity,
     HealthCheck,
+    InboundRequest,
     LeadDraft,
     NotificationDraft,
     PartnerUpdate,
@@ -30,6 +32,7 @@ from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.config import CAPABILITIES
+from crm_bridge_amocrm.events import SETTINGS, AmoEvents
 from crm_bridge_amocrm.intake import IntakeWrites
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
@@ -85,6 +88,7 @@ class AmoCrmAdapter:
             client, self.writes, self.catalog, {uid: key for key, uid in user_ids.items()}
         )
         self.tasks = TaskWrites(client, mapping, ctx.kv, ctx.clock)
+        self.events = AmoEvents(self._account)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
     def observe_layout(self) -> ObservedLayout:
@@ -181,6 +185,29 @@ class AmoCrmAdapter:
         from crm_bridge_amocrm.doctor import run_checks
 
         return run_checks(self)
+
+    # -- events (ports.EventReceiver, ports.EventSubscriber) ----------------------------------------
+    def _account(self) -> tuple[int, int | None]:
+        """(account id, our API user id): from the state store, else one ``GET /api/v4/account``."""
+        cached = self.ctx.kv.get("account")
+        if not isinstance(cached, dict) or "id" not in cached:
+            account = self.client.get("api/v4/account") or {}
+            cached = {"id": int(account.get("id") or 0), "user": account.get("current_user_id")}
+            self.ctx.kv.set("account", cached)
+        user = cached.get("user")
+        return int(cached["id"]), int(user) if user is not None else None
+
+    def receive_events(self, request: InboundRequest) -> list[CrmEvent]:
+        """A webhook POST, checked against our account (see ``events``)."""
+        return self.events.receive(request)
+
+    def subscribe_events(self, url: str | None) -> str:
+        """``POST /api/v4/webhooks``: amoCRM keeps one hook per destination (a repeat updates it)."""
+        if url is None:
+            return "amoCRM pushes webhooks only: set events.public_url, else polling stays the path"
+        self._account()
+        self.transport.post("api/v4/webhooks", {"destination": url, "settings": SETTINGS})
+        return f"amoCRM webhook for {len(SETTINGS)} event types sent to the receiver (events.public_url)"
 
     def close(self) -> None:
         self.transport.close()

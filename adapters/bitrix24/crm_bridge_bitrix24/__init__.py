@@ -88,7 +88,7 @@ def create_adapter(settings: Any, ctx: AdapterContext) -> Bitrix24Adapter:
     if not isinstance(config, Bitrix24Config):
         raise ConfigError("crm.bitrix24: the section is missing (webhook_url or oauth)")
     curators = {c.key: c.crm_user_id for c in getattr(settings, "curators", [])}
-    return build_adapter(
+    adapter = build_adapter(
         config,
         ctx,
         portal=limiter_key(config),
@@ -97,6 +97,8 @@ def create_adapter(settings: Any, ctx: AdapterContext) -> Bitrix24Adapter:
         language=str(getattr(settings, "locale", "ru")),
         mapping_override=_beside_config(settings, config.mapping),
     )
+    adapter.configure_events(config, getattr(getattr(settings, "events", None), "enabled", False))
+    return adapter
 
 
 def _beside_config(settings: Any, path: Path | None) -> Path | None:

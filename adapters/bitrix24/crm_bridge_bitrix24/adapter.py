@@ -4,20 +4,22 @@ the layout reader/writer, the record lister, the writers, the task and notificat
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import Partner
-from crm_bridge.errors import CrmError, CrmValidationError
+from crm_bridge.errors import CrmError, CrmValidationError, EventRefused
 from crm_bridge.ports import (
     ALL_CAPABILITIES,
     AdapterContext,
+    CrmEvent,
     CrmUser,
     DealDraft,
     Entity,
     HealthCheck,
+    InboundRequest,
     LeadDraft,
     NotificationDraft,
     PartnerUpdate,
@@ -30,7 +32,8 @@ from crm_bridge.ports import (
 from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
-from crm_bridge_bitrix24.config import CAPABILITIES
+from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
+from crm_bridge_bitrix24.events import EVENTS, OFFLINE_LIMIT, OfflineEvents, OutgoingWebhook
 from crm_bridge_bitrix24.intake import IntakeWrites
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
@@ -195,6 +198,49 @@ class Bitrix24Adapter:
         from crm_bridge_bitrix24.doctor import run_checks
 
         return run_checks(self)
+
+    # -- events (ports.EventReceiver, EventSubscriber, EventPuller) ---------------------------------
+    event_mode = "polling"  # offline | outgoing_webhook | polling (configure_events)
+    events_enabled = False
+    _outgoing: OutgoingWebhook | None = None
+
+    def configure_events(self, config: Bitrix24Config, enabled: bool) -> None:
+        """Which way events come (see ``events``); ``polling`` when events are off."""
+        self.events_enabled = enabled
+        self.event_mode = config.event_mode() if enabled else "polling"
+        if config.application_token is not None:
+            token = config.application_token.get_secret_value()
+            self._outgoing = OutgoingWebhook(token, config.portal_host())
+
+    @property
+    def pulls_events(self) -> bool:
+        return self.event_mode == "offline"
+
+    def _offline(self) -> OfflineEvents:
+        return OfflineEvents(lambda method, params: self.client.call(method, params).result)
+
+    def receive_events(self, request: InboundRequest) -> list[CrmEvent]:
+        """An outgoing-webhook POST of the portal (see ``events``)."""
+        if self._outgoing is None:
+            raise EventRefused(
+                404, "disabled", "Bitrix24 outgoing webhooks need crm.bitrix24.application_token"
+            )
+        return self._outgoing.receive(request)
+
+    def subscribe_events(self, url: str | None) -> str:
+        """Offline events are bound by API (``event.bind``); an outgoing webhook is set up in the portal."""
+        if self.event_mode == "offline":
+            return self._offline().subscribe()
+        if self.event_mode == "polling":
+            return "Bitrix24: polling stays the path (an inbound-webhook install without application_token)"
+        return (
+            "Bitrix24 outgoing webhook: set it up in the portal (Developer resources > Other > Outgoing "
+            f"webhook) for {', '.join(EVENTS)} to the receiver URL, and its token as application_token"
+        )
+
+    def pull_events(self, store: Callable[[list[CrmEvent]], None], limit: int = OFFLINE_LIMIT) -> int:
+        """``event.offline.get`` (clear=0) -> ``store`` -> ``event.offline.clear``."""
+        return self._offline().pull(store, limit)
 
     def close(self) -> None:
         self.client.close()

@@ -46,11 +46,39 @@ class Bitrix24Config(Strict):
     # Seconds an incremental sync reads again before its cursor (the portal's clock): a write the
     # portal stamped in the cursor's second but committed after the listing read it is not missed.
     sync_overlap: float = Field(default=5.0, ge=0, le=3600)
+    # Real-time events (events.enabled): ``auto`` = offline events for an ``oauth`` install (no public
+    # endpoint needed), the portal's outgoing webhook for a ``webhook_url`` install when
+    # ``application_token`` is set (the token the portal shows for that outgoing webhook), else polling.
+    events: Literal["auto", "offline", "outgoing_webhook", "polling"] = "auto"
+    application_token: SecretStr | None = None
+
+    def portal_host(self) -> str:
+        """The portal's host name (what its events carry as ``auth[domain]``)."""
+        from urllib.parse import urlsplit
+
+        url = (
+            str(self.oauth.portal_url)
+            if self.oauth
+            else (self.webhook_url or SecretStr("")).get_secret_value()
+        )
+        return urlsplit(url).hostname or ""
+
+    def event_mode(self) -> str:
+        """offline | outgoing_webhook | polling, as ``events`` resolves for this connection."""
+        if self.events != "auto":
+            return self.events
+        if self.oauth is not None:
+            return "offline"
+        return "outgoing_webhook" if self.application_token is not None else "polling"
 
     @model_validator(mode="after")
     def _one_auth(self) -> Bitrix24Config:
         if (self.webhook_url is None) == (self.oauth is None):
             raise ValueError("set exactly one of webhook_url or oauth")
+        if self.events == "offline" and self.oauth is None:
+            raise ValueError("events: offline events need an oauth (local application) install")
+        if self.events == "outgoing_webhook" and self.application_token is None:
+            raise ValueError("events: outgoing_webhook needs application_token")
         return self
 
     def effective_rate_limit(self) -> RateLimitConfig:

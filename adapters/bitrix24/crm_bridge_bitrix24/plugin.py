@@ -67,6 +67,7 @@ ADAPTER = AdapterSpec(
         ("webhook_url",): WEBHOOK_VARIABLE,
         ("oauth", "client_id"): "B24_CLIENT_ID",
         ("oauth", "client_secret"): "B24_CLIENT_SECRET",
+        ("application_token",): "B24_APPLICATION_TOKEN",
     },
     # The inbound webhook carries its secret in the path: https://portal/rest/<user id>/<secret>/method
     redaction_rules=((re.compile(r"(/rest/\d+/)[A-Za-z0-9_-]{6,}(?=/|\b|$)"), r"\1***"),),

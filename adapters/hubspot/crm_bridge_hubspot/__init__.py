@@ -62,6 +62,12 @@ def create_adapter(settings: Any, ctx: AdapterContext) -> HubSpotAdapter:
     source = getattr(settings, "source", None)
     if override is not None and not override.is_absolute() and isinstance(source, Path):
         override = source.parent / override
-    return build_adapter(
+    adapter = build_adapter(
         config, ctx, desired=_desired(settings), curators=curators, mapping_override=override
     )
+    secret = config.events_secret()
+    if secret is not None:
+        from crm_bridge_hubspot.events import HubSpotEvents
+
+        adapter.events = HubSpotEvents(secret, config.portal_id)
+    return adapter

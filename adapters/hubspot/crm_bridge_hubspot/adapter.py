@@ -7,14 +7,16 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, ProvisionPlan
 from crm_bridge.domain.model import Partner
-from crm_bridge.errors import CrmError, CrmValidationError, StateError
+from crm_bridge.errors import CrmError, CrmValidationError, EventRefused, StateError
 from crm_bridge.ports import (
     ALL_CAPABILITIES,
     AdapterContext,
+    CrmEvent,
     CrmUser,
     DealDraft,
     Entity,
     HealthCheck,
+    InboundRequest,
     LeadDraft,
     NotificationDraft,
     PartnerUpdate,
@@ -27,6 +29,7 @@ from crm_bridge.ports import (
 from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.apply import LayoutWriter
 from crm_bridge_hubspot.config import CAPABILITIES
+from crm_bridge_hubspot.events import HubSpotEvents
 from crm_bridge_hubspot.intake import IntakeWrites
 from crm_bridge_hubspot.layout_state import CATALOG_KEY, HubSpotLayout
 from crm_bridge_hubspot.mapping import HubSpotMapping
@@ -85,6 +88,7 @@ class HubSpotAdapter:
             mapping.lead_funnel,
             transport.config.max_concurrency,
         )
+        self.events: HubSpotEvents | None = None  # webhooks v3 receiver (set when a secret is configured)
         self.tasks = TaskWrites(transport, mapping, ctx.kv, ctx.clock)
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
@@ -195,6 +199,14 @@ class HubSpotAdapter:
         from crm_bridge_hubspot.doctor import run_checks
 
         return run_checks(self)
+
+    def receive_events(self, request: InboundRequest) -> list[CrmEvent]:
+        """ports.EventReceiver: a webhooks v3 delivery, verified (see ``events``)."""
+        if self.events is None:
+            raise EventRefused(
+                404, "disabled", "HubSpot events need crm.hubspot.webhook_secret (the app's client secret)"
+            )
+        return self.events.receive(request)
 
     def close(self) -> None:
         self.transport.close()

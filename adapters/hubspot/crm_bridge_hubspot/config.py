@@ -58,6 +58,14 @@ class HubSpotConfig(Strict):
     # A YAML file merged over the shipped mappings/hubspot.yaml (relative to the config file).
     mapping: Path | None = None
     http: HttpConfig = HttpConfig()
+    # Webhooks v3 (events.enabled): the app's client secret signs each delivery (default: oauth's);
+    # portal_id is the account's Hub ID: events of any other account are refused (403).
+    webhook_secret: SecretStr | None = None
+    portal_id: int | None = Field(default=None, gt=0)
+
+    def events_secret(self) -> str | None:
+        secret = self.webhook_secret or (self.oauth.client_secret if self.oauth else None)
+        return secret.get_secret_value() if secret else None
 
     @model_validator(mode="after")
     def _one_auth(self) -> HubSpotConfig:

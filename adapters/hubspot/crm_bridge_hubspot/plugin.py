@@ -69,6 +69,7 @@ ADAPTER = AdapterSpec(
         ("oauth", "client_id"): "HUBSPOT_CLIENT_ID",
         ("oauth", "client_secret"): "HUBSPOT_CLIENT_SECRET",
         ("oauth", "refresh_token"): "HUBSPOT_REFRESH_TOKEN",
+        ("webhook_secret",): "HUBSPOT_WEBHOOK_SECRET",
     },
     # Private-app tokens: pat-<region>-<uuid>
     redaction_rules=((re.compile(r"\bpat-[a-z0-9]{2,4}-[A-Za-z0-9-]{8,}"), "pat-***"),),

@@ -10,6 +10,7 @@ from alembic import context
 from crm_bridge.store import (
     bot_schema,
     engine_schema,
+    events_schema,
     lease_schema,
     lifecycle_schema,
     portal_schema,
@@ -24,6 +25,7 @@ target_metadata = [
     lifecycle_schema.metadata,
     lease_schema.metadata,
     bot_schema.metadata,
+    events_schema.metadata,
 ]
 
 

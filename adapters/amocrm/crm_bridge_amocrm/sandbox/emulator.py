@@ -124,7 +124,8 @@ class AmoCrmEmulator:
         self.subdomain = subdomain
         self.account_id = account_id
         self.payment_required = payment_required
-        self.deliver: webhooks.Deliver = deliver or webhooks.WebhookSender()
+        # amoCRM waits 2 seconds for the answer to a hook
+        self.deliver: webhooks.Deliver = deliver or webhooks.WebhookSender(timeout=2.0)
         self.auth = AmoAuth(client_id, client_secret, redirect_uri, access_token, access_ttl=access_ttl)
         self.limits = AmoLimits(
             enabled=rate_limit, per_second=per_second, block_after=block_after, block_seconds=block_seconds

@@ -76,7 +76,7 @@ def _methods() -> dict[str, Method]:
 
 
 METHODS = _methods()
-_EVENT_METHODS = ("event.bind", "event.get", "event.unbind")
+_EVENT_METHODS = ("event.bind", "event.get", "event.unbind", "event.offline.get", "event.offline.clear")
 
 
 class Bitrix24Emulator:
@@ -189,7 +189,8 @@ class Bitrix24Emulator:
         if method == "scope":
             return Answer(list(self.credentials.scopes)), ctx
         if method in _EVENT_METHODS:
-            return getattr(self.events, method.split(".")[1])(caller, params), ctx
+            name = method.removeprefix("event.").replace(".", "_")
+            return getattr(self.events, name)(caller, params), ctx
         fn = METHODS.get(method)
         if fn is None:
             raise B24Error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")

@@ -55,7 +55,8 @@ class HubSpotEmulator:
         self._lock = threading.RLock()
         self.portal_id = portal_id
         self.search_delay = search_delay
-        self.deliver: Deliver = deliver or WebhookSender()
+        # HubSpot retries a failed delivery up to 10 times (over 24 h; the sandbox compresses the delays)
+        self.deliver: Deliver = deliver or WebhookSender(retries=10, retry_delay=0.5)
         self.auth = HsAuth(
             access_token, client_id, client_secret, redirect_uri, developer_api_key, access_ttl
         )

@@ -1,0 +1,1 @@
+"""The event tests import their world builder from this directory."""
