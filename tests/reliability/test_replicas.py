@@ -58,6 +58,7 @@ def test_pg_three_replicas_lose_no_lead_and_duplicate_no_task_when_the_job_holde
     assert len(result.probes) == 3, result
     assert [(health, ready) for health, ready, _ in result.probes] == [(200, 200)] * 3, result
     assert sum(held for _, _, held in result.probes) == 1, result
+    assert result.most_holders == 1, result  # never two replicas running distribute at once
 
 
 def test_a_second_daemon_on_one_sqlite_file_is_refused_and_a_killed_ones_restart_is_not(world: World) -> None:
