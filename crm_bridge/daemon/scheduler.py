@@ -28,6 +28,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crm_bridge.daemon")
 CRITICAL_JOBS = ("sync",)  # a failing one turns /healthz to 503 "degraded" until it succeeds again
+# After a successful run of the key job, the jobs it names run at once rather than at their next interval:
+# a lead found by a polling sync gets its manager's task in the same minute, not one interval later
+# (distribute started in phase with sync and always just missed that sync's leads).
+FOLLOW_UPS: Mapping[str, tuple[str, ...]] = {"sync": ("distribute",)}
+
+
+class _SkippedRunFilter(logging.Filter):
+    """APScheduler warns each time a run is skipped because the previous one is still going. With
+    ``max_instances=1`` and ``coalesce`` that is the intended behaviour (the events job every 2 s is
+    often still busy), so it is logged at debug by the daemon instead of as a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" in record.getMessage():
+            log.debug("%s", record.getMessage())
+            return False
+        return True
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkippedRunFilter())
 
 
 def trigger_for(schedule: JobSchedule, tz: ZoneInfo) -> BaseTrigger:
@@ -119,14 +138,18 @@ class Daemon:
         """The scheduled call of job ``name``: skipped unless this replica holds its lease."""
         runner, leases = self.runners[name], self.leases
         if leases is None:
-            runner()
-            return
-        if not leases.holds(name):
+            ok = runner()
+        elif not leases.holds(name):
             log.debug("job %s skipped: held by another replica", name)
             return
-        leases.run_started(name)
-        ok = runner()
-        leases.run_finished(name, ok, runner.status.last_error)
+        else:
+            leases.run_started(name)
+            ok = runner()
+            leases.run_finished(name, ok, runner.status.last_error)
+        if ok:
+            for follow_up in FOLLOW_UPS.get(name, ()):
+                if follow_up in self.runners and (leases is None or leases.holds(follow_up)):
+                    self._run_now(follow_up)
 
     def _run_now(self, name: str) -> None:
         """A job that moved here: an interval job runs now (coalesced with its schedule)."""

@@ -64,10 +64,10 @@ def test_an_interval_job_runs_at_start_and_a_failing_job_does_not_stop_the_other
         raise RateLimited("Bitrix24 said QUERY_LIMIT_EXCEEDED", crm="bitrix24", retry_after=2)
 
     runners = {
-        "distribute": JobRunner("distribute", failing, observer=observer),
+        "tiers": JobRunner("tiers", failing, observer=observer),
         "sync": JobRunner("sync", ran.set, observer=observer),
     }
-    schedules = {"distribute": JobSchedule(every=3600), "sync": JobSchedule(every=3600)}
+    schedules = {"tiers": JobSchedule(every=3600), "sync": JobSchedule(every=3600)}
     daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
     daemon.start()
     try:
@@ -75,10 +75,51 @@ def test_an_interval_job_runs_at_start_and_a_failing_job_does_not_stop_the_other
         ok, health = daemon.health()
     finally:
         assert daemon.stop()
-    assert sorted(observer.finished) == [("distribute", False), ("sync", True)]
+    assert sorted(observer.finished) == [("sync", True), ("tiers", False)]
     assert ok and health["status"] == "ok"
-    assert health["jobs"]["distribute"]["last_error"] == "RateLimited: Bitrix24 said QUERY_LIMIT_EXCEEDED"
+    assert health["jobs"]["tiers"]["last_error"] == "RateLimited: Bitrix24 said QUERY_LIMIT_EXCEEDED"
     assert health["jobs"]["sync"]["last_success"] is not None
+
+
+def test_a_successful_sync_runs_distribute_at_once_rather_than_at_its_next_interval() -> None:
+    distributed = threading.Semaphore(0)
+    synced = threading.Event()
+    runners = {
+        "sync": JobRunner("sync", synced.set),
+        "distribute": JobRunner("distribute", distributed.release),
+    }
+    # both run at start; an hour's interval would hold the second distribute back but for the follow-up
+    schedules = {"sync": JobSchedule(every=3600), "distribute": JobSchedule(every=3600)}
+    daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
+    daemon.start()
+    try:
+        assert synced.wait(WAIT)
+        assert distributed.acquire(timeout=WAIT) and distributed.acquire(timeout=WAIT)
+    finally:
+        assert daemon.stop()
+    assert runners["distribute"].status.runs >= 2
+
+
+def test_a_failed_sync_does_not_run_distribute_again() -> None:
+    observer = Observer(expected=2)
+
+    def failing() -> None:
+        raise RateLimited("Bitrix24 said QUERY_LIMIT_EXCEEDED", crm="bitrix24", retry_after=2)
+
+    runners = {
+        "sync": JobRunner("sync", failing, observer=observer),
+        "distribute": JobRunner("distribute", lambda: None, observer=observer),
+        "tiers": JobRunner("tiers", lambda: None, observer=observer),
+    }
+    schedules = {n: JobSchedule(every=3600) for n in runners}
+    observer.expected = 3
+    daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
+    daemon.start()
+    try:
+        assert observer.all_finished.wait(WAIT)
+    finally:
+        assert daemon.stop()
+    assert sorted(observer.finished) == [("distribute", True), ("sync", False), ("tiers", True)]
 
 
 def test_job_runner_redacts_the_error_it_logs(caplog: pytest.LogCaptureFixture) -> None:
