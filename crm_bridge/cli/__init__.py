@@ -20,6 +20,7 @@ import click
 
 from crm_bridge import __version__
 from crm_bridge.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliContext, report_error
+from crm_bridge.redaction import install_redaction
 
 # Verb modules under crm_bridge/cli/, in the order ``--help`` lists them. A name whose module is
 # not there (yet) is skipped.
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the exit status."""
     args = sys.argv[1:] if argv is None else argv
     _invocation["verbose"] = 0
+    install_redaction()  # every log record of every verb, settings loaded or not
     try:
         result = cli.main(args=args, prog_name="crm-bridge", standalone_mode=False)
         code = result if isinstance(result, int) else EXIT_OK
