@@ -12,13 +12,23 @@ from crm_bridge.domain.distribution import FALLBACKS, STRATEGIES, DistributionPo
 
 def test_the_config_accepts_exactly_the_strategy_names_the_domain_knows() -> None:
     for name in STRATEGIES:
-        assert DistributionPolicy(strategy=DistributionConfig(strategy=name).strategy).strategy == name
+        assert (
+            DistributionPolicy(
+                strategy=DistributionConfig.model_validate({"strategy": name}).strategy
+            ).strategy
+            == name
+        )
     for name in FALLBACKS:
-        assert DistributionPolicy(fallback=DistributionConfig(fallback=name).fallback).fallback == name
+        assert (
+            DistributionPolicy(
+                fallback=DistributionConfig.model_validate({"fallback": name}).fallback
+            ).fallback
+            == name
+        )
     for bad in ("random", "territory_only"):
         with pytest.raises(ValidationError):
-            DistributionConfig(strategy=bad)
+            DistributionConfig.model_validate({"strategy": bad})
         with pytest.raises(ValueError, match="use one of"):
             DistributionPolicy(strategy=bad)
     with pytest.raises(ValidationError):
-        DistributionConfig(fallback="sticky")  # a fallback must always find someone
+        DistributionConfig.model_validate({"fallback": "sticky"})  # a fallback must always find someone
