@@ -32,6 +32,12 @@ TEXT: dict[str, dict[str, str]] = {
             "public URL (crm.bitrix24.application_token), or connect as a local application (oauth)"
         ),
         "bitrix24_check_off": "events off (events.enabled): polling on schedule.sync",
+        "amocrm_no_public_url": (
+            "amoCRM pushes webhooks only: set events.public_url, else polling stays the path"
+        ),
+        "amocrm_webhook_sent": (
+            "amoCRM webhook for {count} event types sent to the receiver (events.public_url)"
+        ),
     },
     "ru": {
         "subscribed": "События: {what}.",
@@ -60,5 +66,11 @@ TEXT: dict[str, dict[str, str]] = {
             "(crm.bitrix24.application_token) или подключение как локальное приложение (oauth)"
         ),
         "bitrix24_check_off": "события выключены (events.enabled): опрос по schedule.sync",
+        "amocrm_no_public_url": (
+            "amoCRM только присылает вебхуки: задайте events.public_url, иначе остаётся опрос"
+        ),
+        "amocrm_webhook_sent": (
+            "вебхук amoCRM на {count} типов событий отправлен на приёмник (events.public_url)"
+        ),
     },
 }
