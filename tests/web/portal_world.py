@@ -71,9 +71,9 @@ class PortalWorld:
         now = datetime.now(UTC)
         settings = self.app.settings
         t, metrics = words("tiers", settings.locale), words("tier_metrics", settings.locale)
-        level = next(lv for lv in settings.tiers.levels if lv.key == partner.tier)
+        names = {lv.key: lv.name.get(settings.locale) for lv in settings.tiers.levels}
         miss = t["miss"].format(metric=metrics["revenue"], actual="120000", minimum="300000", gap="60")
-        below = t["below"].format(tier=level.name.get(settings.locale), parts=miss)
+        below = t["below"].format(tier=names.get(partner.tier or "", partner.tier), parts=miss)
         reason = below + t["count"].format(count=2, rule=t["runs"].format(n=2))
         return TierPendingRepository(self.app.store.engine).upsert_open(
             self.app.portal,
