@@ -5,11 +5,11 @@ windows of spent amounts (a CRM's server time per method)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["MIN_WAIT", "Bucket", "BucketStore", "SpendLedger"]
+__all__ = ["MIN_WAIT", "Bucket", "BucketStore", "SpendLedger", "admit"]
 
 # A drained level is computed from Unix times (~1.8e9, a float step of ~2.4e-7 s): a request fits when
 # it overshoots the capacity by less than this share of one request, and a wait is never shorter than
@@ -48,6 +48,21 @@ class Bucket:
         if self.drain_per_second <= 0:
             return float("inf")
         return (level + 1.0 - self.capacity) / self.drain_per_second
+
+
+def admit(
+    buckets: Sequence[Bucket], stored: Mapping[str, tuple[float, float]], now: float
+) -> tuple[float, dict[str, tuple[float, float]]]:
+    """One request into every bucket of ``buckets`` at ``now``, given each key's stored
+    ``(level, updated)`` (a key not there: an empty bucket). Returns ``(0.0, new states to store)``
+    when it fits in all, else ``(the longest wait, {})``: nothing changes. The one home of the
+    arithmetic both ``BucketStore`` implementations (state store, in memory) apply under their lock."""
+    unique = {b.key: b for b in buckets}
+    states = {key: b.current(*stored.get(key, (0.0, 0.0)), now) for key, b in unique.items()}
+    wait = max((b.wait(*states[key], now) for key, b in unique.items()), default=0.0)
+    if wait > 0.0:
+        return wait, {}
+    return 0.0, {key: (level + 1.0, updated) for key, (level, updated) in states.items()}
 
 
 class BucketStore(Protocol):

@@ -10,7 +10,7 @@ CrmBridgeError
 └── StateError             the local state store failed or is inconsistent
 
 Errors carry declared, non-secret fields only (crm, entity, external id, status, retry_after…).
-Never put a token, webhook URL, e-mail or phone into a message: the redaction in ``crm_bridge.http``
+Never put a token, webhook URL, e-mail or phone into a message: the redaction in ``crm_bridge.redaction``
 is a second line of defence, not the first.
 """
 

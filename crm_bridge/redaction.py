@@ -2,14 +2,17 @@
 OAuth tokens, client secrets, e-mail addresses and phone numbers, plus each installed adapter's own
 secret shapes (``AdapterSpec.redaction_rules``: a webhook URL with its secret in the path, say).
 
-``redact`` is the function; ``RedactingFilter`` applies it to every record a logging handler emits
-(message, arguments and traceback). Redaction is the second line of defence: code must not put
-secrets into messages in the first place (crm_bridge.errors)."""
+``redact`` is the function; ``RedactingFilter`` applies it to a log record (message, arguments and
+traceback); ``install_redaction()`` applies it to every record the process logs, whichever logger and
+handler — the CLI's entry (``crm_bridge.cli.main``, before any verb runs) and the daemon call it once.
+Redaction is the second line of defence: code must not put secrets into messages in the first place
+(crm_bridge.errors)."""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 MASK = "***"
 EMAIL_MASK = "[email]"
@@ -114,8 +117,24 @@ class RedactingFilter(logging.Filter):
 
 
 def install_redaction(*handlers: logging.Handler) -> None:
-    """Add a ``RedactingFilter`` to ``handlers`` (default: every handler of the root logger)."""
-    targets = handlers or tuple(logging.getLogger().handlers)
-    for handler in targets:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    """Without arguments: redact every log record this process creates from now on, from any logger
+    to any handler (crm-bridge's own, a library's, logging's last-resort stderr output), by wrapping
+    the log record factory once (calling it again changes nothing). With ``handlers``: add a
+    ``RedactingFilter`` to each of them only."""
+    if handlers:
+        for handler in handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
+        return
+    base = logging.getLogRecordFactory()
+    if getattr(base, "_crm_bridge_redacting", False):
+        return
+    scrub = RedactingFilter()
+
+    def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        scrub.filter(record)
+        return record
+
+    redacting_record._crm_bridge_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_record)

@@ -19,7 +19,15 @@ from typing import Any
 import click
 
 from crm_bridge import __version__
-from crm_bridge.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliContext, report_error
+from crm_bridge.cli.output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliContext,
+    configure_logging,
+    report_error,
+)
+from crm_bridge.redaction import install_redaction
 
 # Verb modules under crm_bridge/cli/, in the order ``--help`` lists them. A name whose module is
 # not there (yet) is skipped.
@@ -139,6 +147,9 @@ def cli(ctx: click.Context, config_path: Path, log_format: str | None, verbose: 
 
     Exit status: 0 ok, 1 runtime failure, 2 usage or config error."""
     _invocation["verbose"] = verbose
+    # Every verb logs through one redacted handler from here on, whether it loads the settings (which
+    # then apply the config's logging section) or not (demo, sandbox, secrets generate-key).
+    configure_logging(None, log_format=log_format, verbose=verbose)
     ctx.obj = CliContext(config_path=config_path, log_format=log_format, verbose=verbose)
 
 
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the exit status."""
     args = sys.argv[1:] if argv is None else argv
     _invocation["verbose"] = 0
+    install_redaction()  # every log record of every verb, settings loaded or not
     try:
         result = cli.main(args=args, prog_name="crm-bridge", standalone_mode=False)
         code = result if isinstance(result, int) else EXIT_OK

@@ -11,13 +11,14 @@ from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
 from crm_bridge.cli.users import users_table
+from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, CrmUser, HealthCheck, port_capabilities_of
 from crm_bridge.security.files import exposure_warnings, sensitive_files
 from crm_bridge.services.notify_health import channel_checks
 from crm_bridge.services.people import configured_people, people_checks
-from crm_bridge.services.provision import desired_layout_for, plan_provisioning
+from crm_bridge.services.provision import plan_provisioning
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App

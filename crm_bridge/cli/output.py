@@ -29,7 +29,7 @@ from crm_bridge.errors import (
     PermissionDenied,
     StateError,
 )
-from crm_bridge.redaction import redact
+from crm_bridge.redaction import install_redaction, redact
 from crm_bridge.security.files import create_private
 from crm_bridge.security.log_text import continuation, one_line
 from crm_bridge.security.terminal import SafeConsole
@@ -41,11 +41,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a runtime failure: the CRM, the state store, bad data, a bug
 EXIT_USAGE = 2  # the command line or the config is wrong
-
-
-def _redact(text: str) -> str:
-    """Tokens, webhook secrets, e-mails and phones removed (``crm_bridge.redaction``)."""
-    return redact(text)
 
 
 class CliConsole(SafeConsole):
@@ -96,10 +91,10 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": _redact(record.getMessage()),
+            "message": record.getMessage(),  # redacted when the record was made
         }
-        if record.exc_info:
-            entry["exc"] = _redact(self.formatException(record.exc_info))
+        if record.exc_info or record.exc_text:
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         # json escapes C0 controls; also escape what other line readers split on (U+2028, NEL...)
         return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(entry, ensure_ascii=False))
 
@@ -107,19 +102,19 @@ class JsonFormatter(logging.Formatter):
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-class _RedactingTextFormatter(logging.Formatter):
+class _TextFormatter(logging.Formatter):
     """``%(asctime)s …: %(message)s`` with the message redacted and on one line (control characters
     escaped); a traceback follows on indented lines, so nothing can forge a record."""
 
     def format(self, record: logging.LogRecord) -> str:
-        record.message = one_line(_redact(record.getMessage()))
+        record.message = one_line(record.getMessage())  # redacted when the record was made
         if self.usesTime():
             record.asctime = self.formatTime(record, self.datefmt)
         text = self.formatMessage(record)
-        if record.exc_info:
-            text += "\n" + continuation(_redact(self.formatException(record.exc_info)))
+        if record.exc_info or record.exc_text:
+            text += "\n" + continuation(record.exc_text or self.formatException(record.exc_info))  # type: ignore[arg-type]
         if record.stack_info:
-            text += "\n" + continuation(_redact(self.formatStack(record.stack_info)))
+            text += "\n" + continuation(self.formatStack(record.stack_info))
         return text
 
 
@@ -137,7 +132,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure_logging(settings: Settings | None, *, log_format: str | None, verbose: int) -> None:
     """Root logging from the config's ``logging`` section; ``--log-format`` and ``-v`` override it.
-    Every line goes through the redaction of ``crm_bridge.http``."""
+    Every record is redacted where it is made (``crm_bridge.redaction.install_redaction``, which
+    ``main`` calls before any verb runs and this calls again for callers that skip ``main``)."""
+    install_redaction()
     fmt = log_format or (settings.logging.format if settings else "text")
     level_name = settings.logging.level if settings else "WARNING"
     level = logging.DEBUG if verbose else getattr(logging, level_name)
@@ -148,7 +145,7 @@ def configure_logging(settings: Settings | None, *, log_format: str | None, verb
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(_RedactingTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_crm_bridge", False):
@@ -163,8 +160,8 @@ def configure_logging(settings: Settings | None, *, log_format: str | None, verb
 def error_lines(exc: CrmBridgeError) -> list[str]:
     """The message(s) a user sees for one of our errors: one line, or one per config problem."""
     if isinstance(exc, ConfigError):
-        return [_redact(p) for p in exc.problems]
-    message = _redact(exc.message)
+        return [redact(p) for p in exc.problems]
+    message = redact(exc.message)
     if isinstance(exc, AuthError):
         fix = f" (check {exc.config_key})" if exc.config_key else " (check the crm credentials in the config)"
         return [f"{exc.crm or 'CRM'} rejected the credentials: {message}{fix}"]
@@ -188,7 +185,7 @@ def rerun_hint(exc: CrmBridgeError, command: Sequence[str] | None) -> str:
     throttling, a failed CRM call, the state store); empty for errors a rerun cannot fix."""
     if command is None or isinstance(exc, CrmFatalError) or not isinstance(exc, (CrmError, StateError)):
         return ""
-    return f" — rerun `crm-bridge {_redact(shlex.join(command))}`: work already done is kept and not repeated"
+    return f" — rerun `crm-bridge {redact(shlex.join(command))}`: work already done is kept and not repeated"
 
 
 def report_error(exc: BaseException, *, verbose: int, command: Sequence[str] | None = None) -> int:
@@ -202,8 +199,8 @@ def report_error(exc: BaseException, *, verbose: int, command: Sequence[str] | N
             click.echo(f"error: {line}", err=True)
         return EXIT_USAGE if isinstance(exc, ConfigError) or exc.exit_code == EXIT_USAGE else EXIT_FAILURE
     if verbose:
-        click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
-    detail = _redact(f"{type(exc).__name__}: {exc}")
+        click.echo(redact("".join(traceback.format_exception(exc))), err=True, nl=False)
+    detail = redact(f"{type(exc).__name__}: {exc}")
     hint = "" if verbose else " (run with -v for the traceback)"
     click.echo(f"error: internal error: {detail}{hint}", err=True)
     return EXIT_FAILURE

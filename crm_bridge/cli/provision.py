@@ -8,9 +8,11 @@ from rich.table import Table
 
 from crm_bridge.bootstrap import App
 from crm_bridge.cli.output import CliContext
+from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.layout import PlanAction, PlanItem
 from crm_bridge.ports import EventSubscriber
-from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
+from crm_bridge.services.provision import ProvisionResult, provision
+from crm_bridge.texts import words
 
 _STYLE = {
     PlanAction.CREATE: "green",
@@ -80,11 +82,9 @@ def subscribe_events(app: App) -> str | None:
     if not cfg.enabled:
         return None
     url = cfg.receiver_url()
+    t = words("events", app.settings.locale)
     if not isinstance(app.adapter, EventSubscriber):
-        return (
-            f"Events: {app.adapter.name} subscriptions are set in the CRM (see README, 'Real-time events'); "
-            "the receiver is /v1/events/<events.path_token>."
-        )
+        return t["set_in_crm"].format(crm=app.adapter.name)
     what = app.adapter.subscribe_events(url)
     app.store.audit(app.portal, "events_subscribed", {"what": what}, app.clock())
-    return f"Events: {what}."
+    return t["subscribed"].format(what=what)

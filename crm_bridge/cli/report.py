@@ -165,7 +165,7 @@ def command(obj: CliContext, period_key: str | None, fmt: str, out: Path | None)
     """Report KPIs for a period from crm-bridge's copy of the CRM (run `crm-bridge sync` first): the
     department's KPIs and plan vs actual, every active partner's KPIs and plan, the lead funnel's
     stage-by-stage conversion and the leaderboard."""
-    from crm_bridge.services.provision import desired_layout_for
+    from crm_bridge.config.funnels import desired_layout_for
 
     settings = obj.settings()
     now = datetime.now(UTC)

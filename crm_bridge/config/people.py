@@ -7,10 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict, TimeZoneName, WorkingHours
+from crm_bridge.domain.distribution import FallbackName, StrategyName
 from crm_bridge.domain.model import Curator, Manager, PartnerType
-
-StrategyName = Literal["round_robin", "weighted", "least_loaded", "territory", "sticky"]
-FallbackName = Literal["round_robin", "weighted", "least_loaded"]
 
 
 class ManagerConfig(Strict):

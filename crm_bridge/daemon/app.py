@@ -21,7 +21,7 @@ from crm_bridge.daemon.replica import job_leases
 from crm_bridge.daemon.scheduler import Daemon
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import EventReceiver
-from crm_bridge.redaction import redact
+from crm_bridge.redaction import install_redaction, redact
 from crm_bridge.services.events import EventIntake
 from crm_bridge.services.intake_api import FloodLimit, IntakeApi
 from crm_bridge.services.intake_keys import ApiKeys
@@ -141,7 +141,9 @@ def build_daemon(
     routers: Sequence[APIRouter] = (),
 ) -> Daemon:
     """The daemon for ``app``; ``host``/``port`` override ``intake.listen_host``/``listen_port``;
-    ``routers`` are mounted on the web application beside the intake API."""
+    ``routers`` are mounted on the web application beside the intake API. Every log record of the
+    process is redacted from here on (``install_redaction``; the CLI's entry has done so already)."""
+    install_redaction()
     settings = app.settings
     stopping = threading.Event()
     engine = Engine(app, metrics=metrics, notifier=notifier, stopping=stopping)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from crm_bridge.domain.model import Lead, Manager
 from crm_bridge.texts import words
 
-STRATEGIES: tuple[str, ...] = ("round_robin", "weighted", "least_loaded", "territory", "sticky")
-FALLBACKS: tuple[str, ...] = ("round_robin", "weighted", "least_loaded")
+# The one list of distribution strategy names: the config's ``distribution.strategy`` / ``fallback``
+# (and a rule's ``strategy``) accept exactly these.
+StrategyName = Literal["round_robin", "weighted", "least_loaded", "territory", "sticky"]
+FallbackName = Literal["round_robin", "weighted", "least_loaded"]  # the ones that always find someone
+STRATEGIES: tuple[str, ...] = get_args(StrategyName)
+FALLBACKS: tuple[str, ...] = get_args(FallbackName)
 
 
 @dataclass(frozen=True, slots=True)

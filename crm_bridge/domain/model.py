@@ -43,6 +43,11 @@ QUALIFICATION_CRITERIA: tuple[str, ...] = (
 )
 
 
+# The parts of a customer's identity, each compared on its own: two registrations are of the same
+# customer when any one of these is equal and not empty (``domain.registration.same_customer``).
+IDENTITY_KINDS: tuple[str, ...] = ("email", "phone", "tax_id")
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerIdentity:
     """Who the end customer of a partner lead is; any of the three may be empty."""
@@ -53,6 +58,11 @@ class CustomerIdentity:
 
     def is_empty(self) -> bool:
         return not (self.email or self.phone or self.tax_id)
+
+    def keys(self) -> tuple[tuple[str, str], ...]:
+        """The non-empty parts as ``(kind, value)`` pairs, in ``IDENTITY_KINDS`` order: what a store
+        indexes and locks to find registrations of the same customer."""
+        return tuple((kind, value) for kind in IDENTITY_KINDS if (value := getattr(self, kind)))
 
 
 @dataclass(frozen=True, slots=True)

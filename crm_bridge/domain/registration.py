@@ -1,5 +1,10 @@
 """Deal registration and channel conflict: normalising a customer's e-mail, phone and tax id (ИНН), and
-deciding which partner owns a customer (first registrant wins within the protection window)."""
+deciding which partner owns a customer (first registrant wins within the protection window).
+
+The one home of three rules every intake path applies (CSV import, HTTP API, the Telegram bot, the
+partner portal, all through ``services.intake_fields.check_lead_fields``): what a valid e-mail, phone
+and tax id are (``normalise_*``), and what makes two registrations the same customer
+(``same_customer``; the store's candidate queries mirror it)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.domain.model import IDENTITY_KINDS, CustomerIdentity
 from crm_bridge.texts import words
 
 _NOT_DIGIT = re.compile(r"\D")
@@ -19,26 +24,39 @@ _INN11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 
+class IdentityError(ValueError):
+    """One part of a customer's identity is not valid: ``field`` (email, phone or tax_id) and
+    ``problem`` (English, never quoting the value: it is personal data)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 def normalise_email(raw: str) -> str:
     """Strip and lower-case; ``""`` stays ``""``. Dots and ``+tags`` are kept (they may be distinct
-    mailboxes outside Gmail). ValueError (without the address) when it is not an e-mail."""
+    mailboxes outside Gmail). IdentityError (without the address) when it is not an e-mail."""
     email = raw.strip().lower()
     if email and not _EMAIL.match(email):
-        raise ValueError("email: not an e-mail address (expected name@domain.tld)")
+        raise IdentityError("email", "is not an e-mail address (expected name@domain.tld)")
     return email
 
 
 def normalise_phone(raw: str, default_country_code: str = "+7") -> str:
     """To E.164 (``+79161234567``); ``""`` stays ``""``. A number without ``+``/``00`` gets
     ``default_country_code``; with ``+7``, Russian ``8XXXXXXXXXX`` and ``7XXXXXXXXXX`` are understood,
-    elsewhere a national trunk ``0`` is dropped. ValueError (without the number) when it is not one."""
+    elsewhere a national trunk ``0`` is dropped. The result must have 8 to 15 digits with the country
+    code (E.164 allows at most 15), and only digits, spaces, dashes, dots, brackets and a leading ``+``
+    may be written. IdentityError (without the number) when it is not one; ValueError for a malformed
+    ``default_country_code`` (a config error, checked where the config is parsed)."""
     text = raw.strip()
     if not text:
         return ""
     if not re.fullmatch(r"\+\d{1,3}", default_country_code):
         raise ValueError(f"default country code {default_country_code!r} must look like +7 or +49")
     if not _PHONE_CHARS.match(text):
-        raise ValueError("phone: may contain only digits, spaces, dashes, brackets and a leading +")
+        raise IdentityError("phone", "may contain only digits, spaces, dashes, brackets and a leading +")
     digits = _NOT_DIGIT.sub("", text)
     code = default_country_code[1:]
     if text.startswith("+"):
@@ -50,7 +68,7 @@ def normalise_phone(raw: str, default_country_code: str = "+7") -> str:
     else:
         full = code + digits.lstrip("0")
     if not 8 <= len(full) <= 15 or full.startswith("0"):
-        raise ValueError("phone: not a phone number (expected 8 to 15 digits with the country code)")
+        raise IdentityError("phone", "is not a phone number (expected 8 to 15 digits with the country code)")
     return "+" + full
 
 
@@ -75,12 +93,12 @@ def normalise_tax_id(raw: str, *, inn: bool = True, checksum: bool = False) -> s
     if not text:
         return ""
     if not re.fullmatch(r"[\d\s\-.]+", text):
-        raise ValueError("tax_id: may contain only digits, spaces and dashes")
+        raise IdentityError("tax_id", "may contain only digits, spaces and dashes")
     digits = _NOT_DIGIT.sub("", text)
     if inn and len(digits) not in (10, 12):
-        raise ValueError(f"tax_id: an ИНН has 10 or 12 digits, this one has {len(digits)}")
+        raise IdentityError("tax_id", f"an ИНН has 10 or 12 digits, this one has {len(digits)}")
     if inn and checksum and not inn_checksum_ok(digits):
-        raise ValueError("tax_id: the ИНН control digits do not match (a typo?)")
+        raise IdentityError("tax_id", "the ИНН control digits do not match (a typo?)")
     return digits
 
 
@@ -91,12 +109,34 @@ def normalise_identity(
     inn: bool = True,
     inn_checksum: bool = False,
 ) -> CustomerIdentity:
-    """All three parts normalised; the first invalid part raises ValueError naming the field."""
+    """All three parts normalised; the first invalid part raises IdentityError naming the field."""
     return CustomerIdentity(
         email=normalise_email(identity.email),
         phone=normalise_phone(identity.phone, default_country_code),
         tax_id=normalise_tax_id(identity.tax_id, inn=inn, checksum=inn_checksum),
     )
+
+
+def identity_problems(
+    identity: CustomerIdentity,
+    default_country_code: str = "+7",
+    *,
+    inn: bool = True,
+    inn_checksum: bool = False,
+) -> list[IdentityError]:
+    """Every invalid part of ``identity`` (not only the first), by ``normalise_identity``'s rules."""
+    problems: list[IdentityError] = []
+    checks = (
+        (normalise_email, identity.email),
+        (lambda raw: normalise_phone(raw, default_country_code), identity.phone),
+        (lambda raw: normalise_tax_id(raw, inn=inn, checksum=inn_checksum), identity.tax_id),
+    )
+    for check, raw in checks:
+        try:
+            check(raw)
+        except IdentityError as exc:
+            problems.append(exc)
+    return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +182,10 @@ class RegistrationDecision:
     lapsed: tuple[RegistrationRecord, ...] = ()  # matching registrations that no longer protect
 
 
-def _matches(a: CustomerIdentity, b: CustomerIdentity) -> tuple[str, ...]:
-    return tuple(
-        kind
-        for kind in ("email", "phone", "tax_id")
-        if getattr(a, kind) and getattr(a, kind) == getattr(b, kind)
-    )
+def same_customer(a: CustomerIdentity, b: CustomerIdentity) -> tuple[str, ...]:
+    """The identity kinds (``IDENTITY_KINDS`` order) on which normalised ``a`` and ``b`` agree; not
+    empty means they are the same customer. Empty parts never match."""
+    return tuple(kind for kind in IDENTITY_KINDS if getattr(a, kind) and getattr(a, kind) == getattr(b, kind))
 
 
 def check_registration(
@@ -177,7 +215,7 @@ def check_registration(
     for reg in existing:
         if reg.conflict or (reg.external_id and reg.external_id == new.external_id):
             continue
-        matched = _matches(new.customer, reg.customer)
+        matched = same_customer(new.customer, reg.customer)
         if not matched or reg.registered_at > now:
             continue
         if reg.protected_until(window_days, expiry_days) <= now:

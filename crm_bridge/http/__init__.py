@@ -20,8 +20,8 @@ A budget spent for longer than the limiter's ``max_wait`` (a daily one) raises `
 ``retry_after`` at once instead of sleeping. ``MemoryLedger``/``ports.SpendLedger`` keep sliding
 windows of spent amounts (a CRM's server time per method) for adapters that need them.
 
-``redact`` and ``RedactingFilter`` (from ``crm_bridge.redaction``) keep tokens, webhook secrets,
-e-mails and phones out of every log line and error message.
+Redaction of tokens, webhook secrets, e-mails and phones is not here: ``crm_bridge.redaction`` is
+its one home (installed for every log record by the CLI's entry and the daemon).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from crm_bridge.http.auth import (
 from crm_bridge.http.client import NO_RESPONSE, HttpClient, RequestCounter
 from crm_bridge.http.limiter import MemoryBucket, MemoryLedger, RateLimiter
 from crm_bridge.http.policy import HttpPolicy, LimiterPolicy, RateBudget, parse_retry_after
-from crm_bridge.redaction import RedactingFilter, install_redaction, redact
 
 __all__ = [
     "NO_RESPONSE",
@@ -56,13 +55,10 @@ __all__ = [
     "QueryParamAuth",
     "RateBudget",
     "RateLimiter",
-    "RedactingFilter",
     "RefreshingToken",
     "RequestCounter",
     "StaticToken",
     "TokenPair",
     "TokenSource",
-    "install_redaction",
     "parse_retry_after",
-    "redact",
 ]

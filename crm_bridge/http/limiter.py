@@ -8,13 +8,14 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 
-from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore
+from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore, admit
 from crm_bridge.errors import RateLimited
 from crm_bridge.http.policy import LimiterPolicy
 
 
 class MemoryBucket:
-    """``ports.BucketStore`` for one process: thread-safe, same arithmetic as the state store's."""
+    """``ports.BucketStore`` for one process: thread-safe, with the state store's arithmetic
+    (``budgets.admit``)."""
 
     def __init__(self) -> None:
         self._levels: dict[str, tuple[float, float]] = {}
@@ -31,11 +32,8 @@ class MemoryBucket:
         with self._lock:
             if clock is not None:  # the time once the lock is held (see SqlBucketStore.take_all)
                 now = max(now, clock())
-            states = {b.key: b.current(*self._levels.get(b.key, (0.0, 0.0)), now) for b in buckets}
-            wait = max((b.wait(*states[b.key], now) for b in buckets), default=0.0)
-            if wait == 0.0:
-                for key, (level, updated) in states.items():
-                    self._levels[key] = (level + 1.0, updated)
+            wait, admitted = admit(buckets, self._levels, now)
+            self._levels.update(admitted)
             return wait
 
 

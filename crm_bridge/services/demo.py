@@ -18,6 +18,7 @@ import yaml
 
 from crm_bridge.bootstrap import App, bootstrap
 from crm_bridge.config import Settings, load_settings
+from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.demo_network import generate
 from crm_bridge.domain.kpis import DepartmentKpis, compute_kpis
 from crm_bridge.domain.layout import DesiredLayout
@@ -31,7 +32,7 @@ from crm_bridge.security.secrets import generate_key
 from crm_bridge.services.demo_config import demo_config
 from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
 from crm_bridge.services.partners.training import TrainingService
-from crm_bridge.services.provision import ProvisionResult, desired_layout_for, provision
+from crm_bridge.services.provision import ProvisionResult, provision
 from crm_bridge.services.sync import sync
 from crm_bridge.services.tiers import TierService, TierSettings
 from crm_bridge.services.tiers_apply import TierFunnel

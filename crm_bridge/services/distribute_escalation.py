@@ -12,7 +12,7 @@ from datetime import datetime
 from crm_bridge.domain.model import Curator, Lead, StageKind
 from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink, capabilities_of
 from crm_bridge.services.distribute import DistributionSettings, Notify, Team
-from crm_bridge.services.sla import add_working_time, zone
+from crm_bridge.services.sla import add_working_time, is_overdue, zone
 from crm_bridge.store import Store
 from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
 from crm_bridge.texts import words
@@ -74,10 +74,8 @@ class Escalator:
                 raise AssertionError("invariant broken: rec.deadline is not None")
             manager = next((m for m in self._team.managers if m.key == rec.manager_key), None)
             tz = zone(manager.timezone if manager else self._team.timezone)
-            due = add_working_time(
-                rec.deadline, self._s.escalate_after, self._team.calendar(rec.manager_key), tz
-            )
-            if now < due:
+            calendar = self._team.calendar(rec.manager_key)
+            if not is_overdue(rec.deadline, now, self._s.escalate_after, calendar, tz):
                 continue
             target = self._target(rec)
             if target is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
 from crm_bridge.ports import Entity, LeadDraft, LeadIntakeWriter, RecordPage, RecordWriter, capabilities_of
-from crm_bridge.services.intake_fields import AmountRule, LeadFields
+from crm_bridge.services.intake_fields import AmountRule, FieldProblem, LeadFields, check_lead_fields
 from crm_bridge.services.intake_write import LeadWrites, WriteResult
 from crm_bridge.services.notify_message import notice
 from crm_bridge.store import Store
@@ -160,6 +160,12 @@ class IntakeService:
         self.wave_batches = WAVE_BATCHES
         self.uncertain_writes = 0  # writes of the last submit whose answer was lost (then looked up)
         self.unresolved = 0  # leads of the last submit still uncertain after every lookup
+
+    def check_fields(self, values: Mapping[str, Any]) -> tuple[LeadFields | None, list[FieldProblem]]:
+        """``check_lead_fields`` with this intake's rules (amount, default phone country code): what
+        the CSV import, the API, the bot and the portal each call, so a lead is refused for the same
+        reason whichever way it came."""
+        return check_lead_fields(values, self.amount_rule, country_code=self.country_code)
 
     def submit(
         self,

@@ -20,7 +20,7 @@ from typing import Any
 
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
 from crm_bridge.services.intake import IntakeService, LeadSubmission, content_key
-from crm_bridge.services.intake_fields import FIELDS, check_lead_fields
+from crm_bridge.services.intake_fields import FIELDS
 from crm_bridge.services.intake_keys import ApiKeys, key_id_of
 from crm_bridge.services.intake_throttle import AuthThrottle, FailureBuckets
 
@@ -115,7 +115,7 @@ class IntakeApi:
         if not isinstance(payload, dict):
             return _problem("invalid", "invalid_request", "the body must be a JSON object")
         problems = [{"field": k, "message": "unknown field"} for k in payload if k not in FIELDS]
-        fields, field_problems = check_lead_fields(payload, self.service.amount_rule)
+        fields, field_problems = self.service.check_fields(payload)
         problems += [{"field": p.field, "message": p.message} for p in field_problems]
         if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
             problems.append({"field": "Idempotency-Key", "message": f"1 to {MAX_IDEMPOTENCY_KEY} characters"})

@@ -1,5 +1,7 @@
-"""Checking the fields of one partner lead, whether it came as a CSV row or an HTTP JSON body, into a
-``LeadFields`` record; every problem is reported with the field it concerns."""
+"""Checking the fields of one partner lead, whether it came as a CSV row, an HTTP JSON body, the
+Telegram bot's dialogue or the portal's form, into a ``LeadFields`` record; every problem is reported
+with the field it concerns. The e-mail, phone and tax id rules are the domain's
+(``domain.registration.identity_problems``), so a lead is refused for one reason on every path."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.domain.registration import identity_problems
 
 FIELDS: tuple[str, ...] = ("customer_name", "email", "phone", "tax_id", "amount", "comment")
 _MAX_LEN = {"customer_name": 255, "email": 254, "phone": 40, "tax_id": 20, "comment": 4000}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Plain decimals as spreadsheets write them: "1500.50", "1500,5", "1 500 000,50" (spaces, also no-break
 # ones, between groups of three digits). Nothing else: no exponent, sign, or "1,500.50".
 _PLAIN = re.compile(r"(?:[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]+)(?:[.,]([0-9]+))?")
@@ -85,10 +87,12 @@ def _shown(raw: Any) -> str:
 
 
 def check_lead_fields(
-    values: Mapping[str, Any], amount_rule: AmountRule = AmountRule()
+    values: Mapping[str, Any], amount_rule: AmountRule = AmountRule(), *, country_code: str = "+7"
 ) -> tuple[LeadFields | None, list[FieldProblem]]:
     """Validate ``values`` (keys of ``FIELDS``; all optional except customer_name). At least one of
-    e-mail, phone or tax id must be given: channel-conflict detection compares those."""
+    e-mail, phone or tax id must be given: channel-conflict detection compares those. A phone without
+    ``+`` gets ``country_code`` (``intake.default_phone_country_code``). Services call it through
+    ``IntakeService.check_fields``, which passes the configured rules."""
     problems: list[FieldProblem] = []
     text: dict[str, str] = {}
     for name in ("customer_name", "email", "phone", "tax_id", "comment"):
@@ -104,12 +108,9 @@ def check_lead_fields(
             problems.append(FieldProblem(name, f"longer than {_MAX_LEN[name]} characters"))
     if not text["customer_name"]:
         problems.append(FieldProblem("customer_name", "is required"))
-    if text["email"] and not _EMAIL.match(text["email"]):
-        problems.append(FieldProblem("email", "is not an e-mail address"))
-    if text["phone"] and sum(ch.isdigit() for ch in text["phone"]) < 7:
-        problems.append(FieldProblem("phone", "is not a phone number (too few digits)"))
-    if text["tax_id"] and not re.fullmatch(r"\d{10}|\d{12}", re.sub(r"[\s-]", "", text["tax_id"])):
-        problems.append(FieldProblem("tax_id", "must be 10 or 12 digits (ИНН)"))
+    given = CustomerIdentity(email=text["email"], phone=text["phone"], tax_id=text["tax_id"])
+    for bad in identity_problems(given, country_code):
+        problems.append(FieldProblem(bad.field, bad.problem))
     if not (text["email"] or text["phone"] or text["tax_id"]):
         problems.append(FieldProblem("email", "give at least one of email, phone or tax_id"))
     amount = Decimal("0")
@@ -119,5 +120,4 @@ def check_lead_fields(
         problems.append(FieldProblem("amount", str(exc)))
     if problems:
         return None, problems
-    customer = CustomerIdentity(email=text["email"], phone=text["phone"], tax_id=text["tax_id"])
-    return LeadFields(text["customer_name"], customer, amount, text["comment"]), []
+    return LeadFields(text["customer_name"], given, amount, text["comment"]), []

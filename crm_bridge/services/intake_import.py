@@ -12,16 +12,15 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from crm_bridge.domain.registration import normalise_phone
+from crm_bridge.domain.registration import normalise_identity
 from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
 from crm_bridge.services.intake_csv import Reject, read_lead_csv, write_rejects
-from crm_bridge.services.intake_fields import FieldProblem, LeadFields, check_lead_fields
+from crm_bridge.services.intake_fields import FieldProblem, LeadFields
 
 log = logging.getLogger("crm_bridge.intake.import")
 
@@ -81,7 +80,7 @@ def import_csv(
     accepted: list[tuple[int, LeadSubmission]] = []
     for row in parsed.rows:
         partner_id = row.values.get("partner_id", "").strip()
-        fields, problems = check_lead_fields(row.values, service.amount_rule)
+        fields, problems = service.check_fields(row.values)
         if not partner_id:
             problems.insert(0, FieldProblem("partner_id", "is required"))
         elif not partner_id.isdigit():
@@ -120,15 +119,10 @@ _IDENTITY_NAMES = {"email": "e-mail", "phone": "phone", "tax_id": "tax id"}
 def _earlier_row(
     first_row: dict[tuple[str, str, str], int], partner_id: str, fields: LeadFields, row: int, country: str
 ) -> str | None:
-    """Why ``row`` repeats an earlier row of the file (same partner and the same e-mail, phone or tax
-    id, compared normalised), or None after remembering its identity."""
-    customer = fields.customer
-    parts = {
-        "email": customer.email.strip().casefold(),
-        "phone": _normalised(normalise_phone, customer.phone, country),
-        "tax_id": re.sub(r"\D", "", customer.tax_id),
-    }
-    keys = [(partner_id, name, value) for name, value in parts.items() if value]
+    """Why ``row`` repeats an earlier row of the file (same partner and the same customer by the
+    domain's rule, ``same_customer``: an equal normalised e-mail, phone or tax id), or None after
+    remembering its identity. ``fields`` passed ``check_fields``, so the identity normalises."""
+    keys = [(partner_id, kind, value) for kind, value in normalise_identity(fields.customer, country).keys()]
     for key in keys:
         if key in first_row:
             return (
@@ -138,10 +132,3 @@ def _earlier_row(
     for key in keys:
         first_row[key] = row
     return None
-
-
-def _normalised(normalise: Callable[[str, str], str], value: str, country: str) -> str:
-    try:
-        return normalise(value, country)
-    except ValueError:
-        return re.sub(r"\D", "", value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from crm_bridge.domain.layout import DesiredLayout, ObservedLayout, PlanAction, PlanItem, ProvisionPlan
 from crm_bridge.domain.provisioning import plan
@@ -34,15 +33,6 @@ class ProvisionResult:
 
     def summary(self) -> dict[str, int]:
         return {a.value: self.plan.count(a) for a in PlanAction if self.plan.count(a)}
-
-
-def desired_layout_for(settings: Any) -> DesiredLayout:
-    """The layout ``settings`` asks for: the standard funnels with the config's changes, in the
-    configured locale, with the tier and partner-type options of the custom fields."""
-    from crm_bridge.config.funnels import desired_layout_for as build  # the config converts its sections
-
-    layout: DesiredLayout = build(settings, settings.locale)
-    return layout
 
 
 def plan_provisioning(adapter: FunnelAdmin, desired: DesiredLayout, *, prune: bool = False) -> ProvisionPlan:

@@ -250,7 +250,7 @@ def certifications_in(settings: Any, store: Any, portal: str, period: Period) ->
 def rewards_for(settings: Any, store: Any, portal: str, period: Period, **options: Any) -> RewardsResult:
     """``compute_rewards`` over what the state store holds for ``portal``, with the config's rules,
     goals and MDF budgets."""
-    from crm_bridge.services.provision import desired_layout_for
+    from crm_bridge.config.funnels import desired_layout_for
 
     layout = desired_layout_for(settings)
     funnel = next(f for f in layout.funnels if f.key == "leads")

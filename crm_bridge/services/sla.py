@@ -105,6 +105,23 @@ def add_working_time(
     raise ConfigError("working_hours: no working time found within three years; check days and holidays")
 
 
+def overdue_at(
+    deadline: datetime, escalate_after: timedelta, calendar: WorkingCalendar, tz: ZoneInfo
+) -> datetime:
+    """When a partner lead still untouched at its SLA ``deadline`` is overdue (and escalates):
+    ``escalate_after`` more working time past the deadline. The one definition of "overdue"; never
+    before ``deadline``, which is what the store's pre-filter (``AssignmentRepository.escalation_due``,
+    ``deadline <= now``) relies on."""
+    return add_working_time(deadline, escalate_after, calendar, tz)
+
+
+def is_overdue(
+    deadline: datetime, now: datetime, escalate_after: timedelta, calendar: WorkingCalendar, tz: ZoneInfo
+) -> bool:
+    """Whether an untouched lead with SLA ``deadline`` is overdue at ``now`` (``overdue_at``)."""
+    return now >= overdue_at(deadline, escalate_after, calendar, tz)
+
+
 def working_time_between(a: datetime, b: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> timedelta:
     """Working time elapsed from ``a`` to ``b`` (zero when ``b`` is not after ``a``)."""
     a, b = a.astimezone(UTC), b.astimezone(UTC)

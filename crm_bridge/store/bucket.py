@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from crm_bridge.budgets import Bucket
+from crm_bridge.budgets import Bucket, admit
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.schema import budget_spend, rate_buckets
 from crm_bridge.store.upsert import insert_missing
@@ -61,12 +61,9 @@ class SqlBucketStore:
             stored = {key: (level, updated) for key, level, updated in rows}
             if clock is not None:
                 now = max(now, clock())
-            states = {b.key: b.current(*stored[b.key], now) for b in ordered}
-            wait = max(b.wait(*states[b.key], now) for b in ordered)
-            if wait == 0.0:
-                for b in ordered:
-                    level, updated = states[b.key]
-                    conn.execute(update(t).where(t.c.key == b.key).values(level=level + 1.0, updated=updated))
+            wait, admitted = admit(ordered, stored, now)
+            for key, (level, updated) in sorted(admitted.items()):
+                conn.execute(update(t).where(t.c.key == key).values(level=level, updated=updated))
         return wait
 
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:

@@ -99,10 +99,12 @@ class AssignmentRepository:
             conn.execute(update(t).where(cond).values(**values))
 
     def escalation_due(self, portal: str, now: datetime) -> list[AssignmentRecord]:
-        """Done assignments past their deadline, not escalated and not seen touched."""
+        """Done assignments at or past their deadline, not escalated and not seen touched: a pre-filter
+        for ``services.sla.is_overdue`` (which decides; an overdue lead's deadline is never after
+        ``now``, so none is missed — tests/store hold the two together)."""
         query = (
             select(t)
-            .where(t.c.portal == portal, t.c.status == "done", t.c.deadline < now)
+            .where(t.c.portal == portal, t.c.status == "done", t.c.deadline <= now)
             .where(t.c.escalated_at.is_(None), t.c.touched_at.is_(None))
             .order_by(t.c.deadline, t.c.id)
         )

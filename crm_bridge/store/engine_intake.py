@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, or_, select, update
+from sqlalchemy import Engine, RowMapping, and_, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.engine_schema import intake_api_keys, intake_registrations
@@ -63,17 +63,6 @@ class IntakeRepository(RegistrationBatches):
         if stored is None:
             raise AssertionError("invariant broken: stored is not None")
         return stored
-
-    def matching(self, portal: str, email: str, phone: str, tax_id: str) -> list[Registration]:
-        """Registrations sharing any non-empty identity key, oldest first (expired ones included)."""
-        t = intake_registrations
-        pairs = ((t.c.email, email), (t.c.phone, phone), (t.c.tax_id, tax_id))
-        conds = [col == val for col, val in pairs if val]
-        if not conds:
-            return []
-        query = select(t).where(t.c.portal == portal, or_(*conds)).order_by(t.c.registered_at, t.c.id)
-        with state_errors("reading registrations"), self._engine.connect() as conn:
-            return [_registration(r._mapping) for r in conn.execute(query)]
 
     def with_leads(self, portal: str) -> list[Registration]:
         """Live (not expired) registrations whose lead exists in the CRM."""

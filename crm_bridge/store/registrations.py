@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, func, select, text, update
 
+from crm_bridge.domain.model import IDENTITY_KINDS, CustomerIdentity
 from crm_bridge.store.db import state_errors, write_transaction
 from crm_bridge.store.engine_schema import intake_registrations
 from crm_bridge.store.schema import bindings
@@ -68,9 +69,9 @@ def identity_lock_key(portal: str, kind: str, value: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _keys(reg: Registration) -> list[tuple[str, str]]:
-    pairs = (("email", reg.email), ("phone", reg.phone), ("tax_id", reg.tax_id))
-    return [(k, v) for k, v in pairs if v]
+def _keys(reg: Registration) -> tuple[tuple[str, str], ...]:
+    """The identity keys the store indexes and locks: the domain's (``CustomerIdentity.keys``)."""
+    return CustomerIdentity(email=reg.email, phone=reg.phone, tax_id=reg.tax_id).keys()
 
 
 def _index(by_identity: dict[tuple[str, str], list[Registration]], reg: Registration) -> None:
@@ -81,9 +82,9 @@ def _index(by_identity: dict[tuple[str, str], list[Registration]], reg: Registra
 def _candidates(
     by_identity: dict[tuple[str, str], list[Registration]], reg: Registration
 ) -> list[Registration]:
-    """Registrations sharing any non-empty identity key with ``reg`` (the store's side of the matching
-    rule ``domain.registration.check_registration`` applies; it decides, this picks candidates), in
-    the order they were registered."""
+    """Registrations sharing any non-empty identity key with ``reg``: exactly those the domain's
+    ``same_customer`` says are the same customer (``check_registration`` then decides who owns it;
+    tests/store hold the two together), in the order they were registered."""
     seen: dict[str, Registration] = {}
     for key in _keys(reg):
         for other in by_identity.get(key, []):
@@ -128,10 +129,9 @@ class RegistrationBatches:
             if conn.dialect.name == "postgresql":
                 keys = sorted(
                     {
-                        identity_lock_key(portal, kind, value)
+                        identity_lock_key(portal, kind[0], value)  # "e", "p", "t": as before
                         for reg in regs
-                        for kind, value in (("e", reg.email), ("p", reg.phone), ("t", reg.tax_id))
-                        if value
+                        for kind, value in _keys(reg)
                     }
                 )
                 if keys:  # in one statement, in key order (two batches never wait on each other in a circle)
@@ -259,9 +259,9 @@ class RegistrationBatches:
         (a pre-filter: ``_candidates`` says which concern which)."""
         t = intake_registrations
         out: dict[int, Registration] = {}
-        for column, name in ((t.c.email, "email"), (t.c.phone, "phone"), (t.c.tax_id, "tax_id")):
-            values = sorted({getattr(r, name) for r in regs if getattr(r, name)})
+        for kind in IDENTITY_KINDS:  # the same parts the domain compares
+            values = sorted({value for r in regs for k, value in _keys(r) if k == kind})
             for part in _chunks(values):
-                for row in conn.execute(select(t).where(t.c.portal == portal, column.in_(part))):
+                for row in conn.execute(select(t).where(t.c.portal == portal, t.c[kind].in_(part))):
                     out[row.id] = registration_of(row._mapping)
         return sorted(out.values(), key=lambda r: (r.registered_at, r.id or 0))

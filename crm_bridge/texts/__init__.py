@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crm_bridge.texts import bot, console, distribution, notify, registration, report, tiers
+from crm_bridge.texts import (
+    bot,
+    console,
+    distribution,
+    events,
+    lifecycle,
+    notify,
+    registration,
+    report,
+    tiers,
+)
 
 LOCALES: tuple[str, ...] = ("en", "ru")
 
@@ -26,6 +36,8 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
     "distribution": distribution.TEXT,
     "registration": registration.TEXT,
     "bot": bot.TEXT,
+    "events": events.TEXT,
+    "lifecycle": lifecycle.TEXT,
 }
 
 

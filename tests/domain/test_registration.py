@@ -17,6 +17,7 @@ from crm_bridge.domain.registration import (
     normalise_identity,
     normalise_phone,
     normalise_tax_id,
+    same_customer,
 )
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -154,3 +155,12 @@ def test_a_conflict_is_only_ever_reported_against_a_registration_still_protectin
     assert decision.conflict == bool(protecting)
     if protecting:
         assert decision.owner_partner_id == min(protecting, key=lambda r: r.registered_at).partner_id
+
+
+def test_two_registrations_are_the_same_customer_when_any_part_is_equal_and_never_on_empty_parts() -> None:
+    ivan = CustomerIdentity(email="ivan@romashka.ru", phone="+79161234567", tax_id="7707083893")
+    assert same_customer(ivan, CustomerIdentity(phone="+79161234567")) == ("phone",)
+    assert same_customer(ivan, ivan) == ("email", "phone", "tax_id")
+    assert same_customer(CustomerIdentity(), CustomerIdentity()) == ()
+    assert same_customer(ivan, CustomerIdentity(email="other@romashka.ru", tax_id="7707083894")) == ()
+    assert ivan.keys() == (("email", "ivan@romashka.ru"), ("phone", "+79161234567"), ("tax_id", "7707083893"))

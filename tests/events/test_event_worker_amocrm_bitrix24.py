@@ -196,3 +196,22 @@ def test_bitrix24_refuses_offline_event_methods_on_a_webhook_url(make_sandbox: M
             )
         assert refused.value.code == 403
         assert json.loads(refused.value.read())["error"] == "WRONG_AUTH_TYPE"
+
+
+def test_with_a_russian_config_provision_and_doctor_say_how_bitrix24_events_come_in_russian(
+    b24_oauth: tuple[World, Sandbox], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # the doctor's table on one line per check
+    world, _ = b24_oauth
+    path = Path(str(world.app.settings.source))
+    path.write_text(path.read_text(encoding="utf-8").replace("locale: en", "locale: ru"), encoding="utf-8")
+
+    assert main(["--config", str(path), "provision"]) == 0
+    events_line = [line for line in capsys.readouterr().out.splitlines() if line.startswith("События:")]
+    assert events_line == [
+        "События: офлайн-события Битрикс24 (типов событий: 5; их забирает обработчик событий)."
+    ]
+    main(["--config", str(path), "doctor"])
+    assert (
+        "офлайн-события (их забирает обработчик событий; публичный URL не нужен)" in capsys.readouterr().out
+    )

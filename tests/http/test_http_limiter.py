@@ -118,3 +118,17 @@ def test_a_limiter_policy_needs_room_and_a_drain_rate() -> None:
         LimiterPolicy(capacity=0, drain_per_second=1)
     with pytest.raises(ValueError):
         LimiterPolicy(capacity=5, drain_per_second=0)
+
+
+def test_admit_takes_one_request_into_every_bucket_or_none_and_says_the_longest_wait() -> None:
+    from crm_bridge.budgets import Bucket, admit
+
+    burst, day = Bucket("portal", 2.0, 2.0), Bucket("day", 3.0, window=60.0)
+    now = 1_790_000_080.0  # 40 s into a minute window (windows start at multiples of 60 s)
+    wait, states = admit([burst, day], {}, now)
+    assert (wait, states) == (0.0, {"portal": (1.0, now), "day": (1.0, now - 40.0)})
+    full = {"portal": (2.0, now), "day": (1.0, now - 40.0)}
+    assert admit([burst, day], full, now) == (0.5, {})  # the burst drains one request in 0.5 s
+    spent = {"portal": (0.0, now), "day": (3.0, now - 40.0)}
+    assert admit([burst, day], spent, now) == (20.0, {})  # the day's window restarts in 20 s
+    assert admit([burst, burst], {}, now)[1] == {"portal": (1.0, now)}  # one key counts once

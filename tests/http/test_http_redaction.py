@@ -13,15 +13,8 @@ import responses
 from http_fakes import ManualClock
 
 from crm_bridge.errors import TransientError
-from crm_bridge.http import (
-    BearerAuth,
-    HttpClient,
-    HttpPolicy,
-    RedactingFilter,
-    StaticToken,
-    install_redaction,
-    redact,
-)
+from crm_bridge.http import BearerAuth, HttpClient, HttpPolicy, StaticToken
+from crm_bridge.redaction import RedactingFilter, install_redaction, redact
 
 WEBHOOK = "https://example.bitrix24.ru/rest/1/x7k2p9q4w8e1r5t3"
 
@@ -130,3 +123,28 @@ def test_connection_errors_name_the_call_but_not_the_webhook_secret() -> None:
     message = str(info.value)
     assert "x7k2p9q4w8e1r5t3" not in message and "auth=a1" not in message
     assert message.startswith("bitrix24: GET crm.lead.list failed: ConnectionError")
+
+
+def test_installed_once_it_redacts_every_record_of_the_process_whatever_logger_and_handler() -> None:
+    before = logging.getLogRecordFactory()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # no filter of its own, as a library's handler would be
+    logger = logging.getLogger("somelibrary.connectionpool")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        install_redaction()
+        installed = logging.getLogRecordFactory()
+        install_redaction()  # a second call (the daemon after the CLI's entry) wraps nothing twice
+        assert logging.getLogRecordFactory() is installed
+        logger.warning("POST %s HTTP/1.1", f"{WEBHOOK}/batch.json")
+        try:
+            raise ValueError(f"no answer from {WEBHOOK}")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+        logging.setLogRecordFactory(before)
+    text = stream.getvalue()
+    assert "batch.json" in text and "failed" in text and "ValueError" in text
+    assert "x7k2p9q4w8e1r5t3" not in text

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm_bridge.errors import ConfigError
-from crm_bridge.services.sla import WorkingCalendar, add_working_time, working_time_between, zone
+from crm_bridge.services.sla import (
+    WorkingCalendar,
+    add_working_time,
+    is_overdue,
+    overdue_at,
+    working_time_between,
+    zone,
+)
 
 MSK = ZoneInfo("Europe/Moscow")  # UTC+3, no DST
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -111,3 +118,15 @@ def test_holiday_dates_are_local_dates() -> None:
     cal = WorkingCalendar(holidays=frozenset({date(2026, 11, 10)}))
     assert cal.window(date(2026, 11, 10), MSK) is None
     assert cal.window(date(2026, 11, 11), MSK) == (utc(2026, 11, 11, 6), utc(2026, 11, 11, 15))
+
+
+def test_a_lead_is_overdue_once_the_escalation_working_time_after_its_deadline_has_passed() -> None:
+    office = WorkingCalendar()  # Monday to Friday, 9:00-18:00
+    moscow = zone("Europe/Moscow")
+    deadline = datetime(2026, 11, 6, 14, 0, tzinfo=UTC)  # Friday 17:00 in Moscow, an hour before closing
+    assert overdue_at(deadline, timedelta(hours=2), office, moscow) == datetime(2026, 11, 9, 7, 0, tzinfo=UTC)
+    assert not is_overdue(
+        deadline, datetime(2026, 11, 8, 12, 0, tzinfo=UTC), timedelta(hours=2), office, moscow
+    )
+    assert is_overdue(deadline, deadline, timedelta(0), office, moscow)  # at the deadline itself
+    assert not is_overdue(deadline, deadline - timedelta(seconds=1), timedelta(0), office, moscow)

@@ -145,7 +145,7 @@ def test_a_customer_repeated_in_one_file_is_a_rejected_duplicate_and_a_fixed_rej
         ("3", "duplicate of row 2 (same partner and e-mail); not created twice"),
         ("4", "duplicate of row 2 (same partner and e-mail); not created twice"),
         ("5", "duplicate of row 2 (same partner and phone); not created twice"),
-        ("7", "email: is not an e-mail address"),
+        ("7", "email: is not an e-mail address (expected name@domain.tld)"),
     ]
     write_csv(tmp_path, [*rows[:-1], f"{pid};Исправь меня;fixed@x.ru;;;;"])
     second = import_csv(path, service(crm, store), now=fake_clock())

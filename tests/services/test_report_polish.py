@@ -16,10 +16,10 @@ import pytest
 from crm_bridge.bootstrap import bootstrap
 from crm_bridge.cli import main
 from crm_bridge.config import load_settings
+from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.period import Period
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import run_demo
-from crm_bridge.services.provision import desired_layout_for
 from crm_bridge.services.report_data import build_report, default_period
 from crm_bridge.services.report_html import render_html
 

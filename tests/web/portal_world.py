@@ -19,6 +19,7 @@ from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import run_demo
 from crm_bridge.services.sync import sync
 from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.texts import words
 from crm_bridge.web.app import create_app
 from crm_bridge.web.context import WebContext
 from crm_bridge.web.portal import PortalContext, mount_portal, portal_context
@@ -65,14 +66,21 @@ class PortalWorld:
 
     def await_downgrade(self, partner: Partner, to_tier: str) -> PendingTier:
         """A downgrade of ``partner`` waiting for the head (as ``tiers evaluate`` with
-        ``approval_required`` leaves it)."""
+        ``approval_required`` leaves it), its reason worded as the tier policy words it: in the
+        config's language, from the catalogue."""
         now = datetime.now(UTC)
+        settings = self.app.settings
+        t, metrics = words("tiers", settings.locale), words("tier_metrics", settings.locale)
+        names = {lv.key: lv.name.get(settings.locale) for lv in settings.tiers.levels}
+        miss = t["miss"].format(metric=metrics["revenue"], actual="120000", minimum="300000", gap="60")
+        below = t["below"].format(tier=names.get(partner.tier or "", partner.tier), parts=miss)
+        reason = below + t["count"].format(count=2, rule=t["runs"].format(n=2))
         return TierPendingRepository(self.app.store.engine).upsert_open(
             self.app.portal,
             partner.crm_id,
             from_tier=partner.tier,
             to_tier=to_tier,
-            reason="below the thresholds for 2 evaluations",
+            reason=reason,
             status="awaiting_approval",
             started_at=now,
             effective_at=now,

@@ -471,3 +471,21 @@ def test_the_cli_issues_a_telegram_code_counts_a_broadcast_and_refuses_bad_argum
     assert "no question 99999" in capsys.readouterr().err
     assert main(["--config", config, "partners", "unlink", ours.crm_id]) == 0
     assert "/link" in harness.say(chat, "/leads")[0]
+
+
+def test_the_lead_dialogue_refuses_a_phone_at_its_step_by_the_same_rule_as_every_other_path(
+    harness: Harness, world: PortalWorld
+) -> None:
+    ours, _ = ours_and_theirs(world)
+    chat = new_chat()
+    harness.link(chat, ours)
+    harness.say(chat, "/lang en")
+    for text, expected in [
+        ("/lead", "company name"),
+        ("Short Number LLC", "e-mail"),
+        ("-", "phone"),
+        ("+1234567", "not a phone"),  # seven digits with a country code: no E.164 number
+        ("+7 916 123-45-67", "tax id"),
+    ]:
+        said = harness.say(chat, text)
+        assert expected in said[0], (text, said)

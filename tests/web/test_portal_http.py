@@ -5,6 +5,7 @@ the intake service with its channel-conflict answer, and the head's approvals.""
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 
@@ -325,6 +326,7 @@ def test_the_head_rejects_a_downgrade_on_the_dashboard_through_the_tier_service(
     client = head(world)
     page = client.get("/admin/").text
     assert f"/admin/tiers/{row.id}/reject" in page
+    assert html.escape(row.reason, quote=False) in page and "ниже уровня" in row.reason  # a Russian reason
 
     assert client.post(f"/admin/tiers/{row.id}/reject", data={"csrf": "forged"}).status_code == 403
     answer = client.post(
@@ -353,3 +355,18 @@ def test_tier_names_follow_the_pages_language(world: PortalWorld, ours_theirs: t
     key = partner.tier or "bronze"
     assert f'id="tier-name">{levels[key].get("en")}<' in english
     assert f'id="tier-name">{levels[key].get("ru")}<' in russian
+
+
+def test_a_phone_the_domain_refuses_comes_back_next_to_the_phone_field_with_the_domains_reason(
+    world: PortalWorld, ours_theirs: tuple[str, str]
+) -> None:
+    ours, _ = ours_theirs
+    client = signed_in(world, ours)
+    before = len(world.app.store.intake.of_partner(world.app.portal, ours))
+
+    status, _, page = register(client, customer_name="Short Number LLC", phone="+1234567")
+
+    assert status == 422
+    assert 'id="phone-error"' in page and "8 to 15 digits with the country code" in page
+    assert 'id="customer_name-error"' not in page
+    assert len(world.app.store.intake.of_partner(world.app.portal, ours)) == before

@@ -33,14 +33,18 @@ def build_adapter(
     desired: DesiredLayout | None = None,
     curators: dict[str, str] | None = None,
     mapping_override: Path | None = None,
+    language: str = "en",
 ) -> AmoCrmAdapter:
-    """An adapter from the ``crm.amocrm`` section alone (tests, benchmarks, scripts)."""
+    """An adapter from the ``crm.amocrm`` section alone (tests, benchmarks, scripts); ``language``:
+    of the lines it returns for people (``subscribe_events``)."""
     mapping = load_mapping(mapping_override)
     transport = AmoTransport(config, ctx)
     client = AmoClient(transport, concurrency=config.max_concurrency)
     rate = config.rate_limit
     note = f"{rate.per_second:g} requests/s, burst {rate.burst}, shared by every process on this state store"
-    return AmoCrmAdapter(client, mapping, ctx, desired=desired, curators=curators, limits_note=note)
+    return AmoCrmAdapter(
+        client, mapping, ctx, desired=desired, curators=curators, limits_note=note, language=language
+    )
 
 
 def _desired(settings: Any) -> DesiredLayout | None:
@@ -66,6 +70,7 @@ def create_adapter(settings: Any, ctx: AdapterContext) -> AmoCrmAdapter:
         desired=_desired(settings),
         curators=curators,
         mapping_override=_beside_config(settings, config.mapping),
+        language=str(getattr(settings, "locale", "en")),
     )
 
 

@@ -27,6 +27,7 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
+from crm_bridge.texts import words
 from crm_bridge_amocrm import catalog as catalogs
 from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
@@ -63,8 +64,10 @@ class AmoCrmAdapter:
         desired: DesiredLayout | None = None,
         curators: Mapping[str, str] | None = None,
         limits_note: str = "",
+        language: str = "en",
     ) -> None:
         self.client = client
+        self.language = language  # of the lines shown to people (events)
         self.transport: AmoTransport = client.transport
         self.mapping = mapping
         self.ctx = ctx
@@ -203,11 +206,12 @@ class AmoCrmAdapter:
 
     def subscribe_events(self, url: str | None) -> str:
         """``POST /api/v4/webhooks``: amoCRM keeps one hook per destination (a repeat updates it)."""
+        t = words("events", self.language)
         if url is None:
-            return "amoCRM pushes webhooks only: set events.public_url, else polling stays the path"
+            return t["amocrm_no_public_url"]
         self._account()
         self.transport.post("api/v4/webhooks", {"destination": url, "settings": SETTINGS})
-        return f"amoCRM webhook for {len(SETTINGS)} event types sent to the receiver (events.public_url)"
+        return t["amocrm_webhook_sent"].format(count=len(SETTINGS))
 
     def close(self) -> None:
         self.transport.close()

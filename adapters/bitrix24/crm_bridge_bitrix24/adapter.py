@@ -29,6 +29,7 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
+from crm_bridge.texts import words
 from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
@@ -79,6 +80,7 @@ class Bitrix24Adapter:
         self.limits_note = limits_note
         self.transport = transport  # Bitrix24Transport: ``transport.http.counter`` counts requests
         self.state: LayoutState = load_layout_state(ctx.kv)
+        self.language = language  # of the lines shown to people (events, doctor)
         self.reader = LayoutReader(client, mapping, self.state, desired, language)
         user_ids = dict(curators or {})
         self._catalog: Catalog | None = None
@@ -217,7 +219,7 @@ class Bitrix24Adapter:
         return self.event_mode == "offline"
 
     def _offline(self) -> OfflineEvents:
-        return OfflineEvents(lambda method, params: self.client.call(method, params).result)
+        return OfflineEvents(lambda method, params: self.client.call(method, params).result, self.language)
 
     def receive_events(self, request: InboundRequest) -> list[CrmEvent]:
         """An outgoing-webhook POST of the portal (see ``events``)."""
@@ -231,12 +233,10 @@ class Bitrix24Adapter:
         """Offline events are bound by API (``event.bind``); an outgoing webhook is set up in the portal."""
         if self.event_mode == "offline":
             return self._offline().subscribe()
+        t = words("events", self.language)
         if self.event_mode == "polling":
-            return "Bitrix24: polling stays the path (an inbound-webhook install without application_token)"
-        return (
-            "Bitrix24 outgoing webhook: set it up in the portal (Developer resources > Other > Outgoing "
-            f"webhook) for {', '.join(EVENTS)} to the receiver URL, and its token as application_token"
-        )
+            return t["bitrix24_polling_stays"]
+        return t["bitrix24_outgoing_setup"].format(events=", ".join(EVENTS))
 
     def pull_events(self, store: Callable[[list[CrmEvent]], None], limit: int = OFFLINE_LIMIT) -> int:
         """``event.offline.get`` (clear=0) -> ``store`` -> ``event.offline.clear``."""

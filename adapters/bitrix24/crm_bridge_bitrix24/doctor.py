@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import HealthCheck
+from crm_bridge.texts import words
 from crm_bridge.toolkit.doctor import layout_checks
 from crm_bridge_bitrix24.events import EVENTS
 
@@ -38,34 +39,23 @@ def run_checks(adapter: Bitrix24Adapter) -> list[HealthCheck]:
 
 
 def events_check(adapter: Bitrix24Adapter) -> HealthCheck:
-    """How CRM events reach crm-bridge on this connection, or that polling stays the path."""
+    """How CRM events reach crm-bridge on this connection, or that polling stays the path (in the
+    config's locale: the ``events`` section of ``crm_bridge.texts``)."""
+    t = words("events", adapter.language)
     mode = adapter.event_mode
     if mode == "offline":
         try:
             rows = adapter.client.call("event.get").result or []
         except CrmBridgeError as exc:
-            return HealthCheck("events", False, f"offline events: event.get failed: {exc}")
+            return HealthCheck("events", False, t["bitrix24_check_failed"].format(error=exc))
         bound = {str(r.get("event", "")).upper() for r in rows if int(r.get("offline", 0) or 0) == 1}
         missing = [e for e in EVENTS if e not in bound]
         if missing:
-            return HealthCheck(
-                "events", False, f"offline events not bound: {', '.join(missing)}", provisionable=True
-            )
-        return HealthCheck(
-            "events", True, "offline events (fetched by the event worker; no public URL needed)"
-        )
+            unbound = t["bitrix24_check_unbound"].format(events=", ".join(missing))
+            return HealthCheck("events", False, unbound, provisionable=True)
+        return HealthCheck("events", True, t["bitrix24_check_offline"])
     if mode == "outgoing_webhook":
-        return HealthCheck(
-            "events",
-            True,
-            "the portal's outgoing webhook to /v1/events/<events.path_token> (application_token set)",
-        )
+        return HealthCheck("events", True, t["bitrix24_check_outgoing"])
     if adapter.events_enabled:
-        return HealthCheck(
-            "events",
-            True,
-            "polling stays the path: an inbound-webhook install needs the portal's outgoing webhook to a "
-            "public URL (crm.bitrix24.application_token), or connect as a local application (oauth)",
-            warning=True,
-        )
-    return HealthCheck("events", True, "events off (events.enabled): polling on schedule.sync")
+        return HealthCheck("events", True, t["bitrix24_check_polling"], warning=True)
+    return HealthCheck("events", True, t["bitrix24_check_off"])

@@ -21,7 +21,6 @@ from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink
 from crm_bridge.services.bot.links import LinkCodes
 from crm_bridge.services.intake import IntakeService, LeadSubmission
-from crm_bridge.services.intake_fields import check_lead_fields
 from crm_bridge.services.portal.partner_view import PartnerPortal
 from crm_bridge.store.bot import BotRepository, Chat
 from crm_bridge.texts import words
@@ -255,7 +254,7 @@ class Conversation:
         self, chat: Chat, partner: Partner, dialogue: dict[str, Any], values: dict[str, str], now: datetime
     ) -> list[str]:
         ctx, t = self.ctx, words("bot", chat.lang)
-        fields, _ = check_lead_fields(values, ctx.intake.amount_rule)
+        fields, _ = ctx.intake.check_fields(values)
         if fields is None:  # cannot happen after the step checks; start over rather than guess
             ctx.repo.update_chat(chat.chat_id, now, dialogue=None)
             return [t["cancelled"]]
@@ -342,9 +341,10 @@ def faq_answer(faq: Any, text: str, lang: str) -> str | None:
 
 def _field_problem(step: str, value: str, values: Mapping[str, str], intake: IntakeService) -> bool:
     """Whether ``value`` for ``step`` breaks the intake's rule for that field (the same
-    ``check_lead_fields`` the API and the portal use; the contact rule is checked across steps)."""
+    ``IntakeService.check_fields`` the API, the CSV import and the portal use; the contact rule is
+    checked across steps)."""
     probe = {"customer_name": values.get("customer_name") or "x", "phone": "+70000000000", step: value}
-    _, problems = check_lead_fields(probe, intake.amount_rule)
+    _, problems = intake.check_fields(probe)
     return any(p.field == step for p in problems)
 
 

@@ -19,6 +19,7 @@ from crm_bridge.domain.model import Partner
 from crm_bridge.ports import PartnerUpdate
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.store.lifecycle import LifecycleRow
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.partners")
 
@@ -50,14 +51,10 @@ def change_text(partner: Partner, change: AccessChange, names: dict[str, str], l
     old = names.get(change.old_tier or "", change.old_tier or "—")
     new = names.get(change.new_tier or "", change.new_tier or "—")
     gained, lost = change.gained.describe(locale), change.lost.describe(locale)
-    if locale == "ru":
-        parts = [f"{partner.name}: уровень {old} → {new}."]
-        parts += [f"Открыто: {gained}."] if gained else []
-        parts += [f"Закрыто: {lost}."] if lost else []
-        return " ".join(parts)
-    parts = [f"{partner.name}: tier {old} → {new}."]
-    parts += [f"Gained: {gained}."] if gained else []
-    parts += [f"Lost: {lost}."] if lost else []
+    t = words("lifecycle", locale)
+    parts = [t["tier_moved"].format(partner=partner.name, old=old, new=new)]
+    parts += [t["gained"].format(what=gained)] if gained else []
+    parts += [t["lost"].format(what=lost)] if lost else []
     return " ".join(parts)
 
 

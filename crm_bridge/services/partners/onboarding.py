@@ -28,6 +28,7 @@ from crm_bridge.domain.onboarding import (
 from crm_bridge.ports import Entity, PartnerUpdate, RecordRef, RecordUpdate, TaskDraft
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.store.lifecycle import LifecycleRow
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.partners")
 
@@ -184,12 +185,6 @@ class OnboardingService:
     def _tell(self, partner: Partner, curator: Any, plan: dict[str, Any], steps: int) -> None:
         if curator is None:
             return
-        ru = self.life.locale == "ru"
-        text = (
-            f"{partner.name}: соглашение подписано, вы — куратор ({plan.get('why', '')}). "
-            f"Уровень: {plan['tier']}. Задач адаптации: {steps}."
-            if ru
-            else f"{partner.name}: agreement signed, you are the curator ({plan.get('why', '')}). "
-            f"Tier: {plan['tier']}. Onboarding tasks: {steps}."
-        )
+        said = words("lifecycle", self.life.locale)["onboarded"]
+        text = said.format(partner=partner.name, why=plan.get("why", ""), tier=plan["tier"], steps=steps)
         self.life.notify("partner_onboarded", [curator], text, key=f"partner_onboarded:{partner.crm_id}")

@@ -22,6 +22,7 @@ from crm_bridge.ports import PartnerUpdate
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.services.partners.csv_input import raise_problems, read_rows
 from crm_bridge.services.partners.scorecard import whole
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.partners")
 
@@ -34,19 +35,11 @@ TARGETS: tuple[str, ...] = (
     "certified_people",
 )
 _WHOLE = {"leads", "qualified_leads", "won_deals", "certified_people"}
-TARGET_NAMES = {
-    "revenue": ("выручка", "revenue"),
-    "leads": ("лиды", "leads"),
-    "qualified_leads": ("квал. лиды", "qualified leads"),
-    "won_deals": ("сделки", "won deals"),
-    "conversion": ("конверсия %", "conversion %"),
-    "certified_people": ("обучение (серт.)", "training (certified)"),
-}
 
 
 def target_name(key: str, locale: str) -> str:
-    ru, en = TARGET_NAMES.get(key, (key, key))
-    return ru if locale == "ru" else en
+    """A plan target's name in ``locale`` (the ``lifecycle`` words; the key itself when unknown)."""
+    return words("lifecycle", locale).get(f"target_{key}", key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,25 +202,19 @@ def _targets_of(status: PlanStatus) -> Targets:
     return Targets(**{r.target: (int(r.plan) if r.target in _WHOLE else r.plan) for r in status.rows})  # type: ignore[arg-type]
 
 
-def _kind_name(kind: str, locale: str) -> str:
-    names = {"month": ("месяца", "month"), "quarter": ("квартала", "quarter"), "year": ("года", "year")}
-    ru, en = names.get(kind, (kind, kind))
-    return ru if locale == "ru" else en
-
-
 def reminder_text(partner: Partner, status: PlanStatus, locale: str) -> str:
     """ "Romashka: 70 % of the quarter gone, 30 % of the plan done (revenue 300000 of 1000000; …)"."""
+    t = words("lifecycle", locale)
     behind = [r for r in status.rows if not r.met]
     detail = "; ".join(f"{target_name(r.target, locale)} {_fmt(r.actual)} / {_fmt(r.plan)}" for r in behind)
-    gone, done = _fmt(status.elapsed), _fmt(status.fulfilment)
-    if locale == "ru":
-        return (
-            f"{partner.name}: прошло {gone} % {_kind_name(status.period.kind, locale)} {status.period.key}, "
-            f"план выполнен на {done} % ({detail}). Свяжитесь с партнёром."
-        )
-    return (
-        f"{partner.name}: {gone} % of the {_kind_name(status.period.kind, locale)} {status.period.key} gone, "
-        f"{done} % of the plan done ({detail}). Time to talk to the partner."
+    kind = t.get(f"kind_{status.period.kind}", status.period.kind)
+    return t["plan_behind"].format(
+        partner=partner.name,
+        gone=_fmt(status.elapsed),
+        kind=kind,
+        period=status.period.key,
+        done=_fmt(status.fulfilment),
+        detail=detail,
     )
 
 

@@ -21,6 +21,7 @@ from crm_bridge.domain.scorecard import Scorecard, ScoreResult, Verdict, evaluat
 from crm_bridge.ports import Entity, PartnerUpdate, RecordUpdate
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.store.lifecycle import LifecycleRow
+from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.partners")
 
@@ -149,19 +150,8 @@ class ScorecardService:
         return rows
 
     def _tell(self, partner: Partner, result: ScoreResult, digest: str) -> None:
-        ru = self.life.locale == "ru"
-        if result.verdict is Verdict.PASSED:
-            text = (
-                f"{partner.name}: кандидат прошёл отбор ({result.reason}); карточка — в «Переговоры»."
-                if ru
-                else f"{partner.name}: the prospect passed selection ({result.reason}); moved to negotiation."
-            )
-        else:
-            text = (
-                f"{partner.name}: кандидат не подходит ({result.reason})."
-                if ru
-                else f"{partner.name}: the prospect is not a fit ({result.reason})."
-            )
+        key = "prospect_passed" if result.verdict is Verdict.PASSED else "prospect_failed"
+        text = words("lifecycle", self.life.locale)[key].format(partner=partner.name, reason=result.reason)
         self.life.notify(
             "prospect_scored", self.life.told(partner), text, key=f"prospect_scored:{partner.crm_id}:{digest}"
         )

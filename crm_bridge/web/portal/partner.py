@@ -13,7 +13,6 @@ from fastapi.responses import Response
 from crm_bridge.domain.period import Period
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
 from crm_bridge.services.intake import LeadSubmission
-from crm_bridge.services.intake_fields import check_lead_fields
 from crm_bridge.services.portal.access import invitation_id_of
 from crm_bridge.store.portal import SessionRecord
 from crm_bridge.web.portal.common import (
@@ -186,7 +185,7 @@ def partner_router(ctx: PortalContext) -> APIRouter:
         partner_id = session.partner_id or ""
         raw = dict(zip(_FORM_FIELDS, (customer_name, email, phone, tax_id, amount, comment), strict=True))
         values = {**raw, "form_id": form_id}
-        fields, problems = check_lead_fields(raw, ctx.intake.amount_rule)
+        fields, problems = ctx.intake.check_fields(raw)
         if fields is None:
             shown = {p.field: p.message for p in problems}
             return form_page(request, session, values, shown, "registered_error", status=422)

@@ -1,0 +1,112 @@
+"""No secret from the environment reaches anything a verb prints or logs: every verb of ``crm-bridge``
+runs as an operator runs it (a process of the console script, ``-v`` for debug logging, which also
+logs each HTTP request's URL) against a Bitrix24 sandbox whose webhook URL carries its secret in the
+path, with the dashboard's, the bot's and the store's secrets in the environment too; stdout and
+stderr are scanned for each of them. The daemon (``run``) and the long-running ``sandbox`` are
+stopped as Ctrl-C stops them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crm_bridge.cli import VERBS
+from crm_bridge.sandbox.server import Sandbox
+from crm_bridge.services.demo import run_demo
+
+pytestmark = pytest.mark.slow
+
+ADMIN_TOKEN = "adm1n-d4shb0ard-s3cret"  # noqa: S105 (a test value)
+BOT_TOKEN = "987654:b0t-t0ken-s3cretABCDEF"  # noqa: S105
+SMTP_PASSWORD = "smtp-p4ssw0rd-s3cret"  # noqa: S105
+
+# One invocation per verb (``{dir}`` is the test's directory); a new verb must be added here.
+INVOCATIONS: dict[str, tuple[str, ...]] = {
+    "validate": (),
+    "funnels": (),
+    "doctor": (),
+    "users": (),
+    "provision": (),
+    "sync": ("--once",),
+    "run": ("--no-http",),
+    "status": (),
+    "state": ("backup", "{dir}/backup.db"),
+    "intake": ("import", "{dir}/leads.csv"),
+    "tiers": ("evaluate",),
+    "partners": ("onboard",),
+    "plans": ("show",),
+    "training": ("show",),
+    "report": (),
+    "rewards": (),
+    "sandbox": ("--crm", "bitrix24", "--port", "0", "--latency-ms", "0"),
+    "demo": ("--out", "{dir}/demo", "--no-rate-limit"),
+    "secrets": ("generate-key",),
+    "db": ("current",),
+}
+LONG_RUNNING = {"run": 8.0, "sandbox": 4.0}  # seconds before Ctrl-C
+# Verbs that call the CRM: with -v their debug log names each request's URL, secret path and all
+# (the demo too, which loads no settings: -v and the redaction apply to it all the same).
+CALLS_THE_CRM = {"doctor", "users", "sync", "demo"}  # (the daemon may not call it before Ctrl-C)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str], list[str]]]:
+    """A demo network on a sandbox; the config, the environment, and the secrets that must not show."""
+    out = tmp_path_factory.mktemp("redaction")
+    with Sandbox("bitrix24") as sb:
+        run_demo(out, sb, now=datetime.now(UTC), per_type=3, months=3, fresh_leads=4)
+        webhook = sb.config_snippet()["env"]["B24_WEBHOOK_URL"]
+        secret_path = webhook.rstrip("/").rsplit("/", 1)[-1]  # .../rest/1/<secret>/
+        config = out / "config.yaml"
+        partner = sb.emulator.dump()["records"]["company"][1]["ID"]
+        (out / "leads.csv").write_text(
+            "partner_id,customer_name,email,phone,tax_id,amount,comment\n"
+            f"{partner},ООО Ромашка,buyer@romashka.example,+7 916 123-45-67,,150000,\n",
+            encoding="utf-8",
+        )
+        env = {
+            "B24_WEBHOOK_URL": webhook,
+            "CRM_BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "SMTP_PASSWORD": SMTP_PASSWORD,
+            "CRM_BRIDGE_CONFIG": str(config),
+            "COLUMNS": "120",
+        }
+        yield out, env, [secret_path, ADMIN_TOKEN, BOT_TOKEN, SMTP_PASSWORD]
+
+
+def test_every_verb_has_an_invocation_here() -> None:
+    assert set(INVOCATIONS) == set(VERBS)
+
+
+@pytest.mark.parametrize("verb", list(INVOCATIONS))
+def test_no_secret_from_the_environment_is_printed_or_logged_by_the_verb(
+    verb: str, world: tuple[Path, dict[str, str], list[str]]
+) -> None:
+    out, env, secrets = world
+    args = [a.format(dir=out) for a in INVOCATIONS[verb]]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CRM_BRIDGE_")}
+    command = [sys.executable, "-c", "from crm_bridge.cli import main; main()", "-v", verb, *args]
+    process = subprocess.Popen(  # noqa: S603 (our own console script)
+        command, cwd=out, env={**base, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        printed, logged = process.communicate(timeout=LONG_RUNNING.get(verb, 300.0))
+    except subprocess.TimeoutExpired:
+        assert verb in LONG_RUNNING, f"{verb} did not finish"
+        process.send_signal(signal.SIGINT)
+        printed, logged = process.communicate(timeout=60)
+
+    assert printed or logged, verb  # the verb said something (else the scan proves nothing)
+    if verb in CALLS_THE_CRM:
+        assert " DEBUG urllib3" in logged, verb  # the requests were logged, and the scan saw them
+    for secret in secrets:
+        assert secret not in printed, (verb, secret)
+        assert secret not in logged, (verb, secret)
