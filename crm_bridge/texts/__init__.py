@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crm_bridge.texts import bot, console, distribution, notify, registration, report, tiers
+from crm_bridge.texts import bot, console, distribution, notify, registration, report, tiers, verbs
 
 LOCALES: tuple[str, ...] = ("en", "ru")
 
@@ -26,6 +26,7 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
     "distribution": distribution.TEXT,
     "registration": registration.TEXT,
     "bot": bot.TEXT,
+    "verbs": verbs.TEXT,
 }
 
 
