@@ -116,3 +116,15 @@ def test_help_lists_the_verbs_in_russian_when_the_environment_is_russian(
     assert "validate   Проверить файл конфигурации" in listed
     assert help_locale({"LC_ALL": "en_US.UTF-8", "LANG": "ru_RU.UTF-8"}) == "en"  # LC_ALL wins, as in gettext
     assert help_locale({}) == "en"
+
+
+def test_a_verbs_own_help_loads_no_database_http_or_plotting_library() -> None:
+    # importing a verb's module is all `crm-bridge <verb> --help` does before printing; only `demo`, which
+    # runs the whole product against a sandbox in one command, imports its world up front
+    verbs = [f"crm_bridge.cli.{verb}" for verb in VERBS if verb != "demo"]
+    code = f"import sys\nfor name in {verbs!r}:\n    __import__(name)\nprint(' '.join(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+
+    assert offending(set(result.stdout.split()), PLOTTING | DATABASE | HTTP) == []
