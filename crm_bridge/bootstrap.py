@@ -21,13 +21,12 @@ from crm_bridge.config.source import environment
 from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
 from crm_bridge.plugin import ADAPTER_GROUP, installed_adapters, spec_for
-from crm_bridge.ports import AdapterContext, CrmAdapter
-from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
-from crm_bridge.security.secrets import Keyring
 
 __all__ = ["ADAPTER_GROUP", "App", "bootstrap", "installed_adapters", "load_adapter_factory", "portal_id"]
 
 if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext, CrmAdapter
+    from crm_bridge.security.secrets import Keyring
     from crm_bridge.store import Store
 
 
@@ -81,6 +80,9 @@ def portal_id(crm: CrmConfig, override: str | None = None) -> str:
 def keyring_for(settings: Settings) -> Keyring:
     """The keys secrets are stored under: ``CRM_BRIDGE_SECRET_KEY`` from the environment or the
     ``.env`` next to the config (read on first use)."""
+    from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV  # cryptography: not for `validate`
+    from crm_bridge.security.secrets import Keyring
+
     source = settings.source
     return Keyring(lambda: environment(source).get(SECRET_KEY_ENV))
 
@@ -88,12 +90,12 @@ def keyring_for(settings: Settings) -> Keyring:
 def load_adapter_factory(kind: str) -> Callable[[Any, AdapterContext], CrmAdapter]:
     """The factory of the adapter registered for ``kind``. Raises ConfigError naming ``crm.kind`` and
     what to install when none is, CrmBridgeError when the installed one cannot be loaded."""
-    if kind in installed_adapters():
-        try:
-            return spec_for(kind).create
-        except ConfigError as exc:
+    try:
+        return spec_for(kind).create
+    except ConfigError as exc:  # the entry points are read a second time only on this path
+        if kind in installed_adapters():
             raise CrmBridgeError(f"the {kind} adapter is installed but cannot be loaded: {exc}") from exc
-    return spec_for(kind).create
+        raise
 
 
 def bootstrap(
@@ -123,6 +125,8 @@ def bootstrap(
             store = open_store(settings.state.url, keyring=keyring_for(settings))
             owned.append(store.close)
         if adapter is None:
+            from crm_bridge.ports import AdapterContext
+
             factory = load_adapter_factory(settings.crm.kind)
             context = AdapterContext(
                 kv=store.kv(f"adapter:{portal}"),

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -34,7 +34,9 @@ from crm_bridge.capabilities import Capabilities as Capabilities  # re-exported 
 from crm_bridge.domain.layout import DesiredLayout, DesiredStage
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import ConfigError
-from crm_bridge.ports import AdapterContext, CrmAdapter
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext, CrmAdapter  # annotations only
 
 ADAPTER_GROUP = "crm_bridge.adapters"
 log = logging.getLogger(__name__)

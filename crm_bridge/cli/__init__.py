@@ -1,8 +1,10 @@
 """The ``crm-bridge`` command line: one click group whose verbs live in their own modules.
 
 Adding a verb: write ``crm_bridge/cli/<verb>.py`` exposing ``command`` (a ``click.Command`` whose name
-is the verb) and put ``"<verb>"`` in ``VERBS`` below — one line. Modules are imported only when
-their verb runs (or ``--help`` lists them), so a verb's dependencies never slow the others down.
+is the verb), put ``"<verb>"`` in ``VERBS`` below and its one-line help in ``crm_bridge/texts/verbs.py``
+(English and Russian). ``--help`` lists the verbs from those two tables without importing any verb
+module, and a verb's module is imported only when that verb runs, so a verb's dependencies never slow
+the others down (``benchmarks/bench_startup.py`` measures it; ``tests/cli/test_startup.py`` keeps it).
 A verb gets the shared ``CliContext`` with ``@click.pass_obj`` (``obj.settings()``, ``obj.app()``,
 ``obj.console``) and raises ``crm_bridge.errors`` types; ``main`` turns them into a message and an
 exit code: 0 ok, 1 runtime failure, 2 usage or config error.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,8 @@ from crm_bridge.cli.output import (
 )
 from crm_bridge.redaction import install_redaction
 
-# Verb modules under crm_bridge/cli/, in the order ``--help`` lists them. A name whose module is
-# not there (yet) is skipped.
+# Verb modules under crm_bridge/cli/, in the order ``--help`` lists them (with the one-line help of
+# crm_bridge/texts/verbs.py). Running a name whose module is not there is "No such command".
 VERBS: tuple[str, ...] = (
     "validate",
     "funnels",
@@ -64,9 +67,10 @@ class ReaderGone(Exception):
 
 
 class LazyGroup(click.Group):
-    """A group that imports ``crm_bridge.cli.<verb>`` on first use of the verb. A verb module that
-    fails to import does not break ``--help`` or the other verbs: it is listed as unavailable and
-    running it reports the error."""
+    """A group that imports ``crm_bridge.cli.<verb>`` only when the verb runs (or its own ``--help`` is
+    asked for); the group's ``--help`` lists ``VERBS`` with their one-line help from the static table.
+    A verb module that fails to import does not break ``--help`` or the other verbs: running it
+    reports the error."""
 
     # A closed pipe is carried past click, which would turn it into a silent exit 1: while the options
     # are parsed (--help, --version) and while a verb runs.
@@ -85,10 +89,18 @@ class LazyGroup(click.Group):
             raise ReaderGone from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [verb for verb in VERBS if self._load(verb) is not None]
+        return list(VERBS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name) if cmd_name in VERBS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The ``Commands:`` section from the static tables: no verb module is imported for it."""
+        from crm_bridge.texts import words
+
+        lines = words("verbs", help_locale(os.environ))
+        with formatter.section("Commands"):
+            formatter.write_dl([(verb, lines.get(verb, "")) for verb in self.list_commands(ctx)])
 
     @staticmethod
     def _load(verb: str) -> click.Command | None:
@@ -105,6 +117,17 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             return _unavailable(verb, TypeError(f"{module_name} must define `command`, a click.Command"))
         return command
+
+
+def help_locale(environ: Mapping[str, str]) -> str:
+    """The language of the verb list in ``--help``: Russian when the environment's locale is Russian
+    (``LC_ALL``, else ``LC_MESSAGES``, else ``LANG``, the order gettext reads them in), else English.
+    ``--help`` answers before any config is read, so the config's ``locale`` cannot choose it."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            return "ru" if value.lower().startswith("ru") else "en"
+    return "en"
 
 
 def _unavailable(verb: str, error: Exception) -> click.Command:
@@ -196,4 +219,4 @@ def _reader_gone() -> int:
     return EXIT_OK
 
 
-__all__ = ["VERBS", "cli", "main"]
+__all__ = ["VERBS", "cli", "help_locale", "main"]

@@ -16,7 +16,6 @@ from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, CrmUser, HealthCheck, port_capabilities_of
 from crm_bridge.security.files import exposure_warnings, sensitive_files
-from crm_bridge.services.notify_health import channel_checks
 from crm_bridge.services.people import configured_people, people_checks
 from crm_bridge.services.provision import plan_provisioning
 
@@ -86,6 +85,8 @@ def command(obj: CliContext, before_provision: bool) -> None:
     store or log file other users can read (with the chmod that fixes it).
 
     Exit status 1 when a check fails (a file warning alone does not fail)."""
+    from crm_bridge.services.notify_health import channel_checks  # the channels' HTTP clients
+
     app = obj.app()
     try:
         checks = list(app.adapter.check())

@@ -15,11 +15,11 @@ from rich.table import Table
 
 from crm_bridge.cli.output import CliContext, is_interactive
 from crm_bridge.errors import UsageError
-from crm_bridge.services.intake_keys import ApiKeys
 from crm_bridge.texts import words
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
+    from crm_bridge.services.intake_keys import ApiKeys
 
 
 @click.group("intake")
@@ -138,6 +138,8 @@ def keys() -> None:
 
 
 def _keys(obj: CliContext) -> tuple[ApiKeys, App]:
+    from crm_bridge.services.intake_keys import ApiKeys  # the state store: only when a verb runs
+
     app = obj.app()
     return ApiKeys(app.store.intake, app.portal), app
 

@@ -20,7 +20,6 @@ from crm_bridge.cli.output import CliContext
 from crm_bridge.domain.model import QUALIFICATION_CRITERIA
 from crm_bridge.domain.scorecard import criterion_name
 from crm_bridge.errors import UsageError
-from crm_bridge.services.portal.access import PortalAccess, find_partner
 
 
 def _engine(obj: CliContext):  # type: ignore[no-untyped-def]
@@ -76,6 +75,8 @@ def invite(obj: CliContext, partner: str, label: str, telegram: bool) -> None:
     The link and its key are shown once and only a hash is kept: send the link to the partner over a
     channel you trust. It works for portal.invitation_days days, until `partners revoke`. With
     bot.enabled a one-time Telegram link code comes with it; --telegram issues only that code."""
+    from crm_bridge.services.portal.access import PortalAccess, find_partner  # the state store
+
     app = obj.app()
     found = find_partner(app.store.partners(app.portal), partner)
     if telegram:
@@ -101,6 +102,8 @@ def invite(obj: CliContext, partner: str, label: str, telegram: bool) -> None:
 @click.pass_obj
 def invitations(obj: CliContext, partner: str | None) -> None:
     """Every portal invitation: partner, issued, expires, last used, revoked (never the key)."""
+    from crm_bridge.services.portal.access import PortalAccess, find_partner  # the state store
+
     app = obj.app()
     partners = list(app.store.partners(app.portal))
     names = {p.crm_id: p.name for p in partners}
@@ -128,6 +131,8 @@ def invitations(obj: CliContext, partner: str | None) -> None:
 def revoke(obj: CliContext, invitation_id: str) -> None:
     """Revoke the invitation INVITATION_ID (see `partners invitations`); browsers signed in with it are
     signed out at their next click."""
+    from crm_bridge.services.portal.access import PortalAccess  # the state store
+
     app = obj.app()
     record = PortalAccess.for_app(app).revoke(invitation_id)
     obj.console.print(
@@ -243,6 +248,7 @@ def _bot(obj: CliContext) -> Any:
 @click.pass_obj
 def unlink(obj: CliContext, partner: str) -> None:
     """Unlink every Telegram chat of PARTNER from the partner bot (they see nothing of it any more)."""
+    from crm_bridge.services.portal.access import find_partner  # the state store
     from crm_bridge.store.bot import BotRepository
 
     app = obj.app()

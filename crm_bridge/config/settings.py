@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, ValidationError, create_model
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
@@ -42,6 +42,10 @@ from crm_bridge.errors import ConfigError
 
 class Settings(Strict):
     """Everything crm-bridge is configured with. Parsed once, frozen, passed down."""
+
+    # Only the subclass settings_model() builds (one field per installed adapter) is ever validated:
+    # building this base as well at import was about a fifth of loading the config.
+    model_config = ConfigDict(defer_build=True)
 
     locale: Locale = "ru"
     timezone: TimeZoneName = "UTC"  # the company's zone: periods, working hours, schedule

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from dotenv import dotenv_values
@@ -53,7 +53,15 @@ class Interpolated:
     problems: list[Problem] = field(default_factory=list)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (the wheels are): the same safe constructor and the
+# resolvers below, about ten times faster than the pure-Python parser on the example config.
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):
     """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
 
 

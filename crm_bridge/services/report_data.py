@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crm_bridge.domain.goals import GoalProgress, progress
@@ -20,7 +20,9 @@ from crm_bridge.domain.rewards import LeaderboardRow
 from crm_bridge.errors import UsageError
 from crm_bridge.services.report_text import tier_words
 from crm_bridge.services.rewards import GoalBook, rewards_for, tier_at
-from crm_bridge.store import Store
+
+if TYPE_CHECKING:
+    from crm_bridge.store import Store  # annotations only: `report --help` needs no database
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from crm_bridge.texts import (
     registration,
     report,
     tiers,
+    verbs,
 )
 
 LOCALES: tuple[str, ...] = ("en", "ru")
@@ -38,6 +39,7 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
     "bot": bot.TEXT,
     "events": events.TEXT,
     "lifecycle": lifecycle.TEXT,
+    "verbs": verbs.TEXT,
 }
 
 

@@ -230,9 +230,11 @@ def test_a_broken_verb_module_does_not_break_help_or_other_verbs(
 
     monkeypatch.setattr(sys, "meta_path", [BrokenModule, *sys.meta_path])
 
-    assert main(["--help"]) == 0
+    assert main(["--help"]) == 0  # the listing imports no verb module, so it cannot be broken by one
     out = capsys.readouterr().out
-    assert "validate" in out and "broken_probe" in out and "unavailable" in out
+    assert "validate" in out and "broken_probe" in out
+    assert main(["validate", "--help"]) == 0
+    capsys.readouterr()
     assert main(["broken_probe", "--anything"]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         "error: internal error: ModuleNotFoundError: No module named 'somelib'"

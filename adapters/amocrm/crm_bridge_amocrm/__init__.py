@@ -11,17 +11,29 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.errors import ConfigError
-from crm_bridge.ports import AdapterContext
-from crm_bridge_amocrm.adapter import AmoCrmAdapter
-from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.config import AmoCrmConfig
-from crm_bridge_amocrm.mapping import load_mapping
 from crm_bridge_amocrm.plugin import ADAPTER
-from crm_bridge_amocrm.transport import AmoTransport
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext
+    from crm_bridge_amocrm.adapter import AmoCrmAdapter
+
+# The entry point imports this package to reach ``plugin``: the adapter and its HTTP stack load only
+# when ``create_adapter``/``build_adapter`` run or ``AmoCrmAdapter`` is asked for, so commands that only
+# read the config (``crm-bridge validate``, ``funnels``, ``--help``) start without them.
+_LAZY = {"AmoCrmAdapter": "crm_bridge_amocrm.adapter"}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ADAPTER", "AmoCrmAdapter", "AmoCrmConfig", "build_adapter", "create_adapter"]
 
@@ -37,6 +49,11 @@ def build_adapter(
 ) -> AmoCrmAdapter:
     """An adapter from the ``crm.amocrm`` section alone (tests, benchmarks, scripts); ``language``:
     of the lines it returns for people (``subscribe_events``)."""
+    from crm_bridge_amocrm.adapter import AmoCrmAdapter
+    from crm_bridge_amocrm.client import AmoClient
+    from crm_bridge_amocrm.mapping import load_mapping
+    from crm_bridge_amocrm.transport import AmoTransport
+
     mapping = load_mapping(mapping_override)
     transport = AmoTransport(config, ctx)
     client = AmoClient(transport, concurrency=config.max_concurrency)

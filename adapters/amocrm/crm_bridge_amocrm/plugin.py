@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_bridge.plugin import AdapterSpec, DemoSupport
-from crm_bridge.ports import AdapterContext, CrmAdapter
 from crm_bridge_amocrm.config import CAPABILITIES, AmoCrmConfig
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext, CrmAdapter  # annotations only
 
 TOKEN_VARIABLE = "AMOCRM_ACCESS_TOKEN"  # noqa: S105 (a name, not a secret)
 NO_WAIT = {"burst": 10_000, "per_second": 10_000}

@@ -12,18 +12,29 @@ from __future__ import annotations
 import importlib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.errors import ConfigError
-from crm_bridge.ports import AdapterContext
-from crm_bridge_bitrix24.adapter import Bitrix24Adapter
-from crm_bridge_bitrix24.budget import OperatingBudget
-from crm_bridge_bitrix24.client import Bitrix24Client
 from crm_bridge_bitrix24.config import Bitrix24Config
-from crm_bridge_bitrix24.mapping import load_mapping
 from crm_bridge_bitrix24.plugin import ADAPTER, limiter_key
-from crm_bridge_bitrix24.transport import Bitrix24Transport
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext
+    from crm_bridge_bitrix24.adapter import Bitrix24Adapter
+
+# The entry point imports this package to reach ``plugin``: the adapter and its HTTP stack load only
+# when ``create_adapter``/``build_adapter`` run or ``Bitrix24Adapter`` is asked for, so commands that only
+# read the config (``crm-bridge validate``, ``funnels``, ``--help``) start without them.
+_LAZY = {"Bitrix24Adapter": "crm_bridge_bitrix24.adapter"}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ADAPTER", "Bitrix24Adapter", "Bitrix24Config", "build_adapter", "create_adapter"]
 
@@ -42,6 +53,12 @@ def build_adapter(
     """An adapter from the ``crm.bitrix24`` section alone (tests, benchmarks, scripts).
     ``listing_in_flight``: listing batches fetched at once (memory ~ that x 2,500 records; 12 kept a
     100,000-deal backfill under 40 MiB in benchmarks/bench_bitrix24.py)."""
+    from crm_bridge_bitrix24.adapter import Bitrix24Adapter
+    from crm_bridge_bitrix24.budget import OperatingBudget
+    from crm_bridge_bitrix24.client import Bitrix24Client
+    from crm_bridge_bitrix24.mapping import load_mapping
+    from crm_bridge_bitrix24.transport import Bitrix24Transport
+
     mapping = load_mapping(mapping_override)
     budget = OperatingBudget(ledger=ctx.ledger, key=portal)
     transport = Bitrix24Transport(config, ctx, budget, portal)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from crm_bridge.plugin import AdapterSpec, DemoSupport
-from crm_bridge.ports import AdapterContext, CrmAdapter
 from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext, CrmAdapter  # annotations only
 
 WEBHOOK_VARIABLE = "B24_WEBHOOK_URL"
 NO_WAIT = {"burst": 10_000, "per_second": 10_000}

@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.errors import ConfigError
-from crm_bridge.ports import AdapterContext
-from crm_bridge_hubspot.adapter import HubSpotAdapter
 from crm_bridge_hubspot.config import HubSpotConfig
-from crm_bridge_hubspot.mapping import load_mapping
 from crm_bridge_hubspot.plugin import ADAPTER, limiter_key
-from crm_bridge_hubspot.transport import HubSpotTransport
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext
+    from crm_bridge_hubspot.adapter import HubSpotAdapter
+
+# The entry point imports this package to reach ``plugin``: the adapter and its HTTP stack load only
+# when ``create_adapter``/``build_adapter`` run or ``HubSpotAdapter`` is asked for, so commands that only
+# read the config (``crm-bridge validate``, ``funnels``, ``--help``) start without them.
+_LAZY = {"HubSpotAdapter": "crm_bridge_hubspot.adapter"}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ADAPTER", "HubSpotAdapter", "HubSpotConfig", "build_adapter", "create_adapter"]
 
@@ -34,6 +47,10 @@ def build_adapter(
     mapping_override: Path | None = None,
 ) -> HubSpotAdapter:
     """An adapter from the ``crm.hubspot`` section alone (tests, benchmarks, scripts)."""
+    from crm_bridge_hubspot.adapter import HubSpotAdapter
+    from crm_bridge_hubspot.mapping import load_mapping
+    from crm_bridge_hubspot.transport import HubSpotTransport
+
     mapping = load_mapping(mapping_override)
     transport = HubSpotTransport(config, ctx, limiter_key(config))
     b = transport.budgets

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crm_bridge.plugin import AdapterSpec, DemoSupport
-from crm_bridge.ports import AdapterContext, CrmAdapter
 from crm_bridge_hubspot.config import CAPABILITIES, HubSpotConfig
+
+if TYPE_CHECKING:
+    from crm_bridge.ports import AdapterContext, CrmAdapter  # annotations only
 
 TOKEN_VARIABLE = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 (a name, not a secret)
 NO_WAIT = {"per_ten_seconds": 1_000_000, "search_per_second": 100_000, "daily_limit": 100_000_000}

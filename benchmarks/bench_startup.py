@@ -1,0 +1,193 @@
+"""How fast the command line answers: each command run N times in a fresh interpreter (what an admin
+types), with the median wall and CPU time, the peak resident memory of the child process and the number
+of modules it imported (one more run under ``python -X importtime``), and which heavy libraries those are.
+
+    .venv/bin/python benchmarks/bench_startup.py [N] [--src DIR]
+
+N runs per command (default 10). The commands run in a temporary directory holding config.example.yaml
+(secrets from dummy environment variables), after one untimed warm-up run each, with bytecode caching on
+(PYTHONDONTWRITEBYTECODE removed), as an installed crm-bridge runs. ``--src DIR``: run the crm_bridge
+and adapter sources of another checkout instead (e.g. ``git archive`` of an older commit unpacked in
+DIR), to compare before and after. Wall time depends on the machine's load; CPU time (user + system)
+much less so: on a busy machine compare the CPU column.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("--help",),
+    ("--version",),
+    ("validate",),
+    ("funnels",),
+    ("status",),
+    ("report", "--help"),
+    ("doctor", "--help"),
+    ("sync", "--help"),
+    ("run", "--help"),
+)
+
+# Top-level packages worth naming when a command imports them.
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "requests",
+    "urllib3",
+    "httpx",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "matplotlib",
+    "prometheus_client",
+    "tenacity",
+    "apscheduler",
+    "openpyxl",
+    "cryptography",
+    "pydantic",
+    "yaml",
+)
+
+SECRETS_ENV = {
+    "B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/s3cr3t/",
+    "TELEGRAM_BOT_TOKEN": "1:x",
+    "SMTP_PASSWORD": "x",
+}
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # seconds, user + system of the child
+    max_rss: int  # KiB (ru_maxrss on Linux), the child's peak resident set
+    status: int
+
+
+def child_env(src: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(SECRETS_ENV)
+    if src is not None:
+        paths = [str(src), *(str(p) for p in sorted((src / "adapters").glob("*")) if p.is_dir())]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+# Measures one command from a small process: Linux carries a process's peak RSS across fork and exec,
+# so a child forked straight from this benchmark (rich loaded) would report at least our own size.
+TRAMPOLINE = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status))
+"""
+
+
+def measure(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
+    """One run of ``command``: wall and CPU time and peak RSS of that process alone (``wait4``)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", TRAMPOLINE, *command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, cpu, max_rss, status = result.stdout.split()
+    return Run(float(wall), float(cpu), int(max_rss), int(status))
+
+
+def run_once(args: tuple[str, ...], cwd: Path, env: dict[str, str]) -> Run:
+    return measure([sys.executable, "-m", "crm_bridge", *args], cwd, env)
+
+
+def run_interpreter(cwd: Path, env: dict[str, str]) -> Run:
+    """``python -c pass``: the floor every command starts from."""
+    return measure([sys.executable, "-c", "pass"], cwd, env)
+
+
+def imported(args: tuple[str, ...], cwd: Path, env: dict[str, str]) -> list[str]:
+    """Every module ``python -X importtime -m crm_bridge ARGS`` imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "crm_bridge", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "imported package" not in line
+    ]
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    src: Path | None = None
+    if "--src" in argv:
+        at = argv.index("--src")
+        src = Path(argv[at + 1]).resolve()
+        del argv[at : at + 2]
+    n = int(argv[0]) if argv else 10
+    env = child_env(src)
+    folder = Path(tempfile.mkdtemp(prefix="crm-bridge-bench-startup-"))
+    shutil.copy(ROOT / "config.example.yaml", folder / "config.yaml")
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(
+        f"[bold]crm-bridge start-up[/bold]: {n} runs per command, median; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; sources: {src or 'installed'}"
+    )
+    table = Table(title_justify="left")
+    for header in ("command", "wall ms", "CPU ms", "peak RSS MiB", "modules", "exit", "heavy libraries"):
+        table.add_column(header, justify="left" if header in ("command", "heavy libraries") else "right")
+    floor = [run_interpreter(folder, env) for _ in range(n)]
+    table.add_row(
+        "(python -c pass)",
+        f"{statistics.median(r.wall for r in floor) * 1000:.0f}",
+        f"{statistics.median(r.cpu for r in floor) * 1000:.0f}",
+        f"{max(r.max_rss for r in floor) / 1024:.1f}",
+        "-",
+        "0",
+        "",
+    )
+    for args in COMMANDS:
+        run_once(args, folder, env)  # warm-up: bytecode written, the SQLite store created
+        runs = [run_once(args, folder, env) for _ in range(n)]
+        modules = imported(args, folder, env)
+        heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+        table.add_row(
+            "crm-bridge " + " ".join(args),
+            f"{statistics.median(r.wall for r in runs) * 1000:.0f}",
+            f"{statistics.median(r.cpu for r in runs) * 1000:.0f}",
+            f"{max(r.max_rss for r in runs) / 1024:.1f}",
+            str(len(modules)),
+            ",".join(sorted({str(r.status) for r in runs})),
+            ", ".join(heavy),
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
