@@ -27,7 +27,6 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
-from crm_bridge.texts import words
 from crm_bridge_amocrm import catalog as catalogs
 from crm_bridge_amocrm.apply import LayoutWriter
 from crm_bridge_amocrm.catalog import AmoCatalog
@@ -40,6 +39,7 @@ from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.observe import LayoutReader, Snapshot
 from crm_bridge_amocrm.source import RecordLister
 from crm_bridge_amocrm.tasks import TaskWrites
+from crm_bridge_amocrm.texts import event_words
 from crm_bridge_amocrm.transport import AmoTransport
 from crm_bridge_amocrm.writes import RecordWrites
 
@@ -206,12 +206,12 @@ class AmoCrmAdapter:
 
     def subscribe_events(self, url: str | None) -> str:
         """``POST /api/v4/webhooks``: amoCRM keeps one hook per destination (a repeat updates it)."""
-        t = words("events", self.language)
+        t = event_words(self.language)
         if url is None:
-            return t["amocrm_no_public_url"]
+            return t["no_public_url"]
         self._account()
         self.transport.post("api/v4/webhooks", {"destination": url, "settings": SETTINGS})
-        return t["amocrm_webhook_sent"].format(count=len(SETTINGS))
+        return t["webhook_sent"].format(count=len(SETTINGS))
 
     def close(self) -> None:
         self.transport.close()

@@ -29,7 +29,6 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
-from crm_bridge.texts import words
 from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
@@ -44,6 +43,7 @@ from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.stage_counts import with_record_counts
 from crm_bridge_bitrix24.tasks import TaskWrites
+from crm_bridge_bitrix24.texts import event_words
 from crm_bridge_bitrix24.wire import User
 from crm_bridge_bitrix24.writes import RecordWrites
 
@@ -233,10 +233,10 @@ class Bitrix24Adapter:
         """Offline events are bound by API (``event.bind``); an outgoing webhook is set up in the portal."""
         if self.event_mode == "offline":
             return self._offline().subscribe()
-        t = words("events", self.language)
+        t = event_words(self.language)
         if self.event_mode == "polling":
-            return t["bitrix24_polling_stays"]
-        return t["bitrix24_outgoing_setup"].format(events=", ".join(EVENTS))
+            return t["polling_stays"]
+        return t["outgoing_setup"].format(events=", ".join(EVENTS))
 
     def pull_events(self, store: Callable[[list[CrmEvent]], None], limit: int = OFFLINE_LIMIT) -> int:
         """``event.offline.get`` (clear=0) -> ``store`` -> ``event.offline.clear``."""

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import HealthCheck
-from crm_bridge.texts import words
 from crm_bridge.toolkit.doctor import layout_checks
 from crm_bridge_bitrix24.events import EVENTS
+from crm_bridge_bitrix24.texts import event_words
 
 if TYPE_CHECKING:
     from crm_bridge_bitrix24.adapter import Bitrix24Adapter
@@ -41,21 +41,21 @@ def run_checks(adapter: Bitrix24Adapter) -> list[HealthCheck]:
 def events_check(adapter: Bitrix24Adapter) -> HealthCheck:
     """How CRM events reach crm-bridge on this connection, or that polling stays the path (in the
     config's locale: the ``events`` section of ``crm_bridge.texts``)."""
-    t = words("events", adapter.language)
+    t = event_words(adapter.language)
     mode = adapter.event_mode
     if mode == "offline":
         try:
             rows = adapter.client.call("event.get").result or []
         except CrmBridgeError as exc:
-            return HealthCheck("events", False, t["bitrix24_check_failed"].format(error=exc))
+            return HealthCheck("events", False, t["check_failed"].format(error=exc))
         bound = {str(r.get("event", "")).upper() for r in rows if int(r.get("offline", 0) or 0) == 1}
         missing = [e for e in EVENTS if e not in bound]
         if missing:
-            unbound = t["bitrix24_check_unbound"].format(events=", ".join(missing))
+            unbound = t["check_unbound"].format(events=", ".join(missing))
             return HealthCheck("events", False, unbound, provisionable=True)
-        return HealthCheck("events", True, t["bitrix24_check_offline"])
+        return HealthCheck("events", True, t["check_offline"])
     if mode == "outgoing_webhook":
-        return HealthCheck("events", True, t["bitrix24_check_outgoing"])
+        return HealthCheck("events", True, t["check_outgoing"])
     if adapter.events_enabled:
-        return HealthCheck("events", True, t["bitrix24_check_polling"], warning=True)
-    return HealthCheck("events", True, t["bitrix24_check_off"])
+        return HealthCheck("events", True, t["check_polling"], warning=True)
+    return HealthCheck("events", True, t["check_off"])

@@ -1,0 +1,22 @@
+"""The words this adapter says to people about real-time events, per locale (``en``, ``ru``): what
+``crm-bridge provision`` prints after subscribing and what ``crm-bridge doctor`` shows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "no_public_url": ("amoCRM pushes webhooks only: set events.public_url, else polling stays the path"),
+        "webhook_sent": ("amoCRM webhook for {count} event types sent to the receiver (events.public_url)"),
+    },
+    "ru": {
+        "no_public_url": ("amoCRM только присылает вебхуки: задайте events.public_url, иначе остаётся опрос"),
+        "webhook_sent": ("вебхук amoCRM на {count} типов событий отправлен на приёмник (events.public_url)"),
+    },
+}
+
+
+def event_words(locale: str) -> Mapping[str, str]:
+    """The event lines in ``locale`` (English for a locale this table does not have)."""
+    return TEXT.get(locale, TEXT["en"])
