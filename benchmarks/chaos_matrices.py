@@ -282,16 +282,21 @@ def replica_run(world: World, leads: int, kills: int, *, replicas: int = 3) -> R
         # A holder's lease lapses for a moment when a renewal is late (a loaded machine), so the monitor's
         # view is sampled until one replica holds the job; no sample may ever show two holders.
         rounds: list[list[tuple[int, int, bool]]] = []
+        for replica in [r for r in group.replicas if r.alive]:  # the restarted ones listen too
+            wait_until(f"replica on port {replica.port}", lambda r=replica: group.healthy(r))
 
         def one_holder() -> list[tuple[int, int, bool]] | None:
-            rounds.append([group.probe(r) for r in group.replicas if r.alive])
+            try:  # a replica restarted after a kill may not listen yet
+                rounds.append([group.probe(r) for r in group.replicas if r.alive])
+            except requests.RequestException:
+                return None
             return rounds[-1] if sum(held for _, _, held in rounds[-1]) == 1 else None
 
         try:
             probes = wait_until("one replica to hold distribute", one_holder)
         except AssertionError:
-            probes = rounds[-1]
-        most_holders = max(sum(held for _, _, held in r) for r in rounds)
+            probes = rounds[-1] if rounds else []
+        most_holders = max((sum(held for _, _, held in r) for r in rounds), default=0)
     finally:
         group.stop()
     api_deals = world.deals("Клиент api")
