@@ -29,7 +29,8 @@ class LimiterPolicy:
     the base URL. ``stale_after`` (seconds, 0 = off): a request whose slot was booked longer ago than
     this by the time the store granted it (a slow commit, a stalled process) books a fresh slot before
     it leaves, so the requests after it are paced from when it really leaves (for a CRM that counts
-    requests on arrival in a sliding window, where a late request bunches with the next ones)."""
+    requests on arrival in a sliding window, where a late request bunches with the next ones). A fresh
+    slot is taken from every budget of the request: meant for a policy whose only budget is this one."""
 
     capacity: float
     drain_per_second: float
