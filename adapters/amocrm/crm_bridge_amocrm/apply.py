@@ -7,6 +7,11 @@
 * new custom fields with their enums: one ``POST /api/v4/{entity}/custom_fields`` array per entity;
   renamed fields and new or renamed options: one PATCH array per entity.
 
+The pipelines and each entity's fields are independent: their requests go together, within the shared
+rate limit. From scratch that is 1 + E writes after 1 + E reads (E entities with fields: companies and
+leads), and nothing is read afterwards: the layout is rebuilt from amoCRM's answers to the creates; what
+was renamed, deleted or refused is read again.
+
 The account's limits (50 pipelines, 100 statuses per pipeline) are checked before anything is written.
 Every id is saved in the state store after each step, so a run broken midway is resumed, not repeated.
 """
