@@ -12,6 +12,8 @@ from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore, admit
 from crm_bridge.errors import RateLimited
 from crm_bridge.http.policy import LimiterPolicy
 
+MAX_REBOOKS = 3  # fresh slots booked for one request whose slot went stale (then it goes anyway)
+
 
 class MemoryBucket:
     """``ports.BucketStore`` for one process: thread-safe, with the state store's arithmetic
@@ -98,10 +100,15 @@ class RateLimiter:
             buckets = [Bucket(self.key, self.policy.capacity, self.policy.drain_per_second)]
         if not buckets:
             return 0.0
+        stale_after = self.policy.stale_after if self.policy is not None else 0.0
         waited = 0.0
+        rebooked = 0
         while True:
-            wait = self._take(buckets)
+            wait, booked = self._take(buckets)
             if wait <= 0.0:
+                if stale_after > 0 and rebooked < MAX_REBOOKS and self._clock() - booked > stale_after:
+                    rebooked += 1  # the slot went stale before the request could leave: book a fresh one
+                    continue
                 return waited
             wait = max(wait, MIN_WAIT)
             if math.isinf(wait) or waited + wait > self._max_wait:
@@ -116,13 +123,22 @@ class RateLimiter:
             self._sleep(wait)
             waited += wait
 
-    def _take(self, buckets: Sequence[Bucket]) -> float:
+    def _take(self, buckets: Sequence[Bucket]) -> tuple[float, float]:
+        """(seconds to wait, the time the request was booked at when it fits)."""
         now = self._clock()
         if getattr(self.bucket, "reads_clock_under_lock", False):
-            return self.bucket.take_all(buckets, now, clock=self._clock)  # type: ignore[call-arg]
+            read: list[float] = []
+
+            def clock() -> float:
+                read.append(self._clock())
+                return read[-1]
+
+            wait = self.bucket.take_all(buckets, now, clock=clock)  # type: ignore[call-arg]
+            return wait, max([now, *read])
         if len(buckets) == 1 and buckets[0].window <= 0:  # any BucketStore can take one leaky bucket
             only = buckets[0]
-            return self.bucket.take(
+            wait = self.bucket.take(
                 only.key, capacity=only.capacity, drain_per_second=only.drain_per_second, now=now
             )
-        return self.bucket.take_all(buckets, now)
+            return wait, now
+        return self.bucket.take_all(buckets, now), now

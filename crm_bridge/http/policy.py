@@ -26,15 +26,20 @@ ResponseTest = Callable[[requests.Response], bool]
 class LimiterPolicy:
     """A leaky bucket: up to ``capacity`` requests at once, draining ``drain_per_second``. ``key`` names
     the budget shared by every process (e.g. ``bitrix24:example.bitrix24.ru``); empty = the host of
-    the base URL."""
+    the base URL. ``stale_after`` (seconds, 0 = off): a request whose slot was booked longer ago than
+    this by the time the store granted it (a slow commit, a stalled process) books a fresh slot before
+    it leaves, so the requests after it are paced from when it really leaves (for a CRM that counts
+    requests on arrival in a sliding window, where a late request bunches with the next ones). A fresh
+    slot is taken from every budget of the request: meant for a policy whose only budget is this one."""
 
     capacity: float
     drain_per_second: float
     key: str = ""
+    stale_after: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.capacity < 1 or self.drain_per_second <= 0:
-            raise ValueError("a limiter needs capacity >= 1 and drain_per_second > 0")
+        if self.capacity < 1 or self.drain_per_second <= 0 or self.stale_after < 0:
+            raise ValueError("a limiter needs capacity >= 1, drain_per_second > 0 and stale_after >= 0")
 
 
 @dataclass(frozen=True, slots=True)

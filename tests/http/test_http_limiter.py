@@ -132,3 +132,40 @@ def test_admit_takes_one_request_into_every_bucket_or_none_and_says_the_longest_
     spent = {"portal": (0.0, now), "day": (3.0, now - 40.0)}
     assert admit([burst, day], spent, now) == (20.0, {})  # the day's window restarts in 20 s
     assert admit([burst, burst], {}, now)[1] == {"portal": (1.0, now)}  # one key counts once
+
+
+class SlowCommit(MemoryBucket):
+    """Grants like the state store, but the first grant's commit ends 0.3 s after the slot was booked."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.grants = 0
+
+    def take_all(self, buckets, now, *, clock=None):  # type: ignore[no-untyped-def]
+        wait = super().take_all(buckets, now, clock=clock)
+        if wait == 0.0:
+            self.grants += 1
+            if self.grants == 1:
+                self.clock.now += 0.3
+        return wait
+
+
+@pytest.mark.parametrize(("stale_after", "grants", "gap"), [(0.0, 2, 0.2), (0.04, 3, 0.5)])
+def test_a_slot_granted_after_stale_after_is_booked_afresh_so_the_next_request_keeps_its_distance(
+    stale_after: float, grants: int, gap: float
+) -> None:
+    clock = ManualClock()
+    bucket = SlowCommit(clock)
+    limiter = RateLimiter(
+        LimiterPolicy(1, 2, stale_after=stale_after), "k", bucket=bucket, clock=clock, sleep=clock.sleep
+    )
+
+    limiter.acquire()  # booked at t, granted at t + 0.3
+    first_leaves = clock.now
+    limiter.acquire()
+
+    # off: the next request leaves 0.2 s after the late one (0.5 s after its booked slot); on: the late
+    # one took a fresh slot when it was granted, and the next leaves a whole 1/2 s after it
+    assert bucket.grants == grants
+    assert clock.now - first_leaves == pytest.approx(gap, abs=1e-3)

@@ -95,7 +95,9 @@ class AmoCrmAdapter:
 
     # -- layout (FunnelAdmin) -----------------------------------------------------------------------
     def observe_layout(self) -> ObservedLayout:
-        snap = self.reader.read()
+        return self._observed(self.reader.read())
+
+    def _observed(self, snap: Snapshot) -> ObservedLayout:
         observed = self.reader.observed(snap)
         self._snapshot = snap
         self._catalog = catalogs.build(observed)
@@ -110,9 +112,15 @@ class AmoCrmAdapter:
             self.observe_layout()
         if self._snapshot is None:
             raise AssertionError("invariant broken: self._snapshot is not None")
-        writer = LayoutWriter(self.client, self.mapping, self.state, self.ctx.kv, self._snapshot)
+        snap = self._snapshot
+        writer = LayoutWriter(self.client, self.mapping, self.state, self.ctx.kv, snap, self.reader)
         failures = writer.apply(plan)
-        observed = self.observe_layout()
+        # what amoCRM answered for the objects it created is in the snapshot; read again only what was
+        # renamed, deleted or refused
+        stale = sorted(writer.stale_fields)
+        if writer.stale_pipelines or stale:
+            self.reader.refresh(snap, pipelines=writer.stale_pipelines, entities=stale)
+        observed = self._observed(snap)
         if failures:
             first = failures[0][1]
             lines = "; ".join(f"{path}: {err}" for path, err in failures)

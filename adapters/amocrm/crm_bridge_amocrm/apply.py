@@ -7,13 +7,20 @@
 * new custom fields with their enums: one ``POST /api/v4/{entity}/custom_fields`` array per entity;
   renamed fields and new or renamed options: one PATCH array per entity.
 
+The pipelines and each entity's fields are independent: their requests go together, within the shared
+rate limit. From scratch that is 1 + E writes after 1 + E reads (E entities with fields: companies and
+leads), and nothing is read afterwards: the layout is rebuilt from amoCRM's answers to the creates; what
+was renamed, deleted or refused is read again.
+
 The account's limits (50 pipelines, 100 statuses per pipeline) are checked before anything is written.
 Every id is saved in the state store after each step, so a run broken midway is resumed, not repeated.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from crm_bridge.domain.layout import (
@@ -32,7 +39,7 @@ from crm_bridge_amocrm.apply_fields import Failures, FieldWriter, fid
 from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.layout_state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
-from crm_bridge_amocrm.observe import LOST, WON, Snapshot
+from crm_bridge_amocrm.observe import LOST, WON, LayoutReader, Snapshot
 from crm_bridge_amocrm.plugin import ADAPTER
 
 MAX_PIPELINES = 50
@@ -52,22 +59,36 @@ def _status_body(stage: DesiredStage, *, fixed: bool = False) -> dict[str, Any]:
 
 class LayoutWriter(FieldWriter):
     def __init__(
-        self, client: AmoClient, mapping: AmoMapping, state: LayoutState, kv: KeyValueState, snap: Snapshot
+        self,
+        client: AmoClient,
+        mapping: AmoMapping,
+        state: LayoutState,
+        kv: KeyValueState,
+        snap: Snapshot,
+        reader: LayoutReader,
     ) -> None:
         self.client = client
+        self.reader = reader
         self.mapping = mapping
         self.state = state
         self.kv = kv
         self.snap = snap
         self.failures: Failures = []
+        self.lock = threading.Lock()  # the state and the snapshot, written by concurrent jobs
+        self.stale_pipelines = False
+        self.stale_fields: set[str] = set()  # amoCRM entities whose fields must be read again
 
     def apply(self, plan: ProvisionPlan) -> Failures:
+        """Write ``plan``: the pipelines and each entity's fields are independent, so their requests go
+        together (up to ``concurrency`` at once, within the shared rate limit). What amoCRM answers
+        for the objects it created goes into the snapshot; ``stale`` names what was changed in a way
+        whose answer is not kept (renames, deletions, refusals) and must be read again."""
         self._remember(plan)
         self.check_limits(plan)
-        self._new_pipelines(plan)
-        self._pipeline_changes(plan)
-        self._fields(plan)
-        self.state.save(self.kv)
+        jobs: list[Callable[[], None]] = [lambda: self._pipelines(plan), *self._field_jobs(plan)]
+        self.client.map_chunks(lambda job: job(), jobs)
+        with self.lock:
+            self.state.save(self.kv)
         return self.failures
 
     def check_limits(self, plan: ProvisionPlan) -> None:
@@ -111,6 +132,10 @@ class LayoutWriter(FieldWriter):
                 self.state.options.setdefault(path, {})[key] = int(item.observed_id)
 
     # -- pipelines and statuses ---------------------------------------------------------------------
+    def _pipelines(self, plan: ProvisionPlan) -> None:
+        self._new_pipelines(plan)
+        self._pipeline_changes(plan)
+
     def _new_pipelines(self, plan: ProvisionPlan) -> None:
         funnels = [
             i.desired
@@ -148,8 +173,16 @@ class LayoutWriter(FieldWriter):
             body = self.client.transport.post("api/v4/leads/pipelines", payload)
         except CrmBridgeError as exc:
             self.failures += [(f.key, exc) for f in funnels]
+            self.stale_pipelines = True
             return
         created = (body.get("_embedded") or {}).get("pipelines") or []
+        if len(created) != len(funnels):
+            self.stale_pipelines = True
+        with self.lock:
+            self._record_pipelines(funnels, created)
+            self.state.save(self.kv)
+
+    def _record_pipelines(self, funnels: list[DesiredFunnel], created: list[dict[str, Any]]) -> None:
         for funnel, pipeline in zip(funnels, created, strict=False):
             self.state.funnels[funnel.key] = int(pipeline["id"])
             by_name = {
@@ -163,13 +196,15 @@ class LayoutWriter(FieldWriter):
                 first = next((s for s in funnel.stages if s.kind is kind), None)
                 if first is not None:
                     stages[first.key] = sid
-        self.state.save(self.kv)
+        self.reader.take_pipelines(self.snap, created, added=True)
 
     def _pipeline_changes(self, plan: ProvisionPlan) -> None:
         new_in: dict[str, list[DesiredStage]] = defaultdict(list)
         for item in plan.items:
             if not item.is_write:
                 continue
+            if item.object in (PlanObject.FUNNEL, PlanObject.STAGE) and item.action is not PlanAction.CREATE:
+                self.stale_pipelines = True  # a rename or a deletion: read the pipelines again
             try:
                 if item.object is PlanObject.FUNNEL and item.action is PlanAction.UPDATE:
                     if not isinstance(item.desired, DesiredFunnel):
@@ -220,9 +255,16 @@ class LayoutWriter(FieldWriter):
             )
         except CrmBridgeError as exc:
             self.failures += [(f"{funnel}/{s.key}", exc) for s in stages]
+            self.stale_pipelines = True
             return
         created = (body.get("_embedded") or {}).get("statuses") or []
-        if funnel is not None:
-            for stage, status in zip(stages, created, strict=False):
-                self.state.stages.setdefault(funnel, {})[stage.key] = int(status["id"])
-        self.state.save(self.kv)
+        with self.lock:
+            if funnel is not None:
+                for stage, status in zip(stages, created, strict=False):
+                    self.state.stages.setdefault(funnel, {})[stage.key] = int(status["id"])
+            pipeline = self.snap.pipelines.get(int(pid))
+            if pipeline is not None and len(created) == len(stages):
+                pipeline.setdefault("_embedded", {}).setdefault("statuses", []).extend(created)
+            else:
+                self.stale_pipelines = True
+            self.state.save(self.kv)

@@ -5,7 +5,10 @@ whole: kept ones by id). Part of ``apply.LayoutWriter``."""
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from crm_bridge.domain.layout import (
@@ -39,7 +42,11 @@ class FieldWriter:
     snap: Snapshot
     failures: Failures
 
-    def _fields(self, plan: ProvisionPlan) -> None:
+    lock: threading.Lock
+    stale_fields: set[str]
+
+    def _field_jobs(self, plan: ProvisionPlan) -> list[Callable[[], None]]:
+        """One job per amoCRM entity whose fields change: its creates, then its renames and options."""
         entity: str
         creates: dict[str, list[DesiredField]] = defaultdict(list)
         patches: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
@@ -63,11 +70,17 @@ class FieldWriter:
                 path = item.path.partition("/")[0]
                 entity = self.mapping.amo_entity(FieldEntity(path.partition(".")[0]))
                 patches[entity].setdefault(fid(item.parent_id), {})
-        for entity, fields in creates.items():
-            self._create_fields(entity, fields)
-        for entity, by_field in patches.items():
-            self._patch_fields(entity, by_field, plan)
-        self.state.save(self.kv)
+
+        def job(entity: str) -> None:
+            if entity in creates:
+                self._create_fields(entity, creates[entity])
+            if entity in patches:
+                self.stale_fields.add(entity)  # renamed fields and options: read them again
+                self._patch_fields(entity, patches[entity], plan)
+            with self.lock:
+                self.state.save(self.kv)
+
+        return [functools.partial(job, e) for e in sorted({*creates, *patches})]
 
     def _create_fields(self, entity: str, fields: list[DesiredField]) -> None:
         payload: list[dict[str, Any]] = []
@@ -89,8 +102,18 @@ class FieldWriter:
             body = self.client.transport.post(f"api/v4/{entity}/custom_fields", payload)
         except CrmBridgeError as exc:
             self.failures += [(f"{f.entity.value}.{f.key}", exc) for f in fields]
+            self.stale_fields.add(entity)
             return
-        for group, raw in zip(owners, (body.get("_embedded") or {}).get("custom_fields") or [], strict=False):
+        created = list((body.get("_embedded") or {}).get("custom_fields") or [])
+        with self.lock:
+            if len(created) == len(payload):
+                self.snap.fields.setdefault(entity, []).extend(created)
+            else:
+                self.stale_fields.add(entity)
+            self._record_fields(owners, created)
+
+    def _record_fields(self, owners: list[list[DesiredField]], created: list[dict[str, Any]]) -> None:
+        for group, raw in zip(owners, created, strict=False):
             for f in group:
                 path = f"{f.entity.value}.{f.key}"
                 self.state.fields[path] = int(raw["id"])
@@ -111,6 +134,10 @@ class FieldWriter:
         except CrmBridgeError as exc:
             self.failures += [(f"field #{field}", exc) for field in by_field]
             return
+        with self.lock:
+            self._record_patched(answer, plan)
+
+    def _record_patched(self, answer: dict[str, Any], plan: ProvisionPlan) -> None:
         for raw in (answer.get("_embedded") or {}).get("custom_fields") or []:
             by_label = {str(e["value"]): int(e["id"]) for e in raw.get("enums") or []}
             for path, known in self.state.fields.items():

@@ -25,7 +25,7 @@ from crm_bridge.ports import LeadDraft, WriteOutcome
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import MAX_BATCH, AmoClient
 from crm_bridge_amocrm.rows import RowReader, values_of
-from crm_bridge_amocrm.writes import COMPLEX_BATCH, RecordWrites, _has_customer
+from crm_bridge_amocrm.writes import RecordWrites
 
 log = logging.getLogger("crm_bridge_amocrm")
 
@@ -61,44 +61,13 @@ class IntakeWrites:
                 built.append((index, draft, self.writes._lead(catalog, draft)))
             except CrmBridgeError as exc:
                 results[index] = WriteOutcome(draft.external_id, None, error=str(exc))
-        combined = [(i, d, b) for i, d, b in built if _has_customer(d)]
-        plain = [(i, d, b) for i, d, b in built if not _has_customer(d)]
-        for _, draft, body in combined:
-            body.setdefault("_embedded", {})["contacts"] = [self.writes._contact(draft)]
-        requests: list[tuple[str, list[tuple[int, LeadDraft, dict[str, Any]]]]] = [
-            ("api/v4/leads/complex", combined[i : i + COMPLEX_BATCH])
-            for i in range(0, len(combined), COMPLEX_BATCH)
-        ] + [("api/v4/leads", plain[i : i + MAX_BATCH]) for i in range(0, len(plain), MAX_BATCH)]
-
-        def one(request: tuple[str, list[tuple[int, LeadDraft, dict[str, Any]]]]) -> dict[int, WriteOutcome]:
-            path, chunk = request
-            out: dict[int, WriteOutcome] = {}
-            try:
-                answers = self.client.write(
-                    "POST", path, "leads", [body for _, _, body in chunk], batch=len(chunk), parallel=False
-                )
-            except CrmRetriableError as exc:
-                return {
-                    i: WriteOutcome(d.external_id, None, error=f"{LOST}: {exc}", uncertain=True)
-                    for i, d, _ in chunk
-                }
-            for (index, draft, _), answer in zip(chunk, answers, strict=True):
-                out[index] = (
-                    WriteOutcome(draft.external_id, answer.crm_id, created=True)
-                    if answer.crm_id
-                    else WriteOutcome(
-                        draft.external_id, None, error=f"amoCRM refused the lead: {answer.error}"
-                    )
-                )
-            return out
-
-        for part in self.client.map_chunks(one, requests):
-            results.update(part)
-        sent = [d for _, d, _ in built]
+        sent = self.writes._send([(d, b) for _, d, b in built], on_lost=lambda exc: f"{LOST}: {exc}")
+        for index, draft, _ in built:
+            results[index] = sent[draft.external_id]
         try:
-            self.writes._comments(sent, {o.external_id: o for o in results.values()})
+            self.writes._comments([d for _, d, _ in built], sent)
         except CrmRetriableError as exc:  # the leads stand; their comments are not worth an uncertain lead
-            log.warning("amoCRM: the intake comments of %d lead(s) were not written: %s", len(sent), exc)
+            log.warning("amoCRM: the intake comments of %d lead(s) were not written: %s", len(built), exc)
         return [results[i] for i in range(len(drafts))]
 
     def find_leads(self, external_ids: Sequence[str]) -> dict[str, str]:

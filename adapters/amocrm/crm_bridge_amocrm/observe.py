@@ -57,9 +57,39 @@ class LayoutReader:
         self.desired = desired
 
     def read(self) -> Snapshot:
-        body = self.client.get("api/v4/leads/pipelines") or {}
-        pipelines = list((body.get("_embedded") or {}).get("pipelines") or [])
-        snap = Snapshot(all_pipelines=len(pipelines))
+        """The pipelines and the custom fields of each entity: independent reads, sent together."""
+        snap = Snapshot()
+        self.refresh(snap, pipelines=True, entities=sorted(set(self.mapping.entities.values())))
+        return snap
+
+    def refresh(self, snap: Snapshot, *, pipelines: bool, entities: list[str]) -> None:
+        """Read again the pipelines (when ``pipelines``) and the custom fields of ``entities`` into
+        ``snap``: one request each (a field list of more than 50 pages on), up to ``concurrency`` at
+        once within the shared rate limit."""
+        jobs: list[tuple[str, str]] = [("pipelines", "")] if pipelines else []
+        jobs += [("fields", entity) for entity in entities]
+
+        def one(job: tuple[str, str]) -> Any:
+            kind, entity = job
+            if kind == "pipelines":
+                return self.client.get("api/v4/leads/pipelines") or {}
+            return self.client.fetch_all(
+                f"api/v4/{entity}/custom_fields", "custom_fields", {}, limit=FIELD_PAGE
+            )
+
+        for (kind, entity), answer in zip(jobs, self.client.map_chunks(one, jobs), strict=True):
+            if kind == "fields":
+                snap.fields[entity] = answer
+            else:
+                self.take_pipelines(snap, list((answer.get("_embedded") or {}).get("pipelines") or []))
+
+    def take_pipelines(self, snap: Snapshot, pipelines: list[dict[str, Any]], *, added: bool = False) -> None:
+        """Keep ours of ``pipelines`` (the whole list, or ``added`` ones just created) in ``snap``."""
+        if added:
+            snap.all_pipelines += len(pipelines)
+        else:
+            snap.all_pipelines = len(pipelines)
+            snap.pipelines.clear()
         wanted = {f.name.strip().lower(): f.key for f in (self.desired.funnels if self.desired else ())}
         for pipeline in pipelines:
             pid = int(pipeline["id"])
@@ -70,11 +100,6 @@ class LayoutReader:
                     continue
                 self.state.funnels[key] = pid  # a first run: the pipeline carrying our name is ours
             snap.pipelines[pid] = pipeline
-        for entity in sorted(set(self.mapping.entities.values())):
-            snap.fields[entity] = self.client.fetch_all(
-                f"api/v4/{entity}/custom_fields", "custom_fields", {}, limit=FIELD_PAGE
-            )
-        return snap
 
     # -- translation to the domain's observed layout ------------------------------------------------
     def observed(self, snap: Snapshot) -> ObservedLayout:

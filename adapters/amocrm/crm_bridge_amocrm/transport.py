@@ -36,6 +36,11 @@ TOKEN_KEY = "crm.amocrm.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.amocrm.oauth"
 TOKENS_KV_KEY = "amocrm.oauth_tokens"
 LOCK_NAME = "amocrm-oauth-refresh"
+# amoCRM counts requests when they arrive, at most 7 in any second; the shipped pace (6.6/s) leaves 8
+# requests 60 ms more than a second apart. A request granted more than 40 ms after its slot was booked
+# (the state store's commit was slow, the process stalled) takes a fresh slot, so the next ones are
+# paced from when it leaves: a 0.2 s commit once bunched two requests 50 ms apart and drew a 429.
+STALE_AFTER = 0.04
 
 
 class AmoValidationError(CrmValidationError):
@@ -99,7 +104,9 @@ class AmoTransport:
             read_timeout=config.http.read_timeout,
             max_retries=config.http.max_retries,
             backoff_cap=config.http.max_backoff,
-            limiter=LimiterPolicy(rate.burst, rate.per_second, key=f"{CRM}:{self.account}"),
+            limiter=LimiterPolicy(
+                rate.burst, rate.per_second, key=f"{CRM}:{self.account}", stale_after=STALE_AFTER
+            ),
             concurrency=config.max_concurrency,
             translate_error=self._translate,
             refused_before_running=lambda r: r.status_code == 429,

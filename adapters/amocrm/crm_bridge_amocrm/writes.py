@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from crm_bridge.domain.layout import FieldEntity
-from crm_bridge.errors import CrmBridgeError, CrmValidationError, DataError
+from crm_bridge.errors import CrmBridgeError, CrmRetriableError, CrmValidationError, DataError
 from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, RecordUpdate, WriteOutcome
 from crm_bridge_amocrm.catalog import AmoCatalog, field_id, status_of
 from crm_bridge_amocrm.client import MAX_BATCH, AmoClient
@@ -128,39 +128,70 @@ class RecordWrites:
     ) -> dict[str, WriteOutcome]:
         existing = self.existing(catalog, entity, [d.external_id for d in drafts], parallel=False)
         results: dict[str, WriteOutcome] = {}
-        plain: list[tuple[Any, dict[str, Any]]] = []
-        combined: list[tuple[Any, dict[str, Any]]] = []
+        built: list[tuple[Any, dict[str, Any]]] = []
         for draft in drafts:
             ext = draft.external_id
             if ext in existing:
                 results[ext] = WriteOutcome(ext, existing[ext], created=False)
                 continue
             try:
-                body = build(draft)
+                built.append((draft, build(draft)))
             except CrmBridgeError as exc:
                 results[ext] = _fail(ext, exc)
-                continue
+        results.update(self._send(built))
+        if entity is FieldEntity.LEAD:
+            self._comments(drafts, results)
+        return results
+
+    def _send(
+        self,
+        built: Sequence[tuple[Any, dict[str, Any]]],
+        *,
+        on_lost: Callable[[CrmRetriableError], str] | None = None,
+    ) -> dict[str, WriteOutcome]:
+        """Create the ``built`` (draft, body) pairs, external ids unique: a lead with a customer with
+        its new contact through the complex add (``COMPLEX_BATCH`` a request), the rest in arrays of
+        ``MAX_BATCH``. An item amoCRM refuses fails alone. ``on_lost``: None sends the arrays one after
+        another in this thread (the caller is a worker already) and lets a lost answer raise; given, the
+        arrays go ``concurrency`` at once and a request whose answer was lost after sending (timeout,
+        reset, 5xx: a write is not resent blindly) makes its drafts uncertain, with ``on_lost(error)``
+        as their error."""
+        combined: list[tuple[Any, dict[str, Any]]] = []
+        plain: list[tuple[Any, dict[str, Any]]] = []
+        for draft, body in built:
             if _has_customer(draft):
                 body.setdefault("_embedded", {})["contacts"] = [self._contact(draft)]
                 combined.append((draft, body))
             else:
                 plain.append((draft, body))
-        for path, batch, items in (
-            ("api/v4/leads/complex", COMPLEX_BATCH, combined),
-            ("api/v4/leads", MAX_BATCH, plain),
-        ):
-            answers = self.client.write(
-                "POST", path, "leads", [b for _, b in items], batch=batch, parallel=False
-            )
-            for (draft, _), answer in zip(items, answers, strict=True):
-                results[draft.external_id] = (
-                    WriteOutcome(draft.external_id, answer.crm_id, created=True)
-                    if answer.crm_id
-                    else _fail(draft.external_id, f"amoCRM refused the lead: {answer.error}")
+        requests = [
+            ("api/v4/leads/complex", combined[i : i + COMPLEX_BATCH])
+            for i in range(0, len(combined), COMPLEX_BATCH)
+        ] + [("api/v4/leads", plain[i : i + MAX_BATCH]) for i in range(0, len(plain), MAX_BATCH)]
+
+        def one(request: tuple[str, list[tuple[Any, dict[str, Any]]]]) -> dict[str, WriteOutcome]:
+            path, chunk = request
+            try:
+                answers = self.client.write(
+                    "POST", path, "leads", [body for _, body in chunk], batch=len(chunk), parallel=False
                 )
-        if entity is FieldEntity.LEAD:
-            self._comments(drafts, results)
-        return results
+            except CrmRetriableError as exc:
+                if on_lost is None:
+                    raise
+                why = on_lost(exc)
+                return {
+                    d.external_id: WriteOutcome(d.external_id, None, error=why, uncertain=True)
+                    for d, _ in chunk
+                }
+            return {
+                draft.external_id: WriteOutcome(draft.external_id, answer.crm_id, created=True)
+                if answer.crm_id
+                else _fail(draft.external_id, f"amoCRM refused the lead: {answer.error}")
+                for (draft, _), answer in zip(chunk, answers, strict=True)
+            }
+
+        parts = [one(r) for r in requests] if on_lost is None else self.client.map_chunks(one, requests)
+        return {ext: outcome for part in parts for ext, outcome in part.items()}
 
     def _common(
         self, catalog: AmoCatalog, entity: FieldEntity, ext: str, partner_id: str | None
