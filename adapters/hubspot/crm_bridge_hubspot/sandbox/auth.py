@@ -15,6 +15,7 @@ import secrets
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
@@ -149,6 +150,7 @@ class HsLimits:
     window: float = 10.0
     daily: int = 250_000
     search_per_second: int = 5
+    zone: tzinfo = UTC  # the account's time zone: the daily quota resets at its midnight
     _hits: deque[float] = field(default_factory=deque)
     _search: deque[float] = field(default_factory=deque)
     _day: int = -1
@@ -156,7 +158,7 @@ class HsLimits:
 
     def admit(self, now: float, *, search: bool) -> tuple[str | None, dict[str, str]]:
         """(None, headers) when admitted, else (policyName, headers) for the 429."""
-        day = int(now // 86400)
+        day = datetime.fromtimestamp(now, self.zone).toordinal()
         if day != self._day:
             self._day, self._day_count = day, 0
         while self._hits and self._hits[0] <= now - self.window:
