@@ -23,13 +23,16 @@ class Bucket:
     """One request budget kept under ``key``: a leaky bucket (``capacity`` at once, draining
     ``drain_per_second``) or, with ``window`` > 0, a fixed window (``capacity`` requests per ``window``
     seconds; windows start at Unix time multiples of ``window`` plus ``offset``, e.g. a day starting at
-    a time zone's midnight)."""
+    a time zone's midnight) or, with ``rolling`` too, a rolling window: at most ``capacity`` requests in
+    any ``window`` seconds (the stores keep the times of the recent ones; a request waits for the
+    oldest that must leave the window, see ``wait_in_log``)."""
 
     key: str
     capacity: float
     drain_per_second: float = 0.0
     window: float = 0.0
     offset: float = 0.0
+    rolling: bool = False
 
     def current(self, level: float, updated: float, now: float) -> tuple[float, float]:
         """(level, updated) at ``now``: drained (leaky) or reset when a new window began. A clock going
@@ -48,6 +51,16 @@ class Bucket:
         if self.drain_per_second <= 0:
             return float("inf")
         return (level + 1.0 - self.capacity) / self.drain_per_second
+
+    def wait_in_log(self, times: Sequence[float], now: float) -> float:
+        """Rolling window: seconds until one more request fits, given the times (ascending) of the
+        requests admitted so far (0.0 = it fits now). Only those after ``now - window`` count; when
+        ``capacity`` of them are there, the wait ends as the oldest that must go leaves the window."""
+        recent = [t for t in times if t > now - self.window]
+        if len(recent) + 1.0 <= self.capacity + TOLERANCE:
+            return 0.0
+        leaving = recent[len(recent) - int(self.capacity)]
+        return max(leaving + self.window - now, MIN_WAIT)
 
 
 class BucketStore(Protocol):

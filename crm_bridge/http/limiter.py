@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore
@@ -18,6 +19,7 @@ class MemoryBucket:
 
     def __init__(self) -> None:
         self._levels: dict[str, tuple[float, float]] = {}
+        self._logs: dict[str, deque[float]] = {}  # rolling windows: times of the recent requests
         self._lock = threading.Lock()
 
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
@@ -31,12 +33,24 @@ class MemoryBucket:
         with self._lock:
             if clock is not None:  # the time once the lock is held (see SqlBucketStore.take_all)
                 now = max(now, clock())
-            states = {b.key: b.current(*self._levels.get(b.key, (0.0, 0.0)), now) for b in buckets}
-            wait = max((b.wait(*states[b.key], now) for b in buckets), default=0.0)
+            plain = [b for b in buckets if not b.rolling]
+            states = {b.key: b.current(*self._levels.get(b.key, (0.0, 0.0)), now) for b in plain}
+            logs = {b.key: self._recent(b, now) for b in buckets if b.rolling}
+            waits = [b.wait(*states[b.key], now) for b in plain]
+            waits += [b.wait_in_log(logs[b.key], now) for b in buckets if b.rolling]
+            wait = max(waits, default=0.0)
             if wait == 0.0:
                 for key, (level, updated) in states.items():
                     self._levels[key] = (level + 1.0, updated)
+                for log in logs.values():
+                    log.append(now)
             return wait
+
+    def _recent(self, bucket: Bucket, now: float) -> deque[float]:
+        log = self._logs.setdefault(bucket.key, deque())
+        while log and log[0] <= now - bucket.window:
+            log.popleft()
+        return log
 
 
 class MemoryLedger:

@@ -61,12 +61,27 @@ class SqlBucketStore:
             stored = {key: (level, updated) for key, level, updated in rows}
             if clock is not None:
                 now = max(now, clock())
-            states = {b.key: b.current(*stored[b.key], now) for b in ordered}
-            wait = max(b.wait(*states[b.key], now) for b in ordered)
+            plain = [b for b in ordered if not b.rolling]
+            states = {b.key: b.current(*stored[b.key], now) for b in plain}
+            waits = [b.wait(*states[b.key], now) for b in plain]
+            # rolling windows: the times of the recent requests in the ledger table, read under the
+            # lock of the bucket's row (so two processes never both take the last place)
+            s = budget_spend
+            for b in ordered:
+                if b.rolling:
+                    times = conn.execute(
+                        select(s.c.at).where(s.c.key == b.key, s.c.at > now - b.window).order_by(s.c.at)
+                    ).scalars()
+                    waits.append(b.wait_in_log(list(times), now))
+            wait = max(waits)
             if wait == 0.0:
-                for b in ordered:
+                for b in plain:
                     level, updated = states[b.key]
                     conn.execute(update(t).where(t.c.key == b.key).values(level=level + 1.0, updated=updated))
+                for b in ordered:
+                    if b.rolling:
+                        conn.execute(delete(s).where(s.c.key == b.key, s.c.at <= now - b.window))
+                        conn.execute(insert(s).values(key=b.key, at=now, amount=1.0))
         return wait
 
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:

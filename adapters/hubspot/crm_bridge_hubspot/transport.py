@@ -3,8 +3,10 @@
 Budgets, all kept in the state store's bucket table when there is one (so the daemon and every CLI
 process share them), each a leaky bucket sized so no rolling window can exceed the limit:
 
-* the 10-second window (100 or 190 by tier): the HTTP policy's own limiter, burst ``N/20``, drain
-  ``(N - burst)/10`` per second — at most N in any 10 s;
+* the 10-second window (100 or 190 by tier): a rolling window, as HubSpot counts it — up to N at once,
+  then a request waits only until the oldest of the last N is 10.1 s old (1% margin for arrival
+  jitter). (A leaky bucket safe for the window, burst N/20 draining (N - N/20)/10 a second, took
+  20.5 s for 200 requests the window allows in 10.1.)
 * the search endpoints' per-second limit: a second limiter taken before every ``…/search`` call;
 * the daily quota: read from ``X-HubSpot-RateLimit-Daily``/``-Daily-Remaining`` on every answer; when
   no more than ``daily_reserve`` requests are left, requests fail at once with ``RateLimited`` (retry
@@ -44,7 +46,6 @@ from crm_bridge.http import (
     HttpClient,
     HttpPolicy,
     KvTokenStore,
-    LimiterPolicy,
     RateBudget,
     RefreshingToken,
     StaticToken,
@@ -58,6 +59,7 @@ TOKEN_KEY = "crm.hubspot.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.hubspot.oauth.refresh_token"
 TOKENS_KV_KEY = "hubspot.oauth_tokens"
 SEARCH_SHARE = 0.95
+WINDOW, WINDOW_MARGIN = 10.0, 0.01
 ACCOUNT_DETAILS = "/account-info/v3/details"
 log = logging.getLogger("crm_bridge_hubspot")
 
@@ -214,8 +216,6 @@ class HubSpotTransport:
         self.clock = ctx.clock
         budgets = config.budgets()
         self.budgets = budgets
-        burst = max(1, budgets.per_ten_seconds // 20)
-        window = LimiterPolicy(burst, (budgets.per_ten_seconds - burst) / 10.0, key=key)
         self.config_key = TOKEN_KEY if config.access_token is not None else OAUTH_KEY
         base = str(config.base_url).rstrip("/")
         policy = HttpPolicy(
@@ -225,11 +225,15 @@ class HubSpotTransport:
             read_timeout=config.http.read_timeout,
             max_retries=config.http.max_retries,
             backoff_cap=config.http.max_backoff,
-            limiter=window,
-            # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any second
-            # (a 5% margin against arrival jitter). A budget of the policy, so a retried search
-            # waits for its turn again.
             budgets=(
+                # HubSpot's rolling 10-second window: up to the limit at once, then each request
+                # waits for the oldest of the window to age out (plus a 1% margin for arrival jitter)
+                RateBudget.rolling_window(
+                    "window", budgets.per_ten_seconds, WINDOW * (1 + WINDOW_MARGIN), key=f"{key}:rolling"
+                ),
+                # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any
+                # second (a 5% margin against arrival jitter). Budgets of the policy, so a retried
+                # request waits for its turn again.
                 RateBudget.leaky(
                     "search",
                     1,
