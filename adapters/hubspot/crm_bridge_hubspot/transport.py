@@ -1,13 +1,14 @@
 """The adapter's glue to ``crm_bridge.http``: one ``HttpClient`` per account with HubSpot's budgets.
 
-Budgets, all kept in the state store's bucket table when there is one (so the daemon and every CLI
-process share them), each a leaky bucket sized so no rolling window can exceed the limit:
+Budgets, all kept in the state store when there is one (so the daemon and every CLI process share
+them):
 
 * the 10-second window (100 or 190 by tier): a rolling window, as HubSpot counts it — up to N at once,
   then a request waits only until the oldest of the last N is 10.1 s old (1% margin for arrival
   jitter). (A leaky bucket safe for the window, burst N/20 draining (N - N/20)/10 a second, took
   20.5 s for 200 requests the window allows in 10.1.)
-* the search endpoints' per-second limit: a second limiter taken before every ``…/search`` call;
+* the search endpoints' per-second limit: a leaky bucket taken before every ``…/search`` call, one at
+  a time, 0.95 × the limit a second;
 * the daily quota: read from ``X-HubSpot-RateLimit-Daily``/``-Daily-Remaining`` on every answer; when
   no more than ``daily_reserve`` requests are left, requests fail at once with ``RateLimited`` (retry
   after the next midnight in the account's time zone, read from ``GET /account-info/v3/details``) so

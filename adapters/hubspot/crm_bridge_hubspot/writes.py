@@ -76,8 +76,8 @@ class RecordWrites:
             )
         missing = self.missing_companies([d.partner_id for d in drafts if d.partner_id])
         results: dict[str, WriteOutcome] = {}
-        items: list[tuple[str, dict[str, Any]]] = []
-        queued: set[str] = set()  # keys already in ``items`` (a set: a list scan made 10,000 drafts take s)
+        pending: list[tuple[str, LeadDraft | DealDraft]] = []
+        queued: set[str] = set()  # keys already pending (a set: a list scan made 10,000 drafts take s)
         for draft in drafts:
             key = draft.external_id
             if key in results or key in queued:
@@ -85,20 +85,27 @@ class RecordWrites:
             if draft.partner_id and draft.partner_id in missing:
                 results[key] = _fail(key, f"partner company {draft.partner_id} does not exist in HubSpot")
                 continue
-            try:
-                body = build(draft)
-            except CrmBridgeError as exc:
-                results[key] = _fail(key, exc)
-                continue
-            body["properties"][ext.code] = key
-            items.append((key, {**body, "objectWriteTraceId": key}))
+            pending.append((key, draft))
             queued.add(key)
-        results.update(self._create_items(items, ext.code))
+
+        def body(draft: LeadDraft | DealDraft) -> dict[str, Any]:
+            made = build(draft)  # CrmBridgeError: that input fails (BatchWriter.run)
+            made["properties"][ext.code] = draft.external_id
+            return {**made, "objectWriteTraceId": draft.external_id}
+
+        results.update(self._create_items(pending, body, ext.code))
         return [results[d.external_id] for d in drafts]
 
-    def _create_items(self, items: list[tuple[str, dict[str, Any]]], ext: str) -> dict[str, WriteOutcome]:
+    def _create_items(
+        self,
+        items: list[tuple[str, LeadDraft | DealDraft]],
+        body: Callable[[Any], dict[str, Any]],
+        ext: str,
+    ) -> dict[str, WriteOutcome]:
+        """Inputs are built as their batch goes (memory: the batches in flight, not all N)."""
         out: dict[str, WriteOutcome] = {}
-        answers = self.batch.run(f"{DEALS}/batch/create", items, by=ext, idempotent=True)
+        path = f"{DEALS}/batch/create"
+        answers = self.batch.run(path, items, by=ext, idempotent=True, build=body)
         conflicted = [(k, i) for k, i in items if _conflict(answers[k])]
         for key, answer in answers.items():
             if answer.crm_id is not None:
@@ -110,7 +117,7 @@ class RecordWrites:
             out.update({k: WriteOutcome(k, cid, created=False) for k, cid in existing.items()})
             rest = [(k, i) for k, i in conflicted if k not in existing]
             if rest:
-                again = self.batch.run(f"{DEALS}/batch/create", rest, by=ext, idempotent=True)
+                again = self.batch.run(path, rest, by=ext, idempotent=True, build=body)
                 for key, answer in again.items():
                     out[key] = (
                         WriteOutcome(key, answer.crm_id, created=True)

@@ -86,6 +86,9 @@ class HubSpotEmulator:
 
     # -- the Emulator protocol ------------------------------------------------------------------
     def handle(self, request: SandboxRequest) -> SandboxResponse:
+        # HubSpot counts a request against its limits when it arrives, not when an earlier one is done
+        # (requests queued behind a slow search here would otherwise be counted bunched together)
+        arrived = self._clock()
         with self._lock:
             self._arm_batch_failure()
             now = self._clock()
@@ -108,7 +111,7 @@ class HubSpotEmulator:
             refused = self._against_spec(request)
             if refused is not None:
                 return refused
-            policy, headers = self.limits.admit(now, search=path.endswith("/search"))
+            policy, headers = self.limits.admit(arrived, search=path.endswith("/search"))
             if policy is not None:
                 return rate_limited(policy, self.portal_id, headers)
             denied = self.auth.check(request, now)
