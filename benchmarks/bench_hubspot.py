@@ -9,8 +9,9 @@ window is emptied before each): provisioning; backfill of N/4 and N deals (searc
 ``hs_object_id`` order, in keyset id windows walked four at a time); push of M and M/4 new deals
 (batch creates of 100, four in flight). Reported per phase: wall time, HTTP requests and 429s (the
 sandbox's request log), the bound the limits allow — max(floor((requests - 1) / 100) * 10 s,
-(searches - 1) / 5 s), counting the requests the work needed (not the ones refused with 429): under
-a rolling 10-second window of 100 the last request cannot go earlier —
+(searches - 1) / 5 s) + 0.2 s, counting the requests the work needed (not the ones refused with 429):
+under a rolling 10-second window of 100 the last request cannot go earlier, nor be answered sooner than
+the fixed latency after —
 with the ratio wall / bound, and the tracemalloc peak of a second run of the same phase (memory flat
 in N = the same peak for N/4 and N).
 """
@@ -161,9 +162,12 @@ def _created(answer: dict[str, Any]) -> dict[str, Any]:
 def _bound(r: dict[str, Any]) -> float:
     """The least time the limits allow for the phase's requests: under a rolling window of 100 per 10 s
     the k-th request (from 0) cannot go before floor(k / 100) * 10 s (the first 100 at once, the next
-    100 when those age out), and searches go at most 5 a second."""
+    100 when those age out), and searches go at most 5 a second; the last request is then answered no
+    sooner than the sandbox's fixed latency (200 ms) later. 0 (no ratio) when the limits do not bind
+    (everything fits in the first window)."""
     window = math.floor(max(0, r["needed"] - 1) / WINDOW) * WINDOW / PER_SECOND
-    return max(window, max(0, r["searches_needed"] - 1) / SEARCHES)
+    limit = max(window, max(0, r["searches_needed"] - 1) / SEARCHES)
+    return limit + LATENCY_MS / 1000.0 if limit > 0 else 0.0
 
 
 def _row(label: str, r: dict[str, Any]) -> str:

@@ -23,13 +23,16 @@ class Bucket:
     """One request budget kept under ``key``: a leaky bucket (``capacity`` at once, draining
     ``drain_per_second``) or, with ``window`` > 0, a fixed window (``capacity`` requests per ``window``
     seconds; windows start at Unix time multiples of ``window`` plus ``offset``, e.g. a day starting at
-    a time zone's midnight)."""
+    a time zone's midnight) or, with ``rolling`` too, a rolling window: at most ``capacity`` requests in
+    any ``window`` seconds (the stores keep the times of the recent ones; a request waits for the
+    oldest that must leave the window, see ``wait_in_log``)."""
 
     key: str
     capacity: float
     drain_per_second: float = 0.0
     window: float = 0.0
     offset: float = 0.0
+    rolling: bool = False
 
     def current(self, level: float, updated: float, now: float) -> tuple[float, float]:
         """(level, updated) at ``now``: drained (leaky) or reset when a new window began. A clock going
@@ -49,17 +52,35 @@ class Bucket:
             return float("inf")
         return (level + 1.0 - self.capacity) / self.drain_per_second
 
+    def wait_in_log(self, times: Sequence[float], now: float) -> float:
+        """Rolling window: seconds until one more request fits, given the times (ascending) of the
+        requests admitted so far (0.0 = it fits now). Only those after ``now - window`` count; when
+        ``capacity`` of them are there, the wait ends as the oldest that must go leaves the window."""
+        recent = [t for t in times if t > now - self.window]
+        if len(recent) + 1.0 <= self.capacity + TOLERANCE:
+            return 0.0
+        leaving = recent[len(recent) - int(self.capacity)]
+        return max(leaving + self.window - now, MIN_WAIT)
+
 
 def admit(
-    buckets: Sequence[Bucket], stored: Mapping[str, tuple[float, float]], now: float
+    buckets: Sequence[Bucket],
+    stored: Mapping[str, tuple[float, float]],
+    now: float,
+    logs: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[float, dict[str, tuple[float, float]]]:
     """One request into every bucket of ``buckets`` at ``now``, given each key's stored
-    ``(level, updated)`` (a key not there: an empty bucket). Returns ``(0.0, new states to store)``
-    when it fits in all, else ``(the longest wait, {})``: nothing changes. The one home of the
-    arithmetic both ``BucketStore`` implementations (state store, in memory) apply under their lock."""
+    ``(level, updated)`` (a key not there: an empty bucket) and, for a ``rolling`` bucket, the times of
+    its recent requests in ``logs``. Returns ``(0.0, new states to store)`` when it fits in all (the
+    caller adds ``now`` to each rolling bucket's log), else ``(the longest wait, {})``: nothing changes.
+    The one home of the arithmetic both ``BucketStore`` implementations (state store, in memory) apply
+    under their lock."""
     unique = {b.key: b for b in buckets}
-    states = {key: b.current(*stored.get(key, (0.0, 0.0)), now) for key, b in unique.items()}
-    wait = max((b.wait(*states[key], now) for key, b in unique.items()), default=0.0)
+    plain = {key: b for key, b in unique.items() if not b.rolling}
+    states = {key: b.current(*stored.get(key, (0.0, 0.0)), now) for key, b in plain.items()}
+    waits = [b.wait(*states[key], now) for key, b in plain.items()]
+    waits += [b.wait_in_log((logs or {}).get(key, ()), now) for key, b in unique.items() if b.rolling]
+    wait = max(waits, default=0.0)
     if wait > 0.0:
         return wait, {}
     return 0.0, {key: (level + 1.0, updated) for key, (level, updated) in states.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from crm_bridge.budgets import MIN_WAIT, Bucket, BucketStore, admit
@@ -21,6 +22,7 @@ class MemoryBucket:
 
     def __init__(self) -> None:
         self._levels: dict[str, tuple[float, float]] = {}
+        self._logs: dict[str, deque[float]] = {}  # rolling windows: times of the recent requests
         self._lock = threading.Lock()
 
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float:
@@ -34,9 +36,19 @@ class MemoryBucket:
         with self._lock:
             if clock is not None:  # the time once the lock is held (see SqlBucketStore.take_all)
                 now = max(now, clock())
-            wait, admitted = admit(buckets, self._levels, now)
-            self._levels.update(admitted)
+            logs = {b.key: self._recent(b, now) for b in buckets if b.rolling}
+            wait, admitted = admit(buckets, self._levels, now, logs)
+            if wait == 0.0:
+                self._levels.update(admitted)
+                for log in logs.values():
+                    log.append(now)
             return wait
+
+    def _recent(self, bucket: Bucket, now: float) -> deque[float]:
+        log = self._logs.setdefault(bucket.key, deque())
+        while log and log[0] <= now - bucket.window:
+            log.popleft()
+        return log
 
 
 class MemoryLedger:

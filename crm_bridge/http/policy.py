@@ -45,8 +45,9 @@ class LimiterPolicy:
 @dataclass(frozen=True, slots=True)
 class RateBudget:
     """One named request budget of a CRM; a request goes only when it fits in every budget that
-    applies to it. Build with ``RateBudget.leaky`` (a burst draining at a rate) or
-    ``RateBudget.per_window`` (N requests per fixed window, e.g. per 10 s or per day).
+    applies to it. Build with ``RateBudget.leaky`` (a burst draining at a rate),
+    ``RateBudget.per_window`` (N requests per fixed window, e.g. per day) or
+    ``RateBudget.rolling_window`` (N requests in any window of so many seconds).
 
     ``paths``: regular expressions searched in the request's URL path; the budget applies to requests
     matching any of them (a path family such as search endpoints), to every request when empty.
@@ -59,6 +60,7 @@ class RateBudget:
     offset: float = 0.0
     paths: tuple[str, ...] = ()
     key: str = ""
+    rolling: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or self.limit < 1:
@@ -91,13 +93,22 @@ class RateBudget:
         minus the zone's UTC offset in seconds)."""
         return cls(name, limit, window=seconds, offset=offset, paths=paths, key=key)
 
+    @classmethod
+    def rolling_window(
+        cls, name: str, limit: float, seconds: float, *, paths: tuple[str, ...] = (), key: str = ""
+    ) -> RateBudget:
+        """At most ``limit`` requests in any ``seconds`` (a rolling window, e.g. HubSpot's 10 seconds):
+        a burst of ``limit`` goes at once, and the next request waits only for the oldest request of
+        the window to age out."""
+        return cls(name, limit, window=seconds, paths=paths, key=key, rolling=True)
+
     def applies_to(self, url_path: str) -> bool:
         return not self.paths or any(re.search(p, url_path) for p in self.paths)
 
     def bucket(self, rate_key: str) -> Bucket:
         """The state-store bucket of this budget under the policy's ``rate_key``."""
         key = self.key or f"{rate_key}/{self.name}"
-        return Bucket(key, self.limit, self.per_second, self.window, self.offset)
+        return Bucket(key, self.limit, self.per_second, self.window, self.offset, self.rolling)
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,26 @@ class SqlBucketStore:
             stored = {key: (level, updated) for key, level, updated in rows}
             if clock is not None:
                 now = max(now, clock())
-            wait, admitted = admit(ordered, stored, now)
-            for key, (level, updated) in sorted(admitted.items()):
-                conn.execute(update(t).where(t.c.key == key).values(level=level, updated=updated))
+            # rolling windows: the times of the recent requests in the ledger table, read under the
+            # lock of the bucket's row (so two processes never both take the last place)
+            s = budget_spend
+            logs = {
+                b.key: list(
+                    conn.execute(
+                        select(s.c.at).where(s.c.key == b.key, s.c.at > now - b.window).order_by(s.c.at)
+                    ).scalars()
+                )
+                for b in ordered
+                if b.rolling
+            }
+            wait, admitted = admit(ordered, stored, now, logs)
+            if wait == 0.0:
+                for key, (level, updated) in sorted(admitted.items()):
+                    conn.execute(update(t).where(t.c.key == key).values(level=level, updated=updated))
+                for key in sorted(logs):
+                    window = next(b.window for b in ordered if b.key == key)
+                    conn.execute(delete(s).where(s.c.key == key, s.c.at <= now - window))
+                    conn.execute(insert(s).values(key=key, at=now, amount=1.0))
         return wait
 
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:

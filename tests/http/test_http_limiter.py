@@ -1,5 +1,6 @@
 """The client-side leaky bucket: a burst, then the drain rate; shared across processes through the
-state store's bucket; thread-safe in memory."""
+state store's bucket; thread-safe in memory. The rolling window: the whole limit at once, then each
+request waits for the oldest of the window to age out."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import responses
 from http_fakes import BASE, ManualClock, RecordingBucket
 
 from crm_bridge.errors import RateLimited
-from crm_bridge.http import HttpClient, HttpPolicy, LimiterPolicy, MemoryBucket, RateLimiter
+from crm_bridge.http import HttpClient, HttpPolicy, LimiterPolicy, MemoryBucket, RateBudget, RateLimiter
+from crm_bridge.ports import Bucket
 from crm_bridge.store import open_store
 
 URL = f"{BASE}/leads"
@@ -169,3 +171,30 @@ def test_a_slot_granted_after_stale_after_is_booked_afresh_so_the_next_request_k
     # one took a fresh slot when it was granted, and the next leaves a whole 1/2 s after it
     assert bucket.grants == grants
     assert clock.now - first_leaves == pytest.approx(gap, abs=1e-3)
+
+
+@responses.activate
+def test_a_rolling_window_lets_the_whole_limit_go_at_once_then_waits_for_the_oldest_to_age_out() -> None:
+    responses.add(responses.GET, URL, json={})
+    clock = ManualClock()
+    policy = HttpPolicy(
+        name="hubspot", base_url=BASE, budgets=(RateBudget.rolling_window("window", 5, 10.0),)
+    )
+    http = HttpClient(policy, clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    sent: list[float] = []
+    for step in range(11):
+        if step == 2:
+            clock.now += 3.0  # the rest of the first five come 3 s after the first two
+        http.get("/leads")
+        sent.append(clock.now - 1_764_158_400.0)
+
+    # the sixth waits for the first to be 10 s old, the eighth for the third (sent at 3 s), …
+    assert sent == [0.0, 0.0, 3.0, 3.0, 3.0, 10.0, 10.0, 13.0, 13.0, 13.0, 20.0]
+    assert all(sum(1 for t in sent if start <= t < start + 10.0) <= 5 for start in sent)
+
+
+def test_the_in_memory_rolling_window_never_admits_more_than_its_limit_across_threads() -> None:
+    bucket, window = MemoryBucket(), Bucket("hubspot:x:rolling", 100, window=10.0, rolling=True)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(lambda _: bucket.take_all([window], 1000.0), range(150)))
+    assert waits.count(0.0) == 100 and all(w == pytest.approx(10.0) for w in waits if w)

@@ -4,6 +4,8 @@ cap and the bodies used for injected failures (checked against the specs' Error 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from test_amocrm_support import Client, ManualClock, doc, without_source
 from test_hubspot_support import TOKEN, SpecClient, error_schema_errors
@@ -123,15 +125,58 @@ def test_the_101st_request_in_ten_seconds_gets_a_ten_secondly_429(clock: ManualC
     assert client.get("/crm/v3/owners").status == 200
 
 
-def test_the_daily_cap_answers_a_daily_429_until_the_next_day(clock: ManualClock) -> None:
-    clock.now = 1767225600.0 + 86400 - 20
-    client = SpecClient(create_emulator(clock=clock, daily_limit=3), token=TOKEN)
+def test_the_daily_cap_answers_a_daily_429_until_midnight_in_the_accounts_time_zone(
+    clock: ManualClock,
+) -> None:
+    clock.now = datetime(2026, 1, 2, 5, 0, tzinfo=UTC).timestamp() - 20  # 23:59:40 in New York
+    client = SpecClient(create_emulator(clock=clock, daily_limit=3, time_zone="US/Eastern"), token=TOKEN)
     statuses = [client.get("/crm/v3/owners").status for _ in range(4)]
     refused = client.get("/crm/v3/owners").body["policyName"]
     clock.advance(30)
 
     assert statuses == [200, 200, 200, 429] and refused == "DAILY"
     assert client.get("/crm/v3/owners").status == 200
+
+
+# PortalInformationResponse's required fields in HubSpot's account-info v3 spec
+# (PublicApiSpecs/Account/Account Info/Rollouts/144923/v3/accountInfo.json)
+ACCOUNT_FIELDS = {
+    "accountType": str,
+    "additionalCurrencies": list,
+    "companyCurrency": str,
+    "dataHostingLocation": str,
+    "portalId": int,
+    "timeZone": str,
+    "uiDomain": str,
+    "utcOffset": str,
+    "utcOffsetMilliseconds": int,
+}
+
+
+@pytest.mark.parametrize(
+    ("zone", "month", "offset", "millis"),
+    [
+        ("US/Eastern", 1, "-05:00", -18_000_000),
+        ("US/Eastern", 7, "-04:00", -14_400_000),
+        ("Asia/Kolkata", 1, "+05:30", 19_800_000),
+    ],
+)
+def test_account_details_name_the_time_zone_and_its_offset_now(
+    clock: ManualClock, zone: str, month: int, offset: str, millis: int
+) -> None:
+    clock.now = datetime(2026, month, 15, 12, 0, tzinfo=UTC).timestamp()
+    client = SpecClient(create_emulator(clock=clock, time_zone=zone), token=TOKEN)
+
+    answer = client.get("/account-info/v3/details")
+
+    assert answer.status == 200
+    assert {k: type(v) for k, v in answer.body.items()} == ACCOUNT_FIELDS
+    assert (answer.body["timeZone"], answer.body["utcOffset"]) == (zone, offset)
+    assert answer.body["utcOffsetMilliseconds"] == millis and answer.body["accountType"] == "STANDARD"
+    assert answer.headers["X-HubSpot-RateLimit-Daily-Remaining"] == str(250_000 - 1)
+    assert (
+        SpecClient(create_emulator(clock=clock), token="wrong").get("/account-info/v3/details").status == 401
+    )
 
 
 def test_rate_limit_off_lets_any_burst_through(clock: ManualClock) -> None:

@@ -51,6 +51,18 @@ def take_all_many(url: str, attempts: int, now: float) -> int:
         store.close()
 
 
+def take_rolling_many(url: str, attempts: int, now: float) -> int:
+    """Try ``attempts`` requests in a rolling window of 12 per 10 s, all at ``now``."""
+    from crm_bridge.ports import Bucket
+
+    window = Bucket("crm:x/rolling", 12, window=10.0, rolling=True)
+    store = open_store(url)
+    try:
+        return sum(store.bucket.take_all([window], now) == 0.0 for _ in range(attempts))
+    finally:
+        store.close()
+
+
 def open_and_report(url: str) -> str:
     """Open (and so migrate) the store; return the revision it is at."""
     from crm_bridge.store.migrate import current

@@ -34,6 +34,23 @@ def test_a_window_bucket_resets_when_its_window_begins(store: Store) -> None:
     assert store.bucket.take_all([ten], 1010.0) == 0.0
 
 
+def test_a_rolling_window_admits_its_limit_in_any_window_and_waits_for_the_oldest(store: Store) -> None:
+    window = Bucket("hubspot:x:rolling", 3, window=10.0, rolling=True)
+    first = [store.bucket.take_all([window], NOON + t) for t in (0.0, 4.0, 4.0)]
+    assert first == [0.0, 0.0, 0.0]
+    assert store.bucket.take_all([window], NOON + 9.0) == pytest.approx(1.0)  # the one at 0 s leaves at 10
+    assert store.bucket.take_all([window], NOON + 10.0) == 0.0
+    assert store.bucket.take_all([window], NOON + 12.0) == pytest.approx(2.0)  # then those at 4 s
+    assert store.ledger.totals(["hubspot:x:rolling"], since=NOON + 0.5) == {"hubspot:x:rolling": 3.0}
+
+
+def test_two_processes_sharing_a_rolling_window_never_exceed_it(store: Store, store_url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(store_workers.take_rolling_many, [(store_url, 15, NOON)] * 2)
+    assert sum(results) == 12
+
+
 def test_two_processes_taking_several_buckets_never_exceed_the_smallest(store: Store, store_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:

@@ -6,12 +6,12 @@ the ids HubSpot lists in the error's ``context`` (``ids``, ``objectWriteTraceId`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from crm_bridge.errors import CrmError
+from crm_bridge.errors import CrmBridgeError, CrmError
 from crm_bridge_hubspot.transport import HubSpotTransport
 
 MAX_INPUTS = 100
@@ -74,25 +74,39 @@ class BatchWriter:
     def run(
         self,
         path: str,
-        items: Sequence[tuple[str, dict[str, Any]]],
+        items: Sequence[tuple[str, Any]],
         *,
         by: str,
         extra: dict[str, Any] | None = None,
         idempotent: bool = False,
+        build: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Answer]:
         """POST ``items`` (key, input) to the batch ``path`` 100 at a time. A refused chunk (400/409…)
-        gives every input of that chunk the error; other failures raise."""
+        gives every input of that chunk the error; other failures raise. ``build``: items are turned
+        into inputs as their chunk goes (so only the chunks in flight are held); an item it refuses
+        with a crm-bridge error gets that error and is left out of the chunk."""
 
-        def one(chunk: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Answer]:
-            keys = [k for k, _ in chunk]
-            body = {"inputs": [i for _, i in chunk], **(extra or {})}
+        def one(chunk: Sequence[tuple[str, Any]]) -> dict[str, Answer]:
+            keys: list[str] = []
+            inputs: list[Any] = []
+            refused: dict[str, Answer] = {}
+            for key, item in chunk:
+                try:
+                    inputs.append(build(item) if build is not None else item)
+                except CrmBridgeError as exc:
+                    refused[key] = Answer(error=str(exc))
+                    continue
+                keys.append(key)
+            if not inputs:
+                return refused
+            body = {"inputs": inputs, **(extra or {})}
             try:
                 answer = self.transport.call("POST", path, json=body, idempotent=idempotent)
             except CrmError as exc:
                 if exc.status not in (400, 404, 409, 422):
                     raise
-                return {k: Answer(error=str(exc)) for k in keys}
-            return map_answer(keys, answer or {}, by)
+                return {**{k: Answer(error=str(exc)) for k in keys}, **refused}
+            return {**map_answer(keys, answer or {}, by), **refused}
 
         parts = list(chunks(items))
         out: dict[str, Answer] = {}

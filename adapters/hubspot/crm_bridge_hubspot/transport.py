@@ -1,15 +1,19 @@
 """The adapter's glue to ``crm_bridge.http``: one ``HttpClient`` per account with HubSpot's budgets.
 
-Budgets, all kept in the state store's bucket table when there is one (so the daemon and every CLI
-process share them), each a leaky bucket sized so no rolling window can exceed the limit:
+Budgets, all kept in the state store when there is one (so the daemon and every CLI process share
+them):
 
-* the 10-second window (100 or 190 by tier): the HTTP policy's own limiter, burst ``N/20``, drain
-  ``(N - burst)/10`` per second — at most N in any 10 s;
-* the search endpoints' per-second limit: a second limiter taken before every ``…/search`` call;
+* the 10-second window (100 or 190 by tier): a rolling window, as HubSpot counts it — up to N at once,
+  then a request waits only until the oldest of the last N is 10.1 s old (1% margin for arrival
+  jitter). (A leaky bucket safe for the window, burst N/20 draining (N - N/20)/10 a second, took
+  20.5 s for 200 requests the window allows in 10.1.)
+* the search endpoints' per-second limit: a leaky bucket taken before every ``…/search`` call, one at
+  a time, 0.95 × the limit a second;
 * the daily quota: read from ``X-HubSpot-RateLimit-Daily``/``-Daily-Remaining`` on every answer; when
   no more than ``daily_reserve`` requests are left, requests fail at once with ``RateLimited`` (retry
-  after the next midnight UTC) so scheduled work pauses, says so in the log and in ``on_quota``
-  (/metrics), instead of spending the last of the quota.
+  after the next midnight in the account's time zone, read from ``GET /account-info/v3/details``) so
+  scheduled work pauses, says so in the log and in ``on_quota`` (/metrics), instead of spending the
+  last of the quota.
 
 Error answers become crm-bridge errors naming HubSpot's ``category``, ``message`` and ``correlationId``;
 a 429 is waited out by its ``policyName`` (TEN_SECONDLY_ROLLING, SECONDLY) and a DAILY one is not.
@@ -20,9 +24,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
@@ -42,7 +47,6 @@ from crm_bridge.http import (
     HttpClient,
     HttpPolicy,
     KvTokenStore,
-    LimiterPolicy,
     RateBudget,
     RefreshingToken,
     StaticToken,
@@ -56,6 +60,8 @@ TOKEN_KEY = "crm.hubspot.access_token"  # noqa: S105 (a name, not a secret)
 OAUTH_KEY = "crm.hubspot.oauth.refresh_token"
 TOKENS_KV_KEY = "hubspot.oauth_tokens"
 SEARCH_SHARE = 0.95
+WINDOW, WINDOW_MARGIN = 10.0, 0.01
+ACCOUNT_DETAILS = "/account-info/v3/details"
 log = logging.getLogger("crm_bridge_hubspot")
 
 
@@ -76,23 +82,53 @@ def describe(body: dict[str, Any]) -> str:
     return text
 
 
-def seconds_to_midnight(now: float) -> float:
-    moment = datetime.fromtimestamp(now, UTC)
-    midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1.0, (midnight - moment).total_seconds())
+def seconds_to_midnight(now: float, zone: tzinfo = UTC) -> float:
+    """Seconds from ``now`` to the next midnight in ``zone`` (HubSpot resets the daily quota then)."""
+    moment = datetime.fromtimestamp(now, zone)
+    next_day = moment.date() + timedelta(days=1)
+    midnight = datetime.combine(next_day, time(0), zone).astimezone(UTC)  # a DST day is 23 or 25 h
+    return max(1.0, midnight.timestamp() - now)
+
+
+def zone_of(details: dict[str, Any]) -> tzinfo:
+    """The account's time zone from ``GET /account-info/v3/details``: its ``timeZone`` name, else the
+    fixed ``utcOffsetMilliseconds``, else UTC."""
+    name = details.get("timeZone")
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("hubspot: unknown account time zone %r; using its UTC offset", name)
+    offset = details.get("utcOffsetMilliseconds")
+    if isinstance(offset, int) and abs(offset) < 86_400_000:
+        return timezone(timedelta(milliseconds=offset))
+    return UTC
+
+
+def _when(moment: float, zone: tzinfo) -> str:
+    """``2026-12-07 00:00 US/Eastern (05:00 UTC)``, or ``… UTC`` alone for UTC."""
+    local = datetime.fromtimestamp(moment, zone)
+    text = local.strftime("%Y-%m-%d %H:%M ") + str(zone)
+    if local.utcoffset():
+        text += datetime.fromtimestamp(moment, UTC).strftime(" (%H:%M UTC)")
+    return text
 
 
 class DailyQuota:
     """The daily budget as HubSpot reports it on every answer (``X-HubSpot-RateLimit-Daily`` and
     ``-Daily-Remaining``). When no more than the reserve is left, requests stop before they are sent
-    (``RateLimited``, retry after the next midnight UTC) and stay stopped until then: scheduled work
-    pauses and says so once in the log, and ``on_quota`` (the daemon's /metrics) shows it. After that
-    midnight requests go again and the next answer tells the new figure (HubSpot resets the quota at
-    midnight in the account's time zone: an account east of UTC waits a little longer than needed,
-    one west of it pauses again at once until its own midnight is past)."""
+    (``RateLimited``, retry after the next midnight) and stay stopped until then: scheduled work
+    pauses and says so once in the log, and ``on_quota`` (the daemon's /metrics) shows it. HubSpot
+    resets the quota at midnight in the account's time zone: ``zone()`` reads it (``GET
+    /account-info/v3/details``, once, when the quota first pauses; UTC when it cannot be read). After
+    that midnight requests go again and the next answer tells the new figure."""
 
     def __init__(
-        self, budgets: Budgets, clock: Any, on_quota: Callable[[str, int, int, str], None] | None = None
+        self,
+        budgets: Budgets,
+        clock: Any,
+        on_quota: Callable[[str, int, int, str], None] | None = None,
+        account_zone: Callable[[], tzinfo] | None = None,
     ) -> None:
         self.limit = budgets.daily
         self.share = budgets.daily_reserve / budgets.daily if budgets.daily else 0.0
@@ -100,7 +136,19 @@ class DailyQuota:
         self.paused_until: float | None = None
         self._clock = clock
         self._on_quota = on_quota
+        self._account_zone = account_zone
+        self._zone: tzinfo | None = None
         self._lock = threading.Lock()
+
+    def zone(self) -> tzinfo:
+        """The account's time zone (read once; UTC without a reader)."""
+        if self._zone is None:
+            self._zone = self._account_zone() if self._account_zone is not None else UTC
+        return self._zone
+
+    def known_zone(self) -> tzinfo:
+        """The zone if already read, else UTC (for hooks that must not send a request)."""
+        return self._zone or UTC
 
     def observe(self, response: requests.Response) -> None:
         value = response.headers.get("X-HubSpot-RateLimit-Daily-Remaining")
@@ -112,21 +160,26 @@ class DailyQuota:
             if daily is not None and daily.isdigit():
                 self.limit = int(daily)
             pausing = self.remaining <= self.reserve and self.paused_until is None
-            if pausing:
-                now = self._clock()
-                self.paused_until = now + seconds_to_midnight(now)
-            remaining, limit, paused = self.remaining, self.limit, self.paused_until is not None
+        if pausing:
+            zone = self.zone()  # outside the lock: may send the account-info request
+            with self._lock:
+                pausing = self.paused_until is None
+                if pausing:
+                    now = self._clock()
+                    self.paused_until = now + seconds_to_midnight(now, zone)
+        with self._lock:
+            remaining, limit, until = self.remaining, self.limit, self.paused_until
         if pausing:
             log.warning(
                 "hubspot: the daily API quota is nearly used up (%d of %d left, %d kept in reserve); "
-                "scheduled work pauses until %s",
+                "scheduled work pauses until %s (midnight in the account's time zone)",
                 remaining,
                 limit,
                 self.reserve,
-                datetime.fromtimestamp(self.paused_until or 0, UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                _when(until or 0, self.known_zone()),
             )
         if self._on_quota is not None:
-            self._on_quota(CRM, remaining, limit, "daily_quota" if paused else "")
+            self._on_quota(CRM, remaining or 0, limit, "daily_quota" if until is not None else "")
 
     @property
     def reserve(self) -> int:
@@ -151,8 +204,7 @@ class DailyQuota:
             return
         message = (
             f"hubspot: paused: the daily API quota is nearly used up ({self.remaining} of {self.limit} "
-            f"left, {self.reserve} kept in reserve); work goes on after "
-            f"{datetime.fromtimestamp(until, UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+            f"left, {self.reserve} kept in reserve); work goes on after {_when(until, self.known_zone())}"
         )
         raise RateLimited(message, crm=CRM, retry_after=until - now)
 
@@ -165,8 +217,6 @@ class HubSpotTransport:
         self.clock = ctx.clock
         budgets = config.budgets()
         self.budgets = budgets
-        burst = max(1, budgets.per_ten_seconds // 20)
-        window = LimiterPolicy(burst, (budgets.per_ten_seconds - burst) / 10.0, key=key)
         self.config_key = TOKEN_KEY if config.access_token is not None else OAUTH_KEY
         base = str(config.base_url).rstrip("/")
         policy = HttpPolicy(
@@ -176,11 +226,15 @@ class HubSpotTransport:
             read_timeout=config.http.read_timeout,
             max_retries=config.http.max_retries,
             backoff_cap=config.http.max_backoff,
-            limiter=window,
-            # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any second
-            # (a 5% margin against arrival jitter). A budget of the policy, so a retried search
-            # waits for its turn again.
             budgets=(
+                # HubSpot's rolling 10-second window: up to the limit at once, then each request
+                # waits for the oldest of the window to age out (plus a 1% margin for arrival jitter)
+                RateBudget.rolling_window(
+                    "window", budgets.per_ten_seconds, WINDOW * (1 + WINDOW_MARGIN), key=f"{key}:rolling"
+                ),
+                # One search at a time, spaced 1/(0.95 * limit) s: never more than ``limit`` in any
+                # second (a 5% margin against arrival jitter). Budgets of the policy, so a retried
+                # request waits for its turn again.
                 RateBudget.leaky(
                     "search",
                     1,
@@ -209,7 +263,22 @@ class HubSpotTransport:
             sleep=ctx.sleep,
             on_request=ctx.on_request,
         )
-        self.daily = DailyQuota(budgets, ctx.clock, getattr(ctx, "on_quota", None))
+        self.daily = DailyQuota(budgets, ctx.clock, getattr(ctx, "on_quota", None), self.account_zone)
+
+    def account_zone(self) -> tzinfo:
+        """The account's time zone setting (``GET /account-info/v3/details``), sent past the daily quota's
+        bookkeeping (it is asked while pausing); UTC, with a warning, when it cannot be read."""
+        try:
+            response = self.http.request("GET", ACCOUNT_DETAILS)
+            details = response.json()
+        except (CrmError, ValueError) as exc:
+            log.warning(
+                "hubspot: could not read the account's time zone (%s); the daily quota is "
+                "taken to reset at midnight UTC",
+                exc,
+            )
+            return UTC
+        return zone_of(details if isinstance(details, dict) else {})
 
     def call(
         self,
@@ -240,7 +309,7 @@ class HubSpotTransport:
             return None
         policy = error_body(response).get("policyName")
         if policy == "DAILY":
-            return seconds_to_midnight(now)
+            return seconds_to_midnight(now, self.daily.known_zone())
         if response.headers.get("Retry-After"):
             return None  # the HTTP layer reads it
         if policy == "SECONDLY":

@@ -9,8 +9,9 @@ OpenAPI specs). Formulas, with N records, P distinct partners, D deals in the ac
 * backfill of one entity with D records: searches of 200 in id order, ceil(D/200) + 1 (the highest id,
   when D > 200), + at most one part-filled page per id window (none with dense ids); partner leads
   also one association read per 100 (their partner, by the partner label): ceil(D/100) more;
-* push of N new leads: ceil(P/100) company checks + ceil(N/100) batch creates; pushed again by a
-  fresh process: ceil(P/100) + 2 * ceil(N/100) (each create answers 409, one batch read resolves it);
+* push of N new leads or deals: ceil(P/100) company checks + ceil(N/100) batch creates; pushed again
+  by a fresh process: ceil(P/100) + 2 * ceil(N/100) (each create answers 409, one batch read resolves
+  it);
 * N tasks: ceil(N/100); pushed again: none.
 """
 
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from hs_support import LEAD_STAGES, MemoryKV, config, make_adapter, provision, writes
 
 from crm_bridge.domain.layout import FieldEntity
-from crm_bridge.ports import Entity, LeadDraft, RecordRef, RecordUpdate, TaskDraft
+from crm_bridge.ports import DealDraft, Entity, LeadDraft, RecordRef, RecordUpdate, TaskDraft
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_hubspot import HubSpotAdapter
 
@@ -116,6 +117,40 @@ def test_pushing_250_leads_takes_one_company_check_and_three_batches_and_again_r
     assert [o.crm_id for o in again] == [o.crm_id for o in first] and not any(o.created for o in again)
     assert sandbox.request_count() == 1 + 2 * math.ceil(250 / 100)
     assert len(sandbox.emulator.dump()["objects"]["deals"]) == 250
+
+
+def test_pushing_deals_takes_ceil_n_over_100_creates_and_labels_the_partner_as_on_a_lead(
+    provisioned: HubSpotAdapter, sandbox: Sandbox, kv: MemoryKV
+) -> None:
+    partners = [_partner(sandbox, provisioned, f"Partner {p}") for p in range(3)]
+    drafts = [DealDraft(f"d-{i}", "repeat", f"Deal {i}", partner_id=partners[i % 3]) for i in range(1001)]
+    sandbox.log.clear()
+
+    first = provisioned.create_deals(drafts)
+    pushed = [f"{r['method']} {r['path']}" for r in sandbox.requests()]
+    sandbox.log.clear()
+    fresh = make_adapter(config(sandbox), kv)
+    again = fresh.create_deals(drafts)
+    fresh.close()
+
+    assert all(o.ok and o.created for o in first)
+    assert pushed.count("POST /crm/v3/objects/deals/batch/create") == math.ceil(1001 / 100)
+    assert len(pushed) == math.ceil(3 / 100) + math.ceil(1001 / 100)
+    assert not any(o.created for o in again) and [o.crm_id for o in again] == [o.crm_id for o in first]
+    assert sandbox.request_count() == math.ceil(3 / 100) + 2 * math.ceil(1001 / 100)
+    label = provisioned.catalog().field(FieldEntity.LEAD, "partner_ref")
+    assert label is not None
+    state = sandbox.emulator.dump()
+    labelled = {
+        (a["from"][1], a["to"][1])
+        for a in state["associations"]
+        if a["from"][0] == "deals"
+        and a["to"][0] == "companies"
+        and any(t["typeId"] == int(label.code) and t["category"] == "USER_DEFINED" for t in a["types"])
+    }
+    assert labelled == {(str(o.crm_id), partners[i % 3]) for i, o in enumerate(first)}
+    synced = {d.crm_id: d.partner_id for p in provisioned.changed_since(Entity.DEAL, None) for d in p.records}
+    assert synced == {str(o.crm_id): partners[i % 3] for i, o in enumerate(first)}
 
 
 def test_tasks_go_a_hundred_a_request_and_a_repeated_push_sends_nothing(

@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hs_support import MemoryKV, Sleeps, config, make_adapter
+from hs_support import MemoryKV, Sleeps, config, make_adapter, spec_sandbox, violations
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import RateLimited
@@ -99,35 +99,55 @@ def test_the_daily_quota_reserve_pauses_requests_and_says_why(sandbox: Sandbox, 
     adapter.close()
 
 
-def test_a_paused_daily_quota_shows_in_the_log_and_metrics_and_work_goes_on_after_midnight(
-    sandbox: Sandbox, kv: MemoryKV, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("zone", "until", "shown"),
+    [
+        # 22:00 UTC is 17:00 in New York: its midnight is 05:00 UTC, after UTC's own
+        ("US/Eastern", datetime(2026, 12, 7, 5, 0, tzinfo=UTC), "2026-12-07 00:00 US/Eastern (05:00 UTC)"),
+        # … and 07:00 on the 7th in Tokyo: its next midnight is 15:00 UTC on the 7th
+        ("Asia/Tokyo", datetime(2026, 12, 7, 15, 0, tzinfo=UTC), "2026-12-08 00:00 Asia/Tokyo (15:00 UTC)"),
+        ("UTC", datetime(2026, 12, 7, 0, 0, tzinfo=UTC), "2026-12-07 00:00 UTC"),
+    ],
+)
+def test_a_paused_daily_quota_waits_for_midnight_in_the_accounts_time_zone_and_says_so(
+    zone: str, until: datetime, shown: str, kv: MemoryKV, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sandbox.emulator.limits.daily = 10  # type: ignore[attr-defined]
-    sandbox.emulator.set_rate_limit(True)
-    now = [datetime(2026, 12, 6, 22, 0, tzinfo=UTC).timestamp()]
+    started = datetime(2026, 12, 6, 22, 0, tzinfo=UTC).timestamp()
+    now = [started]
     metrics = BridgeMetrics()
-    ctx = AdapterContext(kv=kv, clock=lambda: now[0], on_quota=metrics.crm_quota)
-    adapter = build_adapter(config(sandbox, daily_reserve=0.5), ctx)
-    for _ in range(4):
-        adapter.list_users()
-    assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0.0' in metrics.render().decode()
-
-    with caplog.at_level(logging.INFO, logger="crm_bridge_hubspot"):
-        adapter.list_users()  # the answer reports 5 of 10 left: the reserve
-        with pytest.raises(RateLimited, match="paused: the daily API quota"):
+    with spec_sandbox(emulator_options={"time_zone": zone}) as sandbox:
+        sandbox.emulator.limits.daily = 10  # type: ignore[attr-defined]
+        sandbox.emulator.set_rate_limit(True)
+        ctx = AdapterContext(kv=kv, clock=lambda: now[0], on_quota=metrics.crm_quota)
+        adapter = build_adapter(config(sandbox, daily_reserve=0.5), ctx)
+        for _ in range(4):
             adapter.list_users()
-        paused = metrics.render().decode()
-        sent = sandbox.request_count()
-        sandbox.emulator.limits.reset()  # type: ignore[attr-defined]  # HubSpot's new day
-        now[0] += 2 * 3600 + 1  # past midnight UTC
-        adapter.list_users()
+        assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0.0' in metrics.render().decode()
 
+        with caplog.at_level(logging.INFO, logger="crm_bridge_hubspot"):
+            adapter.list_users()  # the answer reports 5 of 10 left: the reserve; the zone is read
+            details = [r for r in sandbox.requests() if r["path"] == "/account-info/v3/details"]
+            with pytest.raises(RateLimited, match="paused: the daily API quota") as caught:
+                adapter.list_users()
+            paused = metrics.render().decode()
+            sent = sandbox.request_count()
+            sandbox.emulator.limits.reset()  # type: ignore[attr-defined]  # HubSpot's new day
+            now[0] = until.timestamp() - 1  # a second before the account's midnight: still paused
+            with pytest.raises(RateLimited):
+                adapter.list_users()
+            still = sandbox.request_count()
+            now[0] = until.timestamp() + 1
+            adapter.list_users()
+        adapter.close()
+        assert not violations(sandbox)
+
+    assert len(details) == 1 and caught.value.retry_after == pytest.approx(until.timestamp() - started)
     assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 1.0' in paused
     assert 'crm_bridge_crm_daily_quota_remaining{crm="hubspot"} 5.0' in paused
-    assert "scheduled work pauses until 2026-12-07 00:00 UTC" in caplog.text
-    assert sandbox.request_count() == sent + 1 and "quota has reset" in caplog.text
+    assert f"scheduled work pauses until {shown}" in caplog.text
+    assert f"work goes on after {shown}" in str(caught.value)
+    assert still == sent and sandbox.request_count() == sent + 1 and "quota has reset" in caplog.text
     assert 'crm_bridge_crm_paused{crm="hubspot",reason="daily_quota"} 0.0' in metrics.render().decode()
-    adapter.close()
 
 
 @pytest.mark.slow

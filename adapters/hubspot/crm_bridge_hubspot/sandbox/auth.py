@@ -13,8 +13,10 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from bisect import bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
@@ -149,6 +151,7 @@ class HsLimits:
     window: float = 10.0
     daily: int = 250_000
     search_per_second: int = 5
+    zone: tzinfo = UTC  # the account's time zone: the daily quota resets at its midnight
     _hits: deque[float] = field(default_factory=deque)
     _search: deque[float] = field(default_factory=deque)
     _day: int = -1
@@ -156,9 +159,11 @@ class HsLimits:
 
     def admit(self, now: float, *, search: bool) -> tuple[str | None, dict[str, str]]:
         """(None, headers) when admitted, else (policyName, headers) for the 429."""
-        day = int(now // 86400)
-        if day != self._day:
+        day = datetime.fromtimestamp(now, self.zone).toordinal()
+        if day > self._day:
             self._day, self._day_count = day, 0
+        # arrival times may come a little out of order (requests wait for the emulator's lock): the
+        # windows count those in (now - window, now]
         while self._hits and self._hits[0] <= now - self.window:
             self._hits.popleft()
         while self._search and self._search[0] <= now - 1.0:
@@ -167,15 +172,15 @@ class HsLimits:
         if self.enabled:
             if self._day_count >= self.daily:
                 policy = "DAILY"
-            elif len(self._hits) >= self.per_window:
+            elif _within(self._hits, now, self.window) >= self.per_window:
                 policy = "TEN_SECONDLY_ROLLING"
-            elif search and len(self._search) >= self.search_per_second:
+            elif search and _within(self._search, now, 1.0) >= self.search_per_second:
                 policy = "SECONDLY"
         if policy is None:
-            self._hits.append(now)
+            insort(self._hits, now)
             self._day_count += 1
             if search:
-                self._search.append(now)
+                insort(self._search, now)
         return policy, self.headers()
 
     def headers(self) -> dict[str, str]:
@@ -191,6 +196,11 @@ class HsLimits:
         self._hits.clear()
         self._search.clear()
         self._day_count = 0
+
+
+def _within(times: deque[float], now: float, window: float) -> int:
+    """How many of ``times`` (ascending) fall in the window ending at ``now``: (now - window, now]."""
+    return bisect_right(times, now) - bisect_right(times, now - window)
 
 
 def rate_limited(policy: str, portal_id: int, headers: dict[str, str] | None = None) -> SandboxResponse:

@@ -11,7 +11,9 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
 from crm_bridge.sandbox.delivery import Deliver, WebhookSender
@@ -21,7 +23,7 @@ from crm_bridge_hubspot.sandbox.defaults import new_state
 from crm_bridge_hubspot.sandbox.routes import CRM_ROUTES, HOOK_PREFIX, HOOK_ROUTES
 from crm_bridge_hubspot.sandbox.seed import seed_state
 from crm_bridge_hubspot.sandbox.store import HsState, iso
-from crm_bridge_hubspot.sandbox.wire import HsCall, HsError, error
+from crm_bridge_hubspot.sandbox.wire import HsCall, HsError, error, ok
 
 
 class HubSpotEmulator:
@@ -50,8 +52,12 @@ class HubSpotEmulator:
         clock: Callable[[], float] | None = None,
         deliver: Deliver | None = None,
         spec_dir: str | None = None,
+        time_zone: str = "US/Eastern",
     ) -> None:
         self._clock = clock or time.time
+        # The account's time zone setting (GET /account-info/v3/details ``timeZone``): HubSpot resets the
+        # daily quota at midnight in it. US/Eastern is the value of HubSpot's own spec example.
+        self.time_zone = time_zone
         self._lock = threading.RLock()
         self.portal_id = portal_id
         self.search_delay = search_delay
@@ -65,6 +71,7 @@ class HubSpotEmulator:
             per_window=per_ten_seconds,
             daily=daily_limit,
             search_per_second=search_per_second,
+            zone=ZoneInfo(time_zone),
         )
         self.webhooks = hooks.HsWebhooks(app_id=app_id)
         self.state: HsState = new_state(self._clock(), portal_id)
@@ -79,6 +86,9 @@ class HubSpotEmulator:
 
     # -- the Emulator protocol ------------------------------------------------------------------
     def handle(self, request: SandboxRequest) -> SandboxResponse:
+        # HubSpot counts a request against its limits when it arrives, not when an earlier one is done
+        # (requests queued behind a slow search here would otherwise be counted bunched together)
+        arrived = self._clock()
         with self._lock:
             self._arm_batch_failure()
             now = self._clock()
@@ -96,15 +106,17 @@ class HubSpotEmulator:
                 return self.auth.check_developer(request) or self._hooks(
                     request, hook.group(1), hook.group(2), now
                 )
-            if not path.startswith("/crm/"):
+            if not path.startswith(("/crm/", "/account-info/")):
                 return self._unknown(path)
             refused = self._against_spec(request)
             if refused is not None:
                 return refused
-            policy, headers = self.limits.admit(now, search=path.endswith("/search"))
+            policy, headers = self.limits.admit(arrived, search=path.endswith("/search"))
             if policy is not None:
                 return rate_limited(policy, self.portal_id, headers)
             denied = self.auth.check(request, now)
+            if denied is None and path.startswith("/account-info/"):
+                return self._account(request, path, now, headers)
             response = denied or self._crm(request, path, now)
             response.headers = {**headers, **response.headers}
             return response
@@ -151,6 +163,34 @@ class HubSpotEmulator:
                 )
             return response
         return self._unknown(path)
+
+    def _account(
+        self, request: SandboxRequest, path: str, now: float, headers: dict[str, str]
+    ) -> SandboxResponse:
+        """``GET /account-info/v3/details``: the spec's ``PortalInformationResponse`` (every field it
+        requires), with the time zone set for this account and its offset at ``now``."""
+        if path != "/account-info/v3/details":
+            return self._unknown(path)
+        if request.method != "GET":
+            return error(405, "VALIDATION_ERROR", f"Method {request.method} is not allowed on {path}")
+        offset = datetime.fromtimestamp(now, ZoneInfo(self.time_zone)).utcoffset()
+        seconds = int(offset.total_seconds()) if offset is not None else 0
+        sign, minutes = ("-" if seconds < 0 else "+"), abs(seconds) // 60
+        response = ok(
+            {
+                "portalId": self.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": self.time_zone,
+                "companyCurrency": "USD",
+                "additionalCurrencies": [],
+                "utcOffset": f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+                "utcOffsetMilliseconds": seconds * 1000,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            }
+        )
+        response.headers = {**headers, **response.headers}
+        return response
 
     def _hooks(self, request: SandboxRequest, app_id: str, rest: str, now: float) -> SandboxResponse:
         for pattern, methods in HOOK_ROUTES:

@@ -41,10 +41,20 @@ _PREFIXES = [
     ("/crm/v4/", "associations.v4"),
     ("/crm/associations/v4/", "associations-schema.v4"),
     ("/app-webhooks/2026-09/", "webhooks.2026-09"),
+    ("/account-info/v3/", "account-info.v3"),
 ]
 
 
 BUNDLED = Path(__file__).parent / "specs"  # official specs the shared folder lacks (see its README)
+# HubSpot's account-info spec (PublicApiSpecs/Account/Account Info/Rollouts/144923/v3/accountInfo.json)
+# is in neither folder yet: until a copy is put in the spec folder, its one operation the adapter
+# uses is checked by hand as that spec describes it: GET /account-info/v3/details, no parameters, no
+# body (tests check the answer's required fields).
+_BY_HAND = {"account-info.v3": {("get", "/account-info/v3/details")}}
+
+
+def _have(directory: str, name: str) -> bool:
+    return (Path(directory) / f"{name}.json").exists() or (BUNDLED / f"{name}.json").exists()
 
 
 @cache
@@ -86,6 +96,12 @@ def request_problems(directory: str, request: SandboxRequest) -> list[str]:
     if found is None:
         return [f"no HubSpot spec describes {request.method} {path}"]
     name, spelled = found
+    if name in _BY_HAND and not _have(directory, name):
+        if (request.method.lower(), path) not in _BY_HAND[name]:
+            return [f"HubSpot's {name} spec has no {request.method} {path}"]
+        if request.query or request.body.strip():
+            return [f"{request.method} {path} takes no parameters and no body"]
+        return []
     args = {k: v[0] if len(v) == 1 else v for k, v in request.query.items()}
     headers = {k: v for k, v in request.headers.items() if k in ("authorization", "content-type")}
     mock = MockRequest(
