@@ -11,16 +11,20 @@ taken from it whether or not the key exists (unknown and wrong keys are treated 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from crm_bridge.budgets import Bucket
 
 
 class FailureBuckets(Protocol):
     """What ``crm_bridge.store``'s ``SqlBucketStore`` offers (``Store.bucket``)."""
 
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float: ...
+
+    def take_each(self, buckets: Sequence[Bucket], now: float) -> list[float]: ...
 
     def level(self, key: str, *, drain_per_second: float, now: float) -> float: ...
 

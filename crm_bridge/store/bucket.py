@@ -69,6 +69,39 @@ class SqlBucketStore:
                     conn.execute(update(t).where(t.c.key == b.key).values(level=level + 1.0, updated=updated))
         return wait
 
+    def take_each(self, buckets: Sequence[Bucket], now: float) -> list[float]:
+        """One request into each of ``buckets`` in turn (a key may come again), each only if it fits:
+        0.0 for a request taken, else the seconds until it would fit. One transaction for them all
+        (requests that arrived together are counted with one commit)."""
+        if not buckets:
+            return []
+        t = rate_buckets
+        keys = sorted({b.key for b in buckets})
+        waits: list[float] = []
+        with state_errors(f"rate buckets ({len(keys)})"), write_transaction(self._engine) as conn:
+            conn.execute(
+                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys]
+            )
+            rows = conn.execute(
+                select(t.c.key, t.c.level, t.c.updated)
+                .where(t.c.key.in_(keys))
+                .order_by(t.c.key)
+                .with_for_update()
+            ).all()
+            stored: dict[str, tuple[float, float]] = {
+                str(key): (float(level), float(updated)) for key, level, updated in rows
+            }
+            states = dict(stored)
+            for b in buckets:
+                level, updated = b.current(*states[b.key], now)
+                wait = b.wait(level, updated, now)
+                states[b.key] = (level + 1.0, updated) if wait == 0.0 else (level, updated)
+                waits.append(wait)
+            for key, state in states.items():
+                if state != stored[key]:
+                    conn.execute(update(t).where(t.c.key == key).values(level=state[0], updated=state[1]))
+        return waits
+
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:
         """How full bucket ``key`` is at ``now`` (0 when never used)."""
         t = rate_buckets

@@ -4,6 +4,8 @@ transaction every repository uses: ``BEGIN IMMEDIATE`` on SQLite so read-modify-
 from __future__ import annotations
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,11 @@ from crm_bridge.security.files import create_private
 
 BUSY_TIMEOUT_MS = 30_000  # wait this long for another process's write transaction on SQLite
 _IMMEDIATE = "crm_bridge_immediate"
+# One SQLite file has one writer at a time. Threads of one process queue for it on a lock of their own:
+# SQLite's busy handler would make them poll with sleeps growing to 100 ms, so under a burst of writers
+# (the intake API's 50 partners beside the intake writer) a write waited far longer than the writes
+# before it took. Other processes still wait in the busy handler (busy_timeout).
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def safe_url(url: str) -> str:
@@ -80,14 +87,23 @@ def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    _WRITERS[engine] = threading.RLock()
     return engine
 
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that will write: committed on exit, rolled back on error. On SQLite it takes the
-    write lock up front (``BEGIN IMMEDIATE``), waiting up to the busy timeout for other writers."""
-    with engine.connect() as conn:
+    write lock up front (``BEGIN IMMEDIATE``), waiting up to the busy timeout for other writers; the
+    threads of this process take turns on a lock first (see ``_WRITERS``)."""
+    turn = _WRITERS.get(engine)
+    if turn is None:
+        with engine.connect() as conn:
+            conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+        return
+    with turn, engine.connect() as conn:
         conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             yield conn
