@@ -28,6 +28,8 @@ class FailureBuckets(Protocol):
 
     def level(self, key: str, *, drain_per_second: float, now: float) -> float: ...
 
+    def levels(self, keys: Sequence[tuple[str, float]], *, now: float) -> list[float]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class AuthLimits:
@@ -82,9 +84,11 @@ class AuthThrottle:
         """None when an attempt may be checked; otherwise the scope that is full and the wait."""
         now = self._clock().timestamp()
         worst: Throttled | None = None
-        for scope, key, limit in self._scopes(client, key_id):
-            drain = limit / self.limits.window_seconds
-            level = self._buckets.level(key, drain_per_second=drain, now=now)
+        scopes = self._scopes(client, key_id)
+        window = self.limits.window_seconds
+        levels = self._buckets.levels([(key, limit / window) for _, key, limit in scopes], now=now)
+        for (scope, _key, limit), level in zip(scopes, levels, strict=True):
+            drain = limit / window
             if level + 1.0 > limit + 1e-9:
                 wait = max(1, math.ceil((level + 1.0 - limit) / drain))
                 if worst is None or wait > worst.retry_after:

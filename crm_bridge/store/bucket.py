@@ -102,6 +102,16 @@ class SqlBucketStore:
                     conn.execute(update(t).where(t.c.key == key).values(level=state[0], updated=state[1]))
         return waits
 
+    def levels(self, keys: Sequence[tuple[str, float]], *, now: float) -> list[float]:
+        """``level`` of each (key, drain per second), in one read."""
+        t = rate_buckets
+        with state_errors("rate buckets"), self._engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.key, t.c.level, t.c.updated).where(t.c.key.in_([k for k, _ in keys]))
+            ).all()
+        stored = {str(key): (float(level), float(updated)) for key, level, updated in rows}
+        return [leak(*stored[key], now, drain) if key in stored else 0.0 for key, drain in keys]
+
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:
         """How full bucket ``key`` is at ``now`` (0 when never used)."""
         t = rate_buckets

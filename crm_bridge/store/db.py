@@ -22,6 +22,7 @@ from crm_bridge.security.files import create_private
 
 BUSY_TIMEOUT_MS = 30_000  # wait this long for another process's write transaction on SQLite
 _IMMEDIATE = "crm_bridge_immediate"
+POOL_SIZE, POOL_OVERFLOW = 24, 40  # SQLite file: connections kept, and opened beyond them at most
 # One SQLite file has one writer at a time. Threads of one process queue for it on a lock of their own:
 # SQLite's busy handler would make them poll with sleeps growing to 100 ms, so under a burst of writers
 # (the intake API's 50 partners beside the intake writer) a write waited far longer than the writes
@@ -62,7 +63,13 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        # the daemon's web threads (40) read at once: connections are kept, not opened (and set up)
+        # again for each request beyond a small pool
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+    }
     if in_memory:
         # One database = one connection; a pool of exactly that connection makes threads take turns
         # (each repository call checks it out for one short transaction).
