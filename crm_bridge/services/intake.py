@@ -126,6 +126,21 @@ def content_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:32]
 
 
+def _waves(submissions: Sequence[LeadSubmission], batch: int, most: int) -> list[Sequence[LeadSubmission]]:
+    """``submissions`` cut into waves of 1, 2, 4, ... CRM batches, then ``most`` batches each: the first
+    request leaves as soon as one batch is registered (while the CRM's burst allowance waits unused, the
+    time to register a whole wave first was lost), and later waves are large enough that registering
+    the next one hides behind the CRM's rate limit."""
+    waves: list[Sequence[LeadSubmission]] = []
+    start, batches = 0, 1
+    while start < len(submissions):
+        size = batch * min(batches, most)
+        waves.append(submissions[start : start + size])
+        start += size
+        batches *= 2
+    return waves
+
+
 def _record(reg: Registration) -> RegistrationRecord:
     customer = CustomerIdentity(email=reg.email, phone=reg.phone, tax_id=reg.tax_id)
     return RegistrationRecord(
@@ -180,8 +195,7 @@ class IntakeService:
         self.unresolved = 0
         self._resolve_partners([s.partner_id for s in submissions], now)
         outcomes: list[IntakeOutcome] = []
-        size = capabilities_of(self._adapter).write_batch * self.wave_batches
-        waves = [submissions[start : start + size] for start in range(0, len(submissions), size)]
+        waves = _waves(submissions, capabilities_of(self._adapter).write_batch, self.wave_batches)
         # The next wave is registered (store only) while this one is with the CRM: the store's work
         # hides behind the CRM's rate limit instead of adding to it.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-register") as pool:
