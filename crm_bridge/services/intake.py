@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ log = logging.getLogger("crm_bridge.intake")
 
 WAVE_BATCHES = 20  # CRM batches registered and sent together (the adapter sends them concurrently)
 UNKNOWN_PARTNER_TTL = timedelta(minutes=5)  # how long an id the CRM did not know stays unknown
+WIDEN_LOOKUP = 2_000  # partner ids asked about in one lookup at most when widened (Bitrix24: 2,500 a request)
 LINGER = timedelta(seconds=1)  # how long a queued lead may wait for its CRM batch to fill
 
 
@@ -124,6 +126,21 @@ def content_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:32]
 
 
+def _waves(submissions: Sequence[LeadSubmission], batch: int, most: int) -> list[Sequence[LeadSubmission]]:
+    """``submissions`` cut into waves of 1, 2, 4, ... CRM batches, then ``most`` batches each: the first
+    request leaves as soon as one batch is registered (while the CRM's burst allowance waits unused, the
+    time to register a whole wave first was lost), and later waves are large enough that registering
+    the next one hides behind the CRM's rate limit."""
+    waves: list[Sequence[LeadSubmission]] = []
+    start, batches = 0, 1
+    while start < len(submissions):
+        size = batch * min(batches, most)
+        waves.append(submissions[start : start + size])
+        start += size
+        batches *= 2
+    return waves
+
+
 def _record(reg: Registration) -> RegistrationRecord:
     customer = CustomerIdentity(email=reg.email, phone=reg.phone, tax_id=reg.tax_id)
     return RegistrationRecord(
@@ -157,6 +174,7 @@ class IntakeService:
         self._writes = LeadWrites(adapter, self._repo, portal, checkpoint=checkpoint)
         self._partners: dict[str, Partner] = {}  # partners known by id (store or CRM)
         self._unknown: dict[str, datetime] = {}  # ids the CRM did not know as partners, until when
+        self._lookup_lock = threading.Lock()  # one partner lookup in the CRM at a time
         self.wave_batches = WAVE_BATCHES
         self.uncertain_writes = 0  # writes of the last submit whose answer was lost (then looked up)
         self.unresolved = 0  # leads of the last submit still uncertain after every lookup
@@ -183,8 +201,7 @@ class IntakeService:
         self.unresolved = 0
         self._resolve_partners([s.partner_id for s in submissions], now)
         outcomes: list[IntakeOutcome] = []
-        size = capabilities_of(self._adapter).write_batch * self.wave_batches
-        waves = [submissions[start : start + size] for start in range(0, len(submissions), size)]
+        waves = _waves(submissions, capabilities_of(self._adapter).write_batch, self.wave_batches)
         # The next wave is registered (store only) while this one is with the CRM: the store's work
         # hides behind the CRM's rate limit instead of adding to it.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-register") as pool:
@@ -204,9 +221,10 @@ class IntakeService:
         """Validate and register ``submissions`` without writing to the CRM (the API's queue: the
         daemon's writer creates them). Outcomes: ``queued`` (or ``existing``/``failed`` for a repeated
         submission), ``rejected`` with the reason; ``registration_id`` says where to ask later."""
-        self._resolve_partners([s.partner_id for s in submissions], now)
-        known = set(self._repo.registrations(self._portal, [s.external_id for s in submissions]))
-        regs, results = self._register(submissions, now)
+        self._resolve_partners([s.partner_id for s in submissions], now, widen=self._keyed_partners)
+        stored = self._repo.registrations(self._portal, [s.external_id for s in submissions])
+        known = set(stored)
+        regs, results = self._register(submissions, now, stored=dict(stored))
         out: list[IntakeOutcome] = []
         for index, sub in enumerate(submissions):
             if index in results:
@@ -297,11 +315,18 @@ class IntakeService:
         log.info("intake: %d lead(s), %d created", len(subs), created)
         return [results[i] for i in range(len(subs))]
 
-    def _register(self, subs: Sequence[LeadSubmission], now: datetime) -> Registered:
+    def _keyed_partners(self) -> list[str]:
+        """Partners holding a live API key: those the intake API will hear from."""
+        return [k.partner_id for k in self._repo.keys(self._portal) if k.revoked_at is None]
+
+    def _register(
+        self, subs: Sequence[LeadSubmission], now: datetime, *, stored: dict[str, Registration] | None = None
+    ) -> Registered:
         """Registrations of ``subs`` by index (stored ones reused, new ones decided and stored in one
-        transaction), and outcomes of the rejected ones by index."""
+        transaction), and outcomes of the rejected ones by index. ``stored``: those already read."""
         rejected: dict[int, IntakeOutcome] = {}
-        stored = self._repo.registrations(self._portal, [s.external_id for s in subs])
+        if stored is None:
+            stored = self._repo.registrations(self._portal, [s.external_id for s in subs])
         new: list[Registration] = []
         for index, sub in enumerate(subs):
             if sub.external_id in stored:
@@ -365,14 +390,38 @@ class IntakeService:
             reason=decision.reason,
         )
 
-    def _resolve_partners(self, partner_ids: Iterable[str], now: datetime) -> None:
+    def _resolve_partners(
+        self, partner_ids: Iterable[str], now: datetime, *, widen: Callable[[], Iterable[str]] | None = None
+    ) -> None:
         """Know every partner of ``partner_ids``: from the cache, the store (synced), else one batched
         lookup in the CRM (saved to the store, so a fresh install needs no sync first). An id the CRM
-        does not know as a partner is remembered as unknown for ``UNKNOWN_PARTNER_TTL``."""
-        wanted = [p for p in dict.fromkeys(partner_ids) if p and p.isdigit()]
+        does not know as a partner is remembered as unknown for ``UNKNOWN_PARTNER_TTL``. ``widen``: more
+        ids worth asking about in the same lookup when one is needed (the API: every partner holding a
+        key, so a burst from 50 new partners costs one CRM request, not 50). Threads needing a lookup
+        take turns: the second finds what the first looked up."""
+        missing = self._missing_partners(partner_ids, now)
+        if not missing or not isinstance(self._adapter, LeadIntakeWriter):
+            return
+        with self._lookup_lock:
+            missing = self._missing_partners(missing, now)
+            if not missing:
+                return
+            if widen is not None:
+                more = [p for p in self._missing_partners(widen(), now) if p not in missing]
+                missing += more[: max(0, WIDEN_LOOKUP - len(missing))]
+            found = self._adapter.find_partners(missing)
+            if found:
+                self._store.save_page(self._portal, RecordPage(Entity.PARTNER, list(found.values()), None))
+                self._partners.update(found)
+            for pid in missing:
+                if pid not in found:
+                    self._unknown[pid] = now + UNKNOWN_PARTNER_TTL
+
+    def _missing_partners(self, partner_ids: Iterable[str], now: datetime) -> list[str]:
+        """Ids of ``partner_ids`` neither cached, nor in the store, nor recently unknown to the CRM."""
         missing: list[str] = []
-        for pid in wanted:
-            if pid in self._partners:
+        for pid in dict.fromkeys(partner_ids):
+            if not pid or not pid.isdigit() or pid in self._partners:
                 continue
             unknown_until = self._unknown.get(pid)
             if unknown_until is not None and unknown_until > now:
@@ -382,15 +431,7 @@ class IntakeService:
                 self._partners[pid] = stored
             else:
                 missing.append(pid)
-        if not missing or not isinstance(self._adapter, LeadIntakeWriter):
-            return
-        found = self._adapter.find_partners(missing)
-        if found:
-            self._store.save_page(self._portal, RecordPage(Entity.PARTNER, list(found.values()), None))
-            self._partners.update(found)
-        for pid in missing:
-            if pid not in found:
-                self._unknown[pid] = now + UNKNOWN_PARTNER_TTL
+        return missing
 
     def _partner(self, partner_id: str) -> Partner | None:
         if not partner_id:

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crm_bridge.budgets import Bucket
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
-from crm_bridge.services.intake import IntakeService, LeadSubmission, content_key
+from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
 from crm_bridge.services.intake_fields import FIELDS
+from crm_bridge.services.intake_group import GroupCommit
 from crm_bridge.services.intake_keys import ApiKeys, key_id_of
 from crm_bridge.services.intake_throttle import AuthThrottle, FailureBuckets
 
@@ -63,6 +65,26 @@ class FloodLimit:
         )
         return 0 if wait <= 0 else max(1, math.ceil(wait))
 
+    def take_each(self, key_ids: Sequence[str], now: datetime) -> list[int]:
+        """``take`` for several requests at once (one transaction), in order."""
+        capacity, drain = float(self.per_minute), self.per_minute / 60.0
+        buckets = [Bucket(f"intake-rate:key:{k}", capacity, drain) for k in key_ids]
+        waits = self.buckets.take_each(buckets, now.timestamp())
+        return [0 if w <= 0 else max(1, math.ceil(w)) for w in waits]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A request with a valid key, waiting for its group: ``submission`` None when the body is bad."""
+
+    key_id: str
+    submission: LeadSubmission | None
+    now: datetime
+
+
+class _FloodError(Exception):
+    """The flood limit could not be counted (the store's error is the cause)."""
+
 
 @dataclass
 class IntakeApi:
@@ -73,6 +95,10 @@ class IntakeApi:
     on_auth_refused: Callable[[str], None] = lambda outcome: None  # "unauthorized" | "throttled" (metrics)
     counters: dict[str, int] = field(default_factory=dict)  # answers by kind (for /metrics)
     flood: FloodLimit | None = None  # requests per valid key (a partner's script in a loop)
+    _group: GroupCommit[_Pending, tuple[int, IntakeOutcome | None]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._group = GroupCommit(self._write_group)
 
     def submit(
         self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None
@@ -104,30 +130,12 @@ class IntakeApi:
         if partner_id is None:
             self.on_auth_refused("unauthorized")
             return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+        sub, invalid = self._checked(partner_id, payload, idempotency_key)
         try:
-            wait = self.flood.take(key_id, now) if self.flood is not None else 0
-        except CrmBridgeError as exc:
-            log.error("intake: cannot count the key's requests: %s", exc)
+            wait, outcome = self._group(_Pending(key_id, sub, now))
+        except _FloodError as exc:
+            log.error("intake: cannot count the key's requests: %s", exc.__cause__)
             return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
-        if wait:
-            message = f"more than {self.flood.per_minute if self.flood else 0} leads a minute from this key"
-            return ApiAnswer("rate_limited", {"error": "too_many_requests", "message": message}, wait)
-        if not isinstance(payload, dict):
-            return _problem("invalid", "invalid_request", "the body must be a JSON object")
-        problems = [{"field": k, "message": "unknown field"} for k in payload if k not in FIELDS]
-        fields, field_problems = self.service.check_fields(payload)
-        problems += [{"field": p.field, "message": p.message} for p in field_problems]
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-            problems.append({"field": "Idempotency-Key", "message": f"1 to {MAX_IDEMPOTENCY_KEY} characters"})
-        if problems or fields is None:
-            return _problem("invalid", "invalid_request", f"{len(problems)} problem(s) in the lead", problems)
-        if idempotency_key:
-            key = content_key("key", idempotency_key)
-        else:
-            key = content_key("body", *(str(payload.get(name, "")).strip() for name in FIELDS))
-        sub = LeadSubmission(f"api:{partner_id}:{key}", partner_id, fields, "api")
-        try:
-            (outcome,) = self.service.register([sub], now=now)
         except CrmRetriableError as exc:  # the partner lookup could not reach the CRM
             wait = int(exc.retry_after) if exc.retry_after else 30
             log.warning("intake: CRM unavailable: %s", exc)
@@ -142,6 +150,11 @@ class IntakeApi:
         except CrmBridgeError as exc:
             log.error("intake: %s", exc)
             return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
+        if wait:
+            message = f"more than {self.flood.per_minute if self.flood else 0} leads a minute from this key"
+            return ApiAnswer("rate_limited", {"error": "too_many_requests", "message": message}, wait)
+        if invalid is not None or sub is None or outcome is None:
+            return invalid or _problem("invalid", "invalid_request", "the lead is not valid")
         if outcome.status == "rejected":
             return _problem(
                 "invalid", "invalid_request", outcome.error, [{"field": "partner", "message": outcome.error}]
@@ -151,6 +164,44 @@ class IntakeApi:
         state = "created" if outcome.lead_crm_id else "queued"
         body = lead_state(outcome.registration_id, sub.external_id, state, outcome)
         return ApiAnswer("accepted" if outcome.status == "queued" else "existing", body)
+
+    def _checked(
+        self, partner_id: str, payload: Any, idempotency_key: str | None
+    ) -> tuple[LeadSubmission | None, ApiAnswer | None]:
+        """The submission of a valid body, or the answer naming every problem."""
+        if not isinstance(payload, dict):
+            return None, _problem("invalid", "invalid_request", "the body must be a JSON object")
+        problems = [{"field": k, "message": "unknown field"} for k in payload if k not in FIELDS]
+        fields, field_problems = self.service.check_fields(payload)
+        problems += [{"field": p.field, "message": p.message} for p in field_problems]
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            problems.append({"field": "Idempotency-Key", "message": f"1 to {MAX_IDEMPOTENCY_KEY} characters"})
+        if problems or fields is None:
+            message = f"{len(problems)} problem(s) in the lead"
+            return None, _problem("invalid", "invalid_request", message, problems)
+        if idempotency_key:
+            key = content_key("key", idempotency_key)
+        else:
+            key = content_key("body", *(str(payload.get(name, "")).strip() for name in FIELDS))
+        return LeadSubmission(f"api:{partner_id}:{key}", partner_id, fields, "api"), None
+
+    def _write_group(self, pending: Sequence[_Pending]) -> list[tuple[int, IntakeOutcome | None]]:
+        """The requests of partners arriving together: counted against their keys' flood limits in one
+        transaction (a bad body counts too: a script in a loop is held back either way), then the
+        valid ones within the limit registered in one transaction (in arrival order)."""
+        waits = [0] * len(pending)
+        if self.flood is not None:
+            try:
+                waits = self.flood.take_each([p.key_id for p in pending], max(p.now for p in pending))
+            except CrmBridgeError as exc:
+                raise _FloodError() from exc
+        go = [i for i, p in enumerate(pending) if p.submission is not None and not waits[i]]
+        outcomes: dict[int, IntakeOutcome] = {}
+        if go:
+            subs = [p.submission for i in go if (p := pending[i]).submission is not None]
+            registered = self.service.register(subs, now=max(pending[i].now for i in go))
+            outcomes = dict(zip(go, registered, strict=True))
+        return [(waits[i], outcomes.get(i)) for i in range(len(pending))]
 
     def status(self, api_key: str | None, registration_id: str, client: str | None = None) -> ApiAnswer:
         """``GET /v1/leads/{registration_id}``: the partner's own registration, as ``submit`` answers."""

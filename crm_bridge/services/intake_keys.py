@@ -13,12 +13,13 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from crm_bridge.errors import DataError, UsageError
 from crm_bridge.store.engine_intake import ApiKeyRecord, IntakeRepository
 
 PREFIX = "cbk"
+TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is shown to the minute: one write a minute per key
 _KEY = re.compile(rf"^{PREFIX}_([a-z0-9]{{12}})_([A-Za-z0-9_-]{{43}})$")
 
 
@@ -78,7 +79,8 @@ class ApiKeys:
         if live is None or not matches:
             return None
         rec = live
-        if now is not None:
+        if now is not None and (rec.last_used_at is None or now - rec.last_used_at >= TOUCH_EVERY):
+            # a partner's burst reads the key once per request but writes its last use once a minute
             self._repo.touch_key(self._portal, rec.key_id, now)
         return rec.partner_id
 

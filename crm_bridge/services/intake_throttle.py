@@ -11,10 +11,12 @@ taken from it whether or not the key exists (unknown and wrong keys are treated 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from crm_bridge.budgets import Bucket
 
 
 class FailureBuckets(Protocol):
@@ -22,7 +24,11 @@ class FailureBuckets(Protocol):
 
     def take(self, key: str, *, capacity: float, drain_per_second: float, now: float) -> float: ...
 
+    def take_each(self, buckets: Sequence[Bucket], now: float) -> list[float]: ...
+
     def level(self, key: str, *, drain_per_second: float, now: float) -> float: ...
+
+    def levels(self, keys: Sequence[tuple[str, float]], *, now: float) -> list[float]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +84,11 @@ class AuthThrottle:
         """None when an attempt may be checked; otherwise the scope that is full and the wait."""
         now = self._clock().timestamp()
         worst: Throttled | None = None
-        for scope, key, limit in self._scopes(client, key_id):
-            drain = limit / self.limits.window_seconds
-            level = self._buckets.level(key, drain_per_second=drain, now=now)
+        scopes = self._scopes(client, key_id)
+        window = self.limits.window_seconds
+        levels = self._buckets.levels([(key, limit / window) for _, key, limit in scopes], now=now)
+        for (scope, _key, limit), level in zip(scopes, levels, strict=True):
+            drain = limit / window
             if level + 1.0 > limit + 1e-9:
                 wait = max(1, math.ceil((level + 1.0 - limit) / drain))
                 if worst is None or wait > worst.retry_after:

@@ -83,6 +83,49 @@ class SqlBucketStore:
                     conn.execute(insert(s).values(key=key, at=now, amount=1.0))
         return wait
 
+    def take_each(self, buckets: Sequence[Bucket], now: float) -> list[float]:
+        """One request into each of ``buckets`` in turn (a key may come again), each only if it fits:
+        0.0 for a request taken, else the seconds until it would fit. One transaction for them all
+        (requests that arrived together are counted with one commit)."""
+        if not buckets:
+            return []
+        t = rate_buckets
+        keys = sorted({b.key for b in buckets})
+        waits: list[float] = []
+        with state_errors(f"rate buckets ({len(keys)})"), write_transaction(self._engine) as conn:
+            conn.execute(
+                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys]
+            )
+            rows = conn.execute(
+                select(t.c.key, t.c.level, t.c.updated)
+                .where(t.c.key.in_(keys))
+                .order_by(t.c.key)
+                .with_for_update()
+            ).all()
+            stored: dict[str, tuple[float, float]] = {
+                str(key): (float(level), float(updated)) for key, level, updated in rows
+            }
+            states = dict(stored)
+            for b in buckets:
+                level, updated = b.current(*states[b.key], now)
+                wait = b.wait(level, updated, now)
+                states[b.key] = (level + 1.0, updated) if wait == 0.0 else (level, updated)
+                waits.append(wait)
+            for key, state in states.items():
+                if state != stored[key]:
+                    conn.execute(update(t).where(t.c.key == key).values(level=state[0], updated=state[1]))
+        return waits
+
+    def levels(self, keys: Sequence[tuple[str, float]], *, now: float) -> list[float]:
+        """``level`` of each (key, drain per second), in one read."""
+        t = rate_buckets
+        with state_errors("rate buckets"), self._engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.key, t.c.level, t.c.updated).where(t.c.key.in_([k for k, _ in keys]))
+            ).all()
+        stored = {str(key): (float(level), float(updated)) for key, level, updated in rows}
+        return [leak(*stored[key], now, drain) if key in stored else 0.0 for key, drain in keys]
+
     def level(self, key: str, *, drain_per_second: float, now: float) -> float:
         """How full bucket ``key`` is at ``now`` (0 when never used)."""
         t = rate_buckets

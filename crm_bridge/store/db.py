@@ -4,6 +4,8 @@ transaction every repository uses: ``BEGIN IMMEDIATE`` on SQLite so read-modify-
 from __future__ import annotations
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,12 @@ from crm_bridge.security.files import create_private
 
 BUSY_TIMEOUT_MS = 30_000  # wait this long for another process's write transaction on SQLite
 _IMMEDIATE = "crm_bridge_immediate"
+POOL_SIZE, POOL_OVERFLOW = 24, 40  # SQLite file: connections kept, and opened beyond them at most
+# One SQLite file has one writer at a time. Threads of one process queue for it on a lock of their own:
+# SQLite's busy handler would make them poll with sleeps growing to 100 ms, so under a burst of writers
+# (the intake API's 50 partners beside the intake writer) a write waited far longer than the writes
+# before it took. Other processes still wait in the busy handler (busy_timeout).
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def safe_url(url: str) -> str:
@@ -55,7 +63,13 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        # the daemon's web threads (40) read at once: connections are kept, not opened (and set up)
+        # again for each request beyond a small pool
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+    }
     if in_memory:
         # One database = one connection; a pool of exactly that connection makes threads take turns
         # (each repository call checks it out for one short transaction).
@@ -80,14 +94,23 @@ def _sqlite_engine(url: str, *, in_memory: bool) -> Engine:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    _WRITERS[engine] = threading.RLock()
     return engine
 
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that will write: committed on exit, rolled back on error. On SQLite it takes the
-    write lock up front (``BEGIN IMMEDIATE``), waiting up to the busy timeout for other writers."""
-    with engine.connect() as conn:
+    write lock up front (``BEGIN IMMEDIATE``), waiting up to the busy timeout for other writers; the
+    threads of this process take turns on a lock first (see ``_WRITERS``)."""
+    turn = _WRITERS.get(engine)
+    if turn is None:
+        with engine.connect() as conn:
+            conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+        return
+    with turn, engine.connect() as conn:
         conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             yield conn

@@ -13,18 +13,22 @@ with that versioning's own steps and stamped (``migrations/legacy.py``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from crm_bridge.errors import StateError
 from crm_bridge.store.db import write_transaction
 from crm_bridge.store.migrations import legacy
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 SCRIPT_LOCATION = "crm_bridge.store:migrations"
 _PG_MIGRATION_LOCK = 0x63726D62  # "crmb": one migrating process at a time on PostgreSQL
@@ -44,7 +48,42 @@ class Migration:
         return self.before != self.after or self.legacy is not None
 
 
+_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_REVISION = re.compile(r'^(down_revision|revision)(?:: [^=]+)? = (?:"([^"]+)"|None)', re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _head_of_files() -> str | None:
+    """The head revision read from the revision files' ``revision``/``down_revision`` lines, without
+    Alembic (whose import and script parsing cost every command a second on a loaded machine); None
+    when the files do not say it plainly (then Alembic decides)."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in _VERSIONS.glob("*.py"):
+        for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            if value:
+                (revisions if name == "revision" else downs).add(value)
+    heads = revisions - downs
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> str | None:
+    """The head when the store is already at it (read without a lock: a store at head stays there
+    until a newer crm-bridge upgrades it), else None."""
+    head_rev = _head_of_files()
+    if head_rev is None:
+        return None
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:  # no version table yet: a new or pre-Alembic store
+        return None
+    return head_rev if [r[0] for r in rows] == [head_rev] else None
+
+
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", SCRIPT_LOCATION)
     if conn is not None:
@@ -54,6 +93,8 @@ def _config(conn: Connection | None = None) -> Config:
 
 @lru_cache(maxsize=1)
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
@@ -66,12 +107,18 @@ def head() -> str:
 
 
 def _revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(engine: Engine, target: str = "head") -> Migration:
     """Bring the schema to ``target`` in one locked transaction (all or nothing). Raises StateError
     when the database was written by a newer crm-bridge."""
+    if target == "head" and (at := _at_head(engine)) is not None:
+        return Migration(at, at)  # nothing to do: no lock, no Alembic
+    from alembic import command
+
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})

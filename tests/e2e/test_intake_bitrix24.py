@@ -9,8 +9,10 @@ import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+import requests
 from test_engine_bitrix24 import cli, config_text
 
 from crm_bridge.bootstrap import bootstrap
@@ -206,3 +209,120 @@ def test_the_intake_writer_killed_mid_queue_and_restarted_creates_every_queued_l
     assert len(leads) == rows and len(set(leads)) == rows  # lost 0, duplicated 0
     with bootstrap(load_settings(config)) as app:
         assert app.store.intake.queue_size(app.portal, "api") == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_daemon(config: Path, url: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [CLI, "--config", str(config), "run"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        assert proc.poll() is None, "the daemon exited"
+        assert time.monotonic() < deadline, "the daemon did not start"
+        try:
+            requests.get(f"{url}/healthz", timeout=1)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_burst_over_http_is_answered_at_once_and_survives_a_sigkill_of_the_daemons_writer(
+    sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Partners post at once to ``crm-bridge run``; the daemon is SIGKILLed while its intake writer is
+    mid-queue and started again: every lead ends up in the CRM exactly once, each customer two partners
+    raced for has exactly one winner, and the requests are one partner lookup for all partners, the
+    creates in batches of 50 and a lookup for the batch the kill left uncertain."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    base = config.read_text(encoding="utf-8").replace(
+        "rate_limit: {burst: 10000, per_second: 10000}", "rate_limit: {burst: 1, per_second: 2}"
+    )
+    config.write_text(
+        base
+        + f"intake: {{listen_port: {port}}}\n"
+        + "schedule: {sync: {enabled: false}, distribute: {enabled: false}, escalate: {enabled: false}, "
+        + "tiers: {enabled: false}, notify: {enabled: false}}\n",
+        encoding="utf-8",
+    )
+    assert cli(config, capsys, "provision")[0] == 0
+    ids = partners(sandbox, config, 6)[:-1]
+    with bootstrap(load_settings(config)) as app:
+        keys = ApiKeys(app.store.intake, app.portal)
+        secrets = [keys.create(pid, now=app.clock()).key for pid in ids]
+    sandbox.log.clear()
+    sandbox.latency = 0.3  # the writer's 2 requests/s and 300 ms answers: it is mid-queue for seconds
+    per_partner, raced = 50, 10
+    total = per_partner * len(ids)
+    answers: list[tuple[int, dict[str, Any], str, int]] = []  # status, body, customer, partner index
+    lock = threading.Lock()
+    start = threading.Barrier(len(ids))
+
+    def partner(index: int) -> None:
+        session = requests.Session()
+        start.wait()
+        for j in range(per_partner):
+            who = (index // 2) * 2 if j < raced else index  # partners 2k and 2k+1: the same customers
+            body = {"customer_name": f"Клиент {who}-{j}", "email": f"api{who}-{j}@example.ru"}
+            headers = {"Authorization": f"Bearer {secrets[index]}", "Idempotency-Key": f"o-{j}"}
+            resp = session.post(f"{url}/v1/leads", json=body, headers=headers, timeout=PATIENCE)
+            with lock:
+                answers.append((resp.status_code, resp.json(), body["email"], index))
+
+    daemon = start_daemon(config, url)
+    try:
+        threads = [threading.Thread(target=partner, args=(i,)) for i in range(len(ids))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(PATIENCE)
+        assert [a[0] for a in answers] == [202] * total
+        deadline = time.monotonic() + PATIENCE
+        while not api_leads(sandbox):  # the writer has begun
+            assert daemon.poll() is None and time.monotonic() < deadline, "the writer made no progress"
+            time.sleep(0.01)
+        os.kill(daemon.pid, signal.SIGKILL)
+        daemon.wait(PATIENCE)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait(PATIENCE)
+    assert 0 < len(api_leads(sandbox)) < total, "killed mid-queue"
+    daemon = start_daemon(config, url)
+    try:
+        session = requests.Session()
+        deadline = time.monotonic() + PATIENCE
+        states: list[tuple[dict[str, Any], str]] = []
+        for _, body, email, index in answers:  # as a partner learns it: GET the status URL until created
+            headers = {"Authorization": f"Bearer {secrets[index]}"}
+            while True:
+                got = session.get(f"{url}{body['status_url']}", headers=headers, timeout=PATIENCE).json()
+                if got["status"] == "created":
+                    break
+                assert got["status"] == "queued" and time.monotonic() < deadline, got
+                time.sleep(0.1)
+            states.append((got, email))
+    finally:
+        daemon.terminate()
+        daemon.wait(PATIENCE)
+    leads = api_leads(sandbox)
+    assert len(leads) == total and len(set(leads)) == total  # lost 0, duplicated 0
+    assert len({got["lead_id"] for got, _ in states}) == total
+    by_customer: dict[str, list[bool]] = {}
+    for got, email in states:
+        by_customer.setdefault(email, []).append(got["conflict"])
+    raced_for = {email: flags for email, flags in by_customer.items() if len(flags) > 1}
+    assert len(raced_for) == len(ids) // 2 * raced
+    assert all(sorted(flags) == [False, True] for flags in raced_for.values()), raced_for  # one winner
+    count = calls(sandbox)
+    assert count["create"] <= math.ceil(total / 50) + 3, count  # a part batch before and after the kill
+    lookups = [unquote(r["body"]) for r in sandbox.requests() if "list" in unquote(r["body"])]
+    assert sum("crm.company.list" in b for b in lookups) == 1, count  # every partner in one lookup
+    assert sum("crm.deal.list" in b for b in lookups) <= 1, count  # the batch the kill left uncertain
