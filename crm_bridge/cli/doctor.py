@@ -15,7 +15,7 @@ from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, CrmUser, HealthCheck, port_capabilities_of
 from crm_bridge.security.files import exposure_warnings, sensitive_files
-from crm_bridge.services.notify_health import channel_checks
+from crm_bridge.services.notify.health import channel_checks
 from crm_bridge.services.people import configured_people, people_checks
 from crm_bridge.services.provision import desired_layout_for, plan_provisioning
 

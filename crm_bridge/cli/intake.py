@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crm_bridge.cli.output import CliContext, is_interactive
 from crm_bridge.errors import UsageError
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.texts import words
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def import_(obj: CliContext, csv_file: Path) -> None:
     created, so the import finishes in one run ("answers lost, looked up and finished")."""
     from crm_bridge.daemon.cycle import make_notifier
     from crm_bridge.daemon.engine import Engine
-    from crm_bridge.services.intake_import import import_csv
+    from crm_bridge.services.intake.csv_import import import_csv
 
     app = obj.app()
     engine = Engine(app, notifier=make_notifier(app))

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Engine, RowMapping, and_, or_, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.engine_schema import intake_api_keys, intake_registrations
 from crm_bridge.store.registrations import _REG_COLUMNS, RegistrationBatches
 from crm_bridge.store.registrations import Registration as Registration
 from crm_bridge.store.registrations import registration_of as _registration
+from crm_bridge.store.sales_schema import intake_api_keys, intake_registrations
 from crm_bridge.store.upsert import insert_missing
 
 

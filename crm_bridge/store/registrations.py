@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, func, select, text, update
 
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.engine_schema import intake_registrations
+from crm_bridge.store.sales_schema import intake_registrations
 from crm_bridge.store.schema import bindings
 from crm_bridge.store.upsert import insert_missing
 

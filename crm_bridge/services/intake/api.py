@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
-from crm_bridge.services.intake import IntakeService, LeadSubmission, content_key
-from crm_bridge.services.intake_fields import FIELDS, check_lead_fields
-from crm_bridge.services.intake_keys import ApiKeys, key_id_of
-from crm_bridge.services.intake_throttle import AuthThrottle, FailureBuckets
+from crm_bridge.services.intake.fields import FIELDS, check_lead_fields
+from crm_bridge.services.intake.keys import ApiKeys, key_id_of
+from crm_bridge.services.intake.service import IntakeService, LeadSubmission, content_key
+from crm_bridge.services.intake.throttle import AuthThrottle, FailureBuckets
 
 log = logging.getLogger("crm_bridge.intake.api")
 

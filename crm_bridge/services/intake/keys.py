@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_bridge.errors import DataError, UsageError
-from crm_bridge.store.engine_intake import ApiKeyRecord, IntakeRepository
+from crm_bridge.store.intake import ApiKeyRecord, IntakeRepository
 
 PREFIX = "cbk"
 _KEY = re.compile(rf"^{PREFIX}_([a-z0-9]{{12}})_([A-Za-z0-9_-]{{43}})$")
