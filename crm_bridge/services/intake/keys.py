@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_bridge.errors import DataError, UsageError
-from crm_bridge.store.intake import ApiKeyRecord, IntakeRepository
+from crm_bridge.store.api_keys import ApiKeyRecord, ApiKeyRows
 
 PREFIX = "cbk"
 _KEY = re.compile(rf"^{PREFIX}_([a-z0-9]{{12}})_([A-Za-z0-9_-]{{43}})$")
@@ -45,7 +45,7 @@ class ApiKeys:
     """API keys of one CRM instance (``portal``) in the state store."""
 
     def __init__(
-        self, repo: IntakeRepository, portal: str, *, hasher: Callable[[str, str], str] = hash_secret
+        self, repo: ApiKeyRows, portal: str, *, hasher: Callable[[str, str], str] = hash_secret
     ) -> None:
         self._repo = repo
         self._portal = portal
