@@ -177,7 +177,7 @@ def free_port() -> int:
 def api_phase(server: SandboxProcess, work: Path, partners_n: int, total: int) -> dict[str, Any]:
     from crm_bridge.bootstrap import bootstrap
     from crm_bridge.config import load_settings
-    from crm_bridge.services.intake_keys import ApiKeys
+    from crm_bridge.services.intake.keys import ApiKeys
 
     port = free_port()
     cfg = config(work, server.base, "api", port)

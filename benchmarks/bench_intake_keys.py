@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.store import open_store
 
 

@@ -268,7 +268,7 @@ class RecordWriter(Protocol):
 class LeadIntakeWriter(Protocol):
     """The partner-lead intake's write path: creates at the CRM's full batch size without a lookup
     first, lookups only where an earlier write is uncertain, and partners looked up by id. The caller
-    (``services.intake``) keeps, in the state store, which drafts were ever sent."""
+    (``services.intake.service``) keeps, in the state store, which drafts were ever sent."""
 
     def send_leads(self, drafts: Sequence[LeadDraft]) -> list[WriteOutcome]:
         """Create leads never sent to the CRM before, without looking them up first, packed in the

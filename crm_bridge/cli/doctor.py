@@ -85,7 +85,7 @@ def command(obj: CliContext, before_provision: bool) -> None:
     store or log file other users can read (with the chmod that fixes it).
 
     Exit status 1 when a check fails (a file warning alone does not fail)."""
-    from crm_bridge.services.notify_health import channel_checks  # the channels' HTTP clients
+    from crm_bridge.services.notify.health import channel_checks  # the channels' HTTP clients
 
     app = obj.app()
     try:

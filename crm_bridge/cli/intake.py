@@ -19,7 +19,7 @@ from crm_bridge.texts import words
 
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
-    from crm_bridge.services.intake_keys import ApiKeys
+    from crm_bridge.services.intake.keys import ApiKeys
 
 
 @click.group("intake")
@@ -43,7 +43,7 @@ def import_(obj: CliContext, csv_file: Path) -> None:
     created, so the import finishes in one run ("answers lost, looked up and finished")."""
     from crm_bridge.daemon.cycle import make_notifier
     from crm_bridge.daemon.engine import Engine
-    from crm_bridge.services.intake_import import import_csv
+    from crm_bridge.services.intake.csv_import import import_csv
 
     app = obj.app()
     engine = Engine(app, notifier=make_notifier(app))
@@ -138,7 +138,7 @@ def keys() -> None:
 
 
 def _keys(obj: CliContext) -> tuple[ApiKeys, App]:
-    from crm_bridge.services.intake_keys import ApiKeys  # the state store: only when a verb runs
+    from crm_bridge.services.intake.keys import ApiKeys  # the state store: only when a verb runs
 
     app = obj.app()
     return ApiKeys(app.store.intake, app.portal), app

@@ -49,7 +49,7 @@ def show(obj: CliContext, period_key: str | None) -> None:
     """Plan vs actual of every partner with a plan for the period, and how much of the period is gone."""
     from crm_bridge.domain.period import Period
     from crm_bridge.services.partners.plans import target_name
-    from crm_bridge.services.report_data import parse_period
+    from crm_bridge.services.report.data import parse_period
 
     app, service = _service(obj)
     settings = obj.settings()

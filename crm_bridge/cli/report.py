@@ -17,7 +17,7 @@ from rich.table import Table
 from crm_bridge.cli.output import CliContext
 from crm_bridge.cli.tables import compact_table
 from crm_bridge.security.files import write_private
-from crm_bridge.services.report_data import (
+from crm_bridge.services.report.data import (
     ReportData,
     active_rows,
     build_report,
@@ -25,7 +25,7 @@ from crm_bridge.services.report_data import (
     move_text,
     parse_period,
 )
-from crm_bridge.services.report_text import day, in_unit, labels, money_unit, number
+from crm_bridge.services.report.text import day, in_unit, labels, money_unit, number
 
 
 def render_tables(data: ReportData, console: Console, limit: int = 20) -> None:
@@ -134,11 +134,11 @@ def write_report(data: ReportData, fmt: str, out: Path) -> Path:
     if out.is_dir() or not out.suffix:
         out = out / f"partner-report-{data.period.key}.{fmt}"
     if fmt == "csv":
-        from crm_bridge.services.report_csv import report_csv
+        from crm_bridge.services.report.csv_table import report_csv
 
         write_private(out, report_csv(data))
     else:
-        from crm_bridge.services.report_html import render_html
+        from crm_bridge.services.report.html_page import render_html
 
         write_private(out, render_html(data))
     return out

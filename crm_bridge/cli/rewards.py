@@ -21,8 +21,8 @@ from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import MdfClaim
 from crm_bridge.errors import DataError, UsageError
 from crm_bridge.security.files import write_private
-from crm_bridge.services.report_data import default_period
-from crm_bridge.services.report_text import in_unit, labels, money_unit, number, tier_words
+from crm_bridge.services.report.data import default_period
+from crm_bridge.services.report.text import in_unit, labels, money_unit, number, tier_words
 from crm_bridge.services.rewards import RewardsResult, leaderboard_csv, rewards_for, statements_csv
 
 MDF_COLUMNS = ("partner_id", "description", "requested", "approved", "reimbursed")

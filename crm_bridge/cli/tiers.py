@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from crm_bridge.cli.output import CliContext
 from crm_bridge.cli.tables import compact_table
-from crm_bridge.services.report_text import day, labels
+from crm_bridge.services.report.text import day, labels
 
 
 def _service(obj: CliContext):  # type: ignore[no-untyped-def]

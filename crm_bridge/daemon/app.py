@@ -23,9 +23,9 @@ from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import EventReceiver
 from crm_bridge.redaction import install_redaction, redact
 from crm_bridge.services.events import EventIntake
-from crm_bridge.services.intake_api import FloodLimit, IntakeApi
-from crm_bridge.services.intake_keys import ApiKeys
-from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
+from crm_bridge.services.intake.api import FloodLimit, IntakeApi
+from crm_bridge.services.intake.keys import ApiKeys
+from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.sla import zone
 from crm_bridge.store.leases import LeaseRepository

@@ -15,9 +15,9 @@ from crm_bridge.daemon.engine import Engine
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.redaction import redact
 from crm_bridge.services.distribute import AssignmentsRefused, DistributeResult
-from crm_bridge.services.distribute_escalation import EscalationResult
+from crm_bridge.services.escalate import EscalationResult
 from crm_bridge.services.metrics import BridgeMetrics
-from crm_bridge.services.notify import FlushResult, Notifier, notifier_from_settings
+from crm_bridge.services.notify.notifier import FlushResult, Notifier, notifier_from_settings
 from crm_bridge.services.partners.cycle import LifecycleRun
 from crm_bridge.services.sync import SyncProgress, SyncResult
 from crm_bridge.services.tiers import TierRun
@@ -118,7 +118,7 @@ def run_cycle(
 
 
 def make_notifier(app: App, metrics: BridgeMetrics | None = None) -> Notifier:
-    """The outbox notifier (``crm_bridge.services.notify``) wired from the config."""
+    """The outbox notifier (``crm_bridge.services.notify.notifier``) wired from the config."""
     observe = metrics.notification if metrics is not None else None
     on_request = metrics.http_observer if metrics is not None else None
     return notifier_from_settings(

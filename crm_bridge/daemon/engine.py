@@ -25,12 +25,12 @@ from crm_bridge.services.distribute import (
     settings_from,
     team_from_settings,
 )
-from crm_bridge.services.distribute_escalation import EscalationResult, Escalator
+from crm_bridge.services.escalate import EscalationResult, Escalator
 from crm_bridge.services.events import EventRun, EventWorker
-from crm_bridge.services.intake import DrainReport, IntakePolicy, IntakeService, Notify
-from crm_bridge.services.intake_registrations import refresh_registrations
+from crm_bridge.services.intake.registrations import refresh_registrations
+from crm_bridge.services.intake.service import DrainReport, IntakePolicy, IntakeService, Notify
 from crm_bridge.services.metrics import BridgeMetrics
-from crm_bridge.services.notify_message import notice
+from crm_bridge.services.notify.message import notice
 from crm_bridge.services.partners.context import InviteHook, Lifecycle
 from crm_bridge.services.partners.cycle import LifecycleRun, run_lifecycle
 from crm_bridge.services.partners.training import TrainingService
@@ -58,8 +58,8 @@ JOB_ORDER: tuple[str, ...] = (
 
 @dataclass
 class Engine:
-    """``notifier`` is the outbox notifier (``crm_bridge.services.notify``); with None, events are not
-    queued and the notify job does not exist. ``stopping`` asks long jobs to finish their batch."""
+    """``notifier`` is the outbox notifier (``crm_bridge.services.notify.notifier``); with None, events are
+    not queued and the notify job does not exist. ``stopping`` asks long jobs to finish their batch."""
 
     app: App
     metrics: BridgeMetrics | None = None
@@ -251,9 +251,9 @@ class Engine:
     def report(self) -> list[Path]:
         """The scheduled report: ``reports.period`` in every file format of ``reports.formats`` written
         to ``reports.out_dir``; the head hears where (event ``report_ready``)."""
-        from crm_bridge.services.report_csv import report_csv
-        from crm_bridge.services.report_data import build_report, default_period
-        from crm_bridge.services.report_html import render_html
+        from crm_bridge.services.report.csv_table import report_csv
+        from crm_bridge.services.report.data import build_report, default_period
+        from crm_bridge.services.report.html_page import render_html
 
         app, cfg = self.app, self.app.settings.reports
         now = app.clock()

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from crm_bridge.daemon.jobs import JobRunner
-from crm_bridge.services.intake import DrainReport
+from crm_bridge.services.intake.service import DrainReport
 
 log = logging.getLogger("crm_bridge.daemon.intake")
 

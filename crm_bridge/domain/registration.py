@@ -2,7 +2,7 @@
 deciding which partner owns a customer (first registrant wins within the protection window).
 
 The one home of three rules every intake path applies (CSV import, HTTP API, the Telegram bot, the
-partner portal, all through ``services.intake_fields.check_lead_fields``): what a valid e-mail, phone
+partner portal, all through ``services.intake.fields.check_lead_fields``): what a valid e-mail, phone
 and tax id are (``normalise_*``), and what makes two registrations the same customer
 (``same_customer``; the store's candidate queries mirror it)."""
 

@@ -263,9 +263,9 @@ def _report(
     app: App, settings: Settings, layout: DesiredLayout, result: DemoResult, period: Period, now: datetime
 ) -> None:
     """Rewards statements (CSV) and the KPI report (HTML and CSV) for ``period`` into reports/."""
-    from crm_bridge.services.report_csv import report_csv
-    from crm_bridge.services.report_data import build_report
-    from crm_bridge.services.report_html import render_html
+    from crm_bridge.services.report.csv_table import report_csv
+    from crm_bridge.services.report.data import build_report
+    from crm_bridge.services.report.html_page import render_html
     from crm_bridge.services.rewards import leaderboard_csv, rewards_for, statements_csv
 
     folder = Path(settings.reports.out_dir)

@@ -33,7 +33,7 @@ from crm_bridge.services.distribute_result import AssignmentsRefused as Assignme
 from crm_bridge.services.distribute_result import DistributeResult as DistributeResult  # re-exported
 from crm_bridge.services.sla import WorkingCalendar, add_working_time, zone
 from crm_bridge.store import Store
-from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
+from crm_bridge.store.assignments import AssignmentRecord, AssignmentRepository
 from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.distribute")

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from crm_bridge.errors import CrmBridgeError
-from crm_bridge.store.engine_assignments import AssignmentRecord
+from crm_bridge.store.assignments import AssignmentRecord
 
 
 @dataclass

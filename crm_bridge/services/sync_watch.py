@@ -14,8 +14,8 @@ from crm_bridge.domain.model import Curator
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import Entity
 from crm_bridge.redaction import redact
-from crm_bridge.services.intake import Notify
-from crm_bridge.services.notify_message import notice
+from crm_bridge.services.intake.service import Notify
+from crm_bridge.services.notify.message import notice
 from crm_bridge.store import Store
 
 log = logging.getLogger("crm_bridge.sync")

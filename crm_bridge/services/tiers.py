@@ -32,10 +32,10 @@ from crm_bridge.domain.tiers import (
     evaluate,
 )
 from crm_bridge.errors import UsageError
-from crm_bridge.services.notify_message import notice
+from crm_bridge.services.notify.message import notice
 from crm_bridge.services.tiers_apply import Notify, TierApplier, TierCrm, TierFunnel
 from crm_bridge.store import Store
-from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 
 log = logging.getLogger("crm_bridge.tiers")
 

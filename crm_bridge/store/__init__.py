@@ -34,10 +34,10 @@ API (``Store``):
   ``attempts``. ``store.outbox.get(id)`` reads one item.
 - Audit: ``audit(portal, event, details, at) -> id``,
   ``audit_entries(portal, event=None, *, since=None, until=None, limit=None)`` (oldest first).
-- ``intake``: the engine component's ``IntakeRepository`` (registrations, partner API keys).
+- ``intake``: ``IntakeRepository`` (``intake.py``: registrations, partner API keys).
 
 Adding or changing tables:
-1. Declare them in a module of this package on a ``MetaData`` (see ``engine_schema.py``); use
+1. Declare them in a module of this package on a ``MetaData`` (see ``sales_schema.py``); use
    ``types.UtcDateTime``/``types.money()``/``types.JsonText`` for datetimes, money and JSON so SQLite
    and PostgreSQL behave alike. A new ``MetaData`` goes into ``target_metadata`` in
    ``migrations/env.py``.

@@ -28,7 +28,7 @@ from crm_bridge.store.records import RecordRepository
 from crm_bridge.store.strategy import StrategyRepository, TierChangeRecord
 
 if TYPE_CHECKING:
-    from crm_bridge.store.engine_intake import IntakeRepository
+    from crm_bridge.store.intake import IntakeRepository
 
 DEFAULT_URL = "sqlite:///crm_bridge.db"
 
@@ -87,12 +87,12 @@ class Store:
         """(encrypted secrets the key decrypts, plain-text ones); SecretKeyError when it cannot."""
         return check_secrets(self.engine, self.keyring)
 
-    # engine component
+    # intake (sales_schema tables)
     @property
     def intake(self) -> IntakeRepository:
-        """Intake registrations and partner API keys (engine component)."""
+        """Intake registrations and partner API keys (``store/intake.py``)."""
         if self._intake is None:
-            from crm_bridge.store.engine_intake import IntakeRepository
+            from crm_bridge.store.intake import IntakeRepository
 
             self._intake = IntakeRepository(self.engine)
         return self._intake

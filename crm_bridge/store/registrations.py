@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, func, se
 
 from crm_bridge.domain.model import IDENTITY_KINDS, CustomerIdentity
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.engine_schema import intake_registrations
+from crm_bridge.store.sales_schema import intake_registrations
 from crm_bridge.store.schema import bindings
 from crm_bridge.store.upsert import insert_missing
 

@@ -15,7 +15,7 @@ from crm_bridge.services.metrics import BridgeMetrics
 if TYPE_CHECKING:
     from crm_bridge.bootstrap import App
     from crm_bridge.config import Settings
-    from crm_bridge.services.intake_api import ApiAnswer
+    from crm_bridge.services.intake.api import ApiAnswer
     from crm_bridge.store import Store
 
 MAX_BODY = 256 * 1024  # default of intake.max_body_kb
@@ -25,7 +25,7 @@ ReadyCheck = Callable[[], str | None]  # None = ready, else the reason (one line
 
 
 class IntakeEndpoint(Protocol):
-    """What ``POST /v1/leads`` calls (``services.intake_api.IntakeApi``)."""
+    """What ``POST /v1/leads`` calls (``services.intake.api.IntakeApi``)."""
 
     def submit(
         self, api_key: str | None, payload: Any, idempotency_key: str | None, client: str | None = None

@@ -1,4 +1,4 @@
-"""``POST /v1/leads``: the partner intake API over ``services.intake_api.IntakeApi``. The body is read
+"""``POST /v1/leads``: the partner intake API over ``services.intake.api.IntakeApi``. The body is read
 raw (after ``BodyLimit``) so every answer keeps the one JSON error shape: 415 for another media type,
 400 for a body that is not JSON, 422 naming each field with a problem, 401/429 for keys, 503 when the
 CRM is busy."""

@@ -1,5 +1,5 @@
 """Pydantic models of the HTTP API: ``/openapi.json`` is generated from them. The intake's own checks
-(``services.intake_fields``) decide; ``LeadSubmission`` describes the same rules for clients (a test
+(``services.intake.fields``) decide; ``LeadSubmission`` describes the same rules for clients (a test
 keeps the two in step)."""
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ from crm_bridge.daemon.engine import Engine
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.intake_api import IntakeApi
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.api import IntakeApi
+from crm_bridge.services.intake.keys import ApiKeys
 
 SETUP_REQUESTS = 3  # reading the layout (cached after provision), the partner lookup: a small constant
 

@@ -22,11 +22,11 @@ from crm_bridge.domain.model import Lead, Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
-from crm_bridge.services.intake import IntakeService
-from crm_bridge.services.intake_import import import_csv
+from crm_bridge.services.intake.csv_import import import_csv
+from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.provision import provision
-from crm_bridge.services.report_csv import report_csv
-from crm_bridge.services.report_data import build_report
+from crm_bridge.services.report.csv_table import report_csv
+from crm_bridge.services.report.data import build_report
 from crm_bridge.services.rewards import leaderboard_csv, rewards_for, statements_csv
 from crm_bridge.store import Store, open_store
 

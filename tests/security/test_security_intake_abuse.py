@@ -14,10 +14,10 @@ import requests
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
-from crm_bridge.services.intake import IntakeService
-from crm_bridge.services.intake_api import IntakeApi
-from crm_bridge.services.intake_keys import ApiKeys, hash_secret
-from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
+from crm_bridge.services.intake.api import IntakeApi
+from crm_bridge.services.intake.keys import ApiKeys, hash_secret
+from crm_bridge.services.intake.service import IntakeService
+from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync

@@ -23,10 +23,10 @@ from crm_bridge.errors import CrmValidationError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, LeadDraft, WriteOutcome
 from crm_bridge.redaction import redact
-from crm_bridge.services.intake import IntakeService
-from crm_bridge.services.intake_api import IntakeApi
-from crm_bridge.services.intake_import import import_csv
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.api import IntakeApi
+from crm_bridge.services.intake.csv_import import import_csv
+from crm_bridge.services.intake.keys import ApiKeys
+from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store

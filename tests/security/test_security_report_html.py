@@ -13,8 +13,8 @@ from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Lead, Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.ports import Entity, RecordPage, SyncCursor
-from crm_bridge.services.report_data import build_report
-from crm_bridge.services.report_html import render_html
+from crm_bridge.services.report.data import build_report
+from crm_bridge.services.report.html_page import render_html
 from crm_bridge.store import open_store
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -14,7 +14,7 @@ from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.services.distribute import DistributionSettings, Distributor, Team
-from crm_bridge.services.distribute_escalation import Escalator
+from crm_bridge.services.escalate import Escalator
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sla import WorkingCalendar
 from crm_bridge.services.sync import sync

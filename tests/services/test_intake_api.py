@@ -1,4 +1,5 @@
-"""The partner intake API use case and registration upkeep (services.intake_api, intake_registrations)."""
+"""The partner intake API use case and registration upkeep (services.intake.api,
+services.intake.registrations)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
-from crm_bridge.services.intake import DrainReport, IntakePolicy, IntakeService
-from crm_bridge.services.intake_api import IntakeApi
-from crm_bridge.services.intake_keys import ApiKeys
-from crm_bridge.services.intake_registrations import refresh_registrations
+from crm_bridge.services.intake.api import IntakeApi
+from crm_bridge.services.intake.keys import ApiKeys
+from crm_bridge.services.intake.registrations import refresh_registrations
+from crm_bridge.services.intake.service import DrainReport, IntakePolicy, IntakeService
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store

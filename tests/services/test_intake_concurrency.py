@@ -12,9 +12,9 @@ import pytest
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
-from crm_bridge.services.intake import IntakeService
-from crm_bridge.services.intake_api import IntakeApi
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.api import IntakeApi
+from crm_bridge.services.intake.keys import ApiKeys
+from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store

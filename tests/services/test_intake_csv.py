@@ -1,4 +1,4 @@
-"""Reading partner-lead CSV files the way Excel writes them (crm_bridge.services.intake_csv)."""
+"""Reading partner-lead CSV files the way Excel writes them (crm_bridge.services.intake.csv_file)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crm_bridge.errors import DataError
-from crm_bridge.services.intake_csv import COLUMNS, Reject, read_lead_csv, rejects_path, write_rejects
+from crm_bridge.services.intake.csv_file import COLUMNS, Reject, read_lead_csv, rejects_path, write_rejects
 
 HEADER = "partner_id,customer_name,email,phone,tax_id,amount,comment"
 

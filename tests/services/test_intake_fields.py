@@ -1,4 +1,4 @@
-"""Checking one partner lead's fields, from a CSV row or a JSON body (crm_bridge.services.intake_fields)."""
+"""Checking one partner lead's fields, from a CSV row or a JSON body (crm_bridge.services.intake.fields)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from crm_bridge.domain.model import CustomerIdentity
-from crm_bridge.services.intake_fields import AmountRule, check_lead_fields, parse_amount
+from crm_bridge.services.intake.fields import AmountRule, check_lead_fields, parse_amount
 
 
 @pytest.mark.parametrize(

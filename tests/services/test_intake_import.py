@@ -1,5 +1,5 @@
 """CSV import of partner leads and deal registration against the FakeCRM and a SQLite store
-(services.intake, services.intake_import): exactly once across crashes, conflicts, rejects."""
+(services.intake.service, services.intake.csv_import): exactly once across crashes, conflicts, rejects."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
-from crm_bridge.services.intake import IntakePolicy, IntakeService
-from crm_bridge.services.intake_import import import_csv
+from crm_bridge.services.intake.csv_import import import_csv
+from crm_bridge.services.intake.service import IntakePolicy, IntakeService
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store

@@ -1,4 +1,4 @@
-"""Partner API keys of the HTTP intake: shown once, stored hashed, revocable (services.intake_keys)."""
+"""Partner API keys of the HTTP intake: shown once, stored hashed, revocable (services.intake.keys)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from crm_bridge.errors import DataError, UsageError
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.store import open_store
-from crm_bridge.store.engine_intake import IntakeRepository
+from crm_bridge.store.intake import IntakeRepository
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -14,10 +14,10 @@ from crm_bridge.domain.model import Partner
 from crm_bridge.domain.registration import IdentityError, normalise_email, normalise_phone, normalise_tax_id
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
-from crm_bridge.services.intake import IntakePolicy, IntakeService, LeadSubmission
-from crm_bridge.services.intake_api import IntakeApi
-from crm_bridge.services.intake_import import import_csv
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.api import IntakeApi
+from crm_bridge.services.intake.csv_import import import_csv
+from crm_bridge.services.intake.keys import ApiKeys
+from crm_bridge.services.intake.service import IntakePolicy, IntakeService, LeadSubmission
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync import sync
 from crm_bridge.store import Store, open_store

@@ -14,7 +14,8 @@ from crm_bridge.config import parse_settings
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.errors import StateError
 from crm_bridge.fake import FakeCRM
-from crm_bridge.services.notify import (
+from crm_bridge.services.notify.channels import CrmNotifications, Delivery, Message
+from crm_bridge.services.notify.notifier import (
     KIND,
     Notifier,
     Recipient,
@@ -23,7 +24,6 @@ from crm_bridge.services.notify import (
     notifier_from_settings,
     people_from_settings,
 )
-from crm_bridge.services.notify_channels import CrmNotifications, Delivery, Message
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:notify"
@@ -188,7 +188,7 @@ def test_a_failing_channel_does_not_hold_back_the_others(store: Store) -> None:
 
 def test_an_undeliverable_channel_is_a_warning_in_the_cycle_table_and_in_doctor(store: Store) -> None:
     from crm_bridge.daemon.cycle import describe
-    from crm_bridge.services.notify_health import channel_checks
+    from crm_bridge.services.notify.health import channel_checks
 
     telegram = Recorder("telegram", [Delivery(False, "telegram: Name or service not known")])
     notifier = make(

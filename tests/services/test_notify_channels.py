@@ -17,8 +17,8 @@ from notify_fixtures import SMTP_PASSWORD, SMTP_USER, Inbox, free_port, smtp_inb
 
 from crm_bridge.cli.output import configure_logging
 from crm_bridge.domain.model import Curator
-from crm_bridge.services.notify import KIND, Notifier, Routing
-from crm_bridge.services.notify_channels import EmailSender, SmtpSettings, TelegramBot
+from crm_bridge.services.notify.channels import EmailSender, SmtpSettings, TelegramBot
+from crm_bridge.services.notify.notifier import KIND, Notifier, Routing
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:notify"

@@ -13,8 +13,8 @@ import pytest
 import responses
 
 from crm_bridge.domain.model import Curator
-from crm_bridge.services.notify import KIND, Notifier, Routing
-from crm_bridge.services.notify_channels import TelegramBot
+from crm_bridge.services.notify.channels import TelegramBot
+from crm_bridge.services.notify.notifier import KIND, Notifier, Routing
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:telegram"

@@ -517,8 +517,8 @@ def test_the_report_shows_the_imported_plan_with_the_training_target_against_act
     world: dict[str, Any], tmp_path: Path
 ) -> None:
     from crm_bridge.domain.period import Period
-    from crm_bridge.services.report_csv import report_csv
-    from crm_bridge.services.report_data import build_report
+    from crm_bridge.services.report.csv_table import report_csv
+    from crm_bridge.services.report.data import build_report
 
     partner = world["fake"].seed_partner("Kazan Soft", tier="silver")
     _won(world, partner.crm_id, 250_000)

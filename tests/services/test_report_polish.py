@@ -20,8 +20,8 @@ from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.period import Period
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import run_demo
-from crm_bridge.services.report_data import build_report, default_period
-from crm_bridge.services.report_html import render_html
+from crm_bridge.services.report.data import build_report, default_period
+from crm_bridge.services.report.html_page import render_html
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 SIZE = {"per_type": 4, "months": 4, "fresh_leads": 5}

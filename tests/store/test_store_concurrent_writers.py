@@ -12,10 +12,10 @@ from legacy_store import build_legacy_store
 from sqlalchemy import insert
 
 from crm_bridge.store import Store, open_store
+from crm_bridge.store.assignments import AssignmentRecord, AssignmentRepository
 from crm_bridge.store.db import make_engine
-from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
-from crm_bridge.store.engine_schema import tier_pending
-from crm_bridge.store.engine_tiers import TierPendingRepository
+from crm_bridge.store.sales_schema import tier_pending
+from crm_bridge.store.tier_moves import TierPendingRepository
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WRITERS = 6

@@ -14,8 +14,8 @@ from crm_bridge.domain.registration import same_customer
 from crm_bridge.http import MemoryBucket
 from crm_bridge.services.sla import WorkingCalendar, is_overdue, zone
 from crm_bridge.store import Store
+from crm_bridge.store.assignments import AssignmentRecord, AssignmentRepository
 from crm_bridge.store.bucket import SqlBucketStore
-from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
 from crm_bridge.store.registrations import Registration
 
 PORTAL = "fake:test"

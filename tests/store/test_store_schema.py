@@ -19,12 +19,12 @@ from sqlalchemy import inspect, text
 from crm_bridge.errors import StateError
 from crm_bridge.store import (
     bot_schema,
-    engine_schema,
     events_schema,
     lease_schema,
     lifecycle_schema,
     open_store,
     portal_schema,
+    sales_schema,
     schema,
 )
 from crm_bridge.store.db import make_engine
@@ -42,7 +42,7 @@ def schema_differences(url: str) -> list[object]:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             declared = [
                 schema.metadata,
-                engine_schema.metadata,
+                sales_schema.metadata,
                 portal_schema.metadata,
                 lifecycle_schema.metadata,
                 lease_schema.metadata,

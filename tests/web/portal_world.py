@@ -18,7 +18,7 @@ from crm_bridge.plugin import spec_for
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.demo import run_demo
 from crm_bridge.services.sync import sync
-from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 from crm_bridge.texts import words
 from crm_bridge.web.app import create_app
 from crm_bridge.web.context import WebContext

@@ -15,7 +15,7 @@ import pytest
 from browser import LiveServer, Screens, chromium_path
 from portal_world import ADMIN_TOKEN, PortalWorld
 
-from crm_bridge.store.engine_tiers import TierPendingRepository
+from crm_bridge.store.tier_moves import TierPendingRepository
 
 
 @pytest.fixture(scope="module")

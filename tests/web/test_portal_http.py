@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from portal_world import ADMIN_TOKEN, PortalWorld
 
-from crm_bridge.store.engine_tiers import TierPendingRepository
+from crm_bridge.store.tier_moves import TierPendingRepository
 
 
 def signed_in(world: PortalWorld, partner_id: str, *, base_url: str = "http://testserver") -> TestClient:

@@ -13,7 +13,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_spec_validator import validate
 
-from crm_bridge.services.intake_api import ApiAnswer
+from crm_bridge.services.intake.api import ApiAnswer
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.web import WebContext, create_app
 from crm_bridge.web.context import MAX_BODY

@@ -25,10 +25,10 @@ from crm_bridge.config import parse_settings
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity
-from crm_bridge.services.intake import IntakeService
-from crm_bridge.services.intake_api import FloodLimit, IntakeApi
-from crm_bridge.services.intake_keys import ApiKeys
-from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
+from crm_bridge.services.intake.api import FloodLimit, IntakeApi
+from crm_bridge.services.intake.keys import ApiKeys
+from crm_bridge.services.intake.service import IntakeService
+from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.services.partners.training import TrainingService

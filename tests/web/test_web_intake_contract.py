@@ -20,7 +20,7 @@ from crm_bridge.daemon.engine import Engine
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import HealthCheck
-from crm_bridge.services.intake_keys import ApiKeys
+from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.provision import provision
 from crm_bridge.store import open_store

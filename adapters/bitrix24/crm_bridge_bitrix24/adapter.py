@@ -29,17 +29,17 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
-from crm_bridge_bitrix24.apply import LayoutWriter
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
 from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
 from crm_bridge_bitrix24.events import EVENTS, OFFLINE_LIMIT, OfflineEvents, OutgoingWebhook
 from crm_bridge_bitrix24.intake import IntakeWrites
+from crm_bridge_bitrix24.layout_reader import LayoutReader, Snapshot
+from crm_bridge_bitrix24.layout_writer import LayoutWriter
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.notify import Notifications
-from crm_bridge_bitrix24.observe import LayoutReader, Snapshot
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.stage_counts import with_record_counts
 from crm_bridge_bitrix24.tasks import TaskWrites

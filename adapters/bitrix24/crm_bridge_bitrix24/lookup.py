@@ -1,6 +1,7 @@
 """The lookups before a batched create (writes.py): which external ids crm-bridge already created
-(ORIGINATOR_ID + ORIGIN_ID) and which partner companies exist — 50 values per command, the commands
-packed into batches, so N drafts cost ceil(N/1250) requests."""
+(ORIGINATOR_ID + ORIGIN_ID) and which partner companies exist — 50 values per command, 50 commands
+per batch request, so N drafts of P distinct partners cost ceil((ceil(N/50) + ceil(P/50)) / 50)
+requests: ceil(N/2500) while the partners fit one command (P <= 50), at most ceil(N/1250)."""
 
 from __future__ import annotations
 

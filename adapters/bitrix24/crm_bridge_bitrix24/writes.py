@@ -3,8 +3,10 @@ deals, updates of deals and partner companies.
 
 Idempotency: every deal we create carries ORIGINATOR_ID = "crm-bridge" and ORIGIN_ID = its external id
 (plus the external-id user field, visible to admins). Before creating, one ``crm.deal.list`` command per
-50 drafts looks those up (50 lookups to a batch), so a push retried after a crash finds the deals it
-already made: N drafts cost ceil(N/2500) lookup requests + ceil(N/50) create requests.
+50 drafts looks those up and one ``crm.company.list`` per 50 distinct partners checks the partners (50
+commands to a batch, ``lookup.py``), so a push retried after a crash finds the deals it already made: N
+drafts of P distinct partners cost ceil((ceil(N/50) + ceil(P/50)) / 50) lookup requests (ceil(N/2500)
+while P <= 50, at most ceil(N/1250)) + at most ceil(N/50) create requests (only new deals are sent).
 
 Loop safety: every write command carries ``auth_connector`` (events/offline-events.md "How to avoid
 cycles"), so Bitrix24 keeps our own changes out of the offline-event queue.

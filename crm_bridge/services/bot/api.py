@@ -21,7 +21,7 @@ from crm_bridge.errors import CrmError, CrmRetriableError, CrmValidationError, P
 from crm_bridge.http import HttpClient, HttpPolicy, RateBudget
 from crm_bridge.ports import BucketStore
 from crm_bridge.redaction import redact
-from crm_bridge.services.notify_telegram import _answer, _error, _retry_after
+from crm_bridge.services.notify.telegram import _answer, _error, _retry_after
 
 NAME = "telegram"
 TEXT_LIMIT = 4096

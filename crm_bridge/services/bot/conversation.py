@@ -20,7 +20,7 @@ from crm_bridge.domain.model import Partner
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink
 from crm_bridge.services.bot.links import LinkCodes
-from crm_bridge.services.intake import IntakeService, LeadSubmission
+from crm_bridge.services.intake.service import IntakeService, LeadSubmission
 from crm_bridge.services.portal.partner_view import PartnerPortal
 from crm_bridge.store.bot import BotRepository, Chat
 from crm_bridge.texts import words

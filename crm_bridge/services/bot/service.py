@@ -27,7 +27,7 @@ from crm_bridge.services.bot.api import BotApi
 from crm_bridge.services.bot.conversation import Context, Conversation, Incoming
 from crm_bridge.services.bot.links import LinkCodes
 from crm_bridge.services.bot.pushes import FlushResult, Outbox, PushPlanner, broadcast
-from crm_bridge.services.intake import IntakeService
+from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.portal.partner_view import PartnerPortal
 from crm_bridge.store import Store
 from crm_bridge.store.bot import BotRepository, Chat

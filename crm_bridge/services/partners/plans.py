@@ -129,7 +129,7 @@ class PlanService:
     # -- tracking -------------------------------------------------------------------------------
     def statuses(self, period: Period, now: datetime) -> list[tuple[Partner, PlanStatus]]:
         """Plan vs actual of every partner with a plan for ``period`` at ``now``."""
-        from crm_bridge.services.report_data import certified_people
+        from crm_bridge.services.report.data import certified_people
         from crm_bridge.services.rewards import GoalBook
 
         life = self.life

@@ -1,6 +1,6 @@
 """What the head's dashboard shows for a period: the department's KPIs against the plan, the four
 funnels' stage-by-stage conversion, the leaderboard, tier moves waiting for the head, and the daemon's
-last job runs. Read models over the KPI report (``report_data``) and the state store."""
+last job runs. Read models over the KPI report (``report.data``) and the state store."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from crm_bridge.domain.kpis import StageReach, funnel_conversion
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.domain.model import FunnelKey, StageKind
 from crm_bridge.domain.period import Period
-from crm_bridge.services.report_data import ReportData, build_report
+from crm_bridge.services.report.data import ReportData, build_report
 from crm_bridge.store import Store
-from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 
 
 @dataclass(frozen=True, slots=True)

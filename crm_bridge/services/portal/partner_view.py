@@ -20,11 +20,11 @@ from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.domain.model import Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import Statement
-from crm_bridge.services.report_data import lead_funnel
+from crm_bridge.services.report.data import lead_funnel
 from crm_bridge.services.rewards import GoalBook, rewards_for
 from crm_bridge.services.tiers import TierSettings
 from crm_bridge.store import Store
-from crm_bridge.store.engine_tiers import PendingTier, TierPendingRepository
+from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,18 +9,18 @@ from alembic import context
 
 from crm_bridge.store import (
     bot_schema,
-    engine_schema,
     events_schema,
     lease_schema,
     lifecycle_schema,
     portal_schema,
+    sales_schema,
     schema,
 )
 
 config = context.config
 target_metadata = [
     schema.metadata,
-    engine_schema.metadata,
+    sales_schema.metadata,
     portal_schema.metadata,
     lifecycle_schema.metadata,
     lease_schema.metadata,

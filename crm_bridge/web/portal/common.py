@@ -26,8 +26,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from crm_bridge.domain.layout import DesiredLayout
 from crm_bridge.domain.period import Period
-from crm_bridge.services.intake import IntakeService
-from crm_bridge.services.intake_throttle import AuthLimits, AuthThrottle
+from crm_bridge.services.intake.service import IntakeService
+from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.portal.access import ADMIN_TOKEN_ENV, PortalAccess
 from crm_bridge.services.portal.dashboard import Dashboard, build_dashboard
 from crm_bridge.services.portal.partner_view import PartnerPortal

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from crm_bridge.domain.period import Period
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
-from crm_bridge.services.intake import LeadSubmission
+from crm_bridge.services.intake.service import LeadSubmission
 from crm_bridge.services.portal.access import invitation_id_of
 from crm_bridge.store.portal import SessionRecord
 from crm_bridge.web.portal.common import (

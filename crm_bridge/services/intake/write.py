@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from crm_bridge.ports import LeadDraft, LeadIntakeWriter, RecordWriter, WriteOutcome
-from crm_bridge.store.engine_intake import IntakeRepository, Registration
+from crm_bridge.store.intake import IntakeRepository, Registration
 
 log = logging.getLogger("crm_bridge.intake.write")
 

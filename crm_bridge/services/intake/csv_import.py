@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Protocol
 
 from crm_bridge.domain.registration import normalise_identity
-from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
-from crm_bridge.services.intake_csv import Reject, read_lead_csv, write_rejects
-from crm_bridge.services.intake_fields import FieldProblem, LeadFields
+from crm_bridge.services.intake.csv_file import Reject, read_lead_csv, write_rejects
+from crm_bridge.services.intake.fields import FieldProblem, LeadFields
+from crm_bridge.services.intake.service import IntakeOutcome, IntakeService, LeadSubmission, content_key
 
 log = logging.getLogger("crm_bridge.intake.import")
 

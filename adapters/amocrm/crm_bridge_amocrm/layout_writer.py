@@ -35,11 +35,11 @@ from crm_bridge.domain.layout import (
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import CrmBridgeError, CrmValidationError
 from crm_bridge.ports import KeyValueState
-from crm_bridge_amocrm.apply_fields import Failures, FieldWriter, fid
 from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.layout_reader import LOST, WON, LayoutReader, Snapshot
 from crm_bridge_amocrm.layout_state import LayoutState
+from crm_bridge_amocrm.layout_writer_fields import Failures, FieldWriter, fid
 from crm_bridge_amocrm.mapping import AmoMapping
-from crm_bridge_amocrm.observe import LOST, WON, LayoutReader, Snapshot
 from crm_bridge_amocrm.plugin import ADAPTER
 
 MAX_PIPELINES = 50

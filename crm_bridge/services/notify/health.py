@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import HealthCheck
 from crm_bridge.redaction import redact
-from crm_bridge.services.notify import KIND
+from crm_bridge.services.notify.notifier import KIND
 
 # RFC 2606 / 6761 names that never deliver anything
 _PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", "example.ru")

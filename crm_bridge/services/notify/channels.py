@@ -1,5 +1,5 @@
 """Delivery channels of the notification outbox: CRM-native (a notification through the adapter's
-``NotificationSink``, or a task through its ``TaskSink``), the Telegram Bot API (``notify_telegram``)
+``NotificationSink``, or a task through its ``TaskSink``), the Telegram Bot API (``notify.telegram``)
 and e-mail over SMTP. Each channel takes a batch of messages and answers one ``Delivery`` per message;
 it never raises (a failure is a Delivery)."""
 
@@ -17,8 +17,8 @@ from email.utils import formataddr, make_msgid
 from crm_bridge.errors import CrmBridgeError, CrmRetriableError
 from crm_bridge.ports import NotificationDraft, NotificationSink, TaskDraft, TaskSink
 from crm_bridge.redaction import redact
-from crm_bridge.services.notify_message import SENT, Channel, Delivery, Message
-from crm_bridge.services.notify_telegram import TelegramBot
+from crm_bridge.services.notify.message import SENT, Channel, Delivery, Message
+from crm_bridge.services.notify.telegram import TelegramBot
 
 __all__ = [
     "SENT",

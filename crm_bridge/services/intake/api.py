@@ -20,11 +20,11 @@ from typing import Any
 
 from crm_bridge.budgets import Bucket
 from crm_bridge.errors import CrmBridgeError, CrmError, CrmRetriableError
-from crm_bridge.services.intake import IntakeOutcome, IntakeService, LeadSubmission, content_key
-from crm_bridge.services.intake_fields import FIELDS
-from crm_bridge.services.intake_group import GroupCommit
-from crm_bridge.services.intake_keys import ApiKeys, key_id_of
-from crm_bridge.services.intake_throttle import AuthThrottle, FailureBuckets
+from crm_bridge.services.intake.fields import FIELDS
+from crm_bridge.services.intake.group import GroupCommit
+from crm_bridge.services.intake.keys import ApiKeys, key_id_of
+from crm_bridge.services.intake.service import IntakeOutcome, IntakeService, LeadSubmission, content_key
+from crm_bridge.services.intake.throttle import AuthThrottle, FailureBuckets
 
 log = logging.getLogger("crm_bridge.intake.api")
 

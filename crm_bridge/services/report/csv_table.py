@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from crm_bridge.domain.goals import GoalProgress
 from crm_bridge.security.csv_cells import SafeWriter
-from crm_bridge.services.report_data import ReportData
+from crm_bridge.services.report.data import ReportData
 
 COLUMNS = ("period", "section", "entity_id", "entity", "metric", "value", "plan", "fulfilment_percent")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_bridge.errors import DataError, UsageError
-from crm_bridge.store.engine_intake import ApiKeyRecord, IntakeRepository
+from crm_bridge.store.api_keys import ApiKeyRecord, ApiKeyRows
 
 PREFIX = "cbk"
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is shown to the minute: one write a minute per key
@@ -46,7 +46,7 @@ class ApiKeys:
     """API keys of one CRM instance (``portal``) in the state store."""
 
     def __init__(
-        self, repo: IntakeRepository, portal: str, *, hasher: Callable[[str, str], str] = hash_secret
+        self, repo: ApiKeyRows, portal: str, *, hasher: Callable[[str, str], str] = hash_secret
     ) -> None:
         self._repo = repo
         self._portal = portal

@@ -1,49 +1,29 @@
-"""State of the partner-lead intake: deal registrations (channel-conflict memory, exactly-once
-reservation of each lead) and the partner API keys of the HTTP endpoint (salted hashes only)."""
+"""State of the partner-lead intake (``Store.intake``): deal registrations one at a time
+(channel-conflict memory, exactly-once reservation of each lead), their batches (``registrations``) and
+the partner API keys of the HTTP endpoint (``api_keys``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, select, update
+from sqlalchemy import Engine, and_, select, update
 
+from crm_bridge.store.api_keys import ApiKeyRows
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.engine_schema import intake_api_keys, intake_registrations
 from crm_bridge.store.registrations import _REG_COLUMNS, RegistrationBatches
 from crm_bridge.store.registrations import Registration as Registration
 from crm_bridge.store.registrations import registration_of as _registration
+from crm_bridge.store.sales_schema import intake_registrations
 from crm_bridge.store.upsert import insert_missing
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    key_id: str
-    partner_id: str
-    salt: str
-    secret_hash: str
-    label: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None
-
-
-_KEY_FIELDS = tuple(ApiKeyRecord.__dataclass_fields__)
-
-
-def _key(m: Mapping[str, Any] | RowMapping) -> ApiKeyRecord:
-    return ApiKeyRecord(**{name: m[name] for name in _KEY_FIELDS})
-
-
-class IntakeRepository(RegistrationBatches):
+class IntakeRepository(RegistrationBatches, ApiKeyRows):
     """Registrations and API keys of one state store, keyed by ``portal``."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    # registrations
     def registration(self, portal: str, external_id: str) -> Registration | None:
         t = intake_registrations
         with state_errors("reading a registration"), self._engine.connect() as conn:
@@ -108,35 +88,3 @@ class IntakeRepository(RegistrationBatches):
         cond = and_(t.c.portal == portal, t.c.external_id == external_id)
         with state_errors("updating a registration"), write_transaction(self._engine) as conn:
             conn.execute(update(t).where(cond).values(**values))
-
-    # API keys
-    def add_key(self, portal: str, rec: ApiKeyRecord) -> None:
-        values = {name: getattr(rec, name) for name in _KEY_FIELDS}
-        with state_errors("saving an API key"), write_transaction(self._engine) as conn:
-            conn.execute(intake_api_keys.insert().values(portal=portal, **values))
-
-    def key(self, portal: str, key_id: str) -> ApiKeyRecord | None:
-        t = intake_api_keys
-        with state_errors("reading an API key"), self._engine.connect() as conn:
-            row = conn.execute(select(t).where(t.c.portal == portal, t.c.key_id == key_id)).first()
-        return _key(row._mapping) if row else None
-
-    def keys(self, portal: str, partner_id: str | None = None) -> list[ApiKeyRecord]:
-        t = intake_api_keys
-        query = select(t).where(t.c.portal == portal).order_by(t.c.created_at, t.c.key_id)
-        if partner_id is not None:
-            query = query.where(t.c.partner_id == partner_id)
-        with state_errors("reading API keys"), self._engine.connect() as conn:
-            return [_key(r._mapping) for r in conn.execute(query)]
-
-    def revoke_key(self, portal: str, key_id: str, at: datetime) -> bool:
-        t = intake_api_keys
-        cond = and_(t.c.portal == portal, t.c.key_id == key_id, t.c.revoked_at.is_(None))
-        with state_errors("revoking an API key"), write_transaction(self._engine) as conn:
-            return bool(conn.execute(update(t).where(cond).values(revoked_at=at)).rowcount)
-
-    def touch_key(self, portal: str, key_id: str, at: datetime) -> None:
-        t = intake_api_keys
-        cond = and_(t.c.portal == portal, t.c.key_id == key_id)
-        with state_errors("updating an API key"), write_transaction(self._engine) as conn:
-            conn.execute(update(t).where(cond).values(last_used_at=at))

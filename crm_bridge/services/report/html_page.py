@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from crm_bridge.services.report_data import ReportData, TierMove, active_rows, move_text  # noqa: E402
-from crm_bridge.services.report_text import (  # noqa: E402
+from crm_bridge.services.report.data import ReportData, TierMove, active_rows, move_text  # noqa: E402
+from crm_bridge.services.report.text import (  # noqa: E402
     currency_sign,
     day,
     labels,

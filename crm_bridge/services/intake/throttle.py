@@ -1,5 +1,5 @@
 """Throttling failed API-key attempts at the partner intake, per client address and per key id,
-independent of the web framework: the intake API (``intake_api``) calls ``AuthThrottle`` before
+independent of the web framework: the intake API (``intake.api``) calls ``AuthThrottle`` before
 checking a key and tells it about each refusal.
 
 Each (address) and (key id) has a leaky bucket of failures in the state store (``BucketStore``:

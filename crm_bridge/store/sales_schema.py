@@ -1,6 +1,6 @@
-"""Tables of the partner-sales engine (intake registrations, partner API keys, lead assignments,
-tier grace/approval state): the ``engine`` component of the state store (see ``crm_bridge.store``).
-Changing a table means an Alembic revision too (see ``crm_bridge.store``)."""
+"""Tables of partner sales (intake registrations, partner API keys, lead assignments, tier
+grace/approval state): the state store's component called ``engine`` in its legacy versions (see
+``crm_bridge.store``). Changing a table means an Alembic revision too (see ``crm_bridge.store``)."""
 
 from __future__ import annotations
 

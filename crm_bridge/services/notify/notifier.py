@@ -1,6 +1,6 @@
 """Notifications: ``Notifier.notify`` queues a message per recipient and channel in the state store's
 outbox (idempotent by key) and never raises into the job that calls it; ``Notifier.flush`` delivers
-what is due through the channels (``notify_channels``) and reschedules failures with back-off, so a
+what is due through the channels (``notify.channels``) and reschedules failures with back-off, so a
 CRM, Telegram or SMTP outage never blocks sync or distribution.
 
 Routing comes from the config's ``notifications`` section: per event the channels to use (or
@@ -18,7 +18,7 @@ from typing import Any
 
 from crm_bridge.ports import BucketStore
 from crm_bridge.redaction import redact
-from crm_bridge.services.notify_channels import (
+from crm_bridge.services.notify.channels import (
     Channel,
     CrmNotifications,
     Delivery,
@@ -27,7 +27,7 @@ from crm_bridge.services.notify_channels import (
     SmtpSettings,
     TelegramBot,
 )
-from crm_bridge.services.notify_routing import (
+from crm_bridge.services.notify.routing import (
     Recipient,
     RetryPolicy,
     Routing,

@@ -1,6 +1,7 @@
 """The KPI report's data for one period from the store's replicated partners, leads and deals: the
 department's KPIs and plan vs actual, per-partner KPIs and plan vs actual, the lead funnel's
-stage-by-stage conversion and the points leaderboard. Renderers: report_csv, report_html, report_table."""
+stage-by-stage conversion and the points leaderboard. Renderers: ``report.csv_table``,
+``report.html_page`` and the terminal's ``cli.report.render_tables``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from crm_bridge.domain.model import FunnelKey, Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import LeaderboardRow
 from crm_bridge.errors import UsageError
-from crm_bridge.services.report_text import tier_words
+from crm_bridge.services.report.text import tier_words
 from crm_bridge.services.rewards import GoalBook, rewards_for, tier_at
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class ReportData:
 
     @property
     def tier_words(self) -> tuple[str, str]:
-        """The tier column's heading and footnote (``report_text.tier_words``)."""
+        """The tier column's heading and footnote (``report.text.tier_words``)."""
         return tier_words(self.period.end, self.generated_at, self.timezone, self.locale)
 
     @property

@@ -5,7 +5,7 @@ Per wave of leads, in this order — each step safe to repeat after a crash at a
 1. partners the store does not know are looked up in the CRM (one batched lookup, cached, saved);
 2. the registrations (with the conflict decision, taken under a lock on the customer's identity) are
    written once, keyed by the lead's external id; a rerun finds them and reuses the decisions;
-3. ``intake_write.LeadWrites`` creates them in the CRM's largest batches: never-sent ones without a
+3. ``write.LeadWrites`` creates them in the CRM's largest batches: never-sent ones without a
    lookup, uncertain ones (sent, never answered for certain) looked up by external id first;
 4. registrations are marked created with the CRM id (and the id binding); curators are notified of a
    conflict through the outbox (idempotency key per lead).
@@ -28,11 +28,11 @@ from typing import Any, Protocol
 from crm_bridge.domain.model import Curator, CustomerIdentity, Partner
 from crm_bridge.domain.registration import RegistrationRecord, check_registration, normalise_identity
 from crm_bridge.ports import Entity, LeadDraft, LeadIntakeWriter, RecordPage, RecordWriter, capabilities_of
-from crm_bridge.services.intake_fields import AmountRule, FieldProblem, LeadFields, check_lead_fields
-from crm_bridge.services.intake_write import LeadWrites, WriteResult
-from crm_bridge.services.notify_message import notice
+from crm_bridge.services.intake.fields import AmountRule, FieldProblem, LeadFields, check_lead_fields
+from crm_bridge.services.intake.write import LeadWrites, WriteResult
+from crm_bridge.services.notify.message import notice
 from crm_bridge.store import Store
-from crm_bridge.store.engine_intake import Registration
+from crm_bridge.store.intake import Registration
 
 log = logging.getLogger("crm_bridge.intake")
 

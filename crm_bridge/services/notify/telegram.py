@@ -26,7 +26,7 @@ from crm_bridge.errors import (
 from crm_bridge.http import HttpClient, HttpPolicy, RateBudget
 from crm_bridge.ports import BucketStore
 from crm_bridge.redaction import redact
-from crm_bridge.services.notify_message import Delivery, Message
+from crm_bridge.services.notify.message import Delivery, Message
 
 NAME = "telegram"
 TEXT_LIMIT = 4096  # sendMessage: "1-4096 characters after entities parsing"

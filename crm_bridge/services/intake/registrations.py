@@ -11,10 +11,10 @@ from datetime import datetime
 
 from crm_bridge.domain.model import Curator, CustomerIdentity, StageKind
 from crm_bridge.domain.registration import RegistrationRecord
-from crm_bridge.services.intake import IntakePolicy, Notify
-from crm_bridge.services.notify_message import notice
+from crm_bridge.services.intake.service import IntakePolicy, Notify
+from crm_bridge.services.notify.message import notice
 from crm_bridge.store import Store
-from crm_bridge.store.engine_intake import Registration
+from crm_bridge.store.intake import Registration
 
 log = logging.getLogger("crm_bridge.intake")
 

@@ -14,7 +14,7 @@ from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink, capabilitie
 from crm_bridge.services.distribute import DistributionSettings, Notify, Team
 from crm_bridge.services.sla import add_working_time, is_overdue, zone
 from crm_bridge.store import Store
-from crm_bridge.store.engine_assignments import AssignmentRecord, AssignmentRepository
+from crm_bridge.store.assignments import AssignmentRecord, AssignmentRepository
 from crm_bridge.texts import words
 
 log = logging.getLogger("crm_bridge.escalate")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.engine_schema import lead_assignments as t
+from crm_bridge.store.sales_schema import lead_assignments as t
 from crm_bridge.store.upsert import upsert_partial
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, select, update
 
 from crm_bridge.store.db import state_errors, write_transaction
-from crm_bridge.store.engine_schema import TIER_OPEN as OPEN
-from crm_bridge.store.engine_schema import tier_pending as t
+from crm_bridge.store.sales_schema import TIER_OPEN as OPEN
+from crm_bridge.store.sales_schema import tier_pending as t
 from crm_bridge.store.upsert import upsert_partial
 
 
