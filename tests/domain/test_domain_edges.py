@@ -1,0 +1,157 @@
+"""Edges of the domain rules that mutation testing (scripts/mutation.sh) showed no test stating: MDF lines
+and their budget, claim validation, rolling windows, the time gone in a plan period, a partner's metric
+keys, the tier memory the store persists, scorecard fields and a customer's identity. Hard-coded
+expectations, through the domain's public functions."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crm_bridge.domain.kpis import PartnerKpis
+from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.domain.period import Period
+from crm_bridge.domain.plans import elapsed_percent
+from crm_bridge.domain.registration import normalise_identity
+from crm_bridge.domain.rewards import MdfClaim, MdfSummary, RewardRules, StatementLine, statement
+from crm_bridge.domain.scorecard import scores_from_fields
+from crm_bridge.domain.tiers import TierState
+
+D = Decimal
+Q4 = Period.quarter("2026-Q4")
+RULES = RewardRules(date(2026, 1, 1), commission_by_tier={"gold": D(5)})
+
+
+def mdf_statement(claims: list[MdfClaim], budget: Decimal | None) -> tuple[list[StatementLine], object]:
+    s = statement("p1", Q4, [], None, [RULES], claims, tier="gold", mdf_budget=budget)
+    return list(s.lines), s.mdf
+
+
+def test_without_a_budget_each_mdf_claim_pays_approved_minus_what_was_already_paid() -> None:
+    lines, summary = mdf_statement(
+        [MdfClaim("expo", D(600), D(500), D(100)), MdfClaim("ads", D(800), D(800))], None
+    )
+
+    assert lines == [
+        StatementLine("mdf", "MDF: expo: requested 600, approved 500, paid 100", D(500), None, D("400.00")),
+        StatementLine("mdf", "MDF: ads: requested 800, approved 800, paid 0", D(800), None, D("800.00")),
+    ]
+    assert summary == MdfSummary(None, D(1400), D(1300), D(100), D("1200.00"), None)
+
+
+def test_a_budget_caps_the_claims_in_order_and_says_by_how_much_was_left() -> None:
+    claims = [
+        MdfClaim("expo", D(600), D(500), D(100)),  # fits: 1200 left, pays 400, leaves 700
+        MdfClaim("ads", D(800), D(800)),  # only 700 left: pays 700
+        MdfClaim("print", D(300), D(200)),  # nothing left
+    ]
+
+    lines, summary = mdf_statement(claims, D(1200))
+
+    assert [(ln.description, ln.amount) for ln in lines] == [
+        ("MDF: expo: requested 600, approved 500, paid 100", D("400.00")),
+        ("MDF: ads: requested 800, approved 800, paid 0 (capped by the remaining budget 700.00)", D(700)),
+        ("MDF: print: requested 300, approved 200, paid 0 (capped by the remaining budget 0.00)", D(0)),
+    ]
+    assert summary == MdfSummary(D(1200), D(1700), D(1500), D(100), D("1100.00"), D(0))
+    _, roomy = mdf_statement(claims[:1], D(2000))
+    assert roomy == MdfSummary(D(2000), D(600), D(500), D(100), D("400.00"), D(1500))
+
+
+@pytest.mark.parametrize(
+    ("requested", "approved", "reimbursed", "message"),
+    [
+        ("-1", "0", "0", "amounts must not be negative"),
+        ("100", "-1", "0", "amounts must not be negative"),
+        ("100", "50", "-1", "amounts must not be negative"),
+        ("100", "50", "51", "reimbursed is more than approved"),
+    ],
+)
+def test_an_mdf_claim_refuses_negative_amounts_and_paying_more_than_approved(
+    requested: str, approved: str, reimbursed: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"^MDF claim 'expo': {message}$"):
+        MdfClaim("expo", D(requested), D(approved), D(reimbursed))
+
+
+def test_an_mdf_claim_may_be_paid_in_full() -> None:
+    assert MdfClaim("expo", D(100), D(50), D(50)).reimbursed == D(50)
+
+
+def test_a_rolling_window_is_the_days_up_to_its_end_named_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the machine's zone does not leak into the window
+    time.tzset()
+    try:
+        end = datetime(2026, 11, 30, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+        window = Period.rolling(end, 1)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+    assert window.start == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert window.end == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert (window.key, window.kind) == ("1d to 2026-11-30 09:00", "rolling")
+    with pytest.raises(ValueError, match="^a rolling window needs at least one day$"):
+        Period.rolling(end, 0)
+
+
+def test_the_time_gone_in_a_plan_period_is_rounded_down_to_a_tenth() -> None:
+    three_days = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC), "3d")
+
+    assert elapsed_percent(three_days, datetime(2026, 10, 31, tzinfo=UTC)) == D(0)
+    assert elapsed_percent(three_days, datetime(2026, 11, 3, tzinfo=UTC)) == D("66.6")  # not 66.7
+    assert elapsed_percent(three_days, datetime(2026, 11, 5, tzinfo=UTC)) == D(100)
+
+
+def test_a_partner_s_metrics_carry_the_keys_tier_thresholds_name() -> None:
+    active = PartnerKpis("p1", leads=8, qualified=4, won_of_leads=2, won=3, revenue=D("900.50"))
+
+    assert active.metrics() == {
+        "revenue": D("900.50"),
+        "won_deals": D(3),
+        "leads": D(8),
+        "qualified_leads": D(4),
+        "conversion": D(25),
+    }
+    assert PartnerKpis("p2", won=1, revenue=D(10)).metrics() == {  # no leads: no conversion at all
+        "revenue": D(10),
+        "won_deals": D(1),
+        "leads": D(0),
+        "qualified_leads": D(0),
+    }
+
+
+def test_the_tier_memory_round_trips_through_what_the_store_keeps() -> None:
+    since = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+
+    assert TierState().to_dict() == {"below_count": 0, "below_since": None}
+    assert TierState(2, since).to_dict() == {"below_count": 2, "below_since": "2026-11-01T06:00:00+00:00"}
+    assert TierState.from_dict({"below_count": 2, "below_since": None}) == TierState(2, None)
+    assert TierState.from_dict({"below_since": "2026-11-01T06:00:00+00:00"}) == TierState(0, since)
+    assert TierState.from_dict(None) == TierState() == TierState.from_dict({})
+
+
+def test_scorecard_fields_are_read_past_an_empty_one() -> None:
+    fields = {"score_values_fit": "", "score_audience_overlap": "4", "score_reputation": 3.0}
+
+    assert scores_from_fields(fields) == {"audience_overlap": 4, "reputation": 3}
+
+
+def test_a_customer_identity_is_normalised_with_the_country_code_and_inn_rules_given() -> None:
+    german = CustomerIdentity("Anna@Example.DE", "030 1234567", "7707083893")
+    expected = CustomerIdentity("anna@example.de", "+49301234567", "7707083893")
+    assert normalise_identity(german, "+49") == expected
+
+    short = CustomerIdentity(tax_id="123456789")
+    with pytest.raises(ValueError, match="^tax_id: an ИНН has 10 or 12 digits, this one has 9$"):
+        normalise_identity(short)
+    assert normalise_identity(short, inn=False).tax_id == "123456789"
+
+    typo = CustomerIdentity(tax_id="7707083894")
+    assert normalise_identity(typo).tax_id == "7707083894"  # the control digits only when asked
+    with pytest.raises(ValueError, match="control digits do not match"):
+        normalise_identity(typo, inn_checksum=True)
