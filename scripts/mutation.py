@@ -16,6 +16,7 @@ function, so an edited function renumbers them). Not part of CI: the whole run t
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -105,28 +106,47 @@ def equivalents() -> dict[str, str]:
     if not EQUIVALENTS.exists():
         return {}
     text = EQUIVALENTS.read_text(encoding="utf-8")
-    return {m.group(1): m.group(2) for m in re.finditer(r"(?m)^- `([\w.]+__mutmut_\d+)`:? (.+)$", text)}
+    pattern = r"(?m)^- `([\w.]+__mutmut_(?:\d+|\*))`:? (.+)$"  # ``_*``: every mutant of that function
+    return {m.group(1): m.group(2) for m in re.finditer(pattern, text)}
+
+
+def listed(name: str, equivalent: dict[str, str]) -> bool:
+    return name in equivalent or any(fnmatch.fnmatchcase(name, p) for p in equivalent if p.endswith("*"))
 
 
 def counts(found: dict[str, str], equivalent: dict[str, str]) -> dict[str, int]:
     got = {"mutants": len(found)}
     for status in ("killed", "survived", "timeout", "no tests", "suspicious", "segfault", "skipped"):
         got[status] = sum(1 for s in found.values() if s == status)
-    got["equivalent"] = sum(1 for m, s in found.items() if m in equivalent and s in ("survived", "no tests"))
+    got["not run"] = sum(1 for s in found.values() if s == "not checked")  # a run stopped before them
+    got["equivalent"] = sum(
+        1 for m, s in found.items() if listed(m, equivalent) and s in ("survived", "no tests")
+    )
     return got
 
 
 def score(c: dict[str, int], without_equivalents: bool) -> float | None:
-    """Killed (timeouts count as killed) over every mutant that ran or had no test to run."""
-    ran = c["mutants"] - c["skipped"] - (c["equivalent"] if without_equivalents else 0)
+    """Killed (timeouts count as killed) over every mutant that ran or had no test to run (a mutant
+    not run yet, in a stopped run, counts nowhere: the table shows how many)."""
+    ran = c["mutants"] - c["skipped"] - c["not run"] - (c["equivalent"] if without_equivalents else 0)
     return 100.0 * (c["killed"] + c["timeout"]) / ran if ran else None
 
 
 def table(rows: dict[str, dict[str, int]]) -> str:
-    columns = ("mutants", "killed", "survived", "timeout", "no tests", "equivalent", "score", "score-eq")
+    columns = (
+        "mutants",
+        "not run",
+        "killed",
+        "survived",
+        "timeout",
+        "no tests",
+        "equivalent",
+        "score",
+        "score-eq",
+    )
     lines = [f"{'package':<10} " + " ".join(f"{c:>10}" for c in columns)]
     for name, c in rows.items():
-        values = [str(c[k]) for k in columns[:6]]
+        values = [str(c[k]) for k in columns[:7]]
         for without in (False, True):
             value = score(c, without)
             values.append(f"{value:.1f}%" if value is not None else "n/a")
@@ -166,7 +186,7 @@ def main() -> None:
         unexplained += [
             f"  {name}: {m} ({s})"
             for m, s in found.items()
-            if s in ("survived", "no tests", "suspicious") and m not in equivalent
+            if s in ("survived", "no tests", "suspicious") and not listed(m, equivalent)
         ]
         unexplained += [
             f"  {name}: {m} is listed as equivalent but is {found[m]} (stale entry)"
