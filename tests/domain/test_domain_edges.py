@@ -155,3 +155,19 @@ def test_a_customer_identity_is_normalised_with_the_country_code_and_inn_rules_g
     assert normalise_identity(typo).tax_id == "7707083894"  # the control digits only when asked
     with pytest.raises(ValueError, match="control digits do not match"):
         normalise_identity(typo, inn_checksum=True)
+
+
+def test_a_year_is_its_local_calendar_year_and_the_previous_year_comes_before_it() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+
+    year = Period.year("2026", moscow)
+
+    assert (year.start, year.end) == (
+        datetime(2025, 12, 31, 21, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 21, 0, tzinfo=UTC),
+    )
+    assert (year.key, year.kind) == ("2026", "year")
+    assert year.previous(moscow) == Period.year("2025", moscow)
+    for wrong in ("2026-11", "2026-Q4", "26"):
+        with pytest.raises(ValueError, match=rf"^'{wrong}' is not a year: use YYYY, e\.g\. 2026$"):
+            Period.year(wrong)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from crm_bridge.domain.funnels import default_funnels
 from crm_bridge.domain.kpis import DepartmentKpis
-from crm_bridge.domain.model import FunnelKey, Partner
+from crm_bridge.domain.model import FunnelKey, Partner, PartnerType
 from crm_bridge.domain.onboarding import (
     ChecklistItem,
     CuratorChoice,
@@ -130,3 +130,35 @@ def test_round_robin_hands_partners_out_in_turn_and_says_so() -> None:
     assert assign_curator(CuratorRule.REGION, Partner("4", "S"), [], 5) == CuratorChoice(
         None, 5, "no curator configured"
     )
+
+
+def test_a_partner_keeps_its_curator_only_while_that_curator_is_still_configured() -> None:
+    slots = [CuratorSlot("a"), CuratorSlot("b")]
+
+    kept = assign_curator(CuratorRule.ROUND_ROBIN, Partner("1", "P", curator_key="b"), slots, 4)
+    gone = assign_curator(CuratorRule.ROUND_ROBIN, Partner("2", "Q", curator_key="left"), slots, 4)
+
+    assert kept == CuratorChoice("b", 4, "already assigned")
+    assert gone == CuratorChoice("a", 5, "round-robin")
+
+
+def test_the_curator_choice_says_which_rule_and_value_decided_it() -> None:
+    slots = [
+        CuratorSlot("north", regions=frozenset({"Murmansk"})),
+        CuratorSlot("resale", partner_types=frozenset({"reseller"})),
+    ]
+    reseller = Partner("1", "P", type=PartnerType.RESELLER, region="Murmansk")
+    nobody = Partner("2", "Q")
+
+    assert assign_curator(CuratorRule.REGION, reseller, slots, 0) == CuratorChoice(
+        "north", 1, "region Murmansk"
+    )
+    assert assign_curator(CuratorRule.PARTNER_TYPE, reseller, slots, 0) == CuratorChoice(
+        "resale", 1, "partner_type reseller"
+    )
+    assert assign_curator(CuratorRule.PARTNER_TYPE, nobody, slots, 1) == CuratorChoice(
+        "resale", 2, "round-robin (no curator covers partner_type —)"
+    )
+    assert assign_curator(
+        CuratorRule.REGION, reseller, [CuratorSlot("x", regions=frozenset({"Omsk"}))], 0
+    ) == (CuratorChoice("x", 1, "round-robin (no curator covers region Murmansk)"))
