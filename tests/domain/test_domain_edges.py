@@ -6,7 +6,7 @@ expectations, through the domain's public functions."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from crm_bridge.domain.registration import normalise_identity
 from crm_bridge.domain.rewards import MdfClaim, MdfSummary, RewardRules, StatementLine, statement
 from crm_bridge.domain.scorecard import scores_from_fields
 from crm_bridge.domain.tiers import TierState
+from crm_bridge.domain.training import Completion, TrainingStats, training_stats
 
 D = Decimal
 Q4 = Period.quarter("2026-Q4")
@@ -171,3 +172,27 @@ def test_a_year_is_its_local_calendar_year_and_the_previous_year_comes_before_it
     for wrong in ("2026-11", "2026-Q4", "26"):
         with pytest.raises(ValueError, match=rf"^'{wrong}' is not a year: use YYYY, e\.g\. 2026$"):
             Period.year(wrong)
+
+
+def test_training_stats_per_partner_at_a_moment_with_certificates_valid_for_a_year() -> None:
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    done = [
+        Completion("1", "e@x.ru", "c5", at),  # at the very moment asked: not yet
+        Completion("1", "old@x.ru", "c1", at - timedelta(days=400)),  # certificate expired
+        Completion("1", "a@x.ru", "c2", at - timedelta(days=10)),
+        Completion("1", "A@x.ru", "c6", at - timedelta(days=5)),  # the same person again
+        Completion("1", "b@x.ru", "c3", at - timedelta(days=365)),  # valid to its last day
+        Completion("1", "c@x.ru", "c4", at - timedelta(days=1), certified=False),
+        Completion("3", "f@z.ru", "c1", at + timedelta(days=5)),  # certified in the month, after `at`
+        Completion("4", "g@w.ru", "c4", at - timedelta(days=2), certified=False),
+    ]
+
+    stats = training_stats(done, at, valid_days=365, period=Period.month("2026-11"))
+
+    assert stats == {
+        "1": TrainingStats("1", 2, 5, 3, at - timedelta(days=1)),  # certified this month: e, a, A
+        "3": TrainingStats("3", 0, 0, 1, None),
+        "4": TrainingStats("4", 0, 1, 0, at - timedelta(days=2)),
+    }
+    forever = training_stats(done, at)
+    assert forever["1"] == TrainingStats("1", 3, 5, 0, at - timedelta(days=1))
