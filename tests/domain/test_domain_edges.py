@@ -196,3 +196,22 @@ def test_training_stats_per_partner_at_a_moment_with_certificates_valid_for_a_ye
     }
     forever = training_stats(done, at)
     assert forever["1"] == TrainingStats("1", 3, 5, 0, at - timedelta(days=1))
+
+
+def test_the_period_containing_a_moment_is_taken_in_the_local_zone() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    new_year_in_moscow = datetime(2026, 3, 31, 22, 0, tzinfo=UTC)  # 1 April 01:00 in Moscow
+
+    assert Period.containing(new_year_in_moscow, "month", moscow) == Period.month("2026-04", moscow)
+    assert Period.containing(new_year_in_moscow, "quarter", moscow) == Period.quarter("2026-Q2", moscow)
+    assert Period.containing(new_year_in_moscow, "quarter") == Period.quarter("2026-Q1")
+    assert Period.containing(datetime(2026, 1, 15, tzinfo=UTC), "quarter").key == "2026-Q1"
+    assert Period.containing(datetime(2026, 12, 31, 22, 0, tzinfo=UTC), "year", moscow) == Period.year(
+        "2027", moscow
+    )
+    assert Period.month("2026-11", moscow).end == datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="^period kind must be month, quarter or year, not 'week'$"):
+        Period.containing(new_year_in_moscow, "week")
+    for wrong in ("2026", "2026-Q4", "2026-13"):
+        with pytest.raises(ValueError, match=rf"^'{wrong}' is not a month: use YYYY-MM, e\.g\. 2026-11$"):
+            Period.month(wrong)
