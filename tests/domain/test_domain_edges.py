@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from crm_bridge.domain.distribution import DistributionState
 from crm_bridge.domain.kpis import PartnerKpis
 from crm_bridge.domain.model import CustomerIdentity
 from crm_bridge.domain.period import Period
@@ -215,3 +216,14 @@ def test_the_period_containing_a_moment_is_taken_in_the_local_zone() -> None:
     for wrong in ("2026", "2026-Q4", "2026-13"):
         with pytest.raises(ValueError, match=rf"^'{wrong}' is not a month: use YYYY-MM, e\.g\. 2026-11$"):
             Period.month(wrong)
+
+
+def test_the_distribution_cursor_round_trips_through_what_the_store_keeps() -> None:
+    state = DistributionState(last={"pool": "m2"}, current={"pool": {"m1": -1, "m2": 1}}, sticky={"p1": "m1"})
+
+    kept = state.to_dict()
+
+    assert kept == {"last": {"pool": "m2"}, "current": {"pool": {"m1": -1, "m2": 1}}, "sticky": {"p1": "m1"}}
+    assert DistributionState.from_dict(kept) == state
+    assert DistributionState.from_dict({"sticky": {7: 8}}) == DistributionState(sticky={"7": "8"})
+    assert DistributionState.from_dict(None) == DistributionState()
