@@ -18,7 +18,15 @@ from crm_bridge.domain.model import CustomerIdentity
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.plans import elapsed_percent
 from crm_bridge.domain.registration import normalise_identity
-from crm_bridge.domain.rewards import MdfClaim, MdfSummary, RewardRules, StatementLine, statement
+from crm_bridge.domain.rewards import (
+    Bracket,
+    MdfClaim,
+    MdfSummary,
+    RewardRules,
+    StatementLine,
+    rules_for,
+    statement,
+)
 from crm_bridge.domain.scorecard import scores_from_fields
 from crm_bridge.domain.tiers import TierState
 from crm_bridge.domain.training import Completion, TrainingStats, training_stats
@@ -227,3 +235,36 @@ def test_the_distribution_cursor_round_trips_through_what_the_store_keeps() -> N
     assert DistributionState.from_dict(kept) == state
     assert DistributionState.from_dict({"sticky": {7: 8}}) == DistributionState(sticky={"7": "8"})
     assert DistributionState.from_dict(None) == DistributionState()
+
+
+JAN = date(2026, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({}, "give exactly one of commission by tier or revenue brackets"),
+        (
+            {"commission_by_tier": {"gold": D(5)}, "brackets": (Bracket(D(0), D(3)),)},
+            "give exactly one of commission by tier or revenue brackets",
+        ),
+        ({"brackets": (Bracket(D(1), D(3)),)}, "brackets must start at 0 and increase"),
+        ({"brackets": (Bracket(D(0), D(3)), Bracket(D(0), D(5)))}, "brackets must start at 0 and increase"),
+        (
+            {"commission_by_tier": {"gold": D(5)}, "plan_bonus_fixed": D(100), "plan_bonus_percent": D(1)},
+            "give a fixed or a percent plan bonus, not both",
+        ),
+    ],
+)
+def test_reward_rules_refuse_ambiguous_settings_naming_the_rule_set(
+    settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^rewards from 2026-01-01: {message}$"):
+        RewardRules(JAN, **settings)  # type: ignore[arg-type]
+
+
+def test_reward_rules_accept_increasing_brackets_from_zero() -> None:
+    brackets = (Bracket(D(0), D(3)), Bracket(D(1000), D(5)), Bracket(D(5000), D(7)))
+    assert RewardRules(JAN, brackets=brackets).brackets == brackets
+    with pytest.raises(ValueError, match=r"^no reward rules are effective on 2025-12-31 \(the earliest"):
+        rules_for([RewardRules(JAN, brackets=brackets)], date(2025, 12, 31))
