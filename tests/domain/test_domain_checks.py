@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_bridge.domain.distribution import RoutingRule
+from crm_bridge.domain.distribution import DistributionPolicy, RoutingRule
 from crm_bridge.domain.funnels import default_funnels
 from crm_bridge.domain.goals import GoalProgress, Targets, progress
 from crm_bridge.domain.model import Lead, StageKind
@@ -18,6 +18,7 @@ from crm_bridge.domain.period import Period
 from crm_bridge.domain.plans import PlanStatus, ReminderRule, plan_status, reminder_due
 from crm_bridge.domain.registration import inn_checksum_ok, normalise_email, normalise_tax_id
 from crm_bridge.domain.scorecard import Scorecard
+from crm_bridge.domain.tiers import TierLevel, TierPolicy
 
 D = Decimal
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -178,3 +179,72 @@ def test_default_funnel_stages_carry_both_languages_and_the_won_lost_colours() -
         ("lead_lost", StageKind.LOST, "#FF5752"),
     ]
     assert dict(leads.stages[0].names) == {"ru": "Регистрация лида", "en": "Lead registered"}
+
+
+@pytest.mark.parametrize(
+    ("levels", "settings", "message"),
+    [
+        ((), {}, "tiers.levels: give at least one tier"),
+        (("a", "b", "a"), {}, "tiers.levels: a tier key is used twice in ['a', 'b', 'a']"),
+        (("a",), {"margin_percent": D("-0.5")}, "tiers.hysteresis.margin_percent: must be between 0 and 100"),
+        (
+            ("a",),
+            {"margin_percent": D("100.5")},
+            "tiers.hysteresis.margin_percent: must be between 0 and 100",
+        ),
+        (("a",), {"consecutive": 0}, "tiers.hysteresis.consecutive: must be >= 1"),
+    ],
+)
+def test_a_tier_policy_is_refused_with_the_whole_message(
+    levels: tuple[str, ...], settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        TierPolicy(tuple(TierLevel(k) for k in levels), **settings)  # type: ignore[arg-type]
+    assert str(refused.value) == message
+
+
+def test_a_tier_policy_accepts_the_edges_of_its_ranges() -> None:
+    zero = TierPolicy((TierLevel("a", thresholds={"min_revenue": D(0)}),), margin_percent=D(0), consecutive=1)
+    full = TierPolicy((TierLevel("a"),), margin_percent=D(100))
+
+    assert (zero.margin_percent, zero.consecutive, full.margin_percent) == (D(0), 1, D(100))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"strategy": "random"},
+            "strategy 'random': use one of round_robin, weighted, least_loaded, territory, sticky",
+        ),
+        ({"fallback": "territory"}, "fallback 'territory': use one of round_robin, weighted, least_loaded"),
+        (
+            {"rules": (RoutingRule(("m1",), name="north", strategy="random"),)},
+            "rule 'north': strategy 'random' is unknown",
+        ),
+    ],
+)
+def test_a_distribution_policy_refuses_unknown_strategies(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        DistributionPolicy(**settings)  # type: ignore[arg-type]
+    assert str(refused.value) == message
+
+
+def test_every_quarter_starts_on_its_first_month_and_bad_keys_are_refused() -> None:
+    starts = [Period.quarter(f"2026-Q{n}").start.month for n in (1, 2, 3, 4)]
+
+    assert starts == [1, 4, 7, 10]
+    assert Period.quarter("2026-Q4").end == datetime(2027, 1, 1, tzinfo=UTC)
+    assert (Period.parse("2026-Q2").kind, Period.parse("2026").kind, Period.parse("2026-02").kind) == (
+        "quarter",
+        "year",
+        "month",
+    )
+    for wrong in ("2026-Q5", "2026-11", "2026"):
+        with pytest.raises(ValueError, match=rf"^'{wrong}' is not a quarter: use YYYY-Qn, e\.g\. 2026-Q4$"):
+            Period.quarter(wrong)
+    with pytest.raises(ValueError) as refused:
+        Period.parse("26-1")
+    assert (
+        str(refused.value) == "'26-1' is not a period: use 2026-11 (month), 2026-Q4 (quarter) or 2026 (year)"
+    )
