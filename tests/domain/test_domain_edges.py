@@ -14,7 +14,7 @@ import pytest
 
 from crm_bridge.domain.distribution import DistributionState
 from crm_bridge.domain.kpis import PartnerKpis
-from crm_bridge.domain.model import CustomerIdentity
+from crm_bridge.domain.model import CustomerIdentity, Deal, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.plans import elapsed_percent
 from crm_bridge.domain.registration import normalise_identity
@@ -268,3 +268,107 @@ def test_reward_rules_accept_increasing_brackets_from_zero() -> None:
     assert RewardRules(JAN, brackets=brackets).brackets == brackets
     with pytest.raises(ValueError, match=r"^no reward rules are effective on 2025-12-31 \(the earliest"):
         rules_for([RewardRules(JAN, brackets=brackets)], date(2025, 12, 31))
+
+
+def won_deal(n: int, amount: str, title: str = "", day_: int = 1) -> Deal:
+    closed = datetime(2026, 10, day_, 12, tzinfo=UTC)
+    return Deal(
+        f"D{n}", "p1", title, "leads", "deal_closed", StageKind.WON, D(amount), closed, closed_at=closed
+    )
+
+
+def test_bracket_commission_lines_say_which_part_of_each_deal_earned_which_percent() -> None:
+    rules = RewardRules(JAN, brackets=(Bracket(D(0), D(3)), Bracket(D(1000), D(5)), Bracket(D(5000), D(7))))
+    deals = [
+        won_deal(1, "800", "alpha", 1),
+        won_deal(2, "200", "", 2),  # fills the first bracket exactly
+        won_deal(3, "700", "gamma", 3),
+        won_deal(4, "1", "tiny", 4),
+        won_deal(5, "0", "free", 5),
+    ]
+
+    s = statement("p1", Q4, deals, None, [rules])
+
+    assert list(s.lines) == [
+        StatementLine("commission", "commission (3% on 800) on alpha", D(800), D(3), D("24.00"), "D1"),
+        StatementLine("commission", "commission (3% on 200) on D2", D(200), D(3), D("6.00"), "D2"),
+        StatementLine("commission", "commission (5% on 700) on gamma", D(700), D(5), D("35.00"), "D3"),
+        StatementLine("commission", "commission (5% on 1) on tiny", D(1), D(5), D("0.05"), "D4"),
+        StatementLine("commission", "commission (nothing) on free", D(0), D(0), D("0.00"), "D5"),
+    ]
+    assert [str(ln.rate) for ln in s.lines[:2]] == ["3.0000", "3.0000"]
+    spanning = statement("p1", Q4, [won_deal(1, "800", "a"), won_deal(2, "700", "b", 2)], None, [rules])
+    assert spanning.lines[1] == StatementLine(
+        "commission", "commission (3% on 200, 5% on 500) on b", D(700), D("4.4286"), D("31.00"), "D2"
+    )
+
+
+def test_tier_commission_plan_bonus_and_over_performance_lines() -> None:
+    rules = RewardRules(
+        JAN, commission_by_tier={"gold": D(5)}, plan_bonus_fixed=D(100), over_performance_percent=D(2)
+    )
+    deals = [won_deal(1, "1000", "alpha"), won_deal(2, "500", "", 2)]
+
+    s = statement("p1", Q4, deals, D(1200), [rules], tier="gold")
+
+    assert list(s.lines) == [
+        StatementLine("commission", "commission 5% (tier gold) on alpha", D(1000), D(5), D("50.00"), "D1"),
+        StatementLine("commission", "commission 5% (tier gold) on D2", D(500), D(5), D("25.00"), "D2"),
+        StatementLine("plan_bonus", "plan bonus: revenue 1500 met the plan 1200", D(1500), None, D("100.00")),
+        StatementLine(
+            "over_performance", "over-performance 2% on 300 above the plan 1200", D(300), D(2), D("6.00")
+        ),
+    ]
+    assert (s.revenue, s.plan_met, s.total) == (D(1500), True, D("181.00"))
+    exactly = statement("p1", Q4, deals, D(1500), [rules], tier="gold")
+    assert [ln.kind for ln in exactly.lines] == ["commission", "commission", "plan_bonus"]  # nothing above
+    assert statement("p1", Q4, deals, D(1), [rules], tier="gold").plan_met
+    no_plan = statement("p1", Q4, deals, D(0), [rules], tier="gold")
+    assert not no_plan.plan_met and [ln.kind for ln in no_plan.lines] == ["commission", "commission"]
+
+
+def test_a_percent_plan_bonus_line() -> None:
+    rules = RewardRules(JAN, commission_by_tier={"gold": D(5)}, plan_bonus_percent=D(10))
+
+    s = statement("p1", Q4, [won_deal(1, "1500", "alpha")], D(1200), [rules], tier="gold")
+
+    assert s.lines[-1] == StatementLine(
+        "plan_bonus", "plan bonus 10% of revenue 1500 (plan 1200 met)", D(1500), D(10), D("150.00")
+    )
+
+
+def test_a_statement_uses_the_rules_in_force_on_the_local_first_day_of_its_period() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    old = RewardRules(JAN, commission_by_tier={"gold": D(5)})
+    autumn = RewardRules(date(2026, 10, 1), commission_by_tier={"gold": D(6)})
+    next_year = RewardRules(date(2027, 1, 1), commission_by_tier={"gold": D(7)})
+    rules = [old, autumn, next_year]
+
+    quarter = statement("p1", Period.quarter("2026-Q4", moscow), [], None, rules, tier="gold")
+    year = statement("p1", Period.year("2027", moscow), [], None, rules, tier="gold")
+    custom = Period(datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 9, tzinfo=UTC), "week 41")
+
+    assert quarter.rules_effective_from == date(2026, 10, 1)  # not 30 September, the UTC date
+    assert year.rules_effective_from == date(2027, 1, 1)
+    assert statement("p1", custom, [], None, rules, tier="gold").rules_effective_from == date(2026, 10, 1)
+
+
+def test_period_keys_are_parsed_in_the_zone_given_and_kept_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the machine's zone leaks into neither bound
+    time.tzset()
+    try:
+        q4 = Period.quarter("2026-Q4", moscow)
+        parsed = [Period.parse(key, moscow) for key in ("2026-11", "2026-Q4", "2026")]
+        month = Period.month("2026-11")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+    assert (q4.start, q4.end) == (
+        datetime(2026, 9, 30, 21, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 21, 0, tzinfo=UTC),
+    )
+    assert parsed == [Period.month("2026-11", moscow), q4, Period.year("2026", moscow)]
+    assert month.start.isoformat() == "2026-11-01T00:00:00+00:00"
+    assert month.end.isoformat() == "2026-12-01T00:00:00+00:00"
