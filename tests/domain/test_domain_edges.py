@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_bridge.domain.distribution import DistributionState
-from crm_bridge.domain.kpis import PartnerKpis
-from crm_bridge.domain.model import CustomerIdentity, Deal, StageKind
+from crm_bridge.domain.kpis import PartnerKpis, StageReach, compute_kpis, funnel_conversion
+from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.plans import elapsed_percent
 from crm_bridge.domain.registration import normalise_identity
@@ -372,3 +372,74 @@ def test_period_keys_are_parsed_in_the_zone_given_and_kept_in_utc(monkeypatch: p
     assert parsed == [Period.month("2026-11", moscow), q4, Period.year("2026", moscow)]
     assert month.start.isoformat() == "2026-11-01T00:00:00+00:00"
     assert month.end.isoformat() == "2026-12-01T00:00:00+00:00"
+
+
+NOV = Period.month("2026-11")
+LEAD_STAGES = ["lead_registered", "qualification", "offer"]
+
+
+def a_lead(
+    n: int, partner: str | None, created: datetime, stage: str = "lead_registered", **extra: object
+) -> Lead:
+    kind = StageKind.WON if stage == "deal_closed" else StageKind.OPEN
+    return Lead(f"L{n}", partner, f"lead {n}", stage, kind, created, **extra)  # type: ignore[arg-type]
+
+
+def test_kpis_count_a_period_from_its_first_instant_up_to_but_not_including_its_end() -> None:
+    leads = [
+        a_lead(1, None, NOV.start, "deal_closed", amount=D(999)),  # no partner: not a partner sale
+        a_lead(2, "p1", NOV.start, "qualification", first_touch_at=NOV.start - timedelta(hours=1)),
+        a_lead(3, "p1", NOV.end),  # the next month's
+        a_lead(
+            4, "p2", datetime(2026, 10, 20, tzinfo=UTC), "deal_closed", amount=D(300), closed_at=NOV.start
+        ),
+        a_lead(5, "p1", datetime(2026, 11, 10, tzinfo=UTC), "deal_closed", amount=D(200)),  # closed = created
+        a_lead(6, "p3", datetime(2026, 11, 15, tzinfo=UTC)),
+    ]
+
+    report = compute_kpis(NOV, leads, partners=[Partner("p1", "One")], lead_stages=LEAD_STAGES)
+
+    p1, p2 = report.partners["p1"], report.partners["p2"]
+    assert (p1.partner_id, p1.leads, p1.qualified, p1.won_of_leads, p1.won, p1.revenue) == (
+        "p1",
+        2,
+        2,
+        1,
+        1,
+        D(200),
+    )
+    assert (p1.touched, p1.median_first_touch) == (1, timedelta(0))  # touched before it was created: 0
+    assert (p2.partner_id, p2.leads, p2.won, p2.revenue) == ("p2", 0, 1, D(300))
+    assert sorted(report.partners) == ["p1", "p2", "p3"]
+    assert (report.department.active_partners, report.department.leads, report.department.revenue) == (
+        2,
+        3,
+        D(500),
+    )
+
+
+def test_funnel_conversion_counts_the_leads_created_in_the_period_stage_by_stage() -> None:
+    leads = [
+        a_lead(1, "p1", NOV.end, "offer"),  # outside the period, listed first
+        a_lead(2, "p1", NOV.start, "offer"),
+        a_lead(3, "p1", datetime(2026, 11, 3, tzinfo=UTC), "qualification"),
+        a_lead(4, "p1", datetime(2026, 11, 4, tzinfo=UTC), "deal_closed"),
+        a_lead(5, "p1", datetime(2026, 11, 5, tzinfo=UTC)),
+    ]
+
+    assert funnel_conversion(leads, LEAD_STAGES, "deal_closed", NOV) == (
+        StageReach("lead_registered", 4, D(100), None),
+        StageReach("qualification", 3, D(75), D(75)),
+        StageReach("offer", 2, D(50), D("66.67")),
+        StageReach("deal_closed", 1, D(25), D(50)),
+    )
+
+
+def test_a_period_needs_aware_bounds_and_an_end_after_its_start() -> None:
+    naive = datetime(2026, 11, 2)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(ValueError, match="^period w: start and end must be timezone-aware$"):
+        Period(NOV.start, naive, "w")
+    with pytest.raises(ValueError, match="^period w: start and end must be timezone-aware$"):
+        Period(naive, NOV.end, "w")
+    with pytest.raises(ValueError, match="^period w: end must be after start$"):
+        Period(NOV.start, NOV.start, "w")
