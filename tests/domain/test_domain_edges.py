@@ -443,3 +443,17 @@ def test_a_period_needs_aware_bounds_and_an_end_after_its_start() -> None:
         Period(naive, NOV.end, "w")
     with pytest.raises(ValueError, match="^period w: end must be after start$"):
         Period(NOV.start, NOV.start, "w")
+
+
+def test_a_stage_the_funnel_no_longer_has_counts_as_not_qualified() -> None:
+    in_nov = datetime(2026, 11, 5, tzinfo=UTC)
+    lost = StageKind.LOST
+    leads = [
+        a_lead(1, "p1", in_nov, "renamed_stage"),  # open, in a stage no longer configured
+        Lead("L2", "p1", "lost early", "lead_lost", lost, in_nov, furthest_stage="removed_stage"),
+        Lead("L3", "p1", "lost late", "lead_lost", lost, in_nov, furthest_stage="offer"),
+    ]
+
+    report = compute_kpis(NOV, leads, lead_stages=LEAD_STAGES)
+
+    assert (report.partners["p1"].leads, report.partners["p1"].qualified) == (3, 1)
