@@ -17,17 +17,18 @@ from crm_bridge.domain.kpis import PartnerKpis, StageReach, compute_kpis, funnel
 from crm_bridge.domain.model import CustomerIdentity, Deal, Lead, Partner, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.plans import elapsed_percent
-from crm_bridge.domain.registration import normalise_identity
+from crm_bridge.domain.registration import RegistrationRecord, normalise_identity
 from crm_bridge.domain.rewards import (
     Bracket,
     MdfClaim,
     MdfSummary,
     RewardRules,
+    Statement,
     StatementLine,
     rules_for,
     statement,
 )
-from crm_bridge.domain.scorecard import scores_from_fields
+from crm_bridge.domain.scorecard import criterion_name, scores_from_fields
 from crm_bridge.domain.tiers import TierState
 from crm_bridge.domain.training import Completion, TrainingStats, training_stats
 
@@ -457,3 +458,52 @@ def test_a_stage_the_funnel_no_longer_has_counts_as_not_qualified() -> None:
     report = compute_kpis(NOV, leads, lead_stages=LEAD_STAGES)
 
     assert (report.partners["p1"].leads, report.partners["p1"].qualified) == (3, 1)
+
+
+def test_a_statement_without_mdf_names_its_partner_period_tier_and_plan() -> None:
+    rules = RewardRules(JAN, commission_by_tier={"gold": D(5)})
+    deal = won_deal(1, "1000", "alpha")
+
+    s = statement("p1", Q4, [deal], D(2000), [rules], tier="gold")
+
+    assert s == Statement(
+        "p1",
+        Q4,
+        JAN,
+        "gold",
+        D(1000),
+        D(2000),
+        False,
+        (StatementLine("commission", "commission 5% (tier gold) on alpha", D(1000), D(5), D("50.00"), "D1"),),
+        D("50.00"),
+        None,
+    )
+    with_budget = statement("p1", Q4, [deal], None, [rules], tier="gold", mdf_budget=D(10))
+    assert [ln.kind for ln in with_budget.lines] == ["commission"]
+    assert with_budget.mdf == MdfSummary(D(10), D(0), D(0), D(0), D(0), D(10))
+
+
+def test_the_window_before_a_rolling_window_has_the_same_length() -> None:
+    week = Period.rolling(datetime(2026, 11, 30, tzinfo=UTC), 7)
+
+    assert week.previous() == Period(
+        datetime(2026, 11, 16, tzinfo=UTC),
+        datetime(2026, 11, 23, tzinfo=UTC),
+        f"before {week.key}",
+        "rolling",
+    )
+
+
+def test_criterion_names_in_both_languages_and_an_unknown_key_as_itself() -> None:
+    assert criterion_name("values_fit", "en") == "Shared values and goals"
+    assert criterion_name("values_fit", "ru") == "Общие ценности и цели"
+    assert criterion_name("charisma", "ru") == "charisma"
+
+
+def test_a_registration_lapses_for_lack_of_progress_only_before_its_window_ends() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    quiet = RegistrationRecord("p1", CustomerIdentity("a@b.ru"), start)
+
+    assert quiet.expired_for_lack_of_progress(90, 30, start + timedelta(days=30))  # at the very day
+    assert not quiet.expired_for_lack_of_progress(90, 30, start + timedelta(days=29))
+    assert not quiet.expired_for_lack_of_progress(30, 30, start + timedelta(days=30))  # the window ran out
