@@ -70,7 +70,12 @@ def run_target(name: str, work: Path, max_children: int, again: bool) -> Path:
         # over and re-test the mutants that survived (or had no test) last time.
         for where in (copy, copy / "mutants"):
             shutil.copytree(ROOT / "tests", where / "tests", ignore=SKIP, dirs_exist_ok=True)
-        left = [m for m, status in outcomes(copy, env).items() if status in ("survived", "no tests")]
+        equivalent = equivalents()  # listed as equivalent: nothing a test could change
+        left = [
+            m
+            for m, status in outcomes(copy, env).items()
+            if status in ("survived", "no tests") and not listed(m, equivalent)
+        ]
         if not left:
             return copy
         run += left
