@@ -507,3 +507,41 @@ def test_a_registration_lapses_for_lack_of_progress_only_before_its_window_ends(
     assert quiet.expired_for_lack_of_progress(90, 30, start + timedelta(days=30))  # at the very day
     assert not quiet.expired_for_lack_of_progress(90, 30, start + timedelta(days=29))
     assert not quiet.expired_for_lack_of_progress(30, 30, start + timedelta(days=30))  # the window ran out
+
+
+def test_won_deals_count_when_closed_in_the_period_by_their_best_known_close_moment() -> None:
+    oct_ = datetime(2026, 10, 1, tzinfo=UTC)
+    won = StageKind.WON
+
+    def deal(n: int, partner: str | None, amount: str, funnel: str = "leads", **when: object) -> Deal:
+        return Deal(f"D{n}", partner, "", funnel, "won", won, D(amount), oct_, **when)  # type: ignore[arg-type]
+
+    deals = [
+        deal(1, None, "999", closed_at=NOV.start),  # no partner: skipped, the rest still read
+        Deal("D2", "p1", "", "leads", "lost", StageKind.LOST, D(5), oct_, closed_at=NOV.start),
+        deal(3, "p1", "100", closed_at=NOV.start),  # closed at the first instant
+        deal(4, "p1", "200", "repeat", modified_at=datetime(2026, 11, 5, tzinfo=UTC)),  # no close date
+        deal(5, "p1", "400", closed_at=NOV.end, modified_at=NOV.start),  # closed in December
+        deal(6, "p2", "50", repeat=True, closed_at=datetime(2026, 11, 9, tzinfo=UTC)),
+        Deal(
+            "D7", "p3", "", "leads", "won", won, D(70), datetime(2026, 11, 2, tzinfo=UTC)
+        ),  # created = closed
+    ]
+    leads = [
+        a_lead(
+            1, "p1", NOV.start, "deal_closed", amount=D(10), modified_at=datetime(2026, 11, 2, tzinfo=UTC)
+        ),
+        a_lead(2, "p2", NOV.start, "deal_closed", amount=D(20), closed_at=NOV.end),  # won in December
+        # created in October, no close date, last changed in November: won in November
+        a_lead(3, "p2", datetime(2026, 10, 2, tzinfo=UTC), "deal_closed", modified_at=NOV.start, amount=D(1)),
+    ]
+
+    report = compute_kpis(NOV, leads, deals, lead_stages=LEAD_STAGES)
+
+    p1, p2, p3 = (report.partners[p] for p in ("p1", "p2", "p3"))
+    assert (p1.partner_id, p1.won, p1.revenue, p1.repeat_won, p1.won_of_leads) == ("p1", 3, D(310), 1, 1)
+    assert (p2.partner_id, p2.won, p2.revenue, p2.repeat_won, p2.won_of_leads) == ("p2", 2, D(51), 1, 1)
+    assert (p3.partner_id, p3.won, p3.revenue) == ("p3", 1, D(70))
+    dept = report.department
+    assert (dept.won, dept.won_of_leads, dept.repeat_won, dept.revenue) == (6, 2, 2, D(431))
+    assert report.period == NOV
