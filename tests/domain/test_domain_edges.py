@@ -545,3 +545,7 @@ def test_won_deals_count_when_closed_in_the_period_by_their_best_known_close_mom
     dept = report.department
     assert (dept.won, dept.won_of_leads, dept.repeat_won, dept.revenue) == (6, 2, 2, D(431))
     assert report.period == NOV
+
+
+def test_scorecard_fields_are_read_past_one_that_is_not_a_number() -> None:
+    assert scores_from_fields({"score_values_fit": "four", "score_reputation": "3"}) == {"reputation": 3}

@@ -78,3 +78,15 @@ def test_the_settings_and_the_clock_are_checked() -> None:
         check_registration(reg("p1", 0), [], 90, 30, datetime(2026, 11, 20))  # noqa: DTZ001
     half_a_day_ago = RegistrationRecord("p2", ACME, NOW - timedelta(hours=12))
     assert check_registration(reg("p1", 0), [half_a_day_ago], 1, 1, NOW).conflict  # one day is allowed
+
+
+def test_the_whole_decision_for_an_own_registration_and_for_a_conflict_lists_the_lapsed_ones() -> None:
+    mine, lapsed = reg("p1", 3), reg("p4", 200)
+
+    own = check_registration(reg("p1", 0), [lapsed, mine], 90, 30, NOW)
+    conflict = check_registration(reg("p2", 0), [lapsed, mine], 90, 30, NOW)
+
+    until = NOW - timedelta(days=3) + timedelta(days=30)
+    all_three = ("email", "phone", "tax_id")
+    assert own == RegistrationDecision(False, "p1", own.reason, all_three, mine, until, (lapsed,))
+    assert conflict == RegistrationDecision(True, "p1", conflict.reason, all_three, mine, until, (lapsed,))
