@@ -17,7 +17,7 @@ from crm_bridge.domain.model import Lead, StageKind
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.plans import PlanStatus, ReminderRule, plan_status, reminder_due
 from crm_bridge.domain.registration import inn_checksum_ok, normalise_email, normalise_tax_id
-from crm_bridge.domain.scorecard import Scorecard
+from crm_bridge.domain.scorecard import Scorecard, ScoreResult, Verdict, evaluate
 from crm_bridge.domain.tiers import TierLevel, TierPolicy
 
 D = Decimal
@@ -248,3 +248,29 @@ def test_every_quarter_starts_on_its_first_month_and_bad_keys_are_refused() -> N
     assert (
         str(refused.value) == "'26-1' is not a period: use 2026-11 (month), 2026-Q4 (quarter) or 2026 (year)"
     )
+
+
+CARD2 = Scorecard({"values_fit": D(2), "reputation": D(1)}, pass_mark=D("62.50"), scale_max=5, min_each=2)
+
+
+def test_a_scorecard_verdict_with_its_whole_reason() -> None:
+    assert evaluate(CARD2, {"values_fit": 4, "reputation": 2, "scalability": 9}) == ScoreResult(
+        Verdict.PASSED, D("66.7"), reason="score 66.7 % ≥ pass mark 62.50 %"
+    )
+    assert evaluate(CARD2, {"values_fit": 5, "reputation": 5}).reason == "score 100 % ≥ pass mark 62.50 %"
+    assert evaluate(CARD2, {"values_fit": 3, "reputation": 1}) == ScoreResult(
+        Verdict.FAILED,
+        D("46.7"),
+        weak=("reputation",),
+        reason="score 46.7 % < pass mark 62.50 %; below the minimum 2 on: Reputation and competence",
+    )
+    assert evaluate(CARD2, {}, "ru") == ScoreResult(
+        Verdict.INCOMPLETE,
+        None,
+        ("values_fit", "reputation"),
+        reason="ещё не оценено: Общие ценности и цели, Репутация и компетенции",
+    )
+    assert evaluate(CARD2, {"values_fit": 1}, "de").reason == "not scored yet: Reputation and competence"
+    assert evaluate(Scorecard({"values_fit": D(1)}, scale_max=16), {"values_fit": 1}).score == D("6.3")
+    with pytest.raises(ValueError, match="^values_fit: 6 is outside 0..5$"):
+        evaluate(CARD2, {"values_fit": 6, "reputation": 1})

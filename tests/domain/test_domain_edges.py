@@ -549,3 +549,16 @@ def test_won_deals_count_when_closed_in_the_period_by_their_best_known_close_mom
 
 def test_scorecard_fields_are_read_past_one_that_is_not_a_number() -> None:
     assert scores_from_fields({"score_values_fit": "four", "score_reputation": "3"}) == {"reputation": 3}
+
+
+def test_a_partner_s_won_leads_and_repeat_deals_add_up() -> None:
+    in_nov = datetime(2026, 11, 5, tzinfo=UTC)
+    leads = [a_lead(n, "p1", in_nov, "deal_closed", amount=D(n * 100)) for n in (1, 2)]
+    deals = [
+        Deal(f"D{n}", "p1", "", "repeat", "won", StageKind.WON, D(10), in_nov, closed_at=in_nov)
+        for n in (1, 2)
+    ]
+
+    p1 = compute_kpis(NOV, leads, deals, lead_stages=LEAD_STAGES).partners["p1"]
+
+    assert (p1.won, p1.revenue, p1.repeat_won) == (4, D(320), 2)
