@@ -63,7 +63,7 @@ def test_phone_numbers_at_the_edges_of_e164() -> None:
     assert normalise_phone("+12345678") == "+12345678"  # 8 digits with the country code
     assert normalise_phone("+123456789012345") == "+123456789012345"  # 15 digits
     assert normalise_phone("89 1234567", "+49") == "+49891234567"  # a leading 8 is Russian only under +7
-    too_short_or_long = r"^phone: not a phone number \(expected 8 to 15 digits with the country code\)$"
+    too_short_or_long = r"^phone: is not a phone number \(expected 8 to 15 digits with the country code\)$"
     for wrong in ("+1234567", "+1234567890123456", "+0123456789", "000123456789"):
         with pytest.raises(ValueError, match=too_short_or_long):
             normalise_phone(wrong)

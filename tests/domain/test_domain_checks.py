@@ -164,7 +164,7 @@ def test_tax_ids_and_e_mails_are_refused_with_a_message_naming_the_field() -> No
         normalise_tax_id("77O7083893")
     with pytest.raises(ValueError, match=r"^tax_id: the ИНН control digits do not match \(a typo\?\)$"):
         normalise_tax_id("7707083894", checksum=True)
-    with pytest.raises(ValueError, match=r"^email: not an e-mail address \(expected name@domain\.tld\)$"):
+    with pytest.raises(ValueError, match=r"^email: is not an e-mail address \(expected name@domain\.tld\)$"):
         normalise_email("anna at example")
 
 
