@@ -42,6 +42,10 @@ from crm_bridge.services.tiers_apply import TierFunnel
 log = logging.getLogger("crm_bridge.engine")
 
 WRITER_LOCK_WAIT = 1.0  # seconds a replica waits for the intake writer lock before leaving it be
+# Distribution runs from the distribute job and after every events-driven sync, on any replica: one at a
+# time (a store lock), since two at once would both write the same pending assignments' tasks. The second
+# waits, then finds those leads settled and decides only what is new.
+DISTRIBUTE_LOCK_WAIT = 300.0
 JOB_ORDER: tuple[str, ...] = (
     "sync",
     "distribute",
@@ -175,7 +179,8 @@ class Engine:
         distributor = Distributor(
             app.adapter, app.store, app.portal, self.team, self.distribution, notifier=self._notify
         )
-        result = distributor.distribute(app.clock())
+        with app.store.locks.lock(f"distribute:{app.portal}", timeout=DISTRIBUTE_LOCK_WAIT):
+            result = distributor.distribute(app.clock())
         if self.metrics is not None:
             for manager, count in result.per_manager().items():
                 self.metrics.leads_distributed(manager, count)
