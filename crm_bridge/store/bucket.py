@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from crm_bridge.budgets import Bucket, admit
 from crm_bridge.store.db import state_errors, write_transaction
@@ -19,6 +19,17 @@ def leak(level: float, updated: float, now: float, drain_per_second: float) -> f
     """The bucket's level at ``now`` after draining since ``updated`` (a clock going backwards
     drains nothing)."""
     return Bucket("", 1.0, drain_per_second).current(level, updated, now)[0]
+
+
+def _locked_rows(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``(level, updated)`` of each bucket in ``keys`` (sorted), a row made for a new one, the rows
+    locked in key order (so concurrent callers never deadlock) until the transaction ends."""
+    t = rate_buckets
+    conn.execute(insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys])
+    rows = conn.execute(
+        select(t.c.key, t.c.level, t.c.updated).where(t.c.key.in_(keys)).order_by(t.c.key).with_for_update()
+    ).all()
+    return {str(key): (float(level), float(updated)) for key, level, updated in rows}
 
 
 class SqlBucketStore:
@@ -49,16 +60,7 @@ class SqlBucketStore:
         ordered = sorted({b.key: b for b in buckets}.values(), key=lambda b: b.key)
         keys = [b.key for b in ordered]
         with state_errors(f"rate buckets {', '.join(keys)}"), write_transaction(self._engine) as conn:
-            conn.execute(
-                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys]
-            )
-            rows = conn.execute(
-                select(t.c.key, t.c.level, t.c.updated)
-                .where(t.c.key.in_(keys))
-                .order_by(t.c.key)
-                .with_for_update()
-            ).all()
-            stored = {key: (level, updated) for key, level, updated in rows}
+            stored = _locked_rows(conn, keys)
             if clock is not None:
                 now = max(now, clock())
             # rolling windows: the times of the recent requests in the ledger table, read under the
@@ -77,10 +79,10 @@ class SqlBucketStore:
             if wait == 0.0:
                 for key, (level, updated) in sorted(admitted.items()):
                     conn.execute(update(t).where(t.c.key == key).values(level=level, updated=updated))
-                for key in sorted(logs):
-                    window = next(b.window for b in ordered if b.key == key)
-                    conn.execute(delete(s).where(s.c.key == key, s.c.at <= now - window))
-                    conn.execute(insert(s).values(key=key, at=now, amount=1.0))
+                for b in ordered:
+                    if b.rolling:
+                        conn.execute(delete(s).where(s.c.key == b.key, s.c.at <= now - b.window))
+                        conn.execute(insert(s).values(key=b.key, at=now, amount=1.0))
         return wait
 
     def take_each(self, buckets: Sequence[Bucket], now: float) -> list[float]:
@@ -93,23 +95,11 @@ class SqlBucketStore:
         keys = sorted({b.key for b in buckets})
         waits: list[float] = []
         with state_errors(f"rate buckets ({len(keys)})"), write_transaction(self._engine) as conn:
-            conn.execute(
-                insert_missing(conn, t, ["key"]), [{"key": k, "level": 0.0, "updated": 0.0} for k in keys]
-            )
-            rows = conn.execute(
-                select(t.c.key, t.c.level, t.c.updated)
-                .where(t.c.key.in_(keys))
-                .order_by(t.c.key)
-                .with_for_update()
-            ).all()
-            stored: dict[str, tuple[float, float]] = {
-                str(key): (float(level), float(updated)) for key, level, updated in rows
-            }
+            stored = _locked_rows(conn, keys)
             states = dict(stored)
             for b in buckets:
-                level, updated = b.current(*states[b.key], now)
-                wait = b.wait(level, updated, now)
-                states[b.key] = (level + 1.0, updated) if wait == 0.0 else (level, updated)
+                wait, admitted = admit([b], states, now)
+                states.update(admitted)
                 waits.append(wait)
             for key, state in states.items():
                 if state != stored[key]:
