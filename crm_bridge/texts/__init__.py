@@ -43,10 +43,15 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
-def words(section: str, locale: str) -> Mapping[str, str]:
-    """The words of ``section`` in ``locale`` (English for a locale the catalogue does not have)."""
-    table = CATALOGUE[section]
+def in_locale(table: Mapping[str, Mapping[str, str]], locale: str) -> Mapping[str, str]:
+    """The words of a ``{locale: {key: text}}`` table in ``locale`` (English for a locale it does not
+    have): the catalogue's sections, and the tables adapters keep of their own lines."""
     return table.get(locale, table["en"])
 
 
-__all__ = ["CATALOGUE", "LOCALES", "words"]
+def words(section: str, locale: str) -> Mapping[str, str]:
+    """The words of ``section`` in ``locale`` (English for a locale the catalogue does not have)."""
+    return in_locale(CATALOGUE[section], locale)
+
+
+__all__ = ["CATALOGUE", "LOCALES", "in_locale", "words"]

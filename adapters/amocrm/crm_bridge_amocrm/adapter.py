@@ -27,6 +27,7 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
+from crm_bridge.texts import in_locale
 from crm_bridge_amocrm import catalog as catalogs
 from crm_bridge_amocrm.catalog import AmoCatalog
 from crm_bridge_amocrm.client import AmoClient
@@ -39,7 +40,7 @@ from crm_bridge_amocrm.layout_writer import LayoutWriter
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.source import RecordLister
 from crm_bridge_amocrm.tasks import TaskWrites
-from crm_bridge_amocrm.texts import event_words
+from crm_bridge_amocrm.texts import TEXT as EVENT_TEXT
 from crm_bridge_amocrm.transport import AmoTransport
 from crm_bridge_amocrm.writes import RecordWrites
 
@@ -214,7 +215,7 @@ class AmoCrmAdapter:
 
     def subscribe_events(self, url: str | None) -> str:
         """``POST /api/v4/webhooks``: amoCRM keeps one hook per destination (a repeat updates it)."""
-        t = event_words(self.language)
+        t = in_locale(EVENT_TEXT, self.language)
         if url is None:
             return t["no_public_url"]
         self._account()

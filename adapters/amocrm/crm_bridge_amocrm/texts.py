@@ -1,9 +1,8 @@
 """The words this adapter says to people about real-time events, per locale (``en``, ``ru``): what
-``crm-bridge provision`` prints after subscribing and what ``crm-bridge doctor`` shows."""
+``crm-bridge provision`` prints after subscribing and what ``crm-bridge doctor`` shows (read with
+``crm_bridge.texts.in_locale``)."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -15,8 +14,3 @@ TEXT: dict[str, dict[str, str]] = {
         "webhook_sent": ("вебхук amoCRM на {count} типов событий отправлен на приёмник (events.public_url)"),
     },
 }
-
-
-def event_words(locale: str) -> Mapping[str, str]:
-    """The event lines in ``locale`` (English for a locale this table does not have)."""
-    return TEXT.get(locale, TEXT["en"])

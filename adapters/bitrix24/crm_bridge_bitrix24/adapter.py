@@ -29,6 +29,7 @@ from crm_bridge.ports import (
     TaskDraft,
     WriteOutcome,
 )
+from crm_bridge.texts import in_locale
 from crm_bridge_bitrix24.catalog import CATALOG_KEY, Catalog, LayoutState, load_catalog, load_layout_state
 from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
 from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
@@ -43,7 +44,7 @@ from crm_bridge_bitrix24.notify import Notifications
 from crm_bridge_bitrix24.source import RecordLister
 from crm_bridge_bitrix24.stage_counts import with_record_counts
 from crm_bridge_bitrix24.tasks import TaskWrites
-from crm_bridge_bitrix24.texts import event_words
+from crm_bridge_bitrix24.texts import TEXT as EVENT_TEXT
 from crm_bridge_bitrix24.wire import User
 from crm_bridge_bitrix24.writes import RecordWrites
 
@@ -233,7 +234,7 @@ class Bitrix24Adapter:
         """Offline events are bound by API (``event.bind``); an outgoing webhook is set up in the portal."""
         if self.event_mode == "offline":
             return self._offline().subscribe()
-        t = event_words(self.language)
+        t = in_locale(EVENT_TEXT, self.language)
         if self.event_mode == "polling":
             return t["polling_stays"]
         return t["outgoing_setup"].format(events=", ".join(EVENTS))

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import HealthCheck
+from crm_bridge.texts import in_locale
 from crm_bridge.toolkit.doctor import layout_checks
 from crm_bridge_bitrix24.events import EVENTS
-from crm_bridge_bitrix24.texts import event_words
+from crm_bridge_bitrix24.texts import TEXT as EVENT_TEXT
 
 if TYPE_CHECKING:
     from crm_bridge_bitrix24.adapter import Bitrix24Adapter
@@ -41,7 +42,7 @@ def run_checks(adapter: Bitrix24Adapter) -> list[HealthCheck]:
 def events_check(adapter: Bitrix24Adapter) -> HealthCheck:
     """How CRM events reach crm-bridge on this connection, or that polling stays the path (in the
     config's locale: the ``events`` section of ``crm_bridge.texts``)."""
-    t = event_words(adapter.language)
+    t = in_locale(EVENT_TEXT, adapter.language)
     mode = adapter.event_mode
     if mode == "offline":
         try:

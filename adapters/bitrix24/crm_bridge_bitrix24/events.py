@@ -27,7 +27,8 @@ from urllib.parse import parse_qsl
 
 from crm_bridge.errors import EventRefused
 from crm_bridge.ports import CrmEvent, Entity, InboundRequest
-from crm_bridge_bitrix24.texts import event_words
+from crm_bridge.texts import in_locale
+from crm_bridge_bitrix24.texts import TEXT as EVENT_TEXT
 
 EVENTS = ("ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMDEALDELETE", "ONCRMCOMPANYADD", "ONCRMCOMPANYUPDATE")
 OFFLINE_LIMIT = 50  # event.offline.get's default page
@@ -85,7 +86,7 @@ class OfflineEvents:
         for event in EVENTS:
             if event not in bound:
                 self.call("event.bind", {"event": event, "event_type": "offline"})
-        return event_words(self.language)["offline_bound"].format(count=len(EVENTS))
+        return in_locale(EVENT_TEXT, self.language)["offline_bound"].format(count=len(EVENTS))
 
     def pull(self, store: Callable[[list[CrmEvent]], None], limit: int = OFFLINE_LIMIT) -> int:
         answer = self.call("event.offline.get", {"clear": 0, "limit": limit}) or {}

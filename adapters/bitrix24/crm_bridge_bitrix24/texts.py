@@ -1,9 +1,8 @@
 """The words this adapter says to people about real-time events, per locale (``en``, ``ru``): what
-``crm-bridge provision`` prints after subscribing and what ``crm-bridge doctor`` shows."""
+``crm-bridge provision`` prints after subscribing and what ``crm-bridge doctor`` shows (read with
+``crm_bridge.texts.in_locale``)."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -53,8 +52,3 @@ TEXT: dict[str, dict[str, str]] = {
         "check_off": "события выключены (events.enabled): опрос по schedule.sync",
     },
 }
-
-
-def event_words(locale: str) -> Mapping[str, str]:
-    """The event lines in ``locale`` (English for a locale this table does not have)."""
-    return TEXT.get(locale, TEXT["en"])
