@@ -166,8 +166,9 @@ class Replicas:
         except requests.RequestException:
             return False
 
-    def wait_healthy(self) -> None:
-        for replica in self.replicas:
+    def wait_healthy(self, replicas: list[Replica] | None = None) -> None:
+        """Until each of ``replicas`` (all of them by default) answers /healthz."""
+        for replica in self.replicas if replicas is None else replicas:
             wait_until(f"replica on port {replica.port}", lambda r=replica: self.healthy(r))
 
     def probe(self, replica: Replica) -> tuple[int, int, bool]:
@@ -282,8 +283,7 @@ def replica_run(world: World, leads: int, kills: int, *, replicas: int = 3) -> R
         # A holder's lease lapses for a moment when a renewal is late (a loaded machine), so the monitor's
         # view is sampled until one replica holds the job; no sample may ever show two holders.
         rounds: list[list[tuple[int, int, bool]]] = []
-        for replica in [r for r in group.replicas if r.alive]:  # the restarted ones listen too
-            wait_until(f"replica on port {replica.port}", lambda r=replica: group.healthy(r))
+        group.wait_healthy([r for r in group.replicas if r.alive])  # the restarted ones listen too
 
         def one_holder() -> list[tuple[int, int, bool]] | None:
             try:  # a replica restarted after a kill may not listen yet
