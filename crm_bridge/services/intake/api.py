@@ -51,22 +51,14 @@ def _problem(kind: str, error: str, message: str, problems: list[dict[str, str]]
 @dataclass(frozen=True, slots=True)
 class FloodLimit:
     """``per_minute`` requests per partner key (a leaky bucket in the state store, shared by every
-    replica; bursts up to ``per_minute``). ``take`` answers 0 or the whole seconds to wait."""
+    replica; bursts up to ``per_minute``). ``take_each`` answers 0 or the whole seconds to wait."""
 
     buckets: FailureBuckets
     per_minute: int
 
-    def take(self, key_id: str, now: datetime) -> int:
-        wait = self.buckets.take(
-            f"intake-rate:key:{key_id}",
-            capacity=float(self.per_minute),
-            drain_per_second=self.per_minute / 60.0,
-            now=now.timestamp(),
-        )
-        return 0 if wait <= 0 else max(1, math.ceil(wait))
-
     def take_each(self, key_ids: Sequence[str], now: datetime) -> list[int]:
-        """``take`` for several requests at once (one transaction), in order."""
+        """One request of each key in ``key_ids`` (in order, one transaction): 0 when it is within the
+        key's limit, else the whole seconds until it would be."""
         capacity, drain = float(self.per_minute), self.per_minute / 60.0
         buckets = [Bucket(f"intake-rate:key:{k}", capacity, drain) for k in key_ids]
         waits = self.buckets.take_each(buckets, now.timestamp())
