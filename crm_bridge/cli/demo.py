@@ -16,7 +16,7 @@ from crm_bridge.cli.output import CliContext
 from crm_bridge.errors import UsageError
 from crm_bridge.plugin import demo_kinds, spec_for
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import DemoResult, run_demo
+from crm_bridge.services.demo.run import DemoResult, run_demo
 from crm_bridge.services.report.text import number
 from crm_bridge.texts import LOCALES, words
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from crm_bridge.cli.output import CliContext, is_interactive
 from crm_bridge.ports import Entity
-from crm_bridge.services.sync import SyncResult
+from crm_bridge.services.sync.pull import SyncResult
 from crm_bridge.texts import words
 
 
@@ -99,7 +99,7 @@ def command(obj: CliContext, once: bool) -> None:
             )
             raise click.exceptions.Exit(1)
         return
-    from crm_bridge.services.sync import sync
+    from crm_bridge.services.sync.pull import sync
 
     result = sync(app.adapter, app.store, app.portal, now=app.clock(), progress=progress)
     obj.console.print(result_table(result, locale))

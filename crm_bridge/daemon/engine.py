@@ -18,13 +18,8 @@ from crm_bridge.domain.model import FunnelKey, StageKind
 from crm_bridge.errors import StateError
 from crm_bridge.ports import Entity, EventPuller
 from crm_bridge.security.files import write_private
-from crm_bridge.services.distribute import (
-    AssignmentsRefused,
-    DistributeResult,
-    Distributor,
-    settings_from,
-    team_from_settings,
-)
+from crm_bridge.services.distribute.result import AssignmentsRefused, DistributeResult
+from crm_bridge.services.distribute.service import Distributor, settings_from, team_from_settings
 from crm_bridge.services.escalate import EscalationResult, Escalator
 from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.intake.registrations import refresh_registrations
@@ -34,10 +29,10 @@ from crm_bridge.services.notify.message import notice
 from crm_bridge.services.partners.context import InviteHook, Lifecycle
 from crm_bridge.services.partners.cycle import LifecycleRun, run_lifecycle
 from crm_bridge.services.partners.training import TrainingService
-from crm_bridge.services.sync import ENTITIES, SyncProgress, SyncResult, sync
-from crm_bridge.services.sync_watch import SyncWatch
-from crm_bridge.services.tiers import TierRun, TierService, TierSettings
-from crm_bridge.services.tiers_apply import TierFunnel
+from crm_bridge.services.sync.pull import ENTITIES, SyncProgress, SyncResult, sync
+from crm_bridge.services.sync.watch import SyncWatch
+from crm_bridge.services.tiers.apply import TierFunnel
+from crm_bridge.services.tiers.service import TierRun, TierService, TierSettings
 
 log = logging.getLogger("crm_bridge.engine")
 

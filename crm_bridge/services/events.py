@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from crm_bridge.errors import EventRefused
 from crm_bridge.ports import CrmEvent, Entity, EventPuller, EventReceiver, InboundRequest
-from crm_bridge.services.sync import ENTITIES, SyncResult
+from crm_bridge.services.sync.pull import ENTITIES, SyncResult
 from crm_bridge.store.events import EventQueueRepository
 
 log = logging.getLogger("crm_bridge.events")

@@ -19,7 +19,7 @@ import pytest
 
 from crm_bridge.cli import VERBS
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import run_demo
+from crm_bridge.services.demo.run import run_demo
 
 pytestmark = pytest.mark.slow
 

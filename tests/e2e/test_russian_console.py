@@ -16,7 +16,7 @@ import pytest
 
 from crm_bridge.cli import main
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import run_demo
+from crm_bridge.services.demo.run import run_demo
 from crm_bridge.texts import CATALOGUE, LOCALES
 
 pytestmark = pytest.mark.slow

@@ -148,7 +148,7 @@ def test_the_demo_folder_its_config_store_and_reports_are_owner_only_and_it_gets
 ) -> None:
     from cryptography.fernet import Fernet
 
-    from crm_bridge.services.demo import run_demo
+    from crm_bridge.services.demo.run import run_demo
 
     monkeypatch.delenv("CRM_BRIDGE_SECRET_KEY")
     out = tmp_path / "demo"

@@ -20,7 +20,7 @@ from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 from crm_bridge.web import WebContext, create_app
 from crm_bridge.web.server import WebServer

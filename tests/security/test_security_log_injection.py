@@ -28,7 +28,7 @@ from crm_bridge.services.intake.csv_import import import_csv
 from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 from crm_bridge.web import WebContext, create_app
 from crm_bridge.web.server import WebServer

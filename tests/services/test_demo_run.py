@@ -11,7 +11,7 @@ import pytest
 
 from crm_bridge.demo_network import MANAGERS, generate
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import DemoResult, run_demo
+from crm_bridge.services.demo.run import DemoResult, run_demo
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 FRESH = 12

@@ -18,7 +18,7 @@ from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.registrations import refresh_registrations
 from crm_bridge.services.intake.service import DrainReport, IntakePolicy, IntakeService
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:test"

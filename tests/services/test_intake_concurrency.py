@@ -16,7 +16,7 @@ from crm_bridge.services.intake.api import IntakeApi
 from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:test"

@@ -19,7 +19,7 @@ from crm_bridge.services.intake.csv_import import import_csv
 from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.service import IntakePolicy, IntakeService, LeadSubmission
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:test"

@@ -27,9 +27,9 @@ from crm_bridge.services.partners.scorecard import ScorecardService
 from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.partners.training_webhook import TrainingWebhook, WebhookRefused
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
-from crm_bridge.services.tiers import TierService, TierSettings
-from crm_bridge.services.tiers_apply import TierFunnel
+from crm_bridge.services.sync.pull import sync
+from crm_bridge.services.tiers.apply import TierFunnel
+from crm_bridge.services.tiers.service import TierService, TierSettings
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:lifecycle"

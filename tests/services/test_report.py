@@ -17,7 +17,7 @@ from crm_bridge.cli import main
 from crm_bridge.demo_network import generate
 from crm_bridge.domain.period import Period
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import run_demo
+from crm_bridge.services.demo.run import run_demo
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 SIZE = {"per_type": 4, "months": 4, "fresh_leads": 5}

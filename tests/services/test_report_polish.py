@@ -19,7 +19,7 @@ from crm_bridge.config import load_settings
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.period import Period
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import run_demo
+from crm_bridge.services.demo.run import run_demo
 from crm_bridge.services.report.data import build_report, default_period
 from crm_bridge.services.report.html_page import render_html
 

@@ -13,7 +13,7 @@ from crm_bridge.errors import TransientError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import DEFAULT_OVERLAP, sync
+from crm_bridge.services.sync.pull import DEFAULT_OVERLAP, sync
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:test"

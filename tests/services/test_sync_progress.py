@@ -11,7 +11,7 @@ from crm_bridge.cli.sync import RichSyncProgress, result_table
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import open_store
 
 

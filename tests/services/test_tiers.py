@@ -16,9 +16,9 @@ from crm_bridge.errors import TransientError, UsageError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.services.provision import provision
-from crm_bridge.services.sync import sync
-from crm_bridge.services.tiers import TierService, TierSettings
-from crm_bridge.services.tiers_apply import TierFunnel
+from crm_bridge.services.sync.pull import sync
+from crm_bridge.services.tiers.apply import TierFunnel
+from crm_bridge.services.tiers.service import TierService, TierSettings
 from crm_bridge.store import Store, open_store
 
 PORTAL = "fake:test"

@@ -16,8 +16,8 @@ from crm_bridge.daemon.engine import Engine
 from crm_bridge.domain.model import Partner
 from crm_bridge.plugin import spec_for
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import run_demo
-from crm_bridge.services.sync import sync
+from crm_bridge.services.demo.run import run_demo
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 from crm_bridge.texts import words
 from crm_bridge.web.app import create_app

@@ -59,7 +59,7 @@ def partner_key(app: App, fake_clock: FakeClock, name: str) -> str:
     fake: FakeCRM = app.adapter  # type: ignore[assignment]
     partner = fake.seed_partner(name)
     from crm_bridge.ports import Entity
-    from crm_bridge.services.sync import sync
+    from crm_bridge.services.sync.pull import sync
 
     fake_clock.advance(60)
     sync(fake, app.store, app.portal, now=fake_clock(), entities=[Entity.PARTNER])

@@ -19,7 +19,7 @@ from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.partners.context import Lifecycle
 from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.partners.training_webhook import TrainingWebhook
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 from crm_bridge.web import WebContext, create_app
 from crm_bridge.web.server import WebServer

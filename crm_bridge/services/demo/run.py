@@ -29,13 +29,13 @@ from crm_bridge.plugin import spec_for
 from crm_bridge.security.files import private_dir, write_private
 from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
 from crm_bridge.security.secrets import generate_key
-from crm_bridge.services.demo_config import demo_config
-from crm_bridge.services.distribute import Distributor, settings_from, team_from_settings
+from crm_bridge.services.demo.config_file import demo_config
+from crm_bridge.services.distribute.service import Distributor, settings_from, team_from_settings
 from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.provision import ProvisionResult, provision
-from crm_bridge.services.sync import sync
-from crm_bridge.services.tiers import TierService, TierSettings
-from crm_bridge.services.tiers_apply import TierFunnel
+from crm_bridge.services.sync.pull import sync
+from crm_bridge.services.tiers.apply import TierFunnel
+from crm_bridge.services.tiers.service import TierService, TierSettings
 from crm_bridge.texts import words
 
 
@@ -69,7 +69,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     crm_requests: int = 0
     locale: str = "ru"  # the demo config's: what the console summary is written in
-    lifecycle: Any = None  # services.demo_lifecycle.LifecycleDemo
+    lifecycle: Any = None  # services.demo.lifecycle.LifecycleDemo
 
 
 def department_goals(now: datetime, partners: int) -> dict[str, dict[str, int]]:
@@ -210,7 +210,7 @@ def _jobs(
         if rec.manager_key and rec.manager_key not in seen:
             seen.add(rec.manager_key)
             result.sample_reasons.append((names.get(rec.manager_key, rec.manager_key), rec.reason))
-    from crm_bridge.services.demo_lifecycle import Collected, after_tiers, before_tiers, lifecycle
+    from crm_bridge.services.demo.lifecycle import Collected, after_tiers, before_tiers, lifecycle
 
     life = lifecycle(app, settings, head=_head(settings), notifier=Collected())
     tier_settings = TierSettings.from_settings(settings)

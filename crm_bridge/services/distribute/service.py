@@ -29,8 +29,7 @@ from crm_bridge.ports import (
     TaskSink,
     capabilities_of,
 )
-from crm_bridge.services.distribute_result import AssignmentsRefused as AssignmentsRefused  # re-exported
-from crm_bridge.services.distribute_result import DistributeResult as DistributeResult  # re-exported
+from crm_bridge.services.distribute.result import DistributeResult
 from crm_bridge.services.sla import WorkingCalendar, add_working_time, zone
 from crm_bridge.store import Store
 from crm_bridge.store.assignments import AssignmentRecord, AssignmentRepository

@@ -33,7 +33,7 @@ from crm_bridge.domain.tiers import (
 )
 from crm_bridge.errors import UsageError
 from crm_bridge.services.notify.message import notice
-from crm_bridge.services.tiers_apply import Notify, TierApplier, TierCrm, TierFunnel
+from crm_bridge.services.tiers.apply import Notify, TierApplier, TierCrm, TierFunnel
 from crm_bridge.store import Store
 from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 

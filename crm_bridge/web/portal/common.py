@@ -31,7 +31,7 @@ from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
 from crm_bridge.services.portal.access import ADMIN_TOKEN_ENV, PortalAccess
 from crm_bridge.services.portal.dashboard import Dashboard, build_dashboard
 from crm_bridge.services.portal.partner_view import PartnerPortal
-from crm_bridge.services.tiers import TierService
+from crm_bridge.services.tiers.service import TierService
 from crm_bridge.store.portal import SessionRecord
 from crm_bridge.web.portal import i18n
 

@@ -15,7 +15,7 @@ from test_bitrix24_sandbox_sync import _seed_leads
 
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.sync import sync
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store, open_store
 from crm_bridge_bitrix24 import Bitrix24Adapter
 from crm_bridge_bitrix24.rows import iso

@@ -13,7 +13,7 @@ from hs_support import spec_sandbox, violations
 
 from crm_bridge.demo_network import MANAGERS
 from crm_bridge.sandbox.server import Sandbox
-from crm_bridge.services.demo import run_demo
+from crm_bridge.services.demo.run import run_demo
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 FRESH = 12
