@@ -14,8 +14,8 @@ from crm_bridge.bootstrap import App
 from crm_bridge.daemon.engine import Engine
 from crm_bridge.daemon.jobs import JobRunner
 from crm_bridge.redaction import redact
+from crm_bridge.services.distribute.escalate import EscalationResult
 from crm_bridge.services.distribute.result import AssignmentsRefused, DistributeResult
-from crm_bridge.services.escalate import EscalationResult
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify.notifier import FlushResult, Notifier, notifier_from_settings
 from crm_bridge.services.partners.cycle import LifecycleRun

@@ -18,9 +18,9 @@ from crm_bridge.domain.model import FunnelKey, StageKind
 from crm_bridge.errors import StateError
 from crm_bridge.ports import Entity, EventPuller
 from crm_bridge.security.files import write_private
+from crm_bridge.services.distribute.escalate import EscalationResult, Escalator
 from crm_bridge.services.distribute.result import AssignmentsRefused, DistributeResult
 from crm_bridge.services.distribute.service import Distributor, settings_from, team_from_settings
-from crm_bridge.services.escalate import EscalationResult, Escalator
 from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.intake.registrations import refresh_registrations
 from crm_bridge.services.intake.service import DrainReport, IntakePolicy, IntakeService, Notify

@@ -13,8 +13,8 @@ from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
+from crm_bridge.services.distribute.escalate import Escalator
 from crm_bridge.services.distribute.service import DistributionSettings, Distributor, Team
-from crm_bridge.services.escalate import Escalator
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sla import WorkingCalendar
 from crm_bridge.services.sync.pull import sync
