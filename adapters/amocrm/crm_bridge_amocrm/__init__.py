@@ -3,7 +3,7 @@
 ``plugin.ADAPTER`` is the ``crm_bridge.adapters`` entry point; its ``create`` calls
 ``create_adapter(settings, ctx)`` here. Modules: ``config`` (the crm.amocrm section), ``mapping``
 (mappings/amocrm.yaml), ``transport``/``oauth`` (glue to crm_bridge.http), ``client`` (array writes,
-paged reads), ``layout_reader``/``layout_writer`` (pipelines, statuses, custom fields), ``source``/``rows``
+paged reads), ``layout`` (pipelines, statuses, custom fields read and written), ``source``/``rows``
 (records), ``writes``/``tasks`` (leads, deals, companies, tasks). The emulator is ``sandbox``.
 """
 

@@ -34,9 +34,9 @@ from crm_bridge_amocrm.client import AmoClient
 from crm_bridge_amocrm.config import CAPABILITIES
 from crm_bridge_amocrm.events import SETTINGS, AmoEvents
 from crm_bridge_amocrm.intake import IntakeWrites
-from crm_bridge_amocrm.layout_reader import LayoutReader, Snapshot
-from crm_bridge_amocrm.layout_state import LayoutState
-from crm_bridge_amocrm.layout_writer import LayoutWriter
+from crm_bridge_amocrm.layout.reader import LayoutReader, Snapshot
+from crm_bridge_amocrm.layout.state import LayoutState
+from crm_bridge_amocrm.layout.writer import LayoutWriter
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.source import RecordLister
 from crm_bridge_amocrm.tasks import TaskWrites
@@ -53,7 +53,7 @@ class AmoCrmAdapter:
     name = "amocrm"
     capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 250 records per call
     # users (/api/v4/users), record counts of stages prune may delete (a one-row lead list per stage),
-    # first touch and furthest stage (the events API): see layout_reader.py and lead_events.py
+    # first touch and furthest stage (the events API): see layout/reader.py and lead_events.py
     port_capabilities = ALL_CAPABILITIES
 
     def __init__(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import HealthCheck
 from crm_bridge.toolkit.doctor import layout_checks
-from crm_bridge_amocrm.layout_writer import MAX_PIPELINES
+from crm_bridge_amocrm.layout.writer import MAX_PIPELINES
 
 if TYPE_CHECKING:
     from crm_bridge_amocrm.adapter import AmoCrmAdapter

@@ -35,8 +35,8 @@ from crm_bridge_bitrix24.client import PAGE_SIZE, Bitrix24Client, Command
 from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
 from crm_bridge_bitrix24.events import EVENTS, OFFLINE_LIMIT, OfflineEvents, OutgoingWebhook
 from crm_bridge_bitrix24.intake import IntakeWrites
-from crm_bridge_bitrix24.layout_reader import LayoutReader, Snapshot
-from crm_bridge_bitrix24.layout_writer import LayoutWriter
+from crm_bridge_bitrix24.layout.reader import LayoutReader, Snapshot
+from crm_bridge_bitrix24.layout.writer import LayoutWriter
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping

@@ -3,7 +3,7 @@
 ``plugin.ADAPTER`` is the ``crm_bridge.adapters`` entry point; its ``create`` calls
 ``create_adapter(settings, ctx)`` here. Modules: ``config`` (the crm.hubspot section), ``mapping``
 (mappings/hubspot.yaml), ``transport`` (glue to crm_bridge.http: budgets, errors, OAuth), ``batch``
-(100-input batches, 207 answers), ``layout_reader``/``layout_writer`` (pipelines, stages, properties),
+(100-input batches, 207 answers), ``layout`` (pipelines, stages, properties read and written),
 ``source``/``writes``/``tasks`` (records, writes, tasks), ``doctor``; the emulator is ``sandbox``.
 """
 

@@ -30,9 +30,9 @@ from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.config import CAPABILITIES
 from crm_bridge_hubspot.events import HubSpotEvents
 from crm_bridge_hubspot.intake import IntakeWrites
-from crm_bridge_hubspot.layout_reader import LayoutReader, Snapshot
-from crm_bridge_hubspot.layout_state import CATALOG_KEY, HubSpotLayout
-from crm_bridge_hubspot.layout_writer import LayoutWriter
+from crm_bridge_hubspot.layout.reader import LayoutReader, Snapshot
+from crm_bridge_hubspot.layout.state import CATALOG_KEY, HubSpotLayout
+from crm_bridge_hubspot.layout.writer import LayoutWriter
 from crm_bridge_hubspot.mapping import HubSpotMapping
 from crm_bridge_hubspot.source import RecordLister
 from crm_bridge_hubspot.tasks import TaskWrites
@@ -48,7 +48,7 @@ class HubSpotAdapter:
 
     name = "hubspot"
     capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 100 records per call
-    # stage record counts: a search's total (layout_reader.py); first touch and furthest stage: the stages'
+    # stage record counts: a search's total (layout/reader.py); first touch and furthest stage: the stages'
     # calculated hs_date_entered_/hs_date_exited_ properties (rows.py); users: the owners API
     port_capabilities = ALL_CAPABILITIES
 

@@ -1,7 +1,7 @@
 """Custom fields of a provisioning plan on amoCRM: new fields with their enums in one ``POST
 /api/v4/{entity}/custom_fields`` array per entity (a leads field shared by partner leads and deals made
 once), renamed fields and new or renamed options in one PATCH array per entity (an enum list is sent
-whole: kept ones by id). Part of ``layout_writer.LayoutWriter``."""
+whole: kept ones by id). Part of ``writer.LayoutWriter``."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from crm_bridge.domain.layout import (
 from crm_bridge.errors import CrmBridgeError, CrmValidationError
 from crm_bridge.ports import KeyValueState
 from crm_bridge_amocrm.client import AmoClient
-from crm_bridge_amocrm.layout_reader import Snapshot
-from crm_bridge_amocrm.layout_state import LayoutState
+from crm_bridge_amocrm.layout.reader import Snapshot
+from crm_bridge_amocrm.layout.state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 
 Failures = list[tuple[str, CrmBridgeError]]

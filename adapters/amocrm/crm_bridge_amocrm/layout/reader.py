@@ -26,7 +26,7 @@ from crm_bridge.domain.layout import (
 )
 from crm_bridge.domain.model import StageKind
 from crm_bridge_amocrm.client import AmoClient
-from crm_bridge_amocrm.layout_state import LayoutState
+from crm_bridge_amocrm.layout.state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 
 WON, LOST = 142, 143

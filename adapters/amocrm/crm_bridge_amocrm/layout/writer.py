@@ -36,9 +36,9 @@ from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import CrmBridgeError, CrmValidationError
 from crm_bridge.ports import KeyValueState
 from crm_bridge_amocrm.client import AmoClient
-from crm_bridge_amocrm.layout_reader import LOST, WON, LayoutReader, Snapshot
-from crm_bridge_amocrm.layout_state import LayoutState
-from crm_bridge_amocrm.layout_writer_fields import Failures, FieldWriter, fid
+from crm_bridge_amocrm.layout.fields import Failures, FieldWriter, fid
+from crm_bridge_amocrm.layout.reader import LOST, WON, LayoutReader, Snapshot
+from crm_bridge_amocrm.layout.state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
 from crm_bridge_amocrm.plugin import ADAPTER
 

@@ -30,7 +30,7 @@ from crm_bridge.domain.layout import (
 )
 from crm_bridge.domain.model import StageKind
 from crm_bridge.toolkit.recognition import funnels_by_name, stage_key_by_name
-from crm_bridge_hubspot.layout_state import HubSpotLayout
+from crm_bridge_hubspot.layout.state import HubSpotLayout
 from crm_bridge_hubspot.mapping import LABEL_FIELD, HubSpotMapping
 from crm_bridge_hubspot.transport import HubSpotTransport
 

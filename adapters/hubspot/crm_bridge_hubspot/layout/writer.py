@@ -27,8 +27,8 @@ from crm_bridge.domain.layout import (
 )
 from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import ConfigError, CrmError
-from crm_bridge_hubspot.layout_reader import LABELS, PIPELINES, Snapshot, partner_label_type
-from crm_bridge_hubspot.layout_state import HubSpotLayout
+from crm_bridge_hubspot.layout.reader import LABELS, PIPELINES, Snapshot, partner_label_type
+from crm_bridge_hubspot.layout.state import HubSpotLayout
 from crm_bridge_hubspot.mapping import LABEL_FIELD, HubSpotMapping
 from crm_bridge_hubspot.transport import HubSpotTransport
 
