@@ -3,9 +3,8 @@
 ``plugin.ADAPTER`` is the ``crm_bridge.adapters`` entry point; its ``create`` calls
 ``create_adapter(settings, ctx)`` here. Modules: ``config`` (the crm.bitrix24 section), ``wire``
 (payload models), ``mapping`` (mappings/bitrix24.yaml), ``client`` (batches, waves, operating
-budget), ``listing`` (paginator), ``layout``/``stages`` (funnels, stages, user
-fields read and written), ``source``/``writes``/``tasks`` (records, writes, tasks), ``transport``
-(glue to crm_bridge.http).
+budget), ``listing`` (paginator), ``layout`` (funnels, stages, user fields read and written),
+``source``/``writes``/``tasks`` (records, writes, tasks), ``transport`` (glue to crm_bridge.http).
 """
 
 from __future__ import annotations

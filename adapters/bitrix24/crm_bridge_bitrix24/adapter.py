@@ -36,13 +36,13 @@ from crm_bridge_bitrix24.config import CAPABILITIES, Bitrix24Config
 from crm_bridge_bitrix24.events import EVENTS, OFFLINE_LIMIT, OfflineEvents, OutgoingWebhook
 from crm_bridge_bitrix24.intake import IntakeWrites
 from crm_bridge_bitrix24.layout.reader import LayoutReader, Snapshot
+from crm_bridge_bitrix24.layout.stage_counts import with_record_counts
 from crm_bridge_bitrix24.layout.writer import LayoutWriter
 from crm_bridge_bitrix24.lead_history import LeadHistory
 from crm_bridge_bitrix24.listing import Paginator
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
 from crm_bridge_bitrix24.notify import Notifications
 from crm_bridge_bitrix24.source import RecordLister
-from crm_bridge_bitrix24.stage_counts import with_record_counts
 from crm_bridge_bitrix24.tasks import TaskWrites
 from crm_bridge_bitrix24.texts import TEXT as EVENT_TEXT
 from crm_bridge_bitrix24.wire import User
@@ -55,7 +55,7 @@ class Bitrix24Adapter:
     user ids."""
 
     name = "bitrix24"
-    # counts: stage_counts.py; first touch and furthest stage: lead_history.py; users: user.get
+    # counts: layout/stage_counts.py; first touch and furthest stage: lead_history.py; users: user.get
     port_capabilities = ALL_CAPABILITIES
     capabilities = CAPABILITIES  # ports.CrmAdapter: the services write 50 records per call
 

@@ -23,8 +23,8 @@ from crm_bridge.errors import (
 from crm_bridge_bitrix24.budget import OperatingBudget
 from crm_bridge_bitrix24.encoding import command
 from crm_bridge_bitrix24.failures import to_error
+from crm_bridge_bitrix24.layout.stages import reuse_plan, stage_code
 from crm_bridge_bitrix24.mapping import load_mapping
-from crm_bridge_bitrix24.stages import reuse_plan, stage_code
 from crm_bridge_bitrix24.wire import Status
 
 

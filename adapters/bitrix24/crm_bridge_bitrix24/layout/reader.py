@@ -25,8 +25,8 @@ from crm_bridge.domain.layout import (
 from crm_bridge.toolkit.recognition import field_key, funnels_by_name, stage_key_by_name
 from crm_bridge_bitrix24.catalog import LayoutState
 from crm_bridge_bitrix24.client import Bitrix24Client, Command, Outcome
+from crm_bridge_bitrix24.layout.stages import kind_of, stage_entity
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
-from crm_bridge_bitrix24.stages import kind_of, stage_entity
 from crm_bridge_bitrix24.wire import Category, Status, UserField
 
 

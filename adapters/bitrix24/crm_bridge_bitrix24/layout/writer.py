@@ -26,8 +26,8 @@ from crm_bridge_bitrix24.catalog import LAYOUT_KEY, LayoutState
 from crm_bridge_bitrix24.client import BATCH_LIMIT, Bitrix24Client, Command, Outcome
 from crm_bridge_bitrix24.layout.fields import new_field, option_list
 from crm_bridge_bitrix24.layout.reader import LayoutReader, Snapshot, uf_id
+from crm_bridge_bitrix24.layout.stages import StageOps, reuse_plan
 from crm_bridge_bitrix24.mapping import Bitrix24Mapping
-from crm_bridge_bitrix24.stages import StageOps, reuse_plan
 
 
 @dataclass(frozen=True, slots=True)
