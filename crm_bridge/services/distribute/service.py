@@ -1,8 +1,8 @@
 """Lead distribution: each new partner lead without a manager gets one by the configured strategy
 (``crm_bridge.domain.distribution``), becomes that manager's responsibility in the CRM and gets a CRM
 task whose deadline is the SLA in working hours of the manager's time zone; the task says why this
-manager. A lead still untouched when its SLA runs out escalates once: a task for the partner's curator
-(or the head) and a notification.
+manager. A lead still untouched when its SLA runs out escalates once (``escalate``): a task for the
+partner's curator (or the head) and a notification.
 
 Every decision is recorded (``engine_lead_assignments``) before the CRM is written, so a rerun after
 a crash completes the same assignment instead of deciding again; CRM writes are idempotent by the
