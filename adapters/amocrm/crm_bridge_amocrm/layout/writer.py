@@ -36,14 +36,13 @@ from crm_bridge.domain.model import StageKind
 from crm_bridge.errors import CrmBridgeError, CrmValidationError
 from crm_bridge.ports import KeyValueState
 from crm_bridge_amocrm.client import AmoClient
+from crm_bridge_amocrm.config import CAPABILITIES
 from crm_bridge_amocrm.layout.fields import Failures, FieldWriter, fid
 from crm_bridge_amocrm.layout.reader import LOST, WON, LayoutReader, Snapshot
 from crm_bridge_amocrm.layout.state import LayoutState
 from crm_bridge_amocrm.mapping import AmoMapping
-from crm_bridge_amocrm.plugin import ADAPTER
 
 MAX_PIPELINES = 50
-CAPABILITIES = ADAPTER.capabilities
 MAX_STATUSES = 100
 
 
