@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLOTTING = {"matplotlib"}
 DATABASE = {"sqlalchemy", "psycopg", "psycopg2", "alembic"}
 HTTP = {"requests", "urllib3", "httpx", "fastapi", "starlette", "uvicorn", "aiohttp"}
-DAEMON_AND_WEB = {"apscheduler.schedulers", "jinja2", "prometheus_client", "tenacity", "openpyxl"}
+DAEMON_AND_WEB = {"apscheduler", "asyncio", "jinja2", "prometheus_client", "tenacity", "openpyxl"}
 SECRETS = {"cryptography"}  # the state store's secrets: reading a config does not need them
 FORBIDDEN = PLOTTING | DATABASE | HTTP | DAEMON_AND_WEB | SECRETS
 
@@ -128,3 +128,17 @@ def test_a_verbs_own_help_loads_no_database_http_or_plotting_library() -> None:
     )
 
     assert offending(set(result.stdout.split()), PLOTTING | DATABASE | HTTP) == []
+
+
+@pytest.mark.parametrize("verb", [verb for verb in VERBS if verb != "demo"])
+def test_a_verbs_own_help_reads_no_config_model(verb: str) -> None:
+    # `crm-bridge doctor --help` (or any verb's) prints before a config is read: the config's models
+    # (pydantic, the sections, the adapters' declarations) are imported when the verb runs, not before
+    code = f"import sys\nimport crm_bridge.cli.{verb}\nprint(' '.join(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+
+    modules = set(result.stdout.split())
+    assert f"crm_bridge.cli.{verb}" in modules
+    assert offending(modules, {"pydantic", "crm_bridge.config", "crm_bridge.bootstrap"}) == []
