@@ -29,6 +29,7 @@ from crm_bridge.cli.output import (
     EXIT_USAGE,
     CliContext,
     configure_logging,
+    no_cyclic_collection,
     report_error,
 )
 from crm_bridge.redaction import install_redaction
@@ -107,7 +108,8 @@ class LazyGroup(click.Group):
     def _load(verb: str) -> click.Command | None:
         module_name = f"{__name__}.{verb}"
         try:
-            module = importlib.import_module(module_name)
+            with no_cyclic_collection():
+                module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name == module_name:
                 return None

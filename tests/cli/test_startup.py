@@ -26,18 +26,20 @@ DAEMON_AND_WEB = {"apscheduler", "asyncio", "jinja2", "prometheus_client", "tena
 SECRETS = {"cryptography"}  # the state store's secrets: reading a config does not need them
 FORBIDDEN = PLOTTING | DATABASE | HTTP | DAEMON_AND_WEB | SECRETS
 
+# What config.example.yaml reads from the environment.
+SECRETS_ENV = {
+    "B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/s3cr3t/",
+    "TELEGRAM_BOT_TOKEN": "1:x",
+    "SMTP_PASSWORD": "x",
+}
+
 
 def imported_modules(*args: str, cwd: Path) -> tuple[int, set[str]]:
     """Run ``python -X importtime -m crm_bridge ARGS`` and return its status and every module it imported."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "crm_bridge", *args],
         cwd=cwd,
-        env={
-            **os.environ,
-            "B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/s3cr3t/",
-            "TELEGRAM_BOT_TOKEN": "1:x",
-            "SMTP_PASSWORD": "x",
-        },
+        env={**os.environ, **SECRETS_ENV},
         capture_output=True,
         text=True,
         timeout=120,
@@ -142,3 +144,20 @@ def test_a_verbs_own_help_reads_no_config_model(verb: str) -> None:
     modules = set(result.stdout.split())
     assert f"crm_bridge.cli.{verb}" in modules
     assert offending(modules, {"pydantic", "crm_bridge.config", "crm_bridge.bootstrap"}) == []
+
+
+def test_the_collector_runs_again_once_a_verb_has_loaded(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the cyclic collector is paused while a verb's modules load and the config is read, never after
+    import gc
+
+    monkeypatch.chdir(config_dir)
+    for name, value in SECRETS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["validate"]) == 0
+    assert gc.isenabled()
+    assert main(["--config", "missing.yaml", "funnels"]) == 2  # a config error on the way
+    assert gc.isenabled()
+    assert "config file not found" in capsys.readouterr().err
