@@ -67,7 +67,8 @@ class CliContext:
     _app: App | None = None
 
     def settings(self) -> Settings:
-        """Load (once) the config file; raises ConfigError."""
+        """Load (once) the config file; raises ConfigError. The config's models are imported here
+        (a verb imports them after calling this), with the cyclic collector paused."""
         if self._settings is None:
             with no_cyclic_collection():
                 from crm_bridge.config import load_settings

@@ -86,9 +86,9 @@ def command(obj: CliContext) -> None:
     """Check the config file (and that an adapter for crm.kind is installed); print a summary.
 
     Exit status 2 with one line per problem when something is wrong."""
+    settings = obj.settings()  # first: it imports the config's models with the collector paused
     from crm_bridge.bootstrap import load_adapter_factory
 
-    settings = obj.settings()
     load_adapter_factory(settings.crm.kind)
     table = Table(title="crm-bridge configuration", show_header=False, title_justify="left")
     table.add_column("item", style="bold")
