@@ -16,8 +16,9 @@ class Strict(BaseModel):
     where text is expected (``crm_user_id: 17``).
 
     Built when first used (``defer_build``): the sections are validated inside ``Settings``, whose one
-    build covers them all, so building each section's model at import was a third of loading the
-    config. A section's defaults are therefore data (``validated_default``), not instances."""
+    build covers them all, so a section's own validator and serializer, built at import, went unused.
+    A section's defaults are therefore data (``validated_default``), not instances, which would build
+    it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, defer_build=True)
 
