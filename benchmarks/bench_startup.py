@@ -10,6 +10,11 @@ N runs per command (default 10). The commands run in a temporary directory holdi
 and adapter sources of another checkout instead (e.g. ``git archive`` of an older commit unpacked in
 DIR), to compare before and after. Wall time depends on the machine's load; CPU time (user + system)
 much less so: on a busy machine compare the CPU column.
+
+The commands with a start-up budget (issue 22: ``--help``, ``validate``, ``funnels`` and a verb's own
+``--help`` answer within 0.3 s) get a verdict in the last column: the median CPU time against the
+budget, and the median wall time beside it (on an idle machine wall is CPU plus a few milliseconds;
+on a shared one it also holds the waits for a CPU, which the budget is not about).
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("doctor", "--help"),
     ("sync", "--help"),
     ("run", "--help"),
+)
+
+# Commands that must answer within this many seconds (issue 22), judged on the median CPU time.
+BUDGET_S = 0.3
+BUDGETED: frozenset[tuple[str, ...]] = frozenset(
+    {("--help",), ("validate",), ("funnels",), ("doctor", "--help")}
 )
 
 # Top-level packages worth naming when a command imports them.
@@ -160,8 +171,9 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; sources: {src or 'installed'}"
     )
     table = Table(title_justify="left")
-    for header in ("command", "wall ms", "CPU ms", "peak RSS MiB", "modules", "exit", "heavy libraries"):
-        table.add_column(header, justify="left" if header in ("command", "heavy libraries") else "right")
+    numbers = ("wall ms", "CPU ms", "peak RSS MiB", "modules", "exit")
+    for header in ("command", *numbers, "heavy libraries", f"within {BUDGET_S:g} s (CPU; wall)"):
+        table.add_column(header, justify="right" if header in numbers else "left")
     floor = [run_interpreter(folder, env) for _ in range(n)]
     table.add_row(
         "(python -c pass)",
@@ -171,22 +183,40 @@ def main() -> None:
         "-",
         "0",
         "",
+        "",
     )
+    verdicts: list[str] = []
     for args in COMMANDS:
         run_once(args, folder, env)  # warm-up: bytecode written, the SQLite store created
         runs = [run_once(args, folder, env) for _ in range(n)]
         modules = imported(args, folder, env)
         heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+        wall = statistics.median(r.wall for r in runs)
+        cpu = statistics.median(r.cpu for r in runs)
+        verdict = budget_verdict(args, cpu, wall)
+        if verdict:
+            verdicts.append(f"crm-bridge {' '.join(args)}: {verdict}")
         table.add_row(
             "crm-bridge " + " ".join(args),
-            f"{statistics.median(r.wall for r in runs) * 1000:.0f}",
-            f"{statistics.median(r.cpu for r in runs) * 1000:.0f}",
+            f"{wall * 1000:.0f}",
+            f"{cpu * 1000:.0f}",
             f"{max(r.max_rss for r in runs) / 1024:.1f}",
             str(len(modules)),
             ",".join(sorted({str(r.status) for r in runs})),
             ", ".join(heavy),
+            verdict,
         )
     console.print(table)
+    for line in verdicts:
+        console.print(line, highlight=False)
+
+
+def budget_verdict(args: tuple[str, ...], cpu: float, wall: float) -> str:
+    """``yes; yes`` / ``NO; yes`` …: whether a budgeted command's median CPU and wall times (seconds)
+    are within ``BUDGET_S``; empty for a command without a budget."""
+    if args not in BUDGETED:
+        return ""
+    return "; ".join("yes" if value <= BUDGET_S else "NO" for value in (cpu, wall))
 
 
 if __name__ == "__main__":

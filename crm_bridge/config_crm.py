@@ -16,7 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when first used: a config section's model is validated inside the whole ``crm`` model
+    # (``crm_model``) and never on its own there, so building each one at import was wasted start-up.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+def validated_default(**values: Any) -> Any:
+    """A field default written as data (``http: HttpConfig = validated_default()``), validated like a
+    value from the file when the default is used: an instance (``HttpConfig()``) would build that
+    section's model at import, when it is otherwise only ever validated inside the enclosing one."""
+    return Field(default=values, validate_default=True)
 
 
 class RateLimitConfig(Strict):

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from crm_bridge.cli.output import CliContext
 from crm_bridge.cli.users import users_table
-from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.layout import PlanAction
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.ports import ALL_CAPABILITIES, CAPABILITY_IMPACT, CrmUser, HealthCheck, port_capabilities_of
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
 
 
 def layout_check(app: App) -> HealthCheck:
+    from crm_bridge.config.funnels import desired_layout_for  # the config's models: not for `doctor --help`
+
     try:
         plan = plan_provisioning(app.adapter, desired_layout_for(app.settings))
     except CrmBridgeError as exc:

@@ -54,9 +54,9 @@ def render(layout: DesiredLayout, locale: str) -> list[Table]:
 def command(obj: CliContext, locale: str | None) -> None:
     """Print the funnels and stages (and custom fields) that provisioning would create, after the
     config's changes to the defaults. Reads nothing from the CRM."""
+    settings = obj.settings()  # first: it imports the config's models with the collector paused
     from crm_bridge.config.funnels import desired_layout_for
 
-    settings = obj.settings()
     chosen = locale or settings.locale
     for table in render(desired_layout_for(settings, chosen), chosen):
         obj.console.print(table)

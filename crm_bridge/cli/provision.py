@@ -3,16 +3,19 @@ the CRM (``--dry-run`` prints the plan and writes nothing; ``--prune`` deletes e
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.table import Table
 
-from crm_bridge.bootstrap import App
 from crm_bridge.cli.output import CliContext
-from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.layout import PlanAction, PlanItem
 from crm_bridge.ports import EventSubscriber
 from crm_bridge.services.provision import ProvisionResult, provision
 from crm_bridge.texts import words
+
+if TYPE_CHECKING:
+    from crm_bridge.bootstrap import App
 
 _STYLE = {
     PlanAction.CREATE: "green",
@@ -50,6 +53,8 @@ def command(obj: CliContext, dry_run: bool, prune: bool) -> None:
 
     Idempotent: a second run reports everything unchanged and writes nothing. A stage that is in the
     CRM but no longer in the config is reported, never deleted, unless --prune is given and it is empty."""
+    from crm_bridge.config.funnels import desired_layout_for  # the config's models: not for --help
+
     app = obj.app()
     result = provision(app.adapter, desired_layout_for(app.settings), prune=prune, dry_run=dry_run)
     console = obj.console

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import click
 
-from crm_bridge.bootstrap import keyring_for
 from crm_bridge.cli.output import CliContext
 from crm_bridge.security.secrets import ENV, generate_key
 
@@ -29,6 +28,7 @@ def rotate(obj: CliContext) -> None:
     """Re-encrypt every stored secret under the first key of CRM_BRIDGE_SECRET_KEY (NEW,OLD) and
     encrypt any left in plain text by an older version. All or nothing; exit 2 when a key is missing
     or cannot decrypt a secret."""
+    from crm_bridge.bootstrap import keyring_for  # the config's models: not for --help
     from crm_bridge.store import open_store
 
     settings = obj.settings()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from crm_bridge.bootstrap import load_adapter_factory, portal_id
 from crm_bridge.cli.output import CliContext
-from crm_bridge.config import Settings
-from crm_bridge.config.funnels import desired_layout_for
-from crm_bridge.config.ops import JobSchedule
-from crm_bridge.plugin import spec_for
+
+# The config's models and the adapters' declarations are imported when the verb runs: `validate --help`
+# answers without them.
+if TYPE_CHECKING:
+    from crm_bridge.config import Settings
+    from crm_bridge.config.ops import JobSchedule
 
 
 def _duration(seconds: float) -> str:
@@ -30,6 +31,10 @@ def _job(schedule: JobSchedule) -> str:
 
 def adapter_line(kind: str) -> str:
     """The installed adapter for ``kind``: its title, distribution and version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from crm_bridge.plugin import spec_for
+
     spec = spec_for(kind)
     try:
         installed = version(spec.distribution)
@@ -40,6 +45,9 @@ def adapter_line(kind: str) -> str:
 
 def summary_rows(settings: Settings) -> list[tuple[str, str]]:
     """What ``validate`` prints: one (item, value) pair per line, no secrets."""
+    from crm_bridge.bootstrap import portal_id
+    from crm_bridge.config.funnels import desired_layout_for
+
     funnels = desired_layout_for(settings).funnels
     stage_count = sum(len(f.stages) for f in funnels)
     managers = ", ".join(
@@ -78,7 +86,9 @@ def command(obj: CliContext) -> None:
     """Check the config file (and that an adapter for crm.kind is installed); print a summary.
 
     Exit status 2 with one line per problem when something is wrong."""
-    settings = obj.settings()
+    settings = obj.settings()  # first: it imports the config's models with the collector paused
+    from crm_bridge.bootstrap import load_adapter_factory
+
     load_adapter_factory(settings.crm.kind)
     table = Table(title="crm-bridge configuration", show_header=False, title_justify="left")
     table.add_column("item", style="bold")

@@ -13,9 +13,14 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 class Strict(BaseModel):
     """Unknown keys are errors; settings are immutable once loaded; YAML numbers are accepted
-    where text is expected (``crm_user_id: 17``)."""
+    where text is expected (``crm_user_id: 17``).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    Built when first used (``defer_build``): the sections are validated inside ``Settings``, whose one
+    build covers them all, so a section's own validator and serializer, built at import, went unused.
+    A section's defaults are therefore data (``validated_default``), not instances, which would build
+    it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, defer_build=True)
 
 
 def _key(value: str) -> str:

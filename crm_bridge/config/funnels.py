@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from crm_bridge.config.common import Color, Name, StageKey, Strict
+from crm_bridge.config_crm import validated_default
 from crm_bridge.domain.funnels import (
     FunnelOverride,
     FunnelSpec,
@@ -66,10 +67,10 @@ class FunnelConfig(Strict):
 class FunnelsConfig(Strict):
     """The four funnels, by key."""
 
-    acquisition: FunnelConfig = FunnelConfig()
-    leads: FunnelConfig = FunnelConfig()
-    tier_upgrade: FunnelConfig = FunnelConfig()
-    repeat: FunnelConfig = FunnelConfig()
+    acquisition: FunnelConfig = validated_default()
+    leads: FunnelConfig = validated_default()
+    tier_upgrade: FunnelConfig = validated_default()
+    repeat: FunnelConfig = validated_default()
 
     def by_key(self) -> dict[str, FunnelConfig]:
         return {key: getattr(self, key) for key in type(self).model_fields}

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict
+from crm_bridge.config_crm import validated_default
 from crm_bridge.domain.model import QUALIFICATION_CRITERIA
 
 Weight = Annotated[Decimal, Field(ge=0, le=1000)]
@@ -111,7 +112,7 @@ class PlansConfig(Strict):
     ``goals.partners`` and the tier defaults of ``goals.by_tier``), pushed to the partner card."""
 
     push_to_crm: bool = True
-    reminders: RemindersConfig = RemindersConfig()
+    reminders: RemindersConfig = validated_default()
 
 
 class TrainingConfig(Strict):

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from crm_bridge.config.common import Duration, NonEmpty, Strict, TimeZoneName
+from crm_bridge.config.cron import check_cron
+from crm_bridge.config_crm import validated_default
 
 
 class StateConfig(Strict):
@@ -58,10 +60,8 @@ class JobSchedule(Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
-
         try:
-            CronTrigger.from_crontab(value)
+            check_cron(value)
         except ValueError as exc:
             raise ValueError(
                 f"{value!r} is not a cron expression (minute hour day month weekday): {exc}"
@@ -75,10 +75,6 @@ class JobSchedule(Strict):
         return self
 
 
-def _every(seconds: float) -> JobSchedule:
-    return JobSchedule(every=seconds)
-
-
 class ScheduleConfig(Strict):
     """The daemon's jobs (``crm-bridge run``). ``sync --once`` runs each enabled job once."""
 
@@ -86,16 +82,16 @@ class ScheduleConfig(Strict):
     # Several daemons on one PostgreSQL store: each job runs on the replica holding its lease; a dead
     # replica's jobs move to another within this time.
     lease: Annotated[Duration, Field(ge=3, le=600)] = 30.0
-    sync: JobSchedule = _every(300)
-    distribute: JobSchedule = _every(60)
-    escalate: JobSchedule = _every(300)
-    tiers: JobSchedule = JobSchedule(cron="0 3 * * *")
-    lifecycle: JobSchedule = _every(900)  # scorecard, onboarding, training, plans, access
-    notify: JobSchedule = _every(30)
-    report: JobSchedule = JobSchedule(enabled=False, cron="0 8 1 * *")
-    bot: JobSchedule = _every(10)  # the partner bot's pushes (when bot.enabled)
-    bot_updates: JobSchedule = _every(1)  # the partner bot's long polling (bot.mode polling)
-    events: JobSchedule = _every(2)  # the event worker (only when events.enabled)
+    sync: JobSchedule = validated_default(every=300)
+    distribute: JobSchedule = validated_default(every=60)
+    escalate: JobSchedule = validated_default(every=300)
+    tiers: JobSchedule = validated_default(cron="0 3 * * *")
+    lifecycle: JobSchedule = validated_default(every=900)  # scorecard, onboarding, training, plans, access
+    notify: JobSchedule = validated_default(every=30)
+    report: JobSchedule = validated_default(enabled=False, cron="0 8 1 * *")
+    bot: JobSchedule = validated_default(every=10)  # the partner bot's pushes (when bot.enabled)
+    bot_updates: JobSchedule = validated_default(every=1)  # the partner bot's long polling (bot.mode polling)
+    events: JobSchedule = validated_default(every=2)  # the event worker (only when events.enabled)
 
     def jobs(self) -> dict[str, JobSchedule]:
         return {
@@ -140,9 +136,9 @@ class EmailChannel(Strict):
 
 
 class ChannelsConfig(Strict):
-    crm: CrmChannel = CrmChannel()
-    telegram: TelegramChannel = TelegramChannel()
-    email: EmailChannel = EmailChannel()
+    crm: CrmChannel = validated_default()
+    telegram: TelegramChannel = validated_default()
+    email: EmailChannel = validated_default()
 
 
 ChannelName = Literal["crm", "telegram", "email"]
@@ -171,7 +167,7 @@ def _crm_only() -> list[ChannelName]:
 class NotificationsConfig(Strict):
     """Who hears about what: the channels and, per event, which channels carry it."""
 
-    channels: ChannelsConfig = ChannelsConfig()
+    channels: ChannelsConfig = validated_default()
     default: list[ChannelName] = Field(default_factory=_crm_only)  # events not in routing
     routing: dict[EventName, list[ChannelName]] = Field(default_factory=dict)
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict, TimeZoneName, WorkingHours
+from crm_bridge.config_crm import validated_default
 from crm_bridge.domain.distribution import FallbackName, StrategyName
 from crm_bridge.domain.model import Curator, Manager, PartnerType
 
@@ -87,7 +88,7 @@ class DistributionRule(Strict):
     """Route matching leads to one manager, or among several by ``strategy``."""
 
     name: str = ""
-    when: RuleMatch = RuleMatch()
+    when: RuleMatch = validated_default()
     manager: Key | None = None
     managers: list[Key] = Field(default_factory=list)
     strategy: StrategyName | None = None  # among ``managers``; default: distribution.strategy
@@ -117,7 +118,7 @@ class DistributionConfig(Strict):
     fallback: FallbackName = "least_loaded"  # when a rule or territory finds nobody available
     sticky_per_partner: bool = False  # keep a partner's leads with the same manager while possible
     sla_hours: float = Field(default=4.0, gt=0, le=24 * 30)  # working hours to the first touch
-    working_hours: WorkingHours = WorkingHours()
+    working_hours: WorkingHours = validated_default()
     task_title: NonEmpty = "{partner}: {lead}"  # placeholders: {partner}, {lead}, {customer}
-    escalation: EscalationConfig = EscalationConfig()
+    escalation: EscalationConfig = validated_default()
     rules: list[DistributionRule] = Field(default_factory=list)

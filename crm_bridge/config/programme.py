@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from crm_bridge.config.common import Color, Key, Name, Strict
+from crm_bridge.config_crm import validated_default
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100)]
@@ -64,7 +65,7 @@ class TiersConfig(Strict):
     """The tier policy: ordered levels, lowest first, evaluated over a rolling window."""
 
     window_days: int = Field(default=180, ge=1, le=3660)
-    hysteresis: HysteresisConfig = HysteresisConfig()
+    hysteresis: HysteresisConfig = validated_default()
     downgrade_grace_days: int = Field(default=0, ge=0, le=365)
     approval_required: bool = False  # downgrades wait for the head's ``crm-bridge tiers approve``
     levels: list[TierLevel] = Field(default_factory=_default_levels, min_length=1)
@@ -128,7 +129,7 @@ class RuleSet(Strict):
     commission: CommissionConfig
     plan_bonus: PlanBonusConfig | None = None
     over_performance_percent: Percent | None = None  # extra percent on revenue above plan
-    points: PointsConfig = PointsConfig()
+    points: PointsConfig = validated_default()
 
 
 class MdfConfig(Strict):
@@ -141,7 +142,7 @@ class MdfConfig(Strict):
 class RewardsConfig(Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "RUB"
     rule_sets: list[RuleSet] = Field(default_factory=list)
-    mdf: MdfConfig = MdfConfig()
+    mdf: MdfConfig = validated_default()
 
     @model_validator(mode="after")
     def _distinct_dates(self) -> RewardsConfig:
@@ -191,4 +192,4 @@ class GoalsConfig(Strict):
 
     department: dict[PeriodKey, Targets] = Field(default_factory=dict)
     partners: dict[str, dict[PeriodKey, Targets]] = Field(default_factory=dict)
-    by_tier: TierTargets = TierTargets()
+    by_tier: TierTargets = validated_default()

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, create_model
+from pydantic import Field, PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
@@ -35,7 +35,7 @@ from crm_bridge.config.problems import from_validation_error, secret_literals
 from crm_bridge.config.programme import GoalsConfig, RewardsConfig, TiersConfig
 from crm_bridge.config.references import check_references
 from crm_bridge.config.source import Problem, environment, interpolate, read_yaml
-from crm_bridge.config_crm import CrmConfig, crm_model
+from crm_bridge.config_crm import CrmConfig, crm_model, validated_default
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.errors import ConfigError
 
@@ -43,35 +43,34 @@ from crm_bridge.errors import ConfigError
 class Settings(Strict):
     """Everything crm-bridge is configured with. Parsed once, frozen, passed down."""
 
-    # Only the subclass settings_model() builds (one field per installed adapter) is ever validated:
-    # building this base as well at import was about a fifth of loading the config.
-    model_config = ConfigDict(defer_build=True)
+    # Built when first used, like every section (Strict): only the subclass settings_model() makes (one
+    # field per installed adapter) is ever validated, and its one build covers all the sections.
 
     locale: Locale = "ru"
     timezone: TimeZoneName = "UTC"  # the company's zone: periods, working hours, schedule
     crm: CrmConfig
-    state: StateConfig = StateConfig()
-    logging: LoggingConfig = LoggingConfig()
-    funnels: FunnelsConfig = FunnelsConfig()
+    state: StateConfig = validated_default()
+    logging: LoggingConfig = validated_default()
+    funnels: FunnelsConfig = validated_default()
     head: PersonConfig | None = None
     managers: list[ManagerConfig] = Field(default_factory=list)
     curators: list[CuratorConfig] = Field(default_factory=list)
-    distribution: DistributionConfig = DistributionConfig()
-    tiers: TiersConfig = TiersConfig()
-    rewards: RewardsConfig = RewardsConfig()
-    goals: GoalsConfig = GoalsConfig()
-    schedule: ScheduleConfig = ScheduleConfig()
-    notifications: NotificationsConfig = NotificationsConfig()
-    intake: IntakeConfig = IntakeConfig()
-    reports: ReportsConfig = ReportsConfig()
-    portal: PortalConfig = PortalConfig()
-    selection: SelectionConfig = SelectionConfig()
-    onboarding: OnboardingConfig = OnboardingConfig()
-    plans: PlansConfig = PlansConfig()
-    training: TrainingConfig = TrainingConfig()
-    access: AccessConfig = AccessConfig()
-    bot: BotConfig = BotConfig()
-    events: EventsConfig = EventsConfig()
+    distribution: DistributionConfig = validated_default()
+    tiers: TiersConfig = validated_default()
+    rewards: RewardsConfig = validated_default()
+    goals: GoalsConfig = validated_default()
+    schedule: ScheduleConfig = validated_default()
+    notifications: NotificationsConfig = validated_default()
+    intake: IntakeConfig = validated_default()
+    reports: ReportsConfig = validated_default()
+    portal: PortalConfig = validated_default()
+    selection: SelectionConfig = validated_default()
+    onboarding: OnboardingConfig = validated_default()
+    plans: PlansConfig = validated_default()
+    training: TrainingConfig = validated_default()
+    access: AccessConfig = validated_default()
+    bot: BotConfig = validated_default()
+    events: EventsConfig = validated_default()
 
     _source: Path | None = PrivateAttr(default=None)
 

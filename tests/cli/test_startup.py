@@ -22,9 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PLOTTING = {"matplotlib"}
 DATABASE = {"sqlalchemy", "psycopg", "psycopg2", "alembic"}
 HTTP = {"requests", "urllib3", "httpx", "fastapi", "starlette", "uvicorn", "aiohttp"}
-DAEMON_AND_WEB = {"apscheduler.schedulers", "jinja2", "prometheus_client", "tenacity", "openpyxl"}
+DAEMON_AND_WEB = {"apscheduler", "asyncio", "jinja2", "prometheus_client", "tenacity", "openpyxl"}
 SECRETS = {"cryptography"}  # the state store's secrets: reading a config does not need them
 FORBIDDEN = PLOTTING | DATABASE | HTTP | DAEMON_AND_WEB | SECRETS
+
+# What config.example.yaml reads from the environment.
+SECRETS_ENV = {
+    "B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/s3cr3t/",
+    "TELEGRAM_BOT_TOKEN": "1:x",
+    "SMTP_PASSWORD": "x",
+}
 
 
 def imported_modules(*args: str, cwd: Path) -> tuple[int, set[str]]:
@@ -32,12 +39,7 @@ def imported_modules(*args: str, cwd: Path) -> tuple[int, set[str]]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "crm_bridge", *args],
         cwd=cwd,
-        env={
-            **os.environ,
-            "B24_WEBHOOK_URL": "https://example.bitrix24.ru/rest/1/s3cr3t/",
-            "TELEGRAM_BOT_TOKEN": "1:x",
-            "SMTP_PASSWORD": "x",
-        },
+        env={**os.environ, **SECRETS_ENV},
         capture_output=True,
         text=True,
         timeout=120,
@@ -128,3 +130,34 @@ def test_a_verbs_own_help_loads_no_database_http_or_plotting_library() -> None:
     )
 
     assert offending(set(result.stdout.split()), PLOTTING | DATABASE | HTTP) == []
+
+
+@pytest.mark.parametrize("verb", [verb for verb in VERBS if verb != "demo"])
+def test_a_verbs_own_help_reads_no_config_model(verb: str) -> None:
+    # `crm-bridge doctor --help` (or any verb's) prints before a config is read: the config's models
+    # (pydantic, the sections, the adapters' declarations) are imported when the verb runs, not before
+    code = f"import sys\nimport crm_bridge.cli.{verb}\nprint(' '.join(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+
+    modules = set(result.stdout.split())
+    assert f"crm_bridge.cli.{verb}" in modules
+    assert offending(modules, {"pydantic", "crm_bridge.config", "crm_bridge.bootstrap"}) == []
+
+
+def test_the_collector_runs_again_once_a_verb_has_loaded(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the cyclic collector is paused while a verb's modules load and the config is read, never after
+    import gc
+
+    monkeypatch.chdir(config_dir)
+    for name, value in SECRETS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["validate"]) == 0
+    assert gc.isenabled()
+    assert main(["--config", "missing.yaml", "funnels"]) == 2  # a config error on the way
+    assert gc.isenabled()
+    assert "config file not found" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict
+from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, validated_default
 from crm_bridge.plugin import Capabilities
 
 # amoCRM's fixed status colour palette (the colours its pipeline editor offers; any other is refused).
@@ -52,11 +52,11 @@ class AmoCrmConfig(Strict):
     # burst on top) puts 8 requests at least 1.06 s apart, so up to 60 ms of jitter between leaving
     # here and arriving there never turns into a 429 (1/6.8 s left 30 ms; 45 ms was measured on a
     # loaded host, see benchmarks/bench_amocrm.py)
-    rate_limit: RateLimitConfig = RateLimitConfig(burst=1, per_second=6.6)
+    rate_limit: RateLimitConfig = validated_default(burst=1, per_second=6.6)
     max_concurrency: int = Field(default=4, gt=0, le=16)  # requests in flight at once
     # A YAML file merged over the shipped mappings/amocrm.yaml (relative to the config file).
     mapping: Path | None = None
-    http: HttpConfig = HttpConfig()
+    http: HttpConfig = validated_default()
 
     @model_validator(mode="after")
     def _one_auth(self) -> AmoCrmConfig:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict
+from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, validated_default
 from crm_bridge.plugin import Capabilities
 
 # 50 commands per batch call (batch.md); any #RRGGBB stage colour. Declared in the AdapterSpec and
@@ -42,7 +42,7 @@ class Bitrix24Config(Strict):
     # A YAML file merged over the shipped mappings/bitrix24.yaml (relative to the config file), e.g.
     # to reuse the portal's own UF_CRM_PARTNER_LEVEL as the tier field.
     mapping: Path | None = None
-    http: HttpConfig = HttpConfig()
+    http: HttpConfig = validated_default()
     # Seconds an incremental sync reads again before its cursor (the portal's clock): a write the
     # portal stamped in the cursor's second but committed after the listing read it is not missed.
     sync_overlap: float = Field(default=5.0, ge=0, le=3600)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.capabilities import Capabilities
-from crm_bridge.config_crm import HttpConfig, Strict
+from crm_bridge.config_crm import HttpConfig, Strict, validated_default
 
 Tier = Literal["free", "starter", "professional", "enterprise"]
 # HubSpot's published private-app limits (changelog "increasing our API limits", 2024): requests per
@@ -57,7 +57,7 @@ class HubSpotConfig(Strict):
     max_concurrency: int = Field(default=4, gt=0, le=32)
     # A YAML file merged over the shipped mappings/hubspot.yaml (relative to the config file).
     mapping: Path | None = None
-    http: HttpConfig = HttpConfig()
+    http: HttpConfig = validated_default()
     # Webhooks v3 (events.enabled): the app's client secret signs each delivery (default: oauth's);
     # portal_id is the account's Hub ID: events of any other account are refused (403).
     webhook_secret: SecretStr | None = None
