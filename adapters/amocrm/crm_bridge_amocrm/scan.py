@@ -9,9 +9,12 @@ read there, or by the next sync.
 
 After its first page a listing is read by up to ``workers`` threads: an idle one takes the rest of the
 busiest window from 32 pages (at the density just read) past where its thread is (work stealing, so
-records bunched in a few days are shared out too; each window taken costs one short page more).
-Each window's pages wait in a small queue (memory stays flat in N) and are handed out in time order,
-so each page's cursor still covers everything before it.
+records bunched in a few days are shared out too; each window taken costs one short page more). A
+thread finding nothing to take looks again shortly (a window just taken can be shared once its first
+page is read) until every window is read. Each window's pages wait in a small queue and are handed
+out in time order, so each page's cursor still covers everything before it; only the window being
+handed out and the next one read ahead (the others' threads wait with one page each), so memory stays
+flat in N and in threads.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _DONE = object()
 AHEAD = 32  # pages a window's thread may read ahead of the consumer (a whole stolen window)
 OPEN_END = 4_102_444_800  # 2100-01-01: the upper bound of a listing that reads up to now
 STEAL_AHEAD = 32  # a thread taking work starts this many pages (at the current density) further on
+IDLE_LOOK = 0.05  # seconds an idle thread waits before it looks for work to take again
 
 
 def _stamp(row: dict[str, Any]) -> int:
@@ -95,6 +99,7 @@ class KeysetScan:
                 continue
             with self._lock:  # a crowded second: read it alone, then move past it
                 w.frm, w.seen = top, set()
+                w.span = max(1, top - min(_stamp(r) for r in rows))  # dense here: others may share it
             yield [r for r in fresh if _stamp(r) < top], top
             skip = seen if top == frm else set()
             yield from self._second(top, skip)
@@ -162,8 +167,17 @@ class KeysetScan:
     def _parallel(self, rest: Window, workers: int) -> Iterator[Page]:
         stop = threading.Event()
         windows = [rest]
+        room = threading.Condition()  # told when the consumer moves on to the next window
+        handing = [0]  # the index of the window being handed out
+
+        def near(w: Window) -> bool:
+            with self._lock:
+                return windows.index(w) <= handing[0] + 1
 
         def put(w: Window, item: Any) -> bool:
+            with room:  # only the window being handed out and the one after it read ahead
+                while not stop.is_set() and not near(w):
+                    room.wait(0.2)
             while not stop.is_set():
                 try:
                     w.pages.put(item, timeout=0.2)
@@ -176,7 +190,13 @@ class KeysetScan:
             while not stop.is_set():
                 w = self._claim(windows)
                 if w is None:
-                    return
+                    with self._lock:
+                        if all(w.done for w in windows):
+                            return
+                    # nothing to take yet (a window just taken has no density until its first page
+                    # is read): look again soon rather than leave the listing to fewer threads
+                    stop.wait(IDLE_LOOK)
+                    continue
                 try:
                     for page in self.window(w):
                         if not put(w, page):
@@ -196,6 +216,9 @@ class KeysetScan:
                     if index >= len(windows):
                         break
                     w = windows[index]
+                with room:
+                    handing[0] = index
+                    room.notify_all()
                 while True:
                     item = w.pages.get()
                     if item is _DONE:
@@ -206,5 +229,7 @@ class KeysetScan:
                 index += 1
         finally:
             stop.set()
+            with room:
+                room.notify_all()
             for thread in threads:
                 thread.join(timeout=5)
