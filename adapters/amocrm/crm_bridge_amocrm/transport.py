@@ -38,10 +38,10 @@ TOKENS_KV_KEY = "amocrm.oauth_tokens"
 LOCK_NAME = "amocrm-oauth-refresh"
 # amoCRM documents "not more than 7 requests per second" (Kommo "Limitations") and counts them when they
 # arrive: the budget is a rolling window, at most ``rate_limit.burst`` requests in any
-# ``burst / per_second`` seconds (shipped: 7 in any 7/6.8 = 1.029 s), kept in the state store so every
+# ``burst / per_second`` seconds (shipped: 7 in any 7/6.7 = 1.045 s), kept in the state store so every
 # process shares it. An idle client sends 7 at once; a busy one sends each request as the one 7 before
-# it ages out of the window, so 8 requests are never less than 1.029 s apart when they leave: up to
-# 29 ms of jitter between leaving here and arriving there stays under amoCRM's count. A request granted
+# it ages out of the window, so 8 requests are never less than 1.045 s apart when they leave: up to
+# 45 ms of jitter between leaving here and arriving there stays under amoCRM's count. A request granted
 # more than 25 ms after its place was booked (the state store's commit was slow, the process stalled)
 # books a fresh place, so the next ones are counted from when it really leaves: a 0.2 s commit once
 # bunched two requests 50 ms apart and drew a 429.
