@@ -52,8 +52,8 @@ class AmoCrmConfig(Strict):
     # a rolling window, at most ``burst`` requests in any ``burst / per_second`` seconds. 7 in any
     # 7/6.7 = 1.045 s: an idle client sends 7 at once, a busy one 6.7 a second, and 8 requests leave at
     # least 1.045 s apart (45 ms for jitter between leaving here and arriving there; 29 ms drew a 429
-    # now and then on a loaded host, see benchmarks/bench_amocrm.py). ``burst: 1``
-    # paces one request every 1/per_second s, never two at once.
+    # now and then on a loaded host, see benchmarks/bench_amocrm.py). ``burst: 1`` paces one request
+    # every 1/per_second s, never two at once (the pace before the window, 6.6 a second).
     rate_limit: RateLimitConfig = RateLimitConfig(burst=7, per_second=6.7)
     max_concurrency: int = Field(default=4, gt=0, le=16)  # requests in flight at once
     # A YAML file merged over the shipped mappings/amocrm.yaml (relative to the config file).
