@@ -81,7 +81,9 @@ class RateLimiter:
     """Waits until a request fits in its budgets. Thread-safe (the bucket is).
 
     ``RateLimiter(LimiterPolicy, key)`` is one leaky bucket; ``acquire(buckets)`` takes the buckets of
-    one request (``HttpPolicy.buckets_for``) and admits it into all of them at once."""
+    one request (``HttpPolicy.buckets_for``) and admits it into all of them at once. ``stale_after``
+    (``HttpPolicy.stale_after``) overrides the ``LimiterPolicy``'s: a grant that came back later than
+    this after the time it was booked at is booked afresh (for any budgets, e.g. a rolling window)."""
 
     def __init__(
         self,
@@ -93,8 +95,12 @@ class RateLimiter:
         sleep: Callable[[float], None],
         max_wait: float = 300.0,
         on_wait: Callable[[float], None] | None = None,
+        stale_after: float | None = None,
     ) -> None:
         self.policy = policy
+        self.stale_after = (
+            stale_after if stale_after is not None else policy.stale_after if policy is not None else 0.0
+        )
         self._on_wait = on_wait  # told the seconds of each wait (metrics)
         self.key = key
         self.bucket: BucketStore = bucket if bucket is not None else MemoryBucket()
@@ -112,7 +118,7 @@ class RateLimiter:
             buckets = [Bucket(self.key, self.policy.capacity, self.policy.drain_per_second)]
         if not buckets:
             return 0.0
-        stale_after = self.policy.stale_after if self.policy is not None else 0.0
+        stale_after = self.stale_after
         waited = 0.0
         rebooked = 0
         while True:

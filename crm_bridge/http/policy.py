@@ -127,7 +127,9 @@ class HttpPolicy:
     Rate limits: ``budgets`` are the CRM's named request budgets (several at once: per 10 s, per day,
     a path family's own), kept in the state store under ``rate_key`` (empty = the host of the base
     URL) so every process shares them. ``limiter`` is the older single leaky bucket (its key as
-    before); a policy may give both."""
+    before); a policy may give both. ``stale_after`` (seconds, 0 = off; as ``LimiterPolicy.stale_after``,
+    which it overrides when set): a request granted by its budgets longer ago than this by the time the
+    grant came back books fresh places before it leaves (for a CRM that counts requests on arrival)."""
 
     name: str
     base_url: str
@@ -141,6 +143,7 @@ class HttpPolicy:
     limiter: LimiterPolicy | None = None
     budgets: tuple[RateBudget, ...] = ()
     rate_key: str = ""
+    stale_after: float = 0.0
     user_agent: str = f"crm-bridge/{__version__}"
     concurrency: int = 4
     retry_after_from: RetryAfterHook | None = None
@@ -153,6 +156,8 @@ class HttpPolicy:
             raise ValueError("connect_timeout and read_timeout must be > 0: a request never waits forever")
         if self.max_retries < 0 or self.concurrency < 1:
             raise ValueError("max_retries must be >= 0 and concurrency >= 1")
+        if self.stale_after < 0:
+            raise ValueError("stale_after must be >= 0")
         names = [budget.name for budget in self.budgets]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.name}: rate budget names must be unique, got {names}")

@@ -198,3 +198,29 @@ def test_the_in_memory_rolling_window_never_admits_more_than_its_limit_across_th
     with ThreadPoolExecutor(max_workers=8) as pool:
         waits = list(pool.map(lambda _: bucket.take_all([window], 1000.0), range(150)))
     assert waits.count(0.0) == 100 and all(w == pytest.approx(10.0) for w in waits if w)
+
+
+@responses.activate
+@pytest.mark.parametrize(("stale_after", "eighth"), [(0.0, 1.0), (0.04, 1.3)])
+def test_a_rolling_window_grant_that_came_back_late_is_booked_afresh_with_the_policys_stale_after(
+    stale_after: float, eighth: float
+) -> None:
+    # a CRM counting 7 in any second on arrival: the first request's commit ends 0.3 s after its place
+    # was booked, so it leaves at 0.3 s; booked afresh then, the eighth waits for it to be 1 s old
+    responses.add(responses.GET, URL, json={})
+    clock = ManualClock()
+    policy = HttpPolicy(
+        name="amo",
+        base_url=BASE,
+        budgets=(RateBudget.rolling_window("window", 7, 1.0),),
+        stale_after=stale_after,
+    )
+    http = HttpClient(policy, bucket=SlowCommit(clock), clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    start = clock.now
+    sent = []
+    for _ in range(8):
+        http.get("/leads")
+        sent.append(clock.now - start)
+
+    assert sent[0] == pytest.approx(0.3)  # the late one
+    assert sent[7] == pytest.approx(eighth)  # off: 0.7 s after the late one left, which amoCRM refuses

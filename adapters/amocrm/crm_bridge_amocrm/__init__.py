@@ -58,7 +58,10 @@ def build_adapter(
     transport = AmoTransport(config, ctx)
     client = AmoClient(transport, concurrency=config.max_concurrency)
     rate = config.rate_limit
-    note = f"{rate.per_second:g} requests/s, burst {rate.burst}, shared by every process on this state store"
+    note = (
+        f"at most {rate.burst} requests in any {rate.burst / rate.per_second:.3g} s, shared by every process "
+        "on this state store"
+    )
     return AmoCrmAdapter(
         client, mapping, ctx, desired=desired, curators=curators, limits_note=note, language=language
     )

@@ -48,11 +48,13 @@ class AmoCrmConfig(Strict):
     base_url: HttpUrl
     access_token: SecretStr | None = None
     oauth: AmoCrmOAuth | None = None
-    # amoCRM allows 7 requests in any one second, counted when they arrive: one every 1/6.6 s (never a
-    # burst on top) puts 8 requests at least 1.06 s apart, so up to 60 ms of jitter between leaving
-    # here and arriving there never turns into a 429 (1/6.8 s left 30 ms; 45 ms was measured on a
-    # loaded host, see benchmarks/bench_amocrm.py)
-    rate_limit: RateLimitConfig = validated_default(burst=1, per_second=6.6)
+    # amoCRM allows 7 requests a second, counted when they arrive (Kommo "Limitations"): read here as
+    # a rolling window, at most ``burst`` requests in any ``burst / per_second`` seconds. 7 in any
+    # 7/6.7 = 1.045 s: an idle client sends 7 at once, a busy one 6.7 a second, and 8 requests leave at
+    # least 1.045 s apart (45 ms for jitter between leaving here and arriving there; 29 ms drew a 429
+    # now and then on a loaded host, see benchmarks/bench_amocrm.py). ``burst: 1`` paces one request
+    # every 1/per_second s, never two at once (the pace before the window, 6.6 a second).
+    rate_limit: RateLimitConfig = validated_default(burst=7, per_second=6.7)
     max_concurrency: int = Field(default=4, gt=0, le=16)  # requests in flight at once
     # A YAML file merged over the shipped mappings/amocrm.yaml (relative to the config file).
     mapping: Path | None = None

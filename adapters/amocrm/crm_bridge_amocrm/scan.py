@@ -8,10 +8,14 @@ so a record changed while we list never shifts another out of sight: it moves to
 read there, or by the next sync.
 
 After its first page a listing is read by up to ``workers`` threads: an idle one takes the rest of the
-busiest window from 32 pages (at the density just read) past where its thread is (work stealing, so
-records bunched in a few days are shared out too; each window taken costs one short page more).
-Each window's pages wait in a small queue (memory stays flat in N) and are handed out in time order,
-so each page's cursor still covers everything before it.
+busiest window from 32 pages (at the density just read; 8 s where the seconds are crowded, two
+requests each) past where its thread is (work stealing, so records bunched in a few days or a bulk
+import's minutes are shared out too; each window taken costs one short page more). A
+thread finding nothing to take looks again shortly (a window just taken can be shared once its first
+page is read) until every window is read. Each window's pages wait in a small queue and are handed
+out in time order, so each page's cursor still covers everything before it; only the window being
+handed out and the next one read ahead (the others' threads wait with one page each), so memory stays
+flat in N and in threads.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ _DONE = object()
 AHEAD = 32  # pages a window's thread may read ahead of the consumer (a whole stolen window)
 OPEN_END = 4_102_444_800  # 2100-01-01: the upper bound of a listing that reads up to now
 STEAL_AHEAD = 32  # a thread taking work starts this many pages (at the current density) further on
+CROWDED_AHEAD = 8  # seconds: where every second is crowded, the pages of 8 s are ~16 requests
+IDLE_LOOK = 0.05  # seconds an idle thread waits before it looks for work to take again
 
 
 def _stamp(row: dict[str, Any]) -> int:
@@ -43,6 +49,11 @@ class Window:
     claimed: bool = False
     done: bool = False
     span: int | None = None  # seconds the last full page covered (how dense the window is here)
+    crowded: bool = False  # the last page ended in a crowded second (read alone: two requests a second)
+
+    def reach(self) -> int:
+        """Seconds past ``frm`` where a thread taking work from this window starts."""
+        return CROWDED_AHEAD if self.crowded else STEAL_AHEAD * (self.span or 1)
 
 
 class KeysetScan:
@@ -90,11 +101,12 @@ class KeysetScan:
             if len(at_top) * 2 <= len(rows) and top != frm:
                 with self._lock:
                     w.span = max(1, top - min(_stamp(r) for r in rows))
-                    w.frm, w.seen = top, at_top
+                    w.frm, w.seen, w.crowded = top, at_top, False
                 yield fresh, top
                 continue
             with self._lock:  # a crowded second: read it alone, then move past it
-                w.frm, w.seen = top, set()
+                w.frm, w.seen, w.crowded = top, set(), True  # dense here: others may share it
+                w.span = max(1, top - min(_stamp(r) for r in rows))
             yield [r for r in fresh if _stamp(r) < top], top
             skip = seen if top == frm else set()
             yield from self._second(top, skip)
@@ -146,14 +158,12 @@ class KeysetScan:
                     return w
             # steal only where the records are: STEAL_AHEAD pages past a thread reading dense data
             busy = [
-                w
-                for w in windows
-                if not w.done and w.frm is not None and w.span and w.frm + STEAL_AHEAD * w.span < w.hi
+                w for w in windows if not w.done and w.frm is not None and w.span and w.frm + w.reach() < w.hi
             ]
             if not busy:
                 return None
             widest = max(busy, key=lambda w: w.hi - (w.frm or 0))
-            mid = (widest.frm or 0) + STEAL_AHEAD * (widest.span or 1)
+            mid = (widest.frm or 0) + widest.reach()
             taken = Window(mid, widest.hi, claimed=True)
             widest.hi = mid - 1
             windows.insert(windows.index(widest) + 1, taken)
@@ -162,8 +172,17 @@ class KeysetScan:
     def _parallel(self, rest: Window, workers: int) -> Iterator[Page]:
         stop = threading.Event()
         windows = [rest]
+        room = threading.Condition()  # told when the consumer moves on to the next window
+        handing = [0]  # the index of the window being handed out
+
+        def near(w: Window) -> bool:
+            with self._lock:
+                return windows.index(w) <= handing[0] + 1
 
         def put(w: Window, item: Any) -> bool:
+            with room:  # only the window being handed out and the one after it read ahead
+                while not stop.is_set() and not near(w):
+                    room.wait(0.2)
             while not stop.is_set():
                 try:
                     w.pages.put(item, timeout=0.2)
@@ -176,7 +195,13 @@ class KeysetScan:
             while not stop.is_set():
                 w = self._claim(windows)
                 if w is None:
-                    return
+                    with self._lock:
+                        if all(w.done for w in windows):
+                            return
+                    # nothing to take yet (a window just taken has no density until its first page
+                    # is read): look again soon rather than leave the listing to fewer threads
+                    stop.wait(IDLE_LOOK)
+                    continue
                 try:
                     for page in self.window(w):
                         if not put(w, page):
@@ -196,6 +221,9 @@ class KeysetScan:
                     if index >= len(windows):
                         break
                     w = windows[index]
+                with room:
+                    handing[0] = index
+                    room.notify_all()
                 while True:
                     item = w.pages.get()
                     if item is _DONE:
@@ -206,5 +234,7 @@ class KeysetScan:
                 index += 1
         finally:
             stop.set()
+            with room:
+                room.notify_all()
             for thread in threads:
                 thread.join(timeout=5)

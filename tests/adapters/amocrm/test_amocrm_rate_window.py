@@ -2,11 +2,13 @@
 second": at most 7 counted in any one second, 429 beyond), with no real time: the adapter's limiter and
 the emulator read one manual clock, the limiter's waits move it, and each request is counted by the
 emulator at the instant the limiter let it out plus a delivery delay the test chooses. Asserted from the
-sandbox's request log: requests and 429 answers, never durations."""
+sandbox's request log and the manual clock: requests, 429 answers and when each request left, never
+durations. The shipped budget: at most 7 requests in any 7/6.7 s (a rolling window)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from amo_support import MemoryKV
@@ -14,10 +16,12 @@ from amo_support import MemoryKV
 from crm_bridge.http.limiter import MemoryBucket
 from crm_bridge.ports import AdapterContext, Bucket, BucketStore
 from crm_bridge.sandbox.server import Sandbox
+from crm_bridge.store import open_store
 from crm_bridge_amocrm import AmoCrmAdapter, build_adapter
 from crm_bridge_amocrm.config import AmoCrmConfig
 
 REQUESTS = 64
+WINDOW = 7 / 6.7  # the shipped rate_limit: 7 requests in any 1.045 s
 
 
 class Clock:
@@ -109,12 +113,12 @@ def four_twenty_nines(sandbox: Sandbox) -> int:
     ("late", "refused"),
     [
         (0.0, False),
-        # 6.6 requests/s puts 8 requests 7/6.6 = 1.0606 s apart: up to 60 ms of delivery jitter fits
-        (0.05, False),
+        # 7 in any 7/6.7 s puts 8 requests 1.045 s apart: up to 45 ms of delivery jitter fits
+        (0.04, False),
         # beyond the margin amoCRM refuses the eighth; the adapter waits and sends it once more
-        (0.08, True),
+        (0.06, True),
     ],
-    ids=["on-time", "50ms-late", "80ms-late"],
+    ids=["on-time", "40ms-late", "60ms-late"],
 )
 def test_a_burst_at_the_shipped_pace(limited: Sandbox, clock: Clock, late: float, refused: bool) -> None:
     adapter = paced_adapter(limited, clock)
@@ -126,11 +130,48 @@ def test_a_burst_at_the_shipped_pace(limited: Sandbox, clock: Clock, late: float
     assert len(limited.requests()) == REQUESTS + answered_429  # each refused request resent once
 
 
+def test_an_idle_adapter_sends_seven_at_once_and_the_eighth_when_the_first_leaves_the_window(
+    limited: Sandbox, clock: Clock
+) -> None:
+    adapter = paced_adapter(limited, clock)
+    start, sent = clock.now, []
+
+    for _ in range(15):
+        adapter.client.get("api/v4/account")
+        sent.append(clock.now - start)  # the manual clock moves only while the limiter waits
+
+    assert sent[:7] == [0.0] * 7  # no wait at all
+    assert sent[7:14] == [pytest.approx(WINDOW)] * 7  # each as the one 7 before it ages out
+    assert sent[14] == pytest.approx(2 * WINDOW)
+    assert four_twenty_nines(limited) == 0 and len(limited.requests()) == 15
+
+
+def test_two_adapters_on_one_state_store_share_the_window(
+    limited: Sandbox, clock: Clock, tmp_path: Path
+) -> None:
+    # two processes of one installation: the daemon and a one-shot script, each with its own adapter
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        daemon = paced_adapter(limited, clock, store.bucket)
+        script = paced_adapter(limited, clock, store.bucket)
+        start, sent = clock.now, []
+        for n in range(16):
+            (daemon if n % 2 else script).client.get("api/v4/account")
+            sent.append(clock.now - start)
+    finally:
+        store.close()
+
+    # 7 between them at once, the eighth (the daemon's fourth) once the first is 1.045 s old
+    assert sent[:7] == [0.0] * 7 and sent[7] == pytest.approx(WINDOW)
+    assert all(sent[i] - sent[i - 7] >= WINDOW - 1e-6 for i in range(7, 16))
+    assert four_twenty_nines(limited) == 0 and len(limited.requests()) == 16
+
+
 def test_a_request_granted_late_takes_a_fresh_slot_so_the_next_ones_keep_their_distance(
     limited: Sandbox, clock: Clock
 ) -> None:
     # the 1x429 of the 100,000-lead backfill: a slot booked at t, committed at t + 0.2 s; the request
-    # left then, the next one (booked at t + 1/6.6) 50 ms after it, and the eighth met a full window
+    # left then, close to the ones booked after it, and the eighth met a full window
     bucket = SlowCommits(clock)
     adapter = paced_adapter(limited, clock, bucket)
 
