@@ -144,7 +144,7 @@ def save_ledger(path: Path, ledger: Ledger, version: str) -> None:
         lines.append(" }" + ("," if i < len(files) - 1 else ""))
     lines += ["}", "}"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_suffix(".json.tmp")
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per writer: --report may run too
     scratch.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(scratch, path)
 
@@ -318,6 +318,9 @@ def _run_keeping(
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
+    # Started in the background, this script (and so mutmut) would ignore SIGINT; a handler is reset
+    # to the default by exec, so mutmut turns SIGINT into its own stop (it saves what it finished).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     process = subprocess.Popen(command, cwd=cwd, env=env)
     try:
         while True:
@@ -341,6 +344,7 @@ def _run_keeping(
                 pass
         keep()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def equivalents() -> dict[str, str]:
