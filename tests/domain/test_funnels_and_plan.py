@@ -294,3 +294,27 @@ def test_a_name_given_for_one_locale_keeps_the_default_in_the_other() -> None:
 def test_a_bad_colour_is_refused_naming_the_stage() -> None:
     with pytest.raises(ValueError, match="leads: stage 'offer': colour 'red' is not #RRGGBB"):
         apply_overrides(default_funnels(), {"leads": FunnelOverride(colors={"offer": "red"})})
+
+
+def _leads_override(change: FunnelOverride) -> list[tuple[str, dict[str, str], str]]:
+    (leads,) = (f for f in apply_overrides(default_funnels(), {"leads": change}) if f.key == "leads")
+    return [(s.key, dict(s.names), s.color) for s in leads.open_stages]
+
+
+def test_an_added_stage_goes_right_after_the_stage_it_names_with_its_colour_and_names() -> None:
+    added = NewStageSpec("demo", {"en": "Demo", "de": "Vorführung"}, color="#112233", after="lead_registered")
+    stages = _leads_override(FunnelOverride(add=[added]))
+    assert [k for k, _, _ in stages] == ["lead_registered", "demo", "qualification", "offer"]
+    assert stages[1] == ("demo", {"en": "Demo"}, "#112233")  # a locale the product does not speak is left out
+    with pytest.raises(ValueError, match="leads: add after unknown stage 'nowhere'"):
+        _leads_override(FunnelOverride(add=[NewStageSpec("demo", "Demo", after="nowhere")]))
+
+
+def test_defined_stages_keep_their_colours_and_keys_up_to_the_longest_allowed() -> None:
+    longest = "k" * 16
+    stages = _leads_override(FunnelOverride(define=[NewStageSpec(longest, "Longest", color="#ABCDEF")]))
+    assert stages == [(longest, {"ru": "Longest", "en": "Longest"}, "#ABCDEF")]
+    with pytest.raises(ValueError, match="leads: stage key 'k{17}' must be 1-16"):
+        _leads_override(FunnelOverride(define=[NewStageSpec("k" * 17, "Too long")]))
+    with pytest.raises(ValueError, match="leads: stage key '' must be 1-16"):
+        _leads_override(FunnelOverride(add=[NewStageSpec("", "Nameless")]))
