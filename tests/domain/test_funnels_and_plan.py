@@ -318,3 +318,11 @@ def test_defined_stages_keep_their_colours_and_keys_up_to_the_longest_allowed() 
         _leads_override(FunnelOverride(define=[NewStageSpec("k" * 17, "Too long")]))
     with pytest.raises(ValueError, match="leads: stage key '' must be 1-16"):
         _leads_override(FunnelOverride(add=[NewStageSpec("", "Nameless")]))
+
+
+def test_an_override_for_a_funnel_that_does_not_exist_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"unknown funnel\(s\) \['nope'\]"):
+        apply_overrides(default_funnels(), {"nope": FunnelOverride(name="Nope"), "leads": FunnelOverride()})
+    renamed = apply_overrides(default_funnels(), {"leads": FunnelOverride(name={"en": "Partner leads"})})
+    leads = next(f for f in renamed if f.key == "leads")
+    assert dict(leads.names) == {"ru": "Обработка партнёрских лидов", "en": "Partner leads"}  # ru kept
