@@ -177,3 +177,22 @@ def test_weighted_leaves_the_smooth_weights_for_the_next_lead() -> None:
     a, state = assign(lead(), [mgr("a", weight=3), mgr("b", weight=2)], DistributionState(), {})
     assert a.manager_key == "a" and a.reason == "lead L1 assigned to A (a) by weighted; open leads 1"
     assert state.current == {"all": {"a": -2, "b": 2}}  # 3 and 2 added, the total 5 taken from the pick
+
+
+def test_a_full_territory_after_an_unavailable_kept_manager_tells_both_and_a_partner_id_stays_whole() -> None:
+    policy = DistributionPolicy("territory", fallback="round_robin", sticky_per_partner=True)
+    managers = [mgr("a", regions=MSK, capacity=1), mgr("b")]
+    a, _ = assign(
+        lead(region="msk"), managers, DistributionState(sticky={"p1": "a"}), {"a": 1}, policy=policy
+    )
+    assert a.reason == (
+        "lead L1 assigned to B (b) by round_robin; partner p1's manager a unavailable; territory: managers "
+        "for region 'msk' are all at capacity, using round_robin; open leads 1; "
+        "a skipped: at capacity (1/1 open leads)"
+    )
+    kept = DistributionPolicy("round_robin", sticky_per_partner=True, locale="ru")  # the id ends the text
+    a, _ = assign(lead("PX"), [mgr("a")], DistributionState(sticky={"PX": "a"}), {}, policy=kept)
+    assert a.reason == (
+        "лид L1 назначен: A (a), способ — закреплённый менеджер; оставлен за менеджером партнёра PX; "
+        "открытых лидов 1"
+    )

@@ -326,3 +326,12 @@ def test_an_override_for_a_funnel_that_does_not_exist_is_refused_by_name() -> No
     renamed = apply_overrides(default_funnels(), {"leads": FunnelOverride(name={"en": "Partner leads"})})
     leads = next(f for f in renamed if f.key == "leads")
     assert dict(leads.names) == {"ru": "Обработка партнёрских лидов", "en": "Partner leads"}  # ru kept
+
+
+def test_a_colour_override_recolours_only_the_stage_it_names() -> None:
+    stages = _leads_override(FunnelOverride(colors={"qualification": "#123456"}))
+    assert [(k, c) for k, _, c in stages] == [
+        ("lead_registered", "#39A8EF"),
+        ("qualification", "#123456"),
+        ("offer", "#FFA900"),
+    ]

@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 from crm_bridge.domain.layout import (
+    DesiredField,
     DesiredFunnel,
     DesiredLayout,
+    DesiredOption,
     DesiredStage,
+    FieldEntity,
+    FieldType,
+    ObservedField,
     ObservedFunnel,
     ObservedLayout,
+    ObservedOption,
     ObservedStage,
 )
 from crm_bridge.domain.model import StageKind
@@ -50,7 +56,7 @@ OBSERVED = ObservedLayout(
                 ObservedStage("71", "NEW", "registered", "Registered", OPEN, 5, "#39a8ef"),  # colour: same
                 ObservedStage("72", "WON", None, "Success", WON, 30, "#000000", fixed=True),
                 ObservedStage(
-                    "73", "LOSE", "old_lost", "Lost", LOST, 40, "#FF5752"
+                    "73", "LOSE", "old_lost", "Lost", LOST, 40, "#ff0000"
                 ),  # another key: the lost one
                 ObservedStage("74", "X", None, "Old stage", OPEN, 50, "", record_count=0),
             ),
@@ -81,7 +87,15 @@ def test_the_plan_names_every_change_and_the_crm_ids_it_touches() -> None:
         ("stage", "update", "leads/registered", "sort: 5 -> 10", {"sort": (5, 10)}, "71", "7"),
         ("stage", "create", "leads/qualified", "open stage 'Qualified'", {}, None, "7"),
         ("stage", "update", "leads/won", "name: 'Success' -> 'Won'", {"name": ("Success", "Won")}, "72", "7"),
-        ("stage", "unchanged", "leads/lost", "", {}, "73", "7"),
+        (
+            "stage",
+            "update",
+            "leads/lost",
+            "color: '#FF0000' -> '#FF5752'",
+            {"color": ("#FF0000", "#FF5752")},
+            "73",
+            "7",
+        ),
         (
             "stage",
             "orphan",
@@ -140,3 +154,92 @@ def test_stages_not_in_config_are_kept_with_the_reason_and_only_empty_custom_one
         "8",
     )
     assert [i.action.value for i in plan(desired, observed, prune=True).items[3:]] == ["orphan"] * 3
+
+
+def test_fields_are_found_by_key_or_by_label_and_their_options_by_key_or_by_label() -> None:
+    partner = FieldEntity.PARTNER
+    tier_options = (
+        DesiredOption("gold", "Gold"),
+        DesiredOption("silver", "Silver"),
+        DesiredOption("bronze", "Bronze"),
+        DesiredOption("new", "New"),
+    )
+    desired = DesiredLayout(
+        (),
+        (
+            DesiredField("tier", partner, "Partner tier", FieldType.ENUM, tier_options),
+            DesiredField("curator", partner, "Partner curator", FieldType.USER),
+            DesiredField(
+                "partner_ref", partner, "Partner (company ID)", FieldType.STRING, (DesiredOption("a", "A"),)
+            ),
+        ),
+    )
+    observed = ObservedLayout(
+        (),
+        (
+            ObservedField(
+                "f0", "UF_OTHER", "other", partner, "Partner tier", FieldType.ENUM
+            ),  # another key: not it
+            ObservedField(
+                "f1",
+                "UF_TIER",
+                None,
+                partner,
+                " partner TIER ",
+                FieldType.STRING,
+                (
+                    ObservedOption("o1", "gold", "Golden"),
+                    ObservedOption("o2", None, " SILVER "),
+                    ObservedOption("o3", "old_bronze", "Bronze"),
+                ),
+            ),
+            ObservedField("f2", "UF_CUR", "curator", partner, "Partner curator", FieldType.USER),
+        ),
+    )
+    items = plan(desired, observed).items
+    assert [
+        (i.object.value, i.action.value, i.path, i.details, i.changes, i.observed_id, i.parent_id)
+        for i in items
+    ] == [
+        (
+            "field",
+            "update",
+            "partner.tier",
+            "label: ' partner TIER ' -> 'Partner tier', type: 'string' -> 'enum'",
+            {"label": (" partner TIER ", "Partner tier"), "type": ("string", "enum")},
+            "f1",
+            None,
+        ),
+        (
+            "option",
+            "update",
+            "partner.tier/gold",
+            "label: 'Golden' -> 'Gold'",
+            {"label": ("Golden", "Gold")},
+            "o1",
+            "f1",
+        ),
+        (
+            "option",
+            "update",
+            "partner.tier/silver",
+            "label: ' SILVER ' -> 'Silver', key: None -> 'silver'",
+            {"label": (" SILVER ", "Silver"), "key": (None, "silver")},
+            "o2",
+            "f1",
+        ),
+        (
+            "option",
+            "update",
+            "partner.tier/bronze",
+            "key: 'old_bronze' -> 'bronze'",
+            {"key": ("old_bronze", "bronze")},
+            "o3",
+            "f1",
+        ),
+        ("option", "create", "partner.tier/new", "option 'New'", {}, None, "f1"),
+        ("field", "unchanged", "partner.curator", "", {}, "f2", None),
+        ("field", "create", "partner.partner_ref", "string field 'Partner (company ID)'", {}, None, None),
+        ("option", "create", "partner.partner_ref/a", "option 'A'", {}, None, None),
+    ]
+    assert items[4].desired is tier_options[3] and items[6].desired is desired.fields[2]

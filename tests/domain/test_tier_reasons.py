@@ -118,3 +118,12 @@ def test_a_downgrade_waits_for_the_grace_period_then_applies_and_says_so_in_russ
         ),
         TierState(),
     )
+
+
+def test_more_than_the_margin_below_drops_at_once_and_exactly_the_margin_below_only_warns() -> None:
+    def status(revenue: int) -> TierStatus:
+        return evaluate(EN, "p1", "gold", {"revenue": D(revenue)}, TierState(), NOW)[0].status
+
+    assert status(90_000) is TierStatus.WARNING  # 10 % below 100000: not more than the margin
+    assert status(90_050) is TierStatus.WARNING
+    assert status(89_999) is TierStatus.DOWNGRADE
