@@ -243,3 +243,17 @@ def test_fields_are_found_by_key_or_by_label_and_their_options_by_key_or_by_labe
         ("option", "create", "partner.partner_ref/a", "option 'A'", {}, None, None),
     ]
     assert items[4].desired is tier_options[3] and items[6].desired is desired.fields[2]
+
+
+def test_two_funnels_configured_with_one_name_do_not_share_the_crms_funnel_of_that_name() -> None:
+    stage = (DesiredStage("s", "S", OPEN),)
+    desired = DesiredLayout(
+        (DesiredFunnel("leads", "Deals", stage), DesiredFunnel("repeat", "Deals", stage)), ()
+    )
+    observed = ObservedLayout((ObservedFunnel("7", None, "Deals", ()),), ())
+    funnels = [
+        (i.action.value, i.path, i.observed_id)
+        for i in plan(desired, observed).items
+        if i.object.value == "funnel"
+    ]
+    assert funnels == [("unchanged", "leads", "7"), ("create", "repeat", None)]
