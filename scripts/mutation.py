@@ -293,6 +293,9 @@ def run_target(name: str, work: Path, max_children: int, again: bool) -> Ledger:
     if name in ADAPTERS:  # installed editable from the worktree: the mutated copy must come first
         env["PYTHONPATH"] = str(copy / "mutants" / "adapters" / name)
     env.pop("CRM_BRIDGE_TEST_PG_URL", None)  # SQLite only: PostgreSQL doubles the time, kills nothing new
+    # As in an activated venv: the scripts tests/cli runs (backup.sh...) find crm-bridge on PATH, the
+    # copy having no .venv of its own.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
 
     def keep() -> None:
         nonlocal ledger
