@@ -30,6 +30,8 @@ def test_the_receiver_url_is_the_public_url_and_the_secret_path_token_only_when_
     token = "0123456789abcdef0123"
     events = EventsConfig.model_validate({"public_url": "https://bridge.example.ru/", "path_token": token})
     assert events.receiver_url() == f"https://bridge.example.ru/v1/events/{token}"
+    behind = EventsConfig.model_validate({"public_url": "https://example.ru/crmX/", "path_token": token})
+    assert behind.receiver_url() == f"https://example.ru/crmX/v1/events/{token}"
     assert EventsConfig.model_validate({"path_token": token}).receiver_url() is None
     assert EventsConfig().receiver_url() is None
 

@@ -35,12 +35,20 @@ class Section(BaseModel):
     at: dt.time = dt.time(9)
     wait: dt.timedelta = dt.timedelta(0)
     checked: str = ""
+    asserted: int = 0
 
     @field_validator("checked")
     @classmethod
     def _checked(cls, value: str) -> str:
         if value == "bad":
             raise ValueError("is bad: give a good one")
+        return value
+
+    @field_validator("asserted")
+    @classmethod
+    def _asserted(cls, value: int) -> int:
+        if value < 0:  # as a failed `assert` in a validator (pytest rewrites a real one here)
+            raise AssertionError("must not be negative")
         return value
 
 
@@ -68,6 +76,7 @@ class Section(BaseModel):
             "must be a valid timedelta, invalid digit in duration",
         ),  # pydantic's words, "must be"
         ({"checked": "bad"}, "is bad: give a good one"),
+        ({"asserted": -1}, "must not be negative"),
         ({"nope": 1}, "unknown key"),
     ],
 )

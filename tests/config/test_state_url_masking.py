@@ -16,6 +16,7 @@ from crm_bridge.config.ops import StateConfig
             True,
         ),
         ("postgresql+psycopg://u:p@ss:w0rd@db/x", "postgresql+psycopg://u:***@db/x", True),  # @ and : in it
+        ("postgresql+psycopg://u:a://b@db/x", "postgresql+psycopg://u:***@db/x", True),  # :// in it
         ("postgresql+psycopg://bridge@db/x", "postgresql+psycopg://bridge@db/x", False),
         ("postgresql+psycopg://db/x", "postgresql+psycopg://db/x", False),
         ("sqlite:///crm_bridge.db", "sqlite:///crm_bridge.db", False),
