@@ -3,8 +3,11 @@ onboarding checklist (as the handbook gives it) and where events go."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from crm_bridge.config.lifecycle import OnboardingConfig
 from crm_bridge.config.ops import NotificationsConfig, ReportsConfig, ScheduleConfig
+from crm_bridge.config.programme import TiersConfig
 
 
 def test_the_daemon_jobs_run_every_so_many_seconds_by_default() -> None:
@@ -34,4 +37,14 @@ def test_the_default_onboarding_checklist_is_the_handbooks_five_steps() -> None:
         ("plan", "{partner}: agree the individual cooperation plan", 7),
         ("training", "{partner}: enrol the partner's people in the basic training", 7),
         ("first_lead", "{partner}: first joint lead or demo", 30),
+    ]
+
+
+def test_the_default_tiers_are_four_by_won_deals_named_in_both_languages() -> None:
+    levels = TiersConfig().levels
+    assert [(t.key, t.name.as_dict(), t.thresholds()) for t in levels] == [
+        ("bronze", {"ru": "Бронзовый", "en": "Bronze"}, {"min_won_deals": Decimal(0)}),
+        ("silver", {"ru": "Серебряный", "en": "Silver"}, {"min_won_deals": Decimal(3)}),
+        ("gold", {"ru": "Золотой", "en": "Gold"}, {"min_won_deals": Decimal(10)}),
+        ("platinum", {"ru": "Платиновый", "en": "Platinum"}, {"min_won_deals": Decimal(25)}),
     ]
