@@ -68,8 +68,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 def _duration(value: Any) -> Any:
     """``90`` or ``"90s"`` -> 90.0; ``"5m"`` -> 300.0; ``"2h"``; ``"1d"``."""
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, bool):  # YAML yes/no/true: pydantic would take it as 1 or 0 seconds
+        raise ValueError(f"{value!r} is not a duration: use seconds or 30s / 5m / 2h / 1d")
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from crm_bridge.domain.funnels import (
     FunnelOverride,
+    FunnelSpec,
     NewStageSpec,
+    StageSpec,
     apply_overrides,
     default_funnels,
     desired_layout,
@@ -294,3 +296,156 @@ def test_a_name_given_for_one_locale_keeps_the_default_in_the_other() -> None:
 def test_a_bad_colour_is_refused_naming_the_stage() -> None:
     with pytest.raises(ValueError, match="leads: stage 'offer': colour 'red' is not #RRGGBB"):
         apply_overrides(default_funnels(), {"leads": FunnelOverride(colors={"offer": "red"})})
+
+
+def _leads_override(change: FunnelOverride) -> list[tuple[str, dict[str, str], str]]:
+    (leads,) = (f for f in apply_overrides(default_funnels(), {"leads": change}) if f.key == "leads")
+    return [(s.key, dict(s.names), s.color) for s in leads.open_stages]
+
+
+def test_an_added_stage_goes_right_after_the_stage_it_names_with_its_colour_and_names() -> None:
+    added = NewStageSpec("demo", {"en": "Demo", "de": "Vorführung"}, color="#112233", after="lead_registered")
+    stages = _leads_override(FunnelOverride(add=[added]))
+    assert [k for k, _, _ in stages] == ["lead_registered", "demo", "qualification", "offer"]
+    assert stages[1] == ("demo", {"en": "Demo"}, "#112233")  # a locale the product does not speak is left out
+    with pytest.raises(ValueError, match="leads: add after unknown stage 'nowhere'"):
+        _leads_override(FunnelOverride(add=[NewStageSpec("demo", "Demo", after="nowhere")]))
+
+
+def test_defined_stages_keep_their_colours_and_keys_up_to_the_longest_allowed() -> None:
+    longest = "k" * 16
+    stages = _leads_override(FunnelOverride(define=[NewStageSpec(longest, "Longest", color="#ABCDEF")]))
+    assert stages == [(longest, {"ru": "Longest", "en": "Longest"}, "#ABCDEF")]
+    with pytest.raises(ValueError, match="leads: stage key 'k{17}' must be 1-16"):
+        _leads_override(FunnelOverride(define=[NewStageSpec("k" * 17, "Too long")]))
+    with pytest.raises(ValueError, match="leads: stage key '' must be 1-16"):
+        _leads_override(FunnelOverride(add=[NewStageSpec("", "Nameless")]))
+
+
+def test_an_override_for_a_funnel_that_does_not_exist_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"unknown funnel\(s\) \['nope'\]"):
+        apply_overrides(default_funnels(), {"nope": FunnelOverride(name="Nope"), "leads": FunnelOverride()})
+    renamed = apply_overrides(default_funnels(), {"leads": FunnelOverride(name={"en": "Partner leads"})})
+    leads = next(f for f in renamed if f.key == "leads")
+    assert dict(leads.names) == {"ru": "Обработка партнёрских лидов", "en": "Partner leads"}  # ru kept
+
+
+def test_a_colour_override_recolours_only_the_stage_it_names() -> None:
+    stages = _leads_override(FunnelOverride(colors={"qualification": "#123456"}))
+    assert [(k, c) for k, _, c in stages] == [
+        ("lead_registered", "#39A8EF"),
+        ("qualification", "#123456"),
+        ("offer", "#FFA900"),
+    ]
+
+
+def test_the_desired_layout_names_every_funnel_stage_and_field_in_the_configured_locale() -> None:
+    recoloured = apply_overrides(
+        default_funnels(), {"leads": FunnelOverride(colors={"qualification": "#abcdef"})}
+    )
+    en = desired_layout(recoloured, "en", ["gold", "silver"])
+    assert [(f.key, f.name, f.sort) for f in en.funnels] == [
+        ("acquisition", "Partner acquisition", 100),
+        ("leads", "Partner lead processing", 200),
+        ("tier_upgrade", "Partner tier upgrade", 300),
+        ("repeat", "Repeat deals", 400),
+    ]
+    assert [(s.key, s.name, s.kind.value, s.color, s.sort) for s in en.funnels[1].stages] == [
+        ("lead_registered", "Lead registered", "open", "#39A8EF", 10),
+        ("qualification", "Qualification", "open", "#ABCDEF", 20),  # colours upper-cased, as CRMs return them
+        ("offer", "Offer and negotiation", "open", "#FFA900", 30),
+        ("deal_closed", "Deal closed", "won", "#7BD500", 40),
+        ("lead_lost", "Lead lost", "lost", "#FF5752", 50),
+    ]
+    assert [[s.sort for s in f.stages] for f in en.funnels] == [[10, 20, 30, 40, 50, 60, 70]] + [
+        [10, 20, 30, 40, 50]
+    ] * 3
+    ru = desired_layout(default_funnels(), "ru", {"gold": "Золото"})
+    assert [s.name for s in ru.funnels[1].stages][:2] == ["Регистрация лида", "Квалификация лида"]
+    assert [
+        (x.key, x.entity.value, x.label, x.type.value, [(o.key, o.label) for o in x.options])
+        for x in en.fields
+    ] == [
+        (
+            "partner_type",
+            "partner",
+            "Partner type",
+            "enum",
+            [
+                ("distributor", "Distributor"),
+                ("reseller", "Reseller"),
+                ("integrator", "Integrator"),
+                ("referral", "Referral agent"),
+            ],
+        ),
+        ("tier", "partner", "Partner tier", "enum", [("gold", "Gold"), ("silver", "Silver")]),
+        ("curator", "partner", "Partner curator", "user", []),
+        ("partner_since", "partner", "Partner since", "date", []),
+        ("training_completed", "partner", "Training completed", "enum", [("yes", "Yes"), ("no", "No")]),
+        ("score_values_fit", "partner", "Selection: shared values and goals", "integer", []),
+        ("score_audience_overlap", "partner", "Selection: audience overlap", "integer", []),
+        ("score_reputation", "partner", "Selection: reputation and competence", "integer", []),
+        ("score_track_record", "partner", "Selection: track record", "integer", []),
+        ("score_scalability", "partner", "Selection: ability to scale", "integer", []),
+        ("score_total", "partner", "Selection: weighted score, %", "integer", []),
+        (
+            "score_verdict",
+            "partner",
+            "Selection: verdict",
+            "enum",
+            [("passed", "Passed"), ("failed", "Not a fit")],
+        ),
+        ("score_reason", "partner", "Selection: reason", "string", []),
+        ("plan_period", "partner", "Plan: period", "string", []),
+        ("plan_targets", "partner", "Plan: targets", "string", []),
+        ("plan_progress", "partner", "Plan: fulfilment, %", "integer", []),
+        ("certified_people", "partner", "Certified people", "integer", []),
+        ("access", "partner", "Exclusive access", "string", []),
+        ("partner_ref", "lead", "Partner (company ID)", "integer", []),
+        ("external_id", "lead", "crm-bridge external ID", "string", []),
+        ("conflict", "lead", "Channel conflict", "enum", [("yes", "Yes"), ("no", "No")]),
+        ("partner_ref", "deal", "Partner (company ID)", "integer", []),
+        ("external_id", "deal", "crm-bridge external ID", "string", []),
+    ]
+    assert [(x.label, [(o.key, o.label) for o in x.options]) for x in ru.fields] == [
+        (
+            "Тип партнёра",
+            [
+                ("distributor", "Дистрибьютор"),
+                ("reseller", "Реселлер"),
+                ("integrator", "Интегратор"),
+                ("referral", "Реферальный агент"),
+            ],
+        ),
+        ("Уровень партнёра", [("gold", "Золото")]),
+        ("Куратор партнёра", []),
+        ("Партнёр с", []),
+        ("Обучение пройдено", [("yes", "Да"), ("no", "Нет")]),
+        ("Отбор: ценности и цели", []),
+        ("Отбор: целевая аудитория", []),
+        ("Отбор: репутация и компетенции", []),
+        ("Отбор: успешные кейсы", []),
+        ("Отбор: масштабируемость", []),
+        ("Отбор: итоговая оценка, %", []),
+        ("Отбор: решение", [("passed", "Подходит"), ("failed", "Не подходит")]),
+        ("Отбор: обоснование", []),
+        ("План: период", []),
+        ("План: цели", []),
+        ("План: выполнение, %", []),
+        ("Сертифицированные сотрудники", []),
+        ("Эксклюзивный доступ", []),
+        ("Партнёр (ID компании)", []),
+        ("Внешний ID crm-bridge", []),
+        ("Конфликт каналов", [("yes", "Да"), ("no", "Нет")]),
+        ("Партнёр (ID компании)", []),
+        ("Внешний ID crm-bridge", []),
+    ]
+    with pytest.raises(ValueError, match=r"locale must be one of \('ru', 'en'\)"):
+        desired_layout(default_funnels(), "de", [])
+
+
+def test_a_name_missing_in_the_locale_falls_back_to_the_other_locale_then_to_the_key() -> None:
+    assert StageSpec("demo", {"en": "Demo"}).name("ru") == "Demo"
+    assert StageSpec("demo", {}).name("ru") == "demo"  # given only in a language the product does not speak
+    assert FunnelSpec("extra", {}, ()).name("en") == "extra"
+    assert FunnelSpec("extra", {"ru": "Доп.", "en": "Extra"}, ()).name("en") == "Extra"

@@ -12,6 +12,7 @@ from crm_bridge.domain.model import CustomerIdentity
 from crm_bridge.domain.registration import (
     RegistrationRecord,
     check_registration,
+    identity_problems,
     inn_checksum_ok,
     normalise_email,
     normalise_identity,
@@ -164,3 +165,32 @@ def test_two_registrations_are_the_same_customer_when_any_part_is_equal_and_neve
     assert same_customer(CustomerIdentity(), CustomerIdentity()) == ()
     assert same_customer(ivan, CustomerIdentity(email="other@romashka.ru", tax_id="7707083894")) == ()
     assert ivan.keys() == (("email", "ivan@romashka.ru"), ("phone", "+79161234567"), ("tax_id", "7707083893"))
+
+
+def test_identity_problems_names_every_invalid_part_in_order_without_quoting_the_values() -> None:
+    bad = CustomerIdentity(email="ivan at example", phone="call me", tax_id="12-34")
+    problems = identity_problems(bad)
+    assert [p.field for p in problems] == ["email", "phone", "tax_id"]
+    for problem, value in zip(problems, ("ivan at example", "call me", "12-34"), strict=True):
+        assert problem.problem and value not in problem.problem
+        assert str(problem) == f"{problem.field}: {problem.problem}"
+    good = CustomerIdentity(email=" Ivan@Example.com ", phone="8 916 123-45-67", tax_id="7707083893")
+    assert identity_problems(good) == []
+    assert identity_problems(CustomerIdentity()) == []  # nothing given is not a problem here
+
+
+def test_identity_problems_reads_the_phone_with_the_country_code_and_the_tax_id_by_the_inn_rules() -> None:
+    six_digits = CustomerIdentity(phone="123456")  # +7: 7 digits, too short; +49: 8 digits, a number
+    assert [p.field for p in identity_problems(six_digits)] == ["phone"]
+    assert identity_problems(six_digits, "+49") == []
+    with pytest.raises(ValueError, match="country code"):
+        identity_problems(six_digits, "49")  # a config error, not a lead's problem
+    five_digits = CustomerIdentity(tax_id="12345")
+    assert [p.problem for p in identity_problems(five_digits)] == [
+        "an ИНН has 10 or 12 digits, this one has 5"
+    ]
+    assert identity_problems(five_digits, inn=False) == []
+    typo = CustomerIdentity(tax_id="7707083894")  # 7707083893 with its control digit mistyped
+    assert identity_problems(typo) == []
+    assert [p.field for p in identity_problems(typo, inn_checksum=True)] == ["tax_id"]
+    assert identity_problems(typo, inn=False, inn_checksum=True) == []

@@ -176,3 +176,25 @@ def test_leaderboard_does_not_depend_on_input_order(
     shuffled = list(acts)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     assert leaderboard(acts, PointsRules()) == leaderboard(shuffled, PointsRules())
+
+
+def test_points_add_certifications_and_the_training_bonus_only_when_training_is_completed() -> None:
+    rules = PointsRules(per_won_deal=10, per_lead=1, training_completed=50, per_certification=7)
+    assert points(Activity("p1", won_deals=2, leads=3, certifications=2), rules) == 20 + 3 + 14
+    assert (
+        points(Activity("p1", won_deals=2, leads=3, certifications=2, training_completed=True), rules) == 87
+    )
+    assert points(Activity("p1"), rules) == 0
+
+
+def test_leaderboard_breaks_a_points_and_revenue_tie_by_won_deals_and_names_a_nameless_partner_by_id() -> (
+    None
+):
+    rules = PointsRules(per_won_deal=10, per_lead=1)
+    fewer = Activity("p-a", won_deals=1, leads=10, revenue=Decimal(500), name="Alpha")  # 20 points
+    more = Activity("p-b", won_deals=2, leads=0, revenue=Decimal(500))  # 20 points, more won deals
+    rows = leaderboard([fewer, more], rules)
+    assert [(r.rank, r.partner_id, r.name, r.points) for r in rows] == [
+        (1, "p-b", "p-b", 20),
+        (2, "p-a", "Alpha", 20),
+    ]
