@@ -154,12 +154,12 @@ def test_territory_matches_the_region_alone_or_the_specialisation_alone_and_name
     by_region, state = assign(
         lead(region="msk", spec="erp"), managers, DistributionState(), {}, policy=policy
     )
-    matched = "территория: совпали регион «msk»"
+    matched = "территория: совпадение — регион «msk»"
     reason = f"лид L1 назначен: A (a), способ — по территории+по очереди; {matched}; открытых лидов 1"
     assert by_region == Assignment("L1", "a", "u-a", "territory+round_robin", matched, None, (), reason)
     assert state.to_dict() == {"last": {"territory:a,b": "a"}, "current": {}, "sticky": {}}
     by_spec, state = assign(lead(region="spb", spec="erp"), managers, DistributionState(), {}, policy=policy)
-    assert by_spec.manager_key == "c" and by_spec.rule == "территория: совпали специализация «erp»"
+    assert by_spec.manager_key == "c" and by_spec.rule == "территория: совпадение — специализация «erp»"
     assert state.last == {"territory:c": "c"}
 
 
@@ -168,7 +168,7 @@ def test_a_full_territory_says_which_fallback_it_used() -> None:
     managers = [mgr("a", regions=MSK, capacity=1), mgr("b")]
     a, _ = assign(lead(region="msk"), managers, DistributionState(), {"a": 1}, policy=policy)
     assert a.reason == (
-        "лид L1 назначен: B (b), способ — по очереди; территория: менеджеры для регион «msk» загружены "
+        "лид L1 назначен: B (b), способ — по очереди; территория: все менеджеры (регион «msk») загружены "
         "полностью, выбор — по очереди; открытых лидов 1; a пропущен: загружен полностью (1/1 открытых лидов)"
     )
 
