@@ -137,6 +137,17 @@ def run_interpreter(cwd: Path, env: dict[str, str]) -> Run:
     return measure([sys.executable, "-c", "pass"], cwd, env)
 
 
+REFERENCE = "for _ in range(3_000_000): pass"  # a fixed pure-Python workload: how fast the CPU is right now
+
+
+def reference_ms(cwd: Path, env: dict[str, str], n: int) -> float:
+    """Median CPU ms of ``REFERENCE`` (minus the bare interpreter): this host's speed varies by a
+    third from one minute to the next (a shared VM), so every figure is read against it."""
+    loops = [measure([sys.executable, "-S", "-c", REFERENCE], cwd, env).cpu for _ in range(n)]
+    bare = [measure([sys.executable, "-S", "-c", "pass"], cwd, env).cpu for _ in range(n)]
+    return (statistics.median(loops) - statistics.median(bare)) * 1000
+
+
 def imported(args: tuple[str, ...], cwd: Path, env: dict[str, str]) -> list[str]:
     """Every module ``python -X importtime -m crm_bridge ARGS`` imported."""
     result = subprocess.run(
@@ -171,14 +182,16 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; sources: {src or 'installed'}"
     )
     table = Table(title_justify="left")
-    numbers = ("wall ms", "CPU ms", "peak RSS MiB", "modules", "exit")
+    numbers = ("wall ms", "CPU ms", "best CPU ms", "peak RSS MiB", "modules", "exit")
     for header in ("command", *numbers, "heavy libraries", f"within {BUDGET_S:g} s (CPU; wall)"):
         table.add_column(header, justify="right" if header in numbers else "left")
+    speed_before = reference_ms(folder, env, n)
     floor = [run_interpreter(folder, env) for _ in range(n)]
     table.add_row(
         "(python -c pass)",
         f"{statistics.median(r.wall for r in floor) * 1000:.0f}",
         f"{statistics.median(r.cpu for r in floor) * 1000:.0f}",
+        f"{min(r.cpu for r in floor) * 1000:.0f}",
         f"{max(r.max_rss for r in floor) / 1024:.1f}",
         "-",
         "0",
@@ -200,6 +213,7 @@ def main() -> None:
             "crm-bridge " + " ".join(args),
             f"{wall * 1000:.0f}",
             f"{cpu * 1000:.0f}",
+            f"{min(r.cpu for r in runs) * 1000:.0f}",
             f"{max(r.max_rss for r in runs) / 1024:.1f}",
             str(len(modules)),
             ",".join(sorted({str(r.status) for r in runs})),
@@ -207,6 +221,13 @@ def main() -> None:
             verdict,
         )
     console.print(table)
+    speed_after = reference_ms(folder, env, n)
+    console.print(
+        f"host speed: the reference loop ({REFERENCE!r}) took {speed_before:.0f} ms of CPU before "
+        f"the commands and {speed_after:.0f} ms after (median of {n}); a slower host moves every "
+        "figure by the same ratio",
+        highlight=False,
+    )
     for line in verdicts:
         console.print(line, highlight=False)
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.config.common import Strict
+from crm_bridge.config_crm import url_default
 
 
 class FaqEntry(Strict):
@@ -23,7 +24,7 @@ class BotConfig(Strict):
 
     enabled: bool = False
     token: SecretStr | None = None  # ${PARTNER_BOT_TOKEN}
-    base_url: HttpUrl = HttpUrl("https://api.telegram.org")
+    base_url: HttpUrl = url_default("https://api.telegram.org")
     username: str = ""  # the bot's @name without @: invitation links become https://t.me/<name>?start=<code>
     # polling: getUpdates long polling (works behind a firewall; one replica polls, the others skip);
     # webhook: Telegram calls POST /telegram/webhook on the daemon's port with the secret token header

@@ -11,7 +11,7 @@ from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from crm_bridge.config.common import Duration, NonEmpty, Strict, TimeZoneName
 from crm_bridge.config.cron import check_cron
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config_crm import url_default, validated_default
 
 
 class StateConfig(Strict):
@@ -109,7 +109,7 @@ class CrmChannel(Strict):
 class TelegramChannel(Strict):
     enabled: bool = False
     bot_token: SecretStr | None = None
-    base_url: HttpUrl = HttpUrl("https://api.telegram.org")
+    base_url: HttpUrl = url_default("https://api.telegram.org")
 
     @model_validator(mode="after")
     def _token(self) -> TelegramChannel:

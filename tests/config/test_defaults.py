@@ -48,3 +48,18 @@ def test_the_default_tiers_are_four_by_won_deals_named_in_both_languages() -> No
         ("gold", {"ru": "Золотой", "en": "Gold"}, {"min_won_deals": Decimal(10)}),
         ("platinum", {"ru": "Платиновый", "en": "Platinum"}, {"min_won_deals": Decimal(25)}),
     ]
+
+
+def test_default_service_urls_are_validated_urls_like_a_value_from_the_file() -> None:
+    from pydantic import HttpUrl
+
+    from crm_bridge.config.bot import BotConfig
+    from crm_bridge.config.ops import TelegramChannel
+
+    got = {"bot": BotConfig().base_url, "telegram": TelegramChannel().base_url}
+
+    assert all(isinstance(url, HttpUrl) for url in got.values())
+    assert {name: str(url) for name, url in got.items()} == {
+        "bot": "https://api.telegram.org/",
+        "telegram": "https://api.telegram.org/",
+    }

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, validated_default
+from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, url_default, validated_default
 from crm_bridge.plugin import Capabilities
 
 # 50 commands per batch call (batch.md); any #RRGGBB stage colour. Declared in the AdapterSpec and
@@ -26,7 +26,7 @@ class Bitrix24OAuth(Strict):
     client_secret: SecretStr
     refresh_token: SecretStr | None = None  # first refresh token (from the install callback)
     access_token: SecretStr | None = None
-    token_url: HttpUrl = HttpUrl("https://oauth.bitrix.info/oauth/token/")
+    token_url: HttpUrl = url_default("https://oauth.bitrix.info/oauth/token/")
 
 
 class Bitrix24Config(Strict):

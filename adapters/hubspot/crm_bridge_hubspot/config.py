@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.capabilities import Capabilities
-from crm_bridge.config_crm import HttpConfig, Strict, validated_default
+from crm_bridge.config_crm import HttpConfig, Strict, url_default, validated_default
 
 Tier = Literal["free", "starter", "professional", "enterprise"]
 # HubSpot's published private-app limits (changelog "increasing our API limits", 2024): requests per
@@ -45,7 +45,7 @@ class HubSpotConfig(Strict):
     """HubSpot CRM v3: a private-app ``access_token`` or an ``oauth`` block; ``base_url`` overridable
     for a sandbox or proxy."""
 
-    base_url: HttpUrl = HttpUrl("https://api.hubapi.com")
+    base_url: HttpUrl = url_default("https://api.hubapi.com")
     access_token: SecretStr | None = None
     oauth: HubSpotOAuth | None = None
     tier: Tier = "starter"
