@@ -124,6 +124,7 @@ def test_mutmut_reads_a_seeded_meta_file(
     mutation: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mutmut.mutation.data as data_module  # in the dev extra too, so this never skips in CI
+
     copy = copy_with(tmp_path, {}, {})
     mutation.seed(copy, {FILE: {"x_add": ("aaaaaaaaaaaa", "kt.")}}, mutation.KEPT)
     monkeypatch.chdir(copy)
