@@ -105,23 +105,9 @@ class IntakeApi:
     ) -> ApiAnswer:
         now = self.clock()
         key_id = key_id_of(api_key or "")
-        try:
-            held = self.throttle.check(client, key_id) if self.throttle else None
-            if held is not None:
-                self.on_auth_refused("throttled")
-                message = "too many failed API key attempts; retry later"
-                return ApiAnswer(
-                    "throttled", {"error": "too_many_attempts", "message": message}, held.retry_after
-                )
-            partner_id = self.keys.verify(api_key, now=now)
-            if partner_id is None and self.throttle is not None:
-                self.throttle.failed(client, key_id)
-        except CrmBridgeError as exc:
-            log.error("intake: cannot check the API key: %s", exc)
-            return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
-        if partner_id is None:
-            self.on_auth_refused("unauthorized")
-            return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+        partner_id = self._partner(api_key, key_id, client, now)
+        if isinstance(partner_id, ApiAnswer):
+            return partner_id
         sub, invalid = self._checked(partner_id, payload, idempotency_key)
         try:
             wait, outcome = self._group(_Pending(key_id, sub, now))
@@ -195,10 +181,11 @@ class IntakeApi:
             outcomes = dict(zip(go, registered, strict=True))
         return [(waits[i], outcomes.get(i)) for i in range(len(pending))]
 
-    def status(self, api_key: str | None, registration_id: str, client: str | None = None) -> ApiAnswer:
-        """``GET /v1/leads/{registration_id}``: the partner's own registration, as ``submit`` answers."""
-        now = self.clock()
-        key_id = key_id_of(api_key or "")
+    def _partner(
+        self, api_key: str | None, key_id: str, client: str | None, now: datetime
+    ) -> str | ApiAnswer:
+        """The partner an API key belongs to, or the answer that refuses the request: throttled (too many
+        failed attempts from ``client`` or on that key), unauthorized, or unavailable (the store failed)."""
         try:
             held = self.throttle.check(client, key_id) if self.throttle else None
             if held is not None:
@@ -210,9 +197,20 @@ class IntakeApi:
             partner_id = self.keys.verify(api_key, now=now)
             if partner_id is None and self.throttle is not None:
                 self.throttle.failed(client, key_id)
-            if partner_id is None:
-                self.on_auth_refused("unauthorized")
-                return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+        except CrmBridgeError as exc:
+            log.error("intake: cannot check the API key: %s", exc)
+            return ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
+        if partner_id is None:
+            self.on_auth_refused("unauthorized")
+            return _problem("unauthorized", "unauthorized", "missing, unknown or revoked API key")
+        return partner_id
+
+    def status(self, api_key: str | None, registration_id: str, client: str | None = None) -> ApiAnswer:
+        """``GET /v1/leads/{registration_id}``: the partner's own registration, as ``submit`` answers."""
+        partner_id = self._partner(api_key, key_id_of(api_key or ""), client, self.clock())
+        if isinstance(partner_id, ApiAnswer):
+            return partner_id
+        try:
             reg = (
                 self.service.registration(int(registration_id))
                 if registration_id.isdigit() and len(registration_id) < 19
