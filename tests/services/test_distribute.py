@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from crm_bridge.services.distribute.service import DistributionSettings, Distrib
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sla import WorkingCalendar
 from crm_bridge.services.sync.pull import sync
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 IRINA = Manager("irina", "Ирина", "7", timezone="Europe/Moscow")
@@ -39,12 +38,6 @@ class RecordingNotifier:
 
     def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
         self.sent.setdefault(key, (event, list(recipients), text))
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 @pytest.fixture

@@ -3,13 +3,9 @@ services.intake.registrations)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
-from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
@@ -17,9 +13,8 @@ from crm_bridge.services.intake.api import IntakeApi
 from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.registrations import refresh_registrations
 from crm_bridge.services.intake.service import DrainReport, IntakePolicy, IntakeService
-from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 ANNA = Curator("anna", "Анна", "11")
@@ -31,26 +26,6 @@ class RecordingNotifier:
 
     def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
         self.sent.setdefault(key, (event, list(recipients), text))
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
-
-
-@pytest.fixture
-def crm(fake_clock: FakeClock) -> FakeCRM:
-    fake = FakeCRM(clock=fake_clock)
-    provision(fake, desired_layout(default_funnels(), "en", ["bronze"]))
-    return fake
-
-
-@pytest.fixture
-def partner(crm: FakeCRM, store: Store, fake_clock: FakeClock) -> Partner:
-    p = crm.seed_partner("ООО Альфа", curator_key="anna")
-    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
-    return p
 
 
 def api(crm: FakeCRM, store: Store, clock: FakeClock, **kw: Any) -> IntakeApi:

@@ -4,10 +4,7 @@ and PostgreSQL: exactly one registration wins, the other is the conflict — dec
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.fake import FakeClock, FakeCRM
@@ -17,17 +14,11 @@ from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.service import IntakeService
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 ROUNDS = 8  # customers raced for
 RACERS = 4  # partners submitting each customer at the same moment
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 def test_partners_racing_for_one_customer_get_exactly_one_winner_each_time(

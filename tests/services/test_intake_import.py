@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from crm_bridge.services.intake.csv_import import import_csv
 from crm_bridge.services.intake.service import IntakePolicy, IntakeService
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 HEADER = "partner_id;customer_name;email;phone;tax_id;amount;comment"
@@ -36,12 +35,6 @@ class RecordingNotifier:
 
     def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
         self.sent.setdefault(key, (event, list(recipients), text))  # the outbox keeps the first
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 @pytest.fixture

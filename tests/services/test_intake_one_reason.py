@@ -4,23 +4,18 @@ fields are checked, so nothing passes the first check only to fail registration 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Partner
 from crm_bridge.domain.registration import IdentityError, normalise_email, normalise_phone, normalise_tax_id
 from crm_bridge.fake import FakeClock, FakeCRM
-from crm_bridge.ports import Entity
 from crm_bridge.services.intake.api import IntakeApi
 from crm_bridge.services.intake.csv_import import import_csv
 from crm_bridge.services.intake.keys import ApiKeys
 from crm_bridge.services.intake.service import IntakePolicy, IntakeService, LeadSubmission
-from crm_bridge.services.provision import provision
-from crm_bridge.services.sync.pull import sync
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 
@@ -44,26 +39,6 @@ def domain_reason(field: str, value: str) -> str:
         else:
             normalise_tax_id(value)
     return str(refused.value)
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
-
-
-@pytest.fixture
-def crm(fake_clock: FakeClock) -> FakeCRM:
-    fake = FakeCRM(clock=fake_clock)
-    provision(fake, desired_layout(default_funnels(), "en", ["bronze"]))
-    return fake
-
-
-@pytest.fixture
-def partner(crm: FakeCRM, store: Store, fake_clock: FakeClock) -> Partner:
-    p = crm.seed_partner("ООО Альфа", curator_key="anna")
-    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
-    return p
 
 
 @pytest.mark.parametrize(("field", "value"), BAD)

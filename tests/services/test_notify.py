@@ -4,7 +4,6 @@ caller), delivery through the CRM channel of a FakeCRM, retries with back-off, g
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from crm_bridge.services.notify.notifier import (
     notifier_from_settings,
     people_from_settings,
 )
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:notify"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -43,12 +42,6 @@ class Recorder:
     def deliver(self, messages: list[Message], now: datetime) -> list[Delivery]:
         self.batches.append(list(messages))
         return [self._answers.pop(0) if self._answers else Delivery(True) for _ in messages]
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 def make(store: Any, routes: Routing, channels: dict[str, Any], **options: Any) -> Notifier:

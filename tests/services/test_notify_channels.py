@@ -19,7 +19,7 @@ from crm_bridge.cli.output import configure_logging
 from crm_bridge.domain.model import Curator
 from crm_bridge.services.notify.channels import EmailSender, SmtpSettings, TelegramBot
 from crm_bridge.services.notify.notifier import KIND, Notifier, Routing
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:notify"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -27,12 +27,6 @@ TOKEN = "123456:AAE-secret-bot-token"
 TG = "https://tg.test"
 ANNA = Curator("anna", "Анна Смирнова", "11", email="anna@example.ru", telegram_chat_id="5001")
 ALL = Routing({}, ("telegram", "email"), frozenset({"crm", "telegram", "email"}))
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 @pytest.fixture

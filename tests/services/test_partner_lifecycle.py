@@ -4,7 +4,6 @@ scorecard, onboarding, individual plans, training (CSV and LMS webhook) and excl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +29,7 @@ from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.services.tiers.apply import TierFunnel
 from crm_bridge.services.tiers.service import TierService, TierSettings
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:lifecycle"
 LEAD_STAGES = ("lead_registered", "qualification", "offer")
@@ -81,12 +80,6 @@ class RecordingNotifier:
 
     def of(self, event: str) -> list[tuple[list[Any], str]]:
         return [(r, t) for e, r, t in self.sent.values() if e == event]
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -30,7 +29,7 @@ from crm_bridge.services.rewards import (
     statements_csv,
     tier_at,
 )
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 MSK = ZoneInfo("Europe/Moscow")
 PORTAL = "bitrix24:test"
@@ -310,12 +309,6 @@ def test_the_statements_csv_has_a_line_per_item_and_a_total_per_partner(settings
     assert [r["line"] for r in rows if r["partner_id"] == "102"] == ["total"]
     board = list(csv.DictReader(io.StringIO(leaderboard_csv(result))))
     assert [(b["rank"], b["partner_id"]) for b in board] == [("1", "101"), ("2", "102")]
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 def save(store: Store, entity: Entity, records: list[Any]) -> None:

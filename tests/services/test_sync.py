@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,15 +13,9 @@ from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import DEFAULT_OVERLAP, sync
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 @pytest.fixture

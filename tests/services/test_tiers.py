@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.services.tiers.apply import TierFunnel
 from crm_bridge.services.tiers.service import TierService, TierSettings
-from crm_bridge.store import Store, open_store
+from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 LAYOUT = desired_layout(default_funnels(), "en", ["bronze", "silver", "gold"])
@@ -48,12 +47,6 @@ class RecordingNotifier:
 
     def events(self) -> list[str]:
         return [event for event, _, _ in self.sent.values()]
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as s:
-        yield s
 
 
 @pytest.fixture
