@@ -36,7 +36,9 @@ def url_default(url: str) -> Any:
 
 
 class RateLimitConfig(Strict):
-    """Client-side leaky bucket: ``burst`` requests at once, then ``per_second`` sustained."""
+    """The client-side limit: ``burst`` requests at once, then ``per_second`` sustained (a leaky bucket).
+    An adapter whose CRM counts a rolling window reads the same two numbers as at most ``burst``
+    requests in any ``burst / per_second`` seconds (its config comment says which it does)."""
 
     burst: int = Field(gt=0)
     per_second: float = Field(gt=0)
