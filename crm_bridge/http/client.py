@@ -112,7 +112,7 @@ class HttpClient:
             clock=clock,
             sleep=sleep,
             on_wait=(lambda seconds: on_wait(policy.name, seconds)) if on_wait is not None else None,
-            stale_after=policy.stale_after or None,
+            stale_after=policy.stale_after,
         )
 
     def close(self) -> None:

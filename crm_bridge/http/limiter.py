@@ -82,8 +82,8 @@ class RateLimiter:
 
     ``RateLimiter(LimiterPolicy, key)`` is one leaky bucket; ``acquire(buckets)`` takes the buckets of
     one request (``HttpPolicy.buckets_for``) and admits it into all of them at once. ``stale_after``
-    (``HttpPolicy.stale_after``) overrides the ``LimiterPolicy``'s: a grant that came back later than
-    this after the time it was booked at is booked afresh (for any budgets, e.g. a rolling window)."""
+    (``HttpPolicy.stale_after``, 0 = off): a grant that came back later than this after the time it was
+    booked at is booked afresh (for any budgets, e.g. a rolling window)."""
 
     def __init__(
         self,
@@ -95,12 +95,10 @@ class RateLimiter:
         sleep: Callable[[float], None],
         max_wait: float = 300.0,
         on_wait: Callable[[float], None] | None = None,
-        stale_after: float | None = None,
+        stale_after: float = 0.0,
     ) -> None:
         self.policy = policy
-        self.stale_after = (
-            stale_after if stale_after is not None else policy.stale_after if policy is not None else 0.0
-        )
+        self.stale_after = stale_after
         self._on_wait = on_wait  # told the seconds of each wait (metrics)
         self.key = key
         self.bucket: BucketStore = bucket if bucket is not None else MemoryBucket()

@@ -26,20 +26,15 @@ ResponseTest = Callable[[requests.Response], bool]
 class LimiterPolicy:
     """A leaky bucket: up to ``capacity`` requests at once, draining ``drain_per_second``. ``key`` names
     the budget shared by every process (e.g. ``bitrix24:example.bitrix24.ru``); empty = the host of
-    the base URL. ``stale_after`` (seconds, 0 = off): a request whose slot was booked longer ago than
-    this by the time the store granted it (a slow commit, a stalled process) books a fresh slot before
-    it leaves, so the requests after it are paced from when it really leaves (for a CRM that counts
-    requests on arrival in a sliding window, where a late request bunches with the next ones). A fresh
-    slot is taken from every budget of the request: meant for a policy whose only budget is this one."""
+    the base URL (a grant that comes back late: ``HttpPolicy.stale_after``)."""
 
     capacity: float
     drain_per_second: float
     key: str = ""
-    stale_after: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.capacity < 1 or self.drain_per_second <= 0 or self.stale_after < 0:
-            raise ValueError("a limiter needs capacity >= 1, drain_per_second > 0 and stale_after >= 0")
+        if self.capacity < 1 or self.drain_per_second <= 0:
+            raise ValueError("a limiter needs capacity >= 1 and drain_per_second > 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +122,11 @@ class HttpPolicy:
     Rate limits: ``budgets`` are the CRM's named request budgets (several at once: per 10 s, per day,
     a path family's own), kept in the state store under ``rate_key`` (empty = the host of the base
     URL) so every process shares them. ``limiter`` is the older single leaky bucket (its key as
-    before); a policy may give both. ``stale_after`` (seconds, 0 = off; as ``LimiterPolicy.stale_after``,
-    which it overrides when set): a request granted by its budgets longer ago than this by the time the
-    grant came back books fresh places before it leaves (for a CRM that counts requests on arrival)."""
+    before); a policy may give both. ``stale_after`` (seconds, 0 = off): a request whose places were
+    booked longer ago than this by the time the store granted them (a slow commit, a stalled process)
+    books fresh places in every budget before it leaves, so the requests after it are counted from when
+    it really leaves (for a CRM that counts requests on arrival, where a late request bunches with the
+    next ones)."""
 
     name: str
     base_url: str

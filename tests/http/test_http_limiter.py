@@ -160,7 +160,7 @@ def test_a_slot_granted_after_stale_after_is_booked_afresh_so_the_next_request_k
     clock = ManualClock()
     bucket = SlowCommit(clock)
     limiter = RateLimiter(
-        LimiterPolicy(1, 2, stale_after=stale_after), "k", bucket=bucket, clock=clock, sleep=clock.sleep
+        LimiterPolicy(1, 2), "k", bucket=bucket, clock=clock, sleep=clock.sleep, stale_after=stale_after
     )
 
     limiter.acquire()  # booked at t, granted at t + 0.3
