@@ -77,15 +77,12 @@ def capability_checks(app: App) -> list[HealthCheck]:
 @click.pass_obj
 def command(obj: CliContext, before_provision: bool) -> None:
     """Check the connection, credentials and permissions, the funnels/fields against the config, that
-    the head, managers and curators are active CRM users (offering the active users to pick from), and
-    whether the notification channels can deliver (warnings).
+    the head, managers and curators are active CRM users (offering the active users to pick from),
+    whether the notification channels can deliver, whether CRM_BRIDGE_SECRET_KEY decrypts the secrets
+    in the state store, and warn about a config, .env, store or log file other users can read (with
+    the chmod that fixes it).
 
     Exit status 1 when a check fails (warnings do not count)."""
-    """Check the connection, credentials and permissions, and the funnels/fields against the config;
-    whether CRM_BRIDGE_SECRET_KEY decrypts the secrets in the state store; warn about a config, .env,
-    store or log file other users can read (with the chmod that fixes it).
-
-    Exit status 1 when a check fails (a file warning alone does not fail)."""
     from crm_bridge.services.notify.health import channel_checks  # the channels' HTTP clients
 
     app = obj.app()
