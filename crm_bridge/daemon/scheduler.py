@@ -32,11 +32,15 @@ CRITICAL_JOBS = ("sync",)  # a failing one turns /healthz to 503 "degraded" unti
 # a lead found by a polling sync gets its manager's task in the same minute, not one interval later
 # (distribute started in phase with sync and always just missed that sync's leads).
 FOLLOW_UPS: Mapping[str, tuple[str, ...]] = {"sync": ("distribute",)}
+# APScheduler may start a job's call while the previous call is still counted (it has returned but the
+# executor has not yet booked its end); the daemon keeps one run at a time itself (Daemon._run), so an
+# at-once run asked for in that moment is not dropped as "maximum number of running instances reached".
+INSTANCES = 2
 
 
 class _SkippedRunFilter(logging.Filter):
-    """APScheduler warns each time a run is skipped because the previous one is still going. With
-    ``max_instances=1`` and ``coalesce`` that is the intended behaviour (the events job every 2 s is
+    """APScheduler warns each time a run is skipped because the previous one is still going. With one
+    run at a time per job and ``coalesce`` that is the intended behaviour (the events job every 2 s is
     often still busy), so it is logged at debug by the daemon instead of as a warning."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -100,13 +104,16 @@ class Daemon:
         self.stopping = stopping or threading.Event()
         self._now = now or (lambda: datetime.now(tz))
         self._scheduler = BackgroundScheduler(
-            timezone=tz, job_defaults={"coalesce": True, "max_instances": 1}
+            timezone=tz, job_defaults={"coalesce": True, "max_instances": INSTANCES}
         )
         self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._running: set[str] = set()  # jobs in a call of _run (one at a time each)
+        self._requested: set[str] = set()  # jobs asked to run at once (a follow-up, a moved lease)
 
     def start(self) -> None:
         if self.leases is not None:
-            self.leases.on_acquired = self._run_now
+            self.leases.on_acquired = self.run_soon
             self.leases.start()
         for name in self.runners:
             sched = self._schedules[name]
@@ -122,7 +129,7 @@ class Daemon:
                 id=name,
                 name=name,
                 coalesce=True,
-                max_instances=1,
+                max_instances=INSTANCES,
                 misfire_grace_time=max(1, int(sched.misfire_grace)),
                 replace_existing=True,
                 **extra,
@@ -135,7 +142,31 @@ class Daemon:
         log.info("daemon started: jobs %s", ", ".join(j.id for j in self._scheduler.get_jobs()) or "none")
 
     def _run(self, name: str) -> None:
-        """The scheduled call of job ``name``: skipped unless this replica holds its lease."""
+        """The scheduled call of job ``name``, one at a time: a call while it runs returns at once (a
+        scheduled overlap is skipped), but a run asked for meanwhile (``run_soon``: a follow-up, a
+        lease that moved here) is done by the running call once it ends, so it is never lost."""
+        with self._lock:
+            if name in self._running:
+                log.debug("job %s skipped: still running", name)
+                return
+            self._running.add(name)
+            self._requested.discard(name)  # this call is the run that was asked for
+        try:
+            while True:
+                self._run_once(name)
+                with self._lock:
+                    if name not in self._requested or self.stopping.is_set():
+                        self._running.discard(name)
+                        return
+                    self._requested.discard(name)
+        except BaseException:
+            with self._lock:
+                self._running.discard(name)
+            raise
+
+    def _run_once(self, name: str) -> None:
+        """One run of job ``name``: skipped unless this replica holds its lease; after a successful
+        run, the jobs it names in FOLLOW_UPS are asked to run at once."""
         runner, leases = self.runners[name], self.leases
         if leases is None:
             ok = runner()
@@ -149,13 +180,19 @@ class Daemon:
         if ok:
             for follow_up in FOLLOW_UPS.get(name, ()):
                 if follow_up in self.runners and (leases is None or leases.holds(follow_up)):
-                    self._run_now(follow_up)
+                    self.run_soon(follow_up)
 
-    def _run_now(self, name: str) -> None:
-        """A job that moved here: an interval job runs now (coalesced with its schedule)."""
+    def run_soon(self, name: str) -> None:
+        """Ask for a run of interval job ``name`` now (coalesced with its schedule): after the job it
+        follows, or when its lease moved here. While it runs, the running call runs it once more when
+        it ends; several asks meanwhile make one more run."""
         sched = self._schedules.get(name)
         if sched is None or sched.every is None or not self._scheduler.running or self.stopping.is_set():
             return
+        with self._lock:
+            self._requested.add(name)
+            if name in self._running:
+                return
         try:
             self._scheduler.modify_job(name, next_run_time=self._now())
         except LookupError:  # not scheduled (disabled) or already shut down

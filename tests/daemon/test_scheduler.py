@@ -38,7 +38,7 @@ def test_every_and_cron_schedules_become_interval_and_cron_triggers_with_jitter(
     assert str(cron.fields[5]) == "3"  # hour field
 
 
-def test_jobs_are_registered_coalesced_single_instance_with_misfire_grace_and_disabled_ones_skipped() -> None:
+def test_jobs_are_registered_coalesced_with_misfire_grace_and_disabled_ones_skipped() -> None:
     runners = {n: JobRunner(n, lambda: None) for n in ("sync", "tiers", "report")}
     schedules = {
         "sync": JobSchedule(every=3600, misfire_grace=90),
@@ -52,7 +52,7 @@ def test_jobs_are_registered_coalesced_single_instance_with_misfire_grace_and_di
     finally:
         daemon.stop()
     assert set(jobs) == {"sync", "tiers"}
-    assert jobs["sync"]["coalesce"] is True and jobs["sync"]["max_instances"] == 1
+    assert jobs["sync"]["coalesce"] is True
     assert jobs["sync"]["misfire_grace_time"] == 90
 
 
@@ -82,22 +82,56 @@ def test_an_interval_job_runs_at_start_and_a_failing_job_does_not_stop_the_other
 
 
 def test_a_successful_sync_runs_distribute_at_once_rather_than_at_its_next_interval() -> None:
-    distributed = threading.Semaphore(0)
-    synced = threading.Event()
-    runners = {
-        "sync": JobRunner("sync", synced.set),
-        "distribute": JobRunner("distribute", distributed.release),
-    }
-    # both run at start; an hour's interval would hold the second distribute back but for the follow-up
+    # distribute's start-up run ends before sync does, so a distribute run that begins after sync
+    # succeeded can only be the follow-up: an hour's interval would hold it back an hour
+    first_distribute_done, synced = threading.Event(), threading.Event()
+    after_sync = threading.Semaphore(0)
+
+    def sync() -> None:
+        assert first_distribute_done.wait(WAIT)
+        synced.set()
+
+    def distribute() -> None:
+        if synced.is_set():
+            after_sync.release()
+        first_distribute_done.set()
+
+    runners = {"sync": JobRunner("sync", sync), "distribute": JobRunner("distribute", distribute)}
     schedules = {"sync": JobSchedule(every=3600), "distribute": JobSchedule(every=3600)}
     daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
     daemon.start()
     try:
-        assert synced.wait(WAIT)
-        assert distributed.acquire(timeout=WAIT) and distributed.acquire(timeout=WAIT)
+        assert after_sync.acquire(timeout=WAIT)
     finally:
         assert daemon.stop()
-    assert runners["distribute"].status.runs >= 2
+    assert runners["distribute"].status.runs == 2
+
+
+def test_a_run_asked_for_while_the_job_runs_follows_once_it_ends_and_never_overlaps() -> None:
+    # a sync that succeeds while distribute is still busy: APScheduler alone would drop the at-once
+    # run (one instance per job), and the leads that sync found would wait a whole interval
+    daemon: Daemon
+    active, overlapped = [0], []
+    calls = threading.Semaphore(0)
+
+    def distribute() -> None:
+        active[0] += 1
+        overlapped.append(active[0] > 1)
+        if runners["distribute"].status.runs == 0:  # the start-up run, still busy: asked three times
+            for _ in range(3):
+                daemon.run_soon("distribute")
+        active[0] -= 1
+        calls.release()
+
+    runners = {"distribute": JobRunner("distribute", distribute)}
+    daemon = Daemon(runners, {"distribute": JobSchedule(every=3600)}, MSK, stop_timeout=5)
+    daemon.start()
+    try:
+        assert calls.acquire(timeout=WAIT) and calls.acquire(timeout=WAIT)
+    finally:
+        assert daemon.stop()
+    assert runners["distribute"].status.runs == 2  # three asks while busy make one more run, not three
+    assert overlapped == [False, False]
 
 
 def test_a_failed_sync_does_not_run_distribute_again() -> None:
