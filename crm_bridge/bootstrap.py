@@ -92,7 +92,7 @@ def load_adapter_factory(kind: str) -> Callable[[Any, AdapterContext], CrmAdapte
     what to install when none is, CrmBridgeError when the installed one cannot be loaded."""
     try:
         return spec_for(kind).create
-    except ConfigError as exc:  # the entry points are read a second time only on this path
+    except ConfigError as exc:
         if kind in installed_adapters():
             raise CrmBridgeError(f"the {kind} adapter is installed but cannot be loaded: {exc}") from exc
         raise

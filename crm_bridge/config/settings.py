@@ -1,13 +1,11 @@
 """The whole configuration as one frozen ``Settings`` object, and ``load_settings`` that reads it."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, ValidationError, create_model
+from pydantic import PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
@@ -53,8 +51,8 @@ class Settings(Strict):
     logging: LoggingConfig = validated_default()
     funnels: FunnelsConfig = validated_default()
     head: PersonConfig | None = None
-    managers: list[ManagerConfig] = Field(default_factory=list)
-    curators: list[CuratorConfig] = Field(default_factory=list)
+    managers: list[ManagerConfig] = []
+    curators: list[CuratorConfig] = []
     distribution: DistributionConfig = validated_default()
     tiers: TiersConfig = validated_default()
     rewards: RewardsConfig = validated_default()

@@ -2,8 +2,6 @@
 ``https://<subdomain>.kommo.com`` or any proxy/sandbox URL), a long-lived token or an OAuth block, the
 rate limit (amoCRM: at most 7 requests per second per integration), an optional mapping override."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
@@ -61,7 +59,7 @@ class AmoCrmConfig(Strict):
     http: HttpConfig = validated_default()
 
     @model_validator(mode="after")
-    def _one_auth(self) -> AmoCrmConfig:
+    def _one_auth(self) -> "AmoCrmConfig":
         if (self.access_token is None) == (self.oauth is None):
             raise ValueError("set exactly one of access_token or oauth")
         return self

@@ -2,8 +2,6 @@
 (which sets the rate-limit defaults), an optional mapping override, HTTP timeouts; and the adapter's
 capabilities."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Literal
 
@@ -72,7 +70,7 @@ class Bitrix24Config(Strict):
         return "outgoing_webhook" if self.application_token is not None else "polling"
 
     @model_validator(mode="after")
-    def _one_auth(self) -> Bitrix24Config:
+    def _one_auth(self) -> "Bitrix24Config":
         if (self.webhook_url is None) == (self.oauth is None):
             raise ValueError("set exactly one of webhook_url or oauth")
         if self.events == "offline" and self.oauth is None:
