@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crm_bridge.config import Settings
+from crm_bridge.config.crm import CrmConfig
 from crm_bridge.config.source import environment
-from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
 from crm_bridge.plugin import ADAPTER_GROUP, installed_adapters, spec_for
 

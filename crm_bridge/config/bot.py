@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.config.common import Strict
-from crm_bridge.config_crm import url_default
+from crm_bridge.config.crm import url_default
 
 
 class FaqEntry(Strict):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from crm_bridge.config.common import Color, Name, StageKey, Strict
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 from crm_bridge.domain.funnels import (
     FunnelOverride,
     FunnelSpec,

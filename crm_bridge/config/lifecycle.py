@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 from crm_bridge.domain.model import QUALIFICATION_CRITERIA
 
 Weight = Annotated[Decimal, Field(ge=0, le=1000)]

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from crm_bridge.config.common import Duration, NonEmpty, Strict, TimeZoneName
+from crm_bridge.config.crm import url_default, validated_default
 from crm_bridge.config.cron import check_cron
-from crm_bridge.config_crm import url_default, validated_default
 
 
 class StateConfig(Strict):

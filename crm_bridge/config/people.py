@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict, TimeZoneName, WorkingHours
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 from crm_bridge.domain.distribution import FallbackName, StrategyName
 from crm_bridge.domain.model import Curator, Manager, PartnerType
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from crm_bridge.config.common import Color, Key, Name, Strict
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100)]

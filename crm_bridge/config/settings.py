@@ -9,6 +9,7 @@ from pydantic import PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
+from crm_bridge.config.crm import CrmConfig, crm_model, validated_default
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
 from crm_bridge.config.lifecycle import (
     AccessConfig,
@@ -33,7 +34,6 @@ from crm_bridge.config.problems import from_validation_error, secret_literals
 from crm_bridge.config.programme import GoalsConfig, RewardsConfig, TiersConfig
 from crm_bridge.config.references import check_references
 from crm_bridge.config.source import Problem, environment, interpolate, read_yaml
-from crm_bridge.config_crm import CrmConfig, crm_model, validated_default
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.errors import ConfigError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, validated_default
+from crm_bridge.config.crm import HttpConfig, RateLimitConfig, Strict, validated_default
 from crm_bridge.plugin import Capabilities
 
 # amoCRM's fixed status colour palette (the colours its pipeline editor offers; any other is refused).

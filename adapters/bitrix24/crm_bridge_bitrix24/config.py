@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, url_default, validated_default
+from crm_bridge.config.crm import HttpConfig, RateLimitConfig, Strict, url_default, validated_default
 from crm_bridge.plugin import Capabilities
 
 # 50 commands per batch call (batch.md); any #RRGGBB stage colour. Declared in the AdapterSpec and

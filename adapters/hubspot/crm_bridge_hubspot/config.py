@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.capabilities import Capabilities
-from crm_bridge.config_crm import HttpConfig, Strict, url_default, validated_default
+from crm_bridge.config.crm import HttpConfig, Strict, url_default, validated_default
 
 Tier = Literal["free", "starter", "professional", "enterprise"]
 # HubSpot's published private-app limits (changelog "increasing our API limits", 2024): requests per
