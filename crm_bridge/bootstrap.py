@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crm_bridge.config import Settings
+from crm_bridge.config.crm import CrmConfig
 from crm_bridge.config.source import environment
-from crm_bridge.config_crm import CrmConfig
 from crm_bridge.errors import ConfigError, CrmBridgeError
 from crm_bridge.plugin import ADAPTER_GROUP, installed_adapters, spec_for
 
@@ -92,7 +92,7 @@ def load_adapter_factory(kind: str) -> Callable[[Any, AdapterContext], CrmAdapte
     what to install when none is, CrmBridgeError when the installed one cannot be loaded."""
     try:
         return spec_for(kind).create
-    except ConfigError as exc:  # the entry points are read a second time only on this path
+    except ConfigError as exc:
         if kind in installed_adapters():
             raise CrmBridgeError(f"the {kind} adapter is installed but cannot be loaded: {exc}") from exc
         raise

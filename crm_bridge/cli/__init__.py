@@ -29,6 +29,7 @@ from crm_bridge.cli.output import (
     EXIT_USAGE,
     CliContext,
     configure_logging,
+    freeze_on_resume,
     no_cyclic_collection,
     report_error,
 )
@@ -183,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the exit status."""
     args = sys.argv[1:] if argv is None else argv
     _invocation["verbose"] = 0
+    freeze_on_resume(argv is None)  # our own process: see no_cyclic_collection
     install_redaction()  # every log record of every verb, settings loaded or not
     try:
         result = cli.main(args=args, prog_name="crm-bridge", standalone_mode=False)

@@ -4,7 +4,6 @@ where crm-bridge errors become a message on stderr and an exit code."""
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import re
 import shlex
@@ -87,13 +86,30 @@ class CliContext:
         return self._app
 
 
+# Set by ``main`` when crm-bridge is its own process (the console script), never when a test or a script
+# calls ``main([...])`` in a process of its own: see ``no_cyclic_collection``.
+_collector = {"freeze_on_resume": False}
+
+
+def freeze_on_resume(enabled: bool) -> None:
+    """Whether ``no_cyclic_collection`` freezes (``gc.freeze``) what was made while it paused the
+    collector: ``main`` turns it on for the console script's own process only."""
+    _collector["freeze_on_resume"] = enabled
+
+
 @contextmanager
 def no_cyclic_collection() -> Iterator[None]:
     """The cyclic garbage collector paused while a verb's modules are imported and the config is read:
     both make tens of thousands of objects that all stay alive, so the collections their allocations
     set off (every 700) find nothing and were a tenth of ``crm-bridge validate``'s CPU time. Objects
     freed meanwhile are still freed (reference counting); cycles wait for the next collection.
-    Mercurial pauses it the same way around its big parses (``util.nogc``)."""
+    Mercurial pauses it the same way around its big parses (``util.nogc``).
+
+    In crm-bridge's own process (``freeze_on_resume``) those objects are then moved out of the
+    collector's view (``gc.freeze``, as long-running servers do after start-up): otherwise the first
+    collection after the pause walks all of them once more (about 10 ms of ``validate``, interleaved
+    A/B). The price is the loading's own cyclic leftovers (about a thousand objects, once), which are
+    then freed at exit instead; a test calling ``main`` keeps its objects collectable."""
     if not gc.isenabled():
         yield
         return
@@ -101,6 +117,8 @@ def no_cyclic_collection() -> Iterator[None]:
     try:
         yield
     finally:
+        if _collector["freeze_on_resume"]:
+            gc.freeze()
         gc.enable()
 
 
@@ -108,6 +126,8 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, message (+ exc when present)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        import json  # here: only JSON logging needs it, and every verb's start-up imports this module
+
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

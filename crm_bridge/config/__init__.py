@@ -2,8 +2,9 @@
 frozen ``Settings``. ``load_settings(path)`` raises ``ConfigError`` listing every problem by key path.
 
 Modules: ``source`` (YAML, .env, ${VAR}), ``problems`` (messages), ``references`` (cross-section
-checks), and one module per group of sections (``people``, ``programme``, ``ops``, ``funnels``);
-the ``crm`` section lives in ``crm_bridge.config_crm``.
+checks), and one module per group of sections (``people``, ``programme``, ``ops``, ``funnels``,
+``lifecycle``, ``bot``, ``crm``: the ``crm`` section, built from the installed adapters, and the
+pieces adapters build their own sections from).
 """
 
 from crm_bridge.config.settings import Settings, load_settings, parse_settings

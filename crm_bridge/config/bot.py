@@ -1,13 +1,11 @@
 """The ``bot:`` section: the partners' Telegram bot (``crm_bridge.services.bot``)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.config.common import Strict
-from crm_bridge.config_crm import url_default
+from crm_bridge.config.crm import url_default
 
 
 class FaqEntry(Strict):
@@ -35,12 +33,12 @@ class BotConfig(Strict):
     # Telegram's documented limits (Bot FAQ): about one message a second to one chat, 30 a second overall
     per_chat_per_second: float = Field(default=1.0, gt=0, le=1.0)
     messages_per_second: float = Field(default=25.0, gt=0, le=30.0)
-    faq: list[FaqEntry] = Field(default_factory=list)
+    faq: list[FaqEntry] = []
     question_task_hours: int = Field(default=24, ge=1, le=24 * 14)  # the curator's task deadline
     survey_every_days: int = Field(default=90, ge=0, le=366)  # 0: no periodic feedback survey
 
     @model_validator(mode="after")
-    def _complete(self) -> BotConfig:
+    def _complete(self) -> "BotConfig":
         if self.enabled and self.token is None:
             raise ValueError("enabled: set token: ${PARTNER_BOT_TOKEN}")
         if self.enabled and self.mode == "webhook" and self.webhook_secret is None:

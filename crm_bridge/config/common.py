@@ -1,8 +1,6 @@
 """Building blocks shared by the config sections: the strict base model, key types, localised
 names, time zones, durations and working hours."""
 
-from __future__ import annotations
-
 import re
 from datetime import time
 from typing import Annotated, Any, Literal
@@ -95,7 +93,7 @@ class LocalizedName(Strict):
     en: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _one_at_least(self) -> LocalizedName:
+    def _one_at_least(self) -> "LocalizedName":
         if self.ru is None and self.en is None:
             raise ValueError("give a name: a text, or ru: and/or en:")
         return self
@@ -130,7 +128,7 @@ class WorkingHours(Strict):
     end: TimeOfDay = time(18, 0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> WorkingHours:
+    def _ordered(self) -> "WorkingHours":
         if self.end <= self.start:
             raise ValueError(f"end ({self.end:%H:%M}) must be after start ({self.start:%H:%M})")
         if len(set(self.days)) != len(self.days):

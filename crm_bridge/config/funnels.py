@@ -6,14 +6,12 @@ entirely (``define``: meant for the repeat-deals funnel, whose stages the handbo
 The won/lost terminal stages always exist; only their names and colours can change.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from crm_bridge.config.common import Color, Name, StageKey, Strict
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 from crm_bridge.domain.funnels import (
     FunnelOverride,
     FunnelSpec,
@@ -50,13 +48,13 @@ class FunnelConfig(Strict):
     """Changes to one standard funnel; an empty section keeps the defaults."""
 
     name: Name | None = None
-    stages: dict[StageKey, StageChange] = Field(default_factory=dict)
+    stages: dict[StageKey, StageChange] = {}
     order: list[StageKey] | None = None  # every open stage key, in the new order
-    add: list[NewStage] = Field(default_factory=list)
+    add: list[NewStage] = []
     define: list[NewStage] | None = None  # replaces all open stages (``after`` is not used here)
 
     @model_validator(mode="after")
-    def _consistent(self) -> FunnelConfig:
+    def _consistent(self) -> "FunnelConfig":
         if self.define is not None and (self.add or self.order):
             raise ValueError("define: replaces the stages; do not combine it with add: or order:")
         if self.define is not None and not self.define:
@@ -112,7 +110,7 @@ def funnel_specs(funnels: FunnelsConfig) -> tuple[FunnelSpec, ...]:
     return apply_overrides(default_funnels(), {key: to_override(s) for key, s in funnels.by_key().items()})
 
 
-def desired_layout_for(settings: Settings, locale: str | None = None) -> DesiredLayout:
+def desired_layout_for(settings: "Settings", locale: str | None = None) -> DesiredLayout:
     """What provisioning should create for ``settings``: the funnels after the config's changes and
     the custom fields, with the tier options named in ``locale`` (default: settings.locale)."""
     chosen = locale or settings.locale

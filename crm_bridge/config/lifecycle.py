@@ -2,15 +2,13 @@
 ``onboarding`` (curator rule, checklist, first tier), ``plans`` (reminders), ``training``
 (certificates, LMS webhook) and ``access`` (exclusive access by tier, 6.2)."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 from crm_bridge.domain.model import QUALIFICATION_CRITERIA
 
 Weight = Annotated[Decimal, Field(ge=0, le=1000)]
@@ -43,7 +41,7 @@ class SelectionConfig(Strict):
     failed_stage: NonEmpty = "not_a_fit"
 
     @model_validator(mode="after")
-    def _check(self) -> SelectionConfig:
+    def _check(self) -> "SelectionConfig":
         if not any(w > 0 for w in self.weights.values()):
             raise ValueError("weights: give at least one criterion a weight above 0")
         if self.min_each is not None and self.min_each > self.scale_max:
@@ -89,7 +87,7 @@ class OnboardingConfig(Strict):
     checklist: list[ChecklistItemConfig] = Field(default_factory=_default_checklist)
 
     @model_validator(mode="after")
-    def _unique(self) -> OnboardingConfig:
+    def _unique(self) -> "OnboardingConfig":
         keys = [item.key for item in self.checklist]
         if len(set(keys)) != len(keys):
             raise ValueError("checklist: two steps have the same key")
@@ -121,12 +119,12 @@ class TrainingConfig(Strict):
     ``certifying_courses`` lists the LMS course ids that certify (empty: every completion does)."""
 
     certificate_valid_days: int | None = Field(default=365, ge=1, le=36500)
-    certifying_courses: list[NonEmpty] = Field(default_factory=list)
-    partner_domains: dict[NonEmpty, NonEmpty] = Field(default_factory=dict)
+    certifying_courses: list[NonEmpty] = []
+    partner_domains: dict[NonEmpty, NonEmpty] = {}
     webhook_secret: SecretStr | None = None  # the LMS sends it as a Bearer token or ?token=
 
     @model_validator(mode="after")
-    def _domains(self) -> TrainingConfig:
+    def _domains(self) -> "TrainingConfig":
         for domain in self.partner_domains:
             if "@" in domain or "." not in domain:
                 raise ValueError(f"partner_domains: {domain!r} is not an e-mail domain (like romashka.ru)")
@@ -134,10 +132,10 @@ class TrainingConfig(Strict):
 
 
 class AccessItems(Strict):
-    regions: list[NonEmpty] = Field(default_factory=list)
-    products: list[NonEmpty] = Field(default_factory=list)
-    materials: list[NonEmpty] = Field(default_factory=list)
-    events: list[NonEmpty] = Field(default_factory=list)
+    regions: list[NonEmpty] = []
+    products: list[NonEmpty] = []
+    materials: list[NonEmpty] = []
+    events: list[NonEmpty] = []
 
 
 class AccessConfig(Strict):
@@ -145,7 +143,7 @@ class AccessConfig(Strict):
     of the tiers below it."""
 
     cumulative: bool = True
-    tiers: dict[Key, AccessItems] = Field(default_factory=dict)
+    tiers: dict[Key, AccessItems] = {}
 
 
 def lifecycle_problems(settings: object) -> list[tuple[tuple[str | int, ...], str]]:

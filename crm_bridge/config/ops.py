@@ -1,8 +1,6 @@
 """Config sections about running the bridge: ``state``, ``logging``, ``schedule``,
 ``notifications``, ``intake`` and ``reports``."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from crm_bridge.config.common import Duration, NonEmpty, Strict, TimeZoneName
+from crm_bridge.config.crm import url_default, validated_default
 from crm_bridge.config.cron import check_cron
-from crm_bridge.config_crm import url_default, validated_default
 
 
 class StateConfig(Strict):
@@ -69,7 +67,7 @@ class JobSchedule(Strict):
         return value
 
     @model_validator(mode="after")
-    def _one_trigger(self) -> JobSchedule:
+    def _one_trigger(self) -> "JobSchedule":
         if self.enabled and (self.every is None) == (self.cron is None):
             raise ValueError("give exactly one of every: or cron:")
         return self
@@ -112,7 +110,7 @@ class TelegramChannel(Strict):
     base_url: HttpUrl = url_default("https://api.telegram.org")
 
     @model_validator(mode="after")
-    def _token(self) -> TelegramChannel:
+    def _token(self) -> "TelegramChannel":
         if self.enabled and self.bot_token is None:
             raise ValueError("enabled: set bot_token: ${TELEGRAM_BOT_TOKEN}")
         return self
@@ -129,7 +127,7 @@ class EmailChannel(Strict):
     timeout: Duration = 30.0
 
     @model_validator(mode="after")
-    def _complete(self) -> EmailChannel:
+    def _complete(self) -> "EmailChannel":
         if self.enabled and not (self.smtp_host and self.sender):
             raise ValueError("enabled: set smtp_host and sender")
         return self
@@ -169,7 +167,7 @@ class NotificationsConfig(Strict):
 
     channels: ChannelsConfig = validated_default()
     default: list[ChannelName] = Field(default_factory=_crm_only)  # events not in routing
-    routing: dict[EventName, list[ChannelName]] = Field(default_factory=dict)
+    routing: dict[EventName, list[ChannelName]] = {}
 
     def channels_for(self, event: str) -> list[str]:
         return list(self.routing.get(event, self.default))  # type: ignore[call-overload]
@@ -251,7 +249,7 @@ class EventsConfig(Strict):
     keep_hours: int = Field(default=48, gt=0)
 
     @model_validator(mode="after")
-    def _token(self) -> EventsConfig:
+    def _token(self) -> "EventsConfig":
         token = self.path_token.get_secret_value() if self.path_token else ""
         if self.public_url is not None and len(token) < 16:
             raise ValueError(

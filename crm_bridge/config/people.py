@@ -1,13 +1,11 @@
 """Config sections about people and lead routing: ``managers``, ``curators`` and ``distribution``."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from crm_bridge.config.common import Key, NonEmpty, Strict, TimeZoneName, WorkingHours
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 from crm_bridge.domain.distribution import FallbackName, StrategyName
 from crm_bridge.domain.model import Curator, Manager, PartnerType
 
@@ -21,8 +19,8 @@ class ManagerConfig(Strict):
     email: str = ""
     telegram_chat_id: str = ""
     weight: int = Field(default=1, ge=1, le=1000)
-    regions: list[NonEmpty] = Field(default_factory=list)
-    specialisations: list[NonEmpty] = Field(default_factory=list)
+    regions: list[NonEmpty] = []
+    specialisations: list[NonEmpty] = []
     capacity: int | None = Field(default=None, ge=1)
     timezone: TimeZoneName | None = None  # default: the top-level timezone
     working_hours: WorkingHours | None = None  # default: distribution.working_hours
@@ -60,8 +58,8 @@ class CuratorConfig(Strict):
     email: str = ""
     telegram_chat_id: str = ""
     timezone: TimeZoneName | None = None
-    regions: list[NonEmpty] = Field(default_factory=list)  # onboarding.curator_rule: region
-    partner_types: list[PartnerType] = Field(default_factory=list)  # onboarding.curator_rule: partner_type
+    regions: list[NonEmpty] = []  # onboarding.curator_rule: region
+    partner_types: list[PartnerType] = []  # onboarding.curator_rule: partner_type
 
     def to_domain(self) -> Curator:
         return Curator(
@@ -78,10 +76,10 @@ class CuratorConfig(Strict):
 class RuleMatch(Strict):
     """Conditions of a routing rule; all given conditions must hold, an empty list means any."""
 
-    regions: list[NonEmpty] = Field(default_factory=list)
-    specialisations: list[NonEmpty] = Field(default_factory=list)
-    partner_types: list[PartnerType] = Field(default_factory=list)
-    partners: list[NonEmpty] = Field(default_factory=list)  # partner CRM ids
+    regions: list[NonEmpty] = []
+    specialisations: list[NonEmpty] = []
+    partner_types: list[PartnerType] = []
+    partners: list[NonEmpty] = []  # partner CRM ids
 
 
 class DistributionRule(Strict):
@@ -90,11 +88,11 @@ class DistributionRule(Strict):
     name: str = ""
     when: RuleMatch = validated_default()
     manager: Key | None = None
-    managers: list[Key] = Field(default_factory=list)
+    managers: list[Key] = []
     strategy: StrategyName | None = None  # among ``managers``; default: distribution.strategy
 
     @model_validator(mode="after")
-    def _target(self) -> DistributionRule:
+    def _target(self) -> "DistributionRule":
         if (self.manager is None) == (not self.managers):
             raise ValueError("give exactly one of manager: (one key) or managers: (a list of keys)")
         return self
@@ -121,4 +119,4 @@ class DistributionConfig(Strict):
     working_hours: WorkingHours = validated_default()
     task_title: NonEmpty = "{partner}: {lead}"  # placeholders: {partner}, {lead}, {customer}
     escalation: EscalationConfig = validated_default()
-    rules: list[DistributionRule] = Field(default_factory=list)
+    rules: list[DistributionRule] = []

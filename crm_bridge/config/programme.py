@@ -1,7 +1,5 @@
 """Config sections of the partner programme itself: ``tiers``, ``rewards`` and ``goals``."""
 
-from __future__ import annotations
-
 import re
 from datetime import date
 from decimal import Decimal
@@ -10,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from crm_bridge.config.common import Color, Key, Name, Strict
-from crm_bridge.config_crm import validated_default
+from crm_bridge.config.crm import validated_default
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100)]
@@ -84,11 +82,11 @@ class Bracket(Strict):
 class CommissionConfig(Strict):
     """Commission on won deal revenue: a percent per tier, or revenue brackets."""
 
-    by_tier: dict[str, Percent] = Field(default_factory=dict)
-    brackets: list[Bracket] = Field(default_factory=list)
+    by_tier: dict[str, Percent] = {}
+    brackets: list[Bracket] = []
 
     @model_validator(mode="after")
-    def _one_scheme(self) -> CommissionConfig:
+    def _one_scheme(self) -> "CommissionConfig":
         if bool(self.by_tier) == bool(self.brackets):
             raise ValueError("give exactly one of by_tier: or brackets:")
         starts = [b.from_revenue for b in self.brackets]
@@ -106,7 +104,7 @@ class PlanBonusConfig(Strict):
     percent: Percent | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> PlanBonusConfig:
+    def _one(self) -> "PlanBonusConfig":
         if (self.fixed is None) == (self.percent is None):
             raise ValueError("give exactly one of fixed: or percent:")
         return self
@@ -136,16 +134,16 @@ class MdfConfig(Strict):
     """Marketing development funds: a budget per partner per period by tier."""
 
     period: Literal["month", "quarter", "year"] = "quarter"
-    budget_by_tier: dict[str, Money] = Field(default_factory=dict)
+    budget_by_tier: dict[str, Money] = {}
 
 
 class RewardsConfig(Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "RUB"
-    rule_sets: list[RuleSet] = Field(default_factory=list)
+    rule_sets: list[RuleSet] = []
     mdf: MdfConfig = validated_default()
 
     @model_validator(mode="after")
-    def _distinct_dates(self) -> RewardsConfig:
+    def _distinct_dates(self) -> "RewardsConfig":
         dates = [r.effective_from for r in self.rule_sets]
         if len(set(dates)) != len(dates):
             raise ValueError("two rule_sets have the same effective_from date")
@@ -184,12 +182,12 @@ class TierTargets(Strict):
     """Default plan for every partner of a tier, per period of the given length."""
 
     period: Literal["month", "quarter", "year"] = "quarter"
-    targets: dict[str, Targets] = Field(default_factory=dict)  # tier key -> targets
+    targets: dict[str, Targets] = {}  # tier key -> targets
 
 
 class GoalsConfig(Strict):
     """Plans per period: for the department, per partner (by CRM id), and defaults by tier."""
 
-    department: dict[PeriodKey, Targets] = Field(default_factory=dict)
-    partners: dict[str, dict[PeriodKey, Targets]] = Field(default_factory=dict)
+    department: dict[PeriodKey, Targets] = {}
+    partners: dict[str, dict[PeriodKey, Targets]] = {}
     by_tier: TierTargets = validated_default()

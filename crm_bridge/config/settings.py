@@ -1,16 +1,15 @@
 """The whole configuration as one frozen ``Settings`` object, and ``load_settings`` that reads it."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, ValidationError, create_model
+from pydantic import PrivateAttr, ValidationError, create_model
 
 from crm_bridge.config.bot import BotConfig
 from crm_bridge.config.common import Locale, Strict, TimeZoneName
+from crm_bridge.config.crm import CrmConfig, crm_model, validated_default
 from crm_bridge.config.funnels import FunnelsConfig, funnel_problems
 from crm_bridge.config.lifecycle import (
     AccessConfig,
@@ -35,7 +34,6 @@ from crm_bridge.config.problems import from_validation_error, secret_literals
 from crm_bridge.config.programme import GoalsConfig, RewardsConfig, TiersConfig
 from crm_bridge.config.references import check_references
 from crm_bridge.config.source import Problem, environment, interpolate, read_yaml
-from crm_bridge.config_crm import CrmConfig, crm_model, validated_default
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.errors import ConfigError
 
@@ -53,8 +51,8 @@ class Settings(Strict):
     logging: LoggingConfig = validated_default()
     funnels: FunnelsConfig = validated_default()
     head: PersonConfig | None = None
-    managers: list[ManagerConfig] = Field(default_factory=list)
-    curators: list[CuratorConfig] = Field(default_factory=list)
+    managers: list[ManagerConfig] = []
+    curators: list[CuratorConfig] = []
     distribution: DistributionConfig = validated_default()
     tiers: TiersConfig = validated_default()
     rewards: RewardsConfig = validated_default()

@@ -20,7 +20,7 @@ from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.notify.notifier import FlushResult, Notifier, notifier_from_settings
 from crm_bridge.services.partners.cycle import LifecycleRun
 from crm_bridge.services.sync.pull import SyncProgress, SyncResult
-from crm_bridge.services.tiers.service import TierRun
+from crm_bridge.services.tiers.result import TierRun
 from crm_bridge.texts import words
 
 

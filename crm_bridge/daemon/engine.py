@@ -20,7 +20,8 @@ from crm_bridge.ports import Entity, EventPuller
 from crm_bridge.security.files import write_private
 from crm_bridge.services.distribute.escalate import EscalationResult, Escalator
 from crm_bridge.services.distribute.result import AssignmentsRefused, DistributeResult
-from crm_bridge.services.distribute.service import Distributor, settings_from, team_from_settings
+from crm_bridge.services.distribute.service import Distributor
+from crm_bridge.services.distribute.settings import settings_from, team_from_settings
 from crm_bridge.services.events import EventRun, EventWorker
 from crm_bridge.services.intake.registrations import refresh_registrations
 from crm_bridge.services.intake.service import DrainReport, IntakePolicy, IntakeService, Notify
@@ -32,7 +33,9 @@ from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.sync.pull import ENTITIES, SyncProgress, SyncResult, sync
 from crm_bridge.services.sync.watch import SyncWatch
 from crm_bridge.services.tiers.apply import TierFunnel
-from crm_bridge.services.tiers.service import TierRun, TierService, TierSettings
+from crm_bridge.services.tiers.result import TierRun
+from crm_bridge.services.tiers.service import TierService
+from crm_bridge.services.tiers.settings import TierSettings
 
 log = logging.getLogger("crm_bridge.engine")
 

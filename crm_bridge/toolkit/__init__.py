@@ -16,5 +16,5 @@ HTTP layer: session, timeouts, retries honouring Retry-After, rate limits kept i
 and ``crm_bridge.sandbox`` (the emulators' shared server, faults, request log and event delivery).
 
 An adapter imports from here and from ``crm_bridge.ports``, ``crm_bridge.plugin``, ``crm_bridge.http``,
-``crm_bridge.config_crm`` and ``crm_bridge.domain``; never from services, the CLI, the daemon or the store.
+``crm_bridge.config.crm`` and ``crm_bridge.domain``; never from services, the CLI, the daemon or the store.
 """

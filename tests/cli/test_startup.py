@@ -161,3 +161,30 @@ def test_the_collector_runs_again_once_a_verb_has_loaded(
     assert main(["--config", "missing.yaml", "funnels"]) == 2  # a config error on the way
     assert gc.isenabled()
     assert "config file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["validate", "funnels"])
+def test_config_verbs_leave_the_json_library_to_json_logging(config_dir: Path, verb: str) -> None:
+    # json is imported when a JSON log line is written (logging.format: json), not by every verb's start-up
+    status, modules = imported_modules(verb, cwd=config_dir)
+
+    assert status == 0
+    assert offending(modules, {"json"}) == []
+
+
+def test_a_verb_run_from_another_program_leaves_that_programs_objects_to_the_collector(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # crm-bridge's own process freezes what loading made (gc.freeze); a program calling main() keeps its
+    # objects collectable
+    import gc
+
+    monkeypatch.chdir(config_dir)
+    for name, value in SECRETS_ENV.items():
+        monkeypatch.setenv(name, value)
+    frozen = gc.get_freeze_count()
+
+    assert main(["validate"]) == 0
+    assert main(["funnels"]) == 0
+    assert gc.get_freeze_count() == frozen
+    assert gc.isenabled()

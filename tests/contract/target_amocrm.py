@@ -15,7 +15,7 @@ from typing import Any
 
 from contract_targets import ContractTarget, MemoryKV, TargetFactory, TickingClock
 
-from crm_bridge.config_crm import RateLimitConfig
+from crm_bridge.config.crm import RateLimitConfig
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.ports import AdapterContext
 from crm_bridge.sandbox.server import Sandbox

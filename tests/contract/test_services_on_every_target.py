@@ -15,7 +15,8 @@ from crm_bridge.domain.distribution import DistributionPolicy
 from crm_bridge.domain.model import Manager
 from crm_bridge.plugin import installed_specs
 from crm_bridge.ports import Entity, LeadDraft
-from crm_bridge.services.distribute.service import DistributionSettings, Distributor, Team
+from crm_bridge.services.distribute.service import Distributor
+from crm_bridge.services.distribute.settings import DistributionSettings, Team
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import open_store

@@ -18,7 +18,8 @@ from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.plugin import Capabilities
 from crm_bridge.ports import Entity, NotificationDraft, NotificationSink, TaskSink, WriteOutcome
 from crm_bridge.services.distribute.escalate import Escalator
-from crm_bridge.services.distribute.service import DistributionSettings, Distributor, Team
+from crm_bridge.services.distribute.service import Distributor
+from crm_bridge.services.distribute.settings import DistributionSettings, Team
 from crm_bridge.services.intake.fields import LeadFields
 from crm_bridge.services.intake.service import IntakeService, LeadSubmission
 from crm_bridge.services.notify.channels import CrmNotifications, Message

@@ -13,7 +13,8 @@ from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.services.distribute.escalate import Escalator
-from crm_bridge.services.distribute.service import DistributionSettings, Distributor, Team
+from crm_bridge.services.distribute.service import Distributor
+from crm_bridge.services.distribute.settings import DistributionSettings, Team
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sla import WorkingCalendar
 from crm_bridge.services.sync.pull import sync

@@ -28,7 +28,8 @@ from crm_bridge.services.partners.training_webhook import TrainingWebhook, Webho
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.services.tiers.apply import TierFunnel
-from crm_bridge.services.tiers.service import TierService, TierSettings
+from crm_bridge.services.tiers.service import TierService
+from crm_bridge.services.tiers.settings import TierSettings
 from crm_bridge.store import Store
 
 PORTAL = "fake:lifecycle"

@@ -2,13 +2,11 @@
 ``https://<subdomain>.kommo.com`` or any proxy/sandbox URL), a long-lived token or an OAuth block, the
 rate limit (amoCRM: at most 7 requests per second per integration), an optional mapping override."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, validated_default
+from crm_bridge.config.crm import HttpConfig, RateLimitConfig, Strict, validated_default
 from crm_bridge.plugin import Capabilities
 
 # amoCRM's fixed status colour palette (the colours its pipeline editor offers; any other is refused).
@@ -61,7 +59,7 @@ class AmoCrmConfig(Strict):
     http: HttpConfig = validated_default()
 
     @model_validator(mode="after")
-    def _one_auth(self) -> AmoCrmConfig:
+    def _one_auth(self) -> "AmoCrmConfig":
         if (self.access_token is None) == (self.oauth is None):
             raise ValueError("set exactly one of access_token or oauth")
         return self

@@ -2,14 +2,12 @@
 (which sets the rate-limit defaults), an optional mapping override, HTTP timeouts; and the adapter's
 capabilities."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
-from crm_bridge.config_crm import HttpConfig, RateLimitConfig, Strict, url_default, validated_default
+from crm_bridge.config.crm import HttpConfig, RateLimitConfig, Strict, url_default, validated_default
 from crm_bridge.plugin import Capabilities
 
 # 50 commands per batch call (batch.md); any #RRGGBB stage colour. Declared in the AdapterSpec and
@@ -72,7 +70,7 @@ class Bitrix24Config(Strict):
         return "outgoing_webhook" if self.application_token is not None else "polling"
 
     @model_validator(mode="after")
-    def _one_auth(self) -> Bitrix24Config:
+    def _one_auth(self) -> "Bitrix24Config":
         if (self.webhook_url is None) == (self.oauth is None):
             raise ValueError("set exactly one of webhook_url or oauth")
         if self.events == "offline" and self.oauth is None:

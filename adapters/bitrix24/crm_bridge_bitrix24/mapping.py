@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crm_bridge.config_crm import Strict as _Strict
+from crm_bridge.config.crm import Strict as _Strict
 from crm_bridge.domain.layout import FieldEntity, FieldType
 from crm_bridge.plugin import merged_mapping
 

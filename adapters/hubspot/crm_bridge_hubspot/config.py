@@ -2,8 +2,6 @@
 tier (which sets the rate budgets and the deal-pipeline allowance), budgets overridable one by one,
 an optional mapping override and HTTP timeouts."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -11,7 +9,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from crm_bridge.capabilities import Capabilities
-from crm_bridge.config_crm import HttpConfig, Strict, url_default, validated_default
+from crm_bridge.config.crm import HttpConfig, Strict, url_default, validated_default
 
 Tier = Literal["free", "starter", "professional", "enterprise"]
 # HubSpot's published private-app limits (changelog "increasing our API limits", 2024): requests per
@@ -68,7 +66,7 @@ class HubSpotConfig(Strict):
         return secret.get_secret_value() if secret else None
 
     @model_validator(mode="after")
-    def _one_auth(self) -> HubSpotConfig:
+    def _one_auth(self) -> "HubSpotConfig":
         if (self.access_token is None) == (self.oauth is None):
             raise ValueError("set exactly one of access_token or oauth")
         return self

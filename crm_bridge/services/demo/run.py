@@ -30,12 +30,14 @@ from crm_bridge.security.files import private_dir, write_private
 from crm_bridge.security.secrets import ENV as SECRET_KEY_ENV
 from crm_bridge.security.secrets import generate_key
 from crm_bridge.services.demo.config_file import demo_config
-from crm_bridge.services.distribute.service import Distributor, settings_from, team_from_settings
+from crm_bridge.services.distribute.service import Distributor
+from crm_bridge.services.distribute.settings import settings_from, team_from_settings
 from crm_bridge.services.partners.training import TrainingService
 from crm_bridge.services.provision import ProvisionResult, provision
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.services.tiers.apply import TierFunnel
-from crm_bridge.services.tiers.service import TierService, TierSettings
+from crm_bridge.services.tiers.service import TierService
+from crm_bridge.services.tiers.settings import TierSettings
 from crm_bridge.texts import words
 
 

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from crm_bridge.domain.model import Curator, Lead, StageKind
 from crm_bridge.ports import Entity, RecordRef, TaskDraft, TaskSink, capabilities_of
-from crm_bridge.services.distribute.service import DistributionSettings, Notify, Team
+from crm_bridge.services.distribute.service import Notify
+from crm_bridge.services.distribute.settings import DistributionSettings, Team
 from crm_bridge.services.sla import add_working_time, is_overdue, zone
 from crm_bridge.store import Store
 from crm_bridge.store.assignments import AssignmentRecord, AssignmentRepository

@@ -22,7 +22,7 @@ from crm_bridge.domain.period import Period
 from crm_bridge.domain.rewards import Statement
 from crm_bridge.services.report.data import lead_funnel
 from crm_bridge.services.rewards import GoalBook, rewards_for
-from crm_bridge.services.tiers.service import TierSettings
+from crm_bridge.services.tiers.settings import TierSettings
 from crm_bridge.store import Store
 from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,11 +21,8 @@ from crm_bridge.domain.kpis import compute_kpis
 from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.domain.period import Period
 from crm_bridge.domain.tiers import (
-    HysteresisMode,
     TierChange,
     TierDecision,
-    TierLevel,
-    TierPolicy,
     TierState,
     TierStatus,
     evaluate,
@@ -34,43 +30,14 @@ from crm_bridge.domain.tiers import (
 from crm_bridge.errors import UsageError
 from crm_bridge.services.notify.message import notice
 from crm_bridge.services.tiers.apply import Notify, TierApplier, TierCrm, TierFunnel
+from crm_bridge.services.tiers.result import TierRun
+from crm_bridge.services.tiers.settings import TierSettings
 from crm_bridge.store import Store
 from crm_bridge.store.tier_moves import PendingTier, TierPendingRepository
 
 log = logging.getLogger("crm_bridge.tiers")
 
 STATE_NAME = "tiers"
-
-
-@dataclass(frozen=True)
-class TierSettings:
-    policy: TierPolicy
-    grace: timedelta = timedelta(0)
-    approval_required: bool = False
-    names: dict[str, str] = field(default_factory=dict)  # tier key -> display name
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> TierSettings:
-        cfg = settings.tiers
-        levels = tuple(TierLevel(lv.key, lv.name.get(settings.locale), lv.thresholds()) for lv in cfg.levels)
-        policy = TierPolicy(
-            levels,
-            margin_percent=Decimal(cfg.hysteresis.margin_percent),
-            consecutive=cfg.hysteresis.consecutive,
-            mode=HysteresisMode(cfg.hysteresis.mode),
-            window_days=cfg.window_days,
-            locale=str(settings.locale),
-        )
-        names = {lv.key: lv.name.get(settings.locale) for lv in cfg.levels}
-        return cls(policy, timedelta(days=cfg.downgrade_grace_days), cfg.approval_required, names)
-
-
-@dataclass
-class TierRun:
-    changes: list[TierChange] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # partner ids warned of a downgrade
-    awaiting_approval: list[PendingTier] = field(default_factory=list)
-    evaluated: int = 0
 
 
 def _still_rejected(entry: dict[str, Any], current: str | None, decision: TierDecision) -> bool:

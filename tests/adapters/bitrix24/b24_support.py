@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from crm_bridge.config_crm import RateLimitConfig
+from crm_bridge.config.crm import RateLimitConfig
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.layout import DesiredLayout, FieldEntity, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind

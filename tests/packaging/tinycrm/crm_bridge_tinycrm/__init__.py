@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import HttpUrl, SecretStr
 
+from crm_bridge.config.crm import Strict
 from crm_bridge.config.funnels import desired_layout_for
-from crm_bridge.config_crm import Strict
 from crm_bridge.fake import FakeCRM
 from crm_bridge.plugin import AdapterSpec, Capabilities
 from crm_bridge.ports import AdapterContext, HealthCheck, TaskDraft, WriteOutcome

@@ -7,8 +7,6 @@ pieces adapters build their sections from (rate limit, HTTP timeouts) live here.
 ``SecretStr`` and come from the environment / ``.env`` through ``${VAR}``; they are never printed.
 """
 
-from __future__ import annotations
-
 from functools import cache
 from typing import Any
 
