@@ -105,6 +105,14 @@ MISSPELT_KEYS = [
         ],
         id="inside-a-list-item",
     ),
+    pytest.param(
+        "locale: [ru]\nonboarding: {curator_rule: {region: north}}",
+        [
+            "locale: must be one of 'ru' or 'en'",
+            "onboarding.curator_rule: must be one of 'round_robin', 'region' or 'partner_type'",
+        ],
+        id="a-list-or-mapping-where-a-choice-is-expected",
+    ),
 ]
 
 

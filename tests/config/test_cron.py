@@ -155,7 +155,17 @@ def test_plain_expressions_are_judged_without_loading_apscheduler(
 
 @pytest.mark.parametrize(
     "text",
-    ["0 8 * * mon-fri", "0 3 * * * *", "0 3 * *", "60 * * * *", "*/0 * * * *", "*/60 * * * *", "5-3 * * * *"],
+    [
+        "0 8 * * mon-fri",
+        "0 3 * * * *",
+        "0 3 * *",
+        "60 * * * *",
+        "*/0 * * * *",
+        "*/60 * * * *",
+        "0 0 */31 * *",
+        "0 0 * */12 *",
+        "5-3 * * * *",
+    ],
 )
 def test_anything_else_is_left_to_apscheduler(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "apscheduler.triggers.cron", None)

@@ -399,6 +399,18 @@ TIER_MISTAKES = [
         ],
         id="a-lower-tier-without-a-key-is-named-by-position",
     ),
+    pytest.param(
+        """
+        rewards:
+          rule_sets:
+            - effective_from: 2026-01-01
+              commission: {brackets: [{from_revenue: 0, percent: 5}]}
+            - effective_from: 2026-07-01
+              commission: {by_tier: {bronze: 5, silver: 7, gold: 9}}
+        """,
+        ["rewards.rule_sets[1].commission.by_tier: no commission rate for tier 'platinum'"],
+        id="rates-by-tier-after-a-set-of-brackets",
+    ),
 ]
 
 
@@ -423,7 +435,7 @@ def test_tier_mistakes_are_reported(text: str, expected: list[str]) -> None:
                 - effective_from: 2026-01-01
                   commission: {by_tier: {bronze: 5, silver: 7, gold: 9, platinum: 11}}
                 - effective_from: 2026-07-01
-                  commission: {brackets: [{from_revenue: 0, percent: 5}]}
+                  commission: {by_tier: {}, brackets: [{from_revenue: 0, percent: 5}]}
               mdf: {budget_by_tier: {gold: 50000}}
             goals:
               by_tier: {targets: {silver: {won_deals: 2}}}
@@ -476,6 +488,15 @@ CHANNEL_MISTAKES = [
         """,
         ["notifications.routing.new_partner[0]: channel 'telegram' is not enabled in notifications.channels"],
         id="telegram-switched-off",
+    ),
+    pytest.param(
+        """
+        notifications:
+          channels: {crm: null}
+          default: [crm]
+        """,
+        ["notifications.channels.crm: must be a mapping of keys"],
+        id="an-empty-crm-channel-is-reported-once-not-as-disabled",
     ),
 ]
 
