@@ -177,7 +177,7 @@ INTERPOLATION_MISTAKES = [
         id="unset-in-a-list-item",
     ),
     pytest.param(
-        MANAGERS_AND_RULE := """
+        """
         managers: [{key: anna, name: Анна, crm_user_id: '1'}]
         distribution: {rules: [{manager: '${LEAD_MANAGER}'}, {manager: '${BACKUP_MANAGER}'}]}
         """,
