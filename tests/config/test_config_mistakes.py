@@ -81,7 +81,7 @@ VALUE_MISTAKES = [
             "training.webhook_secret: is a secret and must come from the environment: write "
             "${TRAINING_WEBHOOK_SECRET} here and set TRAINING_WEBHOOK_SECRET in the environment or in .env",
         ],
-        id="a-secret-without-a-documented-variable-is-named-after-its-key",
+        id="a-literal-secret-names-the-variable-to-use",
     ),
 ]
 
