@@ -7,11 +7,12 @@ Each case pins the full list of problem lines for one config (the same function,
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 
+from crm_bridge.config.ops import EventName
 from crm_bridge.config.settings import Settings, parse_settings
 from crm_bridge.errors import ConfigError
 
@@ -539,6 +540,77 @@ def test_routes_through_enabled_channels_are_accepted(text: str) -> None:
     parse_settings(_data(text), {**ENV, "TG_TOKEN": "123:abc"})
 
 
+# --- notifications: events without a route go to notifications.default, [crm] unless written --------
+
+EVENTS: tuple[str, ...] = get_args(EventName)
+EVERY_EVENT = ", ".join(f"{event}: [email]" for event in EVENTS)
+EMAIL_ON = "email: {enabled: true, smtp_host: smtp.x.ru, sender: a@x.ru}"
+UNWRITTEN_DEFAULT = (
+    "notifications.default: is [crm] when not written, and crm is switched off: events without a route "
+    "in notifications.routing would reach no one; "
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            f"""
+            notifications:
+              channels:
+                crm: {{enabled: false}}
+                {EMAIL_ON}
+                telegram: {{enabled: true, bot_token: "${{TG_TOKEN}}"}}
+              routing: {{lead_assigned: [email]}}
+            """,
+            "write default: [telegram, email] (or default: [] to drop them)",
+            id="other-channels-on",
+        ),
+        pytest.param(
+            "notifications: {channels: {crm: {enabled: false}}}",
+            "switch a channel on in notifications.channels, or write default: [] to drop them",
+            id="every-channel-off",
+        ),
+        pytest.param(
+            f"notifications: {{channels: {{crm: {{enabled: false}}, {EMAIL_ON}}}, routing: {{}}}}",
+            "write default: [email] (or default: [] to drop them)",
+            id="empty-routing",
+        ),
+    ],
+)
+def test_crm_switched_off_without_a_default_written_is_reported(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(_data(text), {**ENV, "TG_TOKEN": "123:abc"})
+    assert caught.value.problems == [UNWRITTEN_DEFAULT + expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            f"notifications: {{channels: {{crm: {{enabled: false}}, {EMAIL_ON}}}, default: [email]}}",
+            id="default-written",
+        ),
+        pytest.param(
+            "notifications: {channels: {crm: {enabled: false}}, default: []}", id="dropped-on-purpose"
+        ),
+        pytest.param(
+            f"""
+            notifications:
+              channels: {{crm: {{enabled: false}}, {EMAIL_ON}}}
+              routing: {{{EVERY_EVENT}}}
+            """,
+            id="every-event-routed",
+        ),
+        pytest.param("notifications: {channels: {telegram: {enabled: false}}}", id="crm-on-by-default"),
+    ],
+)
+def test_crm_switched_off_with_every_event_sent_somewhere_is_accepted(text: str) -> None:
+    notifications = accepted(text).notifications
+    enabled = set(notifications.enabled_channels())
+    assert all(set(notifications.channels_for(event)) <= enabled for event in EVENTS)
+
+
 # --- the state store's URL: no password written in the file -----------------------------------------
 
 PASSWORD = "state.url: contains a password: write the URL as ${CRM_BRIDGE_STATE_URL} and set it in .env"
@@ -551,6 +623,8 @@ PASSWORD = "state.url: contains a password: write the URL as ${CRM_BRIDGE_STATE_
         pytest.param(
             "postgresql+psycopg://me@corp.ru:hunter2@db.corp.ru/bridge", id="a-user-named-by-e-mail"
         ),
+        pytest.param("postgresql+psycopg://bridge:p@ss:w0rd@db/bridge", id="a-raw-at-sign-in-the-password"),
+        pytest.param("postgresql+psycopg://bridge:pa/ss@db/bridge", id="a-raw-slash-in-the-password"),
         pytest.param(
             "postgresql+psycopg://bridge:hunter2@db/bridge?sslrootcert=file:///etc/ssl/ca.pem",
             id="a-url-in-the-query",
@@ -561,11 +635,42 @@ def test_a_password_written_in_the_state_url_is_refused(url: str) -> None:
     assert problems(f"state: {{url: '{url}'}}") == [PASSWORD]
 
 
+MISREAD = (
+    "state.url: has an '@' after the '?': the store would read all before it as user:password and "
+    "connect to the host after it; write that '@' as %40"
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("postgresql+psycopg://bridge@db:5432/bridge?application_name=crm@hq", id="after-a-port"),
+        pytest.param("postgresql+psycopg://db:5432/bridge?application_name=crm@hq", id="no-user"),
+    ],
+)
+def test_an_at_sign_in_the_query_that_the_store_would_misread_is_reported_as_such(url: str) -> None:
+    assert problems(f"state: {{url: '{url}'}}") == [MISREAD]
+
+
 @pytest.mark.parametrize(
     ("url", "env"),
     [
         pytest.param("postgresql+psycopg://bridge@db:5432/bridge", {}, id="no-password"),
         pytest.param("sqlite:///var/lib/crm-bridge/state.db", {}, id="sqlite"),
+        pytest.param(
+            "postgresql+psycopg://bridge@db:5432/bridge?application_name=crm%40hq", {}, id="at-sign-as-%40"
+        ),
+        pytest.param(
+            "postgresql+psycopg://bridge@db/bridge?application_name=crm:hq@north",
+            {},
+            id="colon-and-at-sign-in-the-query",
+        ),
+        pytest.param("sqlite:///C:/crm:bridge@north/state.db", {}, id="colon-and-at-sign-in-the-path"),
+        pytest.param(
+            "postgresql+psycopg://bridge:${PG_PASSWORD}@db:5432/bridge?application_name=crm%40hq",
+            {"PG_PASSWORD": "hunter2"},
+            id="password-from-the-environment",
+        ),
         pytest.param(
             "${CRM_BRIDGE_STATE_URL}",
             {"CRM_BRIDGE_STATE_URL": "postgresql+psycopg://bridge:hunter2@db/bridge"},
@@ -575,3 +680,32 @@ def test_a_password_written_in_the_state_url_is_refused(url: str) -> None:
 )
 def test_a_state_url_without_a_password_in_the_file_is_accepted(url: str, env: dict[str, str]) -> None:
     parse_settings(_data(f"state: {{url: '{url}'}}"), {**ENV, **env})
+
+
+URLS = [
+    "postgresql+psycopg://bridge:hunter2@db:5432/bridge",
+    "postgresql+psycopg://bridge:pa/ss@db/bridge",
+    "postgresql+psycopg://me@corp.ru:hunter2@db.corp.ru/bridge",
+    "postgresql+psycopg://bridge:hunter2@db/bridge?sslrootcert=file:///etc/ssl/ca.pem",
+    "postgresql+psycopg://bridge@db:5432/bridge?application_name=crm@hq",
+    "postgresql+psycopg://bridge@[::1]:5432/bridge?application_name=crm@hq",
+    "postgresql+psycopg://bridge@db:5432/bridge?application_name=crm%40hq",
+    "postgresql+psycopg://bridge@db/bridge?application_name=crm:hq@north",
+    "postgresql+psycopg://bridge@db/bridge?application_name=crm@hq",
+    "postgresql+psycopg:///bridge?host=/run/postgresql&user=me@corp:1",
+    "postgresql+psycopg://db/bridge",
+    "sqlite:///C:/crm:bridge@north/state.db",
+    "sqlite:///var/lib/crm-bridge/state.db",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_state_url_is_refused_exactly_when_the_store_would_read_a_password_in_it(url: str) -> None:
+    from sqlalchemy.engine import make_url  # the store's parser (the check itself does not import it)
+
+    try:
+        parse_settings(_data(f"state: {{url: '{url}'}}"), ENV)
+        refused = False
+    except ConfigError:
+        refused = True
+    assert refused is (make_url(url).password is not None)
