@@ -23,6 +23,8 @@ _SECRET_HINT = (  # a message, not a password
 _CORE_SECRET_VARS: dict[tuple[str, ...], str] = {
     ("notifications", "channels", "telegram", "bot_token"): "TELEGRAM_BOT_TOKEN",
     ("notifications", "channels", "email", "password"): "SMTP_PASSWORD",
+    ("bot", "token"): "PARTNER_BOT_TOKEN",  # as README and bot.py's own messages name them
+    ("bot", "webhook_secret"): "PARTNER_BOT_WEBHOOK_SECRET",
 }
 
 

@@ -7,13 +7,21 @@ another part of the config is invalid: the user sees every problem in one go.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, get_args
 
+from crm_bridge.config.ops import EventName
 from crm_bridge.config.programme import THRESHOLD_KEYS, TiersConfig
 from crm_bridge.config.source import Loc, Problem
 
 _CHANNELS = ("crm", "telegram", "email")
+_EVENTS: tuple[str, ...] = get_args(EventName)
+
+# The password in a database URL as the store's parser (SQLAlchemy's make_url, not imported here: the
+# config verbs start without it) reads it: after "scheme://", a user without ":" or "/", then ":" and
+# the password up to the first "@". A raw "@" further on (in the query) ends it there.
+_PASSWORD = re.compile(r"[\w+]+://[^:/]*:([^@]*)@")
 
 
 def _section(data: Any, *keys: str) -> Any:
@@ -143,20 +151,47 @@ def _routing(data: Any, problems: list[Problem]) -> None:
                             (*loc, position), f"channel {channel!r} is not enabled in notifications.channels"
                         )
                     )
+    _unwritten_default(_section(data, "notifications"), routing, enabled, problems)
+
+
+def _unwritten_default(notifications: Any, routing: Any, enabled: set[str], problems: list[Problem]) -> None:
+    """With no ``default:`` written, events without a route go to crm (the model's default): with crm
+    switched off they would reach no one, so the admin is asked to say where they go."""
+    if "crm" in enabled or (isinstance(notifications, dict) and "default" in notifications):
+        return
+    routed = set(routing) if isinstance(routing, dict) else set()
+    if routed.issuperset(_EVENTS):
+        return
+    on = [name for name in _CHANNELS if name in enabled]
+    fix = (
+        f"write default: [{', '.join(on)}] (or default: [] to drop them)"
+        if on
+        else "switch a channel on in notifications.channels, or write default: [] to drop them"
+    )
+    problems.append(
+        Problem(
+            ("notifications", "default"),
+            "is [crm] when not written, and crm is switched off: events without a route in "
+            f"notifications.routing would reach no one; {fix}",
+        )
+    )
 
 
 def _state_password(data: Any, from_env: set[Loc], problems: list[Problem]) -> None:
     url = _section(data, "state", "url")
     if not isinstance(url, str) or ("state", "url") in from_env:
         return
-    userinfo = url.partition("://")[2].rpartition("@")[0]
-    if ":" in userinfo:
-        problems.append(
-            Problem(
-                ("state", "url"),
-                "contains a password: write the URL as ${CRM_BRIDGE_STATE_URL} and set it in .env",
-            )
+    found = _PASSWORD.match(url)
+    if found is None:
+        return
+    if "?" in found.group(1):
+        message = (
+            "has an '@' after the '?': the store would read all before it as user:password and connect to "
+            "the host after it; write that '@' as %40"
         )
+    else:
+        message = "contains a password: write the URL as ${CRM_BRIDGE_STATE_URL} and set it in .env"
+    problems.append(Problem(("state", "url"), message))
 
 
 def check_references(data: Any, from_env: set[Loc]) -> list[Problem]:
