@@ -1,0 +1,270 @@
+"""The partner bot's answers, in-process: updates handed to ``PartnerBot.handle`` (as polling or the
+webhook hand them over), over the fake CRM and the suite's store, each answer read back as the partner
+reads it. Linking, the lead dialogue, the survey, questions to the curator, mute, language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from itertools import count
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from crm_bridge.config import parse_settings
+from crm_bridge.domain.model import Partner
+from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.ports import Entity
+from crm_bridge.services.bot.service import PartnerBot
+from crm_bridge.services.intake.service import IntakeService
+from crm_bridge.services.sync.pull import sync
+from crm_bridge.store import Store
+from crm_bridge.texts import words
+
+PORTAL = "fake:test"
+
+CONFIG: dict[str, Any] = {
+    "crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}},
+    "curators": [{"key": "anna", "name": "Анна", "crm_user_id": 11}],
+    "bot": {
+        "enabled": True,
+        "token": "${PARTNER_BOT_TOKEN}",
+        "question_task_hours": 6,
+        "faq": [
+            {
+                "keywords": ["payout", "выплат"],
+                "answer_ru": "Выплаты — до 15 числа.",
+                "answer_en": "Payouts by the 15th.",
+            },
+            {
+                "keywords": ["payout", "date", "calendar"],
+                "answer_ru": "Календарь выплат в кабинете.",
+                "answer_en": "The payout calendar is in the portal.",
+            },
+        ],
+    },
+}
+ENV = {"B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/", "PARTNER_BOT_TOKEN": "1:x"}
+EN, RU = words("bot", "en"), words("bot", "ru")
+
+
+class Chat:
+    """One Telegram user talking to the bot."""
+
+    def __init__(self, bot: PartnerBot, chat_id: int, lang: str, updates: Iterator[int]) -> None:
+        self.bot, self.chat_id, self.lang, self.updates = bot, chat_id, lang, updates
+        self.last = 0
+
+    def update(self, text: str, update_id: int | None = None, kind: str = "private") -> dict[str, Any]:
+        self.last = next(self.updates) if update_id is None else update_id
+        message = {"chat": {"id": self.chat_id, "type": kind}, "text": text}
+        if self.lang:
+            message["from"] = {"language_code": self.lang}
+        return {"update_id": self.last, "message": message}
+
+    def say(self, text: str) -> list[str]:
+        return self.bot.handle(self.update(text))
+
+
+class World:
+    def __init__(self, crm: FakeCRM, store: Store, clock: FakeClock, partner: Partner, **config: Any):
+        self.crm, self.store, self.clock, self.partner = crm, store, clock, partner
+        crm.add_user("11", "Анна")
+        self.settings = parse_settings({**CONFIG, **config}, ENV)
+        app = SimpleNamespace(settings=self.settings, store=store, portal=PORTAL, clock=clock, adapter=crm)
+        self.intake = IntakeService(crm, store, PORTAL)
+        self.bot = PartnerBot.for_app(app, self.intake, api=None)
+        self._updates = count(100)
+        self._chats = count(7000)
+
+    def chat(self, lang: str = "en") -> Chat:
+        return Chat(self.bot, next(self._chats), lang, self._updates)
+
+    def linked(self, lang: str = "en", partner: Partner | None = None) -> Chat:
+        chat = self.chat(lang)
+        said = chat.say(f"/start {self.bot.links.issue((partner or self.partner).crm_id).code}")
+        assert said == [words("bot", lang)["link_done"].format(partner=(partner or self.partner).name)]
+        return chat
+
+
+@pytest.fixture
+def world(crm: FakeCRM, store: Store, fake_clock: FakeClock, partner: Partner) -> World:
+    return World(crm, store, fake_clock, partner)
+
+
+def test_a_new_chat_speaks_the_users_telegram_language_else_the_configs(world: World) -> None:
+    assert world.chat("en").say("hello") == [EN["unlinked"]]
+    assert world.chat("en-GB").say("hello") == [EN["unlinked"]]
+    assert world.chat("ru").say("привет") == [RU["unlinked"]]
+    assert world.chat("de").say("hallo") == [words("bot", world.settings.locale)["unlinked"]]
+    assert world.chat("").say("hallo") == [words("bot", world.settings.locale)["unlinked"]]
+
+
+def test_only_private_text_messages_are_answered_and_a_replayed_update_once(world: World) -> None:
+    chat = world.chat()
+    assert world.bot.handle(chat.update("hello", kind="group")) == []
+    assert world.bot.handle({"update_id": 1, "message": {"chat": {"id": 1, "type": "private"}}}) == []
+    assert world.bot.handle({"update_id": 2}) == []
+    first = chat.update("hello")
+    assert world.bot.handle(first) == [EN["unlinked"]]
+    assert world.bot.handle(first) == []  # the same update again: its answer was already queued
+    assert world.bot.handle(chat.update("hello", update_id=chat.last - 50)) == [EN["unlinked"]]
+
+
+def test_a_code_links_once_a_linked_chat_keeps_its_partner_and_unlink_forgets_it(
+    world: World, crm: FakeCRM
+) -> None:
+    other = crm.seed_partner("ООО Бета", curator_key="anna")
+    sync(crm, world.store, PORTAL, now=world.clock(), entities=[Entity.PARTNER])
+    code = world.bot.links.issue(world.partner.crm_id).code
+    chat = world.chat()
+    assert chat.say("/link WRONG") == [EN["link_bad"]]
+    assert chat.say(f"/link {code}") == [EN["link_done"].format(partner="ООО Альфа")]
+    assert world.chat().say(f"/start {code}") == [EN["link_bad"]]  # used
+    assert chat.say(f"/start {world.bot.links.issue(other.crm_id).code}") == [
+        EN["link_other"].format(partner="ООО Альфа")
+    ]
+    assert chat.say("/unlink") == [EN["unlinked_done"].format(partner="ООО Альфа")]
+    assert chat.say("/leads") == [EN["unlinked"]]
+
+
+def test_help_and_unknown_commands_list_the_commands(world: World) -> None:
+    chat = world.linked()
+    assert chat.say("/help") == [EN["help"]]
+    assert chat.say("/start") == [EN["help"]]
+    assert chat.say("/nonsense") == [EN["help"]]
+    assert chat.say("/help@partner_bot") == [EN["help"]]
+    assert chat.say("   ") == [EN["help"]]
+    assert chat.say("/training") == [EN["training_todo"]]
+
+
+def test_mute_and_unmute_take_one_known_kind(world: World) -> None:
+    chat = world.linked()
+    assert chat.say("/mute Stage") == [EN["muted"].format(kind="stage")]
+    assert chat.say("/mute news") == [EN["muted"].format(kind="news")]
+    assert chat.say("/mute deals") == [EN["bad_kind"]]
+    assert chat.say("/mute") == [EN["bad_kind"]]
+    assert world.bot.repo.linked(world.partner.crm_id)[0].optouts == {"stage", "news"}
+    assert chat.say("/unmute stage") == [EN["unmuted"].format(kind="stage")]
+    assert world.bot.repo.linked(world.partner.crm_id)[0].optouts == {"news"}
+
+
+def test_lang_switches_the_chats_language_and_refuses_others(world: World) -> None:
+    chat = world.linked("en")
+    assert chat.say("/lang de") == ["/lang ru | /lang en"]
+    assert chat.say("/lang RU") == [RU["lang_done"]]
+    assert chat.say("/help") == [RU["help"]]
+    assert chat.say("/lang en") == [EN["lang_done"]]
+    assert chat.say("/help") == [EN["help"]]
+
+
+def test_the_lead_dialogue_checks_each_step_skips_and_registers_the_lead_once(world: World) -> None:
+    chat = world.linked()
+    assert chat.say("/lead") == [EN["ask_customer_name"]]
+    assert chat.say("ООО Ромашка") == [EN["ask_email"]]
+    assert chat.say("not-an-email") == [EN["bad_email"]]
+    assert chat.say("skip") == [EN["ask_phone"]]
+    assert chat.say("12") == [EN["bad_phone"]]
+    assert chat.say("—") == [EN["ask_tax_id"]]
+    # no e-mail, phone nor tax id: back to the e-mail step
+    assert chat.say("пропустить") == [EN["need_contact"]]
+    assert chat.say("buyer@romashka.ru") == [EN["ask_phone"]]
+    assert chat.say("-") == [EN["ask_tax_id"]]
+    assert chat.say("123") == [EN["bad_tax_id"]]
+    assert chat.say("-") == [EN["ask_amount"]]
+    assert chat.say("lots") == [EN["bad_amount"]]
+    assert chat.say("150000") == [EN["ask_comment"]]
+    assert chat.say("call after 10") == [
+        EN["ask_confirm"].format(summary="- ООО Ромашка\n- buyer@romashka.ru\n- 150000\n- call after 10")
+    ]
+    assert chat.say("maybe") == [EN["bad_confirm"]]
+    said = chat.say("Yes")
+    (lead,) = world.crm.state.records(Entity.LEAD).values()
+    assert said == [EN["lead_created"].format(customer="ООО Ромашка", lead=lead.crm_id)]
+    assert chat.say("/leads")[0].startswith(EN["leads_title"] + "\nООО Ромашка - ")
+    assert chat.say("yes") != said  # the dialogue is over: a new "yes" registers nothing
+    assert len(world.crm.state.records(Entity.LEAD)) == 1
+
+
+def test_no_at_the_confirmation_and_cancel_mid_dialogue_register_nothing(world: World) -> None:
+    chat = world.linked()
+    for text in ("/lead", "ООО Ромашка", "a@b.ru", "-", "-", "-", "-"):
+        chat.say(text)
+    assert chat.say("нет") == [EN["cancelled"]]
+    assert chat.say("/leads") == [EN["no_leads"]]
+    chat.say("/lead")
+    chat.say("ООО Ромашка")
+    assert chat.say("/cancel") == [EN["cancelled"]]
+    assert chat.say("a@b.ru") != [EN["ask_phone"]]  # no dialogue any more
+    chat.say("/lead")
+    chat.say("ООО Ромашка")
+    assert chat.say("/tier")[0].startswith(EN["tier"].split("{")[0])  # a command ends the dialogue
+    assert chat.say("a@b.ru") != [EN["ask_phone"]]
+    assert chat.say("/leads") == [EN["no_leads"]]
+
+
+def test_a_crm_that_cannot_be_reached_keeps_the_answers_for_another_yes(world: World) -> None:
+    chat = world.linked()
+    for text in ("/lead", "ООО Ромашка", "a@b.ru", "-", "-", "-", "-"):
+        chat.say(text)
+    world.crm.failures.fail_next("transient", times=50)
+    unavailable = chat.say("yes")
+    world.crm.failures.clear()
+    said = chat.say("да")
+    assert unavailable == [EN["lead_unavailable"]]
+    assert len(said) == 1 and said[0].startswith("Lead registered: ООО Ромашка (lead ")
+    assert len(world.crm.state.records(Entity.LEAD)) == 1
+
+
+def test_the_survey_takes_a_score_then_a_comment(world: World) -> None:
+    chat = world.linked()
+    assert chat.say("/feedback") == [EN["survey_score"]]
+    assert chat.say("11") == [EN["survey_bad"]]
+    assert chat.say("great") == [EN["survey_bad"]]
+    assert chat.say("9") == [EN["survey_comment"]]
+    assert chat.say("Fast payouts") == [EN["survey_done"]]
+    other = world.linked()
+    assert other.say("7") == [EN["survey_comment"]]  # a bare score answers the survey's push
+    assert other.say("skip") == [EN["survey_done"]]
+    rows = sorted((f["score"], f["comment"]) for f in world.bot.repo.feedback())
+    assert rows == [(7, ""), (9, "Fast payouts")]
+
+
+def test_a_question_is_answered_from_the_faq_by_the_most_keywords(world: World) -> None:
+    en, ru = world.linked("en"), world.linked("ru")
+    assert en.say("When is the PAYOUT?") == [EN["faq_answer"].format(answer="Payouts by the 15th.")]
+    assert en.say("payout date in the calendar?") == [
+        EN["faq_answer"].format(answer="The payout calendar is in the portal.")
+    ]
+    assert ru.say("Когда выплаты?") == [RU["faq_answer"].format(answer="Выплаты — до 15 числа.")]
+    assert world.crm.state.tasks == {}
+
+
+def test_a_question_the_faq_cannot_answer_becomes_the_curators_task(world: World) -> None:
+    chat = world.linked()
+    assert chat.say("Can we get a demo stand?") == [EN["question_passed"]]
+    (task,) = world.crm.state.tasks.values()
+    assert task.responsible_user_id == "11"
+    assert task.title == "Вопрос партнёра ООО Альфа в Telegram"
+    assert task.description.startswith("Can we get a demo stand?\n\nОтветить: crm-bridge partners answer ")
+    assert task.deadline == world.clock() + timedelta(hours=6)
+    assert task.bound_to is not None and task.bound_to.crm_id == world.partner.crm_id
+    (question,) = world.bot.repo.questions()
+    assert question.task_crm_id == task.crm_id and question.text == "Can we get a demo stand?"
+    assert task.external_id == f"bot-question:{question.id}"
+
+
+def test_a_question_fails_politely_without_a_curator_or_when_the_task_fails(
+    world: World, crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    chat = world.linked()
+    crm.failures.fail_next("transient", times=50, method="create_tasks")
+    assert chat.say("Can we get a demo stand?") == [EN["question_failed"]]
+    crm.failures.clear()
+    del crm.state.users["11"]  # the CRM refuses a task for a user it does not know
+    assert chat.say("Can we get a demo stand?") == [EN["question_failed"]]
+    assert crm.state.tasks == {}
+    orphan = crm.seed_partner("ООО Гамма", curator_key="nobody")
+    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
+    assert world.linked(partner=orphan).say("Can we get a demo stand?") == [EN["question_failed"]]
