@@ -242,3 +242,10 @@ def test_the_overview_is_none_for_an_unknown_partner(world: Store) -> None:
     overview = portal.overview("102")
     assert overview is not None and overview.month.key == "2026-11" and overview.plan == ()
     assert overview.tier.tier == "platinum"
+
+
+def test_the_plans_count_leads_at_the_lead_funnels_open_stages_in_order() -> None:
+    from crm_bridge.services.partners.plans import lead_stages_of
+
+    settings = parse_settings(CONFIG, ENV)
+    assert lead_stages_of(desired_layout_for(settings)) == ("lead_registered", "qualification", "offer")

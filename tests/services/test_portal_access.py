@@ -105,3 +105,19 @@ def test_a_partner_is_found_by_id_or_exact_name_and_a_miss_suggests_names() -> N
     assert find_partner(partners, "ооо вектор").crm_id == "1"
     with pytest.raises(UsageError, match=r"did you mean ООО Вектор \(id 1\), ООО Вектор Плюс \(id 2\)"):
         find_partner(partners, "Вектор")
+
+
+def test_signing_out_ends_that_session_only_and_a_missing_or_overlong_token_is_ignored(store: Store) -> None:
+    portal = access(store, FakeClock())
+    issued = portal.invite("42")
+    mine, other = portal.sign_in_partner(issued.key), portal.sign_in_partner(issued.key)
+    assert mine is not None and other is not None
+
+    portal.sign_out(None)
+    portal.sign_out("")
+    portal.sign_out(mine.token + "x" * 100)
+    assert portal.session(mine.token, "partner") is not None
+    portal.sign_out(mine.token)
+
+    assert portal.session(mine.token, "partner") is None
+    assert portal.session(other.token, "partner") is not None

@@ -301,4 +301,5 @@ def test_an_approved_downgrade_is_recorded_as_the_heads_decision_and_closes_the_
         now,
         "maria",
     )
-    assert svc.pending() == []
+    assert svc.pending() == [] and svc.pending_row(pending.id) == closed
+    assert svc.pending_row(pending.id + 1000) is None
