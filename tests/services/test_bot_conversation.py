@@ -5,6 +5,8 @@ reads it. Linking, the lead dialogue, the survey, questions to the curator, mute
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from bot_world import EN, RU, World
@@ -199,3 +201,63 @@ def test_a_question_fails_politely_without_a_curator_or_when_the_task_fails(
     orphan = crm.seed_partner("ООО Гамма", curator_key="nobody")
     sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
     assert world.linked(partner=orphan).say("Can we get a demo stand?") == [EN["question_failed"]]
+
+
+REWARDS: dict[str, Any] = {
+    "currency": "RUB",
+    "rule_sets": [
+        {
+            "effective_from": "2020-01-01",
+            "commission": {"by_tier": {"bronze": 5, "silver": 7, "gold": 10, "platinum": 12}},
+            "points": {"per_won_deal": 10, "per_lead": 1, "revenue_unit": 100000},
+        }
+    ],
+}
+
+
+def ranked_world(crm: FakeCRM, store: Store, clock: FakeClock, **config: Any) -> World:
+    """ООО Альфа (silver, one won deal of 1 234 567.50) among eleven bronze partners with 2 to 12 wins."""
+    alfa = crm.seed_partner("ООО Альфа", curator_key="anna", tier="silver")
+    for i in range(11):
+        other = crm.seed_partner(f"Партнёр {i}", tier="bronze")
+        for j in range(i + 2):
+            crm.seed_lead(other.crm_id, f"L{i}-{j}", stage="deal_closed", amount=Decimal(250000))
+    crm.seed_lead(alfa.crm_id, "Сделка", stage="deal_closed", amount=Decimal("1234567.5"))
+    sync(crm, store, PORTAL, now=clock())
+    partner = store.records.partner(PORTAL, alfa.crm_id)
+    assert partner is not None
+    return World(crm, store, clock, partner, rewards=REWARDS, **config)
+
+
+def test_rewards_list_the_statements_lines_with_spaced_thousands(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    chat = ranked_world(crm, store, fake_clock).linked()
+    month = f"{fake_clock():%Y-%m}"
+    assert chat.say("/rewards") == [
+        f"Reward statement for {month}: 86 419.73 RUB.\ncommission 7% (tier silver) on Сделка: 86 419.73 RUB"
+    ]
+    fake_clock.advance(40 * 86400)  # the next month: nothing won yet
+    assert chat.say("/rewards") == [f"Reward statement for {fake_clock():%Y-%m}: 0 RUB."]
+
+
+def test_the_leaderboard_shows_the_top_ten_and_the_partners_own_place(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    chat = ranked_world(crm, store, fake_clock).linked()
+    (top,) = chat.say("/top")
+    lines = top.split("\n")
+    assert lines[0] == f"Leaderboard for {fake_clock():%Y-%m}:"
+    assert lines[1] == "1. Партнёр 10 - 162 points"
+    assert lines[10] == "10. Партнёр 1 - 40 points"
+    assert lines[11:] == ["12. ООО Альфа - 23 points (you)"]  # the eleventh is not shown
+
+
+def test_an_anonymous_leaderboard_hides_the_other_partners_names(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    chat = ranked_world(crm, store, fake_clock, portal={"leaderboard": "anonymous"}).linked("ru")
+    (top,) = chat.say("/top")
+    lines = top.split("\n")
+    assert lines[1] == "1. Партнёр №1 — 162 балл."
+    assert lines[-1] == "12. ООО Альфа — 23 балл. (вы)"

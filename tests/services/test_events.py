@@ -4,6 +4,7 @@ the queued events into one sync of the touched entities, distribute, mark proces
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,7 +93,11 @@ def test_events_are_queued_once_and_redeliveries_counted_as_duplicates(store: St
     assert gate.metrics.received == [("fakecrm", 2)]  # type: ignore[union-attr]
     assert gate.metrics.refused == [("fakecrm", "duplicate", 2)]  # type: ignore[union-attr]
     assert EventQueueRepository(store.engine).count_pending(PORTAL) == 2
-    quiet = intake(store, Receiver([event(Entity.LEAD, "1"), event(Entity.LEAD, "3")]), metrics=None)
+    partly = intake(store, Receiver([event(Entity.LEAD, "1"), event(Entity.LEAD, "3")]))
+    assert partly.receive("s3cret", "POST", "/p", {}, b"").body == {"accepted": 2, "new": 1}
+    assert partly.metrics.received == [("fakecrm", 1)]  # type: ignore[union-attr]
+    assert partly.metrics.refused == [("fakecrm", "duplicate", 1)]  # type: ignore[union-attr]
+    quiet = intake(store, Receiver([event(Entity.LEAD, "1"), event(Entity.LEAD, "4")]), metrics=None)
     assert quiet.receive("s3cret", "POST", "/p", {}, b"").body == {"accepted": 2, "new": 1}
 
 
@@ -102,11 +107,18 @@ def test_an_empty_delivery_counts_nothing(store: Store) -> None:
     assert gate.metrics.received == [] and gate.metrics.refused == []  # type: ignore[union-attr]
 
 
-def test_the_adapters_refusal_is_answered_with_its_status_and_reason(store: Store) -> None:
+def test_the_adapters_refusal_is_answered_with_its_status_and_reason(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     refuse = EventRefused(403, "account", "another account")
     gate = intake(store, Receiver([event(Entity.LEAD, "1")], refuse=refuse))
 
-    answer = gate.receive("s3cret", "POST", "/v1/events/s3cret", {}, b"{}")
+    with caplog.at_level(logging.WARNING, logger="crm_bridge.events"):
+        answer = gate.receive("s3cret", "POST", "/v1/events/s3cret", {}, b"{}")
+
+    assert [r.getMessage() for r in caplog.records if r.name == "crm_bridge.events"] == [
+        "fakecrm event request refused (account): another account"
+    ]
 
     assert answer == EventAnswer(403, {"error": "account", "message": "another account"})
     assert gate.metrics.refused == [("fakecrm", "account", 1)]  # type: ignore[union-attr]
@@ -131,6 +143,7 @@ def test_the_adapters_refusal_is_answered_with_its_status_and_reason(store: Stor
         ),
         (None, {}, "/v1/events/s3cret"),
         ("", {}, "/v1/events/s3cret"),
+        ("https://bridge.example.ru/hooksX//", {}, "https://bridge.example.ru/hooksX/v1/events/s3cret"),
     ],
 )
 def test_the_adapter_checks_the_url_the_crm_posted_to(
