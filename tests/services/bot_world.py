@@ -39,7 +39,11 @@ CONFIG: dict[str, Any] = {
         ],
     },
 }
-ENV = {"B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/", "PARTNER_BOT_TOKEN": "1:x"}
+ENV = {
+    "B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/",
+    "PARTNER_BOT_TOKEN": "1:x",
+    "HOOK": "hook-secret",
+}
 EN, RU = words("bot", "en"), words("bot", "ru")
 
 
