@@ -15,6 +15,8 @@ import pytest
 
 from crm_bridge.errors import AuthError
 from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.ports import WriteOutcome
+from crm_bridge.redaction import redact
 from crm_bridge.services.notify.channels import CrmNotifications, EmailSender, SmtpSettings
 from crm_bridge.services.notify.message import Delivery, Message
 
@@ -63,8 +65,9 @@ def test_task_mode_needs_a_task_sink() -> None:
         def send_notifications(self, drafts: Sequence[Any]) -> list[Any]:
             return []
 
-    with pytest.raises(ValueError, match="task mode needs a TaskSink"):
+    with pytest.raises(ValueError) as caught:
         CrmNotifications(BellOnly(), mode="task")  # type: ignore[arg-type]
+    assert str(caught.value) == "the crm channel in task mode needs a TaskSink"
 
 
 def test_a_busy_crm_is_retried_after_its_wait_and_a_refusing_one_later(crm: FakeCRM) -> None:
@@ -78,13 +81,22 @@ def test_a_busy_crm_is_retried_after_its_wait_and_a_refusing_one_later(crm: Fake
             raise AuthError("the webhook token https://b24.example.ru/rest/1/abcdef123456/ is revoked")
 
     refused = CrmNotifications(Refusing()).deliver([message()], NOW)  # type: ignore[arg-type]
-    assert len(refused) == 1 and not refused[0].ok and not refused[0].permanent
-    assert refused[0].retry_after is None and "abcdef123456" not in refused[0].error
+    assert refused == [
+        Delivery(False, redact("the webhook token https://b24.example.ru/rest/1/abcdef123456/ is revoked"))
+    ]
+    assert "abcdef123456" not in refused[0].error and refused[0].error
 
 
 def test_a_message_the_crm_refuses_fails_alone(crm: FakeCRM) -> None:
     got = CrmNotifications(crm).deliver([message(1), message(2, crm_user_id="404")], NOW)
-    assert got[0].ok and not got[1].ok and got[1].error and not got[1].permanent
+    assert got[0].ok is True and got[1].ok is False and not got[1].permanent
+    assert "404" in got[1].error
+
+    class Silent:
+        def send_notifications(self, drafts: Sequence[Any]) -> list[WriteOutcome]:
+            return [WriteOutcome(d.external_id, None, error="") for d in drafts]
+
+    assert CrmNotifications(Silent()).deliver([message()], NOW) == [Delivery(False, "refused")]  # type: ignore[arg-type]
 
 
 class Smtp:

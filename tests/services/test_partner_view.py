@@ -209,6 +209,7 @@ def test_the_leaderboard_shows_only_the_partners_own_figures_and_hides_names_whe
         (2, "ООО Альфа", True),
     ]
     beta, alfa = board[0], board[1]
+    assert (beta["points"], alfa["points"]) == (20, 1)
     assert beta["won_deals"] is None and beta["revenue"] is None
     assert alfa["won_deals"] is not None and alfa["revenue"] is not None
 
@@ -249,3 +250,13 @@ def test_the_plans_count_leads_at_the_lead_funnels_open_stages_in_order() -> Non
 
     settings = parse_settings(CONFIG, ENV)
     assert lead_stages_of(desired_layout_for(settings)) == ("lead_registered", "qualification", "offer")
+
+
+def test_the_months_follow_the_companys_time_zone(store: Store) -> None:
+    late = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)  # already December in Moscow
+    settings = parse_settings({**CONFIG, "timezone": "Europe/Moscow"}, ENV)
+    portal = PartnerPortal(store, PORTAL, settings, desired_layout_for(settings), clock=lambda: late)
+    months = portal.periods(2)
+    assert [p.key for p in months] == ["2026-12", "2026-11"]
+    assert months[0].start == datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+    assert months[1].start == datetime(2026, 10, 31, 21, 0, tzinfo=UTC)
