@@ -221,3 +221,36 @@ def test_one_chat_gets_at_most_one_message_a_second(world: World) -> None:
     assert api.sent == [(str(chat.chat_id), EN["push_news"].format(text="One"))]
     world.clock.advance(1)
     assert world.bot.flush() == FlushResult(sent=1)
+
+
+def test_a_tier_move_says_when_exclusive_access_begins_or_ends(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, partner: Partner
+) -> None:
+    world = World(
+        crm,
+        store,
+        fake_clock,
+        partner,
+        bot={**_bot(), "survey_every_days": 0},
+        access={"tiers": {"gold": {"regions": ["Kazan"]}, "platinum": {"products": ["Pro"]}}},
+    )
+    chat = world.linked("en")
+    drain(world)
+    api = Api()
+    push(world, api)  # baseline
+    pid, now = partner.crm_id, fake_clock()
+    for old, new in (("bronze", "silver"), ("silver", "gold"), ("gold", "platinum"), ("platinum", "silver")):
+        store.record_tier_change(PORTAL, pid, old, new, "kpi", now)
+    store.record_tier_change(PORTAL, pid, "silver", "legacy", "a tier the config no longer has", now)
+    push(world, api)
+
+    names = world.bot.planner.tier_names
+    up, down = EN["push_tier_up"], EN["push_tier_down"]
+    assert [text for _, text in api.sent] == [
+        up.format(tier=names["silver"], was=names["bronze"], gained=""),
+        up.format(tier=names["gold"], was=names["silver"], gained=EN["tier_exclusive_gained"]),
+        up.format(tier=names["platinum"], was=names["gold"], gained=""),  # cumulative: still has it
+        down.format(tier=names["silver"], was=names["platinum"], gained=EN["tier_exclusive_lost"]),
+        up.format(tier="legacy", was=names["silver"], gained=""),  # an unknown tier is told as a move up
+    ]
+    assert {c for c, _ in api.sent} == {str(chat.chat_id)}
