@@ -115,6 +115,8 @@ def test_the_funnels_count_how_far_each_card_got(store: Store) -> None:
     assert reach(tiers) == [("assessment", 2), ("goal_setting", 2), ("training", 2), ("tier_reached", 1)]
     assert reach(repeat) == [("base_review", 1), ("upsell_offer", 1), ("negotiation", 0), ("repeat_won", 0)]
     assert dash.partner_names["2"] == "Партнёр 2" and len(dash.partner_names) == 6
+    assert dash.report.period == NOVEMBER and dash.report.generated_at == NOW
+    assert [s.reached for s in dash.report.funnel] == [2, 2, 1, 1]  # the report reads the same leads
 
 
 def test_an_empty_funnel_has_no_total_and_no_overall(store: Store) -> None:

@@ -183,3 +183,11 @@ def test_an_smtp_server_that_cannot_be_reached_fails_the_whole_batch_without_the
     assert len(got) == 2 and got[0] == got[1] and not got[0].ok and not got[0].permanent
     assert got[0].error.startswith("smtp smtp.example.ru:587: SMTPAuthenticationError: ")
     assert "Secr3t-pass" not in got[0].error and "***" in got[0].error
+
+
+def test_without_a_password_an_smtp_error_is_shown_as_it_came() -> None:
+    smtp = Smtp(smtplib.SMTPDataError(554, b"spam"))
+    plain = EmailSender(
+        SmtpSettings("relay.firm.ru", 25, security="none", sender="b@firm.ru"), connect=lambda s: smtp
+    )  # type: ignore[arg-type,return-value]
+    assert plain.deliver([message()], NOW) == [Delivery(False, "smtp answered 554: b'spam'", permanent=True)]
