@@ -172,7 +172,7 @@ def test_each_smtp_answer_is_retried_or_given_up_as_it_says() -> None:
 
 def test_an_address_that_is_none_is_given_up() -> None:
     (got,) = sender(Smtp()).deliver([message(email="not an address")], NOW)
-    assert not got.ok and got.permanent and got.error.startswith("not an e-mail address: ")
+    assert got == Delivery(False, "not an e-mail address: InvalidHeaderDefect", permanent=True)
 
 
 def test_an_smtp_server_that_cannot_be_reached_fails_the_whole_batch_without_the_password() -> None:
