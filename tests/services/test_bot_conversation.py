@@ -261,3 +261,31 @@ def test_an_anonymous_leaderboard_hides_the_other_partners_names(
     lines = top.split("\n")
     assert lines[1] == "1. Партнёр №1 — 162 балл."
     assert lines[-1] == "12. ООО Альфа — 23 балл. (вы)"
+
+
+def test_tier_shows_each_threshold_of_the_next_tier_with_what_is_lacking(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    tiers = {
+        "levels": [
+            {"key": "bronze", "name": "Bronze"},
+            {"key": "silver", "name": "Silver", "min_won_deals": 1},
+            {"key": "gold", "name": "Gold", "min_won_deals": 1, "min_revenue": 1500000.5},
+            {"key": "platinum", "name": "Platinum", "min_won_deals": 100},
+        ],
+        "window_days": 90,
+    }
+    world = ranked_world(crm, store, fake_clock, tiers=tiers)
+    chat = world.linked()
+    fake_clock.advance(3600)  # the window ends now (exclusive): the deal won an hour ago counts
+    assert chat.say("/tier") == [
+        "Your tier: Silver.\n"
+        "For Gold over the last 90 days you need:\n"
+        "revenue: 1 234 567.50 of 1 500 000.50 (lacking 265 433)\n"
+        "won deals: 1 of 1 ✓"
+    ]
+    top = crm.seed_partner("ООО Вершина", tier="platinum")
+    sync(crm, store, PORTAL, now=fake_clock())
+    gold = store.records.partner(PORTAL, top.crm_id)
+    assert gold is not None
+    assert world.linked("ru", partner=gold).say("/tier") == ["Ваш уровень: Platinum.\nЭто высший уровень."]
