@@ -137,11 +137,7 @@ def test_an_email_is_addressed_by_name_with_a_message_id_of_the_senders_domain()
     (mail,) = smtp.sent
     assert mail["From"] == "bridge@example.ru" and mail["To"] == "Олег <oleg@example.ru>"
     assert mail["Subject"] == "Новый лид" and mail.get_content().strip() == "ООО Ромашка"
-    assert (
-        mail["Message-ID"].endswith("@example.ru>")
-        and ".7." in mail["Message-ID"]
-        or "7" in mail["Message-ID"]
-    )
+    assert mail["Message-ID"].startswith("<") and mail["Message-ID"].endswith(".7@example.ru>")
     assert sent == Delivery(True, detail={"message_id": mail["Message-ID"]})
     assert smtp.closed
     smtp = Smtp()
@@ -191,3 +187,15 @@ def test_without_a_password_an_smtp_error_is_shown_as_it_came() -> None:
         SmtpSettings("relay.firm.ru", 25, security="none", sender="b@firm.ru"), connect=lambda s: smtp
     )  # type: ignore[arg-type,return-value]
     assert plain.deliver([message()], NOW) == [Delivery(False, "smtp answered 554: b'spam'", permanent=True)]
+
+
+def test_a_500_answer_is_final_and_a_long_error_is_cut_to_300_characters() -> None:
+    smtp = Smtp(
+        smtplib.SMTPRecipientsRefused({"oleg@example.ru": (500, b"syntax")}),
+        smtplib.SMTPDataError(500, b"syntax"),
+        smtplib.SMTPDataError(421, b"x" * 400),
+        smtplib.SMTPServerDisconnected("y" * 400),
+    )
+    got = sender(smtp).deliver([message(i) for i in range(4)], NOW)
+    assert [d.permanent for d in got] == [True, True, False, False]
+    assert [len(d.error) for d in got[2:]] == [300, 300]
