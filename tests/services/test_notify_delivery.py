@@ -176,7 +176,7 @@ def test_an_smtp_server_that_cannot_be_reached_fails_the_whole_batch_without_the
         raise smtplib.SMTPAuthenticationError(535, b"bad password Secr3t-pass")
 
     got = EmailSender(SMTP, connect=refuse).deliver([message(1), message(2)], NOW)
-    assert len(got) == 2 and got[0] == got[1] and not got[0].ok and not got[0].permanent
+    assert len(got) == 2 and got[0] == got[1] and got[0].ok is False and not got[0].permanent
     assert got[0].error.startswith("smtp smtp.example.ru:587: SMTPAuthenticationError: ")
     assert "Secr3t-pass" not in got[0].error and "***" in got[0].error
 

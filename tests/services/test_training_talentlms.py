@@ -149,3 +149,62 @@ def test_a_completion_that_cannot_be_stored_is_refused_with_its_reason(
     with pytest.raises(WebhookRefused):
         webhook.receive(body(**data), source="talentlms", token="s3cret-lms")
     assert stored(world) == []
+
+
+def test_the_generic_body_takes_a_list_of_completions_with_their_certified_flag(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    webhook, pid = hook(world)
+    one = {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20", "name": "Anna"}
+    two = {**one, "email": "ivan@kazan-soft.ru", "course_name": "Sales", "certified": False}
+    result = webhook.receive(json.dumps({"completions": [one, two]}).encode(), token="s3cret-lms")
+
+    assert (result.received, result.new) == (2, 2)
+    assert sorted(
+        (c.person_email, c.person_name, c.course_name, c.certified, c.source) for c in stored(world)
+    ) == [
+        ("anna@kazan-soft.ru", "Anna", "", True, "webhook"),
+        ("ivan@kazan-soft.ru", "Anna", "Sales", False, "webhook"),
+    ]
+    assert {c.partner_id for c in stored(world)} == {pid}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {
+                "completions": [
+                    {"email": "a@kazan-soft.ru", "course_id": "c", "completed_at": "2026-10-20"},
+                    {
+                        "email": "b@kazan-soft.ru",
+                        "course_id": "c",
+                        "completed_at": "2026-10-20",
+                        "certified": "yes",
+                    },
+                ]
+            },
+            "completions[1].certified: true or false",
+        ),
+        (
+            {"email": "b@kazan-soft.ru", "course_id": "c", "completed_at": "2026-10-20", "certified": 1},
+            "certified: true or false",
+        ),
+        (
+            {"completions": [{"email": "nobody", "course_id": "c", "completed_at": "2026-10-20"}]},
+            "completions[0].email: 'nobody' is not an e-mail address",
+        ),
+    ],
+)
+def test_a_generic_completion_with_a_bad_field_is_refused_naming_where(
+    world: dict[str, Any],  # noqa: F811
+    payload: dict[str, Any],
+    message: str,
+) -> None:
+    webhook, _ = hook(world)
+    status, answered = answer(webhook, json.dumps(payload).encode(), source="generic", token="s3cret-lms")
+    assert (status, answered) == (
+        422,
+        {"error": "invalid_request", "message": f"training webhook: {message}"},
+    )
+    assert stored(world) == []
