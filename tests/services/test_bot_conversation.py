@@ -4,6 +4,7 @@ reads it. Linking, the lead dialogue, the survey, questions to the curator, mute
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -95,6 +96,7 @@ def test_lang_switches_the_chats_language_and_refuses_others(world: World) -> No
 def test_the_lead_dialogue_checks_each_step_skips_and_registers_the_lead_once(world: World) -> None:
     chat = world.linked()
     assert chat.say("/lead") == [EN["ask_customer_name"]]
+    started = chat.last  # the dialogue's update id keys the lead
     assert chat.say("ООО Ромашка") == [EN["ask_email"]]
     assert chat.say("not-an-email") == [EN["bad_email"]]
     assert chat.say("skip") == [EN["ask_phone"]]
@@ -116,8 +118,12 @@ def test_the_lead_dialogue_checks_each_step_skips_and_registers_the_lead_once(wo
     (lead,) = world.crm.state.records(Entity.LEAD).values()
     assert said == [EN["lead_created"].format(customer="ООО Ромашка", lead=lead.crm_id)]
     assert chat.say("/leads")[0].startswith(EN["leads_title"] + "\nООО Ромашка - ")
-    assert chat.say("yes") != said  # the dialogue is over: a new "yes" registers nothing
+    # the dialogue is over: a new "yes" is a question for the curator, not a second registration
+    assert chat.say("yes") == [EN["question_passed"]]
     assert len(world.crm.state.records(Entity.LEAD)) == 1
+    (registration,) = world.store.intake.of_partner(PORTAL, world.partner.crm_id)
+    assert registration.external_id == f"bot:{world.partner.crm_id}:{chat.chat_id}:{started}"
+    assert registration.source == "telegram"
 
 
 def test_no_at_the_confirmation_and_cancel_mid_dialogue_register_nothing(world: World) -> None:
@@ -137,12 +143,17 @@ def test_no_at_the_confirmation_and_cancel_mid_dialogue_register_nothing(world: 
     assert chat.say("/leads") == [EN["no_leads"]]
 
 
-def test_a_crm_that_cannot_be_reached_keeps_the_answers_for_another_yes(world: World) -> None:
+def test_a_crm_that_cannot_be_reached_keeps_the_answers_for_another_yes(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     chat = world.linked()
     for text in ("/lead", "ООО Ромашка", "a@b.ru", "-", "-", "-", "-"):
         chat.say(text)
     world.crm.failures.fail_next("transient", times=50)
-    unavailable = chat.say("yes")
+    with caplog.at_level(logging.WARNING, logger="crm_bridge.bot"):
+        unavailable = chat.say("yes")
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "crm_bridge.bot"]
+    assert logged.startswith("bot: lead registration failed: ")
     world.crm.failures.clear()
     said = chat.say("да")
     assert unavailable == [EN["lead_unavailable"]]
@@ -289,3 +300,36 @@ def test_tier_shows_each_threshold_of_the_next_tier_with_what_is_lacking(
     gold = store.records.partner(PORTAL, top.crm_id)
     assert gold is not None
     assert world.linked("ru", partner=gold).say("/tier") == ["Ваш уровень: Platinum.\nЭто высший уровень."]
+
+
+def test_leads_lists_each_lead_with_its_stage_or_state_at_most_twenty(world: World) -> None:
+    from crm_bridge.store.registrations import Registration
+
+    chat = world.linked()
+    pid, crm = world.partner.crm_id, world.crm
+    crm.seed_lead(pid, "Открытый", stage="qualification")
+    crm.seed_lead(pid, "Выигранный", stage="deal_closed")
+    crm.seed_lead(pid, "Проигранный", stage="lead_lost")
+    sync(crm, world.store, PORTAL, now=world.clock())
+    at = world.clock()
+    for n, status in ((1, "pending"), (2, "failed")):
+        world.store.intake.add_registration(
+            PORTAL,
+            Registration(f"api:{n}", pid, f"Заявка {n}", "", "", "", "api", status, False, None, "", at, at),
+        )
+    (listing,) = chat.say("/leads")
+    lines = listing.split("\n")
+    assert lines[0] == EN["leads_title"]
+    assert sorted(lines[1:]) == sorted(
+        [
+            "Открытый - " + world.bot.conversation.ctx.partners.stage_names["qualification"],
+            "Выигранный - won",
+            "Проигранный - lost",
+            "Заявка 1 - waiting for the CRM",
+            "Заявка 2 - refused by the CRM",
+        ]
+    )
+    for i in range(20):
+        crm.seed_lead(pid, f"Ещё {i}", stage="qualification")
+    sync(crm, world.store, PORTAL, now=world.clock())
+    assert len(chat.say("/leads")[0].split("\n")) == 1 + 20
