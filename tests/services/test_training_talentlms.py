@@ -208,3 +208,26 @@ def test_a_generic_completion_with_a_bad_field_is_refused_naming_where(
         {"error": "invalid_request", "message": f"training webhook: {message}"},
     )
     assert stored(world) == []
+
+
+def test_the_webhooks_http_answer_for_each_outcome(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook, _ = hook(world)
+    generic = json.dumps(
+        {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
+    ).encode()
+
+    assert answer(webhook, generic, source="generic", authorization="Bearer s3cret-lms") == (
+        200,
+        {"received": 1, "new": 1},
+    )
+    assert answer(webhook, generic, source="generic") == (
+        401,
+        {"error": "unauthorized", "message": "training webhook: wrong or missing webhook secret"},
+    )
+    assert answer(webhook, generic, source="moodle", token="s3cret-lms") == (
+        404,
+        {"error": "not_found", "message": "training webhook: unknown LMS 'moodle' (generic, talentlms)"},
+    )
+    assert answer(webhook, b"x" * 300_000, source="generic", token="s3cret-lms")[1]["error"] == "too_large"
+    assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[:1] == (400,)
+    assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[1]["error"] == "invalid_request"
