@@ -171,8 +171,16 @@ def test_the_survey_takes_a_score_then_a_comment(world: World) -> None:
     other = world.linked()
     assert other.say("7") == [EN["survey_comment"]]  # a bare score answers the survey's push
     assert other.say("skip") == [EN["survey_done"]]
+    zero = world.linked("ru")
+    assert zero.say("/feedback") == [RU["survey_score"]]
+    assert zero.say("0") == [RU["survey_comment"]]  # 0 is a score too
+    assert zero.say("нет") == [RU["survey_done"]]
     rows = sorted((f["score"], f["comment"]) for f in world.bot.repo.feedback())
-    assert rows == [(7, ""), (9, "Fast payouts")]
+    assert rows == [(0, ""), (7, ""), (9, "Fast payouts")]
+    # the answers are filed under the survey round of their time (bot.survey_every_days: 90 by default)
+    assert {f["round"] for f in world.bot.repo.feedback()} == {
+        f"r{int(world.clock().timestamp() // (90 * 86400))}"
+    }
 
 
 def test_a_question_is_answered_from_the_faq_by_the_most_keywords(world: World) -> None:
