@@ -254,3 +254,34 @@ def test_a_tier_move_says_when_exclusive_access_begins_or_ends(
         up.format(tier="legacy", was=names["silver"], gained=""),  # an unknown tier is told as a move up
     ]
     assert {c for c, _ in api.sent} == {str(chat.chat_id)}
+
+
+def test_news_can_be_sent_to_one_tier_or_one_partner_type_only(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, partner: Partner
+) -> None:
+    from crm_bridge.domain.model import PartnerType
+
+    gold = crm.seed_partner("ООО Золото", tier="gold", type=PartnerType.INTEGRATOR)
+    silver = crm.seed_partner("ООО Серебро", tier="silver", type=PartnerType.RESELLER)
+    sync(crm, store, PORTAL, now=fake_clock())
+    world = World(crm, store, fake_clock, partner, bot={**_bot(), "survey_every_days": 0})
+    muted = world.linked("en", partner=store.records.partner(PORTAL, gold.crm_id))
+    muted.say("/mute news")  # the first chat found is muted: the others are still chosen
+    gold_chat = world.linked("ru", partner=store.records.partner(PORTAL, gold.crm_id))
+    silver_chat = world.linked("en", partner=store.records.partner(PORTAL, silver.crm_id))
+    bare = world.linked("en")  # the fixture's partner: no tier, no type
+    drain(world)
+
+    def chosen(**kw: Any) -> list[str]:
+        return sorted(c.chat_id for c in world.bot.broadcast("News", dry_run=True, **kw))
+
+    assert chosen(tier="gold", partner_type=None) == [str(gold_chat.chat_id)]
+    assert chosen(tier=None, partner_type="reseller") == [str(silver_chat.chat_id)]
+    assert chosen(tier="gold", partner_type="reseller") == []
+    assert chosen(tier=None, partner_type=None) == sorted(
+        str(c.chat_id) for c in (gold_chat, silver_chat, bare)
+    )
+    world.bot.broadcast("Вебинар", tier="gold", partner_type="integrator")
+    api = Api()
+    push(world, api)
+    assert api.sent == [(str(gold_chat.chat_id), RU["push_news"].format(text="Вебинар"))]
