@@ -61,11 +61,17 @@ def lead(
 
 
 def registration(
-    external_id: str, partner: str, customer: str, status: str, days_ago: int, **kw: Any
+    external_id: str,
+    partner: str,
+    customer: str,
+    status: str,
+    days_ago: int,
+    conflict: bool = False,
+    **kw: Any,
 ) -> Registration:
     at = NOW - timedelta(days=days_ago)
     return Registration(
-        external_id, partner, customer, "", "", "", "api", status, False, None, "", at, at, **kw
+        external_id, partner, customer, "", "", "", "api", status, conflict, None, "", at, at, **kw
     )
 
 
@@ -260,3 +266,36 @@ def test_the_months_follow_the_companys_time_zone(store: Store) -> None:
     assert [p.key for p in months] == ["2026-12", "2026-11"]
     assert months[0].start == datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
     assert months[1].start == datetime(2026, 10, 31, 21, 0, tzinfo=UTC)
+
+
+def test_a_lead_row_carries_the_conflict_flag_the_amount_and_an_unknown_stage_as_its_key(
+    world: Store,
+) -> None:
+    world.save_page(
+        PORTAL,
+        RecordPage(
+            Entity.LEAD, [lead("8", "103", "custom_stage", StageKind.OPEN, 1, 5000)], SyncCursor(NOW, "")
+        ),
+    )
+    world.intake.add_registration(
+        PORTAL, registration("api:8", "103", "ООО Спорный", "created", 1, lead_crm_id="8", conflict=True)
+    )
+    world.intake.add_registration(
+        PORTAL, registration("api:9", "103", "ООО Второй", "pending", 0, conflict=True)
+    )
+    rows = {r.key: r for r in view(world).leads("103")}
+
+    synced = rows["8"]
+    assert (synced.stage_name, synced.step, synced.conflict, synced.amount) == (
+        "custom_stage",
+        0,
+        True,
+        Decimal(5000),
+    )
+    waiting = rows["api:9"]
+    assert (waiting.amount, waiting.conflict, waiting.crm_id, waiting.stage_name) == (
+        Decimal(0),
+        True,
+        None,
+        "",
+    )
