@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,50 @@ def test_the_report_and_reward_statements_are_written_for_the_kpi_period(result:
     ]
     assert all(path.is_file() and path.stat().st_size > 0 for path in result.reports)
     assert result.rewards_total > 0 and 0 < result.rewards_paid <= 16
+
+
+@pytest.mark.parametrize(
+    ("locale", "linked", "registered", "pushed", "contact"),
+    [
+        (
+            "en",
+            "Linked: this chat now speaks for ",
+            "Lead registered: Telegram Customer Ltd (lead ",
+            "Lead Telegram Customer Ltd",
+            "buyer@tg-customer.example",
+        ),
+        (
+            "ru",
+            "Готово: этот чат подключён к партнёру ",
+            "Лид зарегистрирован: ООО Телеграм-Клиент (лид ",
+            "Лид ООО Телеграм-Клиент",
+            "7707083893",
+        ),
+    ],
+)
+def test_the_demos_bot_scene_links_registers_a_lead_and_pushes_its_stage(
+    sandbox: Sandbox, tmp_path: Path, locale: str, linked: str, registered: str, pushed: str, contact: str
+) -> None:
+    from crm_bridge.daemon.engine import Engine
+    from crm_bridge.sandbox.telegram import TelegramEmulator
+    from crm_bridge.services.bot.demo import CHAT, DEMO_TOKEN, BotScene, run_bot_scene
+
+    scenes: list[BotScene] = []
+    tg = TelegramEmulator(token=DEMO_TOKEN)
+
+    def scene(app: Any, result: DemoResult, now: datetime) -> None:
+        with Sandbox("telegram", emulator=tg) as telegram:
+            scenes.append(run_bot_scene(app, Engine(app), now, locale, tg, telegram.base_url))
+
+    run_demo(tmp_path, sandbox, per_type=1, months=1, fresh_leads=2, now=NOW, locale=locale, after_jobs=scene)
+
+    (played,) = scenes
+    said = [text for who, text in played.lines if who == "bot"]
+    assert said[0].startswith(linked)
+    assert any(text.startswith(registered) for text in said)
+    assert played.lead_id is not None and played.pushed_stage
+    assert said[-1].startswith(pushed) and "«" in said[-1]
+    assert tg.sent(CHAT) == said
+    partner_lines = [text for who, text in played.lines if who != "bot"]
+    assert partner_lines[:2] == [partner_lines[0], "/lead"] and partner_lines[0].startswith("/start ")
+    assert partner_lines[-1] == ("да" if locale == "ru" else "yes") and contact in partner_lines

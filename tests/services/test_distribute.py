@@ -11,7 +11,7 @@ from crm_bridge.domain.distribution import DistributionPolicy
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import Curator, Manager
 from crm_bridge.fake import FakeClock, FakeCRM
-from crm_bridge.ports import Entity, RecordUpdate
+from crm_bridge.ports import Entity, RecordRef, RecordUpdate
 from crm_bridge.services.distribute.escalate import Escalator
 from crm_bridge.services.distribute.service import Distributor
 from crm_bridge.services.distribute.settings import DistributionSettings, Team
@@ -19,6 +19,7 @@ from crm_bridge.services.provision import provision
 from crm_bridge.services.sla import WorkingCalendar
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store
+from crm_bridge.store.assignments import AssignmentRepository
 
 PORTAL = "fake:test"
 IRINA = Manager("irina", "Ирина", "7", timezone="Europe/Moscow")
@@ -246,3 +247,65 @@ def test_escalation_waits_for_the_extra_working_time_in_the_managers_calendar(
         )
         == 1
     )
+
+
+def test_the_escalation_task_and_notice_name_the_lead_the_manager_and_when_it_was_due(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    (lead_id,) = new_leads(crm, store, fake_clock, 1)
+    distributor(crm, store).distribute(fake_clock())
+    (rec,) = [r for r in AssignmentRepository(store.engine).all(PORTAL) if r.lead_crm_id == lead_id]
+    fake_clock.advance(5 * 3600)  # Monday 17:00 in Moscow, the first touch was due at 16:00
+    sync(crm, store, PORTAL, now=fake_clock())
+    notifier = RecordingNotifier()
+
+    escalator(crm, store, notifier).escalate(fake_clock())
+
+    task = next(t for t in crm.state.tasks.values() if t.external_id == f"escalation:{lead_id}")
+    assert task.title == "Overdue partner lead: Лид 0"
+    manager = {"irina": "Ирина", "oleg": "Олег"}[rec.manager_key or ""]
+    assert task.description == (
+        f"The partner lead «Лид 0» assigned to {manager} is untouched past its SLA "
+        f"(first touch was due 2026-11-02 16:00 (Europe/Moscow)).\nAssigned because: {rec.reason}"
+    )
+    # the curator's own deadline: the SLA again in working time (Tue 12:00 Moscow = 09:00 UTC)
+    assert task.deadline == datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    assert task.bound_to == RecordRef(Entity.LEAD, lead_id)
+    assert notifier.sent[f"lead_escalated:{lead_id}"] == (
+        "lead_escalated",
+        [ANNA],
+        f"Escalation: partner lead «Лид 0» ({manager}) is overdue since 2026-11-02 16:00 (Europe/Moscow).",
+    )
+
+
+def test_escalation_can_go_to_the_head_be_off_or_find_no_one(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    (lead_id,) = new_leads(crm, store, fake_clock, 1)
+    distributor(crm, store).distribute(fake_clock())
+    fake_clock.advance(6 * 3600)
+    sync(crm, store, PORTAL, now=fake_clock())
+    off = DistributionSettings(policy=DistributionPolicy(strategy="round_robin"), escalation=False)
+    assert escalator(crm, store, RecordingNotifier(), settings=off).escalate(fake_clock()).escalated == []
+    headless = Team(managers=(IRINA, OLEG), calendars={}, curators=(), head=None, timezone="Europe/Moscow")
+    nobody = escalator(crm, store, RecordingNotifier(), team=headless).escalate(fake_clock())
+    assert (nobody.escalated, nobody.no_one_to_tell) == ([], [lead_id])
+    to_head = DistributionSettings(policy=DistributionPolicy(strategy="round_robin"), escalate_to="head")
+    result = escalator(crm, store, RecordingNotifier(), settings=to_head).escalate(fake_clock())
+    assert [(r.lead_crm_id, c.key) for r, c in result.escalated] == [(lead_id, "head")]
+
+
+def test_an_escalation_task_the_crm_refuses_is_tried_again_next_run(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    (lead_id,) = new_leads(crm, store, fake_clock, 1)
+    distributor(crm, store).distribute(fake_clock())
+    fake_clock.advance(6 * 3600)
+    sync(crm, store, PORTAL, now=fake_clock())
+    del crm.state.users["11"]  # the curator's CRM user is gone: the task is refused
+    notifier = RecordingNotifier()
+    assert escalator(crm, store, notifier).escalate(fake_clock()).escalated == []
+    assert notifier.sent == {}
+    crm.add_user("11", "Анна")
+    again = escalator(crm, store, notifier).escalate(fake_clock())
+    assert [r.lead_crm_id for r, _ in again.escalated] == [lead_id]

@@ -65,3 +65,18 @@ def test_keys_of_different_partners_are_listed_separately(repo: IntakeRepository
     keys.create("18", now=NOW)
     assert sorted(k.partner_id for k in keys.list()) == ["17", "18"]
     assert [k.partner_id for k in keys.list("18")] == ["18"]
+
+
+def test_a_key_is_revoked_by_its_id_with_or_without_the_prefix_or_pasted_whole(
+    repo: IntakeRepository,
+) -> None:
+    keys = ApiKeys(repo, "bitrix24:example")
+    whole, prefixed = keys.create("17", now=NOW), keys.create("17", now=NOW)
+
+    keys.revoke(f"cbk_{whole.key_id}_secret_with_underscores", now=NOW)
+    keys.revoke(f"cbk_{prefixed.key_id}", now=NOW)
+
+    assert keys.verify(whole.key) is None and keys.verify(prefixed.key) is None
+    with pytest.raises(DataError) as again:
+        keys.revoke(whole.key, now=NOW)
+    assert str(again.value) == f"key {whole.key_id}: API key {whole.key_id} was already revoked"

@@ -23,3 +23,26 @@ def test_an_access_change_and_the_plan_targets_are_told_in_the_configs_language(
     )
     assert [target_name(t, "ru") for t in ("revenue", "qualified_leads")] == ["выручка", "квал. лиды"]
     assert target_name("revenue", "en") == "revenue" and target_name("unknown", "ru") == "unknown"
+
+
+def test_an_access_change_names_both_tiers_what_was_lost_and_a_missing_tier_as_a_dash() -> None:
+    partner = Partner("7", "Казань Софт", PartnerType.RESELLER)
+    names = {"silver": "Серебряный", "gold": "Золотой"}
+    down = AccessChange(
+        "7",
+        "gold",
+        "silver",
+        Access(),
+        Access({"regions": frozenset({"Kazan", "Moscow"})}),
+        Access(),
+    )
+    assert change_text(partner, down, names, "ru") == (
+        "Казань Софт: уровень Золотой → Серебряный. Закрыто: регионы: Kazan, Moscow."
+    )
+    assert change_text(partner, down, names, "en") == (
+        "Казань Софт: tier Золотой → Серебряный. Lost: regions: Kazan, Moscow."
+    )
+    first = AccessChange("7", None, "platinum", Access(), Access(), Access())
+    assert change_text(partner, first, names, "en") == "Казань Софт: tier — → platinum."
+    gone = AccessChange("7", "silver", None, Access(), Access(), Access())
+    assert change_text(partner, gone, names, "en") == "Казань Софт: tier Серебряный → —."

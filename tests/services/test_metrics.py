@@ -131,3 +131,62 @@ def test_counting_from_many_threads_loses_nothing() -> None:
         t.join()
 
     assert metrics.value("crm_bridge_crm_requests_total", crm="bitrix24", family="x", status="200") == 16_000
+
+
+def test_retries_and_client_side_waits_are_counted_per_crm() -> None:
+    from crm_bridge.services.metrics import HttpObserver
+
+    metrics = BridgeMetrics()
+    observer = HttpObserver(metrics)
+    observer("amocrm", "GET /api/v4/leads", 429)
+    observer.retried("amocrm", "rate_limit")
+    observer.retried("amocrm", "rate_limit")
+    observer.retried("hubspot", "timeout")
+    observer.waited("amocrm", 1.5)
+    observer.waited("amocrm", -3.0)  # a clock step back never lowers the total
+
+    got = samples(metrics.render())
+
+    assert (
+        got[("crm_bridge_crm_requests_total", (("crm", "amocrm"), ("family", "leads"), ("status", "429")))]
+        == 1
+    )
+    assert got[("crm_bridge_crm_retries_total", (("crm", "amocrm"), ("reason", "rate_limit")))] == 2
+    assert got[("crm_bridge_crm_retries_total", (("crm", "hubspot"), ("reason", "timeout")))] == 1
+    assert got[("crm_bridge_rate_limit_waits_total", (("crm", "amocrm"),))] == 2
+    assert got[("crm_bridge_rate_limit_wait_seconds_total", (("crm", "amocrm"),))] == 1.5
+
+
+def test_the_daily_quota_and_the_pause_it_causes_are_gauges() -> None:
+    metrics = BridgeMetrics()
+    metrics.crm_quota("hubspot", 120, 250000, "daily_quota")
+    paused = samples(metrics.render())
+    metrics.crm_quota("hubspot", 90000, 250000, "")
+    resumed = samples(metrics.render())
+
+    crm = (("crm", "hubspot"),)
+    assert paused[("crm_bridge_crm_daily_quota_remaining", crm)] == 120
+    assert paused[("crm_bridge_crm_daily_quota_limit", crm)] == 250000
+    assert paused[("crm_bridge_crm_paused", (("crm", "hubspot"), ("reason", "daily_quota")))] == 1
+    assert resumed[("crm_bridge_crm_daily_quota_remaining", crm)] == 90000
+    assert resumed[("crm_bridge_crm_paused", (("crm", "hubspot"), ("reason", "daily_quota")))] == 0
+
+
+def test_events_received_and_refused_are_counted_by_source_and_reason() -> None:
+    metrics = BridgeMetrics()
+    metrics.crm_events_received("bitrix24", 3)
+    metrics.crm_events_refused("bitrix24", "signature")
+    metrics.crm_events_refused("bitrix24", "duplicate", 2)
+    metrics.event_answered("training", "accepted")
+    metrics.event_answered("training", "unauthorized")
+
+    got = samples(metrics.render())
+
+    assert got[("crm_bridge_events_received_total", (("source", "bitrix24"),))] == 3
+    assert got[("crm_bridge_events_rejected_total", (("reason", "signature"), ("source", "bitrix24")))] == 1
+    assert got[("crm_bridge_events_rejected_total", (("reason", "duplicate"), ("source", "bitrix24")))] == 2
+    assert got[("crm_bridge_events_received_total", (("source", "training"),))] == 2
+    assert (
+        got[("crm_bridge_events_rejected_total", (("reason", "unauthorized"), ("source", "training")))] == 1
+    )
+    assert ("crm_bridge_events_rejected_total", (("reason", "accepted"), ("source", "training"))) not in got

@@ -105,3 +105,60 @@ def test_a_partner_is_found_by_id_or_exact_name_and_a_miss_suggests_names() -> N
     assert find_partner(partners, "ооо вектор").crm_id == "1"
     with pytest.raises(UsageError, match=r"did you mean ООО Вектор \(id 1\), ООО Вектор Плюс \(id 2\)"):
         find_partner(partners, "Вектор")
+
+
+def test_signing_out_ends_that_session_only_and_a_missing_or_overlong_token_is_ignored(store: Store) -> None:
+    portal = access(store, FakeClock())
+    issued = portal.invite("42")
+    mine, other = portal.sign_in_partner(issued.key), portal.sign_in_partner(issued.key)
+    assert mine is not None and other is not None
+
+    portal.sign_out(None)
+    portal.sign_out("")
+    portal.sign_out(mine.token + "x" * 100)
+    assert portal.session(mine.token, "partner") is not None
+    portal.sign_out(mine.token)
+
+    assert portal.session(mine.token, "partner") is None
+    assert portal.session(other.token, "partner") is not None
+
+
+def test_two_partners_of_one_name_must_be_told_apart_by_id_and_a_miss_lists_at_most_five() -> None:
+    twins = [Partner("1", "ООО Вектор"), Partner("4", "ооо вектор"), Partner("3", "АО Орион")]
+    with pytest.raises(UsageError) as caught:
+        find_partner(twins, " ООО Вектор ")
+    assert str(caught.value) == "2 partners are called 'ООО Вектор' (ids 1, 4): give the CRM id"
+
+    with pytest.raises(UsageError) as missed:
+        find_partner(twins, "Гамма")
+    assert str(missed.value) == (
+        "no partner 'Гамма' in the state store (a CRM id or the exact name; "
+        "run `crm-bridge sync --once` first)"
+    )
+    many = [Partner(str(i), f"Альфа {i}") for i in range(7)]
+    with pytest.raises(UsageError) as hinted:
+        find_partner(many, "альфа")
+    assert str(hinted.value).endswith(
+        "; did you mean Альфа 0 (id 0), Альфа 1 (id 1), Альфа 2 (id 2), Альфа 3 (id 3), Альфа 4 (id 4)"
+    )
+    assert invitation_id_of("not a key") == ""
+
+
+def test_a_session_ends_at_its_expiry_to_the_second_and_expired_ones_are_purged(store: Store) -> None:
+    clock = FakeClock()
+    portal = access(store, clock, session_hours=1)
+    issued = portal.invite("42")
+    first = portal.sign_in_partner(issued.key)
+    assert first is not None
+    assert portal.session(None, "partner") is None and portal.session("", "partner") is None
+
+    clock.advance(3599)
+    assert portal.session(first.token, "partner") is not None
+    clock.advance(1)
+    assert portal.session(first.token, "partner") is None
+
+    clock.advance(1)
+    second = portal.sign_in_partner(issued.key)  # a new session clears the expired ones
+    assert second is not None
+    with store.engine.connect() as conn:
+        assert len(list(conn.execute(select(portal_sessions)))) == 1

@@ -20,6 +20,7 @@ from crm_bridge.services.tiers.apply import TierFunnel
 from crm_bridge.services.tiers.service import TierService
 from crm_bridge.services.tiers.settings import TierSettings
 from crm_bridge.store import Store
+from crm_bridge.store.tier_moves import TierPendingRepository
 
 PORTAL = "fake:test"
 LAYOUT = desired_layout(default_funnels(), "en", ["bronze", "silver", "gold"])
@@ -264,3 +265,42 @@ def test_after_a_rejection_the_downgrade_is_proposed_again_once_the_metrics_reco
     (again,) = svc.evaluate(fake_clock()).awaiting_approval
 
     assert (again.from_tier, again.to_tier) == ("gold", pending.to_tier) and again.id != pending.id
+
+
+def test_an_approved_downgrade_is_recorded_as_the_heads_decision_and_closes_the_request(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True)
+    (pending,) = svc.evaluate(fake_clock()).awaiting_approval
+    fake_clock.advance(86400)
+    now = fake_clock()
+
+    change = svc.approve(pending.id, by="maria", now=now)
+
+    assert (change.partner_id, change.old, change.new, change.direction, change.at) == (
+        partner.crm_id,
+        "gold",
+        "bronze",
+        "down",
+        now,
+    )
+    assert change.reason == f"{pending.reason}; approved by maria"
+    (history,) = store.tier_history(PORTAL)
+    assert (history.partner_id, history.from_tier, history.to_tier, history.reason, history.at) == (
+        partner.crm_id,
+        "gold",
+        "bronze",
+        change.reason,
+        now,
+    )
+    assert history.details == {"direction": "down"}
+    closed = TierPendingRepository(store.engine).get(PORTAL, pending.id)
+    assert closed is not None and (closed.status, closed.decided_at, closed.decided_by) == (
+        "applied",
+        now,
+        "maria",
+    )
+    assert svc.pending() == [] and svc.pending_row(pending.id) == closed
+    assert svc.pending_row(pending.id + 1000) is None

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from crm_bridge.domain.access import unlocked
 from crm_bridge.domain.model import Partner, StageKind
 from crm_bridge.errors import CrmBridgeError
 from crm_bridge.services.bot.api import BotApi
+from crm_bridge.services.partners.access import policy_from
 from crm_bridge.store import Store
 from crm_bridge.store.bot import BotRepository, Chat
 from crm_bridge.texts import words
@@ -226,10 +228,11 @@ class PushPlanner:
 
 
 def _exclusive(settings: Any, was: str | None, now: str | None, t: Any) -> str:
-    """ " You now have access to exclusive deals" when the new tier has ``exclusive_access`` and the
-    old one did not (and the reverse); "" when the tiers config says nothing about it."""
-    flags = {lv.key: bool(getattr(lv, "exclusive_access", False)) for lv in settings.tiers.levels}
-    before, after = flags.get(was or "", False), flags.get(now or "", False)
+    """ " You now have access to exclusive deals" when the new tier unlocks exclusive access (the
+    ``access`` section: regions, products, materials or events) and the old one did not (and the
+    reverse); "" when both or neither do."""
+    policy = policy_from(settings)
+    before, after = not unlocked(policy, was).is_empty(), not unlocked(policy, now).is_empty()
     if after and not before:
         return str(t["tier_exclusive_gained"])
     if before and not after:

@@ -24,7 +24,7 @@ from crm_bridge.domain.model import Partner
 from crm_bridge.errors import CrmBridgeError, StateError
 from crm_bridge.ports import TaskSink
 from crm_bridge.services.bot.api import BotApi
-from crm_bridge.services.bot.conversation import Context, Conversation, Incoming
+from crm_bridge.services.bot.conversation import Context, Conversation, Incoming, first_language
 from crm_bridge.services.bot.links import LinkCodes
 from crm_bridge.services.bot.pushes import FlushResult, Outbox, PushPlanner, broadcast
 from crm_bridge.services.intake.service import IntakeService
@@ -106,13 +106,15 @@ class PartnerBot:
         if chat.get("type") != "private" or not isinstance(text, str):
             return []  # groups and channels: the bot speaks to one person at a time
         chat_id = str(chat.get("id"))
-        known = self.repo.chat(chat_id, lang=self.settings.locale, at=self.clock())
+        language = str((message.get("from") or {}).get("language_code") or "")
+        # a new chat speaks the user's Telegram language (the config's locale when it is neither)
+        lang = first_language(language, self.settings.locale)
+        known = self.repo.chat(chat_id, lang=lang, at=self.clock())
         # the one update that can come again is the last one handled: its offset (polling) or its 200
         # (webhook) was lost in a crash. Not "<=": Telegram restarts update ids at random after a
         # week without updates (getUpdates docs), and those must not be taken for replays.
         if known.last_update is not None and update_id == known.last_update:
             return []
-        language = str((message.get("from") or {}).get("language_code") or "")
         replies = self.conversation.answer(Incoming(update_id, chat_id, text[:4096], language))
         now = self.clock()
         for index, reply in enumerate(replies):

@@ -1,0 +1,233 @@
+"""TalentLMS's completion webhook read into a stored completion: who (e-mail, first and last name),
+which partner (the custom field, else the e-mail's domain), which course (id and name), when (its
+``completed_at``, else the event's ``timestamp``, else the moment it arrived), from TalentLMS; the
+completion events it knows, and the refusals a partner's LMS admin reads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from test_partner_lifecycle import (
+    PORTAL,
+    _sync,
+    _training,
+    world,  # noqa: F401 (the fixture the tests take)
+)
+
+from crm_bridge.domain.training import Completion
+from crm_bridge.services.partners.training_webhook import TrainingWebhook, WebhookRefused, answer
+
+ARRIVED = datetime(2026, 10, 22, 8, 0, tzinfo=UTC)
+
+
+def body(event: str = "user_completed_course", **data: Any) -> bytes:
+    user = {"email": "ivan@kazan-soft.ru", "first_name": "Ivan", "last_name": "Petrov"}
+    payload: dict[str, Any] = {
+        "user": {**user, **data.pop("user", {})},
+        "course": {"id": 42, "name": " Product certification "},
+        "completed_at": "2026-10-21 12:00:00",
+    }
+    payload.update(data)
+    return json.dumps({"event": event, "data": payload, "timestamp": data.get("ts", "")}).encode()
+
+
+def hook(world: dict[str, Any]) -> tuple[TrainingWebhook, str]:  # noqa: F811
+    partner = world["fake"].seed_partner("Kazan Soft")
+    world["fake"].seed_partner("Other Soft")
+    _sync(world)
+    return TrainingWebhook(_training(world, partner.crm_id)), partner.crm_id
+
+
+def stored(world: dict[str, Any]) -> list[Completion]:  # noqa: F811
+    return list(world["life"].store.training.all(PORTAL))
+
+
+@pytest.mark.parametrize("event", ["user_completed_course", "course_completed", "course_completion"])
+def test_a_talentlms_completion_is_stored_with_the_person_the_course_and_the_time(
+    world: dict[str, Any],  # noqa: F811
+    event: str,
+) -> None:
+    webhook, pid = hook(world)
+
+    result = webhook.receive(body(event), source="talentlms", token="s3cret-lms", now=ARRIVED)
+
+    assert (result.received, result.new, result.ignored) == (1, 1, "")
+    assert stored(world) == [
+        Completion(
+            pid,
+            "ivan@kazan-soft.ru",
+            "42",
+            datetime(2026, 10, 21, 12, 0, tzinfo=UTC),
+            "Ivan Petrov",
+            "Product certification",
+            True,
+            "talentlms",
+        )
+    ]
+
+
+def test_the_partner_custom_field_wins_over_the_email_domain(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook, _ = hook(world)
+    other = next(p.crm_id for p in world["life"].partners().values() if p.name == "Other Soft")
+
+    webhook.receive(
+        body(user={"custom_fields": {"partner_id": other}, "last_name": ""}),
+        source="talentlms",
+        token="s3cret-lms",
+    )
+
+    (completion,) = stored(world)
+    assert (completion.partner_id, completion.person_name) == (other, "Ivan")
+
+
+def test_without_completed_at_the_events_timestamp_else_the_arrival_is_the_time(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    webhook, _ = hook(world)
+
+    webhook.receive(
+        body(completed_at="", ts="1793000000"), source="talentlms", token="s3cret-lms", now=ARRIVED
+    )
+    webhook.receive(
+        body(completed_at=None, course={"id": 43, "name": "B"}),
+        source="talentlms",
+        token="s3cret-lms",
+        now=ARRIVED,
+    )
+
+    assert sorted((c.course_id, c.completed_at) for c in stored(world)) == [
+        ("42", datetime.fromtimestamp(1793000000, UTC)),
+        ("43", ARRIVED),
+    ]
+
+
+def test_other_events_are_acknowledged_and_ignored(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook, _ = hook(world)
+    assert webhook.receive(body("user_signup"), source="talentlms", token="s3cret-lms").body() == {
+        "received": 0,
+        "new": 0,
+        "ignored": "event 'user_signup' is not a course completion",
+    }
+    assert webhook.receive(b"{}", source="talentlms", token="s3cret-lms").ignored == (
+        "event '(none)' is not a course completion"
+    )
+    assert stored(world) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"user": {"email": "ivan.kazan-soft.ru"}},
+            "data.email: 'ivan.kazan-soft.ru' is not an e-mail address",
+        ),
+        ({"course": {"name": "x"}}, "data.course_id is missing"),
+        (
+            {"user": {"email": "ivan@nowhere.org"}},
+            "data.partner_id is missing and the e-mail domain is not in training.partner_domains",
+        ),
+        (
+            {"completed_at": "someday"},
+            "data.completed_at: 'someday' is not a date (use 2026-11-05, 05.11.2026 or an ISO time)",
+        ),
+    ],
+)
+def test_a_completion_that_cannot_be_stored_is_refused_with_its_reason(
+    world: dict[str, Any],  # noqa: F811
+    data: dict[str, Any],
+    message: str,
+) -> None:
+    webhook, _ = hook(world)
+    status, answered = answer(webhook, body(**data), source="talentlms", token="s3cret-lms")
+    assert (status, answered) == (
+        422,
+        {"error": "invalid_request", "message": f"training webhook: {message}"},
+    )
+    with pytest.raises(WebhookRefused):
+        webhook.receive(body(**data), source="talentlms", token="s3cret-lms")
+    assert stored(world) == []
+
+
+def test_the_generic_body_takes_a_list_of_completions_with_their_certified_flag(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    webhook, pid = hook(world)
+    one = {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20", "name": "Anna"}
+    two = {**one, "email": "ivan@kazan-soft.ru", "course_name": "Sales", "certified": False}
+    result = webhook.receive(json.dumps({"completions": [one, two]}).encode(), token="s3cret-lms")
+
+    assert (result.received, result.new) == (2, 2)
+    assert sorted(
+        (c.person_email, c.person_name, c.course_name, c.certified, c.source) for c in stored(world)
+    ) == [
+        ("anna@kazan-soft.ru", "Anna", "", True, "webhook"),
+        ("ivan@kazan-soft.ru", "Anna", "Sales", False, "webhook"),
+    ]
+    assert {c.partner_id for c in stored(world)} == {pid}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {
+                "completions": [
+                    {"email": "a@kazan-soft.ru", "course_id": "c", "completed_at": "2026-10-20"},
+                    {
+                        "email": "b@kazan-soft.ru",
+                        "course_id": "c",
+                        "completed_at": "2026-10-20",
+                        "certified": "yes",
+                    },
+                ]
+            },
+            "completions[1].certified: true or false",
+        ),
+        (
+            {"email": "b@kazan-soft.ru", "course_id": "c", "completed_at": "2026-10-20", "certified": 1},
+            "certified: true or false",
+        ),
+        (
+            {"completions": [{"email": "nobody", "course_id": "c", "completed_at": "2026-10-20"}]},
+            "completions[0].email: 'nobody' is not an e-mail address",
+        ),
+    ],
+)
+def test_a_generic_completion_with_a_bad_field_is_refused_naming_where(
+    world: dict[str, Any],  # noqa: F811
+    payload: dict[str, Any],
+    message: str,
+) -> None:
+    webhook, _ = hook(world)
+    status, answered = answer(webhook, json.dumps(payload).encode(), source="generic", token="s3cret-lms")
+    assert (status, answered) == (
+        422,
+        {"error": "invalid_request", "message": f"training webhook: {message}"},
+    )
+    assert stored(world) == []
+
+
+def test_the_webhooks_http_answer_for_each_outcome(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook, _ = hook(world)
+    generic = json.dumps(
+        {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
+    ).encode()
+
+    assert answer(webhook, generic, source="generic", authorization="Bearer s3cret-lms") == (
+        200,
+        {"received": 1, "new": 1},
+    )
+    assert answer(webhook, generic, source="generic") == (
+        401,
+        {"error": "unauthorized", "message": "training webhook: wrong or missing webhook secret"},
+    )
+    assert answer(webhook, generic, source="moodle", token="s3cret-lms") == (
+        404,
+        {"error": "not_found", "message": "training webhook: unknown LMS 'moodle' (generic, talentlms)"},
+    )
+    assert answer(webhook, b"x" * 300_000, source="generic", token="s3cret-lms")[1]["error"] == "too_large"
+    assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[:1] == (400,)
+    assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[1]["error"] == "invalid_request"
