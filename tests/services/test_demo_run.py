@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,15 +16,18 @@ NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 FRESH = 12
 
 
-@pytest.fixture
+# One demo run for the module (it is what the tests read; none of them writes to the CRM or the folder):
+# the run costs seconds, and every test below only inspects what it left.
+@pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox("bitrix24") as sb:
         yield sb
 
 
-@pytest.fixture
-def result(sandbox: Sandbox, tmp_path: Path) -> DemoResult:
-    return run_demo(tmp_path, sandbox, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
+@pytest.fixture(scope="module")
+def result(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out, sandbox, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
 
 
 def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None:
