@@ -6,6 +6,7 @@ ports); nothing here reads the real clock or the network."""
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from pg_schemas import pg_schema_url
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from crm_bridge.fake import FakeClock, FakeCRM
 
@@ -37,6 +38,34 @@ crm:
 
 
 TEST_SECRET_KEY = "uY2ZLlzYhvfG6nsi9bXqoLM1dHRMjUkgBd0BctmpeKo="  # a Fernet key for tests only
+
+
+def _memory_temproot() -> str | None:
+    """/dev/shm when it is a writable memory file system with room (1 GiB) and nobody chose where temporary
+    files go (no --basetemp, TMPDIR or PYTEST_DEBUG_TEMPROOT); else None."""
+    if any(os.environ.get(name) for name in ("TMPDIR", "PYTEST_DEBUG_TEMPROOT")):
+        return None
+    shm = "/dev/shm"  # noqa: S108 (a per-user numbered folder under it, made by pytest as under /tmp)
+    try:
+        room = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK) or room.f_bavail * room.f_frsize < 2**30:
+        return None
+    return shm
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test's tmp_path lives in memory when the machine has one (/dev/shm): the state stores and
+    files the tests write are then never flushed to a disk. A SQLite commit on a disk waits for an fsync
+    (~5 ms here), which made the many small commits of the service, store and CLI tests wait on the disk
+    rather than compute; nothing a test asserts depends on the disk (a killed process loses no write
+    either way). pytest numbers and prunes its folders there as under /tmp; xdist's workers get their
+    folders under this one."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):  # workers: under it
+        temproot = _memory_temproot()
+        if temproot is not None:
+            tempfile.tempdir = temproot
 
 
 @pytest.fixture(autouse=True)
@@ -129,8 +158,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        yield pg_schema_url(pg_url, schema)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -149,7 +149,6 @@ def test_the_backup_script_keeps_the_newest_backups_and_the_restore_script_needs
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
     import subprocess
-    import time
 
     root = Path(__file__).resolve().parents[2]
     state = tmp_path / "state.db"
@@ -164,11 +163,18 @@ def test_the_backup_script_keeps_the_newest_backups_and_the_restore_script_needs
         "--keep",
         "2",
     ]
-    for _ in range(3):
-        done = subprocess.run(["bash", *backup], capture_output=True, text=True, check=False)  # noqa: S603
-        assert done.returncode == 0, done.stderr
-        time.sleep(1.1)  # backup names carry the second they were taken
-    assert len(list((tmp_path / "b").iterdir())) == 2 and "removed old backup" in done.stdout
+    # two backups from earlier runs (names carry the UTC second they were taken: a name sort is a time
+    # sort), so one run of the script makes a third and must remove the oldest, with no real waiting
+    folder = tmp_path / "b"
+    folder.mkdir()
+    oldest, older = (folder / f"crm-bridge-state-2020010{day}T020000Z.sqlite3" for day in (1, 2))
+    for old in (oldest, older):
+        old.write_bytes(b"an earlier backup")
+    done = subprocess.run(["bash", *backup], capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    kept = sorted(path.name for path in folder.iterdir())
+    assert len(kept) == 2 and kept[0] == older.name and kept[1].startswith("crm-bridge-state-")
+    assert f"removed old backup {oldest}" in done.stdout and not oldest.exists()
     restore = subprocess.run(  # noqa: S603
         ["bash", str(root / "scripts" / "restore.sh"), "--config", str(config)],
         capture_output=True,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from chaos_matrices import replica_run
 from chaos_world import PATIENCE, World, wait_until
+from pg_schemas import pg_schema_url
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.slow  # real processes and CRM sandboxes
 
@@ -32,8 +32,7 @@ def pg_state_url(postgres_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        yield pg_schema_url(postgres_url, schema)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

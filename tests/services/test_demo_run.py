@@ -18,15 +18,18 @@ NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 FRESH = 12
 
 
-@pytest.fixture
+# One demo run for the module (it is what the tests read; none of them writes to the CRM or the folder):
+# the run costs seconds, and every test below only inspects what it left.
+@pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox("bitrix24") as sb:
         yield sb
 
 
-@pytest.fixture
-def result(sandbox: Sandbox, tmp_path: Path) -> DemoResult:
-    return run_demo(tmp_path, sandbox, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
+@pytest.fixture(scope="module")
+def result(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out, sandbox, per_type=4, months=4, fresh_leads=FRESH, now=NOW)
 
 
 def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None:
@@ -113,7 +116,7 @@ def test_the_report_and_reward_statements_are_written_for_the_kpi_period(result:
     ],
 )
 def test_the_demos_bot_scene_links_registers_a_lead_and_pushes_its_stage(
-    sandbox: Sandbox, tmp_path: Path, locale: str, linked: str, registered: str, pushed: str, contact: str
+    tmp_path: Path, locale: str, linked: str, registered: str, pushed: str, contact: str
 ) -> None:
     from crm_bridge.daemon.engine import Engine
     from crm_bridge.sandbox.telegram import TelegramEmulator
@@ -126,7 +129,10 @@ def test_the_demos_bot_scene_links_registers_a_lead_and_pushes_its_stage(
         with Sandbox("telegram", emulator=tg) as telegram:
             scenes.append(run_bot_scene(app, Engine(app), now, locale, tg, telegram.base_url))
 
-    run_demo(tmp_path, sandbox, per_type=1, months=1, fresh_leads=2, now=NOW, locale=locale, after_jobs=scene)
+    with Sandbox("bitrix24") as sandbox:  # its own CRM: the module's sandbox holds the shared run's data
+        run_demo(
+            tmp_path, sandbox, per_type=1, months=1, fresh_leads=2, now=NOW, locale=locale, after_jobs=scene
+        )
 
     (played,) = scenes
     said = [text for who, text in played.lines if who == "bot"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from crm_bridge.ports import AdapterContext
@@ -13,14 +12,24 @@ from crm_bridge_amocrm.config import AmoCrmConfig
 NAMESPACE = "adapter:amocrm-test"
 
 
-def list_users_with_oauth(store_url: str, config: dict[str, Any], start_at: float) -> tuple[int, int]:
-    """Wait until ``start_at`` (so both processes go at once), list the users through OAuth on the
-    shared store; returns (users seen, refreshes this process made)."""
+_start: Any = None  # the pool's barrier (set by start_together in each worker process)
+
+
+def start_together(barrier: Any) -> None:
+    """The pool's initializer: the barrier every call of list_users_with_oauth waits at."""
+    global _start  # noqa: PLW0603 (one per worker process, set once by the pool)
+    _start = barrier
+
+
+def list_users_with_oauth(store_url: str, config: dict[str, Any]) -> tuple[int, int]:
+    """Wait at the pool's barrier until every process is ready (so they go at once, however long each
+    took to start), list the users through OAuth on the shared store; returns (users seen, refreshes
+    this process made)."""
     store = open_store(store_url)
     try:
         ctx = AdapterContext(kv=store.kv(NAMESPACE), bucket=store.bucket, locks=store.locks)
         adapter = build_adapter(AmoCrmConfig.model_validate(config), ctx)
-        time.sleep(max(0.0, start_at - time.time()))
+        _start.wait(timeout=300)
         users = adapter.list_users()
         refreshes = int(getattr(adapter.transport.token, "refreshes", 0))
         adapter.close()

@@ -65,9 +65,9 @@ def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(
     sandbox.log.clear()
 
     ctx = multiprocessing.get_context("spawn")
-    start_at = time.time() + 3.0
-    with ctx.Pool(2) as pool:
-        results = pool.starmap(amo_workers.list_users_with_oauth, [(url, config, start_at)] * 2)
+    both_ready = ctx.Barrier(2)  # each process waits for the other before it calls: no clock involved
+    with ctx.Pool(2, initializer=amo_workers.start_together, initargs=(both_ready,)) as pool:
+        results = pool.starmap(amo_workers.list_users_with_oauth, [(url, config)] * 2)
 
     assert all(seen > 0 for seen, _ in results)
     assert sorted(r for _, r in results) == [0, 1]  # one process refreshed, the other read its pair
