@@ -165,9 +165,10 @@ def test_the_tier_view_shows_what_the_next_tier_needs_and_what_keeps_this_one(wo
     assert (beta.next_tier, beta.next_name, beta.to_next) == (None, "", ())
     assert beta.to_keep == (Threshold("won_deals", Decimal(2), Decimal(25)),)
 
-    gamma = portal.tier("103")  # no tier yet
+    gamma = portal.tier("103")  # no tier yet: the lowest tier is the next one, not the second
     assert (gamma.tier, gamma.tier_name, gamma.to_keep) == (None, "—", ())
-    assert gamma.next_tier == "silver"
+    assert (gamma.next_tier, gamma.next_name) == ("bronze", "Бронзовый")
+    assert gamma.to_next == (Threshold("won_deals", Decimal(0), Decimal(0)),)
 
 
 def test_a_downgrade_under_way_is_shown_with_the_target_tiers_name(world: Store) -> None:

@@ -181,8 +181,9 @@ class PartnerPortal:
         metrics = kpis.metrics()
         current = partner.tier if partner else None
         index = policy.index(current)
-        position = 0 if index is None else index
         levels = tuple((lv.key, lv.name or lv.key) for lv in policy.levels)
+        # a partner with no tier yet has the lowest tier ahead of it, not the second one
+        position = -1 if index is None else index
         nxt = policy.levels[position + 1] if position + 1 < len(policy.levels) else None
         keep = policy.levels[position] if index is not None else None
 
