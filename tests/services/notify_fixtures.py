@@ -1,5 +1,6 @@
-"""Helpers for the notification tests: a local SMTP server (aiosmtpd), plain or requiring STARTTLS
-(with a throw-away self-signed certificate) and AUTH. Tests wrap them in their own fixtures."""
+"""Helpers for the notification tests: a local SMTP server (aiosmtpd), plain, requiring STARTTLS, or
+over implicit TLS (with a throw-away self-signed certificate), and AUTH. Tests wrap them in their own
+fixtures."""
 
 from __future__ import annotations
 
@@ -65,9 +66,8 @@ def smtp_inbox() -> Iterator[Inbox]:
     controller.stop()
 
 
-@contextmanager
-def tls_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
-    """An SMTP server that requires STARTTLS and then AUTH (login SMTP_USER / SMTP_PASSWORD)."""
+def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A throw-away certificate for 127.0.0.1: the server's context, and a client's that trusts it."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -95,7 +95,14 @@ def tls_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
     )
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
-    inbox = Inbox("127.0.0.1", free_port(), client_context=ssl.create_default_context(cafile=str(cert)))
+    return server_ctx, ssl.create_default_context(cafile=str(cert))
+
+
+@contextmanager
+def tls_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
+    """An SMTP server that requires STARTTLS and then AUTH (login SMTP_USER / SMTP_PASSWORD)."""
+    server_ctx, client_ctx = _self_signed(tmp_path)
+    inbox = Inbox("127.0.0.1", free_port(), client_context=client_ctx)
     controller = Controller(
         inbox,
         hostname=inbox.host,
@@ -104,6 +111,25 @@ def tls_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
         require_starttls=True,
         authenticator=_authenticate,
         auth_required=True,
+    )
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@contextmanager
+def ssl_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
+    """An SMTP server over implicit TLS (SMTPS, as on port 465) that requires AUTH."""
+    server_ctx, client_ctx = _self_signed(tmp_path)
+    inbox = Inbox("127.0.0.1", free_port(), client_context=client_ctx)
+    controller = Controller(
+        inbox,
+        hostname=inbox.host,
+        port=inbox.port,
+        ssl_context=server_ctx,
+        authenticator=_authenticate,
+        auth_required=True,
+        auth_require_tls=False,  # aiosmtpd offers AUTH only after STARTTLS unless told; here TLS is implicit
     )
     controller.start()
     yield inbox

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 import responses
-from notify_fixtures import SMTP_PASSWORD, SMTP_USER, Inbox, free_port, smtp_inbox, tls_smtp_inbox
+from notify_fixtures import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    Inbox,
+    free_port,
+    smtp_inbox,
+    ssl_smtp_inbox,
+    tls_smtp_inbox,
+)
 
 from crm_bridge.cli.output import configure_logging
 from crm_bridge.domain.model import Curator
@@ -38,6 +46,16 @@ def inbox() -> Iterator[Inbox]:
 @pytest.fixture
 def tls_inbox(tmp_path: Path) -> Iterator[Inbox]:
     with tls_smtp_inbox(tmp_path) as box:
+        yield box
+
+
+# aiosmtpd warns that AUTH is offered without STARTTLS; over implicit TLS the whole session is encrypted
+IMPLICIT_TLS = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
+@pytest.fixture
+def ssl_inbox(tmp_path: Path) -> Iterator[Inbox]:
+    with ssl_smtp_inbox(tmp_path) as box:
         yield box
 
 
@@ -152,6 +170,50 @@ def test_email_over_starttls_with_login_is_delivered(store: Store, tls_inbox: In
 
     assert n.flush(NOW).sent == 1
     assert [m["Subject"] for m in tls_inbox.messages] == ["crm-bridge: Report ready"]
+
+
+@IMPLICIT_TLS
+def test_email_over_implicit_tls_with_login_is_delivered(store: Store, ssl_inbox: Inbox) -> None:
+    # security: ssl (port 465 style): TLS from the first byte, the certificate checked against the
+    # context given (here the test CA; by default the system's), then the login
+    settings = SmtpSettings(
+        ssl_inbox.host,
+        ssl_inbox.port,
+        security="ssl",
+        username=SMTP_USER,
+        password=SMTP_PASSWORD,
+        sender=SMTP_USER,
+        ssl_context=ssl_inbox.client_context,
+    )
+    n = notifier(store, only("email"), email=EmailSender(settings))
+    n.notify("report_ready", [ANNA], "November report is ready", key="rr:1")
+
+    assert n.flush(NOW).sent == 1
+    assert [m["Subject"] for m in ssl_inbox.messages] == ["crm-bridge: Report ready"]
+    assert ssl_inbox.envelopes == [(SMTP_USER, ["anna@example.ru"])]
+
+
+@IMPLICIT_TLS
+def test_an_smtps_certificate_the_context_does_not_trust_is_retried_and_nothing_is_sent(
+    store: Store, ssl_inbox: Inbox
+) -> None:
+    settings = SmtpSettings(
+        ssl_inbox.host,
+        ssl_inbox.port,
+        security="ssl",
+        username=SMTP_USER,
+        password=SMTP_PASSWORD,
+        sender=SMTP_USER,
+    )  # no context: the system's trust store, which does not know the test certificate
+    n = notifier(store, only("email"), email=EmailSender(settings))
+    n.notify("report_ready", [ANNA], "November report is ready", key="rr:1")
+
+    result = n.flush(NOW)
+
+    assert result.sent == 0 and result.retrying == 1 and ssl_inbox.messages == []
+    (item,) = outbox(store)
+    assert "certificate" in (item.last_error or "").lower()
+    assert SMTP_PASSWORD not in (item.last_error or "")
 
 
 def test_a_wrong_smtp_password_is_retried_and_never_written_into_the_error(
