@@ -143,3 +143,38 @@ def test_telegram_requests_are_counted_for_metrics_without_the_token(store: Stor
 
     assert requests == [("telegram", "POST sendMessage", 200)]
     assert json.loads(responses.calls[0].request.body)["chat_id"] == "5001"
+
+
+@responses.activate
+def test_a_text_over_telegrams_limit_is_cut_to_4096_characters(store: Store) -> None:
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+    n = notifier(store, bot(Clock()))
+    n.notify("sync_failed", [curator(1)], "я" * 5000, key="sf:1")
+
+    assert n.flush(NOW).sent == 1
+    (call,) = responses.calls
+    text = json.loads(call.request.body)["text"]
+    assert len(text) == 4096 and text.endswith("яяя")
+
+
+@responses.activate
+def test_one_bots_budget_is_shared_by_every_process_and_another_bot_has_its_own(store: Store) -> None:
+    # two processes of one bot (the daemon and a CLI verb) on one store: 30 messages a second together
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+    other_token = "654321:BBF-other-bot-token"
+    responses.post(f"{TG}/bot{other_token}/sendMessage", json={"ok": True, "result": {"message_id": 2}})
+    clock = Clock()
+    first, second = notifier(store, bot(clock, store)), notifier(store, bot(clock, store))
+    for i in range(30):
+        first.notify("sync_failed", [curator(i)], "Sync failed", key=f"a:{i}")
+    assert first.flush(NOW).sent == 30 and clock.sleeps == []
+    other = TelegramBot(other_token, base_url=TG, clock=clock, sleep=clock.sleep, bucket=store.bucket)
+
+    second.notify("sync_failed", [curator(99)], "Sync failed", key="b:1")
+    assert second.flush(NOW).sent == 1
+    assert clock.sleeps == [pytest.approx(1 / 30)]  # the same bot: it waits its turn
+
+    third = Notifier(store, "fake:other", ONLY_TELEGRAM, {"telegram": other}, clock=lambda: NOW, locale="en")
+    third.notify("sync_failed", [curator(1)], "Sync failed", key="c:1")
+    assert third.flush(NOW).sent == 1
+    assert clock.sleeps == [pytest.approx(1 / 30)]  # another bot: a budget of its own, no wait
