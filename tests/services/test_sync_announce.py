@@ -4,14 +4,15 @@ is skipped without hiding the ones after it. And the SLA calendar read from the 
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
 
 from crm_bridge.domain.model import Curator
-from crm_bridge.errors import ConfigError
+from crm_bridge.errors import ConfigError, TransientError
 from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.redaction import redact
 from crm_bridge.services.sla import WorkingCalendar
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.services.sync.watch import SyncWatch
@@ -98,3 +99,49 @@ def test_a_calendar_that_cannot_be_read_names_the_setting(
     with pytest.raises(ConfigError) as caught:
         WorkingCalendar.parse(days, start, end)
     assert str(caught.value) == message
+
+
+def failing_sync(message: str) -> Any:
+    def run() -> Any:
+        raise TransientError(message, crm="bitrix24")
+
+    return run
+
+
+def test_a_failing_sync_is_told_to_the_head_once_per_run_of_failures_and_the_error_still_raised(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    notifier = Notifier()
+    watch = SyncWatch(store, PORTAL, notifier, curators=[ANNA], head=HEAD)
+    first = fake_clock()
+    leaky = "call to https://x.bitrix24.ru/rest/1/s3cr3tw3bh00k/crm.lead.list failed"
+    for minutes in (0, 5, 10):  # three failing runs in a row
+        with pytest.raises(TransientError):
+            watch.run(failing_sync(leaky), first + timedelta(minutes=minutes))
+
+    # one key for the whole run of failures: the notifier queues a key once (test_notify.py)
+    assert {(event, tuple(to), key) for event, to, _, key in notifier.sent} == {
+        ("sync_failed", (HEAD,), f"sync_failed:{first.isoformat()}")
+    }
+    text = notifier.sent[0][2]
+    assert text == words("notify", "ru")["sync_failed"].format(error=redact(f"TransientError: {leaky}"))
+    assert "s3cr3tw3bh00k" not in text and "TransientError" in text
+
+    watch_sync(crm, store, fake_clock, watch)  # it works again: the run of failures ends
+    again = fake_clock() + timedelta(minutes=1)
+    with pytest.raises(TransientError):
+        watch.run(failing_sync("timeout"), again)
+    assert sorted({key for *_, key in notifier.sent}) == [
+        f"sync_failed:{first.isoformat()}",
+        f"sync_failed:{again.isoformat()}",
+    ]
+
+
+def test_without_a_head_a_failing_sync_is_not_sent_to_anyone_but_still_raised(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    notifier = Notifier()
+    watch = SyncWatch(store, PORTAL, notifier, curators=[ANNA])
+    with pytest.raises(TransientError):
+        watch.run(failing_sync("timeout"), fake_clock())
+    assert notifier.sent == []
