@@ -51,6 +51,11 @@ def test_crm_requests_are_counted_by_crm_method_family_and_status() -> None:
         ("GET /", "other"),
         ("POST /bot1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage", "sendMessage"),
         ("POST /rest/1/k2x9q7w3e5r8t1y4/crm.lead.add", "crm.lead"),
+        ("POST /rest/1/***/user.get", "user"),  # a method with one dot: its object
+        ("GET /api/v4/leads?filter[id]=5&page=2", "leads"),  # the query is not part of the family
+        ("GET /api/v4/leads?query=why?", "leads"),  # ... even with a '?' inside it
+        ("GET /api/v4/leads?query=a b", "leads"),  # ... or a space
+        ("GET /rest/api", "other"),  # nothing but the API prefix
     ],
 )
 def test_the_method_family_is_bounded_ids_and_secrets_left_out(endpoint: str, family: str) -> None:
