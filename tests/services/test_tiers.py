@@ -211,9 +211,13 @@ def test_a_rejected_downgrade_is_not_applied(
     refresh(crm, store, fake_clock)
     svc = service(crm, store, notifier, approval=True)
     (pending,) = svc.evaluate(fake_clock()).awaiting_approval
-    assert svc.reject(pending.id, by="head", now=fake_clock()).status == "awaiting_approval"
+    decided = fake_clock() + timedelta(hours=2)
+    assert svc.reject(pending.id, by="head", now=decided).status == "awaiting_approval"
     assert svc.pending() == [] and crm.state.partners[partner.crm_id].tier == "gold"
     assert store.tier_history(PORTAL) == []
+    closed = TierPendingRepository(store.engine).get(PORTAL, pending.id)
+    assert closed is not None
+    assert (closed.status, closed.decided_at, closed.decided_by) == ("rejected", decided, "head")
 
 
 def test_a_crm_failure_while_applying_is_finished_by_the_next_run_with_one_history_entry(
