@@ -21,6 +21,7 @@ from crm_bridge.services.tiers.service import TierService
 from crm_bridge.services.tiers.settings import TierSettings
 from crm_bridge.store import Store
 from crm_bridge.store.tier_moves import TierPendingRepository
+from crm_bridge.texts import words
 
 PORTAL = "fake:test"
 LAYOUT = desired_layout(default_funnels(), "en", ["bronze", "silver", "gold"])
@@ -80,7 +81,7 @@ def service(crm: FakeCRM, store: Store, notifier: RecordingNotifier, **kw: Any) 
         lead_stages=LEAD_STAGES,
         funnel=TierFunnel.from_layout(LAYOUT),
         curators=[ANNA],
-        head=HEAD,
+        head=kw.pop("head", HEAD),
         notifier=notifier,
     )
 
@@ -192,7 +193,12 @@ def test_with_approval_a_downgrade_waits_for_the_head_and_applies_when_approved(
     ]
     assert crm.state.partners[partner.crm_id].tier == "gold"
     (pending,) = svc.pending()
-    assert notifier.sent[f"tier_pending:{pending.id}"][1] == [HEAD]
+    event, to, text = notifier.sent[f"tier_pending:{pending.id}"]
+    assert (event, to) == ("tier_downgrade_pending", [HEAD])
+    assert text == words("notify", "en")["tier_pending"].format(
+        partner="ООО Альфа", old="gold", new="bronze", id=pending.id, reason=pending.reason
+    )
+    assert f"{pending.id}" in text and "ООО Альфа" in text
     assert svc.evaluate(fake_clock()).awaiting_approval == []  # asked once
     change = svc.approve(pending.id, by="head", now=fake_clock())
     assert (change.old, change.new) == ("gold", "bronze") and "approved by head" in change.reason
@@ -308,3 +314,17 @@ def test_an_approved_downgrade_is_recorded_as_the_heads_decision_and_closes_the_
     )
     assert svc.pending() == [] and svc.pending_row(pending.id) == closed
     assert svc.pending_row(pending.id + 1000) is None
+
+
+def test_with_approval_and_no_head_the_downgrade_waits_and_nobody_is_asked(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True, head=None)
+
+    (pending,) = svc.evaluate(fake_clock()).awaiting_approval
+
+    assert (pending.partner_id, pending.to_tier) == (partner.crm_id, "bronze")
+    assert "tier_downgrade_pending" not in notifier.events()
+    assert crm.state.partners[partner.crm_id].tier == "gold"  # `crm-bridge tiers list` shows it
