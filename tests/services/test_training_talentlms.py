@@ -18,7 +18,12 @@ from test_partner_lifecycle import (
 )
 
 from crm_bridge.domain.training import Completion
-from crm_bridge.services.partners.training_webhook import TrainingWebhook, WebhookRefused, answer
+from crm_bridge.services.partners.training_webhook import (
+    TrainingWebhook,
+    WebhookRefused,
+    answer,
+    check_secret,
+)
 
 ARRIVED = datetime(2026, 10, 22, 8, 0, tzinfo=UTC)
 
@@ -231,3 +236,37 @@ def test_the_webhooks_http_answer_for_each_outcome(world: dict[str, Any]) -> Non
     assert answer(webhook, b"x" * 300_000, source="generic", token="s3cret-lms")[1]["error"] == "too_large"
     assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[:1] == (400,)
     assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[1]["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_without_a_configured_secret_the_webhook_is_disabled_and_says_why(secret: str | None) -> None:
+    with pytest.raises(WebhookRefused) as refused:
+        check_secret(secret, "Bearer anything", "anything")
+
+    assert refused.value.status == 401
+    assert str(refused.value) == (
+        "training webhook: training.webhook_secret is not configured: the webhook is disabled"
+    )
+
+
+@pytest.mark.parametrize(
+    ("authorization", "token", "accepted"),
+    [
+        ("Bearer s3cret-lms", "", True),
+        ("Bearer  s3cret-lms ", "", True),
+        ("", "s3cret-lms", True),
+        ("Bearer wrong", "s3cret-lms", False),  # the header, when given, is what counts
+        ("Basic s3cret-lms", "", False),
+        ("", "", False),
+        ("", "s3cret-lm", False),
+    ],
+)
+def test_the_secret_comes_from_the_bearer_header_or_the_token(
+    authorization: str, token: str, accepted: bool
+) -> None:
+    if accepted:
+        check_secret("s3cret-lms", authorization, token)
+        return
+    with pytest.raises(WebhookRefused) as refused:
+        check_secret("s3cret-lms", authorization, token)
+    assert refused.value.status == 401 and "s3cret" not in str(refused.value)
