@@ -220,6 +220,57 @@ def test_onboarding_invites_the_partner_to_the_portal_and_tells_the_curator_the_
     assert [i.revoked_at is None for i in access.invitations(pid)].count(True) == 1
 
 
+def test_a_portal_invitation_without_a_curator_goes_to_the_head_and_leaves_other_links_alone(
+    world: dict[str, Any],
+) -> None:
+    from crm_bridge.domain.model import Partner
+    from crm_bridge.services.partners.portal_invite import PortalInvitations, signin_link
+    from crm_bridge.services.portal.access import PortalAccess
+    from crm_bridge.store.portal import PortalRepository
+    from crm_bridge.texts import words
+
+    life = world["life"]
+    access = PortalAccess(PortalRepository(life.store.engine), PORTAL, clock=world["clock"])
+    invite = PortalInvitations(access, life, "https://partners.example.ru/", world["clock"])
+    one, two = Partner("P1", "ООО Один"), Partner("P2", "ООО Два")
+    manual = access.invite("P1", label="by hand")  # a link the head issued with `crm-bridge portal`
+
+    for partner in (one, two, one, one):  # P1 onboarded three times over (crash and re-run)
+        invite(partner, None)
+
+    told = [(r, t) for r, t in world["notifier"].of("partner_onboarded") if "portal" in t]
+    assert [[c.key for c in to] for to, _ in told] == [["head"]] * 4  # no curator: the head
+    newest = max((i for i in access.invitations("P1") if i.label == "onboarding"), key=lambda i: i.created_at)
+    assert told[-1][1] == words("notify", life.locale)["portal_invitation"].format(
+        partner="ООО Один",
+        link=told[-1][1].rsplit(" ", 1)[1],
+        until=f"{newest.expires_at:%Y-%m-%d}",
+    )
+    assert told[-1][1].rsplit(" ", 1)[1].startswith(signin_link("https://partners.example.ru", "cbp_"))
+    live = {(i.partner_id, i.label) for i in access.invitations() if i.revoked_at is None}
+    assert sorted(live) == [("P1", "by hand"), ("P1", "onboarding"), ("P2", "onboarding")]
+    assert access.verify(manual.key) is not None
+
+
+def test_a_portal_invitation_with_no_curator_and_no_head_is_issued_and_told_to_nobody(
+    world: dict[str, Any],
+) -> None:
+    from crm_bridge.domain.model import Partner
+    from crm_bridge.services.partners.portal_invite import PortalInvitations
+    from crm_bridge.services.portal.access import PortalAccess
+    from crm_bridge.store.portal import PortalRepository
+
+    life = world["life"]
+    life.head = None
+    access = PortalAccess(PortalRepository(life.store.engine), PORTAL, clock=world["clock"])
+    PortalInvitations(access, life, "https://partners.example.ru/", world["clock"])(
+        Partner("P1", "ООО Один"), None
+    )
+
+    assert [i.label for i in access.invitations("P1")] == ["onboarding"]
+    assert [to for to, t in world["notifier"].of("partner_onboarded") if "portal" in t] in ([], [[]])
+
+
 def test_an_onboarding_cut_short_by_the_crm_is_finished_next_run_with_the_same_curator(
     world: dict[str, Any],
 ) -> None:
