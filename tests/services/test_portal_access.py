@@ -70,10 +70,16 @@ def test_revoking_ends_the_sessions_signed_in_with_that_invitation_only(store: S
 
     assert portal.session(one.token, "partner") is None
     assert portal.session(two.token, "partner") is not None
-    with pytest.raises(DataError, match="already revoked"):
-        portal.revoke(first.key)
-    with pytest.raises(UsageError, match="no portal invitation"):
+    with pytest.raises(DataError) as again:
+        portal.revoke(first.key)  # the whole key works as well as the id
+    assert str(again.value) == (
+        f"invitation {first.invitation_id}: invitation {first.invitation_id} was already revoked"
+    )
+    with pytest.raises(UsageError) as unknown:
         portal.revoke("nosuchid0000")
+    assert str(unknown.value) == (
+        "no portal invitation with id 'nosuchid0000' (see `crm-bridge partners invitations`)"
+    )
 
 
 def test_a_key_with_a_wrong_secret_or_unknown_id_signs_nobody_in(store: Store) -> None:
