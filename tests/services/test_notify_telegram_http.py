@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 import responses
 
 from crm_bridge.domain.model import Curator
 from crm_bridge.services.notify.channels import TelegramBot
+from crm_bridge.services.notify.message import Delivery, Message
 from crm_bridge.services.notify.notifier import KIND, Notifier, Routing
 from crm_bridge.store import Store, open_store
 
@@ -178,3 +180,77 @@ def test_one_bots_budget_is_shared_by_every_process_and_another_bot_has_its_own(
     third.notify("sync_failed", [curator(1)], "Sync failed", key="c:1")
     assert third.flush(NOW).sent == 1
     assert clock.sleeps == [pytest.approx(1 / 30)]  # another bot: a budget of its own, no wait
+
+
+def message(chat: str = "5001") -> Message:
+    return Message(1, "sf:1", "sync_failed", "Sync failed", "timeout", "Curator 1", telegram_chat_id=chat)
+
+
+@responses.activate
+def test_a_delivery_posts_to_the_bot_api_without_link_previews_and_keeps_the_message_id() -> None:
+    responses.post(
+        f"https://api.telegram.org/bot{TOKEN}/sendMessage", json={"ok": True, "result": {"message_id": 77}}
+    )
+    clock = Clock()
+
+    (delivery,) = TelegramBot(TOKEN, clock=clock, sleep=clock.sleep).deliver([message()], NOW)
+
+    assert delivery == Delivery(True, detail={"message_id": 77})
+    (call,) = responses.calls
+    assert json.loads(call.request.body) == {
+        "chat_id": "5001",
+        "text": "Sync failed\ntimeout",
+        "disable_web_page_preview": True,
+    }
+
+
+@responses.activate
+def test_a_base_url_with_a_trailing_slash_gives_one_slash() -> None:
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+    clock = Clock()
+    (delivery,) = TelegramBot(TOKEN, base_url=f"{TG}/", clock=clock, sleep=clock.sleep).deliver(
+        [message()], NOW
+    )
+    assert delivery.ok and responses.calls[0].request.url == SEND
+
+
+@responses.activate
+def test_an_answer_without_ok_is_a_failure_that_names_it_without_the_token() -> None:
+    responses.post(SEND, json={"ok": False, "description": f"odd answer for {TOKEN}"})
+    clock = Clock()
+
+    (delivery,) = bot(clock).deliver([message()], NOW)
+
+    assert not delivery.ok and not delivery.permanent and delivery.detail is None
+    assert (
+        delivery.error == "telegram answered without ok: {'ok': False, 'description': 'odd answer for ***'}"
+    )
+
+
+@responses.activate
+def test_an_api_that_cannot_be_reached_is_tried_four_times_then_left_to_the_outbox() -> None:
+    # a connection that timed out never reached Telegram: safe to resend, up to three retries
+    responses.post(SEND, body=requests.exceptions.ConnectTimeout(f"timed out for {SEND}"))
+    clock = Clock()
+
+    (delivery,) = bot(clock).deliver([message()], NOW)
+
+    assert not delivery.ok and not delivery.permanent and len(responses.calls) == 4  # 1 + 3 retries
+    assert TOKEN not in delivery.error and len(delivery.error) <= 400
+
+
+@responses.activate
+def test_tokens_of_one_bot_share_its_budget_whatever_their_secret_part(store: Store) -> None:
+    # a token revoked and reissued in @BotFather keeps the bot's id (the part before ':'): Telegram
+    # limits the bot, so both tokens draw on one budget
+    reissued = "123456:ZZZ-reissued-token"
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+    responses.post(f"{TG}/bot{reissued}/sendMessage", json={"ok": True, "result": {"message_id": 2}})
+    clock = Clock()
+    old = bot(clock, store)
+    new = TelegramBot(reissued, base_url=TG, clock=clock, sleep=clock.sleep, bucket=store.bucket)
+
+    old.deliver([message(str(i)) for i in range(30)], NOW)
+    new.deliver([message()], NOW)
+
+    assert clock.sleeps == [pytest.approx(1 / 30)]
