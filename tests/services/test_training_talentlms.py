@@ -270,3 +270,36 @@ def test_the_secret_comes_from_the_bearer_header_or_the_token(
     with pytest.raises(WebhookRefused) as refused:
         check_secret("s3cret-lms", authorization, token)
     assert refused.value.status == 401 and "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "message"),
+    [
+        (b"x" * (256 * 1024 + 1), 413, "body larger than 256 KB"),
+        (b"[1, 2]", 400, "the body must be a JSON object"),
+        (b'{"completions": []}', 400, "completions: give a non-empty list of completion objects"),
+        (b'{"completions": [1]}', 400, "completions: give a non-empty list of completion objects"),
+        (b'{"completions": "c1"}', 400, "completions: give a non-empty list of completion objects"),
+    ],
+)
+def test_a_body_that_is_not_a_completion_is_refused_with_the_http_status_and_why(
+    world: dict[str, Any],  # noqa: F811
+    raw: bytes,
+    status: int,
+    message: str,
+) -> None:
+    webhook, _ = hook(world)
+    with pytest.raises(WebhookRefused) as refused:
+        webhook.ingest(raw, source="generic")
+    assert (refused.value.status, str(refused.value)) == (status, f"training webhook: {message}")
+    assert stored(world) == []
+
+
+def test_a_body_of_exactly_the_limit_is_read(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook, _ = hook(world)
+    head = {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20", "note": ""}
+    pad = 256 * 1024 - len(json.dumps(head).encode())
+    raw = json.dumps({**head, "note": "x" * pad}).encode()
+    assert len(raw) == 256 * 1024
+
+    assert webhook.ingest(raw, source="generic").received == 1
