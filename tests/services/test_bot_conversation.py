@@ -207,6 +207,28 @@ def test_a_question_the_faq_cannot_answer_becomes_the_curators_task(world: World
     assert task.external_id == f"bot-question:{question.id}"
 
 
+def test_a_bare_score_from_0_to_10_answers_the_survey_and_anything_else_is_a_question(world: World) -> None:
+    for score in ("0", "10"):
+        assert world.linked().say(score) == [EN["survey_comment"]]
+    assert world.linked("ru").say("10") == [RU["survey_comment"]]
+    assert world.linked().say("11") == [EN["question_passed"]]  # out of the scale: for the curator
+    (task,) = world.crm.state.tasks.values()
+    assert task.description.startswith("11\n\nОтветить: crm-bridge partners answer ")
+    assert world.bot.repo.feedback() == []  # a score is filed with its comment, not before
+
+
+def test_a_long_question_is_kept_and_sent_to_the_curator_up_to_4000_characters(world: World) -> None:
+    chat = world.linked("ru")
+    long = "Вопрос " + "о сроках " * 600
+
+    assert chat.say(long) == [RU["question_passed"]]
+
+    (question,) = world.bot.repo.questions()
+    (task,) = world.crm.state.tasks.values()
+    assert question.text == long[:4000]
+    assert task.description == f'{long[:4000]}\n\nОтветить: crm-bridge partners answer {question.id} "…"'
+
+
 def test_a_question_fails_politely_without_a_curator_or_when_the_task_fails(
     world: World, crm: FakeCRM, store: Store, fake_clock: FakeClock
 ) -> None:
