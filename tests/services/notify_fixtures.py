@@ -59,11 +59,17 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth
 @contextmanager
 def smtp_inbox() -> Iterator[Inbox]:
     """A plain SMTP server (no TLS, no AUTH) on a free local port."""
-    inbox = Inbox("127.0.0.1", free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
-    controller.start()
+    with _served(Inbox("127.0.0.1", free_port())) as inbox:
+        yield inbox
+
+
+@contextmanager
+def _served(inbox: Inbox, **controller: Any) -> Iterator[Inbox]:
+    """``inbox`` served by an aiosmtpd controller on its host and port (``controller``: its options)."""
+    server = Controller(inbox, hostname=inbox.host, port=inbox.port, **controller)
+    server.start()
     yield inbox
-    controller.stop()
+    server.stop()
 
 
 def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
@@ -102,35 +108,25 @@ def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 def tls_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
     """An SMTP server that requires STARTTLS and then AUTH (login SMTP_USER / SMTP_PASSWORD)."""
     server_ctx, client_ctx = _self_signed(tmp_path)
-    inbox = Inbox("127.0.0.1", free_port(), client_context=client_ctx)
-    controller = Controller(
-        inbox,
-        hostname=inbox.host,
-        port=inbox.port,
+    with _served(
+        Inbox("127.0.0.1", free_port(), client_context=client_ctx),
         tls_context=server_ctx,
         require_starttls=True,
         authenticator=_authenticate,
         auth_required=True,
-    )
-    controller.start()
-    yield inbox
-    controller.stop()
+    ) as inbox:
+        yield inbox
 
 
 @contextmanager
 def ssl_smtp_inbox(tmp_path: Path) -> Iterator[Inbox]:
     """An SMTP server over implicit TLS (SMTPS, as on port 465) that requires AUTH."""
     server_ctx, client_ctx = _self_signed(tmp_path)
-    inbox = Inbox("127.0.0.1", free_port(), client_context=client_ctx)
-    controller = Controller(
-        inbox,
-        hostname=inbox.host,
-        port=inbox.port,
+    with _served(
+        Inbox("127.0.0.1", free_port(), client_context=client_ctx),
         ssl_context=server_ctx,
         authenticator=_authenticate,
         auth_required=True,
         auth_require_tls=False,  # aiosmtpd offers AUTH only after STARTTLS unless told; here TLS is implicit
-    )
-    controller.start()
-    yield inbox
-    controller.stop()
+    ) as inbox:
+        yield inbox
