@@ -68,6 +68,32 @@ def pytest_configure(config: pytest.Config) -> None:
             tempfile.tempdir = temproot
 
 
+def _mutation_durations() -> dict[str, float]:
+    """Each test's duration from mutmut's stats run (mutmut-stats.json in the folder mutmut runs the
+    tests from); empty when there is none."""
+    import json
+
+    try:
+        stats = json.loads(Path("mutmut-stats.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    durations = stats.get("duration_by_test")
+    return durations if isinstance(durations, dict) else {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut, with a mutant switched on, the quickest tests run first. mutmut runs the tests that
+    reach the mutated function with ``-x``, so a mutant is killed by its first failing test; in file
+    order that was often a slow bot or demo test that happened to come first. Tests do not depend on
+    their order (pytest-randomly shuffles them in every normal run), so only the time changes. A normal
+    run (no mutant) keeps its order."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return
+    durations = _mutation_durations()
+    if durations:
+        items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+
+
 @pytest.fixture(autouse=True)
 def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """OAuth tokens are stored encrypted: every test (and the processes it starts) has a key in

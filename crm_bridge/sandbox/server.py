@@ -307,6 +307,7 @@ class _QuietServer(ThreadingHTTPServer):
 def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
         server_version = "crm-bridge-sandbox"
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
