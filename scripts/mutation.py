@@ -1,7 +1,7 @@
 """Mutation testing with mutmut (configured in pyproject.toml, [tool.mutmut]) and the score table.
 
     .venv/bin/python scripts/mutation.py [domain config services bitrix24 amocrm hubspot ...]
-        [--max-children N] [--again | --report]
+        [--max-children N] [--again | --unrun | --report]
 
 Each target (default: all six) runs in a fresh scratch copy of the worktree under
 $TMPDIR/crm-bridge-mutation/, its [tool.mutmut] narrowed to the target's package and the tests that
@@ -273,10 +273,12 @@ def _narrowed(pyproject: str, only: list[str], tests: list[str]) -> str:
     )
 
 
-def run_target(name: str, work: Path, max_children: int, again: bool) -> Ledger:
+def run_target(name: str, work: Path, max_children: int, again: bool, unrun_only: bool = False) -> Ledger:
     """Mutate and test one target in a fresh copy, its ledger seeded in and merged back (every minute
     and at the end, also when stopped); ``again``: re-test only the ledger's survivors (and mutants with
-    no test) that are not listed as equivalent. Returns the target's ledger."""
+    no test) that are not listed as equivalent; ``unrun_only``: test only the mutants with no outcome
+    yet (and those of functions that changed), the recorded survivors kept as they are. Returns the
+    target's ledger."""
     only, tests = TARGETS[name]
     copy = work / name
     version = mutmut_version()
@@ -302,7 +304,7 @@ def run_target(name: str, work: Path, max_children: int, again: bool) -> Ledger:
         seed(copy, ledger, set(CODE))
         run += left
     else:
-        seed(copy, ledger, KEPT)
+        seed(copy, ledger, KEPT | {"s"} if unrun_only else KEPT)
     env = dict(os.environ)
     if name in ADAPTERS:  # installed editable from the worktree: the mutated copy must come first
         env["PYTHONPATH"] = str(copy / "mutants" / "adapters" / name)
@@ -431,6 +433,12 @@ def main() -> None:
         "equivalent), e.g. after adding tests; the mutants not run yet stay for a plain run",
     )
     parser.add_argument(
+        "--unrun",
+        action="store_true",
+        help="test only the mutants not run yet (and every mutant of a function that changed); the "
+        "recorded survivors stay as they are until a plain run or --again",
+    )
+    parser.add_argument(
         "--report",
         action="store_true",
         help="run nothing: the table from the ledgers (merged with a copy still there)",
@@ -447,7 +455,7 @@ def main() -> None:
             if args.report:
                 ledgers[name] = reported_ledger(name, args.work, version)
             else:
-                ledgers[name] = run_target(name, args.work, args.max_children, args.again)
+                ledgers[name] = run_target(name, args.work, args.max_children, args.again, args.unrun)
     except KeyboardInterrupt:
         stopped = True
         print(f"stopped; what finished is in {LEDGERS.relative_to(ROOT)}/")

@@ -118,6 +118,8 @@ def test_seeding_gives_mutmut_only_the_killed_and_timed_out_mutants(
     assert mutation.read_copy(copy) == {FILE: {"x_add": ("aaaaaaaaaaaa", "k..t...")}}
     mutation.seed(copy, ledger, set(mutation.CODE))  # --again: every outcome known (names are given)
     assert mutation.read_copy(copy) == {FILE: {"x_add": ("aaaaaaaaaaaa", "ks.tn?x")}}
+    mutation.seed(copy, ledger, mutation.KEPT | {"s"})  # --unrun: the survivor stays one, untested
+    assert mutation.read_copy(copy) == {FILE: {"x_add": ("aaaaaaaaaaaa", "ks.t...")}}
 
 
 def test_mutmut_reads_a_seeded_meta_file(
