@@ -113,8 +113,9 @@ def test_notify_never_raises_into_the_caller_when_the_store_fails(caplog: pytest
     with caplog.at_level(logging.ERROR, logger="crm_bridge.notify"):
         notifier.notify("tier_changed", [ANNA], "Gold now", key="tier:1")
 
-    assert "could not queue notification tier:1" in caplog.text
-    assert "database is locked" in caplog.text
+    assert caplog.messages == [
+        "could not queue notification tier:1 (tier_changed): StateError: database is locked"
+    ]
 
 
 def test_flush_delivers_crm_notifications_through_the_adapter_once(store: Store) -> None:
@@ -290,3 +291,194 @@ def test_the_notifier_is_wired_from_the_config_routing_and_people(store: Store) 
         ("tier_changed", "telegram"),
     ]
     assert people_from_settings(settings)["8"].email == "oleg@example.ru"
+
+
+class Exploding:
+    """A channel with a bug: its deliver raises."""
+
+    name = "crm"
+
+    def deliver(self, messages: list[Message], now: datetime) -> list[Delivery]:
+        raise RuntimeError("socket closed")
+
+
+class Short(Recorder):
+    """A channel that answers for the first message of a batch only."""
+
+    def deliver(self, messages: list[Message], now: datetime) -> list[Delivery]:
+        return super().deliver(messages, now)[:1]
+
+
+def test_a_channel_that_raises_keeps_every_message_queued_with_the_error_named(store: Store) -> None:
+    notifier = make(store, routing(), {"crm": Exploding()})
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+
+    result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.failed) == (0, 2, 0)
+    assert result.undeliverable == {"crm": "crm: internal error RuntimeError: socket closed"}
+    assert [i.last_error for i in pending(store)] == ["crm: internal error RuntimeError: socket closed"] * 2
+
+
+def test_a_channel_that_answers_for_part_of_a_batch_has_the_whole_batch_retried(store: Store) -> None:
+    notifier = make(store, routing(), {"crm": Short("crm")})
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+
+    result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.undeliverable) == (0, 2, {"crm": "crm: answered 1 of 2"})
+    assert [i.last_error for i in pending(store)] == ["crm: answered 1 of 2"] * 2
+
+
+def test_what_is_not_queued_is_said_in_the_debug_log(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    notifier = make(
+        store, Routing({"lead_assigned": ["telegram", "crm"]}, ("email",), frozenset({"crm", "telegram"})), {}
+    )
+
+    with caplog.at_level(logging.DEBUG, logger="crm_bridge.notify"):
+        notifier.notify("report_ready", [ANNA], "The report is ready", key="rr:1")
+        notifier.notify("lead_assigned", [OLEG], "New lead", key="la:1")
+
+    assert caplog.messages == [
+        "notification rr:1: no enabled channel routes event report_ready",
+        "notification la:1: Олег Кузнецов has no telegram address",
+    ]
+
+
+def test_a_recipient_without_the_first_routed_address_still_gets_the_next_channel(store: Store) -> None:
+    mail_only = Recipient("Ирина Белова", email="irina@example.ru")
+    notifier = make(store, routing(lead_escalated=["telegram", "email"]), {})
+
+    notifier.notify("lead_escalated", [mail_only], "Overdue", key="le:1")
+
+    assert [(i.payload["channel"], i.payload["recipient"]["name"]) for i in pending(store)] == [
+        ("email", "Ирина Белова")
+    ]
+
+
+def test_each_queued_message_carries_only_its_channels_address_under_a_key_per_user(store: Store) -> None:
+    notifier = make(store, routing(lead_escalated=["crm", "telegram", "email"]), {})
+
+    notifier.notify("lead_escalated", [ANNA], "Overdue", key="le:1")
+    notifier.notify("lead_escalated", [ANNA], "Overdue again", key="le:2")
+
+    queued = {i.idempotency_key: i.payload["recipient"] for i in pending(store)}
+    anna = {"name": "Анна Смирнова", "crm_user_id": "11"}
+    assert queued == {
+        "le:1|crm|11": {**anna, "email": "", "telegram_chat_id": ""},
+        "le:1|telegram|11": {**anna, "email": "", "telegram_chat_id": "5001"},
+        "le:1|email|11": {**anna, "email": "anna@example.ru", "telegram_chat_id": ""},
+        "le:2|crm|11": {**anna, "email": "", "telegram_chat_id": ""},
+        "le:2|telegram|11": {**anna, "email": "", "telegram_chat_id": "5001"},
+        "le:2|email|11": {**anna, "email": "anna@example.ru", "telegram_chat_id": ""},
+    }
+
+
+def test_recipients_outside_the_crm_are_told_apart_by_their_address(store: Store) -> None:
+    notifier = make(store, routing(report_ready=["email"]), {})
+    first, second = Recipient("Ирина", email="irina@example.ru"), Recipient("Павел", email="pavel@example.ru")
+
+    notifier.notify("report_ready", [first, second], "The report is ready", key="rr:1")
+
+    assert sorted(i.idempotency_key for i in pending(store)) == [
+        "rr:1|email|irina@example.ru",
+        "rr:1|email|pavel@example.ru",
+    ]
+
+
+def test_an_event_without_a_catalogue_subject_is_named_after_itself(store: Store) -> None:
+    notifier = make(store, routing(), {})
+
+    notifier.notify("payout_due", [ANNA], "Pay ООО Ромашка", key="pd:1")
+
+    assert notifier.subject("payout_due") == "crm-bridge: payout due"
+    assert [i.payload["subject"] for i in pending(store)] == ["crm-bridge: payout due"]
+
+
+def test_a_delivery_is_recorded_with_its_time_and_what_the_channel_answered(store: Store) -> None:
+    crm = FakeCRM(clock=lambda: NOW)
+    crm.add_user("11", "Анна Смирнова")
+    crm.add_user("8", "Олег Кузнецов")
+    notifier = make(store, routing(), {"crm": CrmNotifications(crm)})
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+    ids = [i.id for i in pending(store)]
+
+    result = notifier.flush(NOW + timedelta(minutes=5))
+
+    assert (result.sent, result.by_channel) == (2, {"crm": 2})
+    done = [store.outbox.get(i) for i in ids]
+    assert [(d.status, d.finished_at) for d in done if d] == [("done", NOW + timedelta(minutes=5))] * 2
+    crm_ids = sorted(n.crm_id for n in crm.state.notifications.values())
+    assert sorted(str((d.result or {}).get("crm_id")) for d in done if d) == sorted(str(c) for c in crm_ids)
+
+    plain = make(store, routing(), {"crm": Recorder("crm")})
+    plain.notify("tier_changed", [ANNA], "Silver now", key="t:2")
+    (item,) = pending(store)
+    plain.flush(NOW)
+    assert store.outbox.get(item.id).result == {}  # type: ignore[union-attr]
+
+
+def test_every_message_given_up_is_counted_reported_and_logged(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[tuple[str, str]] = []
+    channel = Recorder("crm", [Delivery(False, "chat not found", permanent=True)] * 2)
+    notifier = make(store, routing(), {"crm": channel}, observe=lambda c, o: seen.append((c, o)))
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+    ids = [i.id for i in pending(store)]
+
+    with caplog.at_level(logging.INFO, logger="crm_bridge.notify"):
+        result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.failed) == (0, 0, 2)
+    assert seen == [("crm", "failed"), ("crm", "failed")]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"notification {ids[0]} via crm given up: chat not found"),
+        ("WARNING", f"notification {ids[1]} via crm given up: chat not found"),
+        ("INFO", "notifications: 0 sent, 0 to retry, 2 given up"),
+    ]
+
+
+def test_every_message_to_retry_is_counted_and_logged_with_its_next_attempt(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = Recorder("crm", [Delivery(False, "crm: 503"), Delivery(False, "crm: 503", retry_after=120)])
+    notifier = make(store, routing(), {"crm": channel})
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+    ids = [i.id for i in pending(store)]
+
+    with caplog.at_level(logging.INFO, logger="crm_bridge.notify"):
+        result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.failed) == (0, 2, 0)
+    assert caplog.messages == [
+        f"notification {ids[0]} via crm failed, retry at 2026-11-02T09:00:30+00:00: crm: 503",
+        f"notification {ids[1]} via crm failed, retry at 2026-11-02T09:02:00+00:00: crm: 503",
+        "notifications: 0 sent, 2 to retry, 0 given up",
+    ]
+
+
+def test_a_recipient_has_an_address_per_known_channel_and_none_for_another() -> None:
+    anna = Recipient("Анна Смирнова", "11", email="anna@example.ru", telegram_chat_id="5001")
+
+    assert [anna.address(c) for c in ("crm", "telegram", "email", "sms")] == [
+        "11",
+        "5001",
+        "anna@example.ru",
+        "",
+    ]
+
+
+def test_the_directory_completes_addresses_but_the_recipients_own_name_is_kept(store: Store) -> None:
+    people = {"8": Recipient("Олег К.", "8", email="oleg@example.ru")}
+    notifier = make(store, routing(lead_assigned=["email"]), {}, people=people)
+
+    notifier.notify("lead_assigned", [OLEG], "New lead", key="la:1")
+
+    (item,) = pending(store)
+    assert item.payload["recipient"] == {
+        "name": "Олег Кузнецов",
+        "crm_user_id": "8",
+        "email": "oleg@example.ru",
+        "telegram_chat_id": "",
+    }

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +28,7 @@ from notify_fixtures import (
 
 from crm_bridge.cli.output import configure_logging
 from crm_bridge.domain.model import Curator
-from crm_bridge.services.notify.channels import EmailSender, SmtpSettings, TelegramBot
+from crm_bridge.services.notify.channels import EmailSender, Message, SmtpSettings, TelegramBot
 from crm_bridge.services.notify.notifier import KIND, Notifier, Routing
 from crm_bridge.store import Store
 
@@ -298,3 +301,74 @@ def test_debug_logs_of_a_real_telegram_request_never_show_the_bot_token(
     err = capsys.readouterr().err
     assert "/bot***/sendMessage" in err  # urllib3 logged the request line, redacted
     assert TOKEN not in err and "AAE-secret" not in err
+
+
+def test_a_starttls_certificate_the_context_does_not_trust_is_retried_and_nothing_is_sent(
+    store: Store, tls_inbox: Inbox
+) -> None:
+    settings = SmtpSettings(
+        tls_inbox.host,
+        tls_inbox.port,
+        security="starttls",
+        username=SMTP_USER,
+        password=SMTP_PASSWORD,
+        sender=SMTP_USER,
+    )  # no context: the system's trust store, which does not know the test certificate
+    n = notifier(store, only("email"), email=EmailSender(settings))
+    n.notify("report_ready", [ANNA], "November report is ready", key="rr:1")
+
+    result = n.flush(NOW)
+
+    assert result.sent == 0 and result.retrying == 1 and tls_inbox.messages == []
+    (item,) = outbox(store)
+    assert (item.last_error or "").startswith(
+        f"smtp {tls_inbox.host}:{tls_inbox.port}: SSLCertVerificationError: "
+    )
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts connections and says nothing (no SMTP greeting, no TLS handshake);
+    each connection is dropped after 2 s so that a client without a timeout is not stuck forever."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    dropping: list[tuple[socket.socket, threading.Timer]] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            timer = threading.Timer(2.0, conn.close)
+            timer.start()
+            dropping.append((conn, timer))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+        for conn, timer in dropping:
+            timer.cancel()
+            conn.close()
+
+
+@pytest.mark.parametrize(
+    ("security", "error"),
+    [
+        ("none", "SMTPServerDisconnected: Connection unexpectedly closed: timed out"),  # no greeting
+        ("ssl", "TimeoutError: "),  # no TLS handshake: "_ssl.c:NNN: The handshake operation timed out"
+    ],
+)
+def test_an_smtp_server_that_does_not_answer_fails_after_the_timeout_set(security: str, error: str) -> None:
+    message = Message(1, "rr:1", "report_ready", "Report ready", "Ready", "Анна", email="anna@firm.ru")
+    with silent_server() as port:
+        settings = SmtpSettings("127.0.0.1", port, security=security, sender="b@firm.ru", timeout=0.1)
+        started = time.monotonic()
+
+        (got,) = EmailSender(settings).deliver([message], NOW)
+
+        assert time.monotonic() - started < 1.5
+    assert (got.ok, got.permanent) == (False, False)
+    assert got.error.startswith(f"smtp 127.0.0.1:{port}: {error}") and got.error.endswith("timed out")

@@ -199,3 +199,14 @@ def test_a_500_answer_is_final_and_a_long_error_is_cut_to_300_characters() -> No
     got = sender(smtp).deliver([message(i) for i in range(4)], NOW)
     assert [d.permanent for d in got] == [True, True, False, False]
     assert [len(d.error) for d in got[2:]] == [300, 300]
+
+
+def test_the_message_id_is_of_the_sender_addresses_domain_whatever_its_display_name() -> None:
+    smtp = Smtp()
+    named = SmtpSettings("smtp.firm.ru", 587, sender='"Sales @ Firm" <noreply@firm.ru>')
+
+    EmailSender(named, connect=lambda s: smtp).deliver([message(7)], NOW)  # type: ignore[arg-type,return-value]
+
+    (mail,) = smtp.sent
+    assert mail["From"] == '"Sales @ Firm" <noreply@firm.ru>'
+    assert mail["Message-ID"].endswith(".7@firm.ru>")

@@ -126,3 +126,13 @@ def test_only_enabled_channels_have_a_line() -> None:
         {"crm": {"kind": "bitrix24", "bitrix24": {"webhook_url": "${B24_WEBHOOK_URL}"}}}, ENV
     )
     assert [c.name for c in channel_checks(bare)] == ["notifications crm"]
+
+
+def test_a_failure_the_channel_gave_no_error_for_is_counted_with_an_empty_last_error(store: Store) -> None:
+    failed(store, "email", "a", "")
+
+    checks = {c.name: c for c in channel_checks(settings(), store, PORTAL)}
+
+    assert checks["notifications email"] == HealthCheck(
+        "notifications email", True, "undeliverable: 1 message(s) failing, last error: ", warning=True
+    )

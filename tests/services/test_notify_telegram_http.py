@@ -254,3 +254,94 @@ def test_tokens_of_one_bot_share_its_budget_whatever_their_secret_part(store: St
     new.deliver([message()], NOW)
 
     assert clock.sleeps == [pytest.approx(1 / 30)]
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("token", "bot_id"),
+    [("7:AAE-secret", "7"), ("123456:AAE:with-colon", "123456"), ("not-a-bot-token", "bot")],
+)
+def test_the_bots_budget_in_the_store_is_named_by_the_bot_id_never_by_the_secret(
+    store: Store, token: str, bot_id: str
+) -> None:
+    responses.post(f"{TG}/bot{token}/sendMessage", json={"ok": True, "result": {"message_id": 1}})
+    clock = Clock()
+    telegram = TelegramBot(token, base_url=TG, clock=clock, sleep=clock.sleep, bucket=store.bucket)
+
+    (delivery,) = telegram.deliver([message()], NOW)
+
+    assert delivery.ok
+    level = store.bucket.level(f"telegram:{bot_id}/messages", drain_per_second=30, now=clock())
+    assert level == pytest.approx(1.0)
+
+
+@responses.activate
+def test_a_request_waits_5_seconds_to_connect_and_20_for_the_answer() -> None:
+    responses.post(SEND, json={"ok": True, "result": {"message_id": 1}})
+
+    bot(Clock()).deliver([message()], NOW)
+
+    assert responses.calls[0].request.req_kwargs["timeout"] == (5.0, 20.0)
+
+
+@responses.activate
+def test_a_flood_wait_over_30_seconds_is_not_slept_but_left_to_the_outbox() -> None:
+    responses.post(SEND, status=429, json=flood(31))
+    clock = Clock()
+
+    (delivery,) = bot(clock).deliver([message()], NOW)
+
+    assert (delivery.ok, delivery.retry_after, clock.sleeps, len(responses.calls)) == (False, 31.0, [], 1)
+
+
+@responses.activate
+def test_a_base_url_with_a_path_keeps_it() -> None:
+    proxy = "https://proxy.firm.ru/TGX"
+    responses.post(f"{proxy}/bot{TOKEN}/sendMessage", json={"ok": True, "result": {"message_id": 1}})
+    clock = Clock()
+
+    (delivery,) = TelegramBot(TOKEN, base_url=f"{proxy}/", clock=clock, sleep=clock.sleep).deliver(
+        [message()], NOW
+    )
+
+    assert delivery.ok and responses.calls[0].request.url == f"{proxy}/bot{TOKEN}/sendMessage"
+
+
+@responses.activate
+def test_without_a_token_an_error_is_shown_as_it_came() -> None:
+    responses.post(f"{TG}/bot/sendMessage", json={"ok": False})
+    clock = Clock()
+
+    (delivery,) = TelegramBot("", base_url=TG, clock=clock, sleep=clock.sleep).deliver([message()], NOW)
+
+    assert delivery == Delivery(False, "telegram answered without ok: {'ok': False}")
+
+
+@responses.activate
+def test_a_chat_not_found_is_a_permanent_failure() -> None:
+    responses.post(
+        SEND, status=400, json={"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    )
+
+    (delivery,) = bot(Clock()).deliver([message()], NOW)
+
+    assert delivery == Delivery(False, "telegram answered 400: Bad Request: chat not found", permanent=True)
+
+
+@responses.activate
+def test_long_errors_are_cut_to_400_characters_and_an_answer_without_ok_to_300() -> None:
+    # each "token=…" is masked as "token=***": a 300-character description grows past 400 with the
+    # retries' note
+    busy = {**flood(1), "description": "token=a " * 40}
+    for _ in range(4):
+        responses.post(SEND, status=429, json=busy)
+    clock = Clock()
+
+    (busy_out,) = bot(clock).deliver([message()], NOW)
+    responses.reset()
+    responses.post(SEND, json={"ok": False, "description": "y" * 600})
+    (odd,) = bot(clock).deliver([message()], NOW)
+
+    assert busy_out.error.startswith("telegram answered 429: token=*** token=*** ")
+    assert (len(busy_out.error), len(odd.error)) == (400, 300)
+    assert odd == Delivery(False, odd.error)
