@@ -485,3 +485,20 @@ def test_tier_in_russian_names_the_metrics_in_russian(
         "Ваш уровень: Silver.\nДля уровня Gold за последние 90 дн. нужно:\n"
         "выигранные сделки: 1 из 3 (не хватает 2)"
     ]
+
+
+def test_without_reward_rules_rewards_and_the_leaderboard_say_they_are_unavailable_and_log_why(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the bot needs no `rewards` section; a partner's /rewards or /top must not break the chat
+    chat = world.linked("ru")
+    with caplog.at_level(logging.WARNING, logger="crm_bridge.bot"):
+        assert chat.say("/rewards") == [RU["rewards_unavailable"]]
+        assert chat.say("/top") == [RU["rewards_unavailable"]]
+    assert chat.say("/help") == [RU["help"]]
+    pid = world.partner.crm_id
+    reason = "rewards.rule_sets: give at least one rule set to compute rewards"
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "crm_bridge.bot"] == [
+        ("WARNING", f"bot: /rewards for partner {pid}: {reason}"),
+        ("WARNING", f"bot: /top for partner {pid}: {reason}"),
+    ]

@@ -176,3 +176,26 @@ def test_the_curators_answer_speaks_the_askers_language_and_quotes_200_character
     queued = [i.payload for i in world.store.outbox.due(PORTAL, "bot", now=world.clock(), limit=100)]
     (answer,) = [p["text"] for p in queued if p["push"] == "answer"]
     assert answer == RU["answer"].format(question=long[:200], answer="Да.")
+
+
+def test_a_command_the_config_cannot_answer_does_not_hold_up_the_other_updates(
+    world: World, tg: tuple[TelegramEmulator, Sandbox]
+) -> None:
+    # no `rewards` section: /rewards used to raise out of the poll, the update was never confirmed
+    # and every later update (of every partner) waited behind it
+    emulator, sandbox = tg
+    world.bot.api = BotApi(TOKEN, base_url=sandbox.base_url, poll_timeout=0, sleep=lambda s: None)
+    chat = world.linked()
+    emulator.user_says(int(chat.chat_id), "/rewards", language="en")
+    last = emulator.user_says(6003, "hello", language="en")
+
+    assert world.bot.poll_once(timeout=0) == 2
+    assert world.store.get_state(PORTAL, OFFSET_STATE) == {"offset": last + 1}
+    assert emulator.sent(6003) == [EN["unlinked"]]
+    world.clock.advance(2)  # one message a second per chat: the reply follows the link's confirmation
+    world.bot.flush()
+    assert emulator.sent(int(chat.chat_id)) == [
+        EN["link_done"].format(partner=world.partner.name),
+        EN["rewards_unavailable"],
+    ]
+    world.bot.close()
