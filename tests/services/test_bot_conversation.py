@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from bot_world import EN, RU, World
+from bot_world import CONFIG, EN, RU, World
 
 from crm_bridge.domain.model import Partner
 from crm_bridge.fake import FakeClock, FakeCRM
@@ -20,6 +20,7 @@ from crm_bridge.store import Store
 from crm_bridge.texts import words
 
 PORTAL = "fake:test"
+CONFIG_BOT: dict[str, Any] = CONFIG["bot"]
 
 
 @pytest.fixture
@@ -256,10 +257,11 @@ REWARDS: dict[str, Any] = {
 }
 
 
-def ranked_world(crm: FakeCRM, store: Store, clock: FakeClock, **config: Any) -> World:
-    """ООО Альфа (silver, one won deal of 1 234 567.50) among eleven bronze partners with 2 to 12 wins."""
+def ranked_world(crm: FakeCRM, store: Store, clock: FakeClock, others: int = 11, **config: Any) -> World:
+    """ООО Альфа (silver, one won deal of 1 234 567.50) among ``others`` bronze partners with 2, 3, …
+    wins (eleven: Альфа ranks twelfth)."""
     alfa = crm.seed_partner("ООО Альфа", curator_key="anna", tier="silver")
-    for i in range(11):
+    for i in range(others):
         other = crm.seed_partner(f"Партнёр {i}", tier="bronze")
         for j in range(i + 2):
             crm.seed_lead(other.crm_id, f"L{i}-{j}", stage="deal_closed", amount=Decimal(250000))
@@ -363,3 +365,140 @@ def test_leads_lists_each_lead_with_its_stage_or_state_at_most_twenty(world: Wor
         crm.seed_lead(pid, f"Ещё {i}", stage="qualification")
     sync(crm, world.store, PORTAL, now=world.clock())
     assert len(chat.say("/leads")[0].split("\n")) == 1 + 20
+
+
+def test_a_survey_answer_is_filed_under_the_round_its_first_second_opens(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, partner: Partner
+) -> None:
+    # rounds of 90 days from the epoch: r230 covers 2026-10-06 .. 2027-01-04, r231 opens 2027-01-04 00:00 UTC
+    world = World(crm, store, fake_clock, partner)
+    chat = world.linked()
+    fake_clock.advance(231 * 90 * 86400 - 1 - fake_clock().timestamp())
+    assert chat.say("8") == [EN["survey_comment"]]
+    assert chat.say("skip") == [EN["survey_done"]]
+    fake_clock.advance(1)
+    assert chat.say("9") == [EN["survey_comment"]]
+    assert chat.say("skip") == [EN["survey_done"]]
+    assert sorted((f["score"], f["round"]) for f in world.bot.repo.feedback()) == [(8, "r230"), (9, "r231")]
+
+
+def test_without_the_periodic_survey_feedback_is_still_filed_in_90_day_rounds(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, partner: Partner
+) -> None:
+    world = World(crm, store, fake_clock, partner, bot={**CONFIG_BOT, "survey_every_days": 0})
+    chat = world.linked()
+    fake_clock.advance(231 * 90 * 86400 - fake_clock().timestamp())  # r231 by 90 days, r229 by 91
+    assert chat.say("/feedback") == [EN["survey_score"]]
+    assert chat.say("6") == [EN["survey_comment"]]
+    assert chat.say("slow") == [EN["survey_done"]]
+    assert [(f["score"], f["comment"], f["round"]) for f in world.bot.repo.feedback()] == [
+        (6, "slow", "r231")
+    ]
+
+
+def test_a_survey_comment_is_kept_up_to_2000_characters_and_ends_the_survey(world: World) -> None:
+    chat = world.linked()
+    assert chat.say("/feedback") == [EN["survey_score"]]
+    assert chat.say("4") == [EN["survey_comment"]]
+    assert chat.say("a" * 1999 + "bc") == [EN["survey_done"]]
+    # the survey is over: the next text is a question for the curator, not a second comment
+    assert chat.say("Can we get a demo stand?") == [EN["question_passed"]]
+    assert [(f["score"], f["comment"]) for f in world.bot.repo.feedback()] == [(4, "a" * 1999 + "b")]
+
+
+def test_the_curators_task_title_is_cut_to_255_characters_for_a_long_partner_name(
+    world: World, crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    long = crm.seed_partner("ООО " + "Д" * 300, curator_key="anna")
+    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
+    linked = store.records.partner(PORTAL, long.crm_id)
+    assert linked is not None
+    assert world.linked(partner=linked).say("Can we get a demo stand?") == [EN["question_passed"]]
+    (task,) = world.crm.state.tasks.values()
+    assert task.title == ("Вопрос партнёра ООО " + "Д" * 300)[:255]
+    assert len(task.title) == 255
+
+
+def test_a_curators_task_the_crm_refuses_is_logged_with_the_question_and_the_reason(
+    world: World, crm: FakeCRM, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = world.linked()
+    crm.failures.fail_next("transient", times=50, method="create_tasks")
+    with caplog.at_level(logging.WARNING, logger="crm_bridge.bot"):
+        assert chat.say("Can we get a demo stand?") == [EN["question_failed"]]
+    (question,) = world.bot.repo.questions()
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "crm_bridge.bot",
+            "WARNING",
+            f"bot: question {question.id}: the curator's task failed: "
+            "injected transient failure on create_tasks",
+        )
+    ]
+
+
+def test_rewards_speak_the_chats_language(crm: FakeCRM, store: Store, fake_clock: FakeClock) -> None:
+    chat = ranked_world(crm, store, fake_clock).linked("ru")
+    month = f"{fake_clock():%Y-%m}"
+    assert chat.say("/rewards") == [
+        # the statement's own lines are worded by the rewards engine (English, as in the CSV)
+        f"Расчёт вознаграждения за {month}: 86 419.73 RUB.\n"
+        "commission 7% (tier silver) on Сделка: 86 419.73 RUB"
+    ]
+
+
+def test_rewards_without_a_statement_for_the_partner_say_so_for_the_month(
+    world: World, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a partner a concurrent sync has just removed has no statement in the month's computation
+    portal = world.bot.conversation.ctx.partners
+    monkeypatch.setattr(portal, "statement", lambda partner_id, period: (None, "RUB"))
+    assert world.linked("ru").say("/rewards") == [f"Расчёта за {fake_clock():%Y-%m} пока нет."]
+
+
+def test_the_partner_in_eleventh_place_is_listed_after_the_top_ten(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    chat = ranked_world(crm, store, fake_clock, others=10).linked()
+    (top,) = chat.say("/top")
+    lines = top.split("\n")
+    assert len(lines) == 1 + 11
+    assert lines[10] == "10. Партнёр 0 - 27 points"
+    assert lines[11] == "11. ООО Альфа - 23 points (you)"
+
+
+def test_tier_in_russian_names_the_metrics_in_russian(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    tiers = {
+        "levels": [
+            {"key": "bronze", "name": "Bronze"},
+            {"key": "silver", "name": "Silver", "min_won_deals": 1},
+            {"key": "gold", "name": "Gold", "min_won_deals": 3},
+            {"key": "platinum", "name": "Platinum", "min_won_deals": 9},
+        ],
+        "window_days": 90,
+    }
+    chat = ranked_world(crm, store, fake_clock, tiers=tiers).linked("ru")
+    fake_clock.advance(3600)
+    assert chat.say("/tier") == [
+        "Ваш уровень: Silver.\nДля уровня Gold за последние 90 дн. нужно:\n"
+        "выигранные сделки: 1 из 3 (не хватает 2)"
+    ]
+
+
+def test_without_reward_rules_rewards_and_the_leaderboard_say_they_are_unavailable_and_log_why(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the bot needs no `rewards` section; a partner's /rewards or /top must not break the chat
+    chat = world.linked("ru")
+    with caplog.at_level(logging.WARNING, logger="crm_bridge.bot"):
+        assert chat.say("/rewards") == [RU["rewards_unavailable"]]
+        assert chat.say("/top") == [RU["rewards_unavailable"]]
+    assert chat.say("/help") == [RU["help"]]
+    pid = world.partner.crm_id
+    reason = "rewards.rule_sets: give at least one rule set to compute rewards"
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "crm_bridge.bot"] == [
+        ("WARNING", f"bot: /rewards for partner {pid}: {reason}"),
+        ("WARNING", f"bot: /top for partner {pid}: {reason}"),
+    ]

@@ -5,20 +5,24 @@ reach Telegram logged rather than raised."""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 
 import pytest
-from bot_world import EN, World
+from bot_world import EN, RU, World
 
 from crm_bridge.domain.model import Partner
 from crm_bridge.errors import CrmBridgeError, StateError
 from crm_bridge.fake import FakeClock, FakeCRM
+from crm_bridge.ports import Entity
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.sandbox.telegram import TelegramEmulator
 from crm_bridge.services.bot.api import BotApi
 from crm_bridge.services.bot.links import LinkCodes
 from crm_bridge.services.bot.pushes import safe
 from crm_bridge.services.bot.service import OFFSET_STATE, POLL_LOCK, safe_push
+from crm_bridge.services.sync.pull import sync
 from crm_bridge.store import Store
 from crm_bridge.store.locks import SqlLockProvider
 
@@ -82,6 +86,22 @@ def test_the_webhook_is_registered_with_its_secret(
         "https://bridge.firm.ru/telegram/webhook",
         "hook-secret",
     )
+    (call,) = [r for r in sandbox.requests() if r["path"].endswith("/setWebhook")]
+    assert json.loads(call["body"]) == {
+        "url": "https://bridge.firm.ru/telegram/webhook",
+        "secret_token": "hook-secret",
+        "allowed_updates": ["message"],  # edits, reactions, joins... are not sent to the bridge
+    }
+
+
+def test_without_a_webhook_secret_the_webhook_is_registered_with_none(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, partner: Partner, tg: tuple[TelegramEmulator, Sandbox]
+) -> None:
+    emulator, sandbox = tg
+    world = World(crm, store, fake_clock, partner, bot={"enabled": True, "token": "${PARTNER_BOT_TOKEN}"})
+    world.bot.api = BotApi(TOKEN, base_url=sandbox.base_url, poll_timeout=0)
+    world.bot.set_webhook("https://bridge.firm.ru/telegram/webhook")
+    assert emulator.webhook == {"url": "https://bridge.firm.ru/telegram/webhook", "secret_token": ""}
 
 
 def test_the_curators_answer_goes_to_the_chat_that_asked_else_to_every_chat_of_the_partner(
@@ -99,15 +119,30 @@ def test_the_curators_answer_goes_to_the_chat_that_asked_else_to_every_chat_of_t
     assert {"chat_id": str(asker.chat_id), "text": answer, "push": "answer"} in queued
     assert not any(p["push"] == "answer" and p["chat_id"] == str(other.chat_id) for p in queued)
 
+    beta = world.crm.seed_partner("ООО Бета", curator_key="anna")
+    sync(world.crm, world.store, PORTAL, now=world.clock(), entities=[Entity.PARTNER])
+    stranger = world.linked("en", partner=world.store.records.partner(PORTAL, beta.crm_id))
     asker.say("/unlink")
     assert world.bot.answer_question(question.id, "And Tuesday.") == 1  # the partner's other chat
+    queued = [i.payload for i in world.store.outbox.due(PORTAL, "bot", now=world.clock(), limit=100)]
+    assert [p["chat_id"] for p in queued if p["push"] == "answer"] == [str(asker.chat_id), str(other.chat_id)]
+    assert not any(p["chat_id"] == str(stranger.chat_id) and p["push"] == "answer" for p in queued)
     with pytest.raises(LookupError, match="no question 999"):
         world.bot.answer_question(999, "?")
 
 
-def test_a_push_without_telegram_is_logged_not_raised(world: World) -> None:
+def test_a_push_without_telegram_is_logged_not_raised(world: World, caplog: pytest.LogCaptureFixture) -> None:
     world.bot.api = None
-    assert safe_push(world.bot) is None
+    with caplog.at_level(logging.ERROR, logger="crm_bridge.bot"):
+        assert safe_push(world.bot) is None
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "crm_bridge.bot",
+            "ERROR",
+            "bot push failed: bot.token is not set: the partner bot cannot reach Telegram",
+        )
+    ]
+    caplog.clear()
     with pytest.raises(StateError, match="bot.token is not set"):
         world.bot.flush()
     assert safe(lambda: 7, "count") == 7
@@ -115,10 +150,52 @@ def test_a_push_without_telegram_is_logged_not_raised(world: World) -> None:
     def broken() -> int:
         raise CrmBridgeError("down")
 
-    assert safe(broken, "count") is None
+    with caplog.at_level(logging.ERROR, logger="crm_bridge.bot"):
+        assert safe(broken, "count") is None
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("crm_bridge.bot", "ERROR", "bot: count failed: down")
+    ]
 
 
 def test_an_invitation_link_carries_the_code_when_the_bot_has_a_name(world: World) -> None:
     issued = LinkCodes(world.bot.repo, clock=world.clock).issue(world.partner.crm_id)
     assert issued.deep_link("partners_bot") == f"https://t.me/partners_bot?start={issued.code}"
     assert issued.deep_link("") == ""
+
+
+def test_the_curators_answer_speaks_the_askers_language_and_quotes_200_characters_of_the_question(
+    world: World,
+) -> None:
+    asker = world.linked("ru")
+    long = "Можно ли " + "получить стенд " * 20
+    asker.say(long)
+    (question,) = world.bot.repo.questions()
+
+    assert world.bot.answer_question(question.id, "Да.") == 1
+
+    queued = [i.payload for i in world.store.outbox.due(PORTAL, "bot", now=world.clock(), limit=100)]
+    (answer,) = [p["text"] for p in queued if p["push"] == "answer"]
+    assert answer == RU["answer"].format(question=long[:200], answer="Да.")
+
+
+def test_a_command_the_config_cannot_answer_does_not_hold_up_the_other_updates(
+    world: World, tg: tuple[TelegramEmulator, Sandbox]
+) -> None:
+    # no `rewards` section: /rewards used to raise out of the poll, the update was never confirmed
+    # and every later update (of every partner) waited behind it
+    emulator, sandbox = tg
+    world.bot.api = BotApi(TOKEN, base_url=sandbox.base_url, poll_timeout=0, sleep=lambda s: None)
+    chat = world.linked()
+    emulator.user_says(int(chat.chat_id), "/rewards", language="en")
+    last = emulator.user_says(6003, "hello", language="en")
+
+    assert world.bot.poll_once(timeout=0) == 2
+    assert world.store.get_state(PORTAL, OFFSET_STATE) == {"offset": last + 1}
+    assert emulator.sent(6003) == [EN["unlinked"]]
+    world.clock.advance(2)  # one message a second per chat: the reply follows the link's confirmation
+    world.bot.flush()
+    assert emulator.sent(int(chat.chat_id)) == [
+        EN["link_done"].format(partner=world.partner.name),
+        EN["rewards_unavailable"],
+    ]
+    world.bot.close()

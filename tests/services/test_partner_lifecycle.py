@@ -595,3 +595,80 @@ def test_the_report_shows_the_imported_plan_with_the_training_target_against_act
     }
     lines = [line for line in report_csv(data).splitlines() if "certified_people" in line]
     assert lines == [f"2026-Q4,partner,{partner.crm_id},Kazan Soft,certified_people,1,2,50"]
+
+
+def test_the_lifecycle_run_is_summed_up_in_the_operators_language(world: dict[str, Any]) -> None:
+    from crm_bridge.services.partners.cycle import run_lifecycle
+
+    life = world["life"]
+    _prospect(world, "Romashka", FULL, "first_contact")
+    _prospect(world, "Vektor", {**FULL, "scalability": 1}, "identification")
+    _prospect(world, "Polovina", {"values_fit": 5}, "first_contact")  # waits: scored, not moved
+    _prospect(world, "Kazan Soft", FULL, "agreement_signed", region="Kazan")
+    _sync(world)
+    life.settings = life.settings.model_copy(
+        update={"onboarding": life.settings.onboarding.model_copy(update={"automatic": True})}
+    )
+
+    run = run_lifecycle(life, world["clock"](), lead_stages=LEAD_STAGES)
+
+    assert run.describe() == (
+        "2 prospect(s) scored, 1 partner(s) onboarded, 0 training record(s) pushed, 0 plan(s) tracked, "
+        "0 reminder(s), 0 access change(s)"
+    )
+    assert run.describe("ru") == (
+        "оценено кандидатов: 2, адаптировано партнёров: 1, записей об обучении передано: 0, "
+        "планов отслеживается: 0, напоминаний: 0, изменений доступа: 0"
+    )
+    life.settings = life.settings.model_copy(
+        update={"onboarding": life.settings.onboarding.model_copy(update={"automatic": False})}
+    )
+    assert run_lifecycle(life, world["clock"](), lead_stages=LEAD_STAGES).describe() == (
+        "0 prospect(s) scored, 0 partner(s) onboarded, 0 training record(s) pushed, 0 plan(s) tracked, "
+        "0 reminder(s), 0 access change(s)"
+    )
+
+
+def test_a_portal_invitation_that_expired_is_left_expired_and_the_new_one_told_in_the_locale(
+    world: dict[str, Any],
+) -> None:
+    from crm_bridge.domain.model import Partner
+    from crm_bridge.services.partners.portal_invite import PortalInvitations
+    from crm_bridge.services.portal.access import PortalAccess
+    from crm_bridge.store.portal import PortalRepository
+    from crm_bridge.texts import words
+
+    life, clock = world["life"], world["clock"]
+    life.settings = life.settings.model_copy(update={"locale": "ru"})
+    access = PortalAccess(PortalRepository(life.store.engine), PORTAL, clock=clock)
+    invite = PortalInvitations(access, life, "https://partners.example.ru", clock)
+    one = Partner("P1", "ООО Один")
+    invite(one, None)
+    (first,) = access.invitations("P1")
+    clock.advance((first.expires_at - clock()).total_seconds())  # the first link's last moment has passed
+
+    invite(one, None)
+
+    by_id = {i.invitation_id: i for i in access.invitations("P1")}
+    assert by_id[first.invitation_id].revoked_at is None  # expired, not revoked
+    (second,) = [i for i in by_id.values() if i.invitation_id != first.invitation_id]
+    (_, text) = [(r, t) for r, t in world["notifier"].of("partner_onboarded") if "signin" in t][-1]
+    link = text.rsplit(" ", 1)[1]
+    assert text == words("notify", "ru")["portal_invitation"].format(
+        partner="ООО Один", link=link, until=f"{second.expires_at:%Y-%m-%d}"
+    )
+    assert link.startswith("https://partners.example.ru/portal/signin#cbp_")
+
+
+@pytest.mark.parametrize(
+    ("public_url", "link"),
+    [
+        ("https://partners.example.ru", "https://partners.example.ru/portal/signin#cbp_k"),
+        ("https://partners.example.ru//", "https://partners.example.ru/portal/signin#cbp_k"),
+        ("https://crm.example.ru/PARTNERBOX/", "https://crm.example.ru/PARTNERBOX/portal/signin#cbp_k"),
+    ],
+)
+def test_the_signin_link_keeps_the_public_url_but_its_trailing_slashes(public_url: str, link: str) -> None:
+    from crm_bridge.services.partners.portal_invite import signin_link
+
+    assert signin_link(public_url, "cbp_k") == link

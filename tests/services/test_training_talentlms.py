@@ -6,7 +6,7 @@ completion events it knows, and the refusals a partner's LMS admin reads."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from test_partner_lifecycle import (
 )
 
 from crm_bridge.domain.training import Completion
+from crm_bridge.errors import DataError
 from crm_bridge.services.partners.training_webhook import (
     TrainingWebhook,
     WebhookRefused,
@@ -303,3 +304,101 @@ def test_a_body_of_exactly_the_limit_is_read(world: dict[str, Any]) -> None:  # 
     assert len(raw) == 256 * 1024
 
     assert webhook.ingest(raw, source="generic").received == 1
+
+
+def configured_hook(world: dict[str, Any], timezone: str = "UTC", **training: Any) -> TrainingWebhook:  # noqa: F811
+    """``hook`` with the company's ``timezone`` and more of the ``training`` section."""
+    webhook, _ = hook(world)
+    life = world["life"]
+    cfg = life.settings.training.model_copy(update=training)
+    life.settings = life.settings.model_copy(update={"timezone": timezone, "training": cfg})
+    return TrainingWebhook(type(webhook.service)(life))
+
+
+def test_a_completion_time_without_a_zone_is_read_in_the_companys_zone(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook = configured_hook(world, "Asia/Vladivostok")  # UTC+10, no summer time
+    webhook.receive(body(), source="talentlms", token="s3cret-lms", now=ARRIVED)  # 2026-10-21 12:00:00
+    generic = {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
+    webhook.receive(json.dumps(generic).encode(), token="s3cret-lms")
+
+    assert sorted((c.course_id, c.completed_at) for c in stored(world)) == [
+        ("42", datetime(2026, 10, 21, 2, 0, tzinfo=UTC)),
+        ("c1", datetime(2026, 10, 19, 14, 0, tzinfo=UTC)),
+    ]
+
+
+def test_a_talentlms_completion_without_any_time_is_dated_when_it_arrives_whatever_the_zone(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    webhook = configured_hook(world, "Asia/Vladivostok")
+    before = datetime.now(UTC)
+    webhook.receive(body(completed_at=None), source="talentlms", token="s3cret-lms")  # no injected time
+    after = datetime.now(UTC)
+
+    (completion,) = stored(world)
+    assert before - timedelta(seconds=1) <= completion.completed_at <= after
+
+
+def test_only_the_certifying_courses_certify_when_the_lms_does_not_say(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook = configured_hook(world, certifying_courses=["42"])
+    webhook.receive(body(), source="talentlms", token="s3cret-lms", now=ARRIVED)
+    webhook.receive(body(course={"id": 43, "name": "B"}), source="talentlms", token="s3cret-lms", now=ARRIVED)
+
+    assert sorted((c.course_id, c.certified) for c in stored(world)) == [("42", True), ("43", False)]
+
+
+def test_a_single_generic_completion_with_a_bad_field_is_refused_naming_the_field(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    webhook, _ = hook(world)
+    single = {"email": "nobody", "course_id": "c", "completed_at": "2026-10-20"}
+    assert answer(webhook, json.dumps(single).encode(), source="generic", token="s3cret-lms") == (
+        422,
+        {"error": "invalid_request", "message": "training webhook: email: 'nobody' is not an e-mail address"},
+    )
+
+
+def test_a_completion_for_a_partner_the_store_does_not_know_is_refused_with_422(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    webhook, _ = hook(world)
+    unknown = {
+        "email": "anna@kazan-soft.ru",
+        "partner_id": "999",
+        "course_id": "c1",
+        "completed_at": "2026-10-20",
+    }
+    assert answer(webhook, json.dumps(unknown).encode(), source="generic", token="s3cret-lms") == (
+        422,
+        {
+            "error": "invalid_request",
+            "message": "training webhook: training: no such partner(s) in the state store: 999 (run sync)",
+        },
+    )
+    with pytest.raises(DataError) as refused:
+        webhook.service.record([Completion("999", "anna@kazan-soft.ru", "c1", ARRIVED)])
+    assert str(refused.value) == "training: no such partner(s) in the state store: 999 (run sync)"
+    assert stored(world) == []
+
+
+def test_a_saved_body_is_replayed_as_the_generic_shape_by_default(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook, _ = hook(world)
+    raw = json.dumps(
+        {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
+    ).encode()
+    assert webhook.ingest(raw).body() == {"received": 1, "new": 1}
+
+
+def test_a_webhook_without_a_configured_secret_refuses_every_request(world: dict[str, Any]) -> None:  # noqa: F811
+    webhook = configured_hook(world, webhook_secret=None)
+    raw = json.dumps(
+        {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
+    ).encode()
+    assert answer(webhook, raw, source="generic", token="s3cret-lms") == (
+        401,
+        {
+            "error": "unauthorized",
+            "message": "training webhook: training.webhook_secret is not configured: the webhook is disabled",
+        },
+    )
+    assert stored(world) == []

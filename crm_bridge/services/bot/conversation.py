@@ -191,7 +191,11 @@ class Conversation:
     def _rewards(self, chat: Chat, partner: Partner) -> str:
         t = words("bot", chat.lang)
         period = self.ctx.partners.periods(1)[0]
-        statement, currency = self.ctx.partners.statement(partner.crm_id, period)
+        try:
+            statement, currency = self.ctx.partners.statement(partner.crm_id, period)
+        except CrmBridgeError as exc:  # no reward rules, or rules that cannot price a tier
+            log.warning("bot: /rewards for partner %s: %s", partner.crm_id, exc)
+            return t["rewards_unavailable"]
         if statement is None:
             return t["rewards_none"].format(period=period.key)
         lines = [t["rewards"].format(period=period.key, total=_num(statement.total), currency=currency)]
@@ -204,7 +208,11 @@ class Conversation:
     def _top(self, chat: Chat, partner: Partner) -> str:
         t = words("bot", chat.lang)
         period = self.ctx.partners.periods(1)[0]
-        rows = self.ctx.partners.leaderboard(partner.crm_id, period)
+        try:
+            rows = self.ctx.partners.leaderboard(partner.crm_id, period)
+        except CrmBridgeError as exc:
+            log.warning("bot: /top for partner %s: %s", partner.crm_id, exc)
+            return t["rewards_unavailable"]
         lines = [t["top_title"].format(period=period.key)]
         for row in rows[:10] + [r for r in rows[10:] if r["me"]]:
             name = row["name"] or t["top_hidden"].format(rank=row["rank"])
