@@ -278,6 +278,24 @@ def test_the_escalation_task_and_notice_name_the_lead_the_manager_and_when_it_wa
     )
 
 
+def test_the_escalation_task_is_titled_in_the_settings_language_and_cut_to_the_crms_255_characters(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    partner = crm.seed_partner("ООО Длинный", curator_key="anna")
+    lead_id = crm.seed_lead(partner.crm_id, "Ж" * 250).crm_id
+    sync(crm, store, PORTAL, now=fake_clock() + timedelta(minutes=5))
+    distributor(crm, store).distribute(fake_clock())
+    fake_clock.advance(5 * 3600)
+    sync(crm, store, PORTAL, now=fake_clock())
+    russian = DistributionSettings(policy=DistributionPolicy(strategy="round_robin"), locale="ru")
+
+    escalator(crm, store, RecordingNotifier(), settings=russian).escalate(fake_clock())
+
+    task = next(t for t in crm.state.tasks.values() if t.external_id == f"escalation:{lead_id}")
+    assert task.title == "Просроченный партнёрский лид: " + "Ж" * 225  # 30 + 225 = 255 characters
+    assert task.description.startswith(f"Партнёрский лид «{'Ж' * 250}»")
+
+
 def test_escalation_can_go_to_the_head_be_off_or_find_no_one(
     crm: FakeCRM, store: Store, fake_clock: FakeClock
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time as clock
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -72,6 +74,24 @@ def test_round_the_clock_calendar_counts_every_hour() -> None:
     cal = WorkingCalendar.parse(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "00:00", "00:00")
     start = utc(2026, 11, 14, 22)  # Saturday night
     assert add_working_time(start, timedelta(hours=30), cal, MSK) == utc(2026, 11, 16, 4)
+
+
+@pytest.fixture
+def server_in_kiritimati(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own zone at UTC+14: a day ahead of most of the world."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    clock.tzset()
+    yield
+    monkeypatch.undo()
+    clock.tzset()
+
+
+@pytest.mark.usefixtures("server_in_kiritimati")
+def test_working_time_is_counted_in_the_companys_zone_whatever_the_servers_zone() -> None:
+    every_hour = WorkingCalendar.parse(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "00:00", "00:00")
+    pago_pago = ZoneInfo("Pacific/Pago_Pago")  # UTC-11: 25 hours behind the server
+    a = utc(2026, 11, 14, 10, 30)  # 23:30 on the 13th in Pago Pago, 00:30 on the 15th on the server
+    assert working_time_between(a, a + timedelta(hours=2), every_hour, pago_pago) == timedelta(hours=2)
 
 
 def test_working_time_between_counts_only_office_hours() -> None:

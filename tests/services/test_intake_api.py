@@ -18,6 +18,7 @@ from crm_bridge.store import Store
 
 PORTAL = "fake:test"
 ANNA = Curator("anna", "Анна", "11")
+BORIS = Curator("boris", "Борис", "12")
 
 
 class RecordingNotifier:
@@ -160,3 +161,40 @@ def test_a_lead_that_moves_keeps_its_registration_and_an_idle_one_lapses_and_the
     assert event == "registration_expired" and recipients == [ANNA] and "«Стоит»" in text
     live = {r.customer_name for r in store.intake.with_leads(PORTAL)}
     assert live == {"Движется"}
+
+
+def test_a_customer_another_partner_registered_through_the_api_is_told_to_both_curators_once_created(
+    crm: FakeCRM, store: Store, partner: Partner, fake_clock: FakeClock
+) -> None:
+    other = crm.seed_partner("ООО Бета", curator_key="boris")
+    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.PARTNER])
+    keys = ApiKeys(store.intake, PORTAL)
+    mine, theirs = (keys.create(p.crm_id, now=fake_clock()).key for p in (partner, other))
+    notifier = RecordingNotifier()
+    service = IntakeService(crm, store, PORTAL, curators=[ANNA, BORIS], notifier=notifier)
+    intake = IntakeApi(keys, service, fake_clock)
+    assert intake.submit(mine, {"customer_name": "ООО Ромашка", "phone": "+7 900 123-45-67"}, "a").kind == (
+        "accepted"
+    )
+    late = intake.submit(theirs, {"customer_name": "Ромашка", "phone": "8(900)1234567"}, "b").body
+    assert late["conflict"] is True and notifier.sent == {}  # told once the lead is in the CRM
+    assert drain(intake, fake_clock).created == 2
+    assert drain(intake, fake_clock).handled == 0
+    assert list(notifier.sent) == [f"channel_conflict:{late['external_id']}"]
+    event, recipients, text = notifier.sent[f"channel_conflict:{late['external_id']}"]
+    assert (event, recipients) == ("channel_conflict", [BORIS, ANNA])
+    assert "ООО Бета" in text and "ООО Альфа" in text and "Ромашка" in text
+
+
+def test_a_lead_from_a_new_partner_looks_up_every_partner_holding_a_live_key_at_once(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    first, second, revoked = (crm.seed_partner(name) for name in ("ООО Первый", "ООО Второй", "ООО Бывший"))
+    keys = ApiKeys(store.intake, PORTAL)
+    key, _, gone = (keys.create(p.crm_id, now=fake_clock()) for p in (first, second, revoked))
+    keys.revoke(gone.key_id, now=fake_clock())
+    intake = api(crm, store, fake_clock)
+    assert intake.submit(key.key, {"customer_name": "ООО Ромашка", "email": "r@x.ru"}, "1").kind == "accepted"
+    assert crm.calls["find_partners"] == 1
+    known = {p.crm_id for p in (first, second, revoked) if store.records.partner(PORTAL, p.crm_id)}
+    assert known == {first.crm_id, second.crm_id}  # not the partner whose key is revoked

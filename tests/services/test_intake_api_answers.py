@@ -4,6 +4,7 @@ minute from one key, too many failed key attempts; and a lead the service reject
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -170,12 +171,13 @@ def test_failed_key_attempts_are_throttled_per_address_and_counted(
 
 
 def test_a_store_failing_while_the_key_is_checked_or_a_registration_read_answers_unavailable(
-    crm: FakeCRM, store: Store, fake_clock: FakeClock, key: str
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     class BrokenThrottle:
         def check(self, client: str | None, key_id: str) -> None:
             raise StateError("database is locked")
 
+    caplog.set_level(logging.ERROR, logger="crm_bridge.intake.api")
     api, service = intake(crm, store, fake_clock, throttle=BrokenThrottle())
     unavailable = ApiAnswer("unavailable", {"error": "unavailable", "message": "try again later"}, 30)
     assert api.submit(key, LEAD, "k1") == unavailable
@@ -184,6 +186,11 @@ def test_a_store_failing_while_the_key_is_checked_or_a_registration_read_answers
     registration = api.submit(key, LEAD, "k1").body["registration_id"]
     service.raises = StateError("database is locked")
     assert api.status(key, str(registration)) == unavailable
+    assert [r.getMessage() for r in caplog.records if r.name == "crm_bridge.intake.api"] == [
+        "intake: cannot check the API key: database is locked",
+        "intake: cannot check the API key: database is locked",
+        "intake: cannot read a registration: database is locked",
+    ]
 
 
 def test_a_registration_id_that_is_no_number_or_too_long_is_not_found(
@@ -196,3 +203,56 @@ def test_a_registration_id_that_is_no_number_or_too_long_is_not_found(
         assert api.status(key, rid) == ApiAnswer(
             "not_found", {"error": "not_found", "message": f"no lead registration {rid} of yours"}
         )
+
+
+def test_a_registration_the_crm_refused_reads_failed_with_the_reason_and_a_queued_one_has_no_message(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, key: str
+) -> None:
+    api, _ = intake(crm, store, fake_clock)
+    answers = [api.submit(key, {**LEAD, "customer_name": f"ООО Клиент {n}"}, f"k{n}").body for n in range(3)]
+    store.intake.mark_failed(PORTAL, answers[0]["external_id"], "duplicate by INN")
+    store.intake.mark_failed(PORTAL, answers[1]["external_id"], "")
+
+    def state(body: dict[str, Any], status: str) -> dict[str, Any]:
+        rid = body["registration_id"]
+        return {
+            "registration_id": rid,
+            "external_id": body["external_id"],
+            "status": status,
+            "lead_id": None,
+            "conflict": False,
+            "status_url": f"/v1/leads/{rid}",
+        }
+
+    refused, silent, queued = (api.status(key, str(b["registration_id"])) for b in answers)
+    assert refused == ApiAnswer(
+        "found", {**state(answers[0], "failed"), "message": "the CRM refused the lead: duplicate by INN"}
+    )
+    assert silent == ApiAnswer(
+        "found", {**state(answers[1], "failed"), "message": "the CRM refused the lead: no reason given"}
+    )
+    assert queued == ApiAnswer("found", state(answers[2], "queued"))
+
+
+def test_wrong_secrets_for_one_key_id_hold_that_key_back_when_its_leads_are_read(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, key: str
+) -> None:
+    throttle = AuthThrottle(
+        store.bucket, fake_clock, AuthLimits(per_address=100, per_key=2, window_seconds=60)
+    )
+    api, _ = intake(crm, store, fake_clock, throttle=throttle)
+    registration = str(api.submit(key, LEAD, "k1", "10.0.0.1").body["registration_id"])
+    guess = key[:-43] + "x" * 43  # the key's id with a wrong secret
+    assert [api.status(guess, registration, f"10.0.1.{n}").kind for n in range(2)] == ["unauthorized"] * 2
+    assert api.status(key, registration, "10.0.2.1").kind == "throttled"  # the key id is held back
+
+
+def test_reading_a_registration_records_when_the_key_was_last_used(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock, key: str
+) -> None:
+    api, _ = intake(crm, store, fake_clock)
+    keys = ApiKeys(store.intake, PORTAL)
+    assert [k.last_used_at for k in keys.list()] == [None]
+    fake_clock.advance(120)
+    assert api.status(key, "1").kind == "not_found"
+    assert [k.last_used_at for k in keys.list()] == [fake_clock()]

@@ -50,6 +50,19 @@ def test_bad_amounts_say_what_is_wrong(raw: object, message: str) -> None:
         parse_amount(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a" * 38, "'" + "a" * 38 + "'"),  # 40 characters quoted: shown whole
+        ("b" * 39, "'" + "b" * 36 + "..."),  # 41: cut to 37 and an ellipsis
+    ],
+)
+def test_a_long_bad_amount_is_quoted_cut_to_forty_characters(raw: str, shown: str) -> None:
+    with pytest.raises(ValueError) as error:
+        parse_amount(raw)
+    assert str(error.value) == f"{shown} is not a number (write 1500.50 or 1 500,50)"
+
+
 def test_a_crm_keeping_whole_units_and_a_configured_maximum_are_honoured() -> None:
     rule = AmountRule(places=0, maximum=Decimal("5000"))
     assert parse_amount("4 999,00", rule) == Decimal("4999")

@@ -195,3 +195,21 @@ def test_events_received_and_refused_are_counted_by_source_and_reason() -> None:
         got[("crm_bridge_events_rejected_total", (("reason", "unauthorized"), ("source", "training")))] == 1
     )
     assert ("crm_bridge_events_rejected_total", (("reason", "accepted"), ("source", "training"))) not in got
+
+
+def test_refused_leads_and_notifications_are_counted_and_an_absent_sample_reads_zero() -> None:
+    metrics = BridgeMetrics()
+    assert metrics.value("crm_bridge_notifications_total", channel="email", outcome="failed") == 0.0
+    metrics.leads_refused()
+    metrics.leads_refused(3)
+    metrics.notification("telegram", "sent")
+    metrics.notification("telegram", "sent")
+    metrics.notification("email", "retry")
+
+    got = samples(metrics.render())
+
+    assert got[("crm_bridge_leads_refused_total", ())] == 4
+    assert got[("crm_bridge_notifications_total", (("channel", "telegram"), ("outcome", "sent")))] == 2
+    assert got[("crm_bridge_notifications_total", (("channel", "email"), ("outcome", "retry")))] == 1
+    assert metrics.value("crm_bridge_notifications_total", channel="email", outcome="retry") == 1.0
+    assert metrics.value("crm_bridge_notifications_total", channel="email", outcome="failed") == 0.0

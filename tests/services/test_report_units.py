@@ -3,10 +3,14 @@ millions and up, none below, written the locale's way, and a dash where there is
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from crm_bridge.domain.kpis import DepartmentKpis
+from crm_bridge.domain.period import Period
+from crm_bridge.services.report.data import ReportData, TierMove, move_text
 from crm_bridge.services.report.text import in_unit
 
 MILLION, THOUSAND = Decimal(10**6), Decimal(1000)
@@ -30,3 +34,31 @@ def test_an_amount_is_shown_in_the_tables_unit(
     value: Decimal | None, unit: Decimal, locale: str, shown: str
 ) -> None:
     assert in_unit(value, unit, locale) == shown
+
+
+def test_a_tier_change_reads_its_direction_and_the_tiers_names_a_dash_for_none_or_an_unknown_key() -> None:
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    data = ReportData(
+        Period.month("2026-11"),
+        at,
+        "ru",
+        "RUB",
+        DepartmentKpis(),
+        (),
+        [],
+        (),
+        {},
+        (),
+        tier_names={"bronze": "Бронза", "silver": "Серебро"},
+    )
+
+    def move(from_tier: str | None, to_tier: str | None, up: bool) -> TierMove:
+        return TierMove("7", "ООО Альфа", at, from_tier, to_tier, "выручка", up)
+
+    assert move_text(data, [move("bronze", "silver", True)]) == "↑ Бронза → Серебро"
+    assert move_text(data, [move("silver", "bronze", False)]) == "↓ Серебро → Бронза"
+    assert move_text(data, [move(None, "bronze", True)]) == "↑ - → Бронза"  # a new partner's first tier
+    assert move_text(data, [move("platinum", None, False)]) == "↓ platinum → -"  # a tier no longer configured
+    both = [move("bronze", "silver", True), move("silver", "platinum", True)]
+    assert move_text(data, both) == "↑ Бронза → Серебро, ↑ Серебро → platinum"
+    assert move_text(data, []) == "-"

@@ -4,13 +4,14 @@ is skipped without hiding the ones after it. And the SLA calendar read from the 
 
 from __future__ import annotations
 
+import logging
 from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
 
 from crm_bridge.domain.model import Curator
-from crm_bridge.errors import ConfigError, TransientError
+from crm_bridge.errors import ConfigError, StateError, TransientError
 from crm_bridge.fake import FakeClock, FakeCRM
 from crm_bridge.redaction import redact
 from crm_bridge.services.sla import WorkingCalendar
@@ -145,3 +146,23 @@ def test_without_a_head_a_failing_sync_is_not_sent_to_anyone_but_still_raised(
     with pytest.raises(TransientError):
         watch.run(failing_sync("timeout"), fake_clock())
     assert notifier.sent == []
+
+
+def test_a_failing_sync_the_store_cannot_record_is_logged_with_the_store_error_redacted(
+    store: Store, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class DownStore:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        def get_state(self, portal: str, name: str) -> Any:
+            raise StateError("cannot reach the database: password=hunter2 refused")
+
+    notifier = Notifier()
+    watch = SyncWatch(DownStore(), PORTAL, notifier, curators=[ANNA], head=HEAD)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, logger="crm_bridge.sync"), pytest.raises(TransientError):
+        watch.run(failing_sync("timeout"), fake_clock())
+    assert [r.getMessage() for r in caplog.records if r.name == "crm_bridge.sync"] == [
+        "sync failed and the failure could not be recorded: cannot reach the database: password=*** refused"
+    ]
+    assert notifier.sent == []  # nothing recorded, so nothing to tell the head once per run

@@ -210,6 +210,21 @@ def test_with_approval_a_downgrade_waits_for_the_head_and_applies_when_approved(
         svc.approve(pending.id, by="head", now=fake_clock())
 
 
+def test_the_head_is_asked_about_a_downgrade_in_the_notifiers_language(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    class RussianNotifier(RecordingNotifier):
+        locale = "ru"
+
+    notifier = RussianNotifier()
+    partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    (pending,) = service(crm, store, notifier, approval=True).evaluate(fake_clock()).awaiting_approval
+    _, _, text = notifier.sent[f"tier_pending:{pending.id}"]
+    asked = "Понижение уровня ООО Альфа (gold → bronze) ждёт вашего решения: crm-bridge tiers approve"
+    assert text.startswith(f"{asked} {pending.id} ")
+
+
 def test_a_rejected_downgrade_is_not_applied(
     crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
 ) -> None:
@@ -255,6 +270,28 @@ def test_a_rejected_downgrade_is_not_proposed_again_until_the_metrics_recover(
     assert crm.state.partners[partner.crm_id].tier == "gold"
     assert store.tier_history(PORTAL) == []
     assert notifier.events().count("tier_downgrade_pending") == 1
+
+
+def test_a_rejection_keeps_the_tier_we_applied_while_the_partner_replica_still_shows_the_old_one(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 7, tier="silver")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, approval=True)
+    assert [(c.old, c.new) for c in svc.evaluate(fake_clock()).changes] == [("silver", "gold")]
+    for lead in [lead for lead in crm.state.leads.values() if lead.partner_id == partner.crm_id]:
+        crm.update_records([RecordUpdate(Entity.LEAD, lead.crm_id, stage="lead_lost")])
+    fake_clock.advance(3600)
+    sync(crm, store, PORTAL, now=fake_clock(), entities=[Entity.LEAD])  # the partners' sync comes later
+    assert store.records.partner(PORTAL, partner.crm_id).tier == "silver"  # type: ignore[union-attr]
+    (pending,) = svc.evaluate(fake_clock()).awaiting_approval
+    assert (pending.from_tier, pending.to_tier) == ("gold", "bronze")
+    svc.reject(pending.id, by="head", now=fake_clock())
+
+    later = svc.evaluate(fake_clock() + timedelta(hours=1))
+
+    assert (later.awaiting_approval, later.changes, svc.pending()) == ([], [], [])  # gold, as rejected
+    assert crm.state.partners[partner.crm_id].tier == "gold"
 
 
 def test_after_a_rejection_the_downgrade_is_proposed_again_once_the_metrics_recovered_and_fell(

@@ -262,7 +262,7 @@ class IntakeService:
             result = self._writes.write([(reg, self._draft_of(reg)) for reg in regs], now=now)
             for reg in regs:
                 if reg.external_id in result.created:
-                    self._tell_conflict_reg(reg)
+                    self._tell_conflict(reg)
             report.handled += len(regs)
             report.created += sum(1 for _, made in result.created.values() if made)
             report.failed += len(result.failed)
@@ -288,7 +288,7 @@ class IntakeService:
             reg = regs[index]
             if reg.status == "created":
                 results[index] = self._outcome(sub, reg, "existing")
-                self._tell_conflict(sub, reg)
+                self._tell_conflict(reg)
                 continue
             items.append((reg, self._draft(sub, reg)))
         written = self._writes.write(items, now=now) if items else WriteResult()
@@ -302,7 +302,7 @@ class IntakeService:
             if ext in written.created:
                 crm_id, made = written.created[ext]
                 results[index] = self._outcome(sub, reg, "created" if made else "existing", crm_id)
-                self._tell_conflict(sub, reg)
+                self._tell_conflict(reg)
             elif ext in written.failed:
                 results[index] = IntakeOutcome(
                     sub, "failed", error=f"CRM refused the lead: {written.failed[ext]}"
@@ -487,11 +487,7 @@ class IntakeService:
             reg.id,
         )
 
-    def _tell_conflict_reg(self, reg: Registration) -> None:
-        fields = LeadFields(reg.customer_name, CustomerIdentity(), Decimal("0"))
-        self._tell_conflict(LeadSubmission(reg.external_id, reg.partner_id, fields, reg.source), reg)
-
-    def _tell_conflict(self, sub: LeadSubmission, reg: Registration) -> None:
+    def _tell_conflict(self, reg: Registration) -> None:
         """Both partners' curators hear of a conflict once (the outbox drops a repeated key)."""
         if not reg.conflict or self._notifier is None:
             return
