@@ -58,7 +58,9 @@ def test_a_talentlms_completion_is_stored_with_the_person_the_course_and_the_tim
 ) -> None:
     webhook, pid = hook(world)
 
-    result = webhook.receive(body(event), source="talentlms", token="s3cret-lms", now=ARRIVED)
+    result = webhook.receive(
+        body(event), source="talentlms", authorization="", token="s3cret-lms", now=ARRIVED
+    )
 
     assert (result.received, result.new, result.ignored) == (1, 1, "")
     assert stored(world) == [
@@ -82,6 +84,7 @@ def test_the_partner_custom_field_wins_over_the_email_domain(world: dict[str, An
     webhook.receive(
         body(user={"custom_fields": {"partner_id": other}, "last_name": ""}),
         source="talentlms",
+        authorization="",
         token="s3cret-lms",
     )
 
@@ -95,11 +98,16 @@ def test_without_completed_at_the_events_timestamp_else_the_arrival_is_the_time(
     webhook, _ = hook(world)
 
     webhook.receive(
-        body(completed_at="", ts="1793000000"), source="talentlms", token="s3cret-lms", now=ARRIVED
+        body(completed_at="", ts="1793000000"),
+        source="talentlms",
+        authorization="",
+        token="s3cret-lms",
+        now=ARRIVED,
     )
     webhook.receive(
         body(completed_at=None, course={"id": 43, "name": "B"}),
         source="talentlms",
+        authorization="",
         token="s3cret-lms",
         now=ARRIVED,
     )
@@ -112,12 +120,14 @@ def test_without_completed_at_the_events_timestamp_else_the_arrival_is_the_time(
 
 def test_other_events_are_acknowledged_and_ignored(world: dict[str, Any]) -> None:  # noqa: F811
     webhook, _ = hook(world)
-    assert webhook.receive(body("user_signup"), source="talentlms", token="s3cret-lms").body() == {
+    assert webhook.receive(
+        body("user_signup"), source="talentlms", authorization="", token="s3cret-lms"
+    ).body() == {
         "received": 0,
         "new": 0,
         "ignored": "event 'user_signup' is not a course completion",
     }
-    assert webhook.receive(b"{}", source="talentlms", token="s3cret-lms").ignored == (
+    assert webhook.receive(b"{}", source="talentlms", authorization="", token="s3cret-lms").ignored == (
         "event '(none)' is not a course completion"
     )
     assert stored(world) == []
@@ -147,13 +157,13 @@ def test_a_completion_that_cannot_be_stored_is_refused_with_its_reason(
     message: str,
 ) -> None:
     webhook, _ = hook(world)
-    status, answered = answer(webhook, body(**data), source="talentlms", token="s3cret-lms")
+    status, answered = answer(webhook, body(**data), source="talentlms", authorization="", token="s3cret-lms")
     assert (status, answered) == (
         422,
         {"error": "invalid_request", "message": f"training webhook: {message}"},
     )
     with pytest.raises(WebhookRefused):
-        webhook.receive(body(**data), source="talentlms", token="s3cret-lms")
+        webhook.receive(body(**data), source="talentlms", authorization="", token="s3cret-lms")
     assert stored(world) == []
 
 
@@ -163,7 +173,9 @@ def test_the_generic_body_takes_a_list_of_completions_with_their_certified_flag(
     webhook, pid = hook(world)
     one = {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20", "name": "Anna"}
     two = {**one, "email": "ivan@kazan-soft.ru", "course_name": "Sales", "certified": False}
-    result = webhook.receive(json.dumps({"completions": [one, two]}).encode(), token="s3cret-lms")
+    result = webhook.receive(
+        json.dumps({"completions": [one, two]}).encode(), authorization="", token="s3cret-lms"
+    )
 
     assert (result.received, result.new) == (2, 2)
     assert sorted(
@@ -208,7 +220,9 @@ def test_a_generic_completion_with_a_bad_field_is_refused_naming_where(
     message: str,
 ) -> None:
     webhook, _ = hook(world)
-    status, answered = answer(webhook, json.dumps(payload).encode(), source="generic", token="s3cret-lms")
+    status, answered = answer(
+        webhook, json.dumps(payload).encode(), source="generic", authorization="", token="s3cret-lms"
+    )
     assert (status, answered) == (
         422,
         {"error": "invalid_request", "message": f"training webhook: {message}"},
@@ -222,21 +236,27 @@ def test_the_webhooks_http_answer_for_each_outcome(world: dict[str, Any]) -> Non
         {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
     ).encode()
 
-    assert answer(webhook, generic, source="generic", authorization="Bearer s3cret-lms") == (
+    assert answer(webhook, generic, source="generic", authorization="Bearer s3cret-lms", token="") == (
         200,
         {"received": 1, "new": 1},
     )
-    assert answer(webhook, generic, source="generic") == (
+    assert answer(webhook, generic, source="generic", authorization="", token="") == (
         401,
         {"error": "unauthorized", "message": "training webhook: wrong or missing webhook secret"},
     )
-    assert answer(webhook, generic, source="moodle", token="s3cret-lms") == (
+    assert answer(webhook, generic, source="moodle", authorization="", token="s3cret-lms") == (
         404,
         {"error": "not_found", "message": "training webhook: unknown LMS 'moodle' (generic, talentlms)"},
     )
-    assert answer(webhook, b"x" * 300_000, source="generic", token="s3cret-lms")[1]["error"] == "too_large"
-    assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[:1] == (400,)
-    assert answer(webhook, b"not json", source="generic", token="s3cret-lms")[1]["error"] == "invalid_request"
+    assert (
+        answer(webhook, b"x" * 300_000, source="generic", authorization="", token="s3cret-lms")[1]["error"]
+        == "too_large"
+    )
+    assert answer(webhook, b"not json", source="generic", authorization="", token="s3cret-lms")[:1] == (400,)
+    assert (
+        answer(webhook, b"not json", source="generic", authorization="", token="s3cret-lms")[1]["error"]
+        == "invalid_request"
+    )
 
 
 @pytest.mark.parametrize("secret", [None, ""])
@@ -317,9 +337,11 @@ def configured_hook(world: dict[str, Any], timezone: str = "UTC", **training: An
 
 def test_a_completion_time_without_a_zone_is_read_in_the_companys_zone(world: dict[str, Any]) -> None:  # noqa: F811
     webhook = configured_hook(world, "Asia/Vladivostok")  # UTC+10, no summer time
-    webhook.receive(body(), source="talentlms", token="s3cret-lms", now=ARRIVED)  # 2026-10-21 12:00:00
+    webhook.receive(
+        body(), source="talentlms", authorization="", token="s3cret-lms", now=ARRIVED
+    )  # 2026-10-21 12:00:00
     generic = {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
-    webhook.receive(json.dumps(generic).encode(), token="s3cret-lms")
+    webhook.receive(json.dumps(generic).encode(), authorization="", token="s3cret-lms")
 
     assert sorted((c.course_id, c.completed_at) for c in stored(world)) == [
         ("42", datetime(2026, 10, 21, 2, 0, tzinfo=UTC)),
@@ -332,7 +354,9 @@ def test_a_talentlms_completion_without_any_time_is_dated_when_it_arrives_whatev
 ) -> None:
     webhook = configured_hook(world, "Asia/Vladivostok")
     before = datetime.now(UTC)
-    webhook.receive(body(completed_at=None), source="talentlms", token="s3cret-lms")  # no injected time
+    webhook.receive(
+        body(completed_at=None), source="talentlms", authorization="", token="s3cret-lms"
+    )  # no injected time
     after = datetime.now(UTC)
 
     (completion,) = stored(world)
@@ -341,8 +365,14 @@ def test_a_talentlms_completion_without_any_time_is_dated_when_it_arrives_whatev
 
 def test_only_the_certifying_courses_certify_when_the_lms_does_not_say(world: dict[str, Any]) -> None:  # noqa: F811
     webhook = configured_hook(world, certifying_courses=["42"])
-    webhook.receive(body(), source="talentlms", token="s3cret-lms", now=ARRIVED)
-    webhook.receive(body(course={"id": 43, "name": "B"}), source="talentlms", token="s3cret-lms", now=ARRIVED)
+    webhook.receive(body(), source="talentlms", authorization="", token="s3cret-lms", now=ARRIVED)
+    webhook.receive(
+        body(course={"id": 43, "name": "B"}),
+        source="talentlms",
+        authorization="",
+        token="s3cret-lms",
+        now=ARRIVED,
+    )
 
     assert sorted((c.course_id, c.certified) for c in stored(world)) == [("42", True), ("43", False)]
 
@@ -352,7 +382,9 @@ def test_a_single_generic_completion_with_a_bad_field_is_refused_naming_the_fiel
 ) -> None:
     webhook, _ = hook(world)
     single = {"email": "nobody", "course_id": "c", "completed_at": "2026-10-20"}
-    assert answer(webhook, json.dumps(single).encode(), source="generic", token="s3cret-lms") == (
+    assert answer(
+        webhook, json.dumps(single).encode(), source="generic", authorization="", token="s3cret-lms"
+    ) == (
         422,
         {"error": "invalid_request", "message": "training webhook: email: 'nobody' is not an e-mail address"},
     )
@@ -368,7 +400,9 @@ def test_a_completion_for_a_partner_the_store_does_not_know_is_refused_with_422(
         "course_id": "c1",
         "completed_at": "2026-10-20",
     }
-    assert answer(webhook, json.dumps(unknown).encode(), source="generic", token="s3cret-lms") == (
+    assert answer(
+        webhook, json.dumps(unknown).encode(), source="generic", authorization="", token="s3cret-lms"
+    ) == (
         422,
         {
             "error": "invalid_request",
@@ -394,7 +428,7 @@ def test_a_webhook_without_a_configured_secret_refuses_every_request(world: dict
     raw = json.dumps(
         {"email": "anna@kazan-soft.ru", "course_id": "c1", "completed_at": "2026-10-20"}
     ).encode()
-    assert answer(webhook, raw, source="generic", token="s3cret-lms") == (
+    assert answer(webhook, raw, source="generic", authorization="", token="s3cret-lms") == (
         401,
         {
             "error": "unauthorized",

@@ -80,11 +80,13 @@ class TrainingWebhook:
         body: bytes,
         *,
         source: str = "generic",
-        authorization: str = "",
-        token: str = "",
+        authorization: str,
+        token: str,
         now: datetime | None = None,
     ) -> WebhookResult:
         """Check the secret, parse ``body`` (``source``: generic | talentlms) and store the completions.
+        ``authorization`` (the Authorization header) and ``token`` (the ``?token=`` parameter) are what
+        the request carried, "" for none: a caller must say, so no default can stand in for a secret.
         Raises ``WebhookRefused`` with the HTTP status to answer; nothing is stored then."""
         secret = self.service.cfg.webhook_secret
         check_secret(secret.get_secret_value() if secret else None, authorization, token)
@@ -194,7 +196,7 @@ ERROR_CODES = {
 
 
 def answer(
-    hook: TrainingWebhook, body: bytes, *, source: str, authorization: str = "", token: str = ""
+    hook: TrainingWebhook, body: bytes, *, source: str, authorization: str, token: str
 ) -> tuple[int, dict[str, Any]]:
     """The HTTP answer to a webhook POST, for whichever server hosts the route (status, JSON body):
     200 with what was recorded, else the refusal's status and the daemon's error shape
