@@ -121,3 +121,47 @@ def test_a_relabelled_field_and_a_new_and_relabelled_option_are_one_update_each(
     assert len(labels) == len(tier.options) + 1
     assert provisioned.catalog().field(FieldEntity.PARTNER, "tier") is not None
     assert provision(provisioned, desired).is_noop
+
+
+def test_steps_the_portal_refuses_are_named_in_one_error_of_the_first_ones_kind(
+    provisioned: Bitrix24Adapter, sandbox: Sandbox
+) -> None:
+    import pytest
+
+    from crm_bridge.errors import PermissionDenied
+    from crm_bridge.sandbox.faults import FaultPlan
+
+    renamed = dataclasses.replace(
+        DESIRED,
+        funnels=tuple(
+            dataclasses.replace(f, stages=tuple(dataclasses.replace(s, name=s.name + " *") for s in f.stages))
+            for f in DESIRED.funnels
+        ),
+    )
+    computed = plan(renamed, provisioned.observe_layout())
+    assert len(computed.writes) > 10  # the observation batch has fewer commands than c9
+    paths = [i.path for i in computed.writes]
+    sandbox.faults.set(
+        FaultPlan(batch_fail={"keys": ["c8", "c9"], "error": "ACCESS_DENIED", "description": "No"})
+    )
+
+    with pytest.raises(PermissionDenied) as info:
+        provisioned.apply_plan(computed)
+
+    refused = [p for p in paths if p in str(info.value)]
+    assert str(info.value) == (
+        f"Bitrix24 refused 2 provisioning step(s): {refused[0]}: Bitrix24: No [ACCESS_DENIED]; "
+        f"{refused[1]}: Bitrix24: No [ACCESS_DENIED]"
+    )
+    assert info.value.crm == "bitrix24"
+
+
+def test_a_plan_with_nothing_to_do_sends_no_write(provisioned: Bitrix24Adapter, sandbox: Sandbox) -> None:
+
+    computed = plan(DESIRED, provisioned.observe_layout())
+    sandbox.log.clear()
+
+    observed = provisioned.apply_plan(computed)
+
+    assert computed.is_noop and _writes(sandbox) == [] and sandbox.request_count() == 0
+    assert {f.key for f in observed.funnels} == {f.key for f in DESIRED.funnels}
