@@ -15,6 +15,7 @@ from crm_bridge.config.crm import HttpConfig
 from crm_bridge.errors import (
     AuthError,
     CrmValidationError,
+    PermissionDenied,
     RateLimited,
     TransientError,
 )
@@ -306,3 +307,16 @@ def test_a_refused_refresh_says_what_to_check_and_the_token_server_is_asked_thre
         "(authorise the application again if the refresh token expired)"
     )
     assert info.value.crm == "bitrix24" and info.value.config_key == "crm.bitrix24.oauth.refresh_token"
+
+
+@responses.activate
+def test_an_error_page_from_a_proxy_is_retried_by_its_status_and_named_by_it() -> None:
+    sleeps = Sleeps()
+    responses.post(HOOK + "scope", status=502, body="<html>Bad gateway</html>", content_type="text/html")
+    responses.post(HOOK + "scope", status=403, json={"detail": "not a Bitrix24 error body"})
+
+    with pytest.raises(PermissionDenied) as info:
+        _adapter(sleeps=sleeps).client.call("scope")
+
+    assert len(responses.calls) == 2 and len(sleeps.waits) == 1 and 0.5 <= sleeps.waits[0] <= 1.0
+    assert str(info.value) == "bitrix24: POST scope answered HTTP 403 (gave up after 2 attempts)"
