@@ -320,3 +320,13 @@ def test_an_error_page_from_a_proxy_is_retried_by_its_status_and_named_by_it() -
 
     assert len(responses.calls) == 2 and len(sleeps.waits) == 1 and 0.5 <= sleeps.waits[0] <= 1.0
     assert str(info.value) == "bitrix24: POST scope answered HTTP 403 (gave up after 2 attempts)"
+
+
+@responses.activate
+def test_an_error_page_that_persists_is_a_transient_error_named_by_its_status() -> None:
+    responses.post(HOOK + "scope", status=502, body="<html>Bad gateway</html>", content_type="text/html")
+
+    with pytest.raises(TransientError) as info:
+        _adapter(http=HttpConfig(max_retries=0)).client.call("scope")
+
+    assert str(info.value) == "bitrix24: POST scope answered HTTP 502" and info.value.status == 502
