@@ -50,9 +50,7 @@ def _error_body(response: requests.Response) -> ErrorBody | None:
 
 def _method_of(response: requests.Response) -> str:
     url = str(response.request.url or "") if response.request is not None else ""
-    path = urlsplit(url).path
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    return last[:-5] if last.endswith(".json") else last
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
 
 
 class Bitrix24Transport:

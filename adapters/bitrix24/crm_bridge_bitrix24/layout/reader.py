@@ -76,17 +76,16 @@ class LayoutReader:
         entities = self._uf_entities()
         known = sorted(set(self.state.funnels.values()))
         commands = [Command("crm.category.list", {"entityTypeId": self.mapping.deal_entity_type_id})]
-        # Labels come back only with filter LANG (crm.company.userfield.list); we set ours for every language.
-        uf_params = {"order": {"ID": "ASC"}, "filter": {"LANG": self.language}}
+        # Labels come back only with filter LANG (crm.company.userfield.list), on every page; we set
+        # ours for every language.
+        uf_params: dict[str, object] = {"order": {"ID": "ASC"}, "filter": {"LANG": self.language}}
         commands += [Command(f"crm.{e}.userfield.list", uf_params) for e in entities]
         commands += [self._status_cmd(cid) for cid in known]
         outcomes = self.client.batch(commands).outcomes
         snap = Snapshot()
         all_categories = [Category.model_validate(r) for r in _rows(outcomes[0])]
         for entity, outcome in zip(entities, outcomes[1 : 1 + len(entities)], strict=True):
-            rows = _rows(outcome) + self._more(
-                f"crm.{entity}.userfield.list", {"order": {"ID": "ASC"}}, outcome
-            )
+            rows = _rows(outcome) + self._more(f"crm.{entity}.userfield.list", uf_params, outcome)
             snap.userfields[entity] = [UserField.model_validate(r) for r in rows]
         by_id = {c.id: c for c in all_categories}
         for cid, outcome in zip(known, outcomes[1 + len(entities) :], strict=True):
