@@ -4,6 +4,7 @@ and a deal of another pipeline; the listing queries sent; a listing before provi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -236,3 +237,35 @@ def test_a_listing_before_provisioning_says_what_to_run(
         list(adapter.changed_since(entity, None))
 
     assert str(caught.value) == message
+
+
+def test_odd_values_in_a_listing_are_read_or_the_record_skipped_with_a_warning(
+    curated: AmoCrmAdapter, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipeline = curated.catalog().funnels["leads"]
+    ids = sandbox.emulator.seed(
+        {
+            "leads": [
+                {"name": f"L{i}", "pipeline_id": pipeline, "created_at": JAN_2, "updated_at": JAN_2 + i}
+                for i in range(4)
+            ]
+        }
+    )["leads"]
+    rows = sandbox.emulator.state.records["leads"]
+    rows[ids[0]]["created_at"] = 0  # no creation time: skipped
+    rows[ids[1]].update(price="12.5", responsible_user_id="8000003.0")  # numbers sent as text
+    rows[ids[2]].update(price="", responsible_user_id=0)  # nobody responsible
+    sandbox.log.clear()
+
+    with caplog.at_level(logging.WARNING, logger="crm_bridge_amocrm.source"):
+        leads = [r for page in curated.changed_since(Entity.LEAD, None) for r in page.records]
+
+    assert [(r.title, r.amount, r.manager_user_id) for r in leads] == [
+        ("L1", Decimal("12.5"), "8000003"),
+        ("L2", Decimal(0), None),
+        ("L3", Decimal(0), "8000001"),
+    ]
+    assert curated.lister.skipped == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"skipped amoCRM record: lead {ids[0]}: lead has no created_at"
+    ]

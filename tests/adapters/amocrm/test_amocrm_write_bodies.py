@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -515,3 +515,21 @@ def test_a_missing_external_id_field_is_reported_before_a_lookup(
 
     assert str(caught.value) == "the external id field is not in amoCRM yet: run crm-bridge provision"
     assert sandbox.request_count() == 0
+
+
+def test_a_date_or_a_naive_time_is_written_as_utc_midnight_seconds(
+    provisioned: AmoCrmAdapter, sandbox: Sandbox
+) -> None:
+    partner = seed_partner(sandbox, provisioned)
+    sandbox.log.clear()
+
+    provisioned.update_partners(
+        [
+            PartnerUpdate(partner, {"partner_since": date(2026, 1, 2)}),
+            PartnerUpdate(partner, {"partner_since": datetime(2026, 1, 2)}),  # noqa: DTZ001 - naive on purpose
+        ]
+    )
+
+    [[first, second]] = _bodies(sandbox, "PATCH", "/api/v4/companies")
+    assert first["custom_fields_values"][0]["values"] == [{"value": 1767312000}]
+    assert second["custom_fields_values"][0]["values"] == [{"value": 1767312000}]
