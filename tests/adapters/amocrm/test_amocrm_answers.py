@@ -18,7 +18,7 @@ from crm_bridge.errors import (
     NotFound,
     PermissionDenied,
 )
-from crm_bridge.ports import LeadDraft
+from crm_bridge.ports import Entity, LeadDraft, RecordUpdate
 from crm_bridge.sandbox.core import SandboxResponse
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
@@ -231,3 +231,76 @@ def test_a_429_without_retry_after_waits_two_request_slots(sandbox: Sandbox, sle
 
     assert users and sleeps.waits == [0.5, 0.5]  # 2 / 4 requests a second
     assert sandbox.counts() == {"GET /api/v4/users": 3}
+
+
+def _answer_patches(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, status: int, body: Any) -> None:
+    """amoCRM answers PATCH /api/v4/leads with ``status`` and ``body``; everything else as usual."""
+    handle = sandbox.emulator.handle
+
+    def respond(request: Any) -> SandboxResponse:
+        if request.method == "PATCH" and request.path == "/api/v4/leads":
+            return SandboxResponse(status=status, body=body)
+        return handle(request)
+
+    monkeypatch.setattr(sandbox.emulator, "handle", respond)
+
+
+def test_a_refusal_naming_no_item_fails_the_whole_array_with_amocrms_words(
+    provisioned: AmoCrmAdapter, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {"validation-errors": [{"request_id": "first", "errors": [{"path": "name", "detail": "bad"}]}]}
+    _answer_patches(sandbox, monkeypatch, 400, body)
+
+    outcomes = provisioned.update_records(
+        [RecordUpdate(Entity.LEAD, "20000001", fields={"title": "a"}), RecordUpdate(Entity.LEAD, "20000002")]
+    )
+
+    assert [(o.crm_id, o.error) for o in outcomes] == [
+        (None, "amoCRM refused PATCH /api/v4/leads: #first: name: bad"),
+        (None, "amoCRM refused PATCH /api/v4/leads: #first: name: bad"),
+    ]
+    assert sandbox.counts() == {"PATCH /api/v4/leads": 1}  # not resent
+
+
+def test_answers_without_request_ids_are_taken_in_order_and_an_answer_without_id_fails(
+    provisioned: AmoCrmAdapter, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_patches(sandbox, monkeypatch, 200, {"_embedded": {"leads": [{"id": 5}, {"updated_at": 1}]}})
+
+    outcomes = provisioned.update_records(
+        [
+            RecordUpdate(Entity.LEAD, "20000001", fields={"title": "a"}),
+            RecordUpdate(Entity.LEAD, "20000002", fields={"title": "b"}),
+            RecordUpdate(Entity.LEAD, "20000003", fields={"title": "c"}),
+        ]
+    )
+
+    assert [(o.crm_id, o.error) for o in outcomes] == [
+        ("5", None),
+        (None, "amoCRM returned no id for this item"),
+        (None, "amoCRM returned no id for this item"),
+    ]
+
+
+def test_a_complex_add_answer_merging_request_ids_is_matched_by_the_first(
+    provisioned: AmoCrmAdapter, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle = sandbox.emulator.handle
+
+    def respond(request: Any) -> SandboxResponse:
+        if request.path == "/api/v4/leads/complex":
+            return SandboxResponse(
+                status=200, body=[{"id": 8, "request_id": ["1", "0"]}, {"id": 7, "request_id": []}]
+            )
+        return handle(request)
+
+    monkeypatch.setattr(sandbox.emulator, "handle", respond)
+
+    outcomes = provisioned.send_leads(
+        [LeadDraft("ext-0", "", "A", customer_name="X"), LeadDraft("ext-1", "", "B", customer_name="Y")]
+    )
+
+    assert [(o.crm_id, o.error) for o in outcomes] == [
+        (None, "amoCRM refused the lead: amoCRM returned no id for this item"),
+        ("8", None),
+    ]
