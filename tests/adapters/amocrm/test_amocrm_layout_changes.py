@@ -9,12 +9,13 @@ import json
 from typing import Any
 
 import pytest
-from amo_support import DESIRED, provision, writes
+from amo_support import DESIRED, MemoryKV, make_adapter, provision, token_config, writes
 
 from crm_bridge.domain.layout import DesiredLayout, FieldType
 from crm_bridge.domain.model import StageKind
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.errors import CrmValidationError
+from crm_bridge.ports import Entity, RecordUpdate
 from crm_bridge.sandbox.core import SandboxRequest, SandboxResponse
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_amocrm import AmoCrmAdapter
@@ -143,3 +144,41 @@ def test_the_status_limit_is_checked_before_anything_is_written(
         ),
     )
     assert provision(adapter, fitting).writes
+
+
+def test_a_lost_state_store_recognises_the_layout_by_names_codes_and_labels(
+    adapter: AmoCrmAdapter, sandbox: Sandbox
+) -> None:
+    provision(adapter)
+    before = {(s.funnel, s.key): code for code, s in adapter.catalog().stages.items()}
+    options = {path: dict(info.options) for path, info in adapter.catalog().fields.items()}
+    fresh = make_adapter(token_config(sandbox), MemoryKV())  # a new state store: no ids remembered
+    sandbox.log.clear()
+
+    again = provision(fresh)
+
+    assert again.is_noop and writes(sandbox) == 0  # nothing created twice
+    assert {(s.funnel, s.key): code for code, s in fresh.catalog().stages.items()} == before
+    assert {path: dict(info.options) for path, info in fresh.catalog().fields.items()} == options
+    fresh.close()
+
+
+def test_won_and_lost_statuses_are_recognised_without_the_state_store(
+    adapter: AmoCrmAdapter, sandbox: Sandbox
+) -> None:
+    provision(adapter)
+    pipeline = adapter.catalog().funnels["leads"]
+    [won] = sandbox.emulator.seed(
+        {"leads": [{"name": "Won", "pipeline_id": pipeline, "status_id": 142, "created_at": 1767312000}]}
+    )["leads"]
+    fresh = make_adapter(token_config(sandbox), MemoryKV())  # a new server on the same account
+    assert provision(fresh).is_noop
+
+    synced = [(r.stage, r.stage_kind) for p in fresh.changed_since(Entity.LEAD, None) for r in p.records]
+    [moved] = fresh.update_records([RecordUpdate(Entity.LEAD, str(won), stage="lead_lost")])
+
+    # before the fix: ("7000003:142", WON) and "no stage 'lead_lost' in the leads pipeline"
+    assert synced == [("deal_closed", StageKind.WON)]
+    assert (moved.crm_id, moved.error) == (str(won), None)
+    assert sandbox.emulator.state.records["leads"][won]["status_id"] == 143
+    fresh.close()
