@@ -4,6 +4,7 @@ de-duplication key), the subscription sent, the ``doctor`` lines, and the user d
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -309,3 +310,24 @@ def test_users_keep_the_deactivated_and_name_the_nameless(adapter: AmoCrmAdapter
         ("8000003", "user 8000003", "", True),
     ]
     assert DESIRED
+
+
+def test_doctor_with_a_token_of_no_user_says_it_is_the_integrations(
+    adapter: AmoCrmAdapter, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle = sandbox.emulator.handle
+
+    def no_user(request: Any) -> Any:
+        response = handle(request)
+        if request.path == "/api/v4/account":
+            response.body["current_user_id"] = 0
+        return response
+
+    monkeypatch.setattr(sandbox.emulator, "handle", no_user)
+
+    lines = _lines(adapter)
+
+    assert lines[1] == ("rights", True, "long-lived token of the integration")
+    assert "GET /api/v4/users/{id}" not in counts(sandbox) and not any(
+        e["path"].startswith("/api/v4/users/") for e in sandbox.requests()
+    )
