@@ -120,8 +120,12 @@ class LayoutReader:
         sid = int(status["id"])
         kind = kind_of(status)
         key = self.state.stage_key(funnel, sid) if funnel else None
-        if key is None and funnel and kind is StageKind.OPEN:
-            key = self._stage_by_desired(funnel, status)
+        if key is None and funnel:
+            key = (
+                self._stage_by_desired(funnel, status)
+                if kind is StageKind.OPEN
+                else self._fixed_by_desired(funnel, kind, sid)
+            )
         system = kind is not StageKind.OPEN or int(status.get("type") or 0) == UNSORTED_TYPE
         return ObservedStage(
             crm_id=str(sid),
@@ -157,6 +161,16 @@ class LayoutReader:
             )
             snap.counts[(pid, sid)] = len((body or {}).get("_embedded", {}).get("leads") or [])
         return dataclasses.replace(stage, record_count=snap.counts[(pid, sid)])
+
+    def _fixed_by_desired(self, funnel: str, kind: StageKind, sid: int) -> str | None:
+        """A won (142) or lost (143) status not remembered yet (a first run on a provisioned account, a
+        new state store): the configured funnel's first stage of that kind, as the writer records it."""
+        desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+        stage = next((s for s in desired.stages if s.kind is kind), None) if desired is not None else None
+        if stage is None or stage.key in self.state.stages.get(funnel, {}):
+            return None
+        self.state.stages.setdefault(funnel, {})[stage.key] = sid
+        return stage.key
 
     def _stage_by_desired(self, funnel: str, status: dict[str, Any]) -> str | None:
         desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
