@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -245,3 +246,31 @@ def test_the_quota_resets_at_the_next_midnight_of_the_zone(
     now: datetime, zone: object, seconds: float
 ) -> None:
     assert seconds_to_midnight(now.timestamp(), zone) == seconds  # type: ignore[arg-type]
+
+
+def test_a_refused_oauth_refresh_names_the_settings_to_check(sandbox: Sandbox, kv: MemoryKV) -> None:
+    oauth = sandbox.config_snippet()["oauth"]
+    section = {
+        "client_id": oauth["client_id"],
+        "client_secret": oauth["client_secret"],
+        "refresh_token": "revoked",
+    }
+    made = make_adapter(config(sandbox, oauth=section), kv, Sleeps())
+
+    with pytest.raises(AuthError) as caught:
+        made.list_users()
+    made.close()
+
+    assert caught.value.config_key == "crm.hubspot.oauth.refresh_token"
+    assert str(caught.value).startswith("HubSpot refused to refresh the OAuth token: ")
+    assert str(caught.value).endswith(
+        "; check crm.hubspot.oauth.refresh_token and crm.hubspot.oauth.client_id/client_secret (install the "
+        "app again if it was revoked)"
+    )
+    [sent] = sandbox.requests()
+    assert sent["path"] == "/oauth/v1/token" and parse_qs(sent["body"]) == {
+        "grant_type": ["refresh_token"],
+        "client_id": [oauth["client_id"]],
+        "client_secret": [oauth["client_secret"]],
+        "refresh_token": ["revoked"],
+    }
