@@ -332,3 +332,39 @@ def test_a_task_is_written_with_its_subject_body_due_time_owner_and_record(
         "objectWriteTraceId": "t-1",
     }
     assert create["inputs"][1]["associations"][0]["types"][0]["associationTypeId"] == 216
+
+
+def test_a_refused_batch_fails_each_of_its_inputs_and_a_server_error_is_raised(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    p1, p2 = (_partner(sandbox, provisioned) for _ in range(2))
+    updates = [PartnerUpdate(p1, {"tier": "gold"}), PartnerUpdate(p2, {"tier": "gold"})]
+    sandbox.faults.set(FaultPlan(sequence=[409]))
+
+    refused = provisioned.update_partners(updates)
+    sandbox.faults.set(FaultPlan(sequence=[503] * 10))
+    with pytest.raises(CrmError) as caught:
+        provisioned.update_partners(updates)
+
+    assert [o.crm_id for o in refused] == [None, None]
+    assert all(
+        (o.error or "").startswith(
+            "hubspot: POST /crm/v3/objects/companies/batch/update answered HTTP 409 ERROR: error "
+            "(correlationId "
+        )
+        for o in refused
+    )
+    assert refused[0].error == refused[1].error and caught.value.status == 503
+
+
+def test_drafts_refused_before_sending_cost_no_create(provisioned: HubSpotAdapter, sandbox: Sandbox) -> None:
+    partner = _partner(sandbox, provisioned)
+    provisioned.create_leads([LeadDraft("warm", partner, "Warm-up")])  # the partner is known now
+    sandbox.log.clear()
+
+    outcomes = provisioned.create_leads([LeadDraft(f"e{i}", partner, "L", stage="nowhere") for i in range(2)])
+
+    assert [o.error for o in outcomes] == [
+        "unknown stage 'nowhere' of funnel 'leads'; run crm-bridge provision"
+    ] * 2
+    assert sandbox.request_count() == 0
