@@ -14,7 +14,8 @@ from hs_support import DESIRED, TIERS, MemoryKV, Sleeps, config, make_adapter, p
 from crm_bridge.domain.funnels import default_funnels, desired_layout
 from crm_bridge.domain.model import PartnerType
 from crm_bridge.domain.provisioning import plan
-from crm_bridge.errors import ConfigError
+from crm_bridge.errors import ConfigError, CrmValidationError
+from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_hubspot import HubSpotAdapter
 
@@ -116,3 +117,31 @@ def test_provisioning_more_pipelines_than_the_tier_allows_writes_nothing_and_say
             assert [m for m, p, _ in _writes(sandbox) if p == "/crm/v3/pipelines/deals"] == ["POST"] * 4
     finally:
         made.close()
+
+
+def test_a_refused_label_and_property_batch_are_named_and_created_by_the_next_run(
+    adapter: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    computed = plan(DESIRED, adapter.observe_layout())
+    # the 4 pipelines go; then the partner label is refused, the company group goes, its batch is refused
+    sandbox.faults.set(FaultPlan(sequence=[0, 0, 0, 0, 400, 0, 400]))
+
+    with pytest.raises(CrmValidationError) as caught:
+        adapter.apply_plan(computed)
+    again = provision(adapter)
+    settled = plan(DESIRED, adapter.observe_layout())
+
+    company_fields = [f for f in DESIRED.fields if f.entity.value == "partner"]
+    text = str(caught.value)
+    assert text.startswith(
+        f"HubSpot refused {1 + len(company_fields)} provisioning step(s): lead.partner_ref: "
+    )
+    assert (
+        "lead.partner_ref: hubspot: POST /crm/associations/v4/deals/companies/labels answered HTTP 400"
+        in text
+    )
+    name = adapter.mapping.name(company_fields[0].entity, company_fields[0].key)
+    assert (
+        f"companies.{name}: hubspot: POST /crm/v3/properties/companies/batch/create answered HTTP 400" in text
+    )
+    assert sorted({i.object.value for i in again.writes}) == ["field", "option"] and settled.is_noop
