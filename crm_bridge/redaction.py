@@ -28,8 +28,18 @@ _BRACKETED = r"(?:[a-z_]+(?:\[|%5B))?"
 _CLOSE = r"(?:\]|%5D)?"
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer xyz / Basic xyz / OAuth xyz
-    (re.compile(r"\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9\-._~+/=]{4,}", re.IGNORECASE), rf"\1 {MASK}"),
+    # Authorization: Bearer xyz / Basic xyz / OAuth xyz; not the English words our own texts put after
+    # them ("no OAuth tokens are stored", "the OAuth grant", "basic access"): no credential is one
+    (
+        re.compile(
+            r"\b(Bearer|Basic|OAuth)\s+"
+            r"(?!(?:tokens?|grants?|apps?|application|auth|authentication|authori[sz]ation|refresh|flow|"
+            r"server|client|scopes?|credentials?|access|codes?|secrets?|pair|portal|setup|settings|plan|tier)\b)"
+            r"[A-Za-z0-9\-._~+/=]{4,}",
+            re.IGNORECASE,
+        ),
+        rf"\1 {MASK}",
+    ),
     # Telegram Bot API: https://api.telegram.org/bot<token>/sendMessage (urllib3 logs the path at DEBUG)
     (re.compile(r"(/bot)\d+:[A-Za-z0-9_-]{10,}"), rf"\1{MASK}"),
     # name=value in query strings and form bodies

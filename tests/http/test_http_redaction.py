@@ -23,6 +23,8 @@ WEBHOOK = "https://example.bitrix24.ru/rest/1/x7k2p9q4w8e1r5t3"
     ("text", "secret", "kept"),
     [
         ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "eyJhbGciOiJIUzI1NiJ9", "Bearer ***"),
+        ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz", "Basic ***"),  # all letters: still masked
+        ("authorization: bearer tokenabc", "tokenabc", "bearer ***"),  # a word only when whole
         ("GET /crm.lead.list?auth=4f6a9c1e2b&start=50", "4f6a9c1e2b", "start=50"),
         ("token url: /oauth/token/?grant_type=refresh_token&refresh_token=r3fr3sh", "r3fr3sh", "grant_type"),
         ("client_id=app.1&client_secret=S3cr3tValue", "S3cr3tValue", "client_id=app.1"),
@@ -56,6 +58,9 @@ def test_every_kind_of_secret_and_personal_datum_is_masked(text: str, secret: st
         "error code=QUERY_LIMIT_EXCEEDED, 50 of 250 rows, amount 1500000.00",
         '{"code": "NOT_FOUND", "page": 2}',
         "connect to 192.168.100.200:5432",
+        "no OAuth tokens are stored: run `crm-bridge auth` first",
+        "amoCRM refused the OAuth grant (invalid_grant)",
+        "basic access to the portal; the Basic tier",
     ],
 )
 def test_ids_dates_amounts_and_error_codes_stay_readable(text: str) -> None:
