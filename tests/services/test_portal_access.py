@@ -176,6 +176,7 @@ def test_an_invitation_opens_until_its_expiry_to_the_second_and_records_when_it_
     clock = FakeClock()
     portal = access(store, clock, invitation_days=1)
     used, unused = portal.invite("42"), portal.invite("43")
+    assert (used.partner_id, unused.partner_id) == ("42", "43")
     clock.advance(DAY - 1)
     assert portal.sign_in_partner(used.key) is not None
     last_used = {i.invitation_id: (i.label, i.last_used_at) for i in portal.invitations()}
