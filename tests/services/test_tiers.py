@@ -425,3 +425,18 @@ def test_approving_an_unknown_id_says_there_is_none(
     assert str(caught.value) == (
         "no tier downgrade 999 awaiting approval (there is no such id; see `crm-bridge tiers list`)"
     )
+
+
+def test_a_change_recorded_for_a_partner_gone_from_the_replica_is_still_pushed_with_no_task(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = crm.seed_partner("ООО Альфа", tier="silver", curator_key="anna")  # never synced
+    todo = {"history_id": 5, "old": "silver", "new": "gold", "direction": "up", "reason": "won deals 7 >= 6"}
+    store.set_state(PORTAL, "tiers", {partner.crm_id: {"tier": "gold", "apply": todo}})
+
+    service(crm, store, notifier).evaluate(fake_clock())
+
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+    assert card_of(crm, partner).title == f"{partner.crm_id}: tier"
+    assert [t for t in crm.state.tasks.values() if t.external_id.startswith("tier-task:")] == []
+    assert "apply" not in store.get_state(PORTAL, "tiers")[partner.crm_id]
