@@ -150,3 +150,13 @@ def test_the_limits_come_from_the_config() -> None:
     }
     settings = parse_settings(data, {"B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/"})
     assert AuthLimits.from_settings(settings) == AuthLimits(5, 3, 3600.0)
+
+
+def test_a_key_id_failing_too_often_is_held_as_the_key_scope_with_the_seconds_to_drain_one(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    throttle = AuthThrottle(store.bucket, fake_clock, LIMITS)
+    for _ in range(4):  # per_key=4, from no known address
+        throttle.failed(None, "k1")
+    held = throttle.check(None, "k1")
+    assert held is not None and (held.scope, held.retry_after) == ("key", 75)  # 300 s / 4 per window
