@@ -17,7 +17,7 @@ from crm_bridge.ports import Entity
 from crm_bridge.services.intake.api import IntakeApi
 from crm_bridge.services.intake.keys import ApiKeys, hash_secret
 from crm_bridge.services.intake.service import IntakeService
-from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle
+from crm_bridge.services.intake.throttle import AuthLimits, AuthThrottle, Throttled
 from crm_bridge.services.metrics import BridgeMetrics
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
@@ -150,3 +150,26 @@ def test_the_limits_come_from_the_config() -> None:
     }
     settings = parse_settings(data, {"B24_WEBHOOK_URL": "https://b24.example.ru/rest/1/abcdef123456/"})
     assert AuthLimits.from_settings(settings) == AuthLimits(5, 3, 3600.0)
+
+
+def test_a_key_id_failing_too_often_is_held_as_the_key_scope_with_the_seconds_to_drain_one(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    throttle = AuthThrottle(store.bucket, fake_clock, LIMITS)
+    for _ in range(4):  # per_key=4, from no known address
+        throttle.failed(None, "k1")
+    held = throttle.check(None, "k1")
+    assert held is not None and (held.scope, held.retry_after) == ("key", 75)  # 300 s / 4 per window
+
+
+def test_when_address_and_key_are_full_alike_the_address_is_named_and_a_wait_under_a_second_is_one(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    throttle = AuthThrottle(
+        store.bucket, fake_clock, AuthLimits(per_address=4, per_key=4, window_seconds=300)
+    )
+    for _ in range(4):
+        throttle.failed("192.0.2.7", "k1")
+    assert throttle.check("192.0.2.7", "k1") == Throttled("address", 75)  # both 75 s: the first scope
+    fake_clock.advance(74.5)  # half a second of draining left
+    assert throttle.check("192.0.2.7", "k1") == Throttled("address", 1)

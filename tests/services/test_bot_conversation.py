@@ -502,3 +502,10 @@ def test_without_reward_rules_rewards_and_the_leaderboard_say_they_are_unavailab
         ("WARNING", f"bot: /rewards for partner {pid}: {reason}"),
         ("WARNING", f"bot: /top for partner {pid}: {reason}"),
     ]
+
+
+def test_leads_are_listed_in_the_chats_language(world: World) -> None:
+    chat = world.linked("ru")
+    world.crm.seed_lead(world.partner.crm_id, "Выигранный", stage="deal_closed")
+    sync(world.crm, world.store, PORTAL, now=world.clock())
+    assert chat.say("/leads") == [RU["leads_title"] + "\nВыигранный — выигран"]

@@ -682,3 +682,48 @@ def test_the_signin_link_keeps_the_public_url_but_its_trailing_slashes(public_ur
     from crm_bridge.services.partners.portal_invite import signin_link
 
     assert signin_link(public_url, "cbp_k") == link
+
+
+def test_a_partners_acquisition_card_is_its_latest_changed_one_the_higher_id_on_a_tie(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    from crm_bridge.domain.model import Deal, StageKind
+    from crm_bridge.ports import RecordPage
+
+    t = fake_clock()
+
+    def card(crm_id: str, partner: str, created: int, modified: int | None) -> Deal:
+        changed = t + timedelta(hours=modified) if modified is not None else None
+        return Deal(
+            crm_id,
+            partner,
+            f"{partner}: acquisition",
+            "acquisition",
+            "first_contact",
+            StageKind.OPEN,
+            Decimal(0),
+            t + timedelta(hours=created),
+            modified_at=changed,
+        )
+
+    store.save_page(
+        PORTAL,
+        RecordPage(
+            Entity.DEAL,
+            [
+                card("9", "tie", 0, 1),  # the same moment: the higher id (10) is the newer card
+                card("10", "tie", 0, 1),
+                card("20", "back", 0, 5),  # created first but changed last
+                card("30", "back", 2, None),  # never changed: its creation counts
+                card("deal-x", "named", 0, 5),  # an id that is not a number
+                card("40", "named", 0, 4),
+            ],
+            None,
+        ),
+    )
+    life = Lifecycle(FakeCRM(clock=fake_clock), store, PORTAL, settings=None)
+    assert {pid: deal.crm_id for pid, deal in life.acquisition_cards().items()} == {
+        "tie": "10",
+        "back": "20",
+        "named": "deal-x",
+    }

@@ -300,3 +300,11 @@ def test_a_lead_row_carries_the_conflict_flag_the_amount_and_an_unknown_stage_as
         None,
         "",
     )
+
+
+def test_a_registration_created_in_the_crm_but_not_synced_back_yet_carries_its_lead_id(world: Store) -> None:
+    world.intake.add_registration(
+        PORTAL, registration("api:7", "101", "ООО Новая", "created", 0, lead_crm_id="77")
+    )
+    (row,) = [r for r in view(world).leads("101") if r.customer_name == "ООО Новая"]
+    assert (row.key, row.crm_id, row.state) == ("77", "77", "waiting")

@@ -168,3 +168,21 @@ def test_a_session_ends_at_its_expiry_to_the_second_and_expired_ones_are_purged(
     assert second is not None
     with store.engine.connect() as conn:
         assert len(list(conn.execute(select(portal_sessions)))) == 1
+
+
+def test_an_invitation_opens_until_its_expiry_to_the_second_and_records_when_it_was_last_used(
+    store: Store,
+) -> None:
+    clock = FakeClock()
+    portal = access(store, clock, invitation_days=1)
+    used, unused = portal.invite("42"), portal.invite("43")
+    assert (used.partner_id, unused.partner_id) == ("42", "43")
+    clock.advance(DAY - 1)
+    assert portal.sign_in_partner(used.key) is not None
+    last_used = {i.invitation_id: (i.label, i.last_used_at) for i in portal.invitations()}
+    assert last_used == {
+        used.invitation_id: ("", clock()),
+        unused.invitation_id: ("", None),
+    }  # no label given
+    clock.advance(1)
+    assert portal.verify(used.key) is None  # at its expiry to the second it opens nothing

@@ -13,7 +13,7 @@ from crm_bridge.domain.model import Curator, Partner
 from crm_bridge.domain.tiers import HysteresisMode, TierLevel, TierPolicy
 from crm_bridge.errors import TransientError, UsageError
 from crm_bridge.fake import FakeClock, FakeCRM
-from crm_bridge.ports import Entity, RecordUpdate
+from crm_bridge.ports import Entity, PartnerUpdate, RecordUpdate
 from crm_bridge.services.provision import provision
 from crm_bridge.services.sync.pull import sync
 from crm_bridge.services.tiers.apply import TierFunnel
@@ -365,3 +365,78 @@ def test_with_approval_and_no_head_the_downgrade_waits_and_nobody_is_asked(
     assert (pending.partner_id, pending.to_tier) == (partner.crm_id, "bronze")
     assert "tier_downgrade_pending" not in notifier.events()
     assert crm.state.partners[partner.crm_id].tier == "gold"  # `crm-bridge tiers list` shows it
+
+
+def test_the_curator_is_warned_once_per_grace_period_in_the_notifiers_language(
+    crm: FakeCRM, store: Store, fake_clock: FakeClock
+) -> None:
+    class RussianNotifier(RecordingNotifier):
+        locale = "ru"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
+            self.calls += 1
+            super().notify(event, recipients, text, key=key)
+
+    notifier = RussianNotifier()
+    partner = partner_with_wins(crm, 0, tier="gold")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier, grace=timedelta(days=7))
+    started = fake_clock()
+    assert svc.evaluate(started).warnings == [partner.crm_id]
+    (pending,) = svc.pending()
+    assert notifier.sent == {
+        f"tier_warning:{partner.crm_id}:{started.isoformat()}": (
+            "tier_downgrade_warning",
+            [ANNA],
+            f"Риск понижения уровня у ООО Альфа: {pending.reason}. Предупредите партнёра: если показатели "
+            "не восстановятся, уровень будет понижен.",
+        )
+    }
+    assert svc.evaluate(started + timedelta(days=1)).warnings == []  # the same grace period: not again
+    assert notifier.calls == 1
+
+
+def test_a_tier_set_by_hand_in_the_crm_after_ours_counts_as_the_partners_tier(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = partner_with_wins(crm, 7, tier="silver")
+    refresh(crm, store, fake_clock)
+    svc = service(crm, store, notifier)
+    assert [(c.old, c.new) for c in svc.evaluate(fake_clock()).changes] == [("silver", "gold")]
+    fake_clock.advance(3600)
+    crm.update_partners([PartnerUpdate(partner.crm_id, {"tier": "bronze"})])  # a CRM admin, an hour later
+    refresh(crm, store, fake_clock)
+
+    again = svc.evaluate(fake_clock())
+
+    assert [(c.old, c.new) for c in again.changes] == [("bronze", "gold")]
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+
+
+def test_approving_an_unknown_id_says_there_is_none(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        service(crm, store, notifier).approve(999, by="maria", now=crm.clock())
+    assert str(caught.value) == (
+        "no tier downgrade 999 awaiting approval (there is no such id; see `crm-bridge tiers list`)"
+    )
+
+
+def test_a_change_recorded_for_a_partner_gone_from_the_replica_is_still_pushed_with_no_task(
+    crm: FakeCRM, store: Store, notifier: RecordingNotifier, fake_clock: FakeClock
+) -> None:
+    partner = crm.seed_partner("ООО Альфа", tier="silver", curator_key="anna")  # never synced
+    todo = {"history_id": 5, "old": "silver", "new": "gold", "direction": "up", "reason": "won deals 7 >= 6"}
+    store.set_state(PORTAL, "tiers", {partner.crm_id: {"tier": "gold", "apply": todo}})
+
+    service(crm, store, notifier).evaluate(fake_clock())
+
+    assert crm.state.partners[partner.crm_id].tier == "gold"
+    assert card_of(crm, partner).title == f"{partner.crm_id}: tier"
+    assert [t for t in crm.state.tasks.values() if t.external_id.startswith("tier-task:")] == []
+    assert "apply" not in store.get_state(PORTAL, "tiers")[partner.crm_id]
