@@ -90,7 +90,7 @@ def test_a_401_names_the_token_to_check(adapter: HubSpotAdapter, sandbox: Sandbo
     assert caught.value.config_key == "crm.hubspot.access_token" and caught.value.status == 401
     assert caught.value.code == "EXPIRED_AUTHENTICATION"
     assert re.fullmatch(
-        f"{OWNERS} 401 EXPIRED_AUTHENTICATION: The OAuth \\*\\*\\* used to make this call expired "
+        f"{OWNERS} 401 EXPIRED_AUTHENTICATION: The OAuth token used to make this call expired "
         f"0 second\\(s\\) ago\\. \\(correlationId {UUID}\\); check crm\\.hubspot\\.access_token",
         caught.value.message,
     )
