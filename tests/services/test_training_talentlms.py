@@ -406,7 +406,7 @@ def test_a_completion_for_a_partner_the_store_does_not_know_is_refused_with_422(
         422,
         {
             "error": "invalid_request",
-            "message": "training webhook: training: no such partner(s) in the state store: 999 (run sync)",
+            "message": "training webhook: no such partner(s) in the state store: 999 (run sync)",
         },
     )
     with pytest.raises(DataError) as refused:

@@ -121,7 +121,7 @@ class TrainingWebhook:
         try:
             new = self.service.record(items)
         except DataError as exc:
-            raise WebhookRefused(exc.message, 422) from None
+            raise WebhookRefused(exc.reason, 422) from None  # its own "where" would say "training" twice
         return WebhookResult(len(items), new)
 
     def _completion(
