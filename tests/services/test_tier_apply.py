@@ -250,7 +250,7 @@ def test_a_card_answered_without_an_id_counts_as_refused(
     crm = ScriptedCrm()
     crm.no_id.add("tier-card:p1")
     applier(crm, store).apply_many([("p1", ALFA, todo(7, "silver", "gold", "up"))], NOW)
-    assert warnings(caplog) == ["tier card tier-card:p1 refused: None"]
+    assert warnings(caplog) == ["tier card tier-card:p1 refused: the CRM answered without the new card's id"]
     (tasks,) = crm.of("create_tasks")
     assert tasks[0].bound_to == RecordRef(Entity.PARTNER, "p1")
     assert crm.of("update_records") == []

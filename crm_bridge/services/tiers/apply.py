@@ -153,7 +153,8 @@ class TierApplier:
             )
         for draft, out in zip(drafts, self._crm.create_deals(drafts) if drafts else [], strict=True):
             if not out.ok or not out.crm_id:
-                log.warning("tier card %s refused: %s", draft.external_id, out.error)
+                why = out.error if not out.ok else "the CRM answered without the new card's id"
+                log.warning("tier card %s refused: %s", draft.external_id, why)
                 continue
             self._store.bind(self._portal, "deal", draft.external_id, out.crm_id)
             cards[draft.partner_id or ""] = out.crm_id
