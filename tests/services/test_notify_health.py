@@ -134,5 +134,8 @@ def test_a_failure_the_channel_gave_no_error_for_is_counted_with_an_empty_last_e
     checks = {c.name: c for c in channel_checks(settings(), store, PORTAL)}
 
     assert checks["notifications email"] == HealthCheck(
-        "notifications email", True, "undeliverable: 1 message(s) failing, last error: ", warning=True
+        "notifications email",
+        True,
+        "undeliverable: 1 message(s) failing, the channel gave no error text",
+        warning=True,
     )

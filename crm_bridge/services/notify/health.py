@@ -55,7 +55,8 @@ def channel_checks(settings: Any, store: Any = None, portal: str = "") -> list[H
             checks.append(HealthCheck(name, True, detail, warning=True))
         elif channel in failing:
             count, error = failing[channel]
-            detail = f"undeliverable: {count} message(s) failing, last error: {error}"
+            said = f"last error: {error}" if error else "the channel gave no error text"
+            detail = f"undeliverable: {count} message(s) failing, {said}"
             checks.append(HealthCheck(name, True, detail, warning=True))
         else:
             checks.append(HealthCheck(name, True, "enabled, no failed deliveries"))
