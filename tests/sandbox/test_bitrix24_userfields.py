@@ -151,3 +151,17 @@ def test_the_documented_update_and_delete_answer_true_and_unknown_ids_are_not_fo
     assert_like_docs(deleted.body, doc("userfield_delete.json")["response"])
     assert (missing.status, missing.body["error"]) == (400, "ERROR_NOT_FOUND")
     assert missing.body["error_description"] == f"The entity with ID '{field_id}' is not found"
+
+
+def test_the_list_pages_by_50_like_every_list_method(b24: B24) -> None:
+    for i in range(55):
+        b24.ok("crm.deal.userfield.add", {"fields": {"FIELD_NAME": f"F{i:02d}", "USER_TYPE_ID": "string"}})
+
+    first = b24.call("crm.deal.userfield.list", {"filter": {"LANG": "en"}})
+    rest = b24.call("crm.deal.userfield.list", {"filter": {"LANG": "en"}, "start": first.body["next"]})
+
+    assert (len(first.body["result"]), first.body["next"], first.body["total"]) == (50, 50, 55)
+    assert (len(rest.body["result"]), rest.body["total"], "next" in rest.body) == (5, 55, False)
+    names = [f["FIELD_NAME"] for f in first.body["result"] + rest.body["result"]]
+    assert names == [f"UF_CRM_F{i:02d}" for i in range(55)]
+    assert all("EDIT_FORM_LABEL" in f for f in rest.body["result"])  # the language filter on every page

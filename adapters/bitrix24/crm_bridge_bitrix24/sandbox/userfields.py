@@ -12,7 +12,7 @@ from typing import Any
 from crm_bridge_bitrix24.sandbox import defaults as defaults
 from crm_bridge_bitrix24.sandbox.crm import Ctx
 from crm_bridge_bitrix24.sandbox.params import pick
-from crm_bridge_bitrix24.sandbox.query import Answer, matches, need_dict, sort_rows
+from crm_bridge_bitrix24.sandbox.query import Answer, matches, need_dict, page, sort_rows
 from crm_bridge_bitrix24.sandbox.state import LABEL_KEYS, B24Error, UserField
 
 _UF_NAME = re.compile(r"^[A-Z0-9_]+$")
@@ -226,7 +226,9 @@ def userfield_list(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
     ]
     rows = [r for r in rows if matches(r, filters, lambda row, n: row.get(n))]
     sort_rows(rows, order, lambda r, n: r.get(n))
-    return Answer(rows, total=len(rows), records=len(rows))
+    # a list method like any other: 50 a page, ``next`` while more follow, ``start`` to go on
+    # (crm-deal-userfield-list.md answers ``total``; its JS example pages with fetchListMethod)
+    return page(rows, pick(params, "start"), lambda r: r)
 
 
 def userfield_update(entity: str, ctx: Ctx, params: dict[str, Any]) -> Answer:
