@@ -157,3 +157,21 @@ def test_a_lost_state_store_finds_the_funnels_by_their_names(
 
     assert provision(fresh).is_noop
     assert len([c for c in sandbox.emulator.dump()["categories"] if c["id"] != 0]) == 4  # no duplicates
+
+
+def test_a_portal_with_more_than_a_page_of_its_own_user_fields_is_provisioned_once(
+    adapter: Bitrix24Adapter, sandbox: Sandbox
+) -> None:
+    # The portal's own fields come first (lower SORT), so ours land on the list's second page.
+    theirs = [
+        {"FIELD_NAME": f"THEIRS_{i:02d}", "USER_TYPE_ID": "string", "SORT": 10, "EDIT_FORM_LABEL": f"Их {i}"}
+        for i in range(60)
+    ]
+    sandbox.emulator.seed({"userfields": {"company": theirs, "deal": theirs}})
+    provision(adapter)
+    sandbox.log.clear()
+
+    again = provision(adapter)
+
+    assert again.is_noop, [f"{i.path}: {i.details}" for i in again.writes]
+    assert _writes(sandbox) == []
