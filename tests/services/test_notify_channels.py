@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -156,6 +157,18 @@ def test_email_arrives_with_subject_recipient_and_utf8_text(store: Store, inbox:
     assert mail["To"] == "Анна Смирнова <anna@example.ru>"
     assert mail.get_content().strip() == "ООО «Ромашка» теперь Золотой партнёр"
     assert inbox.envelopes == [("bridge@example.ru", ["anna@example.ru"])]
+
+
+def test_a_sender_with_a_display_name_gives_a_clean_message_id(store: Store, inbox: Inbox) -> None:
+    settings = SmtpSettings(inbox.host, inbox.port, security="none", sender="Partner desk <desk@firm.ru>")
+    n = notifier(store, only("email"), email=EmailSender(settings))
+    n.notify("tier_changed", [ANNA], "text", key="tc:2")
+
+    assert n.flush(NOW).sent == 1
+
+    (mail,) = inbox.messages
+    assert mail["From"] == "Partner desk <desk@firm.ru>"
+    assert re.fullmatch(r"<[^<>@\s]+@firm\.ru>", mail["Message-ID"]), mail["Message-ID"]
 
 
 def test_email_over_starttls_with_login_is_delivered(store: Store, tls_inbox: Inbox) -> None:
