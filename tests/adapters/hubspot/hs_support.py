@@ -5,6 +5,7 @@ sandbox."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -91,3 +92,21 @@ def writes(sb: Sandbox) -> list[str]:
         for r in sb.requests()
         if r["method"] != "GET" and "/search" not in r["path"] and "/batch/read" not in r["path"]
     ]
+
+
+class SharedClock:
+    """Unix time moved only by the adapter's sleeps; the emulator reads it too."""
+
+    def __init__(self, now: float = 1_765_000_000.0) -> None:
+        self.now = now
+        self.waits: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.waits.append(seconds)
+            self.now += seconds

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import pytest
-from hs_support import MemoryKV, Sleeps, config, make_adapter, spec_sandbox, violations
+from hs_support import MemoryKV, SharedClock, Sleeps, config, make_adapter, spec_sandbox, violations
 
 from crm_bridge.errors import (
     AuthError,
@@ -35,24 +34,6 @@ from crm_bridge_hubspot.transport import seconds_to_midnight, zone_of
 
 OWNERS = "hubspot: GET /crm/v3/owners answered HTTP"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-class SharedClock:
-    """Unix time moved only by the adapter's sleeps; the emulator reads it too."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.waits: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.waits.append(seconds)
-            self.now += seconds
 
 
 @pytest.mark.parametrize(

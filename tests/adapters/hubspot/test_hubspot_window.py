@@ -4,28 +4,8 @@ oldest of the window to age out (+1%), so 200 requests take one wait of 10.1 s a
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from hs_support import MemoryKV, config, make_adapter, spec_sandbox, violations
-
-
-class SharedClock:
-    """Unix time moved only by the adapter's sleeps; the emulator reads it too."""
-
-    def __init__(self) -> None:
-        self.now = 1_765_000_000.0
-        self.waits: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.waits.append(seconds)
-            self.now += seconds
+from hs_support import MemoryKV, SharedClock, config, make_adapter, spec_sandbox, violations
 
 
 @pytest.mark.parametrize(("limit", "requests"), [(100, 200), (100, 201), (190, 380)])
