@@ -15,6 +15,7 @@ from typing import Any
 
 from crm_bridge.domain.layout import (
     DesiredField,
+    DesiredFunnel,
     DesiredLayout,
     FieldEntity,
     FieldType,
@@ -146,7 +147,7 @@ class LayoutReader:
         layout). amoCRM gives no totals: one lead list of one row tells 0 or "at least 1"."""
         if stage.system or stage.kind is not StageKind.OPEN or funnel is None:
             return stage
-        desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+        desired = self._desired_funnel(funnel)
         if desired is not None and stage.key in {s.key for s in desired.stages}:
             return stage
         sid = int(stage.crm_id)
@@ -162,10 +163,14 @@ class LayoutReader:
             snap.counts[(pid, sid)] = len((body or {}).get("_embedded", {}).get("leads") or [])
         return dataclasses.replace(stage, record_count=snap.counts[(pid, sid)])
 
+    def _desired_funnel(self, funnel: str) -> DesiredFunnel | None:
+        """The configured funnel of that key (None without a configured layout)."""
+        return next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+
     def _fixed_by_desired(self, funnel: str, kind: StageKind, sid: int) -> str | None:
         """A won (142) or lost (143) status not remembered yet (a first run on a provisioned account, a
         new state store): the configured funnel's first stage of that kind, as the writer records it."""
-        desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+        desired = self._desired_funnel(funnel)
         stage = next((s for s in desired.stages if s.kind is kind), None) if desired is not None else None
         if stage is None or stage.key in self.state.stages.get(funnel, {}):
             return None
@@ -173,7 +178,7 @@ class LayoutReader:
         return stage.key
 
     def _stage_by_desired(self, funnel: str, status: dict[str, Any]) -> str | None:
-        desired = next((f for f in (self.desired.funnels if self.desired else ()) if f.key == funnel), None)
+        desired = self._desired_funnel(funnel)
         if desired is None:
             return None
         taken = set(self.state.stages.get(funnel, {}))
