@@ -240,7 +240,6 @@ class AmoTransport:
         if response.status_code in (400, 401):
             body = _json(response)
             hint = str(body.get("hint") or body.get("detail") or "") if isinstance(body, dict) else ""
-            # not "OAuth grant": redaction takes "OAuth <word>" for an Authorization header and masks it
             return AuthError(
                 f"amoCRM refused the authorization grant ({hint or f'HTTP {response.status_code}'}); check "
                 f"{OAUTH_KEY} (issue a new authorization_code in the integration's settings if the "
