@@ -131,7 +131,11 @@ def render_lines(result: RewardsResult, partner_id: str, console: Console, local
         rate = "" if line.rate is None else f"{line.rate.normalize():f}"
         base = "" if line.base is None else number(line.base, locale, 2)
         table.add_row(
-            t.get(line.kind, line.kind), line.description, base, rate, number(line.amount, locale, 2)
+            t.get(line.kind, line.kind),
+            line.describe(locale, result.tier_names),
+            base,
+            rate,
+            number(line.amount, locale, 2),
         )
     table.add_section()
     table.add_row(t["total"], "", "", "", number(s.total, locale, 2))

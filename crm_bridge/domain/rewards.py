@@ -11,6 +11,7 @@ from typing import Protocol
 
 from crm_bridge.domain.model import StageKind
 from crm_bridge.domain.period import Period
+from crm_bridge.texts import words
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -110,8 +111,31 @@ class MdfClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class Wording:
+    """What a statement line says, in any locale: a key of the ``rewards`` texts, its values and, for
+    marginal brackets, the (percent, part of the deal) each bracket paid on."""
+
+    key: str
+    values: tuple[tuple[str, str], ...] = ()
+    parts: tuple[tuple[str, str], ...] = ()
+
+    def text(self, locale: str, tier_names: Mapping[str, str] | None = None) -> str:
+        """In ``locale``; a tier by its name in ``tier_names`` (its key when it has none there)."""
+        t = words("rewards", locale)
+        values = dict(self.values)
+        if "tier" in values and tier_names:
+            values["tier"] = tier_names.get(values["tier"]) or values["tier"]
+        if self.parts:
+            values["parts"] = t["part_separator"].join(
+                t["bracket_part"].format(percent=percent, part=part) for percent, part in self.parts
+            )
+        return t[self.key].format(**values)
+
+
+@dataclass(frozen=True, slots=True)
 class StatementLine:
-    """``kind``: commission | plan_bonus | over_performance | mdf. ``amount`` is rounded to 0.01."""
+    """``kind``: commission | plan_bonus | over_performance | mdf. ``amount`` is rounded to 0.01.
+    ``description`` is in English (the CSV export); ``describe(locale)`` says it in another language."""
 
     kind: str
     description: str
@@ -119,6 +143,23 @@ class StatementLine:
     rate: Decimal | None
     amount: Decimal
     record_id: str | None = None
+    wording: Wording | None = field(default=None, compare=False)
+
+    def describe(self, locale: str, tier_names: Mapping[str, str] | None = None) -> str:
+        """The description in ``locale``, a tier by its name in ``tier_names`` (the bot, the portal, the
+        CLI's statement); a line made without a wording has only its ``description``."""
+        return self.description if self.wording is None else self.wording.text(locale, tier_names)
+
+
+def _line(
+    kind: str,
+    wording: Wording,
+    base: Decimal,
+    rate: Decimal | None,
+    amount: Decimal,
+    record_id: str | None = None,
+) -> StatementLine:
+    return StatementLine(kind, wording.text("en"), base, rate, amount, record_id, wording)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +193,11 @@ def _commission(rules: RewardRules, tier: str | None, deals: list[WonRecord]) ->
             raise ValueError(f"rewards from {rules.effective_from}: no commission percent for tier {tier!r}")
         rate = rules.commission_by_tier[tier]
         for d in deals:
-            text = f"commission {rate}% (tier {tier}) on {d.title or d.crm_id}"
+            said = Wording(
+                "commission_tier", (("rate", str(rate)), ("tier", tier), ("deal", d.title or d.crm_id))
+            )
             lines.append(
-                StatementLine("commission", text, d.amount, rate, money(d.amount * rate / HUNDRED), d.crm_id)
+                _line("commission", said, d.amount, rate, money(d.amount * rate / HUNDRED), d.crm_id)
             )
         return lines
     cumulative = ZERO
@@ -165,11 +208,14 @@ def _commission(rules: RewardRules, tier: str | None, deals: list[WonRecord]) ->
             part = (end if upper is None else min(end, upper)) - max(start, b.from_revenue)
             if part > 0:
                 raw += part * b.percent / HUNDRED
-                used.append(f"{b.percent}% on {part}")
+                used.append((str(b.percent), str(part)))
         cumulative = end
         rate = (raw * HUNDRED / d.amount).quantize(Decimal("0.0001")) if d.amount else ZERO
-        text = f"commission ({', '.join(used) or 'nothing'}) on {d.title or d.crm_id}"
-        lines.append(StatementLine("commission", text, d.amount, rate, money(raw), d.crm_id))
+        deal = (("deal", d.title or d.crm_id),)
+        said = (
+            Wording("commission_brackets", deal, tuple(used)) if used else Wording("commission_nothing", deal)
+        )
+        lines.append(_line("commission", said, d.amount, rate, money(raw), d.crm_id))
     return lines
 
 
@@ -178,17 +224,20 @@ def _mdf(claims: Sequence[MdfClaim], budget: Decimal | None) -> tuple[list[State
     left = budget
     for c in claims:
         payable = c.approved - c.reimbursed
-        note = ""
+        values = (
+            ("claim", c.description),
+            ("requested", str(c.requested)),
+            ("approved", str(c.approved)),
+            ("paid", str(c.reimbursed)),
+        )
+        said = Wording("mdf", values)
         if left is not None:
             capped = max(ZERO, min(c.approved, left)) - c.reimbursed
             if capped < payable:
-                note = f" (capped by the remaining budget {money(max(left, ZERO))})"
+                said = Wording("mdf_capped", (*values, ("left", str(money(max(left, ZERO))))))
             payable = max(ZERO, capped)
             left -= c.approved
-        text = (
-            f"MDF: {c.description}: requested {c.requested}, approved {c.approved}, paid {c.reimbursed}{note}"
-        )
-        lines.append(StatementLine("mdf", text, c.approved, None, money(payable)))
+        lines.append(_line("mdf", said, c.approved, None, money(payable)))
     summary = MdfSummary(
         budget,
         sum((c.requested for c in claims), ZERO),
@@ -230,17 +279,20 @@ def statement(
     revenue = sum((d.amount for d in won), ZERO)
     plan_met = plan is not None and plan > 0 and revenue >= plan
     if plan_met and plan is not None:
+        met = (("revenue", str(revenue)), ("plan", str(plan)))
         if chosen.plan_bonus_fixed is not None:
-            text = f"plan bonus: revenue {revenue} met the plan {plan}"
-            lines.append(StatementLine("plan_bonus", text, revenue, None, money(chosen.plan_bonus_fixed)))
+            said = Wording("plan_bonus_fixed", met)
+            lines.append(_line("plan_bonus", said, revenue, None, money(chosen.plan_bonus_fixed)))
         elif chosen.plan_bonus_percent is not None:
             rate = chosen.plan_bonus_percent
-            text = f"plan bonus {rate}% of revenue {revenue} (plan {plan} met)"
-            lines.append(StatementLine("plan_bonus", text, revenue, rate, money(revenue * rate / HUNDRED)))
+            said = Wording("plan_bonus_percent", (("rate", str(rate)), *met))
+            lines.append(_line("plan_bonus", said, revenue, rate, money(revenue * rate / HUNDRED)))
         if chosen.over_performance_percent is not None and revenue > plan:
             rate, above = chosen.over_performance_percent, revenue - plan
-            text = f"over-performance {rate}% on {above} above the plan {plan}"
-            lines.append(StatementLine("over_performance", text, above, rate, money(above * rate / HUNDRED)))
+            said = Wording(
+                "over_performance", (("rate", str(rate)), ("above", str(above)), ("plan", str(plan)))
+            )
+            lines.append(_line("over_performance", said, above, rate, money(above * rate / HUNDRED)))
     summary = None
     if mdf or mdf_budget is not None:
         mdf_lines, summary = _mdf(mdf, mdf_budget)

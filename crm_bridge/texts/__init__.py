@@ -20,6 +20,7 @@ from crm_bridge.texts import (
     notify,
     registration,
     report,
+    rewards,
     tiers,
     verbs,
 )
@@ -33,6 +34,7 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
     "notify": notify.TEXT,
     "subjects": notify.SUBJECTS,
     "tiers": tiers.TEXT,
+    "rewards": rewards.TEXT,
     "tier_metrics": tiers.METRICS,
     "distribution": distribution.TEXT,
     "registration": registration.TEXT,

@@ -278,7 +278,7 @@ def test_rewards_list_the_statements_lines_with_spaced_thousands(
     chat = ranked_world(crm, store, fake_clock).linked()
     month = f"{fake_clock():%Y-%m}"
     assert chat.say("/rewards") == [
-        f"Reward statement for {month}: 86 419.73 RUB.\ncommission 7% (tier silver) on Сделка: 86 419.73 RUB"
+        f"Reward statement for {month}: 86 419.73 RUB.\ncommission 7% (tier Silver) on Сделка: 86 419.73 RUB"
     ]
     fake_clock.advance(40 * 86400)  # the next month: nothing won yet
     assert chat.say("/rewards") == [f"Reward statement for {fake_clock():%Y-%m}: 0 RUB."]
@@ -441,9 +441,9 @@ def test_rewards_speak_the_chats_language(crm: FakeCRM, store: Store, fake_clock
     chat = ranked_world(crm, store, fake_clock).linked("ru")
     month = f"{fake_clock():%Y-%m}"
     assert chat.say("/rewards") == [
-        # the statement's own lines are worded by the rewards engine (English, as in the CSV)
+        # the statement's own lines too, the tier by its name in the chat's language
         f"Расчёт вознаграждения за {month}: 86 419.73 RUB.\n"
-        "commission 7% (tier silver) on Сделка: 86 419.73 RUB"
+        "комиссия 7% (уровень «Серебряный») по сделке Сделка: 86 419.73 RUB"
     ]
 
 

@@ -93,14 +93,22 @@ def test_rewards_table_names_partners_totals_and_the_leaderboard(
     assert "Золотой" in out and "Серебряный" in out  # tiers by their names in the config's locale
 
 
-def test_one_partners_statement_is_shown_line_by_line(
-    config: Path, capsys: pytest.CaptureFixture[str]
+def test_one_partners_statement_is_shown_line_by_line_in_the_configs_language(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     code = main(["--config", str(config), "rewards", "--period", "2026-Q4", "--partner", "101"])
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "комиссия" in out and "бонус за план" in out and "60 000,00" in out and "50 000,00" in out
+    rows = [" ".join(row.split()) for row in out.splitlines()]
+    # each line says what it pays for in Russian, the tier by its name, as the statement's title does
+    assert (
+        "│ комиссия │ комиссия 10% (уровень «Золотой») по сделке Сделка 1 │ 600 000,00 │ 10 │ 60 000,00 │"
+    ) in rows
+    assert (
+        "│ бонус за план │ бонус за план: выручка 600000, план 500000 выполнен │ 600 000,00 │ │ 50 000,00 │"
+    ) in rows
 
 
 def test_mdf_claims_from_a_semicolon_csv_are_paid_and_a_bad_row_is_named(

@@ -370,3 +370,25 @@ def test_a_phone_the_domain_refuses_comes_back_next_to_the_phone_field_with_the_
     assert 'id="phone-error"' in page and "8 to 15 digits with the country code" in page
     assert 'id="customer_name-error"' not in page
     assert len(world.app.store.intake.of_partner(world.app.portal, ours)) == before
+
+
+def test_the_rewards_page_words_each_statement_line_in_the_partners_language(
+    world: PortalWorld, ours_theirs: tuple[str, str]
+) -> None:
+    ours, _ = ours_theirs
+    client = signed_in(world, ours)
+    found = [(p, world.ctx.partners.statement(ours, p)[0]) for p in world.ctx.partners.periods()]
+    period, statement = next((p, s) for p, s in found if s is not None and s.lines)
+    tier = {lv.key: lv.name for lv in world.app.settings.tiers.levels}[statement.tier or ""]
+
+    client.get("/portal/lang/ru")
+    russian = html.unescape(client.get("/portal/rewards", params={"period": period.key}).text)
+    client.get("/portal/lang/en")
+    english = html.unescape(client.get("/portal/rewards", params={"period": period.key}).text)
+
+    said_ru = re.findall(r"комиссия [\d.]+% \(уровень «([^»]+)»\) по сделке ", russian)
+    said_en = re.findall(r"commission [\d.]+% \(tier ([^)]+)\) on ", english)
+    commissions = [line for line in statement.lines if line.kind == "commission"]
+    assert commissions, "the demo partner earned commission in that period"
+    assert said_ru == [tier.get("ru")] * len(commissions) and "commission" not in russian
+    assert said_en == [tier.get("en")] * len(commissions) and "комиссия" not in english

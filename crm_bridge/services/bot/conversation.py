@@ -199,10 +199,10 @@ class Conversation:
         if statement is None:
             return t["rewards_none"].format(period=period.key)
         lines = [t["rewards"].format(period=period.key, total=_num(statement.total), currency=currency)]
+        names = {lv.key: lv.name.get(chat.lang) or lv.key for lv in self.ctx.settings.tiers.levels}
         for line in statement.lines:
-            lines.append(
-                t["rewards_line"].format(what=line.description, amount=_num(line.amount), currency=currency)
-            )
+            what = line.describe(chat.lang, names)
+            lines.append(t["rewards_line"].format(what=what, amount=_num(line.amount), currency=currency))
         return "\n".join(lines)
 
     def _top(self, chat: Chat, partner: Partner) -> str:

@@ -178,6 +178,7 @@ def render(
         "period_name": lambda key: i18n.period_name(key, lang),
         "width": bar_width,
         "tier_label": lambda key: ctx.tier_labels.get(lang, {}).get(key or "", key or "—"),
+        "tier_names": ctx.tier_labels.get(lang, {}),
         "here": quote(
             request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&-_."
         ),
