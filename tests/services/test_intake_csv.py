@@ -198,6 +198,8 @@ def test_an_excel_for_mac_file_with_carriage_return_line_ends_is_read(tmp_path: 
 
 
 def test_a_comment_keeps_its_line_break_and_a_name_starting_with_quotes_is_read(tmp_path: Path) -> None:
+    # '"Ромашка" ООО' unquoted is malformed CSV (Excel writes '"""Ромашка"" ООО"'): the reader is lenient,
+    # drops the quotes and imports the row instead of refusing the whole file
     text = f'{HEADER}\r\n17,"Ромашка" ООО,a@x.ru,,,,"позвонить\r\nпосле обеда"\r\n'
     (row,) = read_lead_csv(write(tmp_path, text)).rows
     assert (row.values["customer_name"], row.values["comment"]) == ("Ромашка ООО", "позвонить\r\nпосле обеда")
