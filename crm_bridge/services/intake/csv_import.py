@@ -93,7 +93,9 @@ def import_csv(
             report.rejects.append(Reject(row.row, duplicate, row.values))
             continue
         base = row_key(partner_id, fields)
-        seen[base] += 1  # always 1 now that repeats are rejected; kept so reruns find earlier leads
+        # 1 but for two customers with the same digits ("+44 20 7946 0958" and "44 20 7946 0958", which the
+        # country code makes two numbers): the count keeps their keys apart
+        seen[base] += 1
         sub = LeadSubmission(f"csv:{base}:{seen[base]}", partner_id, fields, f"{path.name} row {row.row}")
         accepted.append((row.row, sub))
     if progress is not None:
