@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hs_support import MemoryKV, config, make_adapter, provision, spec_sandbox
+from hs_support import MemoryKV, config, make_adapter, provision, spec_sandbox, violations
 from sandbox_fixture import PATIENCE, AnswerGate
 
 from crm_bridge.domain.layout import FieldEntity
@@ -41,6 +41,7 @@ def _push(sandbox: Sandbox, partner: str) -> subprocess.Popen[str]:
 def sandbox(answer_gate: AnswerGate) -> Iterator[Sandbox]:
     with spec_sandbox(sleep=answer_gate) as sb:
         yield sb
+        assert not violations(sb), f"requests outside HubSpot's OpenAPI specs: {violations(sb)}"
 
 
 def _deals(sandbox: Sandbox) -> int:
