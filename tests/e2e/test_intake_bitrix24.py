@@ -182,9 +182,14 @@ def api_leads(sandbox: Sandbox) -> list[str]:
 def test_the_intake_writer_killed_mid_queue_and_restarted_creates_every_queued_lead_exactly_once(
     sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str], answer_gate: AnswerGate
 ) -> None:
-    one_at_a_time = config.read_text(encoding="utf-8").replace(  # one batch in flight: the kill is mid-queue
-        "rate_limit: {burst: 10000, per_second: 10000}", "rate_limit: {burst: 1, per_second: 10000}"
+    # one request in flight (config_text allows 4): while the gate holds an answer no other create is
+    # under way, so the kill is mid-queue (four in flight made a wave of 200 that ended at 600)
+    one_at_a_time = (
+        config.read_text(encoding="utf-8")
+        .replace("rate_limit: {burst: 10000, per_second: 10000}", "rate_limit: {burst: 1, per_second: 10000}")
+        .replace("max_concurrency: 4", "max_concurrency: 1")
     )
+    assert "max_concurrency: 1" in one_at_a_time
     config.write_text(one_at_a_time, encoding="utf-8")
     assert cli(config, capsys, "provision")[0] == 0
     ids = partners(sandbox, config, 4)[:-1]
