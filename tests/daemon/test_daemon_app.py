@@ -110,7 +110,7 @@ def test_the_daemon_serves_intake_health_and_metrics_while_its_jobs_run(
 
 
 def test_a_daemon_without_http_has_no_port_and_stops_cleanly(app: App) -> None:
-    daemon = build_daemon(app, metrics=BridgeMetrics(), http=False, stop_timeout=5)
+    daemon = build_daemon(app, metrics=BridgeMetrics(), http=False, stop_timeout=WAIT)
     assert daemon.http is None and "notify" not in daemon.runners
     daemon.start()
     assert daemon.stop()

@@ -83,7 +83,7 @@ def test_the_daemons_port_takes_telegrams_webhook_calls_with_the_secret_only(
             tg.webhook = {"url": url, "secret_token": SECRET}  # as setWebhook would leave it
             tg.user_says(31337, "/leads")
             # the webhook call or the bot job running beside it sends the reply: wait for it
-            for _ in range(600):
+            for _ in range(2400):  # up to 120 s, only so a broken build cannot hang: nothing is timed
                 if tg.sent(31337):
                     break
                 time.sleep(0.05)

@@ -48,7 +48,7 @@ def test_a_request_in_flight_is_answered_before_the_jobs_are_told_to_stop(app: A
         return {"done": True}
 
     daemon = build_daemon(
-        app, metrics=BridgeMetrics(), host="127.0.0.1", port=0, routers=[slow], stop_timeout=10
+        app, metrics=BridgeMetrics(), host="127.0.0.1", port=0, routers=[slow], stop_timeout=WAIT
     )
     daemon_box.append(daemon)
     daemon.start()
@@ -63,7 +63,7 @@ def test_a_request_in_flight_is_answered_before_the_jobs_are_told_to_stop(app: A
     stopper.start()
     for _ in range(int(WAIT / 0.01)):  # the listening socket closes first
         try:
-            requests.get(f"{url}/healthz", timeout=1)
+            requests.get(f"{url}/healthz", timeout=WAIT)
         except requests.ConnectionError:
             break
         threading.Event().wait(0.01)

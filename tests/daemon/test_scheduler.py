@@ -68,7 +68,7 @@ def test_an_interval_job_runs_at_start_and_a_failing_job_does_not_stop_the_other
         "sync": JobRunner("sync", ran.set, observer=observer),
     }
     schedules = {"tiers": JobSchedule(every=3600), "sync": JobSchedule(every=3600)}
-    daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
+    daemon = Daemon(runners, schedules, MSK, stop_timeout=WAIT)
     daemon.start()
     try:
         assert ran.wait(WAIT) and observer.all_finished.wait(WAIT)
@@ -98,7 +98,7 @@ def test_a_successful_sync_runs_distribute_at_once_rather_than_at_its_next_inter
 
     runners = {"sync": JobRunner("sync", sync), "distribute": JobRunner("distribute", distribute)}
     schedules = {"sync": JobSchedule(every=3600), "distribute": JobSchedule(every=3600)}
-    daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
+    daemon = Daemon(runners, schedules, MSK, stop_timeout=WAIT)
     daemon.start()
     try:
         assert after_sync.acquire(timeout=WAIT)
@@ -124,7 +124,7 @@ def test_a_run_asked_for_while_the_job_runs_follows_once_it_ends_and_never_overl
         calls.release()
 
     runners = {"distribute": JobRunner("distribute", distribute)}
-    daemon = Daemon(runners, {"distribute": JobSchedule(every=3600)}, MSK, stop_timeout=5)
+    daemon = Daemon(runners, {"distribute": JobSchedule(every=3600)}, MSK, stop_timeout=WAIT)
     daemon.start()
     try:
         assert calls.acquire(timeout=WAIT) and calls.acquire(timeout=WAIT)
@@ -147,7 +147,7 @@ def test_a_failed_sync_does_not_run_distribute_again() -> None:
     }
     schedules = {n: JobSchedule(every=3600) for n in runners}
     observer.expected = 3
-    daemon = Daemon(runners, schedules, MSK, stop_timeout=5)
+    daemon = Daemon(runners, schedules, MSK, stop_timeout=WAIT)
     daemon.start()
     try:
         assert observer.all_finished.wait(WAIT)

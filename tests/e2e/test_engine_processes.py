@@ -1,6 +1,6 @@
-"""Real processes against the Bitrix24 sandbox: a CSV import killed with SIGKILL at arbitrary moments
-and run again creates every lead exactly once; ``crm-bridge run`` serves its port, logs JSON with
-``--log-format json`` and exits 0 on SIGTERM."""
+"""Real processes against the Bitrix24 sandbox: a CSV import killed with SIGKILL while the CRM holds its
+answer to a create (at the first lead, a third and two thirds) and run again creates every lead exactly
+once; ``crm-bridge run`` serves its port, logs JSON with ``--log-format json`` and exits 0 on SIGTERM."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from sandbox_fixture import PATIENCE, AnswerGate
 
 from crm_bridge.bootstrap import bootstrap
 from crm_bridge.cli import main
@@ -27,10 +28,9 @@ pytestmark = pytest.mark.slow
 
 CLI = str(Path(sys.executable).parent / "crm-bridge")
 ROWS = 400
-PATIENCE = 120.0  # upper bound for a process to reach a state; never asserted on as a duration
 
 
-def write_config(tmp_path: Path, sandbox: Sandbox, port: int = 8080) -> Path:
+def write_config(tmp_path: Path, sandbox: Sandbox, port: int = 8080, concurrency: int = 2) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(
         textwrap.dedent(
@@ -41,7 +41,7 @@ def write_config(tmp_path: Path, sandbox: Sandbox, port: int = 8080) -> Path:
               bitrix24:
                 webhook_url: ${{B24_WEBHOOK_URL}}
                 rate_limit: {{burst: 10000, per_second: 10000}}
-                max_concurrency: 2
+                max_concurrency: {concurrency}
             state:
               url: sqlite:///{tmp_path / "state.db"}
             managers:
@@ -60,8 +60,8 @@ def write_config(tmp_path: Path, sandbox: Sandbox, port: int = 8080) -> Path:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox("bitrix24") as sb:
+def sandbox(answer_gate: AnswerGate) -> Iterator[Sandbox]:
+    with Sandbox("bitrix24", sleep=answer_gate) as sb:
         yield sb
 
 
@@ -86,31 +86,37 @@ def prepare_partner(sandbox: Sandbox, config: Path) -> str:
 
 
 def test_an_import_killed_at_any_moment_and_rerun_creates_every_lead_exactly_once(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, answer_gate: AnswerGate
 ) -> None:
-    config = write_config(tmp_path, sandbox)
+    config = write_config(tmp_path, sandbox, concurrency=1)  # one request in flight: none but the held one
     partner = prepare_partner(sandbox, config)
     csv_path = tmp_path / "leads.csv"
     rows = [f"{partner};Клиент {i};c{i}@example.ru;;;{100 + i};" for i in range(ROWS)]
     csv_path.write_text(
         "partner_id;customer_name;email;phone;tax_id;amount;comment\n" + "\n".join(rows) + "\n"
     )
-    sandbox.latency = 0.05  # every CRM answer takes 50 ms: the import lasts long enough to be killed
+    sandbox.latency = 0.001  # the gate holds answers from inside the sandbox's latency sleep
     command = [CLI, "--config", str(config), "intake", "import", str(csv_path)]
     kills = 0
     for target in (1, ROWS // 3, 2 * ROWS // 3):
+        # killed while the CRM's answer to a create is held: the leads are made, the import never hears
+        # of them; nothing else is in flight that could land after the kill
         before = len(csv_deals(sandbox))
+        answer_gate.hold(lambda at=max(target, before + 1): len(csv_deals(sandbox)) >= at)  # type: ignore[misc]
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + PATIENCE
-        while proc.poll() is None and len(csv_deals(sandbox)) < max(target, before + 1):
-            assert time.monotonic() < deadline, "the import made no progress"
-            time.sleep(0.01)
-        if proc.poll() is None:
+        try:
+            assert answer_gate.held.wait(PATIENCE), "the import made no progress"
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
-        proc.wait(PATIENCE)
+            proc.wait(PATIENCE)
+        finally:
+            answer_gate.release()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(PATIENCE)
+        assert max(target, before + 1) <= len(csv_deals(sandbox)) < ROWS
     sandbox.latency = 0.0
-    assert kills >= 1
+    assert kills == 3
     done = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE)
     assert done.returncode == 0, done.stderr
     deals = csv_deals(sandbox)

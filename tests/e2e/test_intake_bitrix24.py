@@ -14,13 +14,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 import requests
+from sandbox_fixture import PATIENCE, AnswerGate
 from test_engine_bitrix24 import cli, config_text
 
 from crm_bridge.bootstrap import bootstrap
@@ -35,40 +36,9 @@ from crm_bridge.services.intake.keys import ApiKeys
 SETUP_REQUESTS = 3  # reading the layout (cached after provision), the partner lookup: a small constant
 
 
-class AnswerGate:
-    """The sandbox's sleep: plain ``time.sleep`` until ``hold`` is given a condition; from then on every
-    answer that finds the condition true is held until ``release`` (the CRM has done the work, the answer
-    has not gone out), so a test can kill a client mid-request without racing it."""
-
-    def __init__(self) -> None:
-        self._when: Callable[[], bool] = lambda: False
-        self._released = threading.Event()
-        self.held = threading.Event()
-
-    def hold(self, when: Callable[[], bool]) -> None:
-        self._released.clear()
-        self.held.clear()
-        self._when = when
-
-    def release(self) -> None:
-        self._when = lambda: False
-        self._released.set()
-
-    def __call__(self, seconds: float) -> None:
-        time.sleep(seconds)
-        if self._when():
-            self.held.set()
-            self._released.wait(PATIENCE)
-
-
 @pytest.fixture
-def gate() -> AnswerGate:
-    return AnswerGate()
-
-
-@pytest.fixture
-def sandbox(gate: AnswerGate) -> Iterator[Sandbox]:
-    with Sandbox("bitrix24", sleep=gate) as sb:
+def sandbox(answer_gate: AnswerGate) -> Iterator[Sandbox]:
+    with Sandbox("bitrix24", sleep=answer_gate) as sb:
         yield sb
 
 
@@ -185,7 +155,6 @@ def test_a_company_that_is_not_a_partner_is_a_clear_rejected_row(
 
 
 CLI = str(Path(sys.executable).parent / "crm-bridge")
-PATIENCE = 120.0  # upper bound for a process to reach a state; never asserted on as a duration
 
 
 def queue_api_leads(config: Path, partner_ids: list[str], n: int) -> None:
@@ -211,11 +180,16 @@ def api_leads(sandbox: Sandbox) -> list[str]:
 
 @pytest.mark.slow
 def test_the_intake_writer_killed_mid_queue_and_restarted_creates_every_queued_lead_exactly_once(
-    sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str], gate: AnswerGate
+    sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str], answer_gate: AnswerGate
 ) -> None:
-    one_at_a_time = config.read_text(encoding="utf-8").replace(  # one batch in flight: the kill is mid-queue
-        "rate_limit: {burst: 10000, per_second: 10000}", "rate_limit: {burst: 1, per_second: 10000}"
+    # one request in flight (config_text allows 4): while the gate holds an answer no other create is
+    # under way, so the kill is mid-queue (four in flight made a wave of 200 that ended at 600)
+    one_at_a_time = (
+        config.read_text(encoding="utf-8")
+        .replace("rate_limit: {burst: 10000, per_second: 10000}", "rate_limit: {burst: 1, per_second: 10000}")
+        .replace("max_concurrency: 4", "max_concurrency: 1")
     )
+    assert "max_concurrency: 1" in one_at_a_time
     config.write_text(one_at_a_time, encoding="utf-8")
     assert cli(config, capsys, "provision")[0] == 0
     ids = partners(sandbox, config, 4)[:-1]
@@ -227,15 +201,15 @@ def test_the_intake_writer_killed_mid_queue_and_restarted_creates_every_queued_l
     kills = 0
     for target in (1, rows // 3, 2 * rows // 3):  # killed while the CRM's answer to a create is held
         before = len(api_leads(sandbox))
-        gate.hold(lambda at=max(target, before + 1): len(api_leads(sandbox)) >= at)  # type: ignore[misc]
+        answer_gate.hold(lambda at=max(target, before + 1): len(api_leads(sandbox)) >= at)  # type: ignore[misc]
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            assert gate.held.wait(PATIENCE), "the writer made no progress"
+            assert answer_gate.held.wait(PATIENCE), "the writer made no progress"
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
             proc.wait(PATIENCE)
         finally:
-            gate.release()
+            answer_gate.release()
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(PATIENCE)
@@ -273,7 +247,7 @@ def start_daemon(config: Path, url: str) -> subprocess.Popen[bytes]:
 
 @pytest.mark.slow
 def test_a_burst_over_http_is_answered_at_once_and_survives_a_sigkill_of_the_daemons_writer(
-    sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str], gate: AnswerGate
+    sandbox: Sandbox, config: Path, capsys: pytest.CaptureFixture[str], answer_gate: AnswerGate
 ) -> None:
     """Partners post at once to ``crm-bridge run``; the daemon is SIGKILLed while its intake writer is
     mid-queue and started again: every lead ends up in the CRM exactly once, each customer two partners
@@ -299,7 +273,7 @@ def test_a_burst_over_http_is_answered_at_once_and_survives_a_sigkill_of_the_dae
     sandbox.log.clear()
     sandbox.latency = 0.001  # the gate holds answers from inside the sandbox's latency sleep
     # the answer to the first create batch is held: the CRM has stored it, the writer waits for it
-    gate.hold(lambda: bool(api_leads(sandbox)))
+    answer_gate.hold(lambda: bool(api_leads(sandbox)))
     per_partner, raced = 50, 10
     total = per_partner * len(ids)
     answers: list[tuple[int, dict[str, Any], str, int]] = []  # status, body, customer, partner index
@@ -325,14 +299,14 @@ def test_a_burst_over_http_is_answered_at_once_and_survives_a_sigkill_of_the_dae
         for t in threads:
             t.join(PATIENCE)
         assert [a[0] for a in answers] == [202] * total
-        assert gate.held.wait(PATIENCE), "the writer made no progress"
+        assert answer_gate.held.wait(PATIENCE), "the writer made no progress"
         os.kill(daemon.pid, signal.SIGKILL)
         daemon.wait(PATIENCE)
     finally:
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait(PATIENCE)
-        gate.release()
+        answer_gate.release()
     assert 0 < len(api_leads(sandbox)) < total, "killed mid-queue"
     daemon = start_daemon(config, url)
     try:

@@ -25,6 +25,7 @@ from crm_bridge.services.provision import provision
 
 CLI = str(Path(sys.executable).parent / "crm-bridge")
 HAPIKEY = "sandbox-developer-hapikey"
+PATIENCE = 120.0  # upper bound for the daemon to reach a state; never asserted on as a duration
 APP = 1234567
 SCHEDULE = """schedule:
   sync: {every: 1h}
@@ -108,7 +109,7 @@ class HubSpotFlow:
             stderr=open(self.tmp / "daemon.log", "a"),  # noqa: SIM115 (closed with the process)
             text=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:  # waiting for the event "the port answers"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):  # noqa: S310

@@ -12,6 +12,8 @@ import pytest
 from hubspot_flow import HubSpotFlow
 from sandbox_fixture import MakeSandbox
 
+PATIENCE = 120.0  # flush() waits for the deliveries up to this; only so a broken build cannot hang
+
 N = 1000
 
 
@@ -33,7 +35,7 @@ def test_a_thousand_lead_flood_with_a_sigkill_midway_gives_every_lead_exactly_on
         while not set(ids) <= set(tasks) and time.monotonic() < deadline:
             time.sleep(0.2)  # waiting for the event "every lead has a task", not timing anything
             tasks = flow.tasks_by_deal()
-        sb.emulator.deliver.flush()
+        sb.emulator.deliver.flush(PATIENCE)
     finally:
         flow.stop()
     tasks = flow.tasks_by_deal()

@@ -26,6 +26,8 @@ from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.web.server import WebServer
 
+PATIENCE = 120.0  # flush() waits for the deliveries up to this; only so a broken build cannot hang
+
 
 def _post(url: str, token: str, body: Any) -> Any:
     request = urllib.request.Request(
@@ -100,7 +102,7 @@ def test_amocrm_hooks_registered_by_provision_give_each_new_lead_one_task(
     for start in range(0, len(leads), 50):
         answer = _post(f"{sb.base_url}/api/v4/leads", token, leads[start : start + 50])
         ids += [int(lead["id"]) for lead in answer["_embedded"]["leads"]]
-    sb.emulator.deliver.flush()
+    sb.emulator.deliver.flush(PATIENCE)
     assert world.queued() == 120
 
     sb.log.clear()
@@ -114,7 +116,7 @@ def test_amocrm_hooks_registered_by_provision_give_each_new_lead_one_task(
     lead_reads = sum(n for e, n in sb.counts().items() if e == "GET /api/v4/leads")
     assert 0 < lead_reads <= 5  # 120 events, one listing of the changed leads (250 a page)
     # the worker's own writes (responsible user, tasks) raised hooks; they are dropped as ours
-    sb.emulator.deliver.flush()
+    sb.emulator.deliver.flush(PATIENCE)
     assert world.queued() == 0
 
 

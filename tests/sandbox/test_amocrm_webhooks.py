@@ -14,6 +14,8 @@ from test_amocrm_support import Client, ManualClock, doc
 
 from crm_bridge_amocrm.sandbox.emulator import create_emulator
 
+PATIENCE = 120.0  # flush() waits for the deliveries up to this; only so a broken build cannot hang
+
 TOKEN = "sandbox-amocrm-long-lived-token"
 
 
@@ -60,7 +62,7 @@ def setup(receiver: Receiver) -> tuple:
 
 
 def payloads(emulator, receiver: Receiver) -> list[tuple[dict[str, str], dict[str, list[str]]]]:
-    emulator.deliver.flush()
+    emulator.deliver.flush(PATIENCE)
     return receiver.calls
 
 
@@ -146,7 +148,7 @@ def test_an_unreachable_destination_is_logged_and_does_not_fail_the_api_call(set
     )
 
     reply = client.post("/api/v4/contacts", [{"name": "Ivan"}])
-    emulator.deliver.flush()
+    emulator.deliver.flush(PATIENCE)
 
     assert reply.status == 200
     assert any("error" in entry for entry in emulator.dump()["webhook_deliveries"])

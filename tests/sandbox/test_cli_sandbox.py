@@ -20,6 +20,7 @@ import requests
 from crm_bridge.cli import main
 
 STARTUP_LINES = 40
+PATIENCE = 120.0  # only so a broken build cannot hang; nothing is timed
 
 
 class Running:
@@ -31,10 +32,11 @@ class Running:
         self.lines: queue.Queue[str] = queue.Queue()
         assert self.process.stdout is not None
         stdout = self.process.stdout
-        threading.Thread(target=self._pump, args=(stdout,), daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, args=(stdout,), daemon=True)
+        self.pump.start()
         self.printed: list[str] = []
         while not self.printed or not self.printed[-1].startswith("Stop with"):
-            self.printed.append(self.lines.get(timeout=30))
+            self.printed.append(self.lines.get(timeout=PATIENCE))
             assert len(self.printed) < STARTUP_LINES, self.printed
 
     def _pump(self, stdout: IO[str]) -> None:
@@ -51,7 +53,8 @@ class Running:
 
     def stop(self) -> tuple[int, str]:
         self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
+        code = self.process.wait(timeout=PATIENCE)
+        self.pump.join(PATIENCE)  # every line it printed is read (the pipe's end), not only those so far
         rest = []
         while not self.lines.empty():
             rest.append(self.lines.get())
@@ -65,7 +68,7 @@ def started() -> Iterator[list[Running]]:
     for p in processes:
         if p.process.poll() is None:
             p.process.kill()
-            p.process.wait(timeout=30)
+            p.process.wait(timeout=PATIENCE)
 
 
 def test_the_sandbox_prints_how_to_connect_answers_and_stops_cleanly_on_sigterm(

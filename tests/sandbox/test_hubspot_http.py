@@ -21,6 +21,8 @@ from test_hubspot_support import TOKEN, spec_problems
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
 
+PATIENCE = 120.0  # only so a broken build cannot hang: the test waits for the delivery, nothing is timed
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -134,7 +136,7 @@ def test_a_webhook_registered_through_the_control_api_gets_signed_event_batches(
         deal = call(
             sandbox, "POST", "/crm/v3/objects/deals", {"properties": {"dealname": "d"}, "associations": []}
         )
-        assert done.wait(5)
+        assert done.wait(PATIENCE)
     finally:
         server.shutdown()
         server.server_close()

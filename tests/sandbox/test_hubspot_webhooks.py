@@ -18,6 +18,8 @@ from test_hubspot_support import TOKEN, SpecClient
 
 from crm_bridge_hubspot.sandbox.emulator import create_emulator
 
+PATIENCE = 120.0  # flush() waits for the deliveries up to this; only so a broken build cannot hang
+
 KEY = {"hapikey": "sandbox-developer-hapikey"}
 SECRET = "sandbox-hubspot-client-secret"
 
@@ -74,7 +76,7 @@ def hs(receiver: Receiver) -> SpecClient:
 
 
 def delivered(hs: SpecClient, receiver: Receiver) -> list[tuple[dict[str, str], bytes]]:
-    hs.emulator.deliver.flush()
+    hs.emulator.deliver.flush(PATIENCE)
     return receiver.calls
 
 

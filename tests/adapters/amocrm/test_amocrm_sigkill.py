@@ -1,5 +1,7 @@
-"""A CSV import of partner leads into amoCRM killed with SIGKILL at arbitrary moments (between an add
-being answered and its ids being recorded, among others), then run again: every lead exactly once."""
+"""A CSV import of partner leads into amoCRM killed with SIGKILL, then run again: every lead exactly once.
+Six kills, none racing the import (the sandbox holds an answer while the process is killed): three right
+after an add was answered (the next answer held), then three while the answer to the add that made the
+first lead, a third and two thirds of them is held (amoCRM made the leads, the import never hears)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandbox_fixture import PATIENCE, AnswerGate
 
 from crm_bridge.bootstrap import bootstrap
 from crm_bridge.cli import main
@@ -25,12 +27,11 @@ CLI = str(Path(sys.executable).parent / "crm-bridge")
 # 20 complex adds of 50 (each lead with its customer as a new contact); the closing note's figure is
 # taken with AMO_SIGKILL_ROWS=10000
 ROWS = int(os.environ.get("AMO_SIGKILL_ROWS", "1000"))
-PATIENCE = 120.0  # upper bound for a process to reach a state; never asserted on as a duration
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox("amocrm") as sb:
+def sandbox(answer_gate: AnswerGate) -> Iterator[Sandbox]:
+    with Sandbox("amocrm", sleep=answer_gate) as sb:
         yield sb
 
 
@@ -68,26 +69,27 @@ def csv_leads(sandbox: Sandbox) -> list[dict[str, object]]:
     return out
 
 
-def adds(sandbox: Sandbox) -> int:
-    """Arrays of leads amoCRM answered (customers come with their contact through the complex add)."""
-    counts = sandbox.counts()
-    return counts.get("POST /api/v4/leads", 0) + counts.get("POST /api/v4/leads/complex", 0)
+def leads_made(sandbox: Sandbox) -> int:
+    """Leads amoCRM holds (read from its state without copying it: the gate asks on every answer)."""
+    return len(sandbox.emulator.state.records.get("leads", {}))  # type: ignore[attr-defined]
 
 
-def created(sandbox: Sandbox) -> int:
-    """Leads amoCRM created, read from the request log (cheap: a dump of 10,000 leads every 10 ms
-    starves the import it watches)."""
-    return sum(
-        int(entry["records"])
-        for entry in sandbox.requests()
-        if entry["method"] == "POST"
-        and entry["endpoint"] in ("/api/v4/leads", "/api/v4/leads/complex")
-        and entry["status"] == 200
-    )
+def killed_while_held(command: list[str], gate: AnswerGate) -> None:
+    """Run ``command`` and SIGKILL it while the gate holds an answer; the gate is released afterwards."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert gate.held.wait(PATIENCE), "the import made no progress"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(PATIENCE) == -signal.SIGKILL
+    finally:
+        gate.release()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(PATIENCE)
 
 
 def test_an_import_killed_at_any_moment_and_rerun_creates_every_lead_exactly_once(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, answer_gate: AnswerGate
 ) -> None:
     config = write_config(tmp_path, sandbox)
     assert main(["--config", str(config), "provision"]) == 0
@@ -107,36 +109,22 @@ def test_an_import_killed_at_any_moment_and_rerun_creates_every_lead_exactly_onc
     csv_path.write_text(
         "partner_id;customer_name;email;phone;tax_id;amount;comment\n" + "\n".join(rows) + "\n"
     )
-    sandbox.latency = 0.2  # every answer takes 200 ms: the import lasts long enough to be killed
+    sandbox.latency = 0.001  # the gate holds answers from inside the sandbox's latency sleep
     command = [CLI, "--config", str(config), "intake", "import", str(csv_path)]
-    kills = 0
     for _ in range(3):  # each run is killed as soon as one more array of leads was answered
-        before = adds(sandbox)
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + PATIENCE
-        while proc.poll() is None and adds(sandbox) <= before:
-            assert time.monotonic() < deadline, "the import made no progress"
-            time.sleep(0.005)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait(PATIENCE)
-    sandbox.latency = 0.05  # then killed once a third and two thirds of the leads stand
-    for target in (1, ROWS // 3, 2 * ROWS // 3):
-        before = created(sandbox)
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + PATIENCE
-        while proc.poll() is None and created(sandbox) < max(target, before + 1):
-            assert time.monotonic() < deadline, "the import made no progress"
-            time.sleep(0.01)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait(PATIENCE)
+        before = leads_made(sandbox)
+        # the add that makes a lead is answered; the import (one request at a time) then waits for the
+        # answer to its next request, which is held
+        answer_gate.hold(lambda at=before: leads_made(sandbox) > at, passing=1)  # type: ignore[misc]
+        killed_while_held(command, answer_gate)
+        assert before < len(csv_leads(sandbox)) < ROWS
+    for target in (1, ROWS // 3, 2 * ROWS // 3):  # then killed once a third and two thirds of them stand
+        before = leads_made(sandbox)
+        answer_gate.hold(lambda at=max(target, before + 1): leads_made(sandbox) >= at)  # type: ignore[misc]
+        killed_while_held(command, answer_gate)
+        assert max(target, before + 1) <= len(csv_leads(sandbox)) < ROWS
     sandbox.latency = 0.0
-    assert kills >= 1, proc.stderr.read().decode() if proc.stderr else ""
     done = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE)
-
     assert done.returncode == 0, done.stderr
     leads = csv_leads(sandbox)
     assert len(leads) == ROWS and len({lead["ext"] for lead in leads}) == ROWS
