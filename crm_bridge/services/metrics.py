@@ -15,6 +15,8 @@ import re
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from crm_bridge.ports import Entity
+
 JOB_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 # what ``generate_latest`` writes (newer clients call the same text "1.0.0" when names are UTF-8)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -218,9 +220,9 @@ class BridgeMetrics:
         self.crm_daily_quota_limit.labels(crm=crm).set(limit)
         self.crm_paused.labels(crm=crm, reason="daily_quota").set(1 if paused == "daily_quota" else 0)
 
-    def records_synced(self, entity: object, records: int) -> None:
-        """``sync(on_page=...)``: a page of ``records`` of ``entity`` stored."""
-        self.records_synced_total.labels(entity=str(getattr(entity, "value", entity))).inc(records)
+    def records_synced(self, entity: Entity, records: int) -> None:
+        """``sync(on_page=...)``: a page of ``records`` of ``entity`` stored (a StrEnum: its value)."""
+        self.records_synced_total.labels(entity=str(entity)).inc(records)
 
     def leads_distributed(self, manager: str, count: int = 1) -> None:
         self.leads_distributed_total.labels(manager=manager).inc(count)
@@ -228,7 +230,7 @@ class BridgeMetrics:
     def leads_refused(self, count: int = 1) -> None:
         self.leads_refused_total.inc(count)
 
-    def tasks_created(self, kind: str, count: int = 1) -> None:
+    def tasks_created(self, kind: str, count: int) -> None:
         if count:
             self.tasks_created_total.labels(kind=kind).inc(count)
 

@@ -78,6 +78,21 @@ def test_records_synced_and_leads_distributed_add_up_per_label() -> None:
     assert got[("crm_bridge_leads_distributed_total", (("manager", "oleg"),))] == 1
 
 
+def test_tasks_created_add_up_per_kind_and_none_created_adds_no_line() -> None:
+    metrics = BridgeMetrics()
+    metrics.tasks_created("distribution", 2)
+    metrics.tasks_created("distribution", 3)
+    metrics.tasks_created("escalation", 1)
+    metrics.tasks_created("reminder", 0)
+
+    got = {k: v for k, v in samples(metrics.render()).items() if k[0] == "crm_bridge_tasks_created_total"}
+
+    assert got == {
+        ("crm_bridge_tasks_created_total", (("kind", "distribution"),)): 5,
+        ("crm_bridge_tasks_created_total", (("kind", "escalation"),)): 1,
+    }
+
+
 def test_a_job_run_records_its_duration_outcome_and_last_success_time() -> None:
     metrics = BridgeMetrics()
     metrics.job_finished("sync", 0.3, True, 1_780_000_000.0)

@@ -617,17 +617,25 @@ def test_the_lifecycle_run_is_summed_up_in_the_operators_language(world: dict[st
     _prospect(world, "Kazan Soft", FULL, "agreement_signed", region="Kazan")
     _sync(world)
     life.settings = life.settings.model_copy(
+        update={"onboarding": life.settings.onboarding.model_copy(update={"automatic": False})}
+    )
+    manual = run_lifecycle(life, world["clock"](), lead_stages=LEAD_STAGES)
+    assert manual.describe() == (  # the signed partner waits for a manual onboarding
+        "2 prospect(s) scored, 0 partner(s) onboarded, 0 training record(s) pushed, 0 plan(s) tracked, "
+        "0 reminder(s), 0 access change(s)"
+    )
+    life.settings = life.settings.model_copy(
         update={"onboarding": life.settings.onboarding.model_copy(update={"automatic": True})}
     )
 
     run = run_lifecycle(life, world["clock"](), lead_stages=LEAD_STAGES)
 
     assert run.describe() == (
-        "2 prospect(s) scored, 1 partner(s) onboarded, 0 training record(s) pushed, 0 plan(s) tracked, "
+        "0 prospect(s) scored, 1 partner(s) onboarded, 0 training record(s) pushed, 0 plan(s) tracked, "
         "0 reminder(s), 0 access change(s)"
     )
     assert run.describe("ru") == (
-        "оценено кандидатов: 2, адаптировано партнёров: 1, записей об обучении передано: 0, "
+        "оценено кандидатов: 0, адаптировано партнёров: 1, записей об обучении передано: 0, "
         "планов отслеживается: 0, напоминаний: 0, изменений доступа: 0"
     )
     life.settings = life.settings.model_copy(
@@ -727,3 +735,38 @@ def test_a_partners_acquisition_card_is_its_latest_changed_one_the_higher_id_on_
         "back": "20",
         "named": "deal-x",
     }
+
+
+@pytest.mark.parametrize("locale", ["en", "ru"])
+def test_the_plan_reminder_lists_only_the_targets_behind_with_their_names_in_the_locale(
+    world: dict[str, Any], tmp_path: Path, locale: str
+) -> None:
+    fake: FakeCRM = world["fake"]
+    life = world["life"]
+    life.settings = life.settings.model_copy(update={"locale": locale})
+    partner = fake.seed_partner("Romashka", tier="silver", curator_key="anna")
+    _won(world, partner.crm_id, 50_000)  # revenue and leads behind the plan, the won deal met
+    _sync(world)
+    plans = PlanService(life, lead_stages=LEAD_STAGES)
+    csv = tmp_path / "plans.csv"
+    csv.write_text(
+        f"partner_id;period;revenue;leads;won_deals\n{partner.crm_id};2026-Q4;1000000;10;1\n",
+        encoding="utf-8",
+    )
+    plans.import_csv(csv)
+    world["clock"].advance(timedelta(days=33).total_seconds())  # 2026-12-05: 71 % of Q4 gone
+
+    plans.run(world["clock"]())
+
+    ((_, text),) = world["notifier"].of("plan_reminder")
+    assert (
+        text
+        == {
+            "en": "Romashka: 71 % of the quarter 2026-Q4 gone, 38.3 % of the plan done "
+            "(revenue 50000 / 1000000; leads 1 / 10). "
+            "Time to talk to the partner.",
+            "ru": "Romashka: прошло 71 % квартала 2026-Q4, план выполнен на 38.3 % "
+            "(выручка 50000 / 1000000; лиды 1 / 10). "
+            "Свяжитесь с партнёром.",
+        }[locale]
+    )

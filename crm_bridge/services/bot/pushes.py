@@ -50,9 +50,10 @@ class Outbox:
     per_chat_per_second: float = 1.0
     counters: dict[str, int] = field(default_factory=dict)
 
-    def queue(self, key: str, chat_id: str, text: str, kind: str, *, now: datetime | None = None) -> int:
+    def queue(self, key: str, chat_id: str, text: str, kind: str) -> int:
+        """Queue ``text`` for ``chat_id`` once per ``key`` (a key queued before is a no-op)."""
         payload = {"chat_id": chat_id, "text": text, "push": kind}
-        return self.store.outbox.enqueue(self.portal, KIND, key, payload, now=now or self.clock())
+        return self.store.outbox.enqueue(self.portal, KIND, key, payload, now=self.clock())
 
     def flush(self, api: BotApi, *, limit: int = 500) -> FlushResult:
         now = self.clock()
@@ -106,9 +107,8 @@ class PushPlanner:
     tier_names: dict[str, str]
     overview: Callable[[str], Any] | None = None  # PartnerPortal.overview: the month's plan progress
 
-    def collect(self, now: datetime) -> int:
-        """Queue pushes for what changed since the last run; how many were queued."""
-        queued = 0
+    def collect(self, now: datetime) -> None:
+        """Queue pushes for what changed since the last run."""
         chats = self.repo.linked()
         by_partner: dict[str, list[Chat]] = {}
         for chat in chats:
@@ -117,13 +117,12 @@ class PushPlanner:
             partner = self.store.records.partner(self.portal, partner_id)
             if partner is None:
                 continue
-            queued += self._leads(partner, mine, now)
-            queued += self._tiers(partner, mine, now)
-            queued += self._plan(partner, mine, now)
-        queued += self._survey(chats, now)
-        return queued
+            self._leads(partner, mine)
+            self._tiers(partner, mine)
+            self._plan(partner, mine, now)
+        self._survey(chats, now)
 
-    def _leads(self, partner: Partner, chats: list[Chat], now: datetime) -> int:
+    def _leads(self, partner: Partner, chats: list[Chat]) -> None:
         name = f"bot:seen:{partner.crm_id}"
         seen = self.store.get_state(self.portal, name)
         current = {
@@ -131,7 +130,6 @@ class PushPlanner:
             for lead in self.store.leads(self.portal, partner_id=partner.crm_id)
             if lead.partner_id == partner.crm_id
         }
-        queued = 0
         if seen is not None:  # the first look only takes the baseline: no history is pushed
             stages = seen.get("stages", {})
             for lead_id, (stage, kind, customer) in sorted(current.items()):
@@ -150,21 +148,16 @@ class PushPlanner:
                         text = t["push_stage"].format(
                             customer=customer, stage=self.stage_names.get(stage, stage)
                         )
-                    self.outbox.queue(
-                        f"stage:{lead_id}:{stage}:{chat.chat_id}", chat.chat_id, text, "stage", now=now
-                    )
-                    queued += 1
+                    self.outbox.queue(f"stage:{lead_id}:{stage}:{chat.chat_id}", chat.chat_id, text, "stage")
         # stored after the pushes are queued: a crash in between queues them again, and their keys
         # make that a no-op
         self.store.set_state(self.portal, name, {"stages": {k: v[0] for k, v in current.items()}})
-        return queued
 
-    def _tiers(self, partner: Partner, chats: list[Chat], now: datetime) -> int:
+    def _tiers(self, partner: Partner, chats: list[Chat]) -> None:
         name = f"bot:tiers:{partner.crm_id}"
         seen = self.store.get_state(self.portal, name)
         history = self.store.tier_history(self.portal, partner.crm_id)
         last = max((h.id for h in history), default=0)
-        queued = 0
         if seen is not None:
             levels = [lv.key for lv in self.settings.tiers.levels]
             for change in (h for h in history if h.id > int(seen.get("last", 0))):
@@ -183,23 +176,20 @@ class PushPlanner:
                         was=self.tier_names.get(change.from_tier or "", change.from_tier or "—"),
                         gained=gained,
                     )
-                    self.outbox.queue(f"tier:{change.id}:{chat.chat_id}", chat.chat_id, text, "tier", now=now)
-                    queued += 1
+                    self.outbox.queue(f"tier:{change.id}:{chat.chat_id}", chat.chat_id, text, "tier")
         self.store.set_state(self.portal, name, {"last": last})
-        return queued
 
-    def _plan(self, partner: Partner, chats: list[Chat], now: datetime) -> int:
+    def _plan(self, partner: Partner, chats: list[Chat], now: datetime) -> None:
         """Once a week (ISO week), the month's plan progress, when the partner has a plan."""
         if self.overview is None:
-            return 0
+            return
         wanted = [c for c in chats if "plan" not in c.optouts]
         if not wanted:
-            return 0
+            return
         view = self.overview(partner.crm_id)
         if view is None or not view.plan:
-            return 0
+            return
         year, week, _ = now.isocalendar()
-        queued = 0
         for chat in wanted:
             t = words("bot", chat.lang)
             names = words("tier_metrics", chat.lang)
@@ -208,23 +198,18 @@ class PushPlanner:
                 for g in view.plan
             )
             text = t["push_plan"].format(period=view.month.key, lines=lines)
-            self.outbox.queue(f"plan:{year}-W{week}:{chat.chat_id}", chat.chat_id, text, "plan", now=now)
-            queued += 1
-        return queued
+            self.outbox.queue(f"plan:{year}-W{week}:{chat.chat_id}", chat.chat_id, text, "plan")
 
-    def _survey(self, chats: Iterable[Chat], now: datetime) -> int:
+    def _survey(self, chats: Iterable[Chat], now: datetime) -> None:
         days = self.settings.bot.survey_every_days
         if not days:
-            return 0
+            return
         rnd = f"r{int(now.timestamp() // (days * 86400))}"
-        queued = 0
         for chat in chats:
             if "survey" in chat.optouts or self.repo.answered_round(chat.chat_id, rnd):
                 continue
             text = words("bot", chat.lang)["survey_ask"]
-            self.outbox.queue(f"survey:{rnd}:{chat.chat_id}", chat.chat_id, text, "survey", now=now)
-            queued += 1
-        return queued
+            self.outbox.queue(f"survey:{rnd}:{chat.chat_id}", chat.chat_id, text, "survey")
 
 
 def _exclusive(settings: Any, was: str | None, now: str | None, t: Any) -> str:
@@ -249,7 +234,6 @@ def broadcast(
     tier: str | None,
     partner_type: str | None,
     broadcast_id: str,
-    now: datetime,
 ) -> list[Chat]:
     """The linked chats (not opted out of news) of partners of ``tier`` and ``partner_type``; with an
     ``outbox`` each gets the news once (key ``news:<broadcast_id>:<chat>``); None: a dry run."""
@@ -260,17 +244,13 @@ def broadcast(
             continue
         if tier is not None and partner.tier != tier:
             continue
-        ptype = (
-            partner.type.value
-            if partner.type is not None and hasattr(partner.type, "value")
-            else partner.type
-        )
-        if partner_type is not None and ptype != partner_type:
+        # PartnerType is a StrEnum: the member equals its value ("reseller")
+        if partner_type is not None and partner.type != partner_type:
             continue
         chosen.append(chat)
         if outbox is not None:
             body = words("bot", chat.lang)["push_news"].format(text=text)
-            outbox.queue(f"news:{broadcast_id}:{chat.chat_id}", chat.chat_id, body, "news", now=now)
+            outbox.queue(f"news:{broadcast_id}:{chat.chat_id}", chat.chat_id, body, "news")
     return chosen
 
 

@@ -118,7 +118,7 @@ class PartnerBot:
         replies = self.conversation.answer(Incoming(update_id, chat_id, text[:4096], language))
         now = self.clock()
         for index, reply in enumerate(replies):
-            self.outbox.queue(f"reply:{chat_id}:{update_id}:{index}", chat_id, reply, "reply", now=now)
+            self.outbox.queue(f"reply:{chat_id}:{update_id}:{index}", chat_id, reply, "reply")
         self.repo.update_chat(chat_id, now, last_update=update_id)
         return replies
 
@@ -168,7 +168,6 @@ class PartnerBot:
             tier=tier,
             partner_type=partner_type,
             broadcast_id=bid,
-            now=self.clock(),
         )
 
     def answer_question(self, question_id: int, text: str) -> int:
@@ -182,7 +181,7 @@ class PartnerBot:
         asker = [c for c in chats if c.chat_id == found.chat_id]
         for chat in asker or chats:
             body = words("bot", chat.lang)["answer"].format(question=found.text[:200], answer=text)
-            self.outbox.queue(f"answer:{question_id}:{chat.chat_id}", chat.chat_id, body, "answer", now=now)
+            self.outbox.queue(f"answer:{question_id}:{chat.chat_id}", chat.chat_id, body, "answer")
         self.repo.set_question(question_id, answer=text, answered_at=now)
         return len(asker or chats)
 
