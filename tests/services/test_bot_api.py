@@ -99,5 +99,7 @@ def test_the_token_is_cleaned_out_of_any_text() -> None:
     bot = BotApi(TOKEN, base_url="http://127.0.0.1:9/")
     assert TOKEN not in bot.clean(f"POST http://127.0.0.1:9/bot{TOKEN}/sendMessage failed")
     assert "***" in bot.clean(f"bot{TOKEN}/x")
+    said = bot.clean(f"POST http://127.0.0.1:9/bot{TOKEN}/sendMessage failed")
+    assert said == "POST http://127.0.0.1:9/bot***/sendMessage failed"  # what the operator reads
     assert BotApi("", base_url="http://127.0.0.1:9/").clean("plain text") == "plain text"
     assert Sent(True).error == ""
