@@ -189,11 +189,14 @@ def test_email_goes_to_the_configured_server_and_port_from_the_configured_sender
     settings = settings_with({"crm": {"enabled": False}} | email(inbox.host, inbox.port, security="none"))
     notifier = notifier_from_settings(settings, store, PORTAL, FakeCRM(), clock=lambda: NOW)
     notifier.notify("report_ready", [OLEG], "Отчёт за ноябрь готов", key="rr:1")
+    (queued,) = outbox(store)
 
     assert notifier.flush(NOW).sent == 1
 
     (mail,) = inbox.messages
     assert (mail["From"], mail["To"]) == ("desk@firm.ru", "Олег Кузнецов <oleg@example.ru>")
+    # the Message-ID names the outbox item, at the sender's domain
+    assert mail["Message-ID"].endswith(f".{queued.id}@firm.ru>")
     assert inbox.envelopes == [("desk@firm.ru", ["oleg@example.ru"])]
 
 
