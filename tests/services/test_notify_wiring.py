@@ -144,7 +144,9 @@ def test_telegram_goes_to_the_configured_api_address_with_the_bot_token_metrics_
 
     (call,) = responses.calls
     assert call.request.url == send
-    assert json.loads(call.request.body or b"")["chat_id"] == "5008"
+    body = json.loads(call.request.body or b"")
+    # locale: en in the config: the subject is English
+    assert (body["chat_id"], body["text"]) == ("5008", "crm-bridge: New partner lead\nNew lead «Pilot»")
     assert requests == [("telegram", "POST sendMessage", 200)]
     assert seen == [("telegram", "sent")]
     # the message is counted in the bot's budget in the state store, shared by every process
