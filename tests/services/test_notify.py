@@ -482,3 +482,37 @@ def test_the_directory_completes_addresses_but_the_recipients_own_name_is_kept(s
         "email": "oleg@example.ru",
         "telegram_chat_id": "",
     }
+
+
+def test_one_flush_delivers_at_most_500_notifications_and_leaves_the_rest_for_the_next(store: Store) -> None:
+    channel = Recorder("crm")
+    notifier = make(store, routing(), {"crm": channel})
+    for n in range(501):
+        notifier.notify("tier_changed", [OLEG], f"Gold now {n}", key=f"t:{n}")
+
+    first = notifier.flush(NOW)
+    second = notifier.flush(NOW)
+
+    assert (first.sent, second.sent) == (500, 1)
+    assert [len(batch) for batch in channel.batches] == [500, 1]
+
+
+def test_a_flush_leaves_the_bots_messages_in_the_shared_outbox_alone(store: Store) -> None:
+    store.enqueue(PORTAL, "bot", "push:1", {"chat_id": "5001", "text": "Ваш лид принят"}, now=NOW)
+    notifier = make(store, routing(), {"crm": Recorder("crm")})
+
+    result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.failed) == (0, 0, 0)
+    (push,) = store.due(PORTAL, "bot", now=NOW)
+    assert (push.idempotency_key, push.attempts, push.last_error) == ("push:1", 0, None)
+
+
+def test_a_channel_that_delivered_some_of_its_messages_is_not_reported_undeliverable(store: Store) -> None:
+    channel = Recorder("crm", [Delivery(True), Delivery(False, "user 8 is inactive")])
+    notifier = make(store, routing(), {"crm": channel})
+    notifier.notify("tier_changed", [ANNA, OLEG], "Gold now", key="t:1")
+
+    result = notifier.flush(NOW)
+
+    assert (result.sent, result.retrying, result.undeliverable) == (1, 1, {})

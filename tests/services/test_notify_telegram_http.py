@@ -345,3 +345,55 @@ def test_long_errors_are_cut_to_400_characters_and_an_answer_without_ok_to_300()
     assert busy_out.error.startswith("telegram answered 429: token=*** token=*** ")
     assert (len(busy_out.error), len(odd.error)) == (400, 300)
     assert odd == Delivery(False, odd.error)
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "answer", "expected"),
+    [
+        # a revoked or mistyped token (401) and a wrong bot address (404) are fixed in the config:
+        # the message waits in the outbox for the next attempt
+        (
+            401,
+            {"error_code": 401, "description": "Unauthorized"},
+            ("telegram answered 401: Unauthorized", False),
+        ),
+        (404, {"error_code": 404, "description": "Not Found"}, ("telegram answered 404: Not Found", False)),
+        # a server error may pass: retried later
+        (
+            500,
+            {"error_code": 500, "description": "Internal Server Error"},
+            ("telegram answered 500: Internal Server Error", False),
+        ),
+        # any other refusal will not change by waiting
+        (
+            409,
+            {"error_code": 409, "description": "Conflict: busy"},
+            ("telegram answered 409: Conflict: busy", True),
+        ),
+        # the Bot API's own error code is what is reported, whatever status a proxy in front of it answers
+        (
+            400,
+            {"error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+            ("telegram answered 403: Forbidden: bot was blocked by the user", True),
+        ),
+    ],
+)
+def test_each_refusal_of_the_bot_api_is_named_and_retried_only_when_waiting_can_help(
+    status: int, answer: dict[str, object], expected: tuple[str, bool]
+) -> None:
+    responses.post(SEND, status=status, json={"ok": False, **answer})
+
+    (delivery,) = bot(Clock()).deliver([message()], NOW)
+
+    assert (delivery.ok, delivery.error, delivery.permanent) == (False, *expected)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_the_bot_apis_description_is_cut_to_300_characters() -> None:
+    responses.post(SEND, status=400, json={"ok": False, "error_code": 400, "description": "chat " * 70})
+
+    (delivery,) = bot(Clock()).deliver([message()], NOW)
+
+    assert delivery.error == "telegram answered 400: " + ("chat " * 70)[:300]

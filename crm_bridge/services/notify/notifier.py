@@ -279,9 +279,7 @@ def notifier_from_settings(
         store,
         portal,
         Routing.from_settings(settings),
-        channels_from_settings(
-            settings, adapter, bucket=getattr(store, "bucket", None), on_request=on_request
-        ),
+        channels_from_settings(settings, adapter, bucket=store.bucket, on_request=on_request),
         people=people_from_settings(settings),
         locale=settings.locale,
         clock=clock,

@@ -21,14 +21,15 @@ class Recipient:
 
     @classmethod
     def of(cls, person: Any) -> Recipient:
-        """From a ``Recipient``, domain ``Manager``/``Curator`` or a config person (duck-typed)."""
+        """From a ``Recipient``, domain ``Manager``/``Curator`` or a config person (duck-typed: each has
+        a name and a CRM user id; a domain ``Manager`` has no addresses)."""
         if isinstance(person, Recipient):
             return person
         return cls(
-            name=str(getattr(person, "name", "") or ""),
-            crm_user_id=str(getattr(person, "crm_user_id", "") or ""),
-            email=str(getattr(person, "email", "") or ""),
-            telegram_chat_id=str(getattr(person, "telegram_chat_id", "") or ""),
+            name=str(person.name),
+            crm_user_id=str(person.crm_user_id),
+            email=str(getattr(person, "email", "")),
+            telegram_chat_id=str(getattr(person, "telegram_chat_id", "")),
         )
 
     def merged(self, known: Recipient | None) -> Recipient:
