@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete
+from test_distribute import RecordingNotifier
 
 from crm_bridge.domain.distribution import DistributionPolicy
 from crm_bridge.domain.funnels import default_funnels, desired_layout
@@ -36,14 +37,6 @@ ONLY_IRINA = Team(
     managers=(IRINA,), calendars={}, curators=(ANNA, BORIS), head=HEAD, timezone="Europe/Moscow"
 )
 ROUND_ROBIN = DistributionSettings(policy=DistributionPolicy(strategy="round_robin"))
-
-
-class RecordingNotifier:
-    def __init__(self) -> None:
-        self.sent: dict[str, tuple[str, list[Any], str]] = {}
-
-    def notify(self, event: str, recipients: list[Any], text: str, *, key: str) -> None:
-        self.sent.setdefault(key, (event, list(recipients), text))
 
 
 @pytest.fixture
