@@ -147,6 +147,6 @@ def test_a_lead_the_crm_refuses_is_reported_with_the_crms_reason_and_the_dialogu
 
     said = chat.say("да")
 
-    error = f"CRM refused the lead: unknown partner '{world.partner.crm_id}'"
-    assert said == [RU["lead_refused"].format(error=error)]
+    # the CRM's reason once, inside the chat's own sentence (not "CRM отклонила лид: CRM refused the lead: …")
+    assert said == [f"CRM отклонила лид: unknown partner '{world.partner.crm_id}'"]
     assert chat.say("да") == [RU["question_failed"]]  # a question now, and the company is gone

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from portal_world import ADMIN_TOKEN, PortalWorld
 
+from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.store.tier_moves import TierPendingRepository
 
 
@@ -392,3 +393,34 @@ def test_the_rewards_page_words_each_statement_line_in_the_partners_language(
     assert commissions, "the demo partner earned commission in that period"
     assert said_ru == [tier.get("ru")] * len(commissions) and "commission" not in russian
     assert said_en == [tier.get("en")] * len(commissions) and "комиссия" not in english
+
+
+def test_a_lead_the_crm_refuses_is_shown_with_the_crms_reason_once_in_the_pages_language(
+    world: PortalWorld, ours_theirs: tuple[str, str]
+) -> None:
+    ours, _ = ours_theirs
+    client = signed_in(world, ours)
+    client.get("/portal/", headers={"accept-language": "ru"})
+    refusal = {"every": 1, "error": "ERROR_CORE", "description": "Компания удалена"}
+    world.sandbox.faults.set(FaultPlan(batch_fail=refusal))
+    try:
+        form = client.get("/portal/register", headers={"accept-language": "ru"}).text
+        form_id = re.search(r'name="form_id" value="([^"]+)"', form)
+        assert form_id is not None
+        answer = client.post(
+            "/portal/register",
+            data={
+                "csrf": csrf_of(form),
+                "form_id": form_id.group(1),
+                "customer_name": "Refused LLC",
+                "email": "refused@example.com",
+            },
+            headers={"accept-language": "ru"},
+        )
+    finally:
+        world.sandbox.faults.clear()
+
+    assert answer.status_code == 422
+    [alert] = re.findall(r'<p class="alert alert-bad"[^>]*>(.*?)</p>', answer.text)
+    # the Russian sentence around the CRM's words, once: not "CRM отклонила лид: CRM refused the lead: …"
+    assert html.unescape(alert) == "CRM отклонила лид: Bitrix24: Компания удалена [ERROR_CORE]"

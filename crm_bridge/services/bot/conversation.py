@@ -278,7 +278,7 @@ class Conversation:
         ctx.repo.update_chat(chat.chat_id, now, dialogue=None)
         customer = fields.customer_name
         if outcome.status in ("rejected", "failed"):
-            return [t["lead_refused"].format(error=outcome.error)]
+            return [t["lead_refused"].format(error=outcome.refused_because)]
         lead = outcome.lead_crm_id or sub.external_id
         said = t["lead_created" if outcome.status == "created" else "lead_existing"].format(
             customer=customer, lead=lead

@@ -138,7 +138,7 @@ class IntakeApi:
                 "invalid", "invalid_request", outcome.error, [{"field": "partner", "message": outcome.error}]
             )
         if outcome.status == "failed":
-            return _problem("refused", "refused", f"CRM refused the lead: {outcome.error}")
+            return _problem("refused", "refused", f"CRM refused the lead: {outcome.refused_because}")
         state = "created" if outcome.lead_crm_id else "queued"
         body = lead_state(outcome.registration_id, sub.external_id, state, outcome)
         return ApiAnswer("accepted" if outcome.status == "queued" else "existing", body)

@@ -105,7 +105,8 @@ class LeadSubmission:
 class IntakeOutcome:
     """``status``: created (now), existing (created by an earlier run or request), queued (registered,
     the daemon's writer creates it), rejected (bad input: ``error`` says why, nothing written), failed
-    (the CRM refused it: ``error``)."""
+    (the CRM refused it: ``error`` in full for the import's rejects file, ``refusal`` the CRM's own
+    reason for the surfaces that put their own words around it)."""
 
     submission: LeadSubmission
     status: str
@@ -115,10 +116,17 @@ class IntakeOutcome:
     reason: str = ""
     error: str = ""
     registration_id: int | None = None
+    refusal: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status in ("created", "existing")
+
+    @property
+    def refused_because(self) -> str:
+        """Why a failed lead failed, to follow "the CRM refused the lead: " in the reader's language:
+        the CRM's reason, or (the CRM's answer lost) our own sentence."""
+        return self.refusal or self.error
 
 
 def content_key(*parts: object) -> str:
@@ -304,8 +312,9 @@ class IntakeService:
                 results[index] = self._outcome(sub, reg, "created" if made else "existing", crm_id)
                 self._tell_conflict(reg)
             elif ext in written.failed:
+                why = written.failed[ext]
                 results[index] = IntakeOutcome(
-                    sub, "failed", error=f"CRM refused the lead: {written.failed[ext]}"
+                    sub, "failed", error=f"CRM refused the lead: {why}", refusal=why
                 )
             else:
                 results[index] = IntakeOutcome(

@@ -200,7 +200,7 @@ def partner_router(ctx: PortalContext) -> APIRouter:
                 request, session, values, {"customer_name": outcome.error}, "registered_error", 422
             )
         if outcome.status == "failed":
-            return form_page(request, session, values, {}, "refused:" + outcome.error, status=422)
+            return form_page(request, session, values, {}, "refused:" + outcome.refused_because, status=422)
         key = outcome.lead_crm_id or submission.external_id
         return redirect(
             f"/portal/leads/{key}?new={'existing' if outcome.status == 'existing' else 'created'}"

@@ -301,6 +301,6 @@ def test_a_complex_add_answer_merging_request_ids_is_matched_by_the_first(
     )
 
     assert [(o.crm_id, o.error) for o in outcomes] == [
-        (None, "amoCRM refused the lead: amoCRM returned no id for this item"),
+        (None, "amoCRM returned no id for this item"),
         ("8", None),
     ]
