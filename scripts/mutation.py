@@ -66,8 +66,21 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {  # name -> (files to mutate,
             "--ignore=tests/web/test_web_fuzz.py",
         ],
     ),
+    # the adapters' own tests and the shared contract suite; the CLI end-to-end and SIGKILL tests run
+    # the CLI in child processes, which import the worktree's code (no mutant) and fail mutmut's
+    # trampoline, as tests/reliability would for the services. An adapter's package is mutated at the
+    # copy's top level (see ``_lift``): mutmut names a mutant by its file's path from there, and the
+    # tests import ``crm_bridge_<crm>``, not ``adapters.<crm>.crm_bridge_<crm>``
     **{
-        crm: ([f"adapters/{crm}/crm_bridge_{crm}/*"], [f"tests/adapters/{crm}", "tests/contract"])
+        crm: (
+            [f"crm_bridge_{crm}/*"],
+            [
+                f"tests/adapters/{crm}",
+                "tests/contract",
+                f"--ignore=tests/adapters/{crm}/test_{crm}_cli_e2e.py",
+                f"--ignore=tests/adapters/{crm}/test_{crm}_sigkill.py",
+            ],
+        )
         for crm in ADAPTERS
     },
 }
@@ -273,6 +286,26 @@ def _narrowed(pyproject: str, only: list[str], tests: list[str]) -> str:
     )
 
 
+def _lift(copy: Path, crm: str) -> None:
+    """Move an adapter's package to the copy's top level (``adapters/<crm>/crm_bridge_<crm>`` →
+    ``crm_bridge_<crm>``) and mutate it there: mutmut puts ``mutants/`` first on the tests' path, so
+    ``import crm_bridge_<crm>`` finds the mutated package (the installed one, a finder that setuptools
+    appends after the path, comes second), and its mutant names match the modules the tests import."""
+    package = f"crm_bridge_{crm}"
+    source = copy / "adapters" / crm / package
+    for link in [p for p in source.rglob("*") if p.is_symlink()]:  # relative links (the shipped
+        target = link.resolve(strict=True)  # mapping) would point elsewhere one level up: made files
+        link.unlink()
+        shutil.copy2(target, link)
+    shutil.move(source, copy / package)
+    pyproject = copy / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^source_paths = \[.*?^\]", f'source_paths = ["crm_bridge", "{package}"]', text)
+    # the emulator is test equipment, as in [tool.mutmut] do_not_mutate
+    text = re.sub(r"(?ms)^do_not_mutate = \[.*?^\]", f'do_not_mutate = ["{package}/sandbox/*"]', text)
+    pyproject.write_text(text, encoding="utf-8")
+
+
 def run_target(name: str, work: Path, max_children: int, again: bool, unrun_only: bool = False) -> Ledger:
     """Mutate and test one target in a fresh copy, its ledger seeded in and merged back (every minute
     and at the end, also when stopped); ``again``: re-test only the ledger's survivors (and mutants with
@@ -291,6 +324,8 @@ def run_target(name: str, work: Path, max_children: int, again: bool, unrun_only
     shutil.copytree(ROOT, copy, ignore=SKIP, symlinks=True)
     pyproject = copy / "pyproject.toml"
     pyproject.write_text(_narrowed(pyproject.read_text(encoding="utf-8"), only, tests), encoding="utf-8")
+    if name in ADAPTERS:
+        _lift(copy, name)
     run = [str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(max_children)]
     if again:
         equivalent = equivalents()
@@ -306,8 +341,6 @@ def run_target(name: str, work: Path, max_children: int, again: bool, unrun_only
     else:
         seed(copy, ledger, KEPT | {"s"} if unrun_only else KEPT)
     env = dict(os.environ)
-    if name in ADAPTERS:  # installed editable from the worktree: the mutated copy must come first
-        env["PYTHONPATH"] = str(copy / "mutants" / "adapters" / name)
     env.pop("CRM_BRIDGE_TEST_PG_URL", None)  # SQLite only: PostgreSQL doubles the time, kills nothing new
     # As in an activated venv: the scripts tests/cli runs (backup.sh...) find crm-bridge on PATH, the
     # copy having no .venv of its own.

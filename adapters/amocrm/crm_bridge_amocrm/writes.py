@@ -186,7 +186,7 @@ class RecordWrites:
             return {
                 draft.external_id: WriteOutcome(draft.external_id, answer.crm_id, created=True)
                 if answer.crm_id
-                else _fail(draft.external_id, answer.error)
+                else _fail(draft.external_id, answer.error or "amoCRM gave no reason")
                 for (draft, _), answer in zip(chunk, answers, strict=True)
             }
 
