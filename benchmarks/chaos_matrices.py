@@ -137,6 +137,8 @@ def kill_phase(
     aimed: list[str] = []
     if world.gate is not None:
         world.sandbox.latency = 0.001  # the sandbox asks the gate on every answer with a latency
+        world.read_timeout = PATIENCE  # a held answer must not time out (and be given up) before the kill
+        world.write_config()
         for request in [rng.randint(1, total) for _ in range(kills)]:
             killed += world.run_killed_at(*args, request=request).killed
             aimed.append(f"request {request} of {total}")
