@@ -1,10 +1,12 @@
 """The reliability suite at a larger size, printing the figures: the fault matrix (20 % of the CRM's
-requests failing), the kill matrix (SIGKILL at random moments, tries / lost / duplicated), three daemon
+requests failing), the kill matrix (SIGKILL while the CRM holds its answer to a random one of the command's
+requests, or with --kill-at moment at a random moment; tries / killed / lost / duplicated), three daemon
 replicas on PostgreSQL taking 1,000 leads while the job holder is killed twice.
 
     .venv/bin/python benchmarks/chaos.py                 # everything (PostgreSQL from CRM_BRIDGE_TEST_PG_URL)
     .venv/bin/python benchmarks/chaos.py --quick         # small sizes, a minute or two
     .venv/bin/python benchmarks/chaos.py --only kill --kills 10
+    .venv/bin/python benchmarks/chaos.py --only kill --kill-at moment   # the older random-moment kills
 
 The counts come from the CRM (the sandbox's records), not from crm-bridge's bookkeeping."""
 
@@ -20,11 +22,13 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' AnswerGate
 
 from chaos_matrices import KILL_PHASES, fault_run, kill_phase, replica_run  # noqa: E402
 from chaos_world import World  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+from sandbox_fixture import AnswerGate  # noqa: E402
 
 SECRET_KEY = "uY2ZLlzYhvfG6nsi9bXqoLM1dHRMjUkgBd0BctmpeKo="
 
@@ -89,15 +93,17 @@ def faults(console: Console, root: Path, rows: int, new_leads: int, seeds: int) 
     console.print(table)
 
 
-def kills(console: Console, root: Path, kills_per_phase: int, sizes: dict[str, int]) -> None:
-    # about how long each command works at 200 ms per CRM answer (a kill is drawn within it)
+def kills(console: Console, root: Path, kills_per_phase: int, sizes: dict[str, int], at: str) -> None:
+    # moment: about how long each command works at 200 ms per CRM answer (a kill is drawn within it)
     spans = {"intake import": 3.0, "sync": 3.0, "distribution": 3.0, "tier push": 1.5}
-    table = Table(title="Kill matrix: SIGKILL at a random moment, then a rerun")
-    for column in ("phase", "size", "tries", "killed mid-work", "lost", "duplicated"):
+    where = "a random CRM request's held answer" if at == "request" else "a random moment"
+    table = Table(title=f"Kill matrix: SIGKILL at {where}, then a rerun")
+    for column in ("phase", "size", "tries", "killed", "lost", "duplicated", "aimed at"):
         table.add_column(column, justify="right")
     rng = random.Random(12)
     for phase in KILL_PHASES:
-        world = World(root / f"kill-{phase.replace(' ', '-')}")
+        gate = AnswerGate() if at == "request" else None
+        world = World(root / f"kill-{phase.replace(' ', '-')}", gate=gate)
         try:
             result = kill_phase(world, phase, sizes[phase], kills_per_phase, rng, spans[phase])
         finally:
@@ -109,6 +115,7 @@ def kills(console: Console, root: Path, kills_per_phase: int, sizes: dict[str, i
             str(result.killed),
             str(result.lost),
             str(result.duplicated),
+            ", ".join(result.aimed),
         )
     console.print(table)
 
@@ -159,6 +166,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--only", choices=["faults", "kill", "replicas"], action="append")
     parser.add_argument("--kills", type=int, default=None, help="kills per phase (default 5; --quick 2)")
+    parser.add_argument(
+        "--kill-at",
+        choices=["request", "moment"],
+        default="request",
+        help="where a kill lands: while the answer to a random CRM request is held, or at a random moment",
+    )
     parser.add_argument("--leads", type=int, default=None, help="leads through the replicas (default 1000)")
     parser.add_argument("--pg-url", default=os.environ.get("CRM_BRIDGE_TEST_PG_URL", ""))
     args = parser.parse_args()
@@ -179,7 +192,7 @@ def main() -> int:
             sizes = {"intake import": 400, "sync": 2000, "distribution": 60, "tier push": 30}
             if args.quick:
                 sizes = {"intake import": 60, "sync": 300, "distribution": 12, "tier push": 6}
-            kills(console, root, args.kills or (2 if args.quick else 5), sizes)
+            kills(console, root, args.kills or (2 if args.quick else 5), sizes, args.kill_at)
         if "replicas" in only:
             if not args.pg_url:
                 console.print("replicas skipped: set CRM_BRIDGE_TEST_PG_URL or --pg-url")

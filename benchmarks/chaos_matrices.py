@@ -32,9 +32,10 @@ KILL_PHASES = ("intake import", "sync", "distribution", "tier push")
 class KillResult:
     phase: str
     tries: int  # processes started (killed ones and the final rerun)
-    killed: int
+    killed: int  # of them SIGKILLed mid-work (the others ended before the kill point)
     lost: int
     duplicated: int
+    aimed: list[str] = field(default_factory=list)  # each kill point: "request 2 of 3" or "0.41 s"
 
 
 def store_of(world: World) -> Any:
@@ -99,21 +100,58 @@ def prepare_phase(world: World, phase: str, size: int) -> tuple[tuple[str, ...],
     raise ValueError(f"unknown phase {phase!r}; known: {', '.join(KILL_PHASES)}")
 
 
+def clean_run_requests(world: World, phase: str, size: int) -> int:
+    """How many CRM requests the phase's command makes when nothing stops it: the same preparation on a
+    twin world (its own sandbox and store), the command run there once. The count is deterministic (the
+    same records make the same pages and batches), so it bounds where a kill can land in ``world``."""
+    twin = world.twin(world.root.with_name(world.root.name + "-clean-run"))
+    try:
+        args, _ = prepare_phase(twin, phase, size)
+        start = twin.sandbox.request_count()
+        run = twin.cli(*args)
+        assert run.code == 0, run.err
+        return twin.sandbox.request_count() - start
+    finally:
+        twin.close()
+
+
 def kill_phase(
-    world: World, phase: str, size: int, kills: int, rng: random.Random, span: float, latency: float = 0.2
+    world: World,
+    phase: str,
+    size: int,
+    kills: int,
+    rng: random.Random,
+    span: float = 1.0,
+    latency: float = 0.2,
 ) -> KillResult:
-    """``kills`` runs of the phase's command SIGKILLed at a random moment up to ``span`` seconds after
-    its first CRM request, then one run to the end; then the CRM is checked."""
+    """``kills`` runs of the phase's command SIGKILLed mid-work, then one run to the end; then the CRM is
+    checked. With a gate (``World(gate=…)``) each kill lands while the CRM holds its answer to a random one
+    of the CRM requests a clean run of the command makes (``clean_run_requests``): the CRM did that
+    request's work, the command never learns it. Without one, each kill lands at a random moment up to
+    ``span`` seconds after the command's first CRM request, with ``latency`` seconds per answer so the work
+    lasts long enough to be hit. A later kill of the same phase may aim past what is left to do: the run
+    then ends by itself and is not counted in ``killed``."""
+    total = clean_run_requests(world, phase, size) if world.gate is not None else 0
     args, check = prepare_phase(world, phase, size)
-    world.sandbox.latency = latency  # a cloud CRM's answer time: the work lasts long enough to be hit
     killed = 0
-    for moment in kill_points(rng, span, kills):
-        killed += world.run_killed(*args, then_seconds=moment).killed
+    aimed: list[str] = []
+    if world.gate is not None:
+        world.sandbox.latency = 0.001  # the sandbox asks the gate on every answer with a latency
+        world.read_timeout = PATIENCE  # a held answer must not time out (and be given up) before the kill
+        world.write_config()
+        for request in [rng.randint(1, total) for _ in range(kills)]:
+            killed += world.run_killed_at(*args, request=request).killed
+            aimed.append(f"request {request} of {total}")
+    else:
+        world.sandbox.latency = latency  # a cloud CRM's answer time: the work lasts long enough to be hit
+        for moment in kill_points(rng, span, kills):
+            killed += world.run_killed(*args, then_seconds=moment).killed
+            aimed.append(f"{moment:.2f} s")
     world.sandbox.latency = 0.0
     final = world.cli(*args)
     assert final.code == 0, final.err
     lost, duplicated = check()
-    return KillResult(phase, kills + 1, killed, lost, duplicated)
+    return KillResult(phase, kills + 1, killed, lost, duplicated, aimed)
 
 
 # -- replicas --------------------------------------------------------------------------------------

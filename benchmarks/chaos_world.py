@@ -1,12 +1,14 @@
 """A small world for the reliability suite (``tests/reliability``) and ``benchmarks/chaos.py``: a Bitrix24
-sandbox in this process, a config for it, crm-bridge run as real processes (killed with SIGKILL at the
-N-th CRM request, or in process for speed), and the counts that say whether anything was lost or
-duplicated — read from the CRM (the sandbox's records), never from crm-bridge's own bookkeeping."""
+sandbox in this process, a config for it, crm-bridge run as real processes (SIGKILLed while the CRM holds
+its answer to a chosen request, or at a moment after its first one; or run in process for speed), and the
+counts that say whether anything was lost or duplicated — read from the CRM (the sandbox's records), never
+from crm-bridge's own bookkeeping."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import random
 import signal
@@ -14,11 +16,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -54,6 +58,20 @@ def fault_plan(share: float, seed: int, *, slow_ms: float = 1500.0) -> FaultPlan
     )
 
 
+class Gate(Protocol):
+    """The sandbox's sleep that can hold answers (``tests/sandbox_fixture.py::AnswerGate``): once ``hold``
+    is given a condition, every answer that finds it true (asked once per answer, after the CRM did the
+    request's work) is held until ``release``; ``held`` is set when one is."""
+
+    held: threading.Event
+
+    def __call__(self, seconds: float) -> None: ...
+
+    def hold(self, when: Callable[[], bool], passing: int = 0) -> None: ...
+
+    def release(self) -> None: ...
+
+
 @dataclass
 class Run:
     """One CLI run: its exit status (None = killed), and what it printed."""
@@ -77,13 +95,15 @@ class World:
     max_retries: int = 8
     managers: int = 2
     extra_config: str = ""
+    gate: Gate | None = None  # the sandbox's sleep, for kills while an answer is held (run_killed_at)
     sandbox: Sandbox = field(init=False)
     runs: list[Run] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.sandbox = Sandbox("bitrix24", latency_ms=0, per_record_ms=0, rate_limit=False)
+        sleep = time.sleep if self.gate is None else self.gate
+        self.sandbox = Sandbox("bitrix24", latency_ms=0, per_record_ms=0, rate_limit=False, sleep=sleep)
         self.sandbox.start()
         self.state_url = self.state_url or f"sqlite:///{self.root / 'state.db'}"
         self.config = self.root / "config.yaml"
@@ -95,6 +115,18 @@ class World:
 
     def close(self) -> None:
         self.sandbox.stop()
+
+    def twin(self, root: Path) -> World:
+        """A world like this one (same options, no gate) with its own sandbox and SQLite store in ``root``:
+        the same preparation there makes the same CRM requests."""
+        return World(
+            root,
+            lease=self.lease,
+            read_timeout=self.read_timeout,
+            max_retries=self.max_retries,
+            managers=self.managers,
+            extra_config=self.extra_config,
+        )
 
     def write_config(self, port: int = 8080) -> None:
         managers = "\n".join(
@@ -190,6 +222,35 @@ class World:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=PATIENCE)
+        run = Run(args, None if proc.returncode == -signal.SIGKILL else proc.returncode, out, err)
+        self.runs.append(run)
+        return run
+
+    def run_killed_at(self, *args: str, request: int) -> Run:
+        """Run ``ARGS`` as a process; when the CRM has done the work of the process's ``request``-th CRM
+        request (1 = its first), hold the answer, SIGKILL the process while it waits for it, then let the
+        answer go (to no one). ``Run.killed`` is False when the process ended before that request. Needs
+        ``World(gate=…)`` and ``sandbox.latency`` above 0 (the sandbox asks the gate on every answer)."""
+        if self.gate is None or self.sandbox.latency <= 0:
+            raise ValueError("run_killed_at needs World(gate=...) and sandbox.latency > 0")
+        gate = self.gate
+        answers = itertools.count(1)  # the gate asks its condition once per answer, in order
+        gate.hold(lambda: next(answers) >= request)
+        proc = self.process(*args)
+        try:
+            deadline = time.monotonic() + PATIENCE
+            # waiting for one of two events: the answer is held, or the process ended without it
+            while not gate.held.wait(0.05) and proc.poll() is None:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{args} made no progress")
+            if gate.held.is_set() and proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=PATIENCE)
+        finally:
+            gate.release()
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=PATIENCE)
         run = Run(args, None if proc.returncode == -signal.SIGKILL else proc.returncode, out, err)
         self.runs.append(run)
         return run

@@ -1,7 +1,9 @@
 """A HubSpot account on the sandbox with crm-bridge's daemon (``crm-bridge run``, a real process)
 receiving its webhooks: provisioned, one partner company and the managers as owners, webhook settings
-pointing at the daemon. Leads are created through HubSpot's batch API as people or forms would, and
-HubSpot's emulator delivers the ``deal.creation`` events (signed, retried)."""
+pointing at the daemon. Leads are created through HubSpot's batch API as people or forms would (handled by
+the emulated CRM in this process, not through the sandbox's port: no latency, answer gate or request log
+of the daemon's requests applies to them), and HubSpot's emulator delivers the ``deal.creation`` events
+(signed, retried)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from events_world import TOKEN, build
 
 from crm_bridge.config.funnels import desired_layout_for
 from crm_bridge.domain.layout import FieldEntity
+from crm_bridge.sandbox.core import SandboxRequest
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge.services.provision import provision
 
@@ -54,6 +57,16 @@ def _call(sb: Sandbox, method: str, path: str, body: Any, *, hapikey: bool = Fal
     except urllib.error.HTTPError as exc:  # the emulator's answer says why
         raise AssertionError(f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}") from None
     return json.loads(raw) if raw else None
+
+
+def _in_crm(sb: Sandbox, method: str, path: str, body: Any) -> Any:
+    """A request HubSpot itself handles, past the sandbox's port (what a person or a form does in HubSpot)."""
+    token = sb.config_snippet()["env"]["HUBSPOT_ACCESS_TOKEN"]
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    answer = sb.emulator.handle(SandboxRequest(method, path, {}, headers, json.dumps(body).encode()))
+    if not 200 <= answer.status < 300:  # the emulator's answer says why
+        raise AssertionError(f"{method} {path}: {answer.status} {answer.body}")
+    return answer.body
 
 
 class HubSpotFlow:
@@ -118,10 +131,14 @@ class HubSpotFlow:
                 time.sleep(0.05)
         raise AssertionError("the daemon did not start: " + (self.tmp / "daemon.log").read_text())
 
-    def kill(self) -> None:
-        if self.daemon is not None and self.daemon.poll() is None:
+    def kill(self) -> int | None:
+        """SIGKILL the daemon if it runs; its exit status (``-SIGKILL`` when it was running until now)."""
+        if self.daemon is None:
+            return None
+        if self.daemon.poll() is None:
             self.daemon.send_signal(signal.SIGKILL)
             self.daemon.wait(10)
+        return self.daemon.returncode
 
     def stop(self) -> None:
         if self.daemon is not None and self.daemon.poll() is None:
@@ -148,7 +165,7 @@ class HubSpotFlow:
                 }
                 for i in range(first, min(first + 100, start + count))
             ]
-            answer = _call(self.sb, "POST", "/crm/v3/objects/deals/batch/create", {"inputs": inputs})
+            answer = _in_crm(self.sb, "POST", "/crm/v3/objects/deals/batch/create", {"inputs": inputs})
             ids += [str(r["id"]) for r in answer["results"]]
         return ids
 
