@@ -170,3 +170,35 @@ def test_a_stopped_run_still_keeps_what_it_finished(mutation: ModuleType, tmp_pa
             [sys.executable, "-c", stops_its_parent], tmp_path, {}, lambda: kept.append("kept"), every=600
         )
     assert kept == ["kept"]
+
+
+def test_an_adapters_copy_mutates_its_package_under_the_name_the_tests_import(
+    mutation: ModuleType, tmp_path: Path
+) -> None:
+    """mutmut names a mutant by its file's path from the copy's top (``adapters.hubspot.crm_bridge_hubspot…``
+    for the package where it lives) while the tests import ``crm_bridge_hubspot``: the copy lifts it."""
+    copy = tmp_path / "copy"
+    package = copy / "adapters" / "hubspot" / "crm_bridge_hubspot"
+    (package / "mappings").mkdir(parents=True)
+    (copy / "mappings").mkdir()
+    (copy / "mappings" / "hubspot.yaml").write_text("objects: {}\n", encoding="utf-8")
+    (package / "mappings" / "hubspot.yaml").symlink_to("../../../../mappings/hubspot.yaml")
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    only, tests = mutation.TARGETS["hubspot"]
+    (copy / "pyproject.toml").write_text(mutation._narrowed(pyproject, only, tests), encoding="utf-8")
+
+    mutation._lift(copy, "hubspot")
+
+    lifted = copy / "crm_bridge_hubspot"
+    assert (lifted / "__init__.py").is_file() and not package.exists()
+    shipped = lifted / "mappings" / "hubspot.yaml"  # the shipped mapping still read, now a file of its own
+    assert not shipped.is_symlink() and shipped.read_text(encoding="utf-8") == "objects: {}\n"
+    text = (copy / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'source_paths = ["crm_bridge", "crm_bridge_hubspot"]' in text
+    assert 'only_mutate = ["crm_bridge_hubspot/*"]' in text
+    assert 'do_not_mutate = ["crm_bridge_hubspot/sandbox/*"]' in text  # the emulator stays unmutated
+    assert '"--ignore=tests/adapters/hubspot/test_hubspot_cli_e2e.py"' in text
+    assert mutation.mutant_name("crm_bridge_hubspot/batch.py", "x_error_line", 3) == (
+        "crm_bridge_hubspot.batch.x_error_line__mutmut_3"
+    )
