@@ -5,6 +5,7 @@ the machine crm-bridge runs on."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -120,18 +121,38 @@ def tokyo_machine() -> Iterator[None]:
 
 @pytest.mark.usefixtures("tokyo_machine")
 def test_the_quota_pause_names_midnight_of_the_account_and_in_utc_whatever_the_machines_zone(
-    wire: responses.RequestsMock, clock: SharedClock
+    wire: responses.RequestsMock, clock: SharedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     wire.get(OWNERS, json={"results": []}, headers=quota_headers(1))
     wire.get(DETAILS, json={"portalId": 62515, "timeZone": "America/New_York"})
     made = transport(clock, daily_reserve=0.5)
-    made.call("GET", "/crm/v3/owners")
+    with caplog.at_level(logging.WARNING, logger="crm_bridge_hubspot"):
+        made.call("GET", "/crm/v3/owners")
 
     with pytest.raises(RateLimited) as caught:
         made.call("GET", "/crm/v3/owners")
 
     assert str(caught.value).endswith("work goes on after 2026-12-07 00:00 America/New_York (05:00 UTC)")
     assert caught.value.retry_after == 7 * 3600.0
+    assert caplog.messages == [
+        "hubspot: the daily API quota is nearly used up (1 of 10 left, 5 kept in reserve); scheduled work "
+        "pauses until 2026-12-07 00:00 America/New_York (05:00 UTC) (midnight in the account's time zone)"
+    ]
+
+
+@pytest.mark.parametrize("daily", [None, "a lot"])
+def test_an_answer_telling_the_remaining_quota_but_no_readable_daily_limit_keeps_the_configured_one(
+    wire: responses.RequestsMock, clock: SharedClock, daily: str | None
+) -> None:
+    headers = {"X-HubSpot-RateLimit-Daily-Remaining": "200000"}
+    if daily is not None:
+        headers["X-HubSpot-RateLimit-Daily"] = daily
+    wire.get(OWNERS, json={"results": []}, headers=headers)
+    made = transport(clock)
+
+    assert made.call("GET", "/crm/v3/owners") == {"results": []}
+
+    assert (made.daily.remaining, made.daily.limit) == (200_000, 250_000) and len(wire.calls) == 1
 
 
 def test_a_daily_429_after_the_pause_waits_for_midnight_of_the_accounts_zone(
