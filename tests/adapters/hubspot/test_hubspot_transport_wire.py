@@ -185,3 +185,19 @@ def test_account_details_that_are_not_an_object_make_the_quota_reset_at_midnight
 
     assert caught.value.retry_after == 2 * 3600.0
     assert str(caught.value).endswith("work goes on after 2026-12-07 00:00 UTC")
+
+
+def test_a_quota_used_up_to_the_last_request_is_told_to_the_metrics_as_none_left(
+    wire: responses.RequestsMock, clock: SharedClock
+) -> None:
+    told: list[tuple[str, int, int, str]] = []
+    wire.get(OWNERS, json={"results": []}, headers=quota_headers(0))
+    wire.get(DETAILS, json={"portalId": 62515, "timeZone": "UTC"})
+    config = HubSpotConfig(access_token="pat-na1-test", tier="starter")  # type: ignore[call-arg]
+    ctx = AdapterContext(
+        kv=MemoryKV(), clock=clock, sleep=clock.sleep, on_quota=lambda *quota: told.append(quota)
+    )
+
+    HubSpotTransport(config, ctx, "portal").call("GET", "/crm/v3/owners")
+
+    assert told == [("hubspot", 0, 10, "daily_quota")]
