@@ -64,8 +64,8 @@ def _desired(settings: Any) -> DesiredLayout | None:
         builder = importlib.import_module("crm_bridge.config.funnels").desired_layout_for
     except (ImportError, AttributeError):
         return None
-    layout = builder(settings, getattr(settings, "locale", "ru"))
-    return layout if isinstance(layout, DesiredLayout) else None
+    layout: DesiredLayout = builder(settings)  # in the settings' own language
+    return layout
 
 
 def create_adapter(settings: Any, ctx: AdapterContext) -> HubSpotAdapter:

@@ -127,8 +127,8 @@ class DailyQuota:
         self,
         budgets: Budgets,
         clock: Any,
-        on_quota: Callable[[str, int, int, str], None] | None = None,
-        account_zone: Callable[[], tzinfo] | None = None,
+        on_quota: Callable[[str, int, int, str], None] | None,
+        account_zone: Callable[[], tzinfo],
     ) -> None:
         self.limit = budgets.daily
         self.share = budgets.daily_reserve / budgets.daily if budgets.daily else 0.0
@@ -141,9 +141,9 @@ class DailyQuota:
         self._lock = threading.Lock()
 
     def zone(self) -> tzinfo:
-        """The account's time zone (read once; UTC without a reader)."""
+        """The account's time zone (read once)."""
         if self._zone is None:
-            self._zone = self._account_zone() if self._account_zone is not None else UTC
+            self._zone = self._account_zone()
         return self._zone
 
     def known_zone(self) -> tzinfo:
@@ -368,9 +368,8 @@ class HubSpotTransport:
                 "client_secret": oauth.client_secret.get_secret_value(),
                 "refresh_token": pair.refresh_token,
             }
-            headers = {"Content-Type": "application/x-www-form-urlencoded"}
-            try:
-                response = token_http.post(token_url, data=form, headers=headers)
+            try:  # a dict as ``data`` goes form-encoded, Content-Type application/x-www-form-urlencoded
+                response = token_http.post(token_url, data=form)
             except CrmError as exc:
                 raise AuthError(
                     f"HubSpot refused to refresh the OAuth token: {exc}; check {OAUTH_KEY} and "
@@ -380,7 +379,9 @@ class HubSpotTransport:
                 ) from exc
             data = response.json()
             expires = ctx.clock() + float(data.get("expires_in") or 1800)
-            return StoredPair(str(data["access_token"]), str(data.get("refresh_token") or ""), expires)
+            # a grant without a new refresh token leaves the old one in force (RFC 6749, section 6)
+            kept = data.get("refresh_token") or pair.refresh_token
+            return StoredPair(str(data["access_token"]), str(kept), expires)
 
         return RefreshingToken(
             load=load,
