@@ -59,6 +59,14 @@ def money(value: Any) -> Decimal:
         return Decimal("0")
 
 
+def decimal_text(value: Any, what: str) -> str:
+    """A number as HubSpot stores it: plain digits (``1E+3`` -> ``1000``). NaN and the infinities are
+    no number HubSpot stores: a DataError for that one input (sent, HubSpot would refuse its batch)."""
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise DataError(f"{what} {value} is not a number HubSpot can store")
+    return format(value, "f")
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -206,5 +214,5 @@ def property_value(info: FieldInfo[str], value: Any, owners: Mapping[str, str]) 
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value, info.code)
     return str(value)
