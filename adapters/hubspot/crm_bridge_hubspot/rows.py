@@ -60,11 +60,16 @@ def money(value: Any) -> Decimal:
 
 
 def decimal_text(value: Any, what: str) -> str:
-    """A number as HubSpot stores it: plain digits (``1E+3`` -> ``1000``). NaN and the infinities are
-    no number HubSpot stores: a DataError for that one input (sent, HubSpot would refuse its batch)."""
-    if isinstance(value, Decimal) and not value.is_finite():
+    """A number as HubSpot stores it: plain digits (``1E+3`` -> ``1000``, ``10`` -> ``10``). Anything
+    else, NaN and the infinities included, is a DataError for that one input (sent, HubSpot would
+    refuse the whole batch)."""
+    try:
+        number: Decimal | None = Decimal(str(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
         raise DataError(f"{what} {value} is not a number HubSpot can store")
-    return format(value, "f")
+    return format(number, "f")
 
 
 def _text(value: Any) -> str:

@@ -167,14 +167,17 @@ def test_amounts_are_sent_as_plain_decimals_not_in_exponent_form(
     provisioned.create_leads([LeadDraft("l-1", partner, "Lead", amount=Decimal("1E+3"))])
     [deal] = provisioned.create_deals([DealDraft("d-1", "repeat", "Deal", partner, amount=Decimal("1.5E+3"))])
     provisioned.update_records(
-        [RecordUpdate(Entity.DEAL, str(deal.crm_id), fields={"amount": Decimal("2E+3")})]
+        [
+            RecordUpdate(Entity.DEAL, str(deal.crm_id), fields={"amount": Decimal("2E+3")}),
+            RecordUpdate(Entity.DEAL, str(deal.crm_id), fields={"amount": 10}),
+        ]
     )
     provisioned.update_partners([PartnerUpdate(partner, {"score_total": Decimal("1E+2")})])
 
     [lead_in], [deal_in] = (b["inputs"] for b in _bodies(sandbox, "/deals/batch/create"))
     assert lead_in["properties"]["amount"] == "1000" and deal_in["properties"]["amount"] == "1500"
     [update] = _bodies(sandbox, "/deals/batch/update")
-    assert update["inputs"][0]["properties"] == {"amount": "2000"}
+    assert [i["properties"] for i in update["inputs"]] == [{"amount": "2000"}, {"amount": "10"}]
     [company] = _bodies(sandbox, "/companies/batch/update")
     assert company["inputs"][0]["properties"] == {
         _code(provisioned, FieldEntity.PARTNER, "score_total"): "100"
@@ -193,13 +196,19 @@ def test_an_amount_that_is_no_number_fails_its_own_draft_only(
         [DealDraft("d-1", "repeat", "Deal", partner, amount=Decimal("Infinity"))]
     )
     updates = provisioned.update_records(
-        [RecordUpdate(Entity.DEAL, "1", fields={"amount": Decimal("-Infinity")})]
+        [
+            RecordUpdate(Entity.DEAL, "1", fields={"amount": Decimal("-Infinity")}),
+            RecordUpdate(Entity.DEAL, "2", fields={"amount": "about 10"}),
+        ]
     )
 
     assert leads[0] == WriteOutcome("l-1", None, error="amount NaN is not a number HubSpot can store")
     assert leads[1].ok
     assert deals == [WriteOutcome("d-1", None, error="amount Infinity is not a number HubSpot can store")]
-    assert updates == [WriteOutcome("1", None, error="amount -Infinity is not a number HubSpot can store")]
+    assert updates == [
+        WriteOutcome("1", None, error="amount -Infinity is not a number HubSpot can store"),
+        WriteOutcome("2", None, error="amount about 10 is not a number HubSpot can store"),
+    ]
 
 
 def test_curators_flags_and_dates_are_written_as_hubspot_stores_them(
