@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from hs_support import DESIRED, MemoryKV, Sleeps, config, provision
 
-from crm_bridge.domain.layout import DesiredField, FieldEntity, FieldType
-from crm_bridge.domain.model import PartnerType
+from crm_bridge.domain.layout import DesiredField, DesiredStage, FieldEntity, FieldType
+from crm_bridge.domain.model import PartnerType, StageKind
+from crm_bridge.errors import CrmValidationError
 from crm_bridge.ports import (
     AdapterContext,
     CustomerIdentity,
@@ -360,3 +361,81 @@ def test_a_contact_hubspot_refuses_leaves_only_its_own_lead_without_a_contact(
         for i in create["inputs"]
     ]
     assert [len(c) for c in contacts] == [1, 0] and all(o.ok for o in outcomes)
+
+
+def test_a_create_without_the_external_id_property_is_refused_before_any_request(
+    adapter: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    without = dataclasses.replace(
+        DESIRED,
+        fields=tuple(f for f in DESIRED.fields if f.key != "external_id"),
+    )
+    provision(adapter, without)
+    sandbox.log.clear()
+
+    with pytest.raises(CrmValidationError) as refused:
+        adapter.create_leads([LeadDraft("l-1", "1", "Lead")])
+
+    assert str(refused.value) == "the external-id property is missing: run crm-bridge provision"
+    assert refused.value.crm == "hubspot" and sandbox.request_count() == 0
+
+
+def test_a_draft_given_twice_is_created_once_and_answered_for_each_position(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    sandbox.log.clear()
+
+    outcomes = provisioned.create_leads(
+        [LeadDraft("a", partner, "A"), LeadDraft("a", partner, "A"), LeadDraft("b", partner, "B")]
+    )
+
+    [create] = _bodies(sandbox, "/deals/batch/create")
+    assert [i["objectWriteTraceId"] for i in create["inputs"]] == ["a", "b"]
+    assert outcomes[0] == outcomes[1] and outcomes[0].created and outcomes[2].created
+    assert outcomes[0].crm_id != outcomes[2].crm_id
+
+
+def test_creates_are_sent_again_after_a_dropped_connection_and_a_refused_input_is_named(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    partner = _partner(sandbox, provisioned)
+    [known] = provisioned.create_leads([LeadDraft("l-0", partner, "Warm-up")])  # the partner is known now
+
+    sandbox.faults.set(FaultPlan(drop_at=[1]))  # the create
+    [first] = provisioned.create_leads([LeadDraft("l-1", partner, "Lead")])
+    sandbox.faults.set(FaultPlan(drop_at=[3]))  # 409 for l-0, the read, then the create of l-2 drops
+    again, second = provisioned.create_leads(
+        [LeadDraft("l-0", partner, "Warm-up"), LeadDraft("l-2", partner, "L")]
+    )
+    sandbox.faults.set(FaultPlan(batch_fail={"inputs": 1}))  # HubSpot fails the last input (207)
+    refused = provisioned.create_leads([LeadDraft("l-3", partner, "L"), LeadDraft("l-4", partner, "L")])
+    sandbox.faults.clear()
+
+    assert first.ok and first.created and second.ok and second.created
+    assert again == WriteOutcome("l-0", known.crm_id, created=False)
+    assert refused[0].ok and refused[1].external_id == "l-4" and refused[1].crm_id is None
+    assert "INTERNAL_ERROR" in (refused[1].error or "")
+
+
+def test_a_stage_key_shared_with_the_lead_funnel_moves_a_deal_within_its_own_funnel(
+    adapter: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    offer = DesiredStage("offer", "Upgrade offer", StageKind.OPEN, "#AABBCC", 15)
+    funnels = tuple(
+        dataclasses.replace(f, stages=(*f.stages, offer)) if f.key == "tier_upgrade" else f
+        for f in DESIRED.funnels
+    )
+    provision(adapter, dataclasses.replace(DESIRED, funnels=funnels))
+    [deal] = adapter.create_deals([DealDraft("d-1", "tier_upgrade", "Upgrade")])
+    sandbox.log.clear()
+
+    [outcome] = adapter.update_records([RecordUpdate(Entity.DEAL, str(deal.crm_id), stage="offer")])
+
+    catalog = adapter.catalog()
+    [update] = _bodies(sandbox, "/deals/batch/update")
+    assert update["inputs"][0]["properties"] == {
+        "pipeline": catalog.funnels["tier_upgrade"],
+        "dealstage": catalog.stage_code("tier_upgrade", "offer"),
+    }
+    assert outcome.ok
