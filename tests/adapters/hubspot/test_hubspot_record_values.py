@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hs_support import DESIRED, MemoryKV, Sleeps, config, provision
+from hs_support import DESIRED, MemoryKV, SharedClock, Sleeps, config, make_adapter, provision
 
 from crm_bridge.domain.layout import DesiredField, DesiredStage, FieldEntity, FieldType
 from crm_bridge.domain.model import PartnerType, StageKind
@@ -26,6 +26,7 @@ from crm_bridge.ports import (
     LeadDraft,
     PartnerUpdate,
     RecordUpdate,
+    SyncCursor,
     WriteOutcome,
 )
 from crm_bridge.sandbox.faults import FaultPlan
@@ -321,7 +322,8 @@ def test_batch_writes_and_reads_are_sent_again_after_a_dropped_connection(
 ) -> None:
     partner = _partner(sandbox, provisioned)
     customer = CustomerIdentity(email="buyer@example.com")
-    [lead] = provisioned.create_leads([LeadDraft("l-0", partner, "Warm-up")])  # the partner is known now
+    sandbox.faults.set(FaultPlan(drop_at=[1]))  # the read that checks the partner company exists
+    [lead] = provisioned.create_leads([LeadDraft("l-0", partner, "Warm-up")])
 
     sandbox.faults.set(FaultPlan(drop_at=[1]))  # the contact upsert
     [created] = provisioned.create_leads([LeadDraft("l-1", partner, "Lead", customer=customer)])
@@ -408,11 +410,16 @@ def test_creates_are_sent_again_after_a_dropped_connection_and_a_refused_input_i
     again, second = provisioned.create_leads(
         [LeadDraft("l-0", partner, "Warm-up"), LeadDraft("l-2", partner, "L")]
     )
+    sandbox.faults.set(FaultPlan(sequence=[0, 0, 400]))  # 409 for l-0, the read, l-5's create refused
+    again_refused = provisioned.create_leads([LeadDraft("l-0", partner, "W"), LeadDraft("l-5", partner, "L")])
     sandbox.faults.set(FaultPlan(batch_fail={"inputs": 1}))  # HubSpot fails the last input (207)
     refused = provisioned.create_leads([LeadDraft("l-3", partner, "L"), LeadDraft("l-4", partner, "L")])
     sandbox.faults.clear()
 
-    assert first.ok and first.created and second.ok and second.created
+    assert first.ok and first.created
+    assert second == WriteOutcome("l-2", second.crm_id, created=True) and second.crm_id
+    assert again_refused[0].ok and again_refused[1].external_id == "l-5" and again_refused[1].crm_id is None
+    assert "HTTP 400" in (again_refused[1].error or "")
     assert again == WriteOutcome("l-0", known.crm_id, created=False)
     assert refused[0].ok and refused[1].external_id == "l-4" and refused[1].crm_id is None
     assert "INTERNAL_ERROR" in (refused[1].error or "")
@@ -439,3 +446,42 @@ def test_a_stage_key_shared_with_the_lead_funnel_moves_a_deal_within_its_own_fun
         "dealstage": catalog.stage_code("tier_upgrade", "offer"),
     }
     assert outcome.ok
+
+
+def test_partner_companies_are_checked_once_and_a_missing_one_fails_only_its_drafts(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    a, b = _partner(sandbox, provisioned), _partner(sandbox, provisioned)
+    sandbox.log.clear()
+
+    outcomes = provisioned.create_deals(
+        [DealDraft("d-1", "repeat", "X", "99999999"), DealDraft("d-2", "repeat", "Y", a)]
+    )
+    provisioned.create_deals([DealDraft("d-3", "repeat", "Z", b)])
+    provisioned.create_deals([DealDraft("d-4", "repeat", "W", a), DealDraft("d-5", "repeat", "V", b)])
+
+    assert outcomes[0] == WriteOutcome(
+        "d-1", None, error="partner company 99999999 does not exist in HubSpot"
+    )
+    assert outcomes[1].ok
+    reads = [sorted(i["id"] for i in body["inputs"]) for body in _bodies(sandbox, "/companies/batch/read")]
+    assert reads == [sorted(["99999999", a]), [b]]
+
+
+def test_a_backfill_asks_hubspot_in_id_order_and_its_cursor_is_the_listing_start(
+    sandbox: Sandbox, kv: MemoryKV
+) -> None:
+    clock = SharedClock(1_765_000_000.75)
+    adapter = make_adapter(config(sandbox), kv, clock.sleep, clock)
+    provision(adapter)
+    _partner(sandbox, adapter)
+    sandbox.log.clear()
+
+    [page] = list(adapter.changed_since(Entity.PARTNER, None))
+    [resumed] = list(adapter.changed_since(Entity.PARTNER, SyncCursor(page.cursor.modified_at, resume="x")))
+
+    fresh, again = _bodies(sandbox, "/companies/search")
+    assert fresh["sorts"] == ["hs_object_id"] and again == fresh
+    assert page.cursor == SyncCursor(datetime(2025, 12, 6, 5, 46, 40, tzinfo=UTC))
+    assert [p.crm_id for p in resumed.records] == [p.crm_id for p in page.records]
+    adapter.close()
