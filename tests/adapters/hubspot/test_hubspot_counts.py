@@ -72,6 +72,8 @@ def test_a_backfill_reads_200_records_a_search_in_parallel_id_windows(
     assert len(labels) == math.ceil(1050 / 100) == sandbox.request_count() - len(searches)
     assert {r.partner_id for p in pages for r in p.records} == {partner}  # through the partner label
     assert all(p.cursor is not None and p.cursor.resume for p in pages[:-1])
+    assert pages[0].cursor is not None  # the first page: stored up to its highest id
+    assert pages[0].cursor.resume == str(max(int(r.crm_id) for r in pages[0].records))
     assert pages[-1].cursor is not None and not pages[-1].cursor.resume
 
 

@@ -482,6 +482,21 @@ def test_a_backfill_asks_hubspot_in_id_order_and_its_cursor_is_the_listing_start
 
     fresh, again = _bodies(sandbox, "/companies/search")
     assert fresh["sorts"] == ["hs_object_id"] and again == fresh
-    assert page.cursor == SyncCursor(datetime(2025, 12, 6, 5, 46, 40, tzinfo=UTC))
+    assert page.cursor == SyncCursor(datetime(2025, 12, 6, 5, 46, 40, tzinfo=UTC)) and page.total == 1
     assert [p.crm_id for p in resumed.records] == [p.crm_id for p in page.records]
     adapter.close()
+
+
+def test_a_backfill_of_exactly_one_full_page_ends_with_a_finished_cursor(
+    provisioned: HubSpotAdapter, sandbox: Sandbox
+) -> None:
+    ptype = _code(provisioned, FieldEntity.PARTNER, "partner_type")
+    companies = [{"properties": {"name": f"P{i}", ptype: "reseller"}} for i in range(200)]
+    sandbox.emulator.seed({"companies": companies})
+
+    pages = list(provisioned.changed_since(Entity.PARTNER, None))
+
+    assert [len(p.records) for p in pages] == [200] and pages[0].total == 200
+    cursor = pages[0].cursor
+    assert cursor is not None and not cursor.resume
+    assert cursor.modified_at is not None and cursor.modified_at.tzinfo is not None  # the listing's start
