@@ -59,6 +59,19 @@ def money(value: Any) -> Decimal:
         return Decimal("0")
 
 
+def decimal_text(value: Any, what: str) -> str:
+    """A number as HubSpot stores it: plain digits (``1E+3`` -> ``1000``, ``10`` -> ``10``). Anything
+    else, NaN and the infinities included, is a DataError for that one input (sent, HubSpot would
+    refuse the whole batch)."""
+    try:
+        number: Decimal | None = Decimal(str(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise DataError(f"{what} {value} is not a number HubSpot can store")
+    return format(number, "f")
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -206,5 +219,5 @@ def property_value(info: FieldInfo[str], value: Any, owners: Mapping[str, str]) 
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value, info.code)
     return str(value)

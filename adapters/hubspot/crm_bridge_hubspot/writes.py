@@ -26,7 +26,7 @@ from crm_bridge.ports import DealDraft, Entity, LeadDraft, PartnerUpdate, Record
 from crm_bridge.toolkit.catalog import Catalog
 from crm_bridge_hubspot.batch import Answer, BatchWriter
 from crm_bridge_hubspot.mapping import LABEL_FIELD, HubSpotMapping
-from crm_bridge_hubspot.rows import property_value
+from crm_bridge_hubspot.rows import decimal_text, property_value
 from crm_bridge_hubspot.transport import HubSpotTransport
 
 _STANDARD = {"title": "dealname", "amount": "amount", "comment": "description", "name": "name"}
@@ -188,7 +188,7 @@ class RecordWrites:
         pipeline, stage = self._stage(catalog, self.mapping.lead_funnel, draft.stage)
         props = self._common(catalog, FieldEntity.LEAD, draft.partner_id)
         props.update({"dealname": draft.title, "pipeline": pipeline, "dealstage": stage})
-        props["amount"] = format(draft.amount, "f")
+        props["amount"] = decimal_text(draft.amount, "amount")
         if draft.manager_user_id:
             props["hubspot_owner_id"] = draft.manager_user_id
         conflict = catalog.field(FieldEntity.LEAD, "conflict")
@@ -220,7 +220,7 @@ class RecordWrites:
         pipeline, stage = self._stage(catalog, draft.funnel, draft.stage)
         props = self._common(catalog, FieldEntity.DEAL, draft.partner_id)
         props.update({"dealname": draft.title, "pipeline": pipeline, "dealstage": stage})
-        props["amount"] = format(draft.amount, "f")
+        props["amount"] = decimal_text(draft.amount, "amount")
         if draft.responsible_user_id:
             props["hubspot_owner_id"] = draft.responsible_user_id
         # the partner's company carries the partner label on every deal crm-bridge creates, as on a
@@ -268,7 +268,7 @@ class RecordWrites:
         props: dict[str, str] = {}
         for key, value in values.items():
             if key in _STANDARD:
-                props[_STANDARD[key]] = format(value, "f") if key == "amount" else str(value)
+                props[_STANDARD[key]] = decimal_text(value, key) if key == "amount" else str(value)
                 continue
             info = catalog.field(entity, key)
             if info is None:

@@ -67,11 +67,13 @@ def test_a_backfill_reads_200_records_a_search_in_parallel_id_windows(
     ids = [r.crm_id for p in pages for r in p.records]
     searches = [r for r in sandbox.requests() if r["path"].endswith("/search")]
     labels = [r for r in sandbox.requests() if r["path"].endswith("/associations/deals/companies/batch/read")]
-    assert len(ids) == len(set(ids)) == 1050 and pages[0].total == 1050
+    assert len(ids) == len(set(ids)) == 1050 and {p.total for p in pages} == {1050}
     assert len(searches) == math.ceil(1050 / 200) + 1  # + the highest id; dense ids
     assert len(labels) == math.ceil(1050 / 100) == sandbox.request_count() - len(searches)
     assert {r.partner_id for p in pages for r in p.records} == {partner}  # through the partner label
     assert all(p.cursor is not None and p.cursor.resume for p in pages[:-1])
+    assert pages[0].cursor is not None  # the first page: stored up to its highest id
+    assert pages[0].cursor.resume == str(max(int(r.crm_id) for r in pages[0].records))
     assert pages[-1].cursor is not None and not pages[-1].cursor.resume
 
 

@@ -285,4 +285,3 @@ class LayoutWriter:
             merged[option.key] = option.label
         body = {"options": option_inputs(list(merged.items()))}
         self.transport.call("PATCH", f"/crm/v3/properties/{obj}/{name}", json=body)
-        snap.properties.setdefault(obj, {})[name] = {**current, "options": body["options"]}
