@@ -5,12 +5,13 @@ sandbox."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
 from crm_bridge.domain.funnels import default_funnels, desired_layout
-from crm_bridge.domain.layout import DesiredLayout, ProvisionPlan
+from crm_bridge.domain.layout import DesiredLayout, FieldEntity, ProvisionPlan
 from crm_bridge.domain.model import PartnerType, StageKind
 from crm_bridge.domain.provisioning import plan
 from crm_bridge.ports import AdapterContext
@@ -110,3 +111,24 @@ class SharedClock:
         with self._lock:
             self.waits.append(seconds)
             self.now += seconds
+
+
+def request_bodies(sandbox: Sandbox, suffix: str) -> list[Any]:
+    """The JSON bodies of the requests HubSpot got on paths ending with ``suffix``, in order."""
+    return [json.loads(r["body"]) for r in sandbox.requests() if r["path"].endswith(suffix)]
+
+
+def field_code(adapter: HubSpotAdapter, entity: FieldEntity, key: str) -> str:
+    """The HubSpot property name of a provisioned field."""
+    info = adapter.catalog().field(entity, key)
+    assert info is not None
+    return info.code
+
+
+def seeded_partner(sandbox: Sandbox, adapter: HubSpotAdapter, **props: str) -> str:
+    """A reseller company "Vector" (with ``props``) seeded in HubSpot; its id."""
+    ptype = field_code(adapter, FieldEntity.PARTNER, "partner_type")
+    seeded = sandbox.emulator.seed(
+        {"companies": [{"properties": {"name": "Vector", ptype: "reseller", **props}}]}
+    )
+    return str(seeded["companies"][0])

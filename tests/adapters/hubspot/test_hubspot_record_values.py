@@ -5,15 +5,16 @@ update gets (in the reader's words) without costing the rest of its batch."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hs_support import DESIRED, MemoryKV, SharedClock, Sleeps, config, make_adapter, provision
+from hs_support import field_code as _code
+from hs_support import request_bodies as _bodies
+from hs_support import seeded_partner as _partner
 
 from crm_bridge.domain.layout import DesiredField, DesiredStage, FieldEntity, FieldType
 from crm_bridge.domain.model import PartnerType, StageKind
@@ -37,24 +38,6 @@ from crm_bridge_hubspot.rows import RowReader
 REGION = DesiredField("region", FieldEntity.PARTNER, "Region", FieldType.STRING)
 MOSCOW = timezone(timedelta(hours=3))
 WITH_REGION = dataclasses.replace(DESIRED, fields=(*DESIRED.fields, REGION))
-
-
-def _bodies(sandbox: Sandbox, suffix: str) -> list[Any]:
-    return [json.loads(r["body"]) for r in sandbox.requests() if r["path"].endswith(suffix)]
-
-
-def _code(adapter: HubSpotAdapter, entity: FieldEntity, key: str) -> str:
-    info = adapter.catalog().field(entity, key)
-    assert info is not None
-    return info.code
-
-
-def _partner(sandbox: Sandbox, adapter: HubSpotAdapter, **props: str) -> str:
-    ptype = _code(adapter, FieldEntity.PARTNER, "partner_type")
-    seeded = sandbox.emulator.seed(
-        {"companies": [{"properties": {"name": "Vector", ptype: "reseller", **props}}]}
-    )
-    return str(seeded["companies"][0])
 
 
 @pytest.fixture

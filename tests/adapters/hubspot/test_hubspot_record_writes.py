@@ -4,13 +4,14 @@ again by its owner, due time and subject instead of being created twice."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hs_support import LEAD_STAGES
+from hs_support import field_code as _code
+from hs_support import request_bodies as _bodies
+from hs_support import seeded_partner as _partner
 
 from crm_bridge.domain.layout import FieldEntity
 from crm_bridge.errors import CrmError
@@ -27,25 +28,6 @@ from crm_bridge.ports import (
 from crm_bridge.sandbox.faults import FaultPlan
 from crm_bridge.sandbox.server import Sandbox
 from crm_bridge_hubspot import HubSpotAdapter
-
-
-def _partner(sandbox: Sandbox, adapter: HubSpotAdapter) -> str:
-    ptype = adapter.catalog().field(FieldEntity.PARTNER, "partner_type")
-    assert ptype is not None
-    seeded = sandbox.emulator.seed(
-        {"companies": [{"properties": {"name": "Vector", ptype.code: "reseller"}}]}
-    )
-    return str(seeded["companies"][0])
-
-
-def _bodies(sandbox: Sandbox, suffix: str) -> list[Any]:
-    return [json.loads(r["body"]) for r in sandbox.requests() if r["path"].endswith(suffix)]
-
-
-def _code(adapter: HubSpotAdapter, entity: FieldEntity, key: str) -> str:
-    info = adapter.catalog().field(entity, key)
-    assert info is not None
-    return info.code
 
 
 def test_a_lead_is_created_with_its_owner_conflict_flag_notes_and_contact(
