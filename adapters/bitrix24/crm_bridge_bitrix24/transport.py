@@ -156,8 +156,9 @@ class Bitrix24Transport:
                 name=f"{CRM}-oauth",
                 base_url=str(oauth.token_url),
                 max_retries=2,
+                # no config key here: the AuthError ``refresh`` raises around it names what to check
                 translate_error=lambda r: (
-                    to_error(str(b.error), b.error_description, status=r.status_code, config_key=OAUTH_KEY)
+                    to_error(str(b.error), b.error_description, status=r.status_code)
                     if (b := _error_body(r)) is not None
                     else None
                 ),
