@@ -49,6 +49,15 @@ def test_the_servers_report_blocks_only_near_the_limit_and_until_its_reset() -> 
     assert budget.reset_at("m") == 2000.0
 
 
+def test_the_servers_report_spends_none_of_the_methods_seconds() -> None:
+    budget = OperatingBudget(limit=10.0, headroom=1.0)
+    budget.record("m", 9.5, now=1000.0)
+    budget.record_server("m", operating=0.0, reset_at=1500.0)
+    assert budget.wait_for({"m"}, now=1000.0) == 0.0  # still the 9.5 s we counted, under the 10 s
+    budget.record("m", 0.5, now=1001.0)
+    assert budget.wait_for({"m"}, now=1001.0) == pytest.approx(599.0)
+
+
 def test_portals_sharing_a_ledger_keep_their_own_windows() -> None:
     ledger = MemoryLedger()
     one = OperatingBudget(limit=10.0, headroom=1.0, ledger=ledger, key="bitrix24:one")

@@ -4,11 +4,12 @@ connection, scopes, funnels, the plan's rate limit and how events arrive."""
 from __future__ import annotations
 
 import responses
+from b24_support import DESIRED, MemoryKV, Sleeps
 from b24_wire_support import HOOK, OAUTH, REST, TIME, _adapter, _batch
 
 from crm_bridge.config.crm import RateLimitConfig
-from crm_bridge.ports import HealthCheck
-from crm_bridge_bitrix24 import Bitrix24Adapter
+from crm_bridge.ports import AdapterContext, HealthCheck
+from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
 from crm_bridge_bitrix24.config import Bitrix24Config
 from crm_bridge_bitrix24.doctor import events_check
 
@@ -110,6 +111,7 @@ def test_offline_events_not_all_bound_are_a_failure_provision_fixes() -> None:
                 {"event": "onCrmDealUpdate", "offline": "1"},
                 {"event": "ONCRMDEALDELETE", "offline": 0},
                 {"event": "ONCRMCOMPANYADD", "offline": None},
+                {"event": "ONCRMCOMPANYUPDATE", "handler": "https://x"},  # an online handler: no "offline"
             ],
             "time": TIME,
         },
@@ -158,3 +160,33 @@ def test_offline_events_that_cannot_be_listed_say_why() -> None:
         "offline events: event.get failed: Bitrix24: Current authorization type is denied "
         "[WRONG_AUTH_TYPE]; check crm.bitrix24.oauth.refresh_token",
     )
+
+
+@responses.activate
+def test_a_portal_that_refuses_the_credentials_gives_one_failed_connection_line() -> None:
+    responses.post(HOOK + "scope", status=401, json={"error": "NO_AUTH_FOUND", "error_description": ""})
+
+    assert _adapter().check() == [
+        HealthCheck(
+            "connection",
+            False,
+            "Bitrix24: wrong or revoked webhook code / access token [NO_AUTH_FOUND]; check "
+            "crm.bitrix24.webhook_url",
+        )
+    ]
+
+
+@responses.activate
+def test_with_a_configured_layout_each_funnel_gets_its_own_line() -> None:
+    responses.post(HOOK + "scope", json={"result": ["crm", "task", "user", "im"], "time": TIME})
+    responses.post(HOOK + "batch", json=EMPTY_LAYOUT)
+    ctx = AdapterContext(kv=MemoryKV(), clock=lambda: 1724916859.0, sleep=Sleeps())
+
+    checks = build_adapter(Bitrix24Config(webhook_url=HOOK), ctx, desired=DESIRED).check()
+
+    assert [c for c in checks if c.name.startswith("funnel")] == [
+        HealthCheck(f"funnel {f.key}", False, "missing: run crm-bridge provision", provisionable=True)
+        for f in DESIRED.funnels
+    ]
+    assert len(DESIRED.funnels) == 4
+    assert {c.name: c.detail for c in checks}["custom fields"].startswith("missing: partner.")

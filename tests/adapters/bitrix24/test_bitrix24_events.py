@@ -15,6 +15,7 @@ from crm_bridge.errors import EventRefused
 from crm_bridge.ports import CrmEvent, Entity, InboundRequest
 from crm_bridge_bitrix24 import Bitrix24Adapter
 from crm_bridge_bitrix24.config import Bitrix24Config
+from crm_bridge_bitrix24.events import OutgoingWebhook
 
 FORM = "application/x-www-form-urlencoded"
 GOOD = (
@@ -186,6 +187,7 @@ def test_offline_events_are_bound_once_for_each_type_not_yet_bound_offline() -> 
                 {"event": "ONCRMDEALUPDATE", "handler": "https://x", "offline": 0},
                 {"event": "ONCRMCOMPANYADD", "offline": "1"},
                 {"event": "ONCRMDEALDELETE", "offline": None},
+                {"event": "ONCRMCOMPANYUPDATE", "handler": "https://x"},  # an online handler: no "offline"
             ]
         ),
     )
@@ -274,3 +276,49 @@ def test_nothing_pulled_stores_and_clears_nothing(answer: Any) -> None:
 
     assert stored == [] and len(responses.calls) == 1
     assert _sent(responses.calls[0]) == {"clear": 0, "limit": 50}
+
+
+def test_a_post_without_a_content_type_is_refused_as_not_a_form() -> None:
+    request = InboundRequest("POST", "https://bridge/v1/events/x", {}, GOOD.encode(), datetime.now(UTC))
+    with pytest.raises(EventRefused) as info:
+        _receiving().receive_events(request)
+    assert (info.value.status, info.value.reason, str(info.value)) == (
+        400,
+        "malformed",
+        "Bitrix24 events are form-encoded",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        # a field given twice counts by its last value, a blank one too
+        (GOOD + "&data%5BFIELDS%5D%5BID%5D=", 400, "malformed"),
+        (GOOD.replace("event=ONCRMDEALUPDATE&", ""), 400, "malformed"),
+        (GOOD.replace("&auth%5Bapplication_token%5D=t0k3n", ""), 401, "token"),
+        (GOOD.replace("&auth%5Bdomain%5D=example.bitrix24.ru", ""), 403, "account"),
+    ],
+    ids=["blank repeated id", "no event", "no token", "no domain"],
+)
+@pytest.mark.parametrize("secret", ["t0k3n", "XXXX"])
+@pytest.mark.parametrize("domain", ["example.bitrix24.ru", "xxxx"])
+def test_a_missing_or_blanked_field_is_refused_whatever_the_configured_token_and_domain(
+    body: str, status: int, reason: str, secret: str, domain: str
+) -> None:
+    receiver = OutgoingWebhook(secret, domain)
+    body = body.replace("t0k3n", secret).replace("example.bitrix24.ru", domain)
+    with pytest.raises(EventRefused) as info:
+        receiver.receive(_request(body))
+    assert (info.value.status, info.value.reason) == (status, reason)
+
+
+@responses.activate
+def test_an_offline_event_without_a_name_is_stored_with_an_empty_name() -> None:
+    rows = [{"ID": "5", "EVENT_DATA": {"FIELDS": {"ID": 3}}}]
+    responses.post(REST + "event.offline.get", json=_answer({"process_id": "p-2", "events": rows}))
+    responses.post(REST + "event.offline.clear", json=_answer(True))
+    stored: list[list[CrmEvent]] = []
+
+    assert _oauth_events().pull_events(stored.append) == 1
+
+    assert stored == [[CrmEvent("", None, "3", "bitrix24:offline:5:", source="offline")]]

@@ -225,9 +225,10 @@ def test_a_command_blocked_four_times_is_given_up_with_its_error() -> None:
 
 
 @responses.activate
-def test_a_blocked_command_waits_for_its_methods_known_reset() -> None:
+@pytest.mark.parametrize("after", [42.0, 0.5])  # a reset under a second away is not rounded up
+def test_a_blocked_command_waits_for_its_methods_known_reset(after: float) -> None:
     sleeps = Sleeps()
-    times = {"c0": {**TIME, "operating": 100, "operating_reset_at": NOW + 42}}
+    times = {"c0": {**TIME, "operating": 100, "operating_reset_at": NOW + after}}
     first = _batch({}, errors={"c0": BLOCKED})
     first["result"]["result_time"] = times
     responses.post(HOOK + "batch", json=first)
@@ -235,7 +236,7 @@ def test_a_blocked_command_waits_for_its_methods_known_reset() -> None:
 
     _adapter(sleeps=sleeps).client.batch([Command("crm.deal.list")])
 
-    assert sleeps.waits == [42.0]
+    assert sleeps.waits == [after]
 
 
 @responses.activate

@@ -77,6 +77,7 @@ def test_a_notification_refused_by_the_portal_fails_only_itself() -> None:
 
     assert out[0].ok and out[0].crm_id == "12345"
     assert not out[1].ok and "USER_ID_EMPTY" in (out[1].error or "")
+    assert [o.external_id for o in out] == ["n1", "n2"]  # a failed notice is still named by its id
     assert "TAG=crm_bridge%7Cn1" in list(_sent(responses.calls[0])["cmd"].values())[0]
 
 
