@@ -77,6 +77,11 @@ class Bitrix24Config(Strict):
             raise ValueError("events: offline events need an oauth (local application) install")
         if self.events == "outgoing_webhook" and self.application_token is None:
             raise ValueError("events: outgoing_webhook needs application_token")
+        if self.application_token is not None and not self.application_token.get_secret_value():
+            # an empty token would match every post that carries none: anyone could send us events
+            raise ValueError(
+                "application_token is empty: set the portal's outgoing-webhook token or remove it"
+            )
         return self
 
     def effective_rate_limit(self) -> RateLimitConfig:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import HttpUrl
+import pytest
+from pydantic import HttpUrl, ValidationError
 
 from crm_bridge_bitrix24.config import Bitrix24Config, Bitrix24OAuth
 from crm_bridge_bitrix24.plugin import instance_url, limiter_key
@@ -22,3 +23,11 @@ def test_a_webhook_url_without_a_host_names_no_host() -> None:
     assert instance_url(empty) == "" and instance_url(hostless) == "not a url"
     assert limiter_key(empty) == "bitrix24:" and limiter_key(hostless) == "bitrix24:"
     assert empty.portal_host() == "" and hostless.portal_host() == ""
+
+
+def test_an_empty_application_token_is_refused_not_matched_by_posts_without_one() -> None:
+    with pytest.raises(ValidationError) as info:
+        Bitrix24Config(webhook_url="https://example.bitrix24.ru/rest/1/s3cr3t/", application_token="")
+    assert "application_token is empty: set the portal's outgoing-webhook token or remove it" in str(
+        info.value
+    )

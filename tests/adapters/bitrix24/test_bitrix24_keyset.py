@@ -22,3 +22,11 @@ def test_an_overflowed_window_continues_from_its_last_id_cut_by_that_pages_densi
     # new ground at the density of both answers, the older one decayed: (9 * 0.9 + 50) / (4,500 * 0.9 + 100)
     assert taken[49] == Window(10000, 13214)
     assert plan.done_through() == 1100
+
+
+def test_a_page_denser_than_one_row_per_id_is_read_as_one_row_per_id() -> None:
+    plan = WindowPlan(0, 1000, rows_left=1000)
+    assert plan.take(1) == [Window(0, 50)]
+    plan.overflowed(Window(0, 50), last=20)  # a full page over 20 ids: only a portal repeating ids
+
+    assert plan.take(3) == [Window(20, 50), Window(50, 100), Window(100, 150)]  # 50 ids a window, no less
