@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from crm_bridge.errors import AuthError, CrmError
+from crm_bridge.errors import AuthError, CrmError, CrmRetriableError
 from crm_bridge.http import (
     HttpClient,
     HttpPolicy,
@@ -187,6 +187,12 @@ class Bitrix24Transport:
             }
             try:
                 response = token_http.get(str(oauth.token_url), params=params)
+            except CrmRetriableError as exc:  # the server is down or busy: the credentials may be fine
+                raise type(exc)(
+                    f"Bitrix24's OAuth server could not refresh the token now: {exc}",
+                    crm=CRM,
+                    retry_after=exc.retry_after,
+                ) from exc
             except CrmError as exc:
                 raise AuthError(
                     f"Bitrix24 refused to refresh the OAuth token: {exc}; check {OAUTH_KEY} and "

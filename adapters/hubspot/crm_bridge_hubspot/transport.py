@@ -36,6 +36,7 @@ from crm_bridge.errors import (
     ConfigError,
     CrmError,
     CrmFatalError,
+    CrmRetriableError,
     CrmValidationError,
     NotFound,
     PermissionDenied,
@@ -370,6 +371,12 @@ class HubSpotTransport:
             }
             try:  # a dict as ``data`` goes form-encoded, Content-Type application/x-www-form-urlencoded
                 response = token_http.post(token_url, data=form)
+            except CrmRetriableError as exc:  # the endpoint is down or busy: the credentials may be fine
+                raise type(exc)(
+                    f"HubSpot's OAuth token endpoint could not refresh the token now: {exc}",
+                    crm=CRM,
+                    retry_after=exc.retry_after,
+                ) from exc
             except CrmError as exc:
                 raise AuthError(
                     f"HubSpot refused to refresh the OAuth token: {exc}; check {OAUTH_KEY} and "

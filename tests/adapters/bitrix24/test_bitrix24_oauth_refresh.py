@@ -14,7 +14,7 @@ import responses
 from b24_support import MemoryKV, Sleeps
 from b24_wire_support import OAUTH, REST, TIME
 
-from crm_bridge.errors import AuthError
+from crm_bridge.errors import AuthError, CrmRetriableError
 from crm_bridge.ports import AdapterContext
 from crm_bridge_bitrix24 import Bitrix24Adapter, build_adapter
 from crm_bridge_bitrix24.config import Bitrix24Config
@@ -91,17 +91,19 @@ def test_a_busy_token_server_is_waited_out_on_the_injected_clock_and_sleep() -> 
 
 
 @responses.activate
-def test_a_token_server_that_stays_busy_is_named_by_its_own_error_code() -> None:
+def test_a_token_server_that_stays_busy_is_an_outage_to_wait_out_not_bad_credentials() -> None:
     responses.get(
         TOKEN_URL, status=503, json={"error": "temporarily_unavailable"}, headers={"Retry-After": "3"}
     )
 
-    with pytest.raises(AuthError) as info:
+    with pytest.raises(CrmRetriableError) as info:
         _oauth_adapter().client.call("scope")
 
+    assert not isinstance(info.value, AuthError)  # nothing to fix in the config: the run is tried again
+    assert info.value.crm == "bitrix24" and info.value.retry_after == 3.0
     assert str(info.value) == (
-        "Bitrix24 refused to refresh the OAuth token: Bitrix24: service unavailable / rate limited "
-        "[temporarily_unavailable] (gave up after 3 attempts)" + HINT
+        "Bitrix24's OAuth server could not refresh the token now: Bitrix24: service unavailable / rate "
+        "limited [temporarily_unavailable] (gave up after 3 attempts)"
     )
 
 

@@ -16,7 +16,7 @@ import requests
 import responses
 from hs_support import MemoryKV, SharedClock
 
-from crm_bridge.errors import AuthError
+from crm_bridge.errors import AuthError, CrmRetriableError
 from crm_bridge.http import KvTokenStore, TokenPair
 from crm_bridge.ports import AdapterContext
 from crm_bridge_hubspot.config import HubSpotConfig
@@ -105,17 +105,32 @@ def test_a_token_endpoint_out_of_reach_is_tried_again_twice_waiting_on_the_adapt
     assert wire.calls[-1].request.headers["Authorization"] == "Bearer a1"
 
 
-def test_a_token_endpoint_out_of_reach_three_times_is_an_auth_error_of_hubspot(
+def test_a_token_endpoint_out_of_reach_three_times_is_an_outage_of_hubspot_not_bad_credentials(
     wire: responses.RequestsMock, clock: SharedClock
 ) -> None:
     for _ in range(3):
         wire.post(TOKEN, body=requests.ConnectTimeout("connect timeout"))
     wire.post(TOKEN, json=grant("a1"))
 
-    with pytest.raises(AuthError) as caught:
+    with pytest.raises(CrmRetriableError) as caught:
         transport(clock).call("GET", "/crm/v3/owners")
 
     assert len(token_calls(wire)) == 3 and caught.value.crm == "hubspot"
+    assert not isinstance(caught.value, AuthError)  # the run is tried again; nothing to fix in the config
+    assert str(caught.value).startswith("HubSpot's OAuth token endpoint could not refresh the token now: ")
+
+
+def test_a_refused_refresh_is_an_auth_error_naming_the_refresh_token(
+    wire: responses.RequestsMock, clock: SharedClock
+) -> None:
+    wire.post(
+        TOKEN, status=400, json={"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+    )
+
+    with pytest.raises(AuthError) as caught:
+        transport(clock).call("GET", "/crm/v3/owners")
+
+    assert len(token_calls(wire)) == 1 and caught.value.crm == "hubspot"
     assert caught.value.config_key == "crm.hubspot.oauth.refresh_token"
 
 
