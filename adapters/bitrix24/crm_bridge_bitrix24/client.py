@@ -7,7 +7,6 @@ session, the leaky bucket, retries of whole requests and the error table for who
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -230,11 +229,6 @@ def _chunks(items: Iterable[Command], size: int) -> Iterator[list[Command]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def pages_needed(total: int, already: int = 0) -> int:
-    """How many 50-row pages hold ``total`` rows after the first ``already`` ones."""
-    return max(0, math.ceil((total - already) / PAGE_SIZE))
 
 
 _Model = TypeVar("_Model", bound=BaseModel)

@@ -21,7 +21,6 @@ from crm_bridge.errors import (
     TransientError,
 )
 from crm_bridge_bitrix24.budget import OperatingBudget
-from crm_bridge_bitrix24.client import pages_needed
 from crm_bridge_bitrix24.encoding import command
 from crm_bridge_bitrix24.failures import to_error
 from crm_bridge_bitrix24.layout.stages import reuse_plan, stage_code
@@ -231,15 +230,3 @@ def test_the_operating_budget_honours_the_servers_reset_time() -> None:
     budget = OperatingBudget(limit=480, window=600, headroom=0.9)
     budget.record_server("crm.deal.list", operating=470, reset_at=2000)
     assert budget.wait_for({"crm.deal.list"}, now=1900) == pytest.approx(100)
-
-
-@pytest.mark.parametrize(
-    ("total", "already", "pages"),
-    [(0, 0, 0), (1, 0, 1), (50, 0, 1), (51, 0, 2), (120, 50, 2), (50, 50, 0), (10, 50, 0)],
-)
-def test_pages_of_fifty_rows_needed_after_the_rows_already_read(total: int, already: int, pages: int) -> None:
-    assert pages_needed(total, already) == pages
-
-
-def test_pages_needed_counts_from_the_first_row_by_default() -> None:
-    assert pages_needed(51) == 2 and pages_needed(0) == 0
