@@ -770,3 +770,39 @@ def test_the_plan_reminder_lists_only_the_targets_behind_with_their_names_in_the
             "Свяжитесь с партнёром.",
         }[locale]
     )
+
+
+def test_one_lifecycle_run_dates_the_score_and_the_onboarding_counts_qualified_leads_and_tells_access(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    from crm_bridge.ports import PartnerUpdate
+    from crm_bridge.services.partners.cycle import run_lifecycle
+
+    fake: FakeCRM = world["fake"]
+    life = world["life"]
+    scored, _ = _prospect(world, "Romashka", FULL, "first_contact")
+    signed, _ = _prospect(world, "Kazan Soft", FULL, "agreement_signed", region="Kazan")
+    seller = fake.seed_partner("Vektor", tier="bronze", curator_key="anna")
+    fake.seed_lead(seller.crm_id, "Lead A", stage="lead_registered")
+    fake.seed_lead(seller.crm_id, "Lead B", stage="offer")
+    fake.seed_lead(seller.crm_id, "Lead C", stage="qualification")
+    _sync(world)
+    csv = tmp_path / "plans.csv"
+    csv.write_text(f"partner_id;period;qualified_leads\n{seller.crm_id};2026-Q4;4\n", encoding="utf-8")
+    PlanService(life, lead_stages=LEAD_STAGES).import_csv(csv)
+    first = world["clock"]()
+
+    run = run_lifecycle(life, first, lead_stages=LEAD_STAGES)
+
+    rows = life.store.lifecycle.all(PORTAL)
+    assert rows[scored].scored_at == first
+    assert rows[signed].onboarded_at == first
+    assert [s.fulfilment for _, s in run.plans.statuses] == [Decimal("50.0")]  # 2 of 4 qualified
+    assert fake.state.custom[(Entity.PARTNER, seller.crm_id)]["plan_progress"] == 50
+
+    world["clock"].advance(3600)
+    fake.update_partners([PartnerUpdate(seller.crm_id, {"tier": "silver"})])
+    _sync(world)
+    run_lifecycle(life, world["clock"](), lead_stages=LEAD_STAGES)
+    told = [t for _, t in world["notifier"].of("access_changed") if t.startswith("Vektor")]
+    assert told == ["Vektor: tier Bronze → Silver. Gained: regions: Kazan; materials: Sales kit."]
