@@ -137,6 +137,8 @@ def test_a_tier_move_is_pushed_up_or_down_with_the_tier_names(world: World) -> N
         (str(chat.chat_id), EN["push_tier_up"].format(tier=names["gold"], was=names["silver"], gained="")),
         (str(chat.chat_id), EN["push_tier_down"].format(tier=names["bronze"], was=names["gold"], gained="")),
     ]
+    up, down = api.sent[1][1], api.sent[2][1]
+    assert up.startswith("Congratulations: your tier is now ") and down.startswith("Your tier is now ")
     api.sent.clear()
     push(world, api)
     assert api.sent == []
